@@ -1,0 +1,58 @@
+/* Table-driven command-line flags with IMPALA_* environment defaults.
+ *
+ * Each flag "--num-steps" takes its default from the storage it points to,
+ * then from the environment variable IMPALA_NUM_STEPS if set, then from the
+ * command line ("--num-steps 80" or "--num-steps=80").  Boolean flags take
+ * no value ("--use-lstm", "--no-use-lstm"); in the environment they accept
+ * 1/0, true/false, yes/no, on/off.  Every rejected value produces a message
+ * that names the flag (or variable), the value and the reason. */
+#ifndef IM_FLAGS_H
+#define IM_FLAGS_H
+
+#include <stddef.h>
+#include <stdint.h>
+#include <stdio.h>
+
+typedef enum im_flag_type {
+	IM_FLAG_INT,    /* int */
+	IM_FLAG_I64,    /* int64_t */
+	IM_FLAG_DOUBLE, /* double */
+	IM_FLAG_BOOL,   /* int, 0 or 1 */
+	IM_FLAG_STR,    /* const char *, borrowed from argv or environ */
+	IM_FLAG_CHOICE, /* int: index into choices */
+} im_flag_type;
+
+typedef struct im_flag {
+	const char *name; /* without dashes: "num-steps" */
+	im_flag_type type;
+	void *dst;
+	const char *help;
+	/* Inclusive bounds for numbers; ignored when lo > hi. */
+	double lo, hi;
+	/* NULL-terminated list for IM_FLAG_CHOICE. */
+	const char *const *choices;
+} im_flag;
+
+typedef struct im_flags_result {
+	/* Positional arguments in order (borrowed from argv). */
+	const char *positional[8];
+	int npositional;
+} im_flags_result;
+
+/* Parses environment defaults, then argv[1..argc).  On failure writes a
+ * one-line reason to err (NUL-terminated, truncated to errlen) and returns
+ * IM_EINVAL; "--help" or "-h" returns IM_EHELP with nothing written.
+ * "--" ends flag parsing. */
+int im_flags_parse(const im_flag *flags, size_t nflags, int argc,
+		   char *const *argv, im_flags_result *res, char *err,
+		   size_t errlen);
+
+/* Prints "Usage: ..." and one line per flag with its variable, current
+ * value (the default when called before parsing) and help text. */
+void im_flags_usage(FILE *out, const char *usage_line, const im_flag *flags,
+		    size_t nflags);
+
+/* Writes the environment variable name of a flag ("IMPALA_NUM_STEPS"). */
+void im_flags_env_name(const char *flag, char *buf, size_t len);
+
+#endif

@@ -1,0 +1,39 @@
+/* Encoding and decoding of the wire messages (proto/impala.proto).
+ *
+ * Decoding always checks the buffer's size against a bound before handing it
+ * to protobuf-c, so an oversized message is refused before any allocation;
+ * a truncated or otherwise invalid buffer is IM_EPROTO.  Checks of shapes
+ * and values against a run spec live with the learner's validation. */
+#ifndef IM_WIRE_H
+#define IM_WIRE_H
+
+#include <stddef.h>
+#include <stdint.h>
+
+#include "impala.pb-c.h"
+
+/* Upper bounds on one message of each kind, in bytes. */
+#define IM_WIRE_MAX_CONTROL (256u << 20)
+#define IM_WIRE_MAX_PARAMS (256u << 20)
+#define IM_WIRE_MAX_TRAJECTORY (64u << 20)
+
+/* Each decoder: on success *out is a message owned by the caller, freed with
+ * the matching impala__*__free_unpacked(*out, NULL); on failure *out is
+ * untouched and the code is IM_ETOOBIG (len > max), IM_EPROTO (not a valid
+ * encoding) or IM_EINVAL (NULL buffer).  The input buffer stays the
+ * caller's. */
+int im_wire_decode_control(const uint8_t *buf, size_t len, size_t max,
+			   Impala__Control **out);
+int im_wire_decode_params(const uint8_t *buf, size_t len, size_t max,
+			  Impala__Params **out);
+int im_wire_decode_trajectory(const uint8_t *buf, size_t len, size_t max,
+			      Impala__Trajectory **out);
+
+/* Packs msg into a new malloc'd buffer; on success *buf is the caller's to
+ * free() and *len its size; on failure (IM_ENOMEM) nothing is allocated. */
+int im_wire_encode(const ProtobufCMessage *msg, uint8_t **buf, size_t *len);
+
+/* CRC-32C (Castagnoli) of data, as carried in Params.checksum. */
+uint32_t im_wire_crc32c(const void *data, size_t len);
+
+#endif

@@ -1,0 +1,37 @@
+#!/usr/bin/env bash
+# Installs every Debian package that impala's build, tests and benchmarks
+# need.  Idempotent: packages already installed are not touched, and apt is
+# not called at all when nothing is missing.  Runs as root, or through sudo.
+#
+#   scripts/install-deps.sh           build + tests
+#   scripts/install-deps.sh --bench   also the PyTorch reference (large)
+set -euo pipefail
+
+pkgs=(
+  gcc libc6-dev pkg-config meson ninja-build python3
+  protobuf-c-compiler libprotobuf-c-dev
+  libzmq3-dev libopenblas-dev libuv1-dev libcmocka-dev
+  iproute2 systemd curl procps
+)
+if [[ "${1:-}" == "--bench" ]]; then
+  pkgs+=(python3-torch python3-numpy)
+fi
+
+missing=()
+for p in "${pkgs[@]}"; do
+  if ! dpkg-query -W -f='${Status}' "$p" 2>/dev/null | grep -q "install ok installed"; then
+    missing+=("$p")
+  fi
+done
+if ((${#missing[@]} == 0)); then
+  exit 0
+fi
+
+sudo_cmd=()
+if [[ $(id -u) -ne 0 ]]; then
+  sudo_cmd=(sudo)
+fi
+echo "install-deps: installing ${missing[*]}" >&2
+export DEBIAN_FRONTEND=noninteractive
+"${sudo_cmd[@]}" apt-get update -q </dev/null
+"${sudo_cmd[@]}" apt-get install -y -q --no-install-recommends "${missing[@]}" </dev/null
