@@ -1,0 +1,344 @@
+#!/usr/bin/python3
+"""PyTorch reference for the learner update (issue 3).
+
+Builds, for each case, the same network the C code builds (names and shapes
+of common/nn), a fixed batch, and computes with torch (float64):
+  - the V-trace targets vs and policy-gradient advantages,
+  - the three loss terms and the total (summed over T and B, as monobeast),
+  - every parameter's gradient, the global gradient norm before clipping,
+  - the parameters after one clipped RMSprop step and, separately, after one
+    clipped Adam step from the same gradients.
+Writes tests/reference/<case>.safetensors (float32 tensors, small).
+
+Conventions (the C side follows the same, see common/nn and common/learn):
+  obs[T+1, B, O]; prev_action[T+1, B] (Discrete, as float) or [T+1, B, D];
+  prev_reward[T+1, B]; reset[T+1, B] zeroes the LSTM state before the step;
+  actions[T, B(, D)], rewards, terminated, truncated, behaviour_logp [T, B];
+  extra rows: for each truncated step (t, b), V(final_obs) from the state after
+  step t with prev_action a_t and prev_reward r_t, used as next value there and
+  cutting the V-trace recursion.
+Run: /usr/bin/python3 tests/reference/make_reference.py  (needs python3-torch)
+"""
+import json
+import math
+import os
+import struct
+import sys
+
+import torch
+
+torch.set_default_dtype(torch.float64)
+
+T, B = 5, 3
+OBS = 4
+HID, FEAT, LSTM_H = 8, 8, 6
+GAMMA, BASE_COEF, ENT_COEF = 0.99, 0.5, 0.01
+MAX_GRAD_NORM = 0.5  # small, so that clipping is exercised
+LR, ALPHA, EPS = 0.01, 0.99, 0.01
+ADAM_LR, BETA1, BETA2, ADAM_EPS = 0.001, 0.9, 0.999, 1e-8
+RHO_BAR, C_BAR, PG_RHO_BAR, LAMBDA = 1.0, 1.0, 1.0, 1.0
+
+
+def linear(gen, fan_in, fan_out):
+    """PyTorch's default Linear init (kaiming_uniform a=sqrt(5))."""
+    bound = 1.0 / math.sqrt(fan_in)
+    w = (torch.rand(fan_out, fan_in, generator=gen) * 2 - 1) * bound
+    b = (torch.rand(fan_out, generator=gen) * 2 - 1) * bound
+    return w, b
+
+
+def make_params(gen, discrete, n, use_lstm):
+    p = {}
+    p["encoder.0.weight"], p["encoder.0.bias"] = linear(gen, OBS, HID)
+    p["encoder.2.weight"], p["encoder.2.bias"] = linear(gen, HID, FEAT)
+    core = FEAT
+    if use_lstm:
+        inp = FEAT + 1 + n
+        k = 1.0 / math.sqrt(LSTM_H)
+        for name, shape in (("weight_ih_l0", (4 * LSTM_H, inp)),
+                            ("weight_hh_l0", (4 * LSTM_H, LSTM_H)),
+                            ("bias_ih_l0", (4 * LSTM_H,)),
+                            ("bias_hh_l0", (4 * LSTM_H,))):
+            p["core." + name] = (torch.rand(*shape, generator=gen) * 2 - 1) * k
+        core = LSTM_H
+    p["policy.weight"], p["policy.bias"] = linear(gen, core, n)
+    if not discrete:
+        # Non-zero so that the log-std gradient path is exercised.
+        p["policy.log_std"] = (torch.rand(n, generator=gen) - 0.5) * 0.4
+    p["baseline.weight"], p["baseline.bias"] = linear(gen, core, 1)
+    # Round to float32 first: the C code starts from exactly these values.
+    return {k: v.float().double().requires_grad_(True) for k, v in p.items()}
+
+
+def core_input(p, feats, prev_a, prev_r, discrete, n):
+    r = prev_r.clamp(-1, 1).unsqueeze(-1)
+    if discrete:
+        a = torch.nn.functional.one_hot(prev_a.long(), n).to(feats.dtype)
+    else:
+        a = prev_a
+    return torch.cat([feats, r, a], dim=-1)
+
+
+def lstm_step(p, x, h, c):
+    gates = (x @ p["core.weight_ih_l0"].T + p["core.bias_ih_l0"] +
+             h @ p["core.weight_hh_l0"].T + p["core.bias_hh_l0"])
+    i, f, g, o = gates.chunk(4, dim=-1)
+    c = torch.sigmoid(f) * c + torch.sigmoid(i) * torch.tanh(g)
+    h = torch.sigmoid(o) * torch.tanh(c)
+    return h, c
+
+
+def check_lstm_against_torch(p, n):
+    """lstm_step must be torch.nn.LSTMCell with the same weights."""
+    cell = torch.nn.LSTMCell(FEAT + 1 + n, LSTM_H)
+    with torch.no_grad():
+        cell.weight_ih.copy_(p["core.weight_ih_l0"])
+        cell.weight_hh.copy_(p["core.weight_hh_l0"])
+        cell.bias_ih.copy_(p["core.bias_ih_l0"])
+        cell.bias_hh.copy_(p["core.bias_hh_l0"])
+        x = torch.randn(2, FEAT + 1 + n)
+        h, c = torch.randn(2, LSTM_H), torch.randn(2, LSTM_H)
+        h1, c1 = cell(x, (h, c))
+        h2, c2 = lstm_step(p, x, h, c)
+    assert torch.allclose(h1, h2) and torch.allclose(c1, c2)
+
+
+def encoder(p, obs):
+    x = torch.relu(obs @ p["encoder.0.weight"].T + p["encoder.0.bias"])
+    return torch.relu(x @ p["encoder.2.weight"].T + p["encoder.2.bias"])
+
+
+def heads(p, core):
+    pol = core @ p["policy.weight"].T + p["policy.bias"]
+    v = (core @ p["baseline.weight"].T + p["baseline.bias"]).squeeze(-1)
+    return pol, v
+
+
+def forward(p, d, discrete, n, use_lstm):
+    """Returns policy outputs [T+1,B,n], values [T+1,B], extra values."""
+    feats = encoder(p, d["obs"])
+    extra_feats = encoder(p, d["extra_obs"]) if d["n_extra"] else None
+    if not use_lstm:
+        pol, v = heads(p, feats)
+        ev = heads(p, extra_feats)[1] if d["n_extra"] else None
+        return pol, v, ev
+    h, c = d["h0"], d["c0"]
+    outs, states = [], []
+    for t in range(T + 1):
+        keep = (1 - d["reset"][t]).unsqueeze(-1)
+        h, c = h * keep, c * keep
+        x = core_input(p, feats[t], d["prev_action"][t], d["prev_reward"][t],
+                       discrete, n)
+        h, c = lstm_step(p, x, h, c)
+        outs.append(h)
+        states.append((h, c))
+    pol, v = heads(p, torch.stack(outs))
+    ev = None
+    if d["n_extra"]:
+        rows = []
+        for j, idx in enumerate(d["extra_index"]):
+            t, b = divmod(int(idx), B)
+            hs, cs = states[t]
+            x = core_input(p, extra_feats[j:j + 1], d["extra_prev_action"][j:j + 1],
+                           d["extra_prev_reward"][j:j + 1], discrete, n)
+            hh, _ = lstm_step(p, x, hs[b:b + 1], cs[b:b + 1])
+            rows.append(heads(p, hh)[1])
+        ev = torch.cat(rows)
+    return pol, v, ev
+
+
+def log_prob_entropy(p, pol, actions, discrete, n):
+    if discrete:
+        logp_all = torch.log_softmax(pol, dim=-1)
+        logp = logp_all.gather(-1, actions.long().unsqueeze(-1)).squeeze(-1)
+        ent = -(logp_all.exp() * logp_all).sum(-1)
+        return logp, ent
+    ls = p["policy.log_std"]
+    z = (actions - pol) / ls.exp()
+    logp = (-0.5 * z * z - ls - 0.5 * math.log(2 * math.pi)).sum(-1)
+    ent = (0.5 + 0.5 * math.log(2 * math.pi) + ls).sum(-1).expand(logp.shape)
+    return logp, ent
+
+
+def vtrace(log_rhos, discounts, rewards, values, next_values, cut):
+    rhos = log_rhos.exp()
+    crho = rhos.clamp(max=RHO_BAR)
+    cs = LAMBDA * rhos.clamp(max=C_BAR)
+    deltas = crho * (rewards + discounts * next_values - values)
+    acc = torch.zeros(B)
+    diffs = [None] * T
+    for t in reversed(range(T)):
+        acc = deltas[t] + discounts[t] * cs[t] * (1 - cut[t]) * acc
+        diffs[t] = acc
+    vs = torch.stack(diffs) + values
+    vs_next = torch.cat([vs[1:], next_values[-1:]])
+    vs_next = torch.where(cut > 0, next_values, vs_next)
+    pg_adv = rhos.clamp(max=PG_RHO_BAR) * (rewards + discounts * vs_next - values)
+    return vs, pg_adv
+
+
+def check_against_torch_optim(p, grads, names, scale, out_rms, out_adam):
+    """The hand-written updates below must equal torch.optim's."""
+    for opt_name, store in (("rms", out_rms), ("adam", out_adam)):
+        ws = [p[k].detach().clone().requires_grad_(True) for k in names]
+        for w, k in zip(ws, names):
+            w.grad = grads[k].clone()
+        torch.nn.utils.clip_grad_norm_(ws, MAX_GRAD_NORM)
+        if opt_name == "rms":
+            opt = torch.optim.RMSprop(ws, lr=LR, alpha=ALPHA, eps=EPS)
+        else:
+            opt = torch.optim.Adam(ws, lr=ADAM_LR, betas=(BETA1, BETA2),
+                                   eps=ADAM_EPS)
+        opt.step()
+        for w, k in zip(ws, names):
+            store[k] = w.detach()
+
+
+def make_batch(gen, discrete, n):
+    d = {}
+    d["obs"] = torch.randn(T + 1, B, OBS, generator=gen)
+    if discrete:
+        d["actions"] = torch.randint(0, n, (T, B), generator=gen).double()
+        first = torch.randint(0, n, (B,), generator=gen).double()
+    else:
+        d["actions"] = torch.randn(T, B, n, generator=gen)
+        first = torch.randn(B, n, generator=gen)
+    d["rewards"] = torch.randn(T, B, generator=gen) * 1.5  # some beyond +-1
+    term = torch.zeros(T, B)
+    trunc = torch.zeros(T, B)
+    term[1, 0] = 1
+    trunc[3, 1] = 1
+    trunc[T - 1, 2] = 1  # a truncation on the last step
+    term[2, 2] = 1
+    d["terminated"], d["truncated"] = term, trunc
+    # Behaviour log-probs far from the target's so that rhos are far from 1.
+    d["behaviour_logp"] = -torch.rand(T, B, generator=gen) * 3.0
+    if not discrete:
+        d["behaviour_logp"] = d["behaviour_logp"] - 2.0
+    # Model inputs derived as the learner's batcher does.
+    done = (term + trunc) > 0
+    reset = torch.zeros(T + 1, B)
+    reset[1:] = done.double()
+    pa = torch.zeros((T + 1, B) + ((n,) if not discrete else ()))
+    pr = torch.zeros(T + 1, B)
+    pa[0] = first
+    pr[0] = torch.randn(B, generator=gen)
+    for t in range(T):
+        for b in range(B):
+            if not done[t, b]:
+                pa[t + 1, b] = d["actions"][t, b]
+                pr[t + 1, b] = d["rewards"][t, b]
+    d["reset"], d["prev_action"], d["prev_reward"] = reset, pa, pr
+    d["h0"] = torch.randn(B, LSTM_H, generator=gen) * 0.5
+    d["c0"] = torch.randn(B, LSTM_H, generator=gen) * 0.5
+    idx = [t * B + b for t in range(T) for b in range(B) if trunc[t, b]]
+    d["n_extra"] = len(idx)
+    d["extra_index"] = torch.tensor(idx, dtype=torch.float64)
+    d["extra_obs"] = torch.randn(len(idx), OBS, generator=gen)
+    d["extra_prev_action"] = torch.stack([d["actions"][i // B, i % B] for i in idx])
+    d["extra_prev_reward"] = torch.stack([d["rewards"][i // B, i % B] for i in idx])
+    # Every input exactly representable in float32, as the C side sees it.
+    return {k: (v.float().double() if torch.is_tensor(v) else v)
+            for k, v in d.items()}
+
+
+def run_case(name, discrete, use_lstm, clip_rewards, seed):
+    gen = torch.Generator().manual_seed(seed)
+    n = 3 if discrete else 2
+    p = make_params(gen, discrete, n, use_lstm)
+    d = make_batch(gen, discrete, n)
+    if use_lstm:
+        check_lstm_against_torch(p, n)
+    pol, v, ev = forward(p, d, discrete, n, use_lstm)
+    logp, ent = log_prob_entropy(p, pol[:T], d["actions"], discrete, n)
+    rewards = d["rewards"].clamp(-1, 1) if clip_rewards else d["rewards"]
+    discounts = GAMMA * (1 - d["terminated"])
+    with torch.no_grad():
+        next_values = v[1:].clone()
+        for j, idx in enumerate(d["extra_index"]):
+            t, b = divmod(int(idx), B)
+            next_values[t, b] = ev[j]
+        vs, pg_adv = vtrace(logp - d["behaviour_logp"], discounts, rewards,
+                            v[:T], next_values, d["truncated"])
+    pg_loss = -(logp * pg_adv).sum()
+    base_loss = BASE_COEF * 0.5 * ((vs - v[:T]) ** 2).sum()
+    ent_loss = -ENT_COEF * ent.sum()
+    total = pg_loss + base_loss + ent_loss
+    names = list(p.keys())
+    grads = torch.autograd.grad(total, [p[k] for k in names])
+    grads = dict(zip(names, grads))
+    norm = torch.sqrt(sum((g ** 2).sum() for g in grads.values()))
+    scale = min(1.0, MAX_GRAD_NORM / (float(norm) + 1e-6))
+    check_against_torch_optim(p, grads, names, scale, out_rms := {}, out_adam := {})
+    out = {}
+    for k in names:
+        g = grads[k] * scale
+        w = p[k].detach()
+        sq = (1 - ALPHA) * g * g
+        out["rmsprop." + k] = w - LR * g / (sq.sqrt() + EPS)
+        m = (1 - BETA1) * g
+        s = (1 - BETA2) * g * g
+        mhat, shat = m / (1 - BETA1), s / (1 - BETA2)
+        out["adam." + k] = w - ADAM_LR * mhat / (shat.sqrt() + ADAM_EPS)
+        assert torch.allclose(out["rmsprop." + k], out_rms[k], atol=1e-12)
+        assert torch.allclose(out["adam." + k], out_adam[k], atol=1e-12)
+        out["param." + k] = w
+        out["grad." + k] = grads[k]
+    for k in ("obs", "actions", "rewards", "terminated", "truncated",
+              "behaviour_logp", "reset", "prev_action", "prev_reward", "h0",
+              "c0", "extra_index", "extra_obs", "extra_prev_action",
+              "extra_prev_reward"):
+        if d[k].numel():
+            out["in." + k] = d[k]
+    out["out.policy"] = pol.detach()
+    out["out.values"] = v.detach()
+    out["out.vs"] = vs
+    out["out.pg_adv"] = pg_adv
+    out["out.loss"] = torch.stack([pg_loss, base_loss, ent_loss, total]).detach()
+    out["out.grad_norm"] = norm.detach().reshape(1)
+    out["out.mean_entropy"] = ent.mean().detach().reshape(1)
+    meta = {"T": T, "B": B, "obs": OBS, "hidden_dim": HID, "feature_dim": FEAT,
+            "lstm_hidden": LSTM_H, "use_lstm": int(use_lstm),
+            "discrete": int(discrete), "n": n, "clip_rewards": int(clip_rewards),
+            "discount": GAMMA, "baseline_coef": BASE_COEF, "ent_coef": ENT_COEF,
+            "max_grad_norm": MAX_GRAD_NORM, "lr": LR, "alpha": ALPHA, "eps": EPS,
+            "adam_lr": ADAM_LR, "beta1": BETA1, "beta2": BETA2,
+            "adam_eps": ADAM_EPS, "n_extra": d["n_extra"]}
+    return out, meta
+
+
+def write_safetensors(path, tensors, meta):
+    header, blobs, off = {}, [], 0
+    for k in sorted(tensors):
+        a = tensors[k].detach().to(torch.float32).contiguous()
+        raw = struct.pack("<%df" % a.numel(), *a.flatten().tolist())
+        header[k] = {"dtype": "F32", "shape": list(a.shape),
+                     "data_offsets": [off, off + len(raw)]}
+        blobs.append(raw)
+        off += len(raw)
+    header["__metadata__"] = {k: str(v) for k, v in meta.items()}
+    h = json.dumps(header, separators=(",", ":")).encode()
+    h += b" " * (-len(h) % 8)
+    with open(path, "wb") as f:
+        f.write(struct.pack("<Q", len(h)))
+        f.write(h)
+        for b in blobs:
+            f.write(b)
+
+
+def main():
+    here = os.path.dirname(os.path.abspath(__file__))
+    cases = [("mlp_discrete", True, False, False, 1),
+             ("mlp_box", False, False, True, 2),
+             ("lstm_discrete", True, True, True, 3),
+             ("lstm_box", False, True, False, 4)]
+    for name, discrete, use_lstm, clip, seed in cases:
+        out, meta = run_case(name, discrete, use_lstm, clip, seed)
+        path = os.path.join(here, name + ".safetensors")
+        write_safetensors(path, out, meta)
+        print("wrote", path, "loss", [round(float(x), 6) for x in out["out.loss"]],
+              "grad_norm", round(float(out["out.grad_norm"]), 6))
+
+
+if __name__ == "__main__":
+    sys.exit(main())
