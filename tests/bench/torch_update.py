@@ -1,0 +1,122 @@
+#!/usr/bin/python3
+"""PyTorch side of bench_update: the same learner update (forward over T+1 by
+B, V-trace, loss, backward, gradient clipping, RMSprop) on the same shapes as
+the C benchmark, float32 on the CPU.  Prints one JSON object on its last line:
+{"<config>": samples_per_second, ...}.
+
+Usage: torch_update.py --threads N --seconds S [--configs mlp64,mlp512,lstm256]
+"""
+import argparse
+import json
+import statistics
+import time
+
+import torch
+
+T, B, OBS, A = 80, 32, 4, 2
+
+
+class Net(torch.nn.Module):
+    def __init__(self, hid, lstm):
+        super().__init__()
+        self.encoder = torch.nn.Sequential(torch.nn.Linear(OBS, hid), torch.nn.ReLU(),
+                                           torch.nn.Linear(hid, hid), torch.nn.ReLU())
+        self.lstm = lstm
+        core = hid
+        if lstm:
+            self.core = torch.nn.LSTM(hid + 1 + A, lstm)
+            core = lstm
+        self.policy = torch.nn.Linear(core, A)
+        self.baseline = torch.nn.Linear(core, 1)
+
+    def forward(self, obs, prev_a, prev_r, notdone, state):
+        x = self.encoder(obs.view((T + 1) * B, OBS))
+        if self.lstm:
+            x = x.view(T + 1, B, -1)
+            inp = torch.cat([x, prev_r.clamp(-1, 1).unsqueeze(-1),
+                             torch.nn.functional.one_hot(prev_a, A).float()], -1)
+            outs = []
+            for t in range(T + 1):
+                nd = notdone[t].view(1, B, 1)
+                state = tuple(nd * s for s in state)
+                o, state = self.core(inp[t:t + 1], state)
+                outs.append(o)
+            x = torch.cat(outs).view((T + 1) * B, -1)
+        return self.policy(x).view(T + 1, B, A), self.baseline(x).view(T + 1, B)
+
+
+def vtrace(log_rhos, discounts, rewards, values, bootstrap):
+    with torch.no_grad():
+        rhos = log_rhos.exp()
+        cr = rhos.clamp(max=1.0)
+        cs = rhos.clamp(max=1.0)
+        nv = torch.cat([values[1:], bootstrap.unsqueeze(0)])
+        deltas = cr * (rewards + discounts * nv - values)
+        acc = torch.zeros_like(bootstrap)
+        res = []
+        for t in reversed(range(T)):
+            acc = deltas[t] + discounts[t] * cs[t] * acc
+            res.append(acc)
+        vs = torch.stack(res[::-1]) + values
+        vs_next = torch.cat([vs[1:], bootstrap.unsqueeze(0)])
+        return vs, cr * (rewards + discounts * vs_next - values)
+
+
+def make_update(hid, lstm):
+    net = Net(hid, lstm)
+    opt = torch.optim.RMSprop(net.parameters(), lr=4e-4, alpha=0.99, eps=0.01)
+    obs = torch.randn(T + 1, B, OBS)
+    actions = torch.randint(0, A, (T + 1, B))
+    rewards = torch.ones(T, B)
+    done = torch.rand(T + 1, B) < 0.02
+    blogp = torch.full((T, B), -0.69)
+    state = (torch.zeros(1, B, lstm or 1), torch.zeros(1, B, lstm or 1))
+
+    def update():
+        logits, values = net(obs, actions, torch.zeros(T + 1, B),
+                             (~done).float(), state)
+        logp_all = torch.log_softmax(logits[:T], -1)
+        logp = logp_all.gather(-1, actions[1:].unsqueeze(-1)).squeeze(-1)
+        discounts = (~done[1:]).float() * 0.99
+        vs, adv = vtrace(logp.detach() - blogp, discounts, rewards,
+                         values[:T].detach(), values[T].detach())
+        pg = -(logp * adv).sum()
+        bl = 0.5 * 0.5 * ((vs - values[:T]) ** 2).sum()
+        ent = (logp_all.exp() * logp_all).sum() * 0.01
+        loss = pg + bl + ent
+        opt.zero_grad()
+        loss.backward()
+        torch.nn.utils.clip_grad_norm_(net.parameters(), 40.0)
+        opt.step()
+    return update
+
+
+def measure(update, seconds):
+    for _ in range(3):
+        update()
+    rates, end = [], time.perf_counter() + seconds
+    while time.perf_counter() < end or len(rates) < 5:
+        t0 = time.perf_counter()
+        update()
+        rates.append(T * B / (time.perf_counter() - t0))
+    return statistics.median(rates)
+
+
+def main():
+    ap = argparse.ArgumentParser()
+    ap.add_argument("--threads", type=int, default=1)
+    ap.add_argument("--seconds", type=float, default=2.0)
+    ap.add_argument("--configs", default="mlp64,mlp512,lstm256")
+    a = ap.parse_args()
+    torch.set_num_threads(a.threads)
+    shapes = {"mlp64": (64, 0), "mlp512": (512, 0), "lstm256": (256, 256)}
+    out = {}
+    for name in a.configs.split(","):
+        hid, lstm = shapes[name]
+        out[name] = round(measure(make_update(hid, lstm), a.seconds), 1)
+    out["threads"] = a.threads
+    print(json.dumps(out))
+
+
+if __name__ == "__main__":
+    main()
