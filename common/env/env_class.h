@@ -1,0 +1,65 @@
+/* Internal: what one kind of environment provides to env.c and vecenv.c.
+ * Built-ins are static const classes; a loaded plugin is a heap class
+ * that owns its library handle.  Not part of the public API. */
+#ifndef IM_ENV_CLASS_H
+#define IM_ENV_CLASS_H
+
+#include <stddef.h>
+#include <stdint.h>
+
+#include "rng.h"
+#include "space.h"
+
+typedef struct im_env_class im_env_class;
+
+struct im_env_class {
+	const char *name;
+	int max_episode_steps; /* 0: none */
+	im_obs_space obs;
+	im_act_space act;
+	/* Bytes of per-environment state; vecenv keeps k of them in one
+	 * array, so the batched kernel walks memory linearly. */
+	size_t state_size;
+
+	/* Optional: set up / tear down one state (plugins create their
+	 * instance here).  init returns 0 or IM_E*. */
+	int (*init)(const im_env_class *c, void *st);
+	void (*fini)(const im_env_class *c, void *st);
+	/* Draws a new episode from rng; writes numel floats to obs. */
+	void (*reset)(const im_env_class *c, void *st, im_rng *rng, float *obs);
+	/* One step with a validated action; returns 0 or IM_EPLUGIN. */
+	int (*step)(const im_env_class *c, void *st, const void *action,
+		    float *obs, float *reward, uint8_t *terminated);
+	/* Optional: k steps over states laid out state_size apart, with
+	 * actions (k) int32 or (k, dim) float.  Must give bit-for-bit the
+	 * results of k step() calls. */
+	void (*step_batch)(void *states, int k, const void *actions,
+			   float *obs, float *reward, uint8_t *terminated);
+
+	/* Plugins only. */
+	void *dl;                  /* dlopen handle, closed by class_close */
+	const void *plugin;        /* const impala_env_plugin * */
+	char *args;                /* text after '?' in the spec */
+	char name_buf[64];
+};
+
+/* Built-in classes (cartpole.c, acrobot.c, mountain_car.c, pendulum.c). */
+extern const im_env_class im_env_cartpole_class;
+extern const im_env_class im_env_acrobot_class;
+extern const im_env_class im_env_mountain_car_class;
+extern const im_env_class im_env_mountain_car_cont_class;
+extern const im_env_class im_env_pendulum_class;
+
+/* Finds a class by spec: a built-in name, or "plugin:PATH[?ARGS]" which
+ * loads the library.  On failure writes a reason into err (may be NULL).
+ * The caller releases the class with im_env_class_close(). */
+int im_env_class_open(const im_env_class **out, const char *spec, char *err,
+		      size_t errlen);
+void im_env_class_close(const im_env_class *c);
+
+/* plugin.c */
+int im_env_plugin_open(const im_env_class **out, const char *path,
+		       const char *args, char *err, size_t errlen);
+void im_env_plugin_close(const im_env_class *c);
+
+#endif

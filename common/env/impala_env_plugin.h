@@ -1,0 +1,107 @@
+/* The C ABI of an impala environment plugin: a shared library that the
+ * actor loads at run time (dlopen) when the environment is named
+ * "plugin:/path/to/libmyenv.so" (optionally "plugin:/path/lib.so?ARGS").
+ *
+ * This header is self-contained (it needs only <stdint.h>) so that a plugin
+ * builds without the rest of impala:
+ *   cc -shared -fPIC -o libmyenv.so myenv.c -I<dir of this header>
+ *
+ * A plugin exports exactly two symbols, both with C linkage:
+ *
+ *   uint32_t impala_env_abi_version(void);
+ *       Returns IMPALA_ENV_ABI_VERSION as the plugin saw it when compiled.
+ *       The loader calls it first and refuses the library unless it equals
+ *       the loader's own version, so it never reads a table whose layout
+ *       it does not know.
+ *
+ *   const impala_env_plugin *impala_env_plugin_entry(void);
+ *       Returns the plugin's description and functions.  The table and
+ *       everything it points to must stay valid until the library is
+ *       unloaded (a static const table is the natural choice).
+ *
+ * A library lacking either symbol, answering another ABI version, or whose
+ * table is malformed (NULL function, bad sizes) is refused with IM_EPLUGIN
+ * and a message that says which.
+ *
+ * What the plugin does NOT do, because impala does it for every
+ * environment alike: validate actions (the plugin's step() only ever sees
+ * in-range, finite actions), count steps and truncate at
+ * max_episode_steps, refuse steps after the end of an episode, keep
+ * episode returns, and auto-reset in vectorised use.
+ *
+ * Threading: one created instance is used by one thread at a time;
+ * different instances may be used from different threads at once, so
+ * keep no mutable global state.
+ *
+ * Version history:
+ *   1: first version. */
+#ifndef IMPALA_ENV_PLUGIN_H
+#define IMPALA_ENV_PLUGIN_H
+
+#include <stdint.h>
+
+#define IMPALA_ENV_ABI_VERSION 1u
+#define IMPALA_ENV_ABI_VERSION_SYMBOL "impala_env_abi_version"
+#define IMPALA_ENV_ENTRY_SYMBOL "impala_env_plugin_entry"
+
+#define IMPALA_ENV_MAX_OBS_DIMS 4
+#define IMPALA_ENV_MAX_ACTION_DIM 64
+
+/* obs_dtype */
+#define IMPALA_ENV_OBS_F32 0
+#define IMPALA_ENV_OBS_U8 1
+/* act_kind */
+#define IMPALA_ENV_ACT_DISCRETE 0
+#define IMPALA_ENV_ACT_BOX 1
+
+typedef struct impala_env_plugin {
+	uint32_t abi_version; /* IMPALA_ENV_ABI_VERSION, again */
+	uint32_t struct_size; /* sizeof(impala_env_plugin) */
+	const char *name;     /* short display name, such as "Corridor-v0" */
+
+	/* Observation: a dense array of obs_shape[0] * ... * obs_shape[ndim-1]
+	 * elements of obs_dtype (float or uint8_t), row-major. */
+	int32_t obs_ndim; /* 1..IMPALA_ENV_MAX_OBS_DIMS */
+	int32_t obs_shape[IMPALA_ENV_MAX_OBS_DIMS];
+	int32_t obs_dtype;     /* IMPALA_ENV_OBS_F32 or IMPALA_ENV_OBS_U8 */
+	const float *obs_low;  /* (numel) bounds, or NULL when unbounded */
+	const float *obs_high; /* (numel) bounds, or NULL when unbounded */
+
+	/* Action: Discrete(act_n): an int32_t in [0, act_n); or
+	 * Box(act_n, act_low, act_high): act_n floats, each finite and within
+	 * [act_low[j], act_high[j]]. */
+	int32_t act_kind;       /* IMPALA_ENV_ACT_DISCRETE or _BOX */
+	int32_t act_n;          /* 1..IMPALA_ENV_MAX_ACTION_DIM for Box */
+	const float *act_low;   /* (act_n) Box only, else NULL */
+	const float *act_high;  /* (act_n) Box only, else NULL */
+
+	/* Episodes are truncated after this many steps; 0 means never. */
+	int32_t max_episode_steps;
+
+	/* Creates one instance.  args is the text after '?' in the spec, or
+	 * "" when there is none (borrowed for the call only).  Returns NULL on
+	 * failure (bad args, no memory). */
+	void *(*create)(const char *args);
+	/* Frees an instance; accepts NULL. */
+	void (*destroy)(void *env);
+	/* Starts an episode.  The plugin draws all its randomness for the
+	 * episode from seed (impala derives it from the environment's own
+	 * PRNG stream, so runs are reproducible).  Writes the first
+	 * observation into obs (numel elements of obs_dtype, owned by the
+	 * caller). */
+	void (*reset)(void *env, uint64_t seed, void *obs);
+	/* Advances one step.  action points to one int32_t (Discrete) or to
+	 * act_n floats (Box), already validated.  Writes the next
+	 * observation into obs, the reward into *reward and 1 or 0 into
+	 * *terminated (the task reached a terminal state).  Returns 0, or
+	 * non-zero on an internal failure (impala reports IM_EPLUGIN and
+	 * requires a reset). */
+	int (*step)(void *env, const void *action, void *obs, float *reward,
+		    int32_t *terminated);
+} impala_env_plugin;
+
+/* Prototypes of the two symbols, for the plugin to define. */
+uint32_t impala_env_abi_version(void);
+const impala_env_plugin *impala_env_plugin_entry(void);
+
+#endif
