@@ -1,0 +1,166 @@
+/* The MLP encoder for vector observations:
+ *   Linear(obs, hidden), act, [Linear(hidden, hidden), act] * (layers - 1),
+ *   Linear(hidden, feature), act
+ * as a PyTorch Sequential, so linear layer l is "encoder.<2l>". uint8
+ * observations are converted to float (unscaled) into the workspace. */
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "err.h"
+#include "nn/internal.h"
+
+typedef struct mlp {
+	int L;                             /* linear layers */
+	int width[IM_NNI_MAX_LAYERS + 1];  /* width[0] = obs, width[L] = feature */
+	size_t w_off[IM_NNI_MAX_LAYERS];   /* (width[l+1], width[l]) */
+	size_t b_off[IM_NNI_MAX_LAYERS];   /* (width[l+1]) */
+	im_nn_activation act;
+	int u8;                            /* observations are uint8 */
+} mlp;
+
+static int mlp_create(void **state, const im_model_spec *s, im_nni_layout *lay)
+{
+	if (s->num_hidden_layers < 1 ||
+	    s->num_hidden_layers >= IM_NNI_MAX_LAYERS || s->hidden_dim < 1 ||
+	    s->feature_dim < 1)
+		return IM_EINVAL;
+	if (s->activation != IM_NN_ACT_RELU && s->activation != IM_NN_ACT_TANH)
+		return IM_EINVAL;
+	mlp *e = calloc(1, sizeof(*e));
+	if (!e)
+		return IM_ENOMEM;
+	e->L = s->num_hidden_layers + 1;
+	e->width[0] = (int)im_obs_numel(&s->obs);
+	for (int l = 1; l < e->L; l++)
+		e->width[l] = s->hidden_dim;
+	e->width[e->L] = s->feature_dim;
+	e->act = s->activation;
+	e->u8 = s->obs.dtype == IM_DTYPE_U8;
+	for (int l = 0; l < e->L; l++) {
+		char name[IM_TENSOR_NAME_MAX];
+		snprintf(name, sizeof(name), "encoder.%d.weight", 2 * l);
+		int w = im_nni_layout_add(lay, name, e->width[l + 1], e->width[l]);
+		snprintf(name, sizeof(name), "encoder.%d.bias", 2 * l);
+		int b = im_nni_layout_add(lay, name, e->width[l + 1], 0);
+		if (w < 0 || b < 0) {
+			free(e);
+			return IM_ERANGE;
+		}
+		e->w_off[l] = lay->t[w].offset;
+		e->b_off[l] = lay->t[b].offset;
+	}
+	*state = e;
+	return IM_OK;
+}
+
+static void mlp_destroy(void *state)
+{
+	free(state);
+}
+
+static int max_width(const mlp *e)
+{
+	int w = 0;
+	for (int l = 1; l <= e->L; l++)
+		w = e->width[l] > w ? e->width[l] : w;
+	return w;
+}
+
+/* Workspace: [uint8 conversion (rows, obs)] [output of each layer]
+ * [two gradient buffers (rows, max width) for the backward]. */
+static size_t mlp_ws_floats(const void *state, int rows)
+{
+	const mlp *e = state;
+	size_t n = e->u8 ? im_nni_align((size_t)rows * e->width[0]) : 0;
+	for (int l = 1; l <= e->L; l++)
+		n += im_nni_align((size_t)rows * e->width[l]);
+	return n + 2 * im_nni_align((size_t)rows * max_width(e));
+}
+
+/* Where layer l's output (l = 1..L) and the gradient buffers live. */
+static float *layer_out(const mlp *e, float *ws, int rows, int l)
+{
+	float *p = ws + (e->u8 ? im_nni_align((size_t)rows * e->width[0]) : 0);
+	for (int j = 1; j < l; j++)
+		p += im_nni_align((size_t)rows * e->width[j]);
+	return p;
+}
+
+static const float *input_of(const mlp *e, const void *obs, float *ws,
+	int rows, int convert)
+{
+	if (!e->u8)
+		return obs;
+	if (convert) {
+		const uint8_t *o = obs;
+		for (size_t i = 0; i < (size_t)rows * e->width[0]; i++)
+			ws[i] = o[i];
+	}
+	return ws;
+}
+
+static const float *mlp_forward(const void *state, const float *params,
+	const void *obs, int rows, float *ws)
+{
+	const mlp *e = state;
+	const float *in = input_of(e, obs, ws, rows, 1);
+	for (int l = 0; l < e->L; l++) {
+		float *out = layer_out(e, ws, rows, l + 1);
+		im_nn_linear_act_forward(out, in, params + e->w_off[l],
+			params + e->b_off[l], rows, e->width[l], e->width[l + 1],
+			e->act);
+		in = out;
+	}
+	return in;
+}
+
+static void mlp_backward(const void *state, const float *params,
+	float *grads, const void *obs, float *dfeat, int rows, float *ws)
+{
+	const mlp *e = state;
+	float *bufs[2];
+	bufs[0] = layer_out(e, ws, rows, e->L + 1);
+	bufs[1] = bufs[0] + im_nni_align((size_t)rows * max_width(e));
+	float *d = dfeat;
+	for (int l = e->L - 1; l >= 0; l--) {
+		const float *out = layer_out(e, ws, rows, l + 1);
+		const float *in = l ? layer_out(e, ws, rows, l)
+				    : input_of(e, obs, ws, rows, 0);
+		size_t nout = (size_t)rows * e->width[l + 1];
+		im_nn_act_backward(d, d, out, nout, e->act);
+		float *din = NULL;
+		if (l) {
+			din = bufs[l & 1];
+			memset(din, 0, (size_t)rows * e->width[l] * sizeof(float));
+		}
+		im_nn_linear_backward(din, grads + e->w_off[l],
+			grads + e->b_off[l], d, in, params + e->w_off[l], rows,
+			e->width[l], e->width[l + 1]);
+		d = din;
+	}
+}
+
+static void mlp_describe(const void *state, im_nni_writer *w)
+{
+	const mlp *e = state;
+	const char *act = e->act == IM_NN_ACT_TANH ? "Tanh" : "ReLU";
+	im_nni_printf(w, "  (encoder): Sequential(\n");
+	for (int l = 0; l < e->L; l++) {
+		im_nni_printf(w,
+			"    (%d): Linear(in_features=%d, out_features=%d, "
+			"bias=True)\n    (%d): %s()\n",
+			2 * l, e->width[l], e->width[l + 1], 2 * l + 1, act);
+	}
+	im_nni_printf(w, "  )\n");
+}
+
+const im_nni_encoder_ops im_nni_encoder_mlp = {
+	.name = "mlp",
+	.create = mlp_create,
+	.destroy = mlp_destroy,
+	.ws_floats = mlp_ws_floats,
+	.forward = mlp_forward,
+	.backward = mlp_backward,
+	.describe = mlp_describe,
+};

@@ -1,0 +1,159 @@
+/* Parameter initialisation by method, seeded and reproducible.
+ *
+ * identity (PyTorch's default layer init, named after rllte's "identity",
+ *   which leaves PyTorch's init in place): Linear weight and bias
+ *   U(-1/sqrt(fan_in), 1/sqrt(fan_in)); every LSTM tensor
+ *   U(-1/sqrt(H), 1/sqrt(H)).
+ * orthogonal: weights orthogonal with gain 1 (as rllte's Linear init: the
+ *   rows, or columns when taller than wide, of a Gaussian matrix
+ *   orthonormalised), biases 0.
+ * xavier_uniform: U(-a, a), a = sqrt(6 / (fan_in + fan_out)), biases 0.
+ * xavier_normal: N(0, sqrt(2 / (fan_in + fan_out))), biases 0.
+ * (rllte's xavier_* apply orthogonal to Linear layers; we do what the names
+ * say.)  With orthogonal and xavier_*, each LSTM weight is initialised gate
+ * block by gate block ((H, in) each, so every recurrent block is a square
+ * orthogonal matrix), and the LSTM biases are 0.  policy.log_std starts at 0
+ * under every method.  Tensor i draws from im_rng_split(seed stream, i). */
+#include <math.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "err.h"
+#include "nn/internal.h"
+#include "rng.h"
+
+const char *im_nn_init_name(im_nn_init m)
+{
+	switch (m) {
+	case IM_NN_INIT_IDENTITY: return "identity";
+	case IM_NN_INIT_ORTHOGONAL: return "orthogonal";
+	case IM_NN_INIT_XAVIER_UNIFORM: return "xavier_uniform";
+	case IM_NN_INIT_XAVIER_NORMAL: return "xavier_normal";
+	}
+	return "unknown";
+}
+
+int im_nn_init_parse(const char *s, im_nn_init *out)
+{
+	for (int i = IM_NN_INIT_IDENTITY; s && i <= IM_NN_INIT_XAVIER_NORMAL; i++) {
+		if (!strcmp(s, im_nn_init_name((im_nn_init)i))) {
+			*out = (im_nn_init)i;
+			return IM_OK;
+		}
+	}
+	return IM_EINVAL;
+}
+
+static void fill_uniform(float *w, size_t n, double bound, im_rng *r)
+{
+	for (size_t i = 0; i < n; i++)
+		w[i] = (float)((2.0 * im_rng_double(r) - 1.0) * bound);
+}
+
+/* w (rows, cols) with orthonormal rows (rows <= cols) or columns: modified
+ * Gram-Schmidt, in double, of the min(rows, cols) vectors of length
+ * max(rows, cols) of a Gaussian matrix (QR with a positive R diagonal). */
+static int fill_orthogonal(float *w, int rows, int cols, im_rng *r)
+{
+	int len = rows > cols ? rows : cols, k = rows > cols ? cols : rows;
+	double *q = malloc((size_t)len * k * sizeof(double));
+	if (!q)
+		return IM_ENOMEM;
+	for (size_t i = 0; i < (size_t)len * k; i++)
+		q[i] = im_rng_normal(r);
+	for (int j = 0; j < k; j++) {
+		double *v = q + (size_t)j * len;
+		for (int p = 0; p < j; p++) {
+			const double *u = q + (size_t)p * len;
+			double dot = 0;
+			for (int i = 0; i < len; i++)
+				dot += u[i] * v[i];
+			for (int i = 0; i < len; i++)
+				v[i] -= dot * u[i];
+		}
+		double nrm = 0;
+		for (int i = 0; i < len; i++)
+			nrm += v[i] * v[i];
+		nrm = sqrt(nrm);
+		for (int i = 0; i < len; i++)
+			v[i] /= nrm;
+	}
+	/* Vector j is row j of w when wide, column j when tall. */
+	for (int j = 0; j < k; j++)
+		for (int i = 0; i < len; i++) {
+			size_t at = rows <= cols ? (size_t)j * cols + i
+						 : (size_t)i * cols + j;
+			w[at] = (float)q[(size_t)j * len + i];
+		}
+	free(q);
+	return IM_OK;
+}
+
+static int fill_weight(float *w, int rows, int cols, im_nn_init method,
+	im_rng *r)
+{
+	double fan = (double)rows + cols;
+	switch (method) {
+	case IM_NN_INIT_ORTHOGONAL:
+		return fill_orthogonal(w, rows, cols, r);
+	case IM_NN_INIT_XAVIER_UNIFORM:
+		fill_uniform(w, (size_t)rows * cols, sqrt(6.0 / fan), r);
+		return IM_OK;
+	case IM_NN_INIT_XAVIER_NORMAL:
+		for (size_t i = 0; i < (size_t)rows * cols; i++)
+			w[i] = (float)(im_rng_normal(r) * sqrt(2.0 / fan));
+		return IM_OK;
+	default:
+		fill_uniform(w, (size_t)rows * cols, 1.0 / sqrt(cols), r);
+		return IM_OK;
+	}
+}
+
+static int init_tensor(const im_model *m, float *params, int i,
+	im_nn_init method, im_rng *r)
+{
+	const im_tensor_desc *t = &m->tensors[i];
+	float *p = params + t->offset;
+	int lstm = !strncmp(t->name, "core.", 5);
+	if (i == m->t_logstd) {
+		memset(p, 0, t->numel * sizeof(float));
+		return IM_OK;
+	}
+	if (method == IM_NN_INIT_IDENTITY) {
+		/* A bias follows its weight; both use the weight's fan_in. */
+		double fan_in = lstm ? m->spec.lstm_hidden
+			       : t->ndim == 2 ? t->shape[1]
+					      : m->tensors[i - 1].shape[1];
+		fill_uniform(p, t->numel, 1.0 / sqrt(fan_in), r);
+		return IM_OK;
+	}
+	if (t->ndim == 1) {
+		memset(p, 0, t->numel * sizeof(float));
+		return IM_OK;
+	}
+	int rows = (int)t->shape[0], cols = (int)t->shape[1];
+	int blocks = lstm ? 4 : 1;
+	for (int g = 0; g < blocks; g++) {
+		int rc = fill_weight(p + (size_t)g * (rows / blocks) * cols,
+			rows / blocks, cols, method, r);
+		if (rc)
+			return rc;
+	}
+	return IM_OK;
+}
+
+int im_model_init_params(const im_model *m, float *params, im_nn_init method,
+	uint64_t seed)
+{
+	if ((unsigned)method > IM_NN_INIT_XAVIER_NORMAL)
+		return IM_EINVAL;
+	im_rng root, r;
+	im_rng_init(&root, seed);
+	for (int i = 0; i < m->ntensors; i++) {
+		im_rng_split(&r, &root, (uint64_t)i);
+		int rc = init_tensor(m, params, i, method, &r);
+		if (rc)
+			return rc;
+	}
+	return IM_OK;
+}

@@ -1,0 +1,97 @@
+/* Internals shared by the files of common/nn; not part of the public API.
+ * Non-static internal names carry the im_nni_ prefix. */
+#ifndef IM_NN_INTERNAL_H
+#define IM_NN_INTERNAL_H
+
+#include <stdarg.h>
+#include <stddef.h>
+#include <stdio.h>
+
+#include "nn/model.h"
+
+/* Deepest encoder MLP: linear layers = num_hidden_layers + 1. */
+#define IM_NNI_MAX_LAYERS 16
+/* Tensors: 2 per encoder layer, 4 LSTM, 3 policy, 2 baseline. */
+#define IM_NNI_MAX_TENSORS (2 * IM_NNI_MAX_LAYERS + 9)
+
+/* Appends named tensors to a layout table, packed without padding. */
+typedef struct im_nni_layout {
+	im_tensor_desc *t;
+	int n, cap;
+	size_t off; /* floats so far */
+} im_nni_layout;
+
+/* Adds a 1-D (d1 == 0) or 2-D tensor; returns its index or IM_ERANGE. */
+int im_nni_layout_add(im_nni_layout *l, const char *name, int64_t d0,
+	int64_t d1);
+
+/* Text sink of describe: a FILE or a bounded buffer (snprintf rules). */
+typedef struct im_nni_writer {
+	FILE *f;
+	char *buf;
+	size_t len, pos;
+	int err;
+} im_nni_writer;
+
+void im_nni_printf(im_nni_writer *w, const char *fmt, ...)
+	__attribute__((format(printf, 2, 3)));
+
+/* One encoder kind: what the model needs from it.  Adding a kind (conv for
+ * uint8 images) is a new file defining one of these and a row in the table
+ * of encoder.c; nothing else in the model changes. */
+typedef struct im_nni_encoder_ops {
+	const char *name;
+	/* Checks the spec's encoder fields, appends the encoder's tensors
+	 * (named "encoder.*") to lay, and returns its private state. */
+	int (*create)(void **state, const im_model_spec *s, im_nni_layout *lay);
+	void (*destroy)(void *state);
+	/* Floats of workspace for up to rows rows: forward cache and
+	 * backward scratch. */
+	size_t (*ws_floats)(const void *state, int rows);
+	/* Features (rows, feature_dim) of obs (rows, obs_numel), returned as a
+	 * pointer into ws, valid until the next call on ws. */
+	const float *(*forward)(const void *state, const float *params,
+		const void *obs, int rows, float *ws);
+	/* Accumulates into grads from dfeat (rows, feature_dim; clobbered),
+	 * using the cache of the last forward on ws with the same obs. */
+	void (*backward)(const void *state, const float *params, float *grads,
+		const void *obs, float *dfeat, int rows, float *ws);
+	void (*describe)(const void *state, im_nni_writer *w);
+} im_nni_encoder_ops;
+
+/* NULL for an unknown kind. */
+const im_nni_encoder_ops *im_nni_encoder_get(im_nn_encoder_kind kind);
+extern const im_nni_encoder_ops im_nni_encoder_mlp;
+
+/* The model: spec, layout, arenas, and where each part's tensors are. */
+struct im_model {
+	im_model_spec spec;
+	int obs_numel;
+	int n;        /* policy outputs */
+	int core_dim; /* lstm_hidden or feature_dim */
+	int core_in;  /* LSTM input width: feature_dim + 1 + n */
+	const im_nni_encoder_ops *enc;
+	void *enc_state;
+	im_tensor_desc tensors[IM_NNI_MAX_TENSORS];
+	int ntensors;
+	size_t nparams;
+	/* Indices into tensors (-1 when absent). */
+	int t_wih, t_whh, t_bih, t_bhh;
+	int t_pw, t_pb, t_logstd, t_bw, t_bb;
+	float *params; /* (nparams), 64-byte aligned */
+	float *grads;  /* (nparams) */
+};
+
+static inline const float *im_nni_t(const im_model *m, const float *arena,
+	int idx)
+{
+	return arena + m->tensors[idx].offset;
+}
+
+/* Rounds a float count up to 16 (64 bytes) so carved buffers stay aligned. */
+static inline size_t im_nni_align(size_t n)
+{
+	return (n + 15) & ~(size_t)15;
+}
+
+#endif

@@ -1,0 +1,333 @@
+/* The nn kernels: each fast kernel equals its naive twin, and each backward
+ * is the gradient of its forward (finite differences, see gradcheck.h). */
+#include <stdarg.h>
+#include <stddef.h>
+#include <setjmp.h>
+#include <stdint.h>
+#include <cmocka.h>
+
+#include <math.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "gradcheck.h"
+#include "nn/kernels.h"
+
+static float *fbuf(size_t n)
+{
+	float *p = calloc(n ? n : 1, sizeof(float));
+	assert_non_null(p);
+	return p;
+}
+
+/* Fast and naive results agree elementwise to float rounding of sums of
+ * length k: |a - b| <= 1e-5 * (1 + |b|) * sqrt(k)-ish; 1e-4 relative covers
+ * k up to a few hundred with a wide margin, and any indexing or transpose
+ * error is O(1). */
+static void assert_close(const float *a, const float *b, size_t n, double rel)
+{
+	for (size_t i = 0; i < n; i++) {
+		double tol = rel * (1.0 + fabs(b[i]));
+		if (fabs((double)a[i] - b[i]) > tol) {
+			fprintf(stderr, "index %zu: %.8g vs %.8g\n", i,
+				(double)a[i], (double)b[i]);
+			fail();
+		}
+	}
+}
+
+static void test_linear_forward_matches_naive(void **state)
+{
+	(void)state;
+	static const int shapes[][3] = {{1, 1, 1}, {7, 5, 3}, {33, 17, 65},
+		{64, 4, 128}, {2, 300, 1}};
+	im_rng r;
+	im_rng_init(&r, 1);
+	for (size_t s = 0; s < sizeof(shapes) / sizeof(shapes[0]); s++) {
+		int N = shapes[s][0], C = shapes[s][1], OC = shapes[s][2];
+		float *in = fbuf((size_t)N * C), *w = fbuf((size_t)OC * C);
+		float *b = fbuf(OC), *o1 = fbuf((size_t)N * OC);
+		float *o2 = fbuf((size_t)N * OC);
+		fill_randn(in, (size_t)N * C, 1, &r);
+		fill_randn(w, (size_t)OC * C, 0.3f, &r);
+		fill_randn(b, OC, 1, &r);
+		for (int withb = 0; withb < 2; withb++) {
+			im_nn_linear_forward(o1, in, w, withb ? b : NULL, N, C, OC);
+			im_nn_linear_forward_naive(o2, in, w, withb ? b : NULL, N,
+				C, OC);
+			assert_close(o1, o2, (size_t)N * OC, 1e-4);
+		}
+		for (int a = IM_NN_ACT_RELU; a <= IM_NN_ACT_TANH; a++) {
+			im_nn_linear_act_forward(o1, in, w, b, N, C, OC, a);
+			im_nn_linear_act_forward_naive(o2, in, w, b, N, C, OC, a);
+			assert_close(o1, o2, (size_t)N * OC, 1e-4);
+		}
+		free(in), free(w), free(b), free(o1), free(o2);
+	}
+}
+
+static void test_linear_backward_matches_naive(void **state)
+{
+	(void)state;
+	im_rng r;
+	im_rng_init(&r, 2);
+	int N = 37, C = 19, OC = 23;
+	float *in = fbuf((size_t)N * C), *w = fbuf((size_t)OC * C);
+	float *dout = fbuf((size_t)N * OC);
+	float *g1[3] = {fbuf((size_t)N * C), fbuf((size_t)OC * C), fbuf(OC)};
+	float *g2[3] = {fbuf((size_t)N * C), fbuf((size_t)OC * C), fbuf(OC)};
+	fill_randn(in, (size_t)N * C, 1, &r);
+	fill_randn(w, (size_t)OC * C, 0.3f, &r);
+	fill_randn(dout, (size_t)N * OC, 1, &r);
+	/* Same non-zero starting gradients: the kernels must accumulate. */
+	size_t sz[3] = {(size_t)N * C, (size_t)OC * C, (size_t)OC};
+	for (int k = 0; k < 3; k++) {
+		fill_randn(g1[k], sz[k], 1, &r);
+		memcpy(g2[k], g1[k], sz[k] * sizeof(float));
+	}
+	im_nn_linear_backward(g1[0], g1[1], g1[2], dout, in, w, N, C, OC);
+	im_nn_linear_backward_naive(g2[0], g2[1], g2[2], dout, in, w, N, C, OC);
+	for (int k = 0; k < 3; k++)
+		assert_close(g1[k], g2[k], sz[k], 1e-4);
+	/* din NULL: weight gradients still accumulate, nothing else read. */
+	im_nn_linear_backward(NULL, g1[1], NULL, dout, in, w, N, C, OC);
+	im_nn_linear_backward_naive(NULL, g2[1], NULL, dout, in, w, N, C, OC);
+	assert_close(g1[1], g2[1], sz[1], 1e-4);
+	free(in), free(w), free(dout);
+	for (int k = 0; k < 3; k++)
+		free(g1[k]), free(g2[k]);
+}
+
+static void test_act_backward_matches_naive(void **state)
+{
+	(void)state;
+	im_rng r;
+	im_rng_init(&r, 3);
+	size_t n = 1001;
+	float *x = fbuf(n), *y = fbuf(n), *d = fbuf(n), *a = fbuf(n), *b = fbuf(n);
+	fill_randn(x, n, 1, &r);
+	fill_randn(d, n, 1, &r);
+	for (int act = IM_NN_ACT_RELU; act <= IM_NN_ACT_TANH; act++) {
+		im_nn_act_forward(y, x, n, act);
+		for (size_t i = 0; i < n; i++)
+			assert_true(act == IM_NN_ACT_RELU
+				? y[i] == (x[i] > 0 ? x[i] : 0)
+				: fabsf(y[i] - tanhf(x[i])) < 1e-6f);
+		im_nn_act_backward(a, d, y, n, act);
+		im_nn_act_backward_naive(b, d, y, n, act);
+		assert_close(a, b, n, 1e-6);
+		/* In place gives the same. */
+		memcpy(a, d, n * sizeof(float));
+		im_nn_act_backward(a, a, y, n, act);
+		assert_close(a, b, n, 1e-6);
+	}
+	free(x), free(y), free(d), free(a), free(b);
+}
+
+/* ---- finite differences of the linear layer and activations ---------- */
+
+typedef struct lin_ctx {
+	float *in, *w, *b, *out, *wout;
+	int N, C, OC;
+	int act; /* -1: plain linear */
+} lin_ctx;
+
+static double lin_loss(void *p)
+{
+	lin_ctx *c = p;
+	if (c->act < 0)
+		im_nn_linear_forward(c->out, c->in, c->w, c->b, c->N, c->C, c->OC);
+	else
+		im_nn_act_forward(c->out, c->in, (size_t)c->N * c->C, c->act);
+	size_t n = (size_t)c->N * (c->act < 0 ? c->OC : c->C);
+	return dot_f(c->out, c->wout, n);
+}
+
+static void test_linear_gradcheck(void **state)
+{
+	(void)state;
+	im_rng r;
+	im_rng_init(&r, 4);
+	lin_ctx c = {.N = 6, .C = 5, .OC = 4, .act = -1};
+	c.in = fbuf(30), c.w = fbuf(20), c.b = fbuf(4), c.out = fbuf(24);
+	c.wout = fbuf(24);
+	fill_randn(c.in, 30, 1, &r);
+	fill_randn(c.w, 20, 0.5f, &r);
+	fill_randn(c.b, 4, 1, &r);
+	fill_randn(c.wout, 24, 1, &r);
+	float *din = fbuf(30), *dw = fbuf(20), *db = fbuf(4);
+	im_nn_linear_backward(din, dw, db, c.wout, c.in, c.w, 6, 5, 4);
+	gc_result g[3] = {gradcheck("din", c.in, din, 30, lin_loss, &c),
+		gradcheck("dw", c.w, dw, 20, lin_loss, &c),
+		gradcheck("db", c.b, db, 4, lin_loss, &c)};
+	for (int k = 0; k < 3; k++) {
+		assert_int_equal(g[k].failed, 0);
+		assert_int_equal(g[k].skipped, 0);
+	}
+	free(c.in), free(c.w), free(c.b), free(c.out), free(c.wout);
+	free(din), free(dw), free(db);
+}
+
+static void test_activation_gradcheck(void **state)
+{
+	(void)state;
+	im_rng r;
+	im_rng_init(&r, 5);
+	for (int act = IM_NN_ACT_RELU; act <= IM_NN_ACT_TANH; act++) {
+		lin_ctx c = {.N = 8, .C = 9, .act = act};
+		c.in = fbuf(72), c.out = fbuf(72), c.wout = fbuf(72);
+		/* |x| >= 0.1 keeps relu's kink outside the +-h probes. */
+		fill_away_from_zero(c.in, 72, 0.1f, 2.0f, &r);
+		fill_randn(c.wout, 72, 1, &r);
+		float *din = fbuf(72);
+		lin_loss(&c);
+		im_nn_act_backward(din, c.wout, c.out, 72, act);
+		gc_result g = gradcheck("dx", c.in, din, 72, lin_loss, &c);
+		assert_int_equal(g.failed, 0);
+		assert_int_equal(g.skipped, 0);
+		free(c.in), free(c.out), free(c.wout), free(din);
+	}
+}
+
+/* ---- LSTM -------------------------------------------------------------- */
+
+enum { LT = 5, LB = 3, LI = 4, LH = 6 };
+
+typedef struct lstm_ctx {
+	float x[LT * LB * LI], h0[LB * LH], c0[LB * LH];
+	float wih[4 * LH * LI], whh[4 * LH * LH], bih[4 * LH], bhh[4 * LH];
+	uint8_t reset[LT * LB];
+	float wout[LT * LB * LH], wc[LB * LH];
+	float *mem;
+	im_nn_lstm_cache k;
+	int naive;
+} lstm_ctx;
+
+static void lstm_setup(lstm_ctx *c, uint64_t seed)
+{
+	im_rng r;
+	im_rng_init(&r, seed);
+	memset(c, 0, sizeof(*c));
+	fill_randn(c->x, sizeof(c->x) / 4, 1, &r);
+	fill_randn(c->h0, LB * LH, 0.5f, &r);
+	fill_randn(c->c0, LB * LH, 0.5f, &r);
+	fill_randn(c->wih, sizeof(c->wih) / 4, 0.4f, &r);
+	fill_randn(c->whh, sizeof(c->whh) / 4, 0.4f, &r);
+	fill_randn(c->bih, 4 * LH, 0.3f, &r);
+	fill_randn(c->bhh, 4 * LH, 0.3f, &r);
+	fill_randn(c->wout, sizeof(c->wout) / 4, 1, &r);
+	/* Sequence 1 resets before step 2, sequence 2 before steps 1 and 4. */
+	c->reset[2 * LB + 1] = 1;
+	c->reset[1 * LB + 2] = 1;
+	c->reset[4 * LB + 2] = 1;
+	c->mem = fbuf(im_nn_lstm_cache_floats(LT, LB, LH));
+	im_nn_lstm_cache_bind(&c->k, c->mem, LT, LB, LH);
+}
+
+static double lstm_loss(void *p)
+{
+	lstm_ctx *c = p;
+	(c->naive ? im_nn_lstm_forward_naive : im_nn_lstm_forward)(&c->k, c->x,
+		c->reset, c->h0, c->c0, c->wih, c->whh, c->bih, c->bhh, LT, LB,
+		LI, LH);
+	return dot_f(c->k.h, c->wout, LT * LB * LH);
+}
+
+typedef struct lstm_grads {
+	float dx[LT * LB * LI], dwih[4 * LH * LI], dwhh[4 * LH * LH];
+	float dbih[4 * LH], dbhh[4 * LH];
+} lstm_grads;
+
+static void lstm_grad(lstm_ctx *c, lstm_grads *g, int naive, int dx_cols)
+{
+	memset(g, 0, sizeof(*g));
+	float *scratch = fbuf(im_nn_lstm_scratch_floats(LT, LB, LH));
+	c->naive = naive;
+	lstm_loss(c);
+	(naive ? im_nn_lstm_backward_naive : im_nn_lstm_backward)(g->dx, dx_cols,
+		g->dwih, g->dwhh, g->dbih, g->dbhh, scratch, c->wout, &c->k, c->x,
+		c->reset, c->wih, c->whh, LT, LB, LI, LH);
+	free(scratch);
+}
+
+static void test_lstm_matches_naive(void **state)
+{
+	(void)state;
+	lstm_ctx *c = malloc(sizeof(*c));
+	assert_non_null(c);
+	lstm_setup(c, 6);
+	float *mem2 = fbuf(im_nn_lstm_cache_floats(LT, LB, LH));
+	im_nn_lstm_cache k2;
+	im_nn_lstm_cache_bind(&k2, mem2, LT, LB, LH);
+	im_nn_lstm_forward_naive(&k2, c->x, c->reset, c->h0, c->c0, c->wih,
+		c->whh, c->bih, c->bhh, LT, LB, LI, LH);
+	c->naive = 0;
+	lstm_loss(c);
+	assert_close(c->mem, mem2, im_nn_lstm_cache_floats(LT, LB, LH), 1e-5);
+	lstm_grads *a = malloc(sizeof(*a)), *b = malloc(sizeof(*b));
+	lstm_grad(c, a, 0, LI);
+	lstm_grad(c, b, 1, LI);
+	assert_close((float *)a, (float *)b, sizeof(*a) / sizeof(float), 1e-5);
+	/* Fewer dx columns: the first ones equal, the rest untouched. */
+	lstm_grad(c, b, 0, 2);
+	for (int r = 0; r < LT * LB; r++) {
+		assert_close(b->dx + r * 2, a->dx + r * LI, 2, 1e-6);
+	}
+	free(mem2), free(a), free(b), free(c->mem), free(c);
+}
+
+static void test_lstm_gradcheck_bptt_with_resets(void **state)
+{
+	(void)state;
+	lstm_ctx *c = malloc(sizeof(*c));
+	assert_non_null(c);
+	lstm_setup(c, 7);
+	lstm_grads *g = malloc(sizeof(*g));
+	lstm_grad(c, g, 0, LI);
+	c->naive = 0;
+	struct { const char *name; float *p; float *ana; size_t n; } t[] = {
+		{"dx", c->x, g->dx, LT * LB * LI},
+		{"dw_ih", c->wih, g->dwih, 4 * LH * LI},
+		{"dw_hh", c->whh, g->dwhh, 4 * LH * LH},
+		{"db_ih", c->bih, g->dbih, 4 * LH},
+		{"db_hh", c->bhh, g->dbhh, 4 * LH},
+	};
+	for (size_t i = 0; i < sizeof(t) / sizeof(t[0]); i++) {
+		gc_result r = gradcheck(t[i].name, t[i].p, t[i].ana, t[i].n,
+			lstm_loss, c);
+		assert_int_equal(r.failed, 0);
+		assert_int_equal(r.skipped, 0);
+	}
+	/* No gradient crosses a reset: sequence 2 resets before step 4, so
+	 * an output weight only at step 4 gives zero gradient to x at steps
+	 * < 4 of that sequence, while sequence 0 (no reset) gets some. */
+	memset(c->wout, 0, sizeof(c->wout));
+	for (int j = 0; j < LH; j++) {
+		c->wout[(4 * LB + 2) * LH + j] = 1;
+		c->wout[(4 * LB + 0) * LH + j] = 1;
+	}
+	lstm_grad(c, g, 0, LI);
+	double s2 = 0, s0 = 0;
+	for (int t2 = 0; t2 < 4; t2++)
+		for (int i = 0; i < LI; i++) {
+			s2 += fabs(g->dx[(t2 * LB + 2) * LI + i]);
+			s0 += fabs(g->dx[(t2 * LB + 0) * LI + i]);
+		}
+	assert_true(s2 == 0.0);
+	assert_true(s0 > 1e-3);
+	free(g), free(c->mem), free(c);
+}
+
+int main(void)
+{
+	const struct CMUnitTest tests[] = {
+		cmocka_unit_test(test_linear_forward_matches_naive),
+		cmocka_unit_test(test_linear_backward_matches_naive),
+		cmocka_unit_test(test_act_backward_matches_naive),
+		cmocka_unit_test(test_linear_gradcheck),
+		cmocka_unit_test(test_activation_gradcheck),
+		cmocka_unit_test(test_lstm_matches_naive),
+		cmocka_unit_test(test_lstm_gradcheck_bptt_with_resets),
+	};
+	return cmocka_run_group_tests(tests, NULL, NULL);
+}
