@@ -104,7 +104,7 @@ static double wrap(double x, double lo, double hi)
 
 static double bound(double x, double lo, double hi)
 {
-	return fmin(fmax(x, lo), hi);
+	return x < lo ? lo : x > hi ? hi : x;
 }
 
 static int ab_step(const im_env_class *c, void *st, const void *action,

@@ -43,7 +43,12 @@ struct im_env_class {
 	char name_buf[64];
 };
 
-/* Built-in classes (cartpole.c, acrobot.c, mountain_car.c, pendulum.c). */
+/* Built-in classes (cartpole.c, acrobot.c, mountain_car.c, pendulum.c).
+ * Their states are plain arrays of doubles, so tests can set a chosen
+ * state and call step() on it directly:
+ *   CartPole (x, x_dot, theta, theta_dot); Acrobot (theta1, theta2,
+ *   dtheta1, dtheta2); MountainCar and MountainCarContinuous (position,
+ *   velocity); Pendulum (theta, theta_dot). */
 extern const im_env_class im_env_cartpole_class;
 extern const im_env_class im_env_acrobot_class;
 extern const im_env_class im_env_mountain_car_class;

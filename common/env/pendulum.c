@@ -54,7 +54,9 @@ static int pd_step(const im_env_class *c, void *st, const void *action,
 	double newthdot =
 		p->thdot +
 		(3 * G / (2 * L) * sin(p->th) + 3.0 / (M * L * L) * u) * DT;
-	newthdot = fmin(fmax(newthdot, -MAX_SPEED), MAX_SPEED);
+	newthdot = newthdot < -MAX_SPEED  ? -MAX_SPEED
+		   : newthdot > MAX_SPEED ? MAX_SPEED
+					  : newthdot;
 	p->th = p->th + newthdot * DT;
 	p->thdot = newthdot;
 	*reward = (float)-costs;
