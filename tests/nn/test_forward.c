@@ -1,0 +1,340 @@
+/* The model's forward and backward: whole-model gradients by finite
+ * differences (MLP and LSTM, Discrete and Box), acting equals learning,
+ * the extra bootstrap rows equal what the learning forward gives for that
+ * observation in that state, uint8 observations, and the error paths. */
+#include <stdarg.h>
+#include <stddef.h>
+#include <setjmp.h>
+#include <stdint.h>
+#include <cmocka.h>
+
+#include <math.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "err.h"
+#include "gradcheck.h"
+#include "nn/model.h"
+
+enum { T1 = 5, B = 3, OBS = 3, H = 3 };
+
+static void small_spec(im_model_spec *s, int discrete, int lstm,
+	im_nn_activation act)
+{
+	im_obs_space obs = {.ndim = 1, .shape = {OBS}, .dtype = IM_DTYPE_F32};
+	im_act_space a = {.kind = discrete ? IM_ACT_DISCRETE : IM_ACT_BOX,
+		.n = discrete ? 3 : 2};
+	im_model_spec_default(s, &obs, &a, 5);
+	s->num_hidden_layers = 2;
+	s->feature_dim = 4;
+	s->activation = act;
+	s->use_lstm = lstm;
+	s->lstm_hidden = H;
+	s->seed = 11;
+}
+
+typedef struct fixture {
+	im_model *m;
+	im_model_ws *ws;
+	float obs[T1 * B * OBS];
+	int32_t pa[T1 * B];
+	float pab[T1 * B * 2];
+	float pr[T1 * B];
+	uint8_t reset[T1 * B];
+	float h0[B * H], c0[B * H];
+	im_model_input in;
+	int n, lstm;
+	float pol[T1 * B * 3], base[T1 * B];
+	float wpol[T1 * B * 3], wbase[T1 * B]; /* loss weights */
+} fixture;
+
+static fixture *make_fixture(int discrete, int lstm, im_nn_activation act,
+	uint64_t seed)
+{
+	fixture *f = calloc(1, sizeof(*f));
+	assert_non_null(f);
+	im_model_spec s;
+	small_spec(&s, discrete, lstm, act);
+	s.seed = seed;
+	assert_int_equal(im_model_new(&f->m, &s), IM_OK);
+	assert_int_equal(im_model_ws_new(&f->ws, f->m, T1, B), IM_OK);
+	f->n = im_model_policy_dim(f->m);
+	f->lstm = lstm;
+	im_rng r;
+	im_rng_init(&r, seed + 100);
+	fill_randn(f->obs, T1 * B * OBS, 1, &r);
+	for (int i = 0; i < T1 * B; i++) {
+		f->pa[i] = (int32_t)im_rng_below(&r, (uint64_t)f->n);
+		f->pr[i] = (float)(im_rng_normal(&r) * 1.5); /* some beyond +-1 */
+	}
+	fill_randn(f->pab, T1 * B * 2, 1, &r);
+	fill_randn(f->h0, B * H, 0.5f, &r);
+	fill_randn(f->c0, B * H, 0.5f, &r);
+	fill_randn(f->wpol, T1 * B * 3, 1, &r);
+	fill_randn(f->wbase, T1 * B, 1, &r);
+	f->reset[2 * B + 1] = 1;
+	f->reset[3 * B + 0] = 1;
+	f->in = (im_model_input){.T1 = T1, .B = B, .obs = f->obs,
+		.prev_reward = f->pr, .reset = f->reset};
+	if (discrete)
+		f->in.prev_action = f->pa;
+	else
+		f->in.prev_action_box = f->pab;
+	return f;
+}
+
+static void free_fixture(fixture *f)
+{
+	im_model_ws_free(f->ws);
+	im_model_free(f->m);
+	free(f);
+}
+
+/* sum(W1 .* policy_out) + sum(W2 .* baseline) at the model's arena. */
+static double model_loss(void *p)
+{
+	fixture *f = p;
+	int rc = im_model_forward(f->ws, im_model_params(f->m), &f->in,
+		f->lstm ? f->h0 : NULL, f->lstm ? f->c0 : NULL, NULL, f->pol,
+		f->base, NULL);
+	assert_int_equal(rc, IM_OK);
+	return dot_f(f->pol, f->wpol, (size_t)T1 * B * f->n) +
+	       dot_f(f->base, f->wbase, T1 * B);
+}
+
+static void gradcheck_model(int discrete, int lstm, im_nn_activation act)
+{
+	fixture *f = make_fixture(discrete, lstm, act, 21 + discrete + 2 * lstm);
+	float *p = im_model_params(f->m), *g = im_model_grads(f->m);
+	size_t n = im_model_num_params(f->m);
+	model_loss(f);
+	im_model_zero_grads(f->m);
+	assert_int_equal(im_model_backward(f->ws, p, f->wpol, f->wbase, g),
+		IM_OK);
+	float *ana = malloc(n * sizeof(float));
+	assert_non_null(ana);
+	memcpy(ana, g, n * sizeof(float));
+	gc_result r = gradcheck_step("param", p, ana, n, model_loss, f,
+		act == IM_NN_ACT_RELU ? 1e-3f : 5e-3f);
+	fprintf(stderr, "discrete %d lstm %d act %d: %d checked, %d skipped, "
+		"worst error/tolerance %.3f\n", discrete, lstm, act, r.checked,
+		r.skipped, r.worst);
+	assert_int_equal(r.failed, 0);
+	/* Skips only at ReLU kinks (about 2% of the probes through these
+	 * tiny ReLU layers); at most 5%, so that nearly every parameter is
+	 * checked.  A wrong derivative is a failure, not a skip: away from a
+	 * kink the differences at h and h/2 agree. */
+	if (act == IM_NN_ACT_TANH)
+		assert_int_equal(r.skipped, 0);
+	else
+		assert_true(r.skipped * 20 <= (int)n);
+	/* log_std is the loss's to fill: untouched by the model. */
+	const im_tensor_desc *ls = im_model_find(f->m, "policy.log_std");
+	for (size_t i = 0; ls && i < ls->numel; i++)
+		assert_true(g[ls->offset + i] == 0.0f);
+	/* Backward accumulates: a second call doubles the gradients. */
+	assert_int_equal(im_model_backward(f->ws, p, f->wpol, f->wbase, g),
+		IM_OK);
+	for (size_t i = 0; i < n; i++)
+		assert_true(fabsf(g[i] - 2 * ana[i]) <= 1e-6f * (1 + fabsf(ana[i])));
+	free(ana);
+	free_fixture(f);
+}
+
+static void test_grad_mlp_discrete(void **s) { (void)s; gradcheck_model(1, 0, IM_NN_ACT_TANH); }
+static void test_grad_mlp_box(void **s) { (void)s; gradcheck_model(0, 0, IM_NN_ACT_TANH); }
+static void test_grad_lstm_discrete(void **s) { (void)s; gradcheck_model(1, 1, IM_NN_ACT_TANH); }
+static void test_grad_lstm_box(void **s) { (void)s; gradcheck_model(0, 1, IM_NN_ACT_TANH); }
+static void test_grad_mlp_relu(void **s) { (void)s; gradcheck_model(1, 0, IM_NN_ACT_RELU); }
+static void test_grad_lstm_relu(void **s) { (void)s; gradcheck_model(0, 1, IM_NN_ACT_RELU); }
+
+/* Float results of the same maths through differently shaped sgemm calls
+ * agree to rounding: 1e-5 relative is ~100 ulps. */
+static void assert_close(const float *a, const float *b, size_t n)
+{
+	for (size_t i = 0; i < n; i++) {
+		if (fabsf(a[i] - b[i]) > 1e-5f * (1 + fabsf(b[i]))) {
+			fprintf(stderr, "index %zu: %.8g vs %.8g\n", i, (double)a[i],
+				(double)b[i]);
+			fail();
+		}
+	}
+}
+
+/* Acting step by step, carrying the state, equals every row of the
+ * learning forward over the same inputs. */
+static void act_equals_learn(int discrete, int lstm)
+{
+	fixture *f = make_fixture(discrete, lstm, IM_NN_ACT_RELU, 31);
+	const float *p = im_model_params(f->m);
+	model_loss(f);
+	im_model_ws *aws;
+	assert_int_equal(im_model_ws_new(&aws, f->m, 1, B), IM_OK);
+	float h[B * H], c[B * H], pol[B * 3], base[B];
+	memcpy(h, f->h0, sizeof(h));
+	memcpy(c, f->c0, sizeof(c));
+	for (int t = 0; t < T1; t++) {
+		im_model_input in = {.T1 = 1, .B = B,
+			.obs = f->obs + t * B * OBS, .prev_reward = f->pr + t * B,
+			.reset = f->reset + t * B};
+		if (discrete)
+			in.prev_action = f->pa + t * B;
+		else
+			in.prev_action_box = f->pab + t * B * 2;
+		assert_int_equal(im_model_act(aws, p, &in, lstm ? h : NULL,
+			lstm ? c : NULL, pol, base), IM_OK);
+		assert_close(pol, f->pol + t * B * f->n, (size_t)B * f->n);
+		assert_close(base, f->base + t * B, B);
+	}
+	im_model_ws_free(aws);
+	free_fixture(f);
+}
+
+static void test_act_equals_learn_mlp(void **s) { (void)s; act_equals_learn(1, 0); }
+static void test_act_equals_learn_lstm_discrete(void **s) { (void)s; act_equals_learn(1, 1); }
+static void test_act_equals_learn_lstm_box(void **s) { (void)s; act_equals_learn(0, 1); }
+
+/* Extra row (t, b) must equal the learning forward's output at step t + 1
+ * of sequence b on a batch whose step t + 1 has that observation, action
+ * and reward and no reset.  Five rows with max_B = 3 also exercise the
+ * chunking. */
+static void extras_equal_learn(int discrete, int lstm)
+{
+	fixture *f = make_fixture(discrete, lstm, IM_NN_ACT_TANH, 41);
+	const float *p = im_model_params(f->m);
+	enum { NE = 5 };
+	int32_t idx[NE] = {0 * B + 1, 1 * B + 0, 2 * B + 2, 3 * B + 1, 1 * B + 2};
+	float eobs[NE * OBS], epr[NE], epab[NE * 2], ev[NE];
+	int32_t epa[NE];
+	im_rng r;
+	im_rng_init(&r, 77);
+	fill_randn(eobs, NE * OBS, 1, &r);
+	fill_randn(epab, NE * 2, 1, &r);
+	for (int j = 0; j < NE; j++) {
+		epa[j] = (int32_t)im_rng_below(&r, (uint64_t)f->n);
+		epr[j] = (float)im_rng_normal(&r) * 2;
+	}
+	im_model_extra ex = {.n = NE, .index = idx, .obs = eobs,
+		.prev_reward = epr};
+	if (discrete)
+		ex.prev_action = epa;
+	else
+		ex.prev_action_box = epab;
+	assert_int_equal(im_model_forward(f->ws, p, &f->in, f->h0, f->c0, &ex,
+		f->pol, f->base, ev), IM_OK);
+	for (int j = 0; j < NE; j++) {
+		fixture *g = make_fixture(discrete, lstm, IM_NN_ACT_TANH, 41);
+		int row = idx[j] + B;
+		memcpy(g->obs + row * OBS, eobs + j * OBS, OBS * sizeof(float));
+		g->pa[row] = epa[j];
+		memcpy(g->pab + row * 2, epab + j * 2, 2 * sizeof(float));
+		g->pr[row] = epr[j];
+		g->reset[row] = 0;
+		model_loss(g);
+		assert_close(&ev[j], &g->base[row], 1);
+		free_fixture(g);
+	}
+	/* The backward after a forward with extras is the plain backward. */
+	float *gr = im_model_grads(f->m);
+	assert_int_equal(im_model_backward(f->ws, p, f->wpol, f->wbase, gr),
+		IM_OK);
+	free_fixture(f);
+}
+
+static void test_extras_mlp(void **s) { (void)s; extras_equal_learn(1, 0); }
+static void test_extras_lstm_discrete(void **s) { (void)s; extras_equal_learn(1, 1); }
+static void test_extras_lstm_box(void **s) { (void)s; extras_equal_learn(0, 1); }
+
+/* uint8 observations are the float model on their values. */
+static void test_uint8_observations(void **state)
+{
+	(void)state;
+	im_model_spec s;
+	small_spec(&s, 1, 1, IM_NN_ACT_TANH);
+	im_model *mf, *mu;
+	assert_int_equal(im_model_new(&mf, &s), IM_OK);
+	s.obs.dtype = IM_DTYPE_U8;
+	assert_int_equal(im_model_new(&mu, &s), IM_OK);
+	im_model_ws *wf, *wu;
+	assert_int_equal(im_model_ws_new(&wf, mf, 2, 2), IM_OK);
+	assert_int_equal(im_model_ws_new(&wu, mu, 2, 2), IM_OK);
+	uint8_t ou[4 * OBS];
+	float of[4 * OBS], pf[4 * 3], pu[4 * 3], bf[4], bu[4];
+	for (int i = 0; i < 4 * OBS; i++) {
+		ou[i] = (uint8_t)(i * 37 % 256);
+		of[i] = ou[i] / 64.0f; /* scaled into the tanh's useful range */
+		ou[i] = (uint8_t)(of[i] * 64.0f);
+	}
+	for (int i = 0; i < 4 * OBS; i++)
+		of[i] = ou[i];
+	int32_t pa[4] = {0, 1, 2, 0};
+	im_model_input in = {.T1 = 2, .B = 2, .obs = of, .prev_action = pa};
+	assert_int_equal(im_model_forward(wf, im_model_params(mf), &in, NULL,
+		NULL, NULL, pf, bf, NULL), IM_OK);
+	in.obs = ou;
+	assert_int_equal(im_model_forward(wu, im_model_params(mu), &in, NULL,
+		NULL, NULL, pu, bu, NULL), IM_OK);
+	assert_memory_equal(pf, pu, sizeof(pf));
+	assert_memory_equal(bf, bu, sizeof(bf));
+	im_model_ws_free(wf), im_model_ws_free(wu);
+	im_model_free(mf), im_model_free(mu);
+}
+
+static void test_errors(void **state)
+{
+	(void)state;
+	fixture *f = make_fixture(1, 1, IM_NN_ACT_RELU, 51);
+	const float *p = im_model_params(f->m);
+	float *g = im_model_grads(f->m);
+	/* Backward before any forward. */
+	assert_int_equal(im_model_backward(f->ws, p, f->wpol, f->wbase, g),
+		IM_ESTATE);
+	/* Larger than the workspace. */
+	im_model_input big = f->in;
+	big.T1 = T1 + 1;
+	assert_int_equal(im_model_forward(f->ws, p, &big, NULL, NULL, NULL,
+		f->pol, f->base, NULL), IM_ESHAPE);
+	/* Acting takes exactly one step. */
+	assert_int_equal(im_model_act(f->ws, p, &f->in, NULL, NULL, f->pol,
+		f->base), IM_ESHAPE);
+	/* A Discrete previous action outside [0, n). */
+	f->pa[4] = 3;
+	assert_int_equal(im_model_forward(f->ws, p, &f->in, NULL, NULL, NULL,
+		f->pol, f->base, NULL), IM_EACTION);
+	assert_int_equal(im_model_backward(f->ws, p, f->wpol, f->wbase, g),
+		IM_ESTATE);
+	f->pa[4] = -1;
+	assert_int_equal(im_model_forward(f->ws, p, &f->in, NULL, NULL, NULL,
+		f->pol, f->base, NULL), IM_EACTION);
+	f->pa[4] = 0;
+	/* An extra row pointing outside the batch. */
+	int32_t idx = T1 * B;
+	float eobs[OBS] = {0}, epr = 0, ev;
+	int32_t epa = 0;
+	im_model_extra ex = {.n = 1, .index = &idx, .obs = eobs,
+		.prev_action = &epa, .prev_reward = &epr};
+	assert_int_equal(im_model_forward(f->ws, p, &f->in, NULL, NULL, &ex,
+		f->pol, f->base, &ev), IM_ERANGE);
+	free_fixture(f);
+}
+
+int main(void)
+{
+	const struct CMUnitTest tests[] = {
+		cmocka_unit_test(test_grad_mlp_discrete),
+		cmocka_unit_test(test_grad_mlp_box),
+		cmocka_unit_test(test_grad_lstm_discrete),
+		cmocka_unit_test(test_grad_lstm_box),
+		cmocka_unit_test(test_grad_mlp_relu),
+		cmocka_unit_test(test_grad_lstm_relu),
+		cmocka_unit_test(test_act_equals_learn_mlp),
+		cmocka_unit_test(test_act_equals_learn_lstm_discrete),
+		cmocka_unit_test(test_act_equals_learn_lstm_box),
+		cmocka_unit_test(test_extras_mlp),
+		cmocka_unit_test(test_extras_lstm_discrete),
+		cmocka_unit_test(test_extras_lstm_box),
+		cmocka_unit_test(test_uint8_observations),
+		cmocka_unit_test(test_errors),
+	};
+	return cmocka_run_group_tests(tests, NULL, NULL);
+}
