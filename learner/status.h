@@ -1,0 +1,105 @@
+/* The learner's status port: HTTP/1.1 on libuv, on its own thread and loop.
+ *
+ *   GET /healthz  200 "ok\n"
+ *   GET /status   200 JSON (the snapshot below)
+ *   GET /metrics  200 Prometheus text exposition format 0.0.4
+ *   other paths   404;  methods other than GET  405 (Allow: GET);
+ *   bad request line or headers over 8 KiB  400.
+ * Every response closes the connection.
+ *
+ * Hand-off: the learner fills an im_status_snapshot of its own and calls
+ * im_status_publish(), which copies it under a mutex; the server thread
+ * copies the latest one under the same mutex and renders outside it.  The
+ * learner therefore waits at most for one struct copy, never for a client.
+ *
+ * Hostile clients: each connection has a deadline (read_timeout_ms from
+ * accept to the end of the response) after which it is closed; requests
+ * are limited to 8 KiB of head; at most max_conns connections are open
+ * (further ones are accepted and closed at once).  All I/O is
+ * non-blocking on the server's loop, so one slow client delays no other. */
+#ifndef IM_LEARNER_STATUS_H
+#define IM_LEARNER_STATUS_H
+
+#include <stddef.h>
+#include <stdint.h>
+
+#include "validate.h"
+
+#define IM_STATUS_MAX_ACTORS 256
+#define IM_STATUS_HOST_MAX 64
+#define IM_STATUS_NAME_MAX 128
+#define IM_STATUS_MAX_HEAD 8192
+
+typedef struct im_status_actor {
+	uint64_t id;
+	char host[IM_STATUS_HOST_MAX]; /* as the actor's Hello said: untrusted */
+	uint64_t frames;
+	uint64_t unrolls;
+	double last_seen_s;            /* seconds since its last message */
+	int64_t lag;                   /* policy lag of its last unroll */
+} im_status_actor;
+
+/* Plain data, copied whole.  Doubles that have no value yet (mean return
+ * before any episode) are NaN: JSON null, Prometheus NaN. */
+typedef struct im_status_snapshot {
+	uint64_t run_id;
+	char env[IM_STATUS_NAME_MAX];
+	char tag[IM_STATUS_NAME_MAX];
+	double uptime_s;
+	uint64_t frames;         /* environment steps consumed (the "step") */
+	uint64_t updates;        /* learner updates */
+	uint64_t param_version;  /* parameters last published */
+	double frames_per_s;
+	double updates_per_s;
+	uint64_t episodes;
+	double mean_return;      /* over the last 100 episodes */
+	double mean_length;
+	double total_loss, pg_loss, baseline_loss, entropy_loss;
+	double grad_norm;
+	double learning_rate;
+	double policy_lag_mean;  /* over the last batch */
+	double policy_lag_max;
+	uint32_t store_depth;
+	uint32_t store_capacity;
+	uint64_t unrolls_received;   /* accepted into the store */
+	uint64_t dropped[IM_REJECT_COUNT]; /* by reason; [OK] unused */
+	uint32_t n_actors;
+	uint32_t n_actors_omitted;   /* rows beyond IM_STATUS_MAX_ACTORS */
+	im_status_actor actors[IM_STATUS_MAX_ACTORS];
+} im_status_snapshot;
+
+typedef struct im_status im_status;
+
+typedef struct im_status_opts {
+	const char *addr;     /* "host:port", "[v6]:port"; port 0 picks one */
+	int read_timeout_ms;  /* 0: 5000 */
+	int max_conns;        /* 0: 64 */
+} im_status_opts;
+
+/* Binds, then starts the server thread.  *out is set only on success;
+ * IM_EINVAL for a bad address, IM_ESYS (errno set) when the bind fails,
+ * IM_ENOMEM.  On failure no thread runs and nothing is left open. */
+int im_status_new(im_status **out, const im_status_opts *o);
+
+/* The bound port (useful after port 0). */
+int im_status_port(const im_status *s);
+
+/* Copies *snap (the caller keeps it) for the next requests. */
+void im_status_publish(im_status *s, const im_status_snapshot *snap);
+
+/* Stops the loop, closes every connection, joins the thread, frees.
+ * Returns IM_ESTATE when the loop still had handles open (a leak; the
+ * memory is freed all the same), else IM_OK.  Accepts NULL. */
+int im_status_close(im_status *s);
+/* im_status_close() for those who do not check. */
+void im_status_free(im_status *s);
+
+/* Renderers, also used by tests.  Each writes a NUL-terminated document
+ * into a new malloc'd buffer *out (the caller frees it) with its length in
+ * *len; IM_ENOMEM on failure, with nothing allocated. */
+int im_status_render_json(const im_status_snapshot *s, char **out,
+			  size_t *len);
+int im_status_render_metrics(const im_status_snapshot *s, char **out,
+			     size_t *len);
+
+#endif

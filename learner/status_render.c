@@ -1,0 +1,357 @@
+/* JSON and Prometheus renderings of an im_status_snapshot. */
+#include "status.h"
+
+#include "err.h"
+
+#include <math.h>
+#include <stdarg.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+/* A growing text buffer; a failed allocation sticks in `failed` so the
+ * renderers check once at the end. */
+typedef struct sbuf {
+	char *p;
+	size_t len, cap;
+	int failed;
+} sbuf;
+
+static int sb_reserve(sbuf *b, size_t extra)
+{
+	if (b->failed)
+		return 0;
+	if (b->len + extra + 1 <= b->cap)
+		return 1;
+	size_t cap = b->cap ? b->cap : 4096;
+	while (cap < b->len + extra + 1)
+		cap *= 2;
+	char *np = realloc(b->p, cap);
+	if (!np) {
+		b->failed = 1;
+		return 0;
+	}
+	b->p = np;
+	b->cap = cap;
+	return 1;
+}
+
+__attribute__((format(printf, 2, 3))) static void sb_printf(sbuf *b,
+							    const char *fmt,
+							    ...)
+{
+	va_list ap;
+	va_start(ap, fmt);
+	int n = vsnprintf(NULL, 0, fmt, ap);
+	va_end(ap);
+	if (n < 0 || !sb_reserve(b, (size_t)n))
+		return;
+	va_start(ap, fmt);
+	vsnprintf(b->p + b->len, b->cap - b->len, fmt, ap);
+	va_end(ap);
+	b->len += (size_t)n;
+}
+
+static void sb_putc(sbuf *b, char c)
+{
+	if (!sb_reserve(b, 1))
+		return;
+	b->p[b->len++] = c;
+	b->p[b->len] = '\0';
+}
+
+static int sb_finish(sbuf *b, char **out, size_t *len)
+{
+	if (!sb_reserve(b, 0) || b->failed) {
+		free(b->p);
+		return IM_ENOMEM;
+	}
+	*out = b->p;
+	*len = b->len;
+	return IM_OK;
+}
+
+/* Untrusted text (an actor's host name) inside quotes.  Quotes, backslashes
+ * and control characters are escaped; bytes outside ASCII become '?' so the
+ * output stays valid UTF-8 whatever the input was. */
+static void sb_json_str(sbuf *b, const char *s)
+{
+	sb_putc(b, '"');
+	for (; *s; s++) {
+		unsigned char c = (unsigned char)*s;
+		if (c == '"' || c == '\\')
+			sb_printf(b, "\\%c", c);
+		else if (c < 0x20 || c == 0x7f)
+			sb_printf(b, "\\u%04x", c);
+		else
+			sb_putc(b, c >= 0x80 ? '?' : (char)c);
+	}
+	sb_putc(b, '"');
+}
+
+/* A Prometheus label value: backslash, quote and newline escaped. */
+static void sb_label(sbuf *b, const char *s)
+{
+	for (; *s; s++) {
+		unsigned char c = (unsigned char)*s;
+		if (c == '\\' || c == '"')
+			sb_printf(b, "\\%c", c);
+		else if (c == '\n')
+			sb_printf(b, "\\n");
+		else
+			sb_putc(b, c >= 0x80 || c < 0x20 ? '?' : (char)c);
+	}
+}
+
+static void sb_json_num(sbuf *b, double v)
+{
+	if (isfinite(v))
+		sb_printf(b, "%.9g", v);
+	else
+		sb_printf(b, "null");
+}
+
+static void sb_prom_num(sbuf *b, double v)
+{
+	if (isnan(v))
+		sb_printf(b, "NaN");
+	else if (isinf(v))
+		sb_printf(b, v > 0 ? "+Inf" : "-Inf");
+	else
+		sb_printf(b, "%.9g", v);
+}
+
+/* ---- JSON ---- */
+
+static void json_key_num(sbuf *b, const char *k, double v)
+{
+	sb_printf(b, "\"%s\":", k);
+	sb_json_num(b, v);
+	sb_putc(b, ',');
+}
+
+static void json_key_u64(sbuf *b, const char *k, uint64_t v)
+{
+	sb_printf(b, "\"%s\":%llu,", k, (unsigned long long)v);
+}
+
+static void json_run(sbuf *b, const im_status_snapshot *s)
+{
+	sb_printf(b, "\"run_id\":\"%016llx\",\"env\":",
+		  (unsigned long long)s->run_id);
+	sb_json_str(b, s->env);
+	sb_printf(b, ",\"tag\":");
+	sb_json_str(b, s->tag);
+	sb_putc(b, ',');
+	json_key_num(b, "uptime_s", s->uptime_s);
+	json_key_u64(b, "frames", s->frames);
+	json_key_u64(b, "updates", s->updates);
+	json_key_u64(b, "param_version", s->param_version);
+	json_key_num(b, "frames_per_s", s->frames_per_s);
+	json_key_num(b, "updates_per_s", s->updates_per_s);
+	json_key_u64(b, "episodes", s->episodes);
+	json_key_num(b, "mean_return", s->mean_return);
+	json_key_num(b, "mean_length", s->mean_length);
+}
+
+static void json_learning(sbuf *b, const im_status_snapshot *s)
+{
+	sb_printf(b, "\"losses\":{");
+	json_key_num(b, "total", s->total_loss);
+	json_key_num(b, "pg", s->pg_loss);
+	json_key_num(b, "baseline", s->baseline_loss);
+	sb_printf(b, "\"entropy\":");
+	sb_json_num(b, s->entropy_loss);
+	sb_printf(b, "},");
+	json_key_num(b, "grad_norm", s->grad_norm);
+	json_key_num(b, "learning_rate", s->learning_rate);
+	sb_printf(b, "\"policy_lag\":{\"mean\":");
+	sb_json_num(b, s->policy_lag_mean);
+	sb_printf(b, ",\"max\":");
+	sb_json_num(b, s->policy_lag_max);
+	sb_printf(b, "},\"store\":{\"depth\":%u,\"capacity\":%u},",
+		  s->store_depth, s->store_capacity);
+	json_key_u64(b, "unrolls_received", s->unrolls_received);
+}
+
+static void json_dropped(sbuf *b, const im_status_snapshot *s)
+{
+	sb_printf(b, "\"dropped\":{");
+	for (int r = 1; r < IM_REJECT_COUNT; r++)
+		sb_printf(b, "%s\"%s\":%llu", r > 1 ? "," : "",
+			  im_validate_reason_name((im_reject)r),
+			  (unsigned long long)s->dropped[r]);
+	sb_printf(b, "},");
+}
+
+static void json_actors(sbuf *b, const im_status_snapshot *s)
+{
+	uint32_t n = s->n_actors < IM_STATUS_MAX_ACTORS ? s->n_actors
+							: IM_STATUS_MAX_ACTORS;
+	sb_printf(b, "\"actors\":[");
+	for (uint32_t i = 0; i < n; i++) {
+		const im_status_actor *a = &s->actors[i];
+		sb_printf(b, "%s{\"id\":%llu,\"host\":", i ? "," : "",
+			  (unsigned long long)a->id);
+		sb_json_str(b, a->host);
+		sb_printf(b, ",\"frames\":%llu,\"unrolls\":%llu,\"last_seen_s\":",
+			  (unsigned long long)a->frames,
+			  (unsigned long long)a->unrolls);
+		sb_json_num(b, a->last_seen_s);
+		sb_printf(b, ",\"lag\":%lld}", (long long)a->lag);
+	}
+	sb_printf(b, "],\"actors_omitted\":%u", s->n_actors_omitted);
+}
+
+int im_status_render_json(const im_status_snapshot *s, char **out,
+			  size_t *len)
+{
+	sbuf b = {0};
+	sb_putc(&b, '{');
+	json_run(&b, s);
+	json_learning(&b, s);
+	json_dropped(&b, s);
+	json_actors(&b, s);
+	sb_printf(&b, "}\n");
+	return sb_finish(&b, out, len);
+}
+
+/* ---- Prometheus text format 0.0.4 ---- */
+
+static void prom_head(sbuf *b, const char *name, const char *type,
+		      const char *help)
+{
+	sb_printf(b, "# HELP %s %s\n# TYPE %s %s\n", name, help, name, type);
+}
+
+static void prom_gauge(sbuf *b, const char *name, const char *help, double v)
+{
+	prom_head(b, name, "gauge", help);
+	sb_printf(b, "%s ", name);
+	sb_prom_num(b, v);
+	sb_putc(b, '\n');
+}
+
+static void prom_counter(sbuf *b, const char *name, const char *help,
+			 uint64_t v)
+{
+	prom_head(b, name, "counter", help);
+	sb_printf(b, "%s %llu\n", name, (unsigned long long)v);
+}
+
+static void prom_run(sbuf *b, const im_status_snapshot *s)
+{
+	prom_head(b, "impala_info", "gauge", "Run identity (value 1).");
+	sb_printf(b, "impala_info{run_id=\"%016llx\",env=\"",
+		  (unsigned long long)s->run_id);
+	sb_label(b, s->env);
+	sb_printf(b, "\",tag=\"");
+	sb_label(b, s->tag);
+	sb_printf(b, "\"} 1\n");
+	prom_gauge(b, "impala_uptime_seconds", "Seconds since the learner started.",
+		   s->uptime_s);
+	prom_counter(b, "impala_env_frames_total",
+		     "Environment frames consumed by the learner.", s->frames);
+	prom_counter(b, "impala_updates_total", "Learner updates applied.",
+		     s->updates);
+	prom_gauge(b, "impala_param_version", "Parameter version last published.",
+		   (double)s->param_version);
+	prom_gauge(b, "impala_frames_per_second",
+		   "Environment frames consumed per second.", s->frames_per_s);
+	prom_gauge(b, "impala_updates_per_second", "Learner updates per second.",
+		   s->updates_per_s);
+	prom_counter(b, "impala_episodes_total", "Episodes finished by actors.",
+		     s->episodes);
+	prom_gauge(b, "impala_episode_return_mean",
+		   "Mean return of the last 100 episodes.", s->mean_return);
+	prom_gauge(b, "impala_episode_length_mean",
+		   "Mean length of the last 100 episodes.", s->mean_length);
+}
+
+static void prom_learning(sbuf *b, const im_status_snapshot *s)
+{
+	static const char *const kinds[] = {"total", "pg", "baseline", "entropy"};
+	const double v[] = {s->total_loss, s->pg_loss, s->baseline_loss,
+			    s->entropy_loss};
+	prom_head(b, "impala_loss", "gauge", "Loss terms of the last update.");
+	for (int i = 0; i < 4; i++) {
+		sb_printf(b, "impala_loss{kind=\"%s\"} ", kinds[i]);
+		sb_prom_num(b, v[i]);
+		sb_putc(b, '\n');
+	}
+	prom_gauge(b, "impala_grad_norm", "Gradient norm before clipping.",
+		   s->grad_norm);
+	prom_gauge(b, "impala_learning_rate", "Current learning rate.",
+		   s->learning_rate);
+	prom_gauge(b, "impala_policy_lag_mean",
+		   "Mean policy lag of the last batch, in updates.",
+		   s->policy_lag_mean);
+	prom_gauge(b, "impala_policy_lag_max",
+		   "Largest policy lag of the last batch, in updates.",
+		   s->policy_lag_max);
+	prom_gauge(b, "impala_store_depth", "Unrolls waiting in the store.",
+		   s->store_depth);
+	prom_gauge(b, "impala_store_capacity", "Slots in the store.",
+		   s->store_capacity);
+	prom_counter(b, "impala_unrolls_received_total",
+		     "Unrolls accepted into the store.", s->unrolls_received);
+}
+
+static void prom_dropped(sbuf *b, const im_status_snapshot *s)
+{
+	prom_head(b, "impala_dropped_messages_total", "counter",
+		  "Messages rejected or discarded, by reason.");
+	for (int r = 1; r < IM_REJECT_COUNT; r++)
+		sb_printf(b, "impala_dropped_messages_total{reason=\"%s\"} %llu\n",
+			  im_validate_reason_name((im_reject)r),
+			  (unsigned long long)s->dropped[r]);
+}
+
+/* One labelled sample per actor; which field, by `which`. */
+static void prom_actor_family(sbuf *b, const im_status_snapshot *s,
+			      uint32_t n, int which)
+{
+	static const char *const names[] = {
+		"impala_actor_frames_total", "impala_actor_unrolls_total",
+		"impala_actor_last_seen_seconds", "impala_actor_policy_lag"};
+	static const char *const types[] = {"counter", "counter", "gauge",
+					    "gauge"};
+	static const char *const helps[] = {
+		"Frames received from the actor.",
+		"Unrolls received from the actor.",
+		"Seconds since the actor's last message.",
+		"Policy lag of the actor's last unroll, in updates."};
+	prom_head(b, names[which], types[which], helps[which]);
+	for (uint32_t i = 0; i < n; i++) {
+		const im_status_actor *a = &s->actors[i];
+		sb_printf(b, "%s{actor=\"%llu\",host=\"", names[which],
+			  (unsigned long long)a->id);
+		sb_label(b, a->host);
+		sb_printf(b, "\"} ");
+		if (which == 0)
+			sb_printf(b, "%llu", (unsigned long long)a->frames);
+		else if (which == 1)
+			sb_printf(b, "%llu", (unsigned long long)a->unrolls);
+		else if (which == 2)
+			sb_prom_num(b, a->last_seen_s);
+		else
+			sb_printf(b, "%lld", (long long)a->lag);
+		sb_putc(b, '\n');
+	}
+}
+
+int im_status_render_metrics(const im_status_snapshot *s, char **out,
+			     size_t *len)
+{
+	sbuf b = {0};
+	uint32_t n = s->n_actors < IM_STATUS_MAX_ACTORS ? s->n_actors
+							: IM_STATUS_MAX_ACTORS;
+	prom_run(&b, s);
+	prom_learning(&b, s);
+	prom_dropped(&b, s);
+	prom_gauge(&b, "impala_actors", "Actors seen recently.",
+		   (double)s->n_actors + s->n_actors_omitted);
+	for (int which = 0; which < 4; which++)
+		prom_actor_family(&b, s, n, which);
+	return sb_finish(&b, out, len);
+}

@@ -1,0 +1,492 @@
+/* The store and batcher: capacity bound, blocking when full and waking on
+ * take, FIFO order, time-major batch layout with prev_action, prev_reward
+ * and reset derived from the done flags, bootstrap rows for truncated
+ * steps (all against hand-built examples), stale unrolls dropped, and
+ * close waking every waiter. */
+#include <stdarg.h>
+#include <stddef.h>
+#include <setjmp.h>
+#include <stdint.h>
+#include <cmocka.h>
+
+#include <pthread.h>
+#include <stdlib.h>
+#include <string.h>
+#include <time.h>
+
+#include "err.h"
+#include "log.h"
+#include "store.h"
+#include "validate.h"
+
+#define MAXT 8
+#define MAXN 4 /* obs_numel */
+
+/* A trajectory whose arrays live in this struct. */
+typedef struct tb {
+	Impala__Trajectory t;
+	Impala__Tensor obs, act, fin, pa;
+	uint32_t obs_sh[2], act_sh[2], fin_sh[2], pa_sh[1];
+	float obs_f[(MAXT + 1) * MAXN], fin_f[MAXT * MAXN];
+	uint8_t obs_u8[(MAXT + 1) * MAXN], fin_u8[MAXT * MAXN];
+	int32_t act_i[MAXT];
+	float act_f[MAXT * 2];
+	float rew[MAXT], logp[MAXT], h[2], c[2], pa_f[2];
+	int32_t pa_i;
+	uint8_t term[MAXT], trunc[MAXT];
+	Impala__Episode ep[MAXT];
+	Impala__Episode *eps[MAXT];
+} tb;
+
+static void tensor(Impala__Tensor *x, uint32_t *sh, uint32_t a, uint32_t b,
+		   size_t ndim, Impala__DType dt, void *data, size_t len)
+{
+	impala__tensor__init(x);
+	sh[0] = a;
+	if (ndim > 1)
+		sh[1] = b;
+	x->n_shape = ndim;
+	x->shape = sh;
+	x->dtype = dt;
+	x->data.data = data;
+	x->data.len = len;
+}
+
+/* Wires up the message after the arrays have been filled for dims d. */
+static void tb_finish(tb *b, const im_run_dims *d, uint64_t actor,
+		      uint64_t version)
+{
+	Impala__Trajectory *t = &b->t;
+	uint32_t T = d->T, n = (uint32_t)d->obs_numel, ntr = 0, ndone = 0;
+	int u8 = d->obs_dtype == IMPALA__DTYPE__DTYPE_UINT8;
+	Impala__DType odt = d->obs_dtype;
+	impala__trajectory__init(t);
+	t->protocol_version = IMPALA__CONSTANTS__PROTOCOL_VERSION;
+	t->run_id = 1;
+	t->actor_id = actor;
+	t->param_version = version;
+	t->num_steps = T;
+	for (uint32_t i = 0; i < T; i++) {
+		ntr += b->trunc[i];
+		ndone += b->term[i] | b->trunc[i];
+	}
+	tensor(&b->obs, b->obs_sh, T + 1, n, 2, odt,
+	       u8 ? (void *)b->obs_u8 : (void *)b->obs_f, (T + 1) * n * (u8 ? 1 : 4));
+	tensor(&b->fin, b->fin_sh, ntr, n, 2, odt,
+	       u8 ? (void *)b->fin_u8 : (void *)b->fin_f, ntr * n * (u8 ? 1 : 4));
+	if (d->action_kind == IMPALA__ACTION_KIND__ACTION_DISCRETE) {
+		tensor(&b->act, b->act_sh, T, 0, 1, IMPALA__DTYPE__DTYPE_INT32,
+		       b->act_i, 4 * T);
+		tensor(&b->pa, b->pa_sh, 1, 0, 1, IMPALA__DTYPE__DTYPE_INT32,
+		       &b->pa_i, 4);
+	} else {
+		tensor(&b->act, b->act_sh, T, d->action_dim, 2,
+		       IMPALA__DTYPE__DTYPE_FLOAT32, b->act_f, 4 * T * d->action_dim);
+		tensor(&b->pa, b->pa_sh, d->action_dim, 0, 1,
+		       IMPALA__DTYPE__DTYPE_FLOAT32, b->pa_f, 4 * d->action_dim);
+	}
+	t->obs = &b->obs;
+	t->final_obs = &b->fin;
+	t->actions = &b->act;
+	t->prev_action = &b->pa;
+	t->rewards = (ProtobufCBinaryData){4 * T, (uint8_t *)b->rew};
+	t->behaviour_logp = (ProtobufCBinaryData){4 * T, (uint8_t *)b->logp};
+	t->terminated = (ProtobufCBinaryData){T, b->term};
+	t->truncated = (ProtobufCBinaryData){T, b->trunc};
+	if (d->lstm_hidden) {
+		t->lstm_h = (ProtobufCBinaryData){4 * d->lstm_hidden, (uint8_t *)b->h};
+		t->lstm_c = (ProtobufCBinaryData){4 * d->lstm_hidden, (uint8_t *)b->c};
+	}
+	for (uint32_t i = 0; i < ndone; i++) {
+		impala__episode__init(&b->ep[i]);
+		b->ep[i].episode_return = 10.0f + (float)i;
+		b->ep[i].length = 20 + i;
+		b->ep[i].truncated = i & 1;
+		b->eps[i] = &b->ep[i];
+	}
+	t->n_episodes = ndone;
+	t->episodes = b->eps;
+	/* Fixtures must be valid trajectories. */
+	im_validate_state st = {.run_id = 1, .param_version = 1000};
+	char msg[200];
+	im_reject r = im_validate_trajectory(t, d, &st, msg, sizeof msg);
+	if (r != IM_REJECT_OK)
+		fail_msg("fixture invalid: %s", msg);
+}
+
+/* T=3, obs (2,) float, Discrete(4), LSTM H=2. */
+static im_run_dims dims_small(void)
+{
+	im_run_dims d;
+	memset(&d, 0, sizeof d);
+	d.T = 3;
+	d.obs_ndim = 1;
+	d.obs_shape[0] = 2;
+	d.obs_numel = 2;
+	d.obs_dtype = IMPALA__DTYPE__DTYPE_FLOAT32;
+	d.obs_elem = 4;
+	d.action_kind = IMPALA__ACTION_KIND__ACTION_DISCRETE;
+	d.num_actions = 4;
+	d.action_dim = 1;
+	d.lstm_hidden = 2;
+	return d;
+}
+
+/* Unroll A: actions 1 2 3, rewards .5 1 2, step 1 terminated,
+ * prev_action 2, prev_reward .25; obs[t][i] = 100 + 10t + i. */
+static void fill_a(tb *b)
+{
+	memset(b, 0, sizeof *b);
+	static const int32_t a[] = {1, 2, 3};
+	static const float r[] = {0.5f, 1.0f, 2.0f};
+	for (int t = 0; t < 3; t++) {
+		b->act_i[t] = a[t];
+		b->rew[t] = r[t];
+		b->logp[t] = -0.1f * (float)(t + 1);
+	}
+	for (int t = 0; t <= 3; t++)
+		for (int i = 0; i < 2; i++)
+			b->obs_f[t * 2 + i] = 100.0f + 10.0f * (float)t + (float)i;
+	b->term[1] = 1;
+	b->pa_i = 2;
+	b->h[0] = 1, b->h[1] = 2, b->c[0] = 3, b->c[1] = 4;
+}
+
+/* Unroll B: actions 3 0 1, rewards -1 -2 -3, steps 0 and 2 truncated with
+ * final observations (900, 901) and (910, 911); obs[t][i] = 200 + 10t + i. */
+static void fill_b(tb *b)
+{
+	memset(b, 0, sizeof *b);
+	static const int32_t a[] = {3, 0, 1};
+	for (int t = 0; t < 3; t++) {
+		b->act_i[t] = a[t];
+		b->rew[t] = -1.0f - (float)t;
+		b->logp[t] = -1.0f;
+	}
+	for (int t = 0; t <= 3; t++)
+		for (int i = 0; i < 2; i++)
+			b->obs_f[t * 2 + i] = 200.0f + 10.0f * (float)t + (float)i;
+	b->trunc[0] = b->trunc[2] = 1;
+	b->fin_f[0] = 900, b->fin_f[1] = 901, b->fin_f[2] = 910, b->fin_f[3] = 911;
+	b->pa_i = 0;
+	b->h[0] = 5, b->h[1] = 6, b->c[0] = 7, b->c[1] = 8;
+}
+
+static im_store *new_store(const im_run_dims *d, uint32_t cap, uint32_t B)
+{
+	im_store_opts o = {.dims = *d, .capacity = cap, .batch_size = B};
+	im_store *s = NULL;
+	assert_int_equal(im_store_new(&s, &o), IM_OK);
+	return s;
+}
+
+static void assert_floats(const float *got, const float *want, size_t n,
+			  const char *what)
+{
+	for (size_t i = 0; i < n; i++)
+		if (got[i] != want[i])
+			fail_msg("%s[%zu] = %g, want %g", what, i, (double)got[i],
+				 (double)want[i]);
+}
+
+static void assert_ints(const int32_t *got, const int32_t *want, size_t n,
+			const char *what)
+{
+	for (size_t i = 0; i < n; i++)
+		if (got[i] != want[i])
+			fail_msg("%s[%zu] = %d, want %d", what, i, got[i], want[i]);
+}
+
+static void check_small_batch(const im_batch *b)
+{
+	/* (t, b) at t*2 + b; values worked out by hand from fill_a/fill_b. */
+	static const int32_t actions[] = {1, 3, 2, 0, 3, 1};
+	static const float rewards[] = {0.5f, -1, 1, -2, 2, -3};
+	static const float term[] = {0, 0, 1, 0, 0, 0};
+	static const float trunc[] = {0, 1, 0, 0, 0, 1};
+	static const int32_t prev_action[] = {2, 0, 1, 0, 0, 0, 3, 0};
+	static const float prev_reward[] = {0.25f, 0, 0.5f, 0, 0, -2, 2, 0};
+	static const float reset[] = {0, 0, 0, 1, 1, 0, 0, 1};
+	static const float h0[] = {1, 2, 5, 6}, c0[] = {3, 4, 7, 8};
+	static const int32_t extra_index[] = {1, 5};
+	static const float extra_obs[] = {900, 901, 910, 911};
+	static const int32_t extra_pa[] = {3, 1};
+	static const float extra_pr[] = {-1, -3};
+	static const float obs_t2[] = {120, 121, 220, 221};
+	static const float obs_t3[] = {130, 131, 230, 231};
+	assert_ints(b->actions, actions, 6, "actions");
+	assert_floats(b->rewards, rewards, 6, "rewards");
+	assert_floats(b->terminated, term, 6, "terminated");
+	assert_floats(b->truncated, trunc, 6, "truncated");
+	assert_ints(b->prev_action, prev_action, 8, "prev_action");
+	assert_floats(b->prev_reward, prev_reward, 8, "prev_reward");
+	assert_floats(b->reset, reset, 8, "reset");
+	assert_floats(b->h0, h0, 4, "h0");
+	assert_floats(b->c0, c0, 4, "c0");
+	assert_floats(&b->obs[2 * 2 * 2], obs_t2, 4, "obs[2]");
+	assert_floats(&b->obs[3 * 2 * 2], obs_t3, 4, "obs[3]");
+	assert_int_equal(b->n_extra, 2);
+	assert_ints(b->extra_index, extra_index, 2, "extra_index");
+	assert_floats(b->extra_obs, extra_obs, 4, "extra_obs");
+	assert_ints(b->extra_prev_action, extra_pa, 2, "extra_prev_action");
+	assert_floats(b->extra_prev_reward, extra_pr, 2, "extra_prev_reward");
+	assert_true(b->behaviour_logp[2] == -0.2f && b->behaviour_logp[3] == -1.0f);
+}
+
+static void test_batch_layout(void **state)
+{
+	(void)state;
+	im_run_dims d = dims_small();
+	im_store *s = new_store(&d, 4, 2);
+	tb *a = malloc(sizeof *a), *bb = malloc(sizeof *bb);
+	fill_a(a);
+	tb_finish(a, &d, 11, 7);
+	a->t.prev_reward = 0.25f; /* after tb_finish, which inits the message */
+	fill_b(bb);
+	tb_finish(bb, &d, 22, 9);
+	assert_int_equal(im_store_put(s, &a->t, 0), IM_OK);
+	assert_int_equal(im_store_put(s, &bb->t, 0), IM_OK);
+	/* The store copied everything: scribbling on the sources is harmless. */
+	memset(a, 0x7f, sizeof *a);
+	memset(bb, 0x7f, sizeof *bb);
+	im_batch *b = NULL;
+	assert_int_equal(im_batch_new(&b, &d, 2), IM_OK);
+	assert_int_equal(im_store_take(s, b, 1000), IM_OK);
+	check_small_batch(b);
+	assert_true(b->meta[0].actor_id == 11 && b->meta[0].param_version == 7);
+	assert_true(b->meta[1].actor_id == 22 && b->meta[1].param_version == 9);
+	assert_int_equal(b->meta[0].n_episodes, 1);
+	assert_int_equal(b->meta[1].n_episodes, 2);
+	assert_true(b->meta[1].episode_return[1] == 11.0f);
+	assert_int_equal(b->meta[1].episode_length[1], 21);
+	im_store_stats st;
+	im_store_get_stats(s, &st);
+	assert_int_equal(st.depth, 0);
+	assert_int_equal(st.put, 2);
+	assert_int_equal(st.taken, 2);
+	im_batch_free(b);
+	im_store_free(s);
+	free(a);
+	free(bb);
+}
+
+/* uint8 observations become floats of the same value; Box actions are
+ * zeroed after an episode end; extra rows carry the Box action. */
+static void test_batch_u8_box(void **state)
+{
+	(void)state;
+	im_run_dims d = dims_small();
+	d.obs_dtype = IMPALA__DTYPE__DTYPE_UINT8;
+	d.obs_elem = 1;
+	d.action_kind = IMPALA__ACTION_KIND__ACTION_BOX;
+	d.num_actions = 0;
+	d.action_dim = 2;
+	d.lstm_hidden = 0;
+	d.T = 2;
+	im_store *s = new_store(&d, 1, 1);
+	tb *u = calloc(1, sizeof *u);
+	for (int i = 0; i < 6; i++)
+		u->obs_u8[i] = (uint8_t)(250 + i % 6);
+	u->fin_u8[0] = 7, u->fin_u8[1] = 255;
+	u->act_f[0] = 0.5f, u->act_f[1] = -0.5f, u->act_f[2] = 3, u->act_f[3] = 4;
+	u->rew[0] = 1, u->rew[1] = 2;
+	u->trunc[0] = 1;
+	u->pa_f[0] = 9, u->pa_f[1] = 8;
+	u->logp[0] = 2.0f; /* a density may exceed 1 */
+	tb_finish(u, &d, 3, 0);
+	assert_int_equal(im_store_put(s, &u->t, 0), IM_OK);
+	im_batch *b = NULL;
+	assert_int_equal(im_batch_new(&b, &d, 1), IM_OK);
+	assert_int_equal(im_store_take(s, b, 1000), IM_OK);
+	static const float obs[] = {250, 251, 252, 253, 254, 255};
+	static const float actions[] = {0.5f, -0.5f, 3, 4};
+	static const float prev_action[] = {9, 8, 0, 0, 3, 4};
+	static const float reset[] = {0, 1, 0};
+	static const float extra_obs[] = {7, 255};
+	static const float extra_pa[] = {0.5f, -0.5f};
+	assert_null(b->actions);
+	assert_null(b->h0);
+	assert_floats(b->obs, obs, 6, "obs");
+	assert_floats(b->actions_box, actions, 4, "actions_box");
+	assert_floats(b->prev_action_box, prev_action, 6, "prev_action_box");
+	assert_floats(b->reset, reset, 3, "reset");
+	assert_int_equal(b->n_extra, 1);
+	assert_int_equal(b->extra_index[0], 0);
+	assert_floats(b->extra_obs, extra_obs, 2, "extra_obs");
+	assert_floats(b->extra_prev_action_box, extra_pa, 2, "extra_pa");
+	im_batch_free(b);
+	im_store_free(s);
+	free(u);
+}
+
+/* ---- capacity, blocking, order ---- */
+
+typedef struct putter {
+	im_store *s;
+	const Impala__Trajectory *t;
+	int timeout_ms;
+	int rc;
+	int done; /* atomic */
+} putter;
+
+static void *put_thread(void *arg)
+{
+	putter *p = arg;
+	p->rc = im_store_put(p->s, p->t, p->timeout_ms);
+	__atomic_store_n(&p->done, 1, __ATOMIC_RELEASE);
+	return NULL;
+}
+
+static void sleep_ms(int ms)
+{
+	struct timespec ts = {ms / 1000, (long)(ms % 1000) * 1000000L};
+	nanosleep(&ts, NULL);
+}
+
+static void test_capacity_blocks_and_wakes(void **state)
+{
+	(void)state;
+	im_run_dims d = dims_small();
+	im_store *s = new_store(&d, 2, 1);
+	tb *a = malloc(sizeof *a);
+	fill_a(a);
+	tb_finish(a, &d, 1, 0);
+	assert_int_equal(im_store_put(s, &a->t, 0), IM_OK);
+	assert_int_equal(im_store_put(s, &a->t, 0), IM_OK);
+	assert_int_equal(im_store_put(s, &a->t, 0), IM_ETIMEDOUT);
+	uint64_t t0 = im_now_ms();
+	assert_int_equal(im_store_put(s, &a->t, 60), IM_ETIMEDOUT);
+	assert_true(im_now_ms() - t0 >= 55);
+	putter p = {s, &a->t, -1, 1, 0};
+	pthread_t th;
+	assert_int_equal(pthread_create(&th, NULL, put_thread, &p), 0);
+	sleep_ms(150);
+	/* Still waiting: a full store never drops, it blocks. */
+	assert_int_equal(__atomic_load_n(&p.done, __ATOMIC_ACQUIRE), 0);
+	im_batch *b = NULL;
+	assert_int_equal(im_batch_new(&b, &d, 1), IM_OK);
+	assert_int_equal(im_store_take(s, b, 1000), IM_OK);
+	pthread_join(th, NULL);
+	assert_int_equal(p.rc, IM_OK);
+	im_store_stats st;
+	im_store_get_stats(s, &st);
+	assert_int_equal(st.depth, 2);
+	assert_int_equal(st.capacity, 2);
+	assert_true(st.put_waits >= 2);
+	im_batch_free(b);
+	im_store_free(s);
+	free(a);
+}
+
+static void test_fifo_and_min_version(void **state)
+{
+	(void)state;
+	im_run_dims d = dims_small();
+	im_store *s = new_store(&d, 6, 2);
+	tb *a = malloc(sizeof *a);
+	static const uint64_t versions[] = {1, 4, 2, 6, 7};
+	for (int i = 0; i < 5; i++) {
+		fill_a(a);
+		tb_finish(a, &d, 1, versions[i]);
+		a->t.unroll_seq = (uint64_t)i;
+		assert_int_equal(im_store_put(s, &a->t, 0), IM_OK);
+	}
+	im_batch *b = NULL;
+	assert_int_equal(im_batch_new(&b, &d, 2), IM_OK);
+	assert_int_equal(im_store_take(s, b, 0), IM_OK);
+	assert_int_equal(b->meta[0].unroll_seq, 0);
+	assert_int_equal(b->meta[1].unroll_seq, 1);
+	/* Versions below 5 are too old now: seq 2 (v2) goes, 3 and 4 stay. */
+	im_store_set_min_version(s, 5);
+	assert_int_equal(im_store_take(s, b, 0), IM_OK);
+	assert_int_equal(b->meta[0].unroll_seq, 3);
+	assert_int_equal(b->meta[1].unroll_seq, 4);
+	im_store_stats st;
+	im_store_get_stats(s, &st);
+	assert_int_equal(st.dropped_lag, 1);
+	assert_int_equal(st.depth, 0);
+	assert_int_equal(im_store_take(s, b, 30), IM_ETIMEDOUT);
+	im_batch_free(b);
+	im_store_free(s);
+	free(a);
+}
+
+typedef struct taker {
+	im_store *s;
+	im_batch *b;
+	int rc;
+} taker;
+
+static void *take_thread(void *arg)
+{
+	taker *k = arg;
+	k->rc = im_store_take(k->s, k->b, -1);
+	return NULL;
+}
+
+static void test_close_wakes_waiters(void **state)
+{
+	(void)state;
+	im_run_dims d = dims_small();
+	im_store *full = new_store(&d, 1, 1);
+	im_store *empty = new_store(&d, 2, 2);
+	tb *a = malloc(sizeof *a);
+	fill_a(a);
+	tb_finish(a, &d, 1, 0);
+	assert_int_equal(im_store_put(full, &a->t, 0), IM_OK);
+	assert_int_equal(im_store_put(empty, &a->t, 0), IM_OK);
+	im_batch *b = NULL;
+	assert_int_equal(im_batch_new(&b, &d, 2), IM_OK);
+	putter p = {full, &a->t, -1, 1, 0};
+	taker k = {empty, b, 1};
+	pthread_t tp, tk;
+	assert_int_equal(pthread_create(&tp, NULL, put_thread, &p), 0);
+	assert_int_equal(pthread_create(&tk, NULL, take_thread, &k), 0);
+	sleep_ms(100);
+	im_store_close(full);
+	im_store_close(empty);
+	pthread_join(tp, NULL);
+	pthread_join(tk, NULL);
+	assert_int_equal(p.rc, IM_ECANCELED);
+	assert_int_equal(k.rc, IM_ECANCELED);
+	assert_int_equal(im_store_put(empty, &a->t, 0), IM_ECANCELED);
+	im_batch_free(b);
+	im_store_free(full);
+	im_store_free(empty);
+	free(a);
+}
+
+static void test_refuses_misfits(void **state)
+{
+	(void)state;
+	im_run_dims d = dims_small();
+	im_store_opts o = {.dims = d, .capacity = 1, .batch_size = 2};
+	im_store *s = NULL;
+	assert_int_equal(im_store_new(&s, &o), IM_EINVAL);
+	assert_null(s);
+	s = new_store(&d, 2, 2);
+	tb *a = malloc(sizeof *a);
+	fill_a(a);
+	tb_finish(a, &d, 1, 0);
+	a->t.rewards.len = 4;
+	assert_int_equal(im_store_put(s, &a->t, 0), IM_ESHAPE);
+	im_batch *b = NULL;
+	assert_int_equal(im_batch_new(&b, &d, 3), IM_OK);
+	assert_int_equal(im_store_take(s, b, 0), IM_EINVAL);
+	im_batch_free(b);
+	im_store_free(s);
+	free(a);
+}
+
+int main(void)
+{
+	const struct CMUnitTest tests[] = {
+		cmocka_unit_test(test_batch_layout),
+		cmocka_unit_test(test_batch_u8_box),
+		cmocka_unit_test(test_capacity_blocks_and_wakes),
+		cmocka_unit_test(test_fifo_and_min_version),
+		cmocka_unit_test(test_close_wakes_waiters),
+		cmocka_unit_test(test_refuses_misfits),
+	};
+	return cmocka_run_group_tests(tests, NULL, NULL);
+}

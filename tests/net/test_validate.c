@@ -1,0 +1,523 @@
+/* Validation: a table of named bad trajectories, each refused with its own
+ * reason after a real encode/decode, plus good ones accepted; Params with a
+ * wrong checksum (and other faults) refused; Hello with a wrong protocol
+ * version or environment refused with the right code. */
+#include <stdarg.h>
+#include <stddef.h>
+#include <setjmp.h>
+#include <stdint.h>
+#include <cmocka.h>
+
+#include <ctype.h>
+#include <math.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "err.h"
+#include "validate.h"
+#include "wire.h"
+
+#define T 4
+#define OBS 3
+#define NA 3
+#define H 2
+#define D 2
+#define RUN 0x1234567890abcdefULL
+#define PREV_RUN 0x1111ULL
+
+/* A run spec and one trajectory whose every array lives in this struct, so
+ * that a case can break exactly one thing. */
+typedef struct fx {
+	Impala__RunSpec spec;
+	Impala__ModelSpec model;
+	uint32_t obs_shape[1];
+	im_run_dims dims;
+	im_validate_state st;
+	Impala__Trajectory t;
+	Impala__Tensor obs, actions, final_obs, prev_action;
+	uint32_t obs_sh[2], act_sh[2], fin_sh[2], pa_sh[1];
+	float obs_f[(T + 1) * OBS];
+	uint8_t obs_u8[(T + 1) * OBS];
+	int32_t act_i[T];
+	float act_f[T * D];
+	float rew[T], logp[T], fin_f[T * OBS], h[H], c[H], pa_f[D];
+	uint8_t fin_u8[T * OBS];
+	uint8_t term[T], trunc[T];
+	int32_t pa_i;
+	Impala__Episode ep[T];
+	Impala__Episode *eps[T];
+} fx;
+
+enum { SPEC_DISCRETE_LSTM, SPEC_DISCRETE_MLP, SPEC_BOX, SPEC_U8 };
+
+static int known_actor(void *ctx, uint64_t id)
+{
+	(void)ctx;
+	return id != 99;
+}
+
+static void fx_spec(fx *f, int kind)
+{
+	impala__run_spec__init(&f->spec);
+	impala__model_spec__init(&f->model);
+	f->spec.run_id = RUN;
+	f->spec.env_name = "CartPole-v1";
+	f->spec.num_steps = T;
+	f->obs_shape[0] = OBS;
+	f->spec.n_obs_shape = 1;
+	f->spec.obs_shape = f->obs_shape;
+	f->spec.obs_dtype = kind == SPEC_U8 ? IMPALA__DTYPE__DTYPE_UINT8
+					    : IMPALA__DTYPE__DTYPE_FLOAT32;
+	f->spec.action_kind = kind == SPEC_BOX ? IMPALA__ACTION_KIND__ACTION_BOX
+					       : IMPALA__ACTION_KIND__ACTION_DISCRETE;
+	f->spec.num_actions = kind == SPEC_BOX ? 0 : NA;
+	f->spec.action_dim = kind == SPEC_BOX ? D : 0;
+	f->model.use_lstm = kind == SPEC_DISCRETE_LSTM;
+	f->model.lstm_hidden = kind == SPEC_DISCRETE_LSTM ? H : 0;
+	f->spec.model = &f->model;
+	assert_int_equal(im_validate_dims(&f->dims, &f->spec), IM_OK);
+	f->st = (im_validate_state){.run_id = RUN, .prev_run_id = PREV_RUN,
+				    .param_version = 10, .max_policy_lag = 5,
+				    .actor_known = known_actor};
+}
+
+static void fx_tensor(Impala__Tensor *x, uint32_t *sh, uint32_t a, uint32_t b,
+		      size_t ndim, Impala__DType dt, void *data, size_t len)
+{
+	impala__tensor__init(x);
+	sh[0] = a;
+	if (ndim > 1)
+		sh[1] = b;
+	x->n_shape = ndim;
+	x->shape = sh;
+	x->dtype = dt;
+	x->data.data = data;
+	x->data.len = len;
+}
+
+/* Step 1 terminates an episode, step 2 is cut by a time limit. */
+static void fx_arrays(fx *f)
+{
+	for (int i = 0; i < (T + 1) * OBS; i++) {
+		f->obs_f[i] = 0.1f * (float)i - 0.5f;
+		f->obs_u8[i] = (uint8_t)(i * 17);
+	}
+	for (int i = 0; i < T; i++) {
+		f->act_i[i] = i % NA;
+		f->rew[i] = 1.0f;
+		f->logp[i] = -0.7f;
+		f->term[i] = i == 1;
+		f->trunc[i] = i == 2;
+	}
+	for (int i = 0; i < T * D; i++)
+		f->act_f[i] = 0.25f * (float)i - 3.0f; /* beyond [-2, 2] on purpose */
+	for (int i = 0; i < T * OBS; i++) {
+		f->fin_f[i] = 2.0f;
+		f->fin_u8[i] = 255;
+	}
+	for (int i = 0; i < H; i++) {
+		f->h[i] = 0.5f;
+		f->c[i] = -0.5f;
+	}
+	f->pa_i = 2;
+	f->pa_f[0] = 0.5f;
+	f->pa_f[1] = -0.5f;
+}
+
+static void fx_episodes(fx *f, size_t n)
+{
+	for (size_t i = 0; i < n; i++) {
+		impala__episode__init(&f->ep[i]);
+		f->ep[i].episode_return = 12.0f;
+		f->ep[i].length = 12;
+		f->ep[i].truncated = i == 1;
+		f->eps[i] = &f->ep[i];
+	}
+	f->t.n_episodes = n;
+	f->t.episodes = f->eps;
+}
+
+static void fx_init(fx *f, int kind)
+{
+	memset(f, 0, sizeof *f);
+	fx_spec(f, kind);
+	fx_arrays(f);
+	Impala__Trajectory *t = &f->t;
+	impala__trajectory__init(t);
+	t->protocol_version = IMPALA__CONSTANTS__PROTOCOL_VERSION;
+	t->run_id = RUN;
+	t->actor_id = 7;
+	t->param_version = 8;
+	t->num_steps = T;
+	int u8 = kind == SPEC_U8, box = kind == SPEC_BOX;
+	Impala__DType odt = u8 ? IMPALA__DTYPE__DTYPE_UINT8 : IMPALA__DTYPE__DTYPE_FLOAT32;
+	size_t oel = u8 ? 1 : 4;
+	fx_tensor(&f->obs, f->obs_sh, T + 1, OBS, 2, odt,
+		  u8 ? (void *)f->obs_u8 : (void *)f->obs_f, (T + 1) * OBS * oel);
+	fx_tensor(&f->final_obs, f->fin_sh, 1, OBS, 2, odt,
+		  u8 ? (void *)f->fin_u8 : (void *)f->fin_f, OBS * oel);
+	if (box) {
+		fx_tensor(&f->actions, f->act_sh, T, D, 2, IMPALA__DTYPE__DTYPE_FLOAT32,
+			  f->act_f, sizeof f->act_f);
+		fx_tensor(&f->prev_action, f->pa_sh, D, 0, 1,
+			  IMPALA__DTYPE__DTYPE_FLOAT32, f->pa_f, sizeof f->pa_f);
+	} else {
+		fx_tensor(&f->actions, f->act_sh, T, 0, 1, IMPALA__DTYPE__DTYPE_INT32,
+			  f->act_i, sizeof f->act_i);
+		fx_tensor(&f->prev_action, f->pa_sh, 1, 0, 1,
+			  IMPALA__DTYPE__DTYPE_INT32, &f->pa_i, sizeof f->pa_i);
+	}
+	t->obs = &f->obs;
+	t->actions = &f->actions;
+	t->final_obs = &f->final_obs;
+	t->prev_action = &f->prev_action;
+	t->rewards = (ProtobufCBinaryData){sizeof f->rew, (uint8_t *)f->rew};
+	t->behaviour_logp = (ProtobufCBinaryData){sizeof f->logp, (uint8_t *)f->logp};
+	t->terminated = (ProtobufCBinaryData){T, f->term};
+	t->truncated = (ProtobufCBinaryData){T, f->trunc};
+	if (kind == SPEC_DISCRETE_LSTM) {
+		t->lstm_h = (ProtobufCBinaryData){sizeof f->h, (uint8_t *)f->h};
+		t->lstm_c = (ProtobufCBinaryData){sizeof f->c, (uint8_t *)f->c};
+	}
+	fx_episodes(f, 2);
+}
+
+/* Encodes, decodes and validates, as the learner's receiver does. */
+static im_reject fx_check(fx *f, char *msg, size_t len)
+{
+	uint8_t *buf = NULL;
+	size_t n = 0;
+	assert_int_equal(im_wire_encode(&f->t.base, &buf, &n), IM_OK);
+	Impala__Trajectory *d = NULL;
+	int rc = im_wire_decode_trajectory(buf, n, IM_WIRE_MAX_TRAJECTORY, &d);
+	free(buf);
+	if (rc != IM_OK)
+		return im_validate_decode_rc(rc);
+	im_reject r = im_validate_trajectory(d, &f->dims, &f->st, msg, len);
+	impala__trajectory__free_unpacked(d, NULL);
+	return r;
+}
+
+static const float qnan = NAN;
+static const float pinf = INFINITY;
+
+/* ---- the mutations ---- */
+static void m_none(fx *f) { (void)f; }
+static void m_protocol(fx *f) { f->t.protocol_version = 2; }
+static void m_stale_run(fx *f) { f->t.run_id = PREV_RUN; }
+static void m_foreign_run(fx *f) { f->t.run_id = 0xdeadbeefULL; }
+static void m_no_actor(fx *f) { f->t.actor_id = 0; }
+static void m_unknown_actor(fx *f) { f->t.actor_id = 99; }
+static void m_future(fx *f) { f->t.param_version = 11; }
+static void m_lagging(fx *f) { f->t.param_version = 4; }
+static void m_num_steps(fx *f) { f->t.num_steps = T + 1; }
+static void m_obs_missing(fx *f) { f->t.obs = NULL; }
+static void m_obs_rows(fx *f) { f->obs_sh[0] = T; f->obs.data.len = T * OBS * 4; }
+static void m_obs_width(fx *f) { f->obs_sh[1] = OBS + 1; }
+static void m_obs_rank(fx *f) { f->obs.n_shape = 1; f->obs_sh[0] = (T + 1) * OBS; }
+static void m_obs_dtype(fx *f) { f->obs.dtype = IMPALA__DTYPE__DTYPE_UINT8; }
+static void m_obs_short(fx *f) { f->obs.data.len -= 4; }
+static void m_obs_nan(fx *f) { f->obs_f[7] = qnan; }
+static void m_obs_inf(fx *f) { f->obs_f[(T + 1) * OBS - 1] = -pinf; }
+static void m_act_high(fx *f) { f->act_i[3] = NA; }
+static void m_act_neg(fx *f) { f->act_i[0] = -1; }
+static void m_act_dtype(fx *f) { f->actions.dtype = IMPALA__DTYPE__DTYPE_FLOAT32; }
+static void m_act_missing(fx *f) { f->t.actions = NULL; }
+static void m_rew_short(fx *f) { f->t.rewards.len = 4 * (T - 1); }
+static void m_rew_nan(fx *f) { f->rew[2] = qnan; }
+static void m_flag_two(fx *f) { f->term[0] = 2; }
+static void m_flag_both(fx *f) { f->term[2] = 1; }
+static void m_flag_short(fx *f) { f->t.truncated.len = T - 1; }
+static void m_logp_pos(fx *f) { f->logp[1] = 0.01f; }
+static void m_logp_inf(fx *f) { f->logp[3] = -pinf; }
+static void m_logp_short(fx *f) { f->t.behaviour_logp.len = 0; }
+static void m_final_missing(fx *f) { f->t.final_obs = NULL; }
+static void m_final_rows(fx *f) { f->fin_sh[0] = 2; f->final_obs.data.len = 2 * OBS * 4; }
+static void m_final_extra(fx *f) { f->trunc[2] = 0; fx_episodes(f, 1); }
+static void m_final_width(fx *f) { f->fin_sh[1] = OBS - 1; f->final_obs.data.len = (OBS - 1) * 4; }
+static void m_final_nan(fx *f) { f->fin_f[1] = qnan; }
+static void m_lstm_short(fx *f) { f->t.lstm_h.len = 4; }
+static void m_lstm_missing(fx *f) { f->t.lstm_c.len = 0; }
+static void m_lstm_nan(fx *f) { f->c[1] = qnan; }
+static void m_pa_missing(fx *f) { f->t.prev_action = NULL; }
+static void m_pa_range(fx *f) { f->pa_i = NA; }
+static void m_pa_dtype(fx *f) { f->prev_action.dtype = IMPALA__DTYPE__DTYPE_FLOAT32; }
+static void m_pa_shape(fx *f) { f->pa_sh[0] = 2; }
+static void m_prev_reward(fx *f) { f->t.prev_reward = pinf; }
+static void m_episodes(fx *f) { fx_episodes(f, 3); }
+static void m_ep_len(fx *f) { f->ep[1].length = 0; }
+static void m_ep_ret(fx *f) { f->ep[0].episode_return = qnan; }
+static void m_pa_scalar(fx *f) { f->prev_action.n_shape = 0; }
+static void m_no_episodes(fx *f) { fx_episodes(f, 0); }
+/* Non-LSTM spec. */
+static void m_lstm_present(fx *f) { f->t.lstm_h = (ProtobufCBinaryData){sizeof f->h, (uint8_t *)f->h}; }
+/* Box spec. */
+static void m_box_nan(fx *f) { f->act_f[5] = qnan; }
+static void m_box_shape(fx *f) { f->actions.n_shape = 1; f->act_sh[0] = T * D; }
+static void m_box_logp_pos(fx *f) { f->logp[0] = 3.5f; }
+static void m_box_pa_dim(fx *f) { f->pa_sh[0] = 1; f->prev_action.data.len = 4; }
+static void m_box_pa_nan(fx *f) { f->pa_f[1] = qnan; }
+/* uint8 spec. */
+static void m_u8_f32(fx *f) { f->obs.dtype = IMPALA__DTYPE__DTYPE_FLOAT32; }
+static void m_u8_final_dtype(fx *f) { f->final_obs.dtype = IMPALA__DTYPE__DTYPE_FLOAT32; f->final_obs.data.len = OBS * 4; }
+
+typedef struct vcase {
+	const char *name;
+	int spec;
+	void (*mutate)(fx *);
+	im_reject want;
+} vcase;
+
+#define C(spec, fn, want) {#fn, SPEC_##spec, fn, IM_REJECT_##want}
+static const vcase cases[] = {
+	C(DISCRETE_LSTM, m_none, OK),
+	C(DISCRETE_LSTM, m_pa_scalar, OK),
+	C(DISCRETE_LSTM, m_no_episodes, OK),
+	C(DISCRETE_LSTM, m_protocol, BAD_PROTOCOL_VERSION),
+	C(DISCRETE_LSTM, m_stale_run, STALE_RUN_ID),
+	C(DISCRETE_LSTM, m_foreign_run, FOREIGN_RUN_ID),
+	C(DISCRETE_LSTM, m_no_actor, MISSING_ACTOR_ID),
+	C(DISCRETE_LSTM, m_unknown_actor, UNKNOWN_ACTOR),
+	C(DISCRETE_LSTM, m_future, FUTURE_PARAM_VERSION),
+	C(DISCRETE_LSTM, m_lagging, POLICY_LAG),
+	C(DISCRETE_LSTM, m_num_steps, BAD_NUM_STEPS),
+	C(DISCRETE_LSTM, m_obs_missing, BAD_SHAPE),
+	C(DISCRETE_LSTM, m_obs_rows, BAD_SHAPE),
+	C(DISCRETE_LSTM, m_obs_width, BAD_SHAPE),
+	C(DISCRETE_LSTM, m_obs_rank, BAD_SHAPE),
+	C(DISCRETE_LSTM, m_obs_dtype, BAD_DTYPE),
+	C(DISCRETE_LSTM, m_obs_short, BAD_LENGTH),
+	C(DISCRETE_LSTM, m_obs_nan, NON_FINITE),
+	C(DISCRETE_LSTM, m_obs_inf, NON_FINITE),
+	C(DISCRETE_LSTM, m_act_high, BAD_ACTION),
+	C(DISCRETE_LSTM, m_act_neg, BAD_ACTION),
+	C(DISCRETE_LSTM, m_act_dtype, BAD_DTYPE),
+	C(DISCRETE_LSTM, m_act_missing, BAD_SHAPE),
+	C(DISCRETE_LSTM, m_rew_short, BAD_LENGTH),
+	C(DISCRETE_LSTM, m_rew_nan, NON_FINITE),
+	C(DISCRETE_LSTM, m_flag_two, BAD_FLAG),
+	C(DISCRETE_LSTM, m_flag_both, BAD_FLAG),
+	C(DISCRETE_LSTM, m_flag_short, BAD_LENGTH),
+	C(DISCRETE_LSTM, m_logp_pos, BAD_LOGP),
+	C(DISCRETE_LSTM, m_logp_inf, NON_FINITE),
+	C(DISCRETE_LSTM, m_logp_short, BAD_LENGTH),
+	C(DISCRETE_LSTM, m_final_missing, BAD_FINAL_OBS),
+	C(DISCRETE_LSTM, m_final_rows, BAD_FINAL_OBS),
+	C(DISCRETE_LSTM, m_final_extra, BAD_FINAL_OBS),
+	C(DISCRETE_LSTM, m_final_width, BAD_SHAPE),
+	C(DISCRETE_LSTM, m_final_nan, NON_FINITE),
+	C(DISCRETE_LSTM, m_lstm_short, BAD_LSTM_STATE),
+	C(DISCRETE_LSTM, m_lstm_missing, BAD_LSTM_STATE),
+	C(DISCRETE_LSTM, m_lstm_nan, NON_FINITE),
+	C(DISCRETE_LSTM, m_pa_missing, BAD_PREV_ACTION),
+	C(DISCRETE_LSTM, m_pa_range, BAD_ACTION),
+	C(DISCRETE_LSTM, m_pa_dtype, BAD_PREV_ACTION),
+	C(DISCRETE_LSTM, m_pa_shape, BAD_PREV_ACTION),
+	C(DISCRETE_LSTM, m_prev_reward, NON_FINITE),
+	C(DISCRETE_LSTM, m_episodes, TOO_MANY_EPISODES),
+	C(DISCRETE_LSTM, m_ep_len, BAD_EPISODE),
+	C(DISCRETE_LSTM, m_ep_ret, NON_FINITE),
+	C(DISCRETE_MLP, m_none, OK),
+	C(DISCRETE_MLP, m_pa_missing, OK),
+	C(DISCRETE_MLP, m_lstm_present, BAD_LSTM_STATE),
+	C(BOX, m_none, OK),
+	C(BOX, m_box_logp_pos, OK),
+	C(BOX, m_box_nan, NON_FINITE),
+	C(BOX, m_box_shape, BAD_SHAPE),
+	C(BOX, m_act_dtype, OK), /* float32 is right for Box */
+	C(BOX, m_box_pa_dim, BAD_PREV_ACTION),
+	C(BOX, m_box_pa_nan, NON_FINITE),
+	C(U8, m_none, OK),
+	C(U8, m_u8_f32, BAD_DTYPE),
+	C(U8, m_u8_final_dtype, BAD_DTYPE),
+};
+#undef C
+
+static void test_trajectory_table(void **state)
+{
+	(void)state;
+	fx *f = malloc(sizeof *f);
+	assert_non_null(f);
+	for (size_t i = 0; i < sizeof cases / sizeof cases[0]; i++) {
+		const vcase *c = &cases[i];
+		fx_init(f, c->spec);
+		c->mutate(f);
+		char msg[256];
+		im_reject got = fx_check(f, msg, sizeof msg);
+		if (got != c->want)
+			fail_msg("%s: got %s (%s), want %s", c->name,
+				 im_validate_reason_name(got), msg,
+				 im_validate_reason_name(c->want));
+		/* A rejection always says what was wrong. */
+		if (got != IM_REJECT_OK && msg[0] == '\0')
+			fail_msg("%s: no detail message", c->name);
+	}
+	free(f);
+}
+
+static void test_decode_failures(void **state)
+{
+	(void)state;
+	fx *f = malloc(sizeof *f);
+	assert_non_null(f);
+	fx_init(f, SPEC_DISCRETE_LSTM);
+	uint8_t *buf = NULL;
+	size_t n = 0;
+	assert_int_equal(im_wire_encode(&f->t.base, &buf, &n), IM_OK);
+	Impala__Trajectory *d = NULL;
+	/* A message cut short is not a valid encoding. */
+	int rc = im_wire_decode_trajectory(buf, n - 5, IM_WIRE_MAX_TRAJECTORY, &d);
+	assert_int_equal(im_validate_decode_rc(rc), IM_REJECT_DECODE_ERROR);
+	rc = im_wire_decode_trajectory(buf, n, n - 1, &d);
+	assert_int_equal(im_validate_decode_rc(rc), IM_REJECT_OVERSIZED);
+	uint8_t junk[64];
+	memset(junk, 0xff, sizeof junk);
+	rc = im_wire_decode_trajectory(junk, sizeof junk, IM_WIRE_MAX_TRAJECTORY, &d);
+	assert_int_equal(im_validate_decode_rc(rc), IM_REJECT_DECODE_ERROR);
+	assert_null(d);
+	free(buf);
+	free(f);
+}
+
+/* Names are metric labels: distinct, lower-case, [a-z_]. */
+static void test_reason_names(void **state)
+{
+	(void)state;
+	for (int i = 0; i < IM_REJECT_COUNT; i++) {
+		const char *a = im_validate_reason_name((im_reject)i);
+		assert_true(strlen(a) > 0);
+		for (const char *p = a; *p; p++)
+			assert_true(islower((unsigned char)*p) || *p == '_');
+		assert_true(strlen(im_validate_reason_text((im_reject)i)) > 0);
+		for (int j = 0; j < i; j++)
+			assert_string_not_equal(a, im_validate_reason_name((im_reject)j));
+	}
+	assert_string_equal(im_validate_reason_name(IM_REJECT_COUNT), "unknown");
+}
+
+static void test_dims_refuse_bad_spec(void **state)
+{
+	(void)state;
+	fx *f = malloc(sizeof *f);
+	assert_non_null(f);
+	im_run_dims d;
+	fx_spec(f, SPEC_DISCRETE_LSTM);
+	f->spec.num_steps = 0;
+	assert_int_equal(im_validate_dims(&d, &f->spec), IM_ERANGE);
+	fx_spec(f, SPEC_DISCRETE_LSTM);
+	f->spec.num_actions = 0;
+	assert_int_equal(im_validate_dims(&d, &f->spec), IM_ERANGE);
+	fx_spec(f, SPEC_BOX);
+	f->spec.action_dim = IM_VALIDATE_MAX_ACTION_DIM + 1;
+	assert_int_equal(im_validate_dims(&d, &f->spec), IM_ERANGE);
+	fx_spec(f, SPEC_DISCRETE_LSTM);
+	f->model.lstm_hidden = 0;
+	assert_int_equal(im_validate_dims(&d, &f->spec), IM_ERANGE);
+	fx_spec(f, SPEC_DISCRETE_LSTM);
+	f->spec.obs_dtype = IMPALA__DTYPE__DTYPE_INT32;
+	assert_int_equal(im_validate_dims(&d, &f->spec), IM_ESHAPE);
+	fx_spec(f, SPEC_DISCRETE_LSTM);
+	f->spec.model = NULL;
+	assert_int_equal(im_validate_dims(&d, &f->spec), IM_EINVAL);
+	free(f);
+}
+
+/* ---- Params ---- */
+
+static void params_fill(Impala__Params *p, float *w, size_t n)
+{
+	impala__params__init(p);
+	for (size_t i = 0; i < n; i++)
+		w[i] = 0.01f * (float)i;
+	p->run_id = RUN;
+	p->version = 3;
+	p->param_count = n;
+	p->data.data = (uint8_t *)w;
+	p->data.len = n * sizeof(float);
+	p->checksum = im_wire_crc32c(w, n * sizeof(float));
+}
+
+static im_reject params_roundtrip(Impala__Params *p, uint64_t count)
+{
+	uint8_t *buf = NULL;
+	size_t n = 0;
+	assert_int_equal(im_wire_encode(&p->base, &buf, &n), IM_OK);
+	Impala__Params *d = NULL;
+	assert_int_equal(im_wire_decode_params(buf, n, IM_WIRE_MAX_PARAMS, &d), IM_OK);
+	char msg[128];
+	im_reject r = im_validate_params(d, RUN, count, msg, sizeof msg);
+	impala__params__free_unpacked(d, NULL);
+	free(buf);
+	return r;
+}
+
+static void test_params(void **state)
+{
+	(void)state;
+	float w[100];
+	Impala__Params p;
+	params_fill(&p, w, 100);
+	assert_int_equal(params_roundtrip(&p, 100), IM_REJECT_OK);
+	/* One flipped bit of one weight after the checksum was taken. */
+	((uint8_t *)w)[37] ^= 0x10;
+	assert_int_equal(params_roundtrip(&p, 100), IM_REJECT_BAD_CHECKSUM);
+	params_fill(&p, w, 100);
+	p.checksum ^= 1u;
+	assert_int_equal(params_roundtrip(&p, 100), IM_REJECT_BAD_CHECKSUM);
+	params_fill(&p, w, 100);
+	p.run_id = PREV_RUN;
+	assert_int_equal(params_roundtrip(&p, 100), IM_REJECT_FOREIGN_RUN_ID);
+	params_fill(&p, w, 100);
+	assert_int_equal(params_roundtrip(&p, 101), IM_REJECT_BAD_PARAM_COUNT);
+	params_fill(&p, w, 100);
+	p.data.len -= 4;
+	p.checksum = im_wire_crc32c(w, p.data.len);
+	assert_int_equal(params_roundtrip(&p, 100), IM_REJECT_BAD_LENGTH);
+	params_fill(&p, w, 100);
+	w[50] = qnan;
+	p.checksum = im_wire_crc32c(w, sizeof w);
+	assert_int_equal(params_roundtrip(&p, 100), IM_REJECT_NON_FINITE);
+}
+
+/* ---- Hello ---- */
+
+static void test_hello(void **state)
+{
+	(void)state;
+	Impala__Hello h = IMPALA__HELLO__INIT;
+	h.protocol_version = IMPALA__CONSTANTS__PROTOCOL_VERSION;
+	h.actor_id = 5;
+	h.host = "node-1";
+	h.env_name = "CartPole-v1";
+	char why[128];
+	assert_int_equal(im_validate_hello(&h, "CartPole-v1", why, sizeof why),
+			 IMPALA__REFUSAL_CODE__REFUSAL_NONE);
+	assert_string_equal(why, "");
+	h.protocol_version = 2;
+	assert_int_equal(im_validate_hello(&h, "CartPole-v1", why, sizeof why),
+			 IMPALA__REFUSAL_CODE__REFUSAL_PROTOCOL_VERSION);
+	assert_non_null(strstr(why, "protocol"));
+	h.protocol_version = IMPALA__CONSTANTS__PROTOCOL_VERSION;
+	h.env_name = "Pendulum-v1";
+	assert_int_equal(im_validate_hello(&h, "CartPole-v1", why, sizeof why),
+			 IMPALA__REFUSAL_CODE__REFUSAL_WRONG_ENV);
+	assert_non_null(strstr(why, "Pendulum-v1"));
+	assert_non_null(strstr(why, "CartPole-v1"));
+	h.env_name = "CartPole-v1";
+	h.actor_id = 0;
+	assert_int_equal(im_validate_hello(&h, "CartPole-v1", why, sizeof why),
+			 IMPALA__REFUSAL_CODE__REFUSAL_BAD_REQUEST);
+}
+
+int main(void)
+{
+	const struct CMUnitTest tests[] = {
+		cmocka_unit_test(test_trajectory_table),
+		cmocka_unit_test(test_decode_failures),
+		cmocka_unit_test(test_reason_names),
+		cmocka_unit_test(test_dims_refuse_bad_spec),
+		cmocka_unit_test(test_params),
+		cmocka_unit_test(test_hello),
+	};
+	return cmocka_run_group_tests(tests, NULL, NULL);
+}
