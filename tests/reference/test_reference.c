@@ -1,0 +1,338 @@
+/* The learner update against PyTorch: tests/reference/make_reference.py
+ * builds the same network in torch (float64), runs the same batch and dumps
+ * the V-trace targets, the loss terms, every gradient, the norm and the
+ * parameters after one clipped RMSprop step and one clipped Adam step.  Here
+ * the C update (float32) must match all of them.
+ *
+ * Tolerance: |c - torch| <= 2e-4 + 2e-4 * |torch| for every value.  The C
+ * side runs in float32 (about 7 significant digits) through a few hundred
+ * accumulations; 2e-4 relative is 1000 times float32's epsilon yet far below
+ * any real error (a wrong sign, a missing term or a transposed weight moves
+ * values by whole percents). */
+#include <stdarg.h>
+#include <stddef.h>
+#include <setjmp.h>
+#include <stdint.h>
+#include <cmocka.h>
+
+#include <math.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "err.h"
+#include "learn/ckpt.h"
+#include "learn/update.h"
+
+#define ATOL 2e-4
+#define RTOL 2e-4
+
+typedef struct ref {
+	im_ckpt *f;
+	int T, B, n, discrete, use_lstm;
+} ref;
+
+static int meta_int(const im_ckpt *f, const char *key)
+{
+	const char *v = im_ckpt_meta(f, key);
+	assert_non_null(v);
+	return atoi(v);
+}
+
+static double meta_num(const im_ckpt *f, const char *key)
+{
+	const char *v = im_ckpt_meta(f, key);
+	assert_non_null(v);
+	return atof(v);
+}
+
+/* A tensor of the dump as a fresh float array (numel checked). */
+static float *get(const ref *r, const char *name, size_t want)
+{
+	const im_ckpt_tensor *t = im_ckpt_find(r->f, name);
+	if (!t)
+		fail_msg("dump has no tensor %s", name);
+	if (want && t->numel != want)
+		fail_msg("%s: %zu values, expected %zu", name, t->numel, want);
+	float *x = malloc((t->numel ? t->numel : 1) * sizeof *x);
+	im_ckpt_copy(r->f, t, x);
+	return x;
+}
+
+static int32_t *get_int(const ref *r, const char *name, size_t want)
+{
+	float *x = get(r, name, want);
+	int32_t *y = malloc(want * sizeof *y);
+	for (size_t i = 0; i < want; i++)
+		y[i] = (int32_t)lrintf(x[i]);
+	free(x);
+	return y;
+}
+
+static uint8_t *get_flags(const ref *r, const char *name, size_t want)
+{
+	float *x = get(r, name, want);
+	uint8_t *y = malloc(want);
+	for (size_t i = 0; i < want; i++)
+		y[i] = x[i] != 0.0f;
+	free(x);
+	return y;
+}
+
+static void expect_close(const char *what, const float *c, const float *ref_v,
+			 size_t n)
+{
+	for (size_t i = 0; i < n; i++) {
+		double d = fabs((double)c[i] - (double)ref_v[i]);
+		if (!(d <= ATOL + RTOL * fabs((double)ref_v[i])))
+			fail_msg("%s[%zu]: C %.8g, PyTorch %.8g (diff %.3g)",
+				 what, i, (double)c[i], (double)ref_v[i], d);
+	}
+}
+
+static im_model *make_model(const ref *r)
+{
+	im_model_spec s;
+	im_obs_space obs = {.ndim = 1, .shape = {meta_int(r->f, "obs")}};
+	im_act_space act = {.kind = r->discrete ? IM_ACT_DISCRETE : IM_ACT_BOX,
+			    .n = r->n};
+	for (int i = 0; i < r->n; i++) {
+		act.low[i] = -1e6f;
+		act.high[i] = 1e6f;
+	}
+	im_model_spec_default(&s, &obs, &act, meta_int(r->f, "hidden_dim"));
+	s.feature_dim = meta_int(r->f, "feature_dim");
+	s.use_lstm = r->use_lstm;
+	s.lstm_hidden = meta_int(r->f, "lstm_hidden");
+	im_model *m = NULL;
+	assert_int_equal(im_model_new(&m, &s), IM_OK);
+	return m;
+}
+
+/* Copies prefix.<name> of every model tensor into arena. */
+static void load_group(const ref *r, const im_model *m, const char *prefix,
+		       float *arena)
+{
+	int nt;
+	const im_tensor_desc *d = im_model_tensors(m, &nt);
+	for (int i = 0; i < nt; i++) {
+		char name[160];
+		snprintf(name, sizeof name, "%s.%s", prefix, d[i].name);
+		float *x = get(r, name, d[i].numel);
+		memcpy(arena + d[i].offset, x, d[i].numel * sizeof(float));
+		free(x);
+	}
+}
+
+typedef struct inputs {
+	float *obs, *prev_reward, *prev_action_box, *h0, *c0, *extra_obs;
+	float *extra_prev_reward, *extra_prev_action_box, *act_box;
+	float *blogp, *rewards;
+	int32_t *prev_action, *extra_index, *extra_prev_action, *act;
+	uint8_t *reset, *term, *trunc;
+} inputs;
+
+static void load_inputs(const ref *r, const im_model *m, inputs *x,
+			im_update_batch *b)
+{
+	size_t T = (size_t)r->T, B = (size_t)r->B, n = (size_t)r->n;
+	size_t O = (size_t)meta_int(r->f, "obs");
+	size_t H = (size_t)im_model_state_dim(m);
+	int ne = meta_int(r->f, "n_extra");
+	memset(x, 0, sizeof *x);
+	memset(b, 0, sizeof *b);
+	x->obs = get(r, "in.obs", (T + 1) * B * O);
+	x->prev_reward = get(r, "in.prev_reward", (T + 1) * B);
+	x->reset = get_flags(r, "in.reset", (T + 1) * B);
+	x->rewards = get(r, "in.rewards", T * B);
+	x->blogp = get(r, "in.behaviour_logp", T * B);
+	x->term = get_flags(r, "in.terminated", T * B);
+	x->trunc = get_flags(r, "in.truncated", T * B);
+	x->extra_index = get_int(r, "in.extra_index", (size_t)ne);
+	x->extra_obs = get(r, "in.extra_obs", (size_t)ne * O);
+	x->extra_prev_reward = get(r, "in.extra_prev_reward", (size_t)ne);
+	if (r->discrete) {
+		x->prev_action = get_int(r, "in.prev_action", (T + 1) * B);
+		x->act = get_int(r, "in.actions", T * B);
+		x->extra_prev_action = get_int(r, "in.extra_prev_action", (size_t)ne);
+	} else {
+		x->prev_action_box = get(r, "in.prev_action", (T + 1) * B * n);
+		x->act_box = get(r, "in.actions", T * B * n);
+		x->extra_prev_action_box = get(r, "in.extra_prev_action", (size_t)ne * n);
+	}
+	if (H) {
+		x->h0 = get(r, "in.h0", B * H);
+		x->c0 = get(r, "in.c0", B * H);
+	}
+	b->in = (im_model_input){(int)T + 1, (int)B, x->obs, x->prev_action,
+				 x->prev_action_box, x->prev_reward, x->reset};
+	b->h0 = x->h0;
+	b->c0 = x->c0;
+	b->extra = (im_model_extra){ne, x->extra_index, x->extra_obs,
+				    x->extra_prev_action,
+				    x->extra_prev_action_box,
+				    x->extra_prev_reward};
+	b->act_discrete = x->act;
+	b->act_box = x->act_box;
+	b->behaviour_logp = x->blogp;
+	b->rewards = x->rewards;
+	b->terminated = x->term;
+	b->truncated = x->trunc;
+}
+
+static void free_inputs(inputs *x)
+{
+	void *all[] = {x->obs, x->prev_reward, x->prev_action_box, x->h0,
+		       x->c0, x->extra_obs, x->extra_prev_reward,
+		       x->extra_prev_action_box, x->act_box, x->blogp,
+		       x->rewards, x->prev_action, x->extra_index,
+		       x->extra_prev_action, x->act, x->reset, x->term,
+		       x->trunc};
+	for (size_t i = 0; i < sizeof all / sizeof all[0]; i++)
+		free(all[i]);
+}
+
+static void check_step(const ref *r, const im_model *m, const float *params,
+		       const float *grads, im_optim_kind kind,
+		       const char *prefix)
+{
+	size_t np = im_model_num_params(m);
+	float *p = malloc(np * sizeof *p), *g = malloc(np * sizeof *g);
+	float *want = malloc(np * sizeof *want);
+	memcpy(p, params, np * sizeof *p);
+	memcpy(g, grads, np * sizeof *g);
+	im_optim_opts oo = im_optim_defaults(kind);
+	float lr;
+	if (kind == IM_OPTIM_RMSPROP) {
+		oo.alpha = (float)meta_num(r->f, "alpha");
+		oo.eps = (float)meta_num(r->f, "eps");
+		lr = (float)meta_num(r->f, "lr");
+	} else {
+		oo.beta1 = (float)meta_num(r->f, "beta1");
+		oo.beta2 = (float)meta_num(r->f, "beta2");
+		oo.eps = (float)meta_num(r->f, "adam_eps");
+		lr = (float)meta_num(r->f, "adam_lr");
+	}
+	im_optim *opt = NULL;
+	assert_int_equal(im_optim_new(&opt, &oo, np), IM_OK);
+	im_update_stats st;
+	assert_int_equal(im_update_apply(opt, p, g, np, lr,
+					 meta_num(r->f, "max_grad_norm"), &st),
+			 IM_OK);
+	load_group(r, m, prefix, want);
+	expect_close(prefix, p, want, np);
+	im_optim_free(opt);
+	free(p);
+	free(g);
+	free(want);
+}
+
+static void run_case(const char *name)
+{
+	char path[512], err[256];
+	snprintf(path, sizeof path, "%s/%s.safetensors", REFERENCE_DIR, name);
+	ref r = {0};
+	assert_int_equal(im_ckpt_open(&r.f, path, err, sizeof err), IM_OK);
+	r.T = meta_int(r.f, "T");
+	r.B = meta_int(r.f, "B");
+	r.n = meta_int(r.f, "n");
+	r.discrete = meta_int(r.f, "discrete");
+	r.use_lstm = meta_int(r.f, "use_lstm");
+	im_model *m = make_model(&r);
+	size_t np = im_model_num_params(m);
+	float *params = im_model_params(m), *grads = im_model_grads(m);
+	load_group(&r, m, "param", params);
+
+	inputs x;
+	im_update_batch b;
+	load_inputs(&r, m, &x, &b);
+	im_loss_opts lo = im_loss_defaults();
+	lo.discount = (float)meta_num(r.f, "discount");
+	lo.baseline_coef = (float)meta_num(r.f, "baseline_coef");
+	lo.ent_coef = (float)meta_num(r.f, "ent_coef");
+	lo.clip_rewards = meta_int(r.f, "clip_rewards");
+
+	im_update *u = NULL;
+	assert_int_equal(im_update_new(&u, m, r.T, r.B), IM_OK);
+	im_update_stats st;
+	assert_int_equal(im_update_compute(u, params, grads, &b, &lo, &st), IM_OK);
+
+	size_t T1B = (size_t)(r.T + 1) * (size_t)r.B, TB = (size_t)r.T * (size_t)r.B;
+	float *w = get(&r, "out.policy", T1B * (size_t)r.n);
+	expect_close("policy outputs", im_update_policy(u), w, T1B * (size_t)r.n);
+	free(w);
+	w = get(&r, "out.values", T1B);
+	expect_close("values", im_update_values(u), w, T1B);
+	free(w);
+	w = get(&r, "out.vs", TB);
+	expect_close("vs", im_update_vs(u), w, TB);
+	free(w);
+	w = get(&r, "out.pg_adv", TB);
+	expect_close("pg_adv", im_update_pg_adv(u), w, TB);
+	free(w);
+	w = get(&r, "out.loss", 4);
+	float c_loss[4] = {(float)st.loss.pg_loss, (float)st.loss.baseline_loss,
+			   (float)st.loss.entropy_loss, (float)st.loss.total};
+	expect_close("loss terms (pg, baseline, entropy, total)", c_loss, w, 4);
+	free(w);
+	w = get(&r, "out.mean_entropy", 1);
+	float me = (float)st.loss.mean_entropy;
+	expect_close("mean entropy", &me, w, 1);
+	free(w);
+
+	float *want = malloc(np * sizeof *want);
+	load_group(&r, m, "grad", want);
+	expect_close("gradients", grads, want, np);
+	free(want);
+	/* The norm before clipping. */
+	float *gcopy = malloc(np * sizeof *gcopy);
+	memcpy(gcopy, grads, np * sizeof *gcopy);
+	float norm = (float)im_optim_clip_grad_norm(gcopy, np, 0);
+	free(gcopy);
+	w = get(&r, "out.grad_norm", 1);
+	expect_close("grad norm", &norm, w, 1);
+	free(w);
+
+	check_step(&r, m, params, grads, IM_OPTIM_RMSPROP, "rmsprop");
+	check_step(&r, m, params, grads, IM_OPTIM_ADAM, "adam");
+
+	im_update_free(u);
+	free_inputs(&x);
+	im_model_free(m);
+	im_ckpt_close(r.f);
+}
+
+static void test_mlp_discrete(void **state)
+{
+	(void)state;
+	run_case("mlp_discrete");
+}
+
+static void test_mlp_box(void **state)
+{
+	(void)state;
+	run_case("mlp_box");
+}
+
+static void test_lstm_discrete(void **state)
+{
+	(void)state;
+	run_case("lstm_discrete");
+}
+
+static void test_lstm_box(void **state)
+{
+	(void)state;
+	run_case("lstm_box");
+}
+
+int main(void)
+{
+	const struct CMUnitTest tests[] = {
+		cmocka_unit_test(test_mlp_discrete),
+		cmocka_unit_test(test_mlp_box),
+		cmocka_unit_test(test_lstm_discrete),
+		cmocka_unit_test(test_lstm_box),
+	};
+	return cmocka_run_group_tests(tests, NULL, NULL);
+}
