@@ -4,17 +4,18 @@
  * nonlinearities, cell and output).  The backward mirrors it: a pointwise
  * pass and one small sgemm per step, then the weight gradients and the
  * input gradient as three large sgemms over all steps at once. */
-#include <math.h>
+/* The fused loops use fastmath.h's clamps and selects; GCC if-converts
+ * (and so vectorises) float selects only when comparisons may not trap.
+ * We never enable floating-point traps, so the flag changes no result. */
+#if defined(__GNUC__) && !defined(__clang__)
+#pragma GCC optimize("no-trapping-math")
+#endif
 #include <string.h>
 
 #include <cblas.h>
 
+#include "nn/fastmath.h"
 #include "nn/kernels.h"
-
-static inline float sigmoidf(float x)
-{
-	return 1.0f / (1.0f + expf(-x));
-}
 
 size_t im_nn_lstm_cache_floats(int T1, int B, int H)
 {
@@ -58,17 +59,18 @@ static void load_prev_state(float *hp, float *cp, const float *h,
 
 /* One row: z holds the pre-activations without biases; it is overwritten
  * with the gate activations. */
-static void cell_row(float *z, float *c, float *tc, float *h, const float *cp,
-	const float *b_ih, const float *b_hh, int H)
+static void cell_row(float *restrict z, float *restrict c,
+	float *restrict tc, float *restrict h, const float *restrict cp,
+	const float *restrict b_ih, const float *restrict b_hh, int H)
 {
 	float *zi = z, *zf = z + H, *zg = z + 2 * H, *zo = z + 3 * H;
 	for (int j = 0; j < H; j++) {
-		float i = sigmoidf(zi[j] + b_ih[j] + b_hh[j]);
-		float f = sigmoidf(zf[j] + b_ih[H + j] + b_hh[H + j]);
-		float g = tanhf(zg[j] + b_ih[2 * H + j] + b_hh[2 * H + j]);
-		float o = sigmoidf(zo[j] + b_ih[3 * H + j] + b_hh[3 * H + j]);
+		float i = im_nni_sigmoidf(zi[j] + b_ih[j] + b_hh[j]);
+		float f = im_nni_sigmoidf(zf[j] + b_ih[H + j] + b_hh[H + j]);
+		float g = im_nni_tanhf(zg[j] + b_ih[2 * H + j] + b_hh[2 * H + j]);
+		float o = im_nni_sigmoidf(zo[j] + b_ih[3 * H + j] + b_hh[3 * H + j]);
 		float cn = f * cp[j] + i * g;
-		float t = tanhf(cn);
+		float t = im_nni_tanhf(cn);
 		zi[j] = i;
 		zf[j] = f;
 		zg[j] = g;
@@ -109,9 +111,10 @@ void im_nn_lstm_forward(im_nn_lstm_cache *k, const float *x,
 /* One row of the backward pointwise pass: from the output gradient dh and
  * the carried cell gradient dcc (updated to the gradient reaching the
  * previous cell), writes the pre-activation gradients dz (4H). */
-static void cell_row_backward(float *dz, float *dcc, const float *dh,
-	const float *dhc, const float *gates, const float *tc, const float *cp,
-	int H)
+static void cell_row_backward(float *restrict dz, float *restrict dcc,
+	const float *restrict dh, const float *restrict dhc,
+	const float *restrict gates, const float *restrict tc,
+	const float *restrict cp, int H)
 {
 	const float *gi = gates, *gf = gates + H, *gg = gates + 2 * H;
 	const float *go = gates + 3 * H;
