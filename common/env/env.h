@@ -72,7 +72,8 @@ typedef struct im_env_result {
 int im_env_make(im_env **out, const char *spec, char *err, size_t errlen);
 void im_env_free(im_env *e);
 
-/* Borrowed; valid as long as e. */
+/* Borrowed; valid as long as e.  (A plugin's observation bounds live in
+ * its library, which stays loaded while e exists.) */
 const char *im_env_name(const im_env *e);
 const im_obs_space *im_env_obs_space(const im_env *e);
 const im_act_space *im_env_act_space(const im_env *e);
