@@ -160,6 +160,7 @@ void im_transport_defaults(im_sock_opts *o, int type)
 		break;
 	case ZMQ_PUB:
 		o->sndhwm = 4;
+		o->conflate = 1;
 		break;
 	case ZMQ_SUB:
 		o->max_msg_size = IM_WIRE_MAX_PARAMS;
@@ -229,14 +230,16 @@ static int apply_liveness(void *s, const im_sock_opts *o)
 static int apply_type(void *s, int type, const im_sock_opts *o)
 {
 	int rc = IM_OK;
-	if (type == ZMQ_SUB) {
-		/* CONFLATE keeps one message per pipe; it must precede the
-		 * connect, and only works for single-part messages. */
-		if (o->conflate)
-			rc = set_int(s, ZMQ_CONFLATE, 1);
-		if (rc == IM_OK && zmq_setsockopt(s, ZMQ_SUBSCRIBE, "", 0) != 0)
-			rc = zerr();
-	}
+	/* CONFLATE keeps one message per pipe, the newest; it must precede
+	 * bind/connect and only works for single-part messages.  On PUB it
+	 * matters as much as on SUB: a PUB whose pipe to a slow subscriber is
+	 * full drops the NEW message, so without it the subscriber could be
+	 * left with an old version until the next publish. */
+	if (o->conflate && (type == ZMQ_SUB || type == ZMQ_PUB))
+		rc = set_int(s, ZMQ_CONFLATE, 1);
+	if (rc == IM_OK && type == ZMQ_SUB &&
+	    zmq_setsockopt(s, ZMQ_SUBSCRIBE, "", 0) != 0)
+		rc = zerr();
 	if (rc == IM_OK && o->immediate &&
 	    (type == ZMQ_PUSH || type == ZMQ_DEALER))
 		rc = set_int(s, ZMQ_IMMEDIATE, 1);

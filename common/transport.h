@@ -60,14 +60,15 @@ typedef struct im_sock_opts {
 	int tcp_keepalive_cnt;
 	int heartbeat_ivl_ms;     /* ZMTP PING interval; 0 off */
 	int heartbeat_timeout_ms; /* peer dead after this without traffic */
-	int conflate;             /* SUB only: keep only the newest message */
+	int conflate;             /* SUB/PUB: keep only the newest message */
 	int immediate;            /* PUSH/DEALER: queue only on live peers */
 } im_sock_opts;
 
 /* Defaults for a ZMQ_* socket type:
  *   PULL   max IM_WIRE_MAX_TRAJECTORY, rcvhwm 64
  *   PUSH   sndhwm 8, immediate
- *   PUB    sndhwm 4 (Params are large; slow subscribers lose old ones)
+ *   PUB    conflate (each subscriber's pipe holds only the newest
+ *          Params: bounded memory, and never the new one dropped)
  *   SUB    max IM_WIRE_MAX_PARAMS, conflate, subscribed to everything
  *   ROUTER max 1 MiB (it receives only Hello/Goodbye), hwm 256
  *   DEALER max IM_WIRE_MAX_CONTROL (a Welcome carries the params),
