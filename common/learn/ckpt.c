@@ -24,6 +24,7 @@ struct im_ckpt {
 	im_ckpt_tensor *t;   /* n tensors, header order */
 	size_t n;
 	const im_ckpt_tensor **by_name; /* n, sorted by name for lookups */
+	int verified; /* the content hash was present and matched */
 };
 
 static int errf(char *err, size_t errlen, int rc, const char *fmt, ...)
@@ -160,28 +161,62 @@ static int check_tiling(im_ckpt *f, char *err, size_t errlen)
 	return IM_OK;
 }
 
-static int check_hash(const im_ckpt *f, char *err, size_t errlen)
+/* The digits of the stored hash inside the raw header, or NULL when the
+ * member is not in the writer's exact form. */
+static const char *hash_digits(const char *hdr, size_t hl, const char *want)
+{
+	char needle[sizeof(CKPT_HASH_MEMBER) + CKPT_HASH_DIGITS + 2];
+	if (strlen(want) != CKPT_HASH_DIGITS)
+		return NULL;
+	snprintf(needle, sizeof(needle), "%s%s\"", CKPT_HASH_MEMBER, want);
+	const char *at = memmem(hdr, hl, needle, strlen(needle));
+	return at ? at + strlen(CKPT_HASH_MEMBER) : NULL;
+}
+
+/* Whether key is the hash key with exactly one bit flipped: then the file
+ * had a hash and lost it to damage, and must not pass as a file that never
+ * had one (as PyTorch's do not). */
+static int damaged_hash_key(const char *key)
+{
+	const char *h = IM_CKPT_HASH_KEY;
+	if (strlen(key) != strlen(h))
+		return 0;
+	int bits = 0;
+	for (; *h; h++, key++)
+		bits += __builtin_popcount((unsigned char)(*h ^ *key));
+	return bits == 1;
+}
+
+static int check_hash(im_ckpt *f, char *err, size_t errlen)
 {
 	const char *want = im_ckpt_meta(f, IM_CKPT_HASH_KEY);
+	for (size_t i = 0; !want && f->meta && i < f->meta->len; i++)
+		if (damaged_hash_key(f->meta->keys[i]))
+			return CORRUPT("metadata key \"%s\" is a damaged "
+				       "content hash key", f->meta->keys[i]);
 	if (!want)
 		return IM_OK;
+	const char *hdr = (const char *)f->buf + 8;
+	size_t hl = (size_t)(f->data - f->buf) - 8;
+	const char *digits = hash_digits(hdr, hl, want);
+	if (!digits)
+		return CORRUPT("content hash not in its canonical form");
+	size_t at = (size_t)(digits - hdr);
 	ckpt_hash h;
 	ckpt_hash_init(&h);
-	for (size_t i = 0; i < f->n; i++)
-		ckpt_hash_entry(&h, f->t[i].name, f->t[i].ndim, f->t[i].shape,
-				f->t[i].begin, f->t[i].end);
-	for (size_t i = 0; f->meta && i < f->meta->len; i++)
-		if (strcmp(f->meta->keys[i], IM_CKPT_HASH_KEY)) {
-			ckpt_hash_str(&h, f->meta->keys[i]);
-			ckpt_hash_str(&h, f->meta->items[i]->str);
-		}
+	ckpt_hash_u64(&h, hl);
+	ckpt_hash_bytes(&h, hdr, at);
+	ckpt_hash_bytes(&h, "0000000000000000", CKPT_HASH_DIGITS);
+	ckpt_hash_bytes(&h, hdr + at + CKPT_HASH_DIGITS,
+			hl - at - CKPT_HASH_DIGITS);
 	ckpt_hash_bytes(&h, f->data, f->data_len);
-	char got[40];
+	char got[CKPT_HASH_DIGITS + 8];
 	snprintf(got, sizeof(got), CKPT_HASH_FMT,
 		 (unsigned long long)ckpt_hash_final(&h));
 	if (strcmp(got, want))
-		return CORRUPT("content hash %s does not match the stored %.20s",
+		return CORRUPT("content hash %s does not match the stored %s",
 			       got, want);
+	f->verified = 1;
 	return IM_OK;
 }
 
@@ -315,6 +350,11 @@ void im_ckpt_close(im_ckpt *f)
 	free(f->by_name);
 	free(f->buf);
 	free(f);
+}
+
+int im_ckpt_verified(const im_ckpt *f)
+{
+	return f->verified;
 }
 
 size_t im_ckpt_count(const im_ckpt *f)

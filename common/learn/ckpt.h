@@ -17,9 +17,11 @@
  * "optimizer" ("rmsprop" / "adam") and "run_spec" (a JSON text).
  *
  * Integrity.  Every write adds the metadata key "impala.content_hash": a
- * 64-bit hash of the tensor table, the other metadata and the data section.
- * A reader refuses a file whose hash does not match, so a flipped bit
- * anywhere is found, not loaded.  Files without the key (written by PyTorch)
+ * 64-bit hash (16 lowercase hex digits) of the header length, the exact
+ * header text (with the hash's own digits read as '0') and the data
+ * section.  A reader refuses a file whose hash does not match, so a flipped
+ * bit anywhere, even one that leaves the JSON equivalent (an escape's hex
+ * case), is found, not loaded.  Files without the key (written by PyTorch)
  * are checked structurally only.
  *
  * Errors: IM_ECORRUPT for anything malformed, truncated or failing its
@@ -82,6 +84,12 @@ int im_ckpt_open(im_ckpt **out, const char *path, char *err, size_t errlen);
 int im_ckpt_open_mem(im_ckpt **out, const void *buf, size_t len, char *err,
 		     size_t errlen);
 void im_ckpt_close(im_ckpt *f);
+
+/* 1 when the file carried a content hash and it matched, 0 when it had
+ * none (a file from another writer, or one whose hash key was destroyed
+ * beyond recognition).  The learner resuming from its own checkpoint
+ * should insist on 1. */
+int im_ckpt_verified(const im_ckpt *f);
 
 /* Tensors in header order; pointers live as long as f. */
 size_t im_ckpt_count(const im_ckpt *f);

@@ -13,6 +13,7 @@
 #include <stdint.h>
 #include <string.h>
 
+#include "learn/ckpt.h"
 #include "rng.h"
 
 typedef struct ckpt_hash {
@@ -68,14 +69,6 @@ static inline void ckpt_hash_u64(ckpt_hash *s, uint64_t v)
 	ckpt_hash_bytes(s, b, 8);
 }
 
-/* A string with its length first, so that concatenations are unambiguous. */
-static inline void ckpt_hash_str(ckpt_hash *s, const char *str)
-{
-	size_t n = strlen(str);
-	ckpt_hash_u64(s, n);
-	ckpt_hash_bytes(s, str, n);
-}
-
 static inline uint64_t ckpt_hash_final(ckpt_hash *s)
 {
 	uint64_t total = s->total;
@@ -88,20 +81,14 @@ static inline uint64_t ckpt_hash_final(ckpt_hash *s)
 	return im_rng_mix64(s->h);
 }
 
-/* One tensor-table entry, in the order both sides feed them. */
-static inline void ckpt_hash_entry(ckpt_hash *s, const char *name, int ndim,
-				   const int64_t *shape, size_t begin,
-				   size_t end)
-{
-	ckpt_hash_str(s, name);
-	ckpt_hash_u64(s, (uint64_t)ndim);
-	for (int i = 0; i < ndim; i++)
-		ckpt_hash_u64(s, (uint64_t)shape[i]);
-	ckpt_hash_u64(s, begin);
-	ckpt_hash_u64(s, end);
-}
-
 /* The stored form of the hash: exactly 16 lowercase hex digits. */
 #define CKPT_HASH_FMT "%016llx"
+#define CKPT_HASH_DIGITS 16
+
+/* What the hash covers: the 8-byte length, the header text exactly as
+ * stored except that the 16 digits of the hash itself read as '0', and the
+ * data section.  The writer emits the hash member in exactly this form,
+ * so the reader can find its digits in the raw header. */
+#define CKPT_HASH_MEMBER "\"" IM_CKPT_HASH_KEY "\":\""
 
 #endif

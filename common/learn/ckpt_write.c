@@ -119,25 +119,16 @@ static void free_tensors(wtensor *w, size_t n)
 	free(w);
 }
 
-static uint64_t content_hash(const wtensor *w, size_t n,
-			     const im_ckpt_kv *meta, size_t nmeta)
+/* Hashes the header (its digits still '0') and the data; see ckpt_hash.h. */
+static uint64_t content_hash(const im_json_buf *h, const wtensor *w, size_t n)
 {
-	ckpt_hash h;
-	ckpt_hash_init(&h);
-	size_t off = 0;
-	for (size_t i = 0; i < n; i++) {
-		size_t bytes = w[i].d->numel * sizeof(float);
-		ckpt_hash_entry(&h, w[i].name, w[i].d->ndim, w[i].d->shape, off,
-				off + bytes);
-		off += bytes;
-	}
-	for (size_t i = 0; i < nmeta; i++) {
-		ckpt_hash_str(&h, meta[i].key);
-		ckpt_hash_str(&h, meta[i].value);
-	}
+	ckpt_hash s;
+	ckpt_hash_init(&s);
+	ckpt_hash_u64(&s, h->len);
+	ckpt_hash_bytes(&s, h->p, h->len);
 	for (size_t i = 0; i < n; i++)
-		ckpt_hash_bytes(&h, w[i].data, w[i].d->numel * sizeof(float));
-	return ckpt_hash_final(&h);
+		ckpt_hash_bytes(&s, w[i].data, w[i].d->numel * sizeof(float));
+	return ckpt_hash_final(&s);
 }
 
 static void header_entry(im_json_buf *b, const wtensor *t, size_t off)
@@ -156,9 +147,10 @@ static void header_entry(im_json_buf *b, const wtensor *t, size_t off)
 	im_json_buf_cstr(b, "]},");
 }
 
-/* The whole header, padded with spaces to a multiple of 8 bytes. */
+/* The whole header, padded with spaces to a multiple of 8 bytes, then the
+ * hash written into the place of its 16 digits. */
 static int build_header(im_json_buf *b, const wtensor *w, size_t n,
-			const im_ckpt_kv *meta, size_t nmeta, uint64_t hash)
+			const im_ckpt_kv *meta, size_t nmeta)
 {
 	size_t off = 0;
 	im_json_buf_cstr(b, "{");
@@ -173,15 +165,18 @@ static int build_header(im_json_buf *b, const wtensor *w, size_t n,
 		im_json_buf_str(b, meta[i].value);
 		im_json_buf_cstr(b, ",");
 	}
-	char hex[40];
-	snprintf(hex, sizeof(hex), CKPT_HASH_FMT, (unsigned long long)hash);
-	im_json_buf_str(b, IM_CKPT_HASH_KEY);
-	im_json_buf_cstr(b, ":");
-	im_json_buf_str(b, hex);
-	im_json_buf_cstr(b, "}}");
+	im_json_buf_cstr(b, CKPT_HASH_MEMBER);
+	size_t digits = b->len;
+	im_json_buf_cstr(b, "0000000000000000\"}}");
 	while (!b->err && b->len % 8)
 		im_json_buf_cstr(b, " ");
-	return b->err;
+	if (b->err)
+		return b->err;
+	char hex[CKPT_HASH_DIGITS + 8];
+	snprintf(hex, sizeof(hex), CKPT_HASH_FMT,
+		 (unsigned long long)content_hash(b, w, n));
+	memcpy(b->p + digits, hex, CKPT_HASH_DIGITS);
+	return IM_OK;
 }
 
 static int write_all(int fd, const void *p, size_t n)
@@ -289,8 +284,7 @@ int im_ckpt_write(const char *path, const im_ckpt_group *groups,
 	im_json_buf h = {0};
 	int rc = collect(&w, &n, groups, ngroups, err, errlen);
 	if (!rc)
-		rc = build_header(&h, w, n, meta, nmeta,
-				  content_hash(w, n, meta, nmeta));
+		rc = build_header(&h, w, n, meta, nmeta);
 	if (rc == IM_ENOMEM)
 		errf(err, errlen, rc, "out of memory");
 	if (!rc)
