@@ -30,6 +30,8 @@ static int check_spec(const im_model_spec *s)
 			return IM_EINVAL;
 	if (im_obs_numel(&s->obs) > (1u << 24))
 		return IM_EINVAL;
+	if (s->obs.dtype != IM_DTYPE_F32 && s->obs.dtype != IM_DTYPE_U8)
+		return IM_EINVAL;
 	if (s->act.kind == IM_ACT_DISCRETE) {
 		if (s->act.n < 1)
 			return IM_EINVAL;

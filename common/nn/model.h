@@ -155,8 +155,11 @@ typedef struct im_model_extra {
 
 /* Learning forward over T1 x B with the initial state h0, c0 (B, H) (NULL
  * for zeros or without LSTM).  Writes policy_out (T1*B, n), baseline
- * (T1*B) and, when extra is non-NULL with n > 0, extra_value (extra->n).
- * Keeps the activations for im_model_backward(). */
+ * (T1*B) and, when extra is non-NULL with n > 0, extra_value (extra->n);
+ * all caller-owned.  Extra rows need a workspace made with max_T1 > 1
+ * (IM_EINVAL otherwise), any number of them (run in chunks of max_B);
+ * IM_ERANGE for an index outside [0, T1*B).  Keeps the activations for
+ * im_model_backward(); the inputs stay borrowed until then. */
 int im_model_forward(im_model_ws *ws, const float *params,
 	const im_model_input *in, const float *h0, const float *c0,
 	const im_model_extra *extra, float *policy_out, float *baseline,
