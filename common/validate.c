@@ -135,6 +135,19 @@ int im_validate_dims(im_run_dims *out, const Impala__RunSpec *spec)
 	return IM_OK;
 }
 
+size_t im_validate_max_trajectory_bytes(const im_run_dims *d)
+{
+	size_t T = d->T, row = d->obs_numel * d->obs_elem;
+	size_t D = d->action_dim, H = d->lstm_hidden;
+	size_t arrays = (2 * T + 1) * row      /* obs, and T final rows */
+			+ (T + 1) * D * 4      /* actions, prev_action */
+			+ T * (4 + 1 + 1 + 4)  /* rewards, flags, logp */
+			+ 2 * H * 4            /* lstm_h, lstm_c */
+			+ T * 24;              /* episode records */
+	/* Every other byte (tags, lengths, shapes, scalars) fits in this. */
+	return arrays + 4096;
+}
+
 /* ---- small helpers ---- */
 
 static float load_f32(const uint8_t *p, size_t i)

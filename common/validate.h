@@ -98,6 +98,12 @@ typedef struct im_run_dims {
  * success. */
 int im_validate_dims(im_run_dims *d, const Impala__RunSpec *spec);
 
+/* The encoded size of the largest valid Trajectory for d (every step
+ * truncated, every array full), plus a generous allowance for tags,
+ * lengths and scalars.  The receiver refuses anything larger before
+ * decoding it; a PULL socket's ZMQ_MAXMSGSIZE should be at least this. */
+size_t im_validate_max_trajectory_bytes(const im_run_dims *d);
+
 /* The learner's side of a Trajectory check. */
 typedef struct im_validate_state {
 	uint64_t run_id;         /* the current run */

@@ -377,7 +377,7 @@ static int split_addr(const char *addr, char *host, size_t hlen, char *port,
 static int bind_listen(im_status *s, const char *addr)
 {
 	char host[256], port[16];
-	if (!addr || split_addr(addr, host, sizeof host, port, sizeof port))
+	if (split_addr(addr, host, sizeof host, port, sizeof port))
 		return IM_EINVAL;
 	struct addrinfo hints = {.ai_socktype = SOCK_STREAM,
 				 .ai_flags = AI_NUMERICSERV};
@@ -456,7 +456,8 @@ int im_status_new(im_status **out, const im_status_opts *o)
 	s->server.data = s;
 	int rc = uv_async_init(&s->loop, &s->stop, on_stop);
 	s->stop.data = s;
-	rc = rc ? IM_ENOMEM : bind_listen(s, o->addr);
+	rc = rc ? IM_ENOMEM
+		: bind_listen(s, o->addr ? o->addr : IM_STATUS_DEFAULT_ADDR);
 	if (rc == IM_OK)
 		rc = start_thread(s);
 	if (rc != IM_OK)

@@ -29,6 +29,8 @@
 #define IM_STATUS_HOST_MAX 64
 #define IM_STATUS_NAME_MAX 128
 #define IM_STATUS_MAX_HEAD 8192
+/* --status-addr when none is given: loopback only. */
+#define IM_STATUS_DEFAULT_ADDR "127.0.0.1:8089"
 
 typedef struct im_status_actor {
 	uint64_t id;
@@ -71,7 +73,8 @@ typedef struct im_status_snapshot {
 typedef struct im_status im_status;
 
 typedef struct im_status_opts {
-	const char *addr;     /* "host:port", "[v6]:port"; port 0 picks one */
+	const char *addr;     /* "host:port", "[v6]:port"; port 0 picks one;
+			       * NULL: IM_STATUS_DEFAULT_ADDR */
 	int read_timeout_ms;  /* 0: 5000 */
 	int max_conns;        /* 0: 64 */
 } im_status_opts;

@@ -1,0 +1,147 @@
+#include "receiver.h"
+
+#include "err.h"
+#include "wire.h"
+
+#include <errno.h>
+#include <pthread.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <zmq.h>
+
+struct im_receiver {
+	im_receiver_opts o;
+	size_t max_bytes;     /* the run's largest valid Trajectory */
+	pthread_t thread;
+	int stop;             /* atomic */
+	im_receiver_stats st; /* each field updated atomically */
+};
+
+static void count(uint64_t *c, uint64_t n)
+{
+	__atomic_add_fetch(c, n, __ATOMIC_RELAXED);
+}
+
+static void reject(im_receiver *r, im_reject why, uint64_t actor,
+		   const char *detail)
+{
+	count(&r->st.dropped[why], 1);
+	if (r->o.on_reject)
+		r->o.on_reject(r->o.ctx, why, actor, detail);
+}
+
+/* Puts t, waiting while the store is full; IM_ECANCELED once stopping. */
+static int put_waiting(im_receiver *r, const Impala__Trajectory *t)
+{
+	int rc;
+	do {
+		if (__atomic_load_n(&r->stop, __ATOMIC_ACQUIRE))
+			return IM_ECANCELED;
+		rc = im_store_put(r->o.store, t, r->o.poll_ms);
+	} while (rc == IM_ETIMEDOUT);
+	return rc;
+}
+
+/* Decodes, validates and stores one message; IM_ECANCELED ends the loop. */
+static int handle(im_receiver *r, const uint8_t *buf, size_t len)
+{
+	char detail[192];
+	Impala__Trajectory *t = NULL;
+	int rc = im_wire_decode_trajectory(buf, len, r->max_bytes, &t);
+	if (rc != IM_OK) {
+		snprintf(detail, sizeof detail, "%zu-byte message: %s", len,
+			 im_strerror(rc));
+		reject(r, im_validate_decode_rc(rc), 0, detail);
+		return IM_OK;
+	}
+	uint64_t version = __atomic_load_n(r->o.param_version, __ATOMIC_ACQUIRE);
+	im_validate_state st = {
+		.run_id = r->o.run_id,
+		.prev_run_id = r->o.prev_run_id,
+		.param_version = version,
+		.max_policy_lag = r->o.max_policy_lag,
+		.actor_known = r->o.actor_known,
+		.actor_ctx = r->o.ctx,
+	};
+	im_reject why = im_validate_trajectory(t, &r->o.dims, &st, detail,
+					       sizeof detail);
+	if (why != IM_REJECT_OK) {
+		reject(r, why, t->actor_id, detail);
+	} else if ((rc = put_waiting(r, t)) == IM_OK) {
+		count(&r->st.accepted, 1);
+		count(&r->st.frames, r->o.dims.T);
+		if (r->o.on_accept)
+			r->o.on_accept(r->o.ctx, t, version - t->param_version);
+	}
+	impala__trajectory__free_unpacked(t, NULL);
+	return rc == IM_ECANCELED ? IM_ECANCELED : IM_OK;
+}
+
+/* Waits up to poll_ms for a message and handles it. */
+static int step(im_receiver *r)
+{
+	zmq_pollitem_t item = {.socket = r->o.sock, .events = ZMQ_POLLIN};
+	int n = zmq_poll(&item, 1, r->o.poll_ms);
+	if (n < 0)
+		return zmq_errno() == ETERM ? IM_ECANCELED : IM_OK;
+	if (n == 0)
+		return IM_OK;
+	zmq_msg_t m;
+	zmq_msg_init(&m);
+	int rc = IM_OK;
+	int len = zmq_msg_recv(&m, r->o.sock, ZMQ_DONTWAIT);
+	if (len >= 0)
+		rc = handle(r, zmq_msg_data(&m), (size_t)len);
+	else if (zmq_errno() == ETERM)
+		rc = IM_ECANCELED;
+	zmq_msg_close(&m);
+	return rc;
+}
+
+static void *receiver_main(void *arg)
+{
+	im_receiver *r = arg;
+	while (!__atomic_load_n(&r->stop, __ATOMIC_ACQUIRE))
+		if (step(r) == IM_ECANCELED)
+			break;
+	return NULL;
+}
+
+int im_receiver_start(im_receiver **out, const im_receiver_opts *o)
+{
+	if (!out || !o || !o->sock || !o->store || !o->param_version ||
+	    o->dims.T == 0)
+		return IM_EINVAL;
+	im_receiver *r = calloc(1, sizeof *r);
+	if (!r)
+		return IM_ENOMEM;
+	r->o = *o;
+	if (r->o.poll_ms <= 0)
+		r->o.poll_ms = 100;
+	r->max_bytes = im_validate_max_trajectory_bytes(&r->o.dims);
+	int e = pthread_create(&r->thread, NULL, receiver_main, r);
+	if (e != 0) {
+		free(r);
+		errno = e;
+		return IM_ESYS;
+	}
+	*out = r;
+	return IM_OK;
+}
+
+void im_receiver_stop(im_receiver *r)
+{
+	if (!r)
+		return;
+	__atomic_store_n(&r->stop, 1, __ATOMIC_RELEASE);
+	pthread_join(r->thread, NULL);
+	free(r);
+}
+
+void im_receiver_get_stats(im_receiver *r, im_receiver_stats *out)
+{
+	out->accepted = __atomic_load_n(&r->st.accepted, __ATOMIC_RELAXED);
+	out->frames = __atomic_load_n(&r->st.frames, __ATOMIC_RELAXED);
+	for (int i = 0; i < IM_REJECT_COUNT; i++)
+		out->dropped[i] = __atomic_load_n(&r->st.dropped[i], __ATOMIC_RELAXED);
+}

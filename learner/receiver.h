@@ -1,0 +1,72 @@
+/* The learner's receiver: one thread that reads Trajectory messages from a
+ * PULL socket, decodes and validates each against the run, counts every
+ * rejection under its reason, and copies accepted unrolls into the store.
+ *
+ * Backpressure: when the store is full the thread waits in im_store_put()
+ * (re-checking its stop flag every poll_ms), stops reading the socket, and
+ * ZeroMQ's high-water marks push the wait back to the actors' sends.
+ *
+ * Size limits: the receiver refuses as "oversized" any message larger than
+ * im_validate_max_trajectory_bytes() for the run (counted); the socket's
+ * ZMQ_MAXMSGSIZE (im_transport_defaults: IM_WIRE_MAX_TRAJECTORY) cuts the
+ * connection of a sender of anything larger still, which ZeroMQ does not
+ * report, so those are not counted. */
+#ifndef IM_LEARNER_RECEIVER_H
+#define IM_LEARNER_RECEIVER_H
+
+#include <stddef.h>
+#include <stdint.h>
+
+#include "store.h"
+#include "validate.h"
+
+typedef struct im_receiver im_receiver;
+
+typedef struct im_receiver_opts {
+	/* A bound PULL socket.  From start to stop only the receiver thread
+	 * touches it; it stays the caller's to close after stop. */
+	void *sock;
+	im_store *store;             /* borrowed */
+	im_run_dims dims;            /* copied */
+	uint64_t run_id;
+	uint64_t prev_run_id;        /* 0 if none */
+	uint64_t max_policy_lag;     /* 0: no limit */
+	/* The learner's parameter version, read with atomic loads; borrowed
+	 * and must outlive the receiver. */
+	const uint64_t *param_version;
+	int poll_ms;                 /* stop-flag check interval; 0: 100 */
+	/* Optional, passed to validation (im_validate_state.actor_known):
+	 * nonzero when the actor id may send trajectories. */
+	int (*actor_known)(void *ctx, uint64_t actor_id);
+	/* Called on the receiver thread after t was put into the store, with
+	 * its policy lag (learner version minus t->param_version), e.g. to
+	 * account the actor's row.  t is valid during the call only.
+	 * NULL: nothing. */
+	void (*on_accept)(void *ctx, const Impala__Trajectory *t,
+			  uint64_t lag);
+	/* Called on the receiver thread for each rejected message, with a
+	 * one-line detail (valid during the call).  It may log, rate-limited
+	 * (im_log_ratelimit).  NULL: counted only. */
+	void (*on_reject)(void *ctx, im_reject why, uint64_t actor_id,
+			  const char *detail);
+	void *ctx;                   /* for the three callbacks */
+} im_receiver_opts;
+
+typedef struct im_receiver_stats {
+	uint64_t accepted;                 /* unrolls put into the store */
+	uint64_t frames;                   /* their environment steps */
+	uint64_t dropped[IM_REJECT_COUNT]; /* by reason; [OK] stays 0 */
+} im_receiver_stats;
+
+/* Starts the thread.  *out is set only on success; IM_EINVAL, IM_ENOMEM,
+ * IM_ESYS (thread creation). */
+int im_receiver_start(im_receiver **out, const im_receiver_opts *o);
+
+/* Asks the thread to stop, waits for it (at most about poll_ms after a
+ * message in hand is dealt with) and frees.  Accepts NULL. */
+void im_receiver_stop(im_receiver *r);
+
+/* A consistent-enough copy of the counters (each read atomically). */
+void im_receiver_get_stats(im_receiver *r, im_receiver_stats *out);
+
+#endif

@@ -1,0 +1,300 @@
+/* The receiver on a live loopback PULL socket: bad messages (garbage,
+ * oversized, foreign run, NaN, bad action, unknown actor, too old) are each
+ * counted under their own reason and reported, good ones reach the store
+ * with their policy lag; a full store stops the receiver (backpressure)
+ * until a take makes room; stop ends it even while it waits. */
+#include <stdarg.h>
+#include <stddef.h>
+#include <setjmp.h>
+#include <stdint.h>
+#include <cmocka.h>
+
+#include <math.h>
+#include <stdlib.h>
+#include <string.h>
+#include <time.h>
+#include <zmq.h>
+
+#include "err.h"
+#include "log.h"
+#include "receiver.h"
+#include "store.h"
+#include "transport.h"
+#include "validate.h"
+#include "wire.h"
+
+#define NT 2
+#define RUN 77
+#define VERSION 10
+
+static im_run_dims dims(void)
+{
+	im_run_dims d;
+	memset(&d, 0, sizeof d);
+	d.T = NT;
+	d.obs_ndim = 1;
+	d.obs_shape[0] = 2;
+	d.obs_numel = 2;
+	d.obs_dtype = IMPALA__DTYPE__DTYPE_FLOAT32;
+	d.obs_elem = 4;
+	d.action_kind = IMPALA__ACTION_KIND__ACTION_DISCRETE;
+	d.num_actions = 2;
+	d.action_dim = 1;
+	return d;
+}
+
+typedef struct traj {
+	Impala__Trajectory t;
+	Impala__Tensor obs, act;
+	uint32_t obs_sh[2], act_sh[1];
+	float obs_f[(NT + 1) * 2];
+	int32_t act_i[NT];
+	float rew[NT], logp[NT];
+	uint8_t flags[NT];
+} traj;
+
+/* A valid unroll; callers break one thing. */
+static void traj_init(traj *x, uint64_t actor, uint64_t version)
+{
+	memset(x, 0, sizeof *x);
+	impala__trajectory__init(&x->t);
+	impala__tensor__init(&x->obs);
+	impala__tensor__init(&x->act);
+	for (int i = 0; i < (NT + 1) * 2; i++)
+		x->obs_f[i] = (float)i;
+	for (int i = 0; i < NT; i++) {
+		x->act_i[i] = 1;
+		x->rew[i] = 1.0f;
+		x->logp[i] = -0.5f;
+	}
+	x->obs_sh[0] = NT + 1, x->obs_sh[1] = 2, x->act_sh[0] = NT;
+	x->obs.n_shape = 2, x->obs.shape = x->obs_sh;
+	x->obs.data = (ProtobufCBinaryData){sizeof x->obs_f, (uint8_t *)x->obs_f};
+	x->act.n_shape = 1, x->act.shape = x->act_sh;
+	x->act.dtype = IMPALA__DTYPE__DTYPE_INT32;
+	x->act.data = (ProtobufCBinaryData){sizeof x->act_i, (uint8_t *)x->act_i};
+	Impala__Trajectory *t = &x->t;
+	t->protocol_version = IMPALA__CONSTANTS__PROTOCOL_VERSION;
+	t->run_id = RUN;
+	t->actor_id = actor;
+	t->param_version = version;
+	t->num_steps = NT;
+	t->obs = &x->obs;
+	t->actions = &x->act;
+	t->rewards = (ProtobufCBinaryData){sizeof x->rew, (uint8_t *)x->rew};
+	t->behaviour_logp = (ProtobufCBinaryData){sizeof x->logp, (uint8_t *)x->logp};
+	t->terminated = (ProtobufCBinaryData){NT, x->flags};
+	t->truncated = (ProtobufCBinaryData){NT, x->flags};
+}
+
+static void send_traj(void *push, const Impala__Trajectory *t)
+{
+	uint8_t *buf = NULL;
+	size_t n = 0;
+	assert_int_equal(im_wire_encode(&t->base, &buf, &n), IM_OK);
+	assert_int_equal(im_transport_send(push, buf, n, 0), IM_OK);
+	free(buf);
+}
+
+/* What the callbacks saw. */
+typedef struct seen {
+	int rejects[IM_REJECT_COUNT];
+	int accepts;
+	uint64_t last_lag;
+	uint64_t last_actor;
+} seen;
+
+static int known(void *ctx, uint64_t id)
+{
+	(void)ctx;
+	return id != 99;
+}
+
+static void on_reject(void *ctx, im_reject why, uint64_t actor,
+		      const char *detail)
+{
+	seen *s = ctx;
+	assert_true(detail && detail[0]);
+	__atomic_add_fetch(&s->rejects[why], 1, __ATOMIC_RELAXED);
+}
+
+static void on_accept(void *ctx, const Impala__Trajectory *t, uint64_t lag)
+{
+	seen *s = ctx;
+	s->last_lag = lag;
+	s->last_actor = t->actor_id;
+	__atomic_add_fetch(&s->accepts, 1, __ATOMIC_RELEASE);
+}
+
+static void sleep_ms(int ms)
+{
+	struct timespec ts = {ms / 1000, (long)(ms % 1000) * 1000000L};
+	nanosleep(&ts, NULL);
+}
+
+static uint64_t handled(im_receiver *r)
+{
+	im_receiver_stats st;
+	im_receiver_get_stats(r, &st);
+	uint64_t n = st.accepted;
+	for (int i = 0; i < IM_REJECT_COUNT; i++)
+		n += st.dropped[i];
+	return n;
+}
+
+/* Waits (bounded) until the receiver has dealt with n messages. */
+static void wait_handled(im_receiver *r, uint64_t n)
+{
+	uint64_t t0 = im_now_ms();
+	while (handled(r) < n && im_now_ms() - t0 < 5000)
+		sleep_ms(5);
+	assert_int_equal(handled(r), n);
+}
+
+typedef struct rig {
+	void *ctx, *pull, *push;
+	im_store *store;
+	im_receiver *recv;
+	uint64_t version;
+	seen seen;
+} rig;
+
+static void rig_up(rig *g, uint32_t cap)
+{
+	memset(g, 0, sizeof *g);
+	g->ctx = zmq_ctx_new();
+	im_sock_opts o;
+	im_transport_defaults(&o, ZMQ_PULL);
+	o.linger_ms = 0;
+	assert_int_equal(im_transport_open_bound(&g->pull, g->ctx, ZMQ_PULL, &o,
+						 "tcp://127.0.0.1:*"), IM_OK);
+	char ep[IM_TRANSPORT_ENDPOINT_MAX];
+	assert_int_equal(im_transport_last_endpoint(g->pull, ep, sizeof ep), IM_OK);
+	im_transport_defaults(&o, ZMQ_PUSH);
+	o.linger_ms = 0;
+	o.sndtimeo_ms = 3000;
+	assert_int_equal(im_transport_open_connected(&g->push, g->ctx, ZMQ_PUSH, &o, ep), IM_OK);
+	im_store_opts so = {.dims = dims(), .capacity = cap, .batch_size = 1};
+	assert_int_equal(im_store_new(&g->store, &so), IM_OK);
+	g->version = VERSION;
+	im_receiver_opts ro = {
+		.sock = g->pull, .store = g->store, .dims = dims(),
+		.run_id = RUN, .max_policy_lag = 5,
+		.param_version = &g->version, .poll_ms = 20,
+		.actor_known = known, .on_accept = on_accept,
+		.on_reject = on_reject, .ctx = &g->seen,
+	};
+	assert_int_equal(im_receiver_start(&g->recv, &ro), IM_OK);
+}
+
+static void rig_down(rig *g)
+{
+	im_receiver_stop(g->recv);
+	im_store_free(g->store);
+	zmq_close(g->push);
+	zmq_close(g->pull);
+	zmq_ctx_term(g->ctx);
+}
+
+static void test_counts_each_reason(void **state)
+{
+	(void)state;
+	rig *g = malloc(sizeof *g);
+	rig_up(g, 8);
+	traj *x = malloc(sizeof *x);
+	traj_init(x, 5, 7);
+	send_traj(g->push, &x->t);                        /* accepted, lag 3 */
+	uint8_t junk[40];
+	memset(junk, 0xff, sizeof junk);
+	assert_int_equal(im_transport_send(g->push, junk, sizeof junk, 0), IM_OK);
+	im_run_dims d = dims();
+	/* Over the run's bound, far under the socket's ZMQ_MAXMSGSIZE. */
+	size_t big = im_validate_max_trajectory_bytes(&d) + 1;
+	uint8_t *huge = calloc(1, big);
+	assert_int_equal(im_transport_send(g->push, huge, big, 0), IM_OK);
+	free(huge);
+	traj_init(x, 5, 7);
+	x->t.run_id = RUN + 1;
+	send_traj(g->push, &x->t);
+	traj_init(x, 5, 7);
+	x->obs_f[3] = NAN;
+	send_traj(g->push, &x->t);
+	traj_init(x, 5, 7);
+	x->act_i[1] = 2;
+	send_traj(g->push, &x->t);
+	traj_init(x, 99, 7);
+	send_traj(g->push, &x->t);
+	traj_init(x, 5, 2);
+	send_traj(g->push, &x->t);
+	wait_handled(g->recv, 8);
+	im_receiver_stats st;
+	im_receiver_get_stats(g->recv, &st);
+	assert_int_equal(st.accepted, 1);
+	assert_int_equal(st.frames, NT);
+	static const im_reject once[] = {
+		IM_REJECT_DECODE_ERROR, IM_REJECT_OVERSIZED,
+		IM_REJECT_FOREIGN_RUN_ID, IM_REJECT_NON_FINITE,
+		IM_REJECT_BAD_ACTION, IM_REJECT_UNKNOWN_ACTOR,
+		IM_REJECT_POLICY_LAG};
+	for (size_t i = 0; i < sizeof once / sizeof once[0]; i++) {
+		if (st.dropped[once[i]] != 1)
+			fail_msg("%s counted %llu times",
+				 im_validate_reason_name(once[i]),
+				 (unsigned long long)st.dropped[once[i]]);
+		assert_int_equal(g->seen.rejects[once[i]], 1);
+	}
+	assert_int_equal(g->seen.accepts, 1);
+	assert_int_equal(g->seen.last_lag, 3);
+	assert_int_equal(g->seen.last_actor, 5);
+	im_batch *b = NULL;
+	assert_int_equal(im_batch_new(&b, &d, 1), IM_OK);
+	assert_int_equal(im_store_take(g->store, b, 1000), IM_OK);
+	assert_int_equal(b->meta[0].actor_id, 5);
+	assert_true(b->obs[2] == 2.0f); /* (t=1, b=0, i=0) */
+	im_batch_free(b);
+	free(x);
+	rig_down(g);
+	free(g);
+}
+
+static void test_backpressure_and_stop(void **state)
+{
+	(void)state;
+	rig *g = malloc(sizeof *g);
+	rig_up(g, 2);
+	traj *x = malloc(sizeof *x);
+	traj_init(x, 5, VERSION);
+	for (int i = 0; i < 4; i++)
+		send_traj(g->push, &x->t);
+	wait_handled(g->recv, 2);
+	sleep_ms(200);
+	/* The store is full: the third waits in the receiver, none dropped. */
+	assert_int_equal(handled(g->recv), 2);
+	im_run_dims d = dims();
+	im_batch *b = NULL;
+	assert_int_equal(im_batch_new(&b, &d, 1), IM_OK);
+	assert_int_equal(im_store_take(g->store, b, 1000), IM_OK);
+	wait_handled(g->recv, 3);
+	im_receiver_stats st;
+	im_receiver_get_stats(g->recv, &st);
+	assert_int_equal(st.accepted, 3);
+	/* Stop while the fourth is waiting for room: returns promptly. */
+	sleep_ms(50);
+	uint64_t t0 = im_now_ms();
+	im_receiver_stop(g->recv);
+	g->recv = NULL;
+	assert_true(im_now_ms() - t0 < 1000);
+	im_batch_free(b);
+	free(x);
+	rig_down(g);
+	free(g);
+}
+
+int main(void)
+{
+	const struct CMUnitTest tests[] = {
+		cmocka_unit_test(test_counts_each_reason),
+		cmocka_unit_test(test_backpressure_and_stop),
+	};
+	return cmocka_run_group_tests(tests, NULL, NULL);
+}
