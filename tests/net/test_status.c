@@ -467,21 +467,22 @@ static uint64_t ms_since(uint64_t t0)
 static void test_slow_client(void **state)
 {
 	(void)state;
-	im_status *s = start(1500, 16);
+	im_status *s = start(3000, 16);
 	int port = im_status_port(s);
 	char *r = malloc(RESP_CAP);
 	int slow = dial(port);
 	send_all(slow, "GET /hea", 8);
 	uint64_t t0 = im_now_ms();
 	assert_int_equal(request(port, "GET /healthz HTTP/1.1\r\n\r\n", r, RESP_CAP), 200);
-	/* Served while the slow client still holds its connection. */
-	assert_true(ms_since(t0) < 1000);
+	/* Served while the slow client still holds its connection (the
+	 * bound leaves room for a loaded machine, well under the deadline). */
+	assert_true(ms_since(t0) < 2000);
 	char c;
 	assert_int_equal(recv(slow, &c, 1, MSG_DONTWAIT), -1);
 	assert_true(errno == EAGAIN || errno == EWOULDBLOCK);
 	/* Its deadline closes it without a response. */
 	assert_int_equal(recv(slow, &c, 1, 0), 0);
-	assert_true(ms_since(t0) >= 1000 && ms_since(t0) < 4500);
+	assert_true(ms_since(t0) >= 2000 && ms_since(t0) < 8000);
 	close(slow);
 	/* A client that hangs up mid-request gets nothing and costs nothing. */
 	int half = dial(port);
@@ -513,7 +514,7 @@ static void test_connection_limit(void **state)
 	uint64_t t0 = im_now_ms();
 	char c;
 	assert_int_equal(recv(extra, &c, 1, 0), 0);
-	assert_true(ms_since(t0) < 1000);
+	assert_true(ms_since(t0) < 2000); /* closed at once, not at the deadline */
 	close(extra);
 	for (int i = 0; i < 3; i++)
 		close(idle[i]);
