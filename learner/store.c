@@ -326,16 +326,25 @@ static int wait_batch_locked(im_store *s, int timeout_ms, uint32_t *idx)
 	return IM_OK;
 }
 
-/* Converts n observation elements of the wire dtype into floats. */
-static void obs_to_float(float *dst, const uint8_t *src, size_t n,
-			 size_t elem)
+/* Converts n observation elements of the wire dtype into floats, and for
+ * uint8 runs also keeps the bytes in raw (NULL for float runs, whose raw
+ * view aliases the floats). */
+static void obs_to_float(float *dst, uint8_t *raw, const uint8_t *src,
+			 size_t n, size_t elem)
 {
 	if (elem == 4) {
 		memcpy(dst, src, n * sizeof(float));
 		return;
 	}
+	memcpy(raw, src, n);
 	for (size_t i = 0; i < n; i++)
 		dst[i] = (float)src[i];
+}
+
+/* The uint8 copy of observation row `row` of n elements, or NULL. */
+static uint8_t *raw_row(void *raw, const float *f, size_t row, size_t n)
+{
+	return raw == (const void *)f ? NULL : (uint8_t *)raw + row * n;
 }
 
 static void copy_action(im_batch *b, size_t at, const uint8_t *src,
@@ -361,11 +370,13 @@ static void assemble_steps(im_batch *b, const slot *s, uint32_t bi,
 {
 	size_t B = b->B, n = b->obs_numel, D = b->action_dim;
 	for (size_t t = 0; t <= b->T; t++)
-		obs_to_float(&b->obs[(t * B + bi) * n], &s->obs[t * n * obs_elem],
-			     n, obs_elem);
+		obs_to_float(&b->obs[(t * B + bi) * n],
+			     raw_row(b->obs_raw, b->obs, t * B + bi, n),
+			     &s->obs[t * n * obs_elem], n, obs_elem);
 	copy_action(b, bi, s->prev_action, b->prev_action, b->prev_action_box);
 	b->prev_reward[bi] = s->prev_reward;
 	b->reset[bi] = 0.0f;
+	b->reset_u8[bi] = 0;
 	for (size_t t = 0; t < b->T; t++) {
 		size_t at = t * B + bi, next = at + B;
 		const uint8_t *a = &s->actions[t * D * 4];
@@ -375,6 +386,9 @@ static void assemble_steps(im_batch *b, const slot *s, uint32_t bi,
 		b->terminated[at] = s->terminated[t] ? 1.0f : 0.0f;
 		b->truncated[at] = s->truncated[t] ? 1.0f : 0.0f;
 		b->behaviour_logp[at] = s->logp[t];
+		b->terminated_u8[at] = s->terminated[t] ? 1 : 0;
+		b->truncated_u8[at] = s->truncated[t] ? 1 : 0;
+		b->reset_u8[next] = done ? 1 : 0;
 		b->reset[next] = done ? 1.0f : 0.0f;
 		b->prev_reward[next] = done ? 0.0f : s->rewards[t];
 		if (done)
@@ -418,6 +432,7 @@ static void assemble_extra(im_batch *b, slot *const *sl, uint32_t *rows,
 			uint32_t row = rows[bi]++;
 			b->extra_index[k] = (int32_t)(t * B + bi);
 			obs_to_float(&b->extra_obs[(size_t)k * n],
+				     raw_row(b->extra_obs_raw, b->extra_obs, k, n),
 				     &s->final_obs[(size_t)row * n * obs_elem],
 				     n, obs_elem);
 			copy_action(b, k, &s->actions[t * D * 4],
@@ -515,6 +530,13 @@ void im_batch_free(im_batch *b)
 	free(b->prev_action_box);
 	free(b->prev_reward);
 	free(b->reset);
+	if (b->obs_raw != (void *)b->obs)
+		free(b->obs_raw);
+	if (b->extra_obs_raw != (void *)b->extra_obs)
+		free(b->extra_obs_raw);
+	free(b->terminated_u8);
+	free(b->truncated_u8);
+	free(b->reset_u8);
 	free(b->h0);
 	free(b->c0);
 	free(b->extra_index);
@@ -545,6 +567,20 @@ static int alloc_actions(im_batch *b, size_t TB, size_t T1B)
 	return b->actions_box && b->prev_action_box && b->extra_prev_action_box;
 }
 
+/* Native-dtype observation views: aliases for float runs, byte copies for
+ * uint8 runs. */
+static int alloc_raw(im_batch *b, const im_run_dims *d, size_t TB, size_t T1B)
+{
+	if (d->obs_elem == 4) {
+		b->obs_raw = b->obs;
+		b->extra_obs_raw = b->extra_obs;
+		return 1;
+	}
+	b->obs_raw = malloc(T1B * d->obs_numel);
+	b->extra_obs_raw = malloc(TB * d->obs_numel);
+	return b->obs_raw && b->extra_obs_raw;
+}
+
 int im_batch_new(im_batch **out, const im_run_dims *d, uint32_t B)
 {
 	if (!out || !d || B == 0 || d->T == 0 || d->obs_numel == 0)
@@ -573,11 +609,15 @@ int im_batch_new(im_batch **out, const im_run_dims *d, uint32_t B)
 	b->ep_return = malloc(TB * sizeof(float));
 	b->ep_length = malloc(TB * sizeof(uint32_t));
 	b->ep_truncated = malloc(TB);
+	b->terminated_u8 = malloc(TB);
+	b->truncated_u8 = malloc(TB);
+	b->reset_u8 = malloc(T1B);
 	int ok = b->obs && b->rewards && b->terminated && b->truncated &&
 		 b->behaviour_logp && b->prev_reward && b->reset &&
 		 b->extra_index && b->extra_obs && b->extra_prev_reward &&
 		 b->meta && b->ep_return && b->ep_length && b->ep_truncated &&
-		 alloc_actions(b, TB, T1B);
+		 b->terminated_u8 && b->truncated_u8 && b->reset_u8 &&
+		 alloc_actions(b, TB, T1B) && alloc_raw(b, d, TB, T1B);
 	if (ok && d->lstm_hidden) {
 		b->h0 = malloc((size_t)B * d->lstm_hidden * sizeof(float));
 		b->c0 = malloc((size_t)B * d->lstm_hidden * sizeof(float));

@@ -82,6 +82,15 @@ typedef struct im_batch {
 	float *prev_action_box;    /* (T+1, B, D) Box; NULL for Discrete */
 	float *prev_reward;        /* (T+1, B) */
 	float *reset;              /* (T+1, B) 0/1 */
+	/* The same data in the forms the model and update take
+	 * (im_model_input, im_update_batch): observations in the run's obs
+	 * dtype (for float32 runs these alias obs and extra_obs), flags as
+	 * bytes 0/1. */
+	void *obs_raw;             /* (T+1, B, obs_numel) obs dtype */
+	void *extra_obs_raw;       /* (n_extra, obs_numel) obs dtype */
+	uint8_t *terminated_u8;    /* (T, B) */
+	uint8_t *truncated_u8;     /* (T, B) */
+	uint8_t *reset_u8;         /* (T+1, B) */
 	float *h0;                 /* (B, H); NULL without LSTM */
 	float *c0;                 /* (B, H); NULL without LSTM */
 	uint32_t n_extra;          /* truncated steps in the batch, <= T*B */

@@ -231,6 +231,16 @@ static void check_small_batch(const im_batch *b)
 	assert_ints(b->extra_prev_action, extra_pa, 2, "extra_prev_action");
 	assert_floats(b->extra_prev_reward, extra_pr, 2, "extra_prev_reward");
 	assert_true(b->behaviour_logp[2] == -0.2f && b->behaviour_logp[3] == -1.0f);
+	/* The byte views say the same; float observations are aliased. */
+	for (int i = 0; i < 8; i++) {
+		assert_int_equal(b->reset_u8[i], (int)reset[i]);
+		if (i < 6) {
+			assert_int_equal(b->terminated_u8[i], (int)term[i]);
+			assert_int_equal(b->truncated_u8[i], (int)trunc[i]);
+		}
+	}
+	assert_ptr_equal(b->obs_raw, b->obs);
+	assert_ptr_equal(b->extra_obs_raw, b->extra_obs);
 }
 
 static void test_batch_layout(void **state)
@@ -314,6 +324,15 @@ static void test_batch_u8_box(void **state)
 	assert_int_equal(b->extra_index[0], 0);
 	assert_floats(b->extra_obs, extra_obs, 2, "extra_obs");
 	assert_floats(b->extra_prev_action_box, extra_pa, 2, "extra_pa");
+	/* uint8 runs also get the bytes, for the model's native input. */
+	static const uint8_t obs_u8[] = {250, 251, 252, 253, 254, 255};
+	static const uint8_t extra_u8[] = {7, 255};
+	static const uint8_t reset_u8[] = {0, 1, 0};
+	assert_memory_equal(b->obs_raw, obs_u8, 6);
+	assert_memory_equal(b->extra_obs_raw, extra_u8, 2);
+	assert_memory_equal(b->reset_u8, reset_u8, 3);
+	assert_int_equal(b->truncated_u8[0], 1);
+	assert_int_equal(b->truncated_u8[1], 0);
 	im_batch_free(b);
 	im_store_free(s);
 	free(u);
