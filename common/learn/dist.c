@@ -2,6 +2,8 @@
 
 #include <math.h>
 
+#include "learn/fastmath.h"
+
 /* Rows up to this many actions keep their exponentials on the stack while
  * sampling; wider rows recompute them (correct, only slower). */
 #define CAT_STACK 256
@@ -134,6 +136,63 @@ void im_dist_cat_backward(float *dlogits, const float *logits,
 			d[j] += -cl * p + ce * dh;
 		}
 		if (coef_logp && action[r] >= 0 && action[r] < n)
+			d[action[r]] += cl;
+	}
+}
+
+/* dst[r, j] = exp(logits[r, j] - shift[r]) over all rows at once. */
+static void exp_shifted(float *dst, const float *logits, const float *shift,
+			int rows, int n)
+{
+	for (int r = 0; r < rows; r++)
+		for (int j = 0; j < n; j++)
+			dst[(size_t)r * n + j] = logits[(size_t)r * n + j] -
+						 shift[r];
+	im_fastmath_expf(dst, (size_t)rows * n);
+}
+
+void im_dist_cat_forward_rows(float *logp, float *ent, float *lse,
+			      float *probs, const float *logits,
+			      const int32_t *action, int rows, int n)
+{
+	for (int r = 0; r < rows; r++)
+		lse[r] = row_max(logits + (size_t)r * n, n);
+	exp_shifted(probs, logits, lse, rows, n);
+	for (int r = 0; r < rows; r++) {
+		const float *l = logits + (size_t)r * n;
+		float *e = probs + (size_t)r * n;
+		float s = 0.0f, sl = 0.0f;
+		for (int j = 0; j < n; j++) {
+			s += e[j];
+			sl += e[j] > 0.0f ? e[j] * (l[j] - lse[r]) : 0.0f;
+		}
+		float log_s = logf(s), inv = 1.0f / s;
+		ent[r] = log_s - sl * inv;
+		logp[r] = l[action[r]] - lse[r] - log_s;
+		lse[r] += log_s;
+		for (int j = 0; j < n; j++)
+			e[j] *= inv;
+	}
+}
+
+void im_dist_cat_backward_rows(float *dlogits, const float *probs,
+			       const float *logits, const float *lse,
+			       const float *ent, const int32_t *action,
+			       const float *coef_logp, const float *coef_ent,
+			       int rows, int n)
+{
+	for (int r = 0; r < rows; r++) {
+		const float *l = logits + (size_t)r * n;
+		const float *pr = probs + (size_t)r * n;
+		float *d = dlogits + (size_t)r * n;
+		float cl = coef_logp ? coef_logp[r] : 0.0f;
+		float ce = coef_ent ? coef_ent[r] : 0.0f;
+		for (int j = 0; j < n; j++) {
+			float p = pr[j], lp = l[j] - lse[r];
+			float dh = p > 0.0f ? -p * (lp + ent[r]) : 0.0f;
+			d[j] = -cl * p + ce * dh;
+		}
+		if (coef_logp)
 			d[action[r]] += cl;
 	}
 }

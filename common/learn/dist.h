@@ -54,6 +54,23 @@ void im_dist_cat_backward(float *dlogits, const float *logits,
 			  const int32_t *action, const float *coef_logp,
 			  const float *coef_ent, int rows, int n);
 
+/* The same forward and backward for many rows at once (the loss's path),
+ * with the exponentials of all rows in one vectorised pass
+ * (im_fastmath_expf, relative error < 2e-7).  The forward writes logp, ent
+ * and lse (rows) = logsumexp of each row, and probs (rows, n) = the
+ * softmax.  The backward takes those back and WRITES (does not accumulate)
+ * into dlogits (rows, n) the gradient im_dist_cat_backward adds; dlogits
+ * may be the probs buffer itself (the loss keeps probs in dpolicy).
+ * Actions must be in [0, n). */
+void im_dist_cat_forward_rows(float *logp, float *ent, float *lse,
+			      float *probs, const float *logits,
+			      const int32_t *action, int rows, int n);
+void im_dist_cat_backward_rows(float *dlogits, const float *probs,
+			       const float *logits, const float *lse,
+			       const float *ent, const int32_t *action,
+			       const float *coef_logp, const float *coef_ent,
+			       int rows, int n);
+
 /* ---- Diagonal Gaussian: mean (rows, D), log_std (D) shared by rows ---- */
 
 /* action[r, d] = mean[r, d] + exp(log_std[d]) * z, z ~ N(0, 1); logp (rows)

@@ -9,7 +9,7 @@
 
 /* Scratch arrays, each (T, B) floats, carved out of one block. */
 enum { W_LOGP, W_ENT, W_LOGRHO, W_DISC, W_REW, W_VS, W_ADV, W_CLOGP,
-       W_CENT, W_COUNT };
+       W_CENT, W_LSE, W_COUNT };
 
 im_loss_opts im_loss_defaults(void)
 {
@@ -44,12 +44,14 @@ static int check_batch(const im_loss_batch *b, const im_loss_grads *g)
 }
 
 /* log pi and entropy of each row. */
-static void policy_forward(float *logp, float *ent, const im_loss_batch *b,
-			   int rows)
+static void policy_forward(float *logp, float *ent, float *lse,
+			   float *scratch, const im_loss_batch *b, int rows)
 {
 	if (b->kind == IM_ACT_DISCRETE) {
-		im_dist_cat_logp_entropy(logp, ent, b->policy, b->act_discrete,
-					 rows, b->n);
+		/* dpolicy holds the softmax until the backward overwrites
+		 * it in place with the gradient. */
+		im_dist_cat_forward_rows(logp, ent, lse, scratch, b->policy,
+					 b->act_discrete, rows, b->n);
 		return;
 	}
 	im_dist_gauss_log_prob(logp, b->policy, b->log_std, b->act_box, rows,
@@ -98,14 +100,15 @@ static void terms(im_loss_stats *s, float *const w[], const im_loss_batch *b,
 static void policy_backward(const im_loss_grads *g, float *const w[],
 			    const im_loss_batch *b, int rows)
 {
+	if (b->kind == IM_ACT_DISCRETE) {
+		im_dist_cat_backward_rows(g->dpolicy, g->dpolicy, b->policy,
+					  w[W_LSE], w[W_ENT], b->act_discrete,
+					  w[W_CLOGP], w[W_CENT], rows, b->n);
+		return;
+	}
 	memset(g->dpolicy, 0, (size_t)rows * b->n * sizeof(float));
-	if (b->kind == IM_ACT_DISCRETE)
-		im_dist_cat_backward(g->dpolicy, b->policy, b->act_discrete,
-				     w[W_CLOGP], w[W_CENT], rows, b->n);
-	else
-		im_dist_gauss_backward(g->dpolicy, g->dlog_std, b->policy,
-				       b->log_std, b->act_box, w[W_CLOGP],
-				       w[W_CENT], rows, b->n);
+	im_dist_gauss_backward(g->dpolicy, g->dlog_std, b->policy, b->log_std,
+			       b->act_box, w[W_CLOGP], w[W_CENT], rows, b->n);
 }
 
 int im_loss(im_loss_stats *stats, const im_loss_grads *g,
@@ -126,7 +129,7 @@ int im_loss(im_loss_stats *stats, const im_loss_grads *g,
 	if (g->pg_adv)
 		w[W_ADV] = g->pg_adv;
 
-	policy_forward(w[W_LOGP], w[W_ENT], b, rows);
+	policy_forward(w[W_LOGP], w[W_ENT], w[W_LSE], g->dpolicy, b, rows);
 	vtrace_inputs(w, b, o, rows);
 	im_vtrace(w[W_VS], w[W_ADV], w[W_LOGRHO], w[W_DISC], w[W_REW],
 		  b->values, b->next_values, b->truncated, b->T, b->B,

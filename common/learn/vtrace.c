@@ -7,6 +7,13 @@
  * stack, so the recursion allocates nothing for any B. */
 #define VT_CHUNK 64
 
+/* Not fmin: that is a libm call here (NaN rules), and rho is never NaN
+ * unless log_rhos is, which the caller's validation excludes. */
+static inline double min2(double a, double b)
+{
+	return a < b ? a : b;
+}
+
 im_vtrace_opts im_vtrace_defaults(void)
 {
 	im_vtrace_opts o = {1.0f, 1.0f, 1.0f, 1.0f};
@@ -34,10 +41,12 @@ static void vtrace_cols(float *vs, float *pg_adv, const float *log_rhos,
 		 * vs_{t+1} in double, unrounded. */
 		const float *v_up = t < T - 1 ? values + row + B : NULL;
 		for (int j = 0; j < nb; j++) {
+			/* exp in double: the products of ratios along the
+			 * unroll amplify any error in them. */
 			double rho = exp((double)lr[j]);
-			double crho = fmin(o->rho_bar, rho);
-			double c = o->lambda * fmin(o->c_bar, rho);
-			double pgr = fmin(o->pg_rho_bar, rho);
+			double crho = min2(o->rho_bar, rho);
+			double c = o->lambda * min2(o->c_bar, rho);
+			double pgr = min2(o->pg_rho_bar, rho);
 			int keep = !(ct && ct[j]);
 			double d = dc[j], r = rw[j], vt = v[j];
 			double delta = crho * (r + d * nv[j] - vt);

@@ -11,6 +11,7 @@
 #include <string.h>
 
 #include "learn/dist.h"
+#include "learn/fastmath.h"
 #include "naive.h"
 #include "rng.h"
 
@@ -230,6 +231,71 @@ static void test_gauss_sampling(void **state)
 	}
 }
 
+/* The vectorised exp against exp() in double over its whole range. */
+static void test_fast_expf(void **state)
+{
+	(void)state;
+	enum { M = 200001 };
+	static float x[M], y[M];
+	for (int i = 0; i < M; i++)
+		y[i] = x[i] = -87.0f + 175.0f * (float)i / (M - 1);
+	im_fastmath_expf(y, M);
+	double worst = 0.0;
+	for (int i = 0; i < M; i++) {
+		double want = exp((double)x[i]);
+		worst = fmax(worst, fabs(y[i] - want) / want);
+	}
+	if (worst > 2e-7)
+		fail_msg("worst relative error %g", worst);
+	float out[4] = {0.0f, -100.0f, -INFINITY, 1.0f};
+	im_fastmath_expf(out, 4);
+	assert_true(out[0] == 1.0f && out[1] == 0.0f && out[2] == 0.0f);
+	assert_float_equal(out[3], 2.718281828, 1e-6);
+}
+
+/* The loss's many-row path equals the plain per-row functions. */
+static void test_cat_rows_equal_plain(void **state)
+{
+	(void)state;
+	im_rng r;
+	im_rng_init(&r, 8);
+	enum { RR = 300, NN = 7 };
+	static float l[RR * NN], scratch[RR * NN], g1[RR * NN], g2[RR * NN];
+	float lp1[RR], lp2[RR], h1[RR], h2[RR], lse[RR], cl[RR], ce[RR];
+	int32_t a[RR];
+	random_logits(l, RR * NN, &r, 4.0f);
+	random_logits(cl, RR, &r, 1.0f);
+	random_logits(ce, RR, &r, 1.0f);
+	l[3] = -INFINITY; /* a masked action */
+	for (int i = 0; i < RR; i++)
+		a[i] = (int32_t)im_rng_below(&r, NN);
+	a[0] = 0;
+	im_dist_cat_logp_entropy(lp1, h1, l, a, RR, NN);
+	im_dist_cat_forward_rows(lp2, h2, lse, scratch, l, a, RR, NN);
+	memset(g1, 0, sizeof(g1));
+	im_dist_cat_backward(g1, l, a, cl, ce, RR, NN);
+	memset(g2, 0x7f, sizeof(g2)); /* written, not accumulated */
+	im_dist_cat_backward_rows(g2, scratch, l, lse, h2, a, cl, ce, RR, NN);
+	for (int i = 0; i < RR; i++) {
+		double s = 0.0;
+		for (int j = 0; j < NN; j++)
+			s += scratch[i * NN + j];
+		assert_float_equal(s, 1.0, 1e-6); /* the softmax */
+	}
+	/* In place, as the loss calls it. */
+	im_dist_cat_backward_rows(scratch, scratch, l, lse, h2, a, cl, ce, RR,
+				  NN);
+	assert_memory_equal(scratch, g2, sizeof(g2));
+	for (int i = 0; i < RR; i++) {
+		assert_float_equal(lp1[i], lp2[i], 2e-6 * fmax(1, fabs(lp1[i])));
+		assert_float_equal(h1[i], h2[i], 2e-6);
+		assert_float_equal(lse[i] + lp2[i], l[i * NN + a[i]],
+				   2e-6 * fmax(1, fabs(lse[i])));
+	}
+	for (int i = 0; i < RR * NN; i++)
+		assert_float_equal(g1[i], g2[i], 2e-6 * fmax(1, fabs(g1[i])));
+}
+
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
@@ -239,6 +305,8 @@ int main(void)
 		cmocka_unit_test(test_gauss_gradient_fd),
 		cmocka_unit_test(test_cat_sampling),
 		cmocka_unit_test(test_gauss_sampling),
+		cmocka_unit_test(test_fast_expf),
+		cmocka_unit_test(test_cat_rows_equal_plain),
 	};
 	return cmocka_run_group_tests(tests, NULL, NULL);
 }
