@@ -15,7 +15,20 @@
  * pointers: policy (T+1, B, n) used as (T, B, n), values (T+1, B) used as
  * (T, B).  Time being the outer axis, the first T steps are a prefix.
  * next_values is separate: values + B (that is V(x_{t+1})) everywhere,
- * except at truncated steps where the learner puts V(true final obs). */
+ * except at truncated steps where the learner puts V(true final obs).
+ *
+ * Flags.  discount_t = discount * (1 - terminated_t); truncated_t cuts the
+ * V-trace recursion and bootstraps from next_values_t (vtrace.h).  A step
+ * both terminated and truncated counts as terminated (nothing to
+ * bootstrap), whatever next_values holds there.
+ *
+ * Gradients, with pg_adv and vs constants:
+ *   dL/dV_t          = -baseline_coef * (vs_t - V_t)
+ *   dL/dlogits_t,j   = -pg_adv_t * (1[j = a_t] - p_j)
+ *                      + ent_coef * p_j * (log p_j + H_t)
+ *   dL/dmean_t,d     = -pg_adv_t * z_d / std_d,  z = (a - mean) / std
+ *   dL/dlog_std_d    = sum_t,b [-pg_adv_t * (z_d^2 - 1) - ent_coef]
+ * (the Gaussian's entropy depends only on log_std, once per row). */
 #ifndef IM_LOSS_H
 #define IM_LOSS_H
 

@@ -63,7 +63,9 @@ static void case_fill(vt_case *c, uint64_t seed)
 	for (int k = 0; k < T * B; k++) {
 		int t = k / B;
 		int term = im_rng_below(&r, 8) == 0;
-		c->cut[k] = !term && im_rng_below(&r, 8) == 0;
+		/* Both flags at once happen too (a time limit on the
+		 * terminal step): the formulas treat it as terminal. */
+		c->cut[k] = im_rng_below(&r, 8) == 0;
 		c->disc[k] = term ? 0.0f : 0.99f;
 		c->rew[k] = im_rng_uniform(&r, -1.5f, 1.5f);
 		c->log_rhos[k] = im_rng_uniform(&r, -3.0f, 3.0f);
