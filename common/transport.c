@@ -243,6 +243,14 @@ static int apply_type(void *s, int type, const im_sock_opts *o)
 	if (rc == IM_OK && o->immediate &&
 	    (type == ZMQ_PUSH || type == ZMQ_DEALER))
 		rc = set_int(s, ZMQ_IMMEDIATE, 1);
+	/* Small kernel buffers keep queued unrolls few: the kernel's default
+	 * loopback buffers hold megabytes, i.e. thousands of unrolls that
+	 * ZeroMQ's high-water marks never see, and every one of them adds
+	 * policy lag. */
+	if (rc == IM_OK && o->sndbuf > 0)
+		rc = set_int(s, ZMQ_SNDBUF, o->sndbuf);
+	if (rc == IM_OK && o->rcvbuf > 0)
+		rc = set_int(s, ZMQ_RCVBUF, o->rcvbuf);
 	return rc;
 }
 

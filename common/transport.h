@@ -62,6 +62,7 @@ typedef struct im_sock_opts {
 	int heartbeat_timeout_ms; /* peer dead after this without traffic */
 	int conflate;             /* SUB/PUB: keep only the newest message */
 	int immediate;            /* PUSH/DEALER: queue only on live peers */
+	int sndbuf, rcvbuf;       /* kernel socket buffers, bytes; 0: OS default */
 } im_sock_opts;
 
 /* Defaults for a ZMQ_* socket type:

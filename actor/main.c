@@ -1,0 +1,274 @@
+/* impala-actor: runs environments with a local copy of the policy and
+ * streams unrolls to a learner.  See actor/session.h for the protocol and
+ * actor/rollout.h for the acting. */
+#include "err.h"
+#include "flags.h"
+#include "log.h"
+#include "rollout.h"
+#include "session.h"
+#include "validate.h"
+
+#include <fcntl.h>
+#include <inttypes.h>
+#include <signal.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <time.h>
+#include <unistd.h>
+
+typedef struct actor_cfg {
+	const char *learner;
+	int num_envs;
+	int64_t actor_id;
+	const char *env;
+	double handshake_timeout;
+	double learner_timeout;
+	int64_t max_unrolls;
+	int send_hwm;
+	const char *log_level;
+} actor_cfg;
+
+static volatile sig_atomic_t stop_flag;
+
+static void on_signal(int sig)
+{
+	(void)sig;
+	stop_flag = 1;
+}
+
+static uint64_t random_id(void)
+{
+	uint64_t id = 0;
+	int fd = open("/dev/urandom", O_RDONLY);
+	if (fd >= 0) {
+		if (read(fd, &id, sizeof id) != (ssize_t)sizeof id)
+			id = 0;
+		close(fd);
+	}
+	if (id == 0)
+		id = ((uint64_t)getpid() << 32) ^ (uint64_t)time(NULL);
+	return id ? id : 1;
+}
+
+static int parse(actor_cfg *c, int argc, char **argv)
+{
+	*c = (actor_cfg){.learner = "tcp://127.0.0.1:5555", .num_envs = 8,
+			 .env = "", .handshake_timeout = 2.0,
+			 .learner_timeout = 10.0, .send_hwm = 0,
+			 .log_level = "info"};
+	const im_flag f[] = {
+		{"learner", IM_FLAG_STR, &c->learner, "learner base address tcp://host:port (handshake port; +1 trajectories, +2 parameters)", 1, 0, NULL},
+		{"num-envs", IM_FLAG_INT, &c->num_envs, "environments stepped together", 1, 65536, NULL},
+		{"actor-id", IM_FLAG_I64, &c->actor_id, "actor id (0: random)", 0, 9.2e18, NULL},
+		{"env", IM_FLAG_STR, &c->env, "environment this actor expects (empty: whatever the learner trains)", 1, 0, NULL},
+		{"handshake-timeout", IM_FLAG_DOUBLE, &c->handshake_timeout, "seconds to wait for a Welcome", 0.05, 3600, NULL},
+		{"learner-timeout", IM_FLAG_DOUBLE, &c->learner_timeout, "seconds without parameters before handshaking again", 0.1, 86400, NULL},
+		{"max-unrolls", IM_FLAG_I64, &c->max_unrolls, "stop after sending this many unrolls (0: never)", 0, 9.2e18, NULL},
+		{"send-hwm", IM_FLAG_INT, &c->send_hwm, "unrolls queued for the learner (0: 2 x num-envs)", 0, 1000000, NULL},
+		{"log-level", IM_FLAG_STR, &c->log_level, "debug, info, warn or error", 1, 0, NULL},
+	};
+	char err[256];
+	size_t n = sizeof f / sizeof f[0];
+	int rc = im_flags_parse(f, n, argc, argv, NULL, err, sizeof err);
+	if (rc == IM_EHELP) {
+		im_flags_usage(stdout, "impala-actor [flags]", f, n);
+		exit(0);
+	}
+	im_log_level lvl;
+	if (rc == IM_OK && im_log_parse_level(c->log_level, &lvl) != IM_OK) {
+		snprintf(err, sizeof err,
+			 "--log-level: '%s' is not one of debug, info, warn, error",
+			 c->log_level);
+		rc = IM_EINVAL;
+	}
+	if (rc) {
+		fprintf(stderr, "impala-actor: %s\n", err);
+		return rc;
+	}
+	im_log_set_level(lvl);
+	if (c->actor_id == 0)
+		c->actor_id = (int64_t)(random_id() >> 1);
+	if (c->send_hwm == 0)
+		c->send_hwm = 2 * c->num_envs;
+	return IM_OK;
+}
+
+typedef struct actor {
+	actor_cfg cfg;
+	im_session *session;
+	im_rollout *roll;
+	uint64_t run_id;
+	uint64_t version;
+	uint64_t unroll_seq; /* per run */
+	uint64_t sent;       /* unrolls sent, all runs */
+	uint8_t *buf;
+	size_t cap;
+} actor;
+
+/* Adopts a Welcome: same run keeps the rollout; a new run rebuilds it. */
+static int adopt(actor *a, Impala__Welcome *w)
+{
+	char err[256] = "";
+	if (!a->roll || w->spec->run_id != a->run_id) {
+		im_rollout_free(a->roll);
+		a->roll = NULL;
+		int rc = im_rollout_new(&a->roll, w->spec, a->cfg.num_envs,
+					(uint64_t)a->cfg.actor_id, err, sizeof err);
+		if (rc) {
+			im_error("cannot act for run %016" PRIx64 ": %s (%s)",
+				 w->spec->run_id, err, im_strerror(rc));
+			return rc;
+		}
+		if (a->run_id)
+			im_info("new run %016" PRIx64 ": environments and counters reset",
+				w->spec->run_id);
+		a->run_id = w->spec->run_id;
+		a->unroll_seq = 0;
+	}
+	a->version = 0;
+	size_t n = im_rollout_num_params(a->roll);
+	char why[160];
+	if (im_validate_params(w->params, a->run_id, n, why, sizeof why) != IM_REJECT_OK) {
+		im_error("Welcome carried bad parameters: %s", why);
+		return IM_EPROTO;
+	}
+	memcpy(im_rollout_params(a->roll), w->params->data.data, n * sizeof(float));
+	a->version = w->params->version;
+	return IM_OK;
+}
+
+static int encode(actor *a, const Impala__Trajectory *t, size_t *len)
+{
+	size_t n = protobuf_c_message_get_packed_size(&t->base);
+	if (n > a->cap) {
+		uint8_t *b = realloc(a->buf, n);
+		if (!b)
+			return IM_ENOMEM;
+		a->buf = b;
+		a->cap = n;
+	}
+	*len = protobuf_c_message_pack(&t->base, a->buf);
+	return IM_OK;
+}
+
+/* Sends the last unroll of every environment.  IM_OK, or why the run must
+ * be re-joined (IM_ETIMEDOUT, IM_ERUNID) or left (IM_ECANCELED). */
+static int send_unrolls(actor *a)
+{
+	float *params = im_rollout_params(a->roll);
+	size_t np = im_rollout_num_params(a->roll);
+	for (int i = 0; i < im_rollout_num_envs(a->roll); i++) {
+		Impala__Trajectory *t;
+		size_t len;
+		im_rollout_trajectory(a->roll, i, a->run_id, (uint64_t)a->cfg.actor_id,
+				      a->unroll_seq, &t);
+		int rc = encode(a, t, &len);
+		if (rc == IM_OK)
+			rc = im_session_send(a->session, a->buf, len, a->run_id,
+					     params, np, &a->version);
+		if (rc)
+			return rc;
+		a->unroll_seq++;
+		a->sent++;
+		if (a->cfg.max_unrolls && a->sent >= (uint64_t)a->cfg.max_unrolls)
+			return IM_ECANCELED;
+	}
+	return IM_OK;
+}
+
+/* Acts and sends until the run must be re-joined or the actor stops. */
+static int act_loop(actor *a)
+{
+	float *params = im_rollout_params(a->roll);
+	size_t np = im_rollout_num_params(a->roll);
+	while (!stop_flag) {
+		int rc = im_session_poll_params(a->session, a->run_id, params, np,
+						&a->version);
+		if (rc < 0)
+			return rc;
+		rc = im_rollout_run(a->roll, a->version);
+		if (rc) {
+			im_warn("acting failed: %s; environments were reset",
+				im_strerror(rc));
+			continue;
+		}
+		rc = send_unrolls(a);
+		if (rc)
+			return rc;
+	}
+	return IM_ECANCELED;
+}
+
+static int run(actor *a)
+{
+	while (!stop_flag) {
+		Impala__Control *c = NULL;
+		char err[256] = "";
+		int rc = im_session_handshake(a->session, &c, err, sizeof err);
+		if (rc == IM_ECANCELED)
+			return 0;
+		if (rc) {
+			im_error("%s", err[0] ? err : im_strerror(rc));
+			return 2;
+		}
+		rc = adopt(a, c->welcome);
+		impala__control__free_unpacked(c, NULL);
+		if (rc)
+			return 2;
+		im_info("joined run %016" PRIx64 " at parameter version %" PRIu64
+			" with %d environments",
+			a->run_id, a->version, a->cfg.num_envs);
+		rc = act_loop(a);
+		if (rc == IM_ECANCELED)
+			return 0;
+		if (rc == IM_ETIMEDOUT)
+			im_warn("learner silent for %.1f s; handshaking again",
+				a->cfg.learner_timeout);
+		else if (rc == IM_ERUNID)
+			im_warn("learner started another run; handshaking again");
+		else
+			im_warn("lost the learner (%s); handshaking again", im_strerror(rc));
+	}
+	return 0;
+}
+
+int main(int argc, char **argv)
+{
+	im_log_init(argv[0], IM_LOG_INFO);
+	actor a;
+	memset(&a, 0, sizeof a);
+	if (parse(&a.cfg, argc, argv))
+		return 2;
+	struct sigaction sa;
+	memset(&sa, 0, sizeof sa);
+	sa.sa_handler = on_signal;
+	sigaction(SIGTERM, &sa, NULL);
+	sigaction(SIGINT, &sa, NULL);
+	signal(SIGPIPE, SIG_IGN);
+	im_session_opts so = {
+		.learner = a.cfg.learner,
+		.actor_id = (uint64_t)a.cfg.actor_id,
+		.env = a.cfg.env,
+		.num_envs = (uint32_t)a.cfg.num_envs,
+		.handshake_timeout_ms = (int)(a.cfg.handshake_timeout * 1000),
+		.learner_timeout_ms = (int)(a.cfg.learner_timeout * 1000),
+		.send_hwm = a.cfg.send_hwm,
+		.stop = &stop_flag,
+	};
+	int rc = im_session_new(&a.session, &so);
+	if (rc) {
+		im_error("--learner %s: %s", a.cfg.learner, im_strerror(rc));
+		return 2;
+	}
+	im_info("actor %" PRIu64 " connecting to %s", (uint64_t)a.cfg.actor_id,
+		a.cfg.learner);
+	int code = run(&a);
+	uint64_t frames = a.roll ? im_rollout_frames(a.roll) : 0;
+	im_info("stopping: %" PRIu64 " unrolls sent, %" PRIu64 " frames acted",
+		a.sent, frames);
+	im_session_free(a.session, stop_flag ? "signal" : "done", a.sent);
+	im_rollout_free(a.roll);
+	free(a.buf);
+	return code;
+}

@@ -1,0 +1,75 @@
+/* The actor's conversation with a learner: the handshake (Hello ->
+ * Welcome), parameter updates from the SUB socket, unrolls out through
+ * PUSH, and a Goodbye when it stops.
+ *
+ * Liveness: the learner publishes Params at least every few hundred
+ * milliseconds, so silence on the SUB socket for learner_timeout_ms means
+ * the learner is gone; the actor then handshakes again (with backoff) and
+ * carries on with the run it finds: the same run id (a resumed learner)
+ * keeps its environments and counters, a new one resets them. */
+#ifndef IM_ACTOR_SESSION_H
+#define IM_ACTOR_SESSION_H
+
+#include <signal.h>
+#include <stddef.h>
+#include <stdint.h>
+
+#include "impala.pb-c.h"
+#include "transport.h"
+
+typedef struct im_session_opts {
+	const char *learner;       /* tcp://host:port (see transport.h) */
+	uint64_t actor_id;
+	const char *env;           /* expected environment, or "" for any */
+	uint32_t num_envs;
+	int handshake_timeout_ms;  /* one Hello's wait for its Welcome */
+	int learner_timeout_ms;    /* Params silence that means "gone" */
+	int send_hwm;              /* PUSH high-water mark (messages) */
+	volatile sig_atomic_t *stop; /* set by a signal handler */
+} im_session_opts;
+
+typedef struct im_session im_session;
+
+/* Creates the ZeroMQ context and the PUSH and SUB sockets (connected; ZeroMQ
+ * reconnects them by itself).  *out is the caller's (im_session_free). */
+int im_session_new(im_session **out, const im_session_opts *o);
+/* Sends a Goodbye (best effort, bounded by a short linger) when a run was
+ * joined, then closes everything. */
+void im_session_free(im_session *s, const char *reason, uint64_t unrolls_sent);
+
+/* Handshakes until welcomed, refused or stopped, retrying with backoff from
+ * 200 ms doubling to 5 s.  On success *welcome is the decoded Control
+ * (caller frees with impala__control__free_unpacked); its welcome->spec
+ * and welcome->params are set.  IM_EREFUSED (with the reason in err) for
+ * a permanent refusal (protocol version, environment, authentication);
+ * IM_ECANCELED when stopped. */
+int im_session_handshake(im_session *s, Impala__Control **welcome, char *err,
+			 size_t errlen);
+
+/* Receives every Params message waiting (none blocks) and keeps the newest
+ * valid one of run run_id with param_count floats in params.  Returns 1
+ * when params were replaced (*version updated), 0 when nothing new,
+ * IM_ERUNID when a Params of another run arrived (the learner restarted
+ * with a new run: handshake again), IM_ETIMEDOUT when nothing has come for
+ * learner_timeout_ms.  A Params that fails validation is dropped and
+ * counted; it never touches params. */
+int im_session_poll_params(im_session *s, uint64_t run_id, float *params,
+			   size_t param_count, uint64_t *version);
+
+/* Marks params as fresh now (after a Welcome). */
+void im_session_touch(im_session *s);
+
+/* Sends one encoded Trajectory.  While the learner applies backpressure it
+ * waits, keeps draining Params into params (so liveness stays current) and
+ * checks stop.  IM_OK when sent; IM_ECANCELED when stopped; IM_ETIMEDOUT
+ * when the learner went silent (the unroll was not sent); IM_ERUNID as
+ * for poll_params. */
+int im_session_send(im_session *s, const uint8_t *buf, size_t len,
+		    uint64_t run_id, float *params, size_t param_count,
+		    uint64_t *version);
+
+/* Counters for logs. */
+uint64_t im_session_bad_params(const im_session *s);
+uint64_t im_session_run_id(const im_session *s);
+
+#endif

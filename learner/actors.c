@@ -1,0 +1,156 @@
+#include "actors.h"
+
+#include "err.h"
+
+#include <pthread.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+typedef struct actor_row {
+	uint64_t id;
+	char host[IM_STATUS_HOST_MAX];
+	uint64_t frames, unrolls, last_ms;
+	int64_t lag;
+} actor_row;
+
+struct im_actors {
+	pthread_mutex_t mu;
+	uint64_t timeout_ms;
+	actor_row *rows;
+	uint32_t n, cap;
+};
+
+int im_actors_new(im_actors **out, uint64_t timeout_ms)
+{
+	im_actors *t = calloc(1, sizeof *t);
+	if (!t)
+		return IM_ENOMEM;
+	pthread_mutex_init(&t->mu, NULL);
+	t->timeout_ms = timeout_ms;
+	*out = t;
+	return IM_OK;
+}
+
+void im_actors_free(im_actors *t)
+{
+	if (!t)
+		return;
+	pthread_mutex_destroy(&t->mu);
+	free(t->rows);
+	free(t);
+}
+
+/* Finds or adds the row of id; NULL when memory runs out.  Locked. */
+static actor_row *row_of(im_actors *t, uint64_t id, uint64_t now_ms)
+{
+	for (uint32_t i = 0; i < t->n; i++)
+		if (t->rows[i].id == id)
+			return &t->rows[i];
+	if (t->n == t->cap) {
+		uint32_t cap = t->cap ? 2 * t->cap : 16;
+		actor_row *r = realloc(t->rows, cap * sizeof *r);
+		if (!r)
+			return NULL;
+		t->rows = r;
+		t->cap = cap;
+	}
+	actor_row *r = &t->rows[t->n++];
+	memset(r, 0, sizeof *r);
+	r->id = id;
+	r->last_ms = now_ms;
+	snprintf(r->host, sizeof r->host, "?");
+	return r;
+}
+
+void im_actors_hello(im_actors *t, uint64_t id, const char *host,
+		     uint64_t now_ms)
+{
+	pthread_mutex_lock(&t->mu);
+	actor_row *r = row_of(t, id, now_ms);
+	if (r) {
+		/* Keep the text printable: it came from the network. */
+		size_t j = 0;
+		for (const char *p = host ? host : ""; *p && j + 1 < sizeof r->host; p++)
+			r->host[j++] = (*p >= 0x20 && *p < 0x7f) ? *p : '?';
+		r->host[j] = '\0';
+		r->last_ms = now_ms;
+	}
+	pthread_mutex_unlock(&t->mu);
+}
+
+void im_actors_unroll(im_actors *t, uint64_t id, uint64_t frames,
+		      int64_t lag, uint64_t now_ms)
+{
+	pthread_mutex_lock(&t->mu);
+	actor_row *r = row_of(t, id, now_ms);
+	if (r) {
+		r->frames += frames;
+		r->unrolls++;
+		r->lag = lag;
+		r->last_ms = now_ms;
+	}
+	pthread_mutex_unlock(&t->mu);
+}
+
+static void remove_at(im_actors *t, uint32_t i)
+{
+	t->rows[i] = t->rows[--t->n];
+}
+
+int im_actors_goodbye(im_actors *t, uint64_t id)
+{
+	int found = 0;
+	pthread_mutex_lock(&t->mu);
+	for (uint32_t i = 0; i < t->n; i++)
+		if (t->rows[i].id == id) {
+			remove_at(t, i);
+			found = 1;
+			break;
+		}
+	pthread_mutex_unlock(&t->mu);
+	return found;
+}
+
+int im_actors_prune(im_actors *t, uint64_t now_ms)
+{
+	int removed = 0;
+	pthread_mutex_lock(&t->mu);
+	for (uint32_t i = 0; i < t->n;) {
+		if (now_ms - t->rows[i].last_ms > t->timeout_ms) {
+			remove_at(t, i);
+			removed++;
+		} else {
+			i++;
+		}
+	}
+	pthread_mutex_unlock(&t->mu);
+	return removed;
+}
+
+uint32_t im_actors_count(im_actors *t)
+{
+	pthread_mutex_lock(&t->mu);
+	uint32_t n = t->n;
+	pthread_mutex_unlock(&t->mu);
+	return n;
+}
+
+void im_actors_fill(im_actors *t, im_status_snapshot *s, uint64_t now_ms)
+{
+	pthread_mutex_lock(&t->mu);
+	uint32_t n = t->n < IM_STATUS_MAX_ACTORS ? t->n : IM_STATUS_MAX_ACTORS;
+	s->n_actors = t->n;
+	s->n_actors_omitted = t->n - n;
+	for (uint32_t i = 0; i < n; i++) {
+		const actor_row *r = &t->rows[i];
+		im_status_actor *a = &s->actors[i];
+		a->id = r->id;
+		snprintf(a->host, sizeof a->host, "%s", r->host);
+		a->frames = r->frames;
+		a->unrolls = r->unrolls;
+		a->last_seen_s = (double)(now_ms - r->last_ms) / 1000.0;
+		a->lag = r->lag;
+	}
+	pthread_mutex_unlock(&t->mu);
+}

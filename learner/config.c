@@ -1,0 +1,177 @@
+#include "config.h"
+
+#include "err.h"
+#include "flags.h"
+
+#include <stdio.h>
+#include <string.h>
+
+const char *const im_learner_activations[] = {"relu", "tanh", NULL};
+const char *const im_learner_optimizers[] = {"rmsprop", "adam", NULL};
+const char *const im_learner_init_methods[] = {
+	"identity", "orthogonal", "xavier_uniform", "xavier_normal", NULL};
+const char *const im_learner_verbs[] = {"train", "eval", "describe", NULL};
+
+void im_learner_config_defaults(im_learner_config *c)
+{
+	memset(c, 0, sizeof *c);
+	c->verb = IM_VERB_TRAIN;
+	c->env = "CartPole-v1";
+	c->tag = "default";
+	c->seed = 1;
+	c->num_steps = 80;
+	c->num_actors = 45;
+	c->num_learners = 4;
+	c->num_storages = 60;
+	c->batch_size = 4;
+	c->feature_dim = 512;
+	c->hidden_dim = 512;
+	c->num_hidden_layers = 1;
+	c->lr = 0.0004;
+	c->eps = 0.01;
+	c->alpha = 0.99;
+	c->ent_coef = 0.01;
+	c->baseline_coef = 0.5;
+	c->max_grad_norm = 40;
+	c->discount = 0.99;
+	c->rho_bar = c->c_bar = c->pg_rho_bar = c->lambda = 1.0;
+	c->num_train_steps = 30000000;
+	c->log_interval = 1.0;
+	c->eval_interval = 5000;
+	c->save_interval = 5000;
+	c->num_eval_episodes = 10;
+	c->target_return = 0; /* unset: train for num_train_steps */
+	c->logdir = "runs";
+	c->bind = "tcp://127.0.0.1:5555";
+	c->status_addr = "127.0.0.1:8080";
+	c->actor_bin = NULL;
+	c->publish_every = 1;
+	c->publish_interval_ms = 100;
+	c->actor_timeout = 10.0;
+	c->log_level = "info";
+	c->blas_threads = 1;
+}
+
+#define BIG 1e18
+
+static size_t config_table(im_learner_config *c, im_flag *f)
+{
+	const im_flag t[] = {
+		{"env", IM_FLAG_STR, &c->env, "environment name, or plugin:/path/lib.so", 1, 0, NULL},
+		{"tag", IM_FLAG_STR, &c->tag, "experiment tag; runs go to <logdir>/<tag>", 1, 0, NULL},
+		{"seed", IM_FLAG_I64, &c->seed, "random seed", 0, BIG, NULL},
+		{"num-steps", IM_FLAG_INT, &c->num_steps, "steps per unroll (T)", 1, 100000, NULL},
+		{"num-actors", IM_FLAG_INT, &c->num_actors, "environments acting in parallel on the spawned actors", 1, 100000, NULL},
+		{"num-learners", IM_FLAG_INT, &c->num_learners, "learner threads", 1, 256, NULL},
+		{"num-storages", IM_FLAG_INT, &c->num_storages, "unrolls the store holds", 1, 1000000, NULL},
+		{"batch-size", IM_FLAG_INT, &c->batch_size, "unrolls per update (B)", 1, 100000, NULL},
+		{"feature-dim", IM_FLAG_INT, &c->feature_dim, "encoder output width", 1, 65536, NULL},
+		{"hidden-dim", IM_FLAG_INT, &c->hidden_dim, "encoder hidden layer width", 1, 65536, NULL},
+		{"num-hidden-layers", IM_FLAG_INT, &c->num_hidden_layers, "encoder hidden layers", 1, 64, NULL},
+		{"activation", IM_FLAG_CHOICE, &c->activation, "encoder activation", 1, 0, im_learner_activations},
+		{"use-lstm", IM_FLAG_BOOL, &c->use_lstm, "LSTM core", 1, 0, NULL},
+		{"lstm-hidden", IM_FLAG_INT, &c->lstm_hidden, "LSTM width (0: feature-dim)", 0, 65536, NULL},
+		{"lr", IM_FLAG_DOUBLE, &c->lr, "learning rate (decays linearly to 0)", 0, 10, NULL},
+		{"eps", IM_FLAG_DOUBLE, &c->eps, "optimiser epsilon", 0, 10, NULL},
+		{"alpha", IM_FLAG_DOUBLE, &c->alpha, "RMSprop smoothing constant", 0, 1, NULL},
+		{"optimizer", IM_FLAG_CHOICE, &c->optimizer, "optimiser", 1, 0, im_learner_optimizers},
+		{"ent-coef", IM_FLAG_DOUBLE, &c->ent_coef, "entropy bonus weight", 0, 1e6, NULL},
+		{"baseline-coef", IM_FLAG_DOUBLE, &c->baseline_coef, "baseline loss weight", 0, 1e6, NULL},
+		{"max-grad-norm", IM_FLAG_DOUBLE, &c->max_grad_norm, "global gradient-norm clip", 0, 1e12, NULL},
+		{"discount", IM_FLAG_DOUBLE, &c->discount, "discount factor gamma", 0, 1, NULL},
+		{"rho-bar", IM_FLAG_DOUBLE, &c->rho_bar, "V-trace rho clip", 0, 1e6, NULL},
+		{"c-bar", IM_FLAG_DOUBLE, &c->c_bar, "V-trace c clip", 0, 1e6, NULL},
+		{"pg-rho-bar", IM_FLAG_DOUBLE, &c->pg_rho_bar, "policy-gradient rho clip", 0, 1e6, NULL},
+		{"lambda", IM_FLAG_DOUBLE, &c->lambda, "V-trace lambda", 0, 1, NULL},
+		{"clip-rewards", IM_FLAG_BOOL, &c->clip_rewards, "clip rewards to [-1, 1] in the loss", 1, 0, NULL},
+		{"network-init-method", IM_FLAG_CHOICE, &c->network_init_method, "weight initialisation", 1, 0, im_learner_init_methods},
+		{"num-train-steps", IM_FLAG_I64, &c->num_train_steps, "environment frames to train for", 1, BIG, NULL},
+		{"init-model-path", IM_FLAG_STR, &c->init_model_path, "checkpoint to start from", 1, 0, NULL},
+		{"resume", IM_FLAG_BOOL, &c->resume, "with --init-model-path: also restore optimiser and counters", 1, 0, NULL},
+		{"log-interval", IM_FLAG_DOUBLE, &c->log_interval, "seconds between progress lines", 0.01, 86400, NULL},
+		{"eval-interval", IM_FLAG_I64, &c->eval_interval, "updates between evaluations (0: never)", 0, BIG, NULL},
+		{"save-interval", IM_FLAG_I64, &c->save_interval, "updates between checkpoints (0: final only)", 0, BIG, NULL},
+		{"num-eval-episodes", IM_FLAG_INT, &c->num_eval_episodes, "episodes per evaluation", 1, 1000000, NULL},
+		{"target-return", IM_FLAG_DOUBLE, &c->target_return, "stop when the mean return of the last 100 episodes reaches it (0: off)", -1e12, 1e12, NULL},
+		{"logdir", IM_FLAG_STR, &c->logdir, "directory of run directories", 1, 0, NULL},
+		{"bind", IM_FLAG_STR, &c->bind, "tcp://host:port: handshake; +1 trajectories; +2 parameters", 1, 0, NULL},
+		{"status-addr", IM_FLAG_STR, &c->status_addr, "host:port of the HTTP status port (port 0: any)", 1, 0, NULL},
+		{"spawn-actors", IM_FLAG_INT, &c->spawn_actors, "local actor processes to start", 0, 1024, NULL},
+		{"actor-bin", IM_FLAG_STR, &c->actor_bin, "impala-actor binary for --spawn-actors", 1, 0, NULL},
+		{"envs-per-actor", IM_FLAG_INT, &c->envs_per_actor, "environments per spawned actor (0: num-actors / spawn-actors)", 0, 100000, NULL},
+		{"max-policy-lag", IM_FLAG_I64, &c->max_policy_lag, "drop unrolls older than this many updates (0: keep all)", 0, BIG, NULL},
+		{"publish-every", IM_FLAG_INT, &c->publish_every, "updates between parameter broadcasts", 1, 1000000, NULL},
+		{"publish-interval-ms", IM_FLAG_INT, &c->publish_interval_ms, "broadcast parameters at least this often", 1, 3600000, NULL},
+		{"actor-timeout", IM_FLAG_DOUBLE, &c->actor_timeout, "seconds of silence before an actor is dropped", 0.1, 86400, NULL},
+		{"insecure", IM_FLAG_BOOL, &c->insecure, "allow binding a non-loopback address without CURVE keys", 1, 0, NULL},
+		{"log-level", IM_FLAG_STR, &c->log_level, "debug, info, warn or error", 1, 0, NULL},
+		{"blas-threads", IM_FLAG_INT, &c->blas_threads, "OpenBLAS threads of the learner", 1, 256, NULL},
+	};
+	memcpy(f, t, sizeof t);
+	return sizeof t / sizeof t[0];
+}
+
+static int config_fail(char *err, size_t errlen, const char *msg)
+{
+	snprintf(err, errlen, "%s", msg);
+	return IM_EINVAL;
+}
+
+static int config_check(const im_learner_config *c, char *err, size_t errlen)
+{
+	if (c->batch_size > c->num_storages)
+		return config_fail(err, errlen,
+				   "--batch-size must not exceed --num-storages "
+				   "(the store could never fill a batch)");
+	if (c->resume && !c->init_model_path)
+		return config_fail(err, errlen,
+				   "--resume needs --init-model-path");
+	if (c->verb == IM_VERB_EVAL && !c->init_model_path)
+		return config_fail(err, errlen,
+				   "eval needs --init-model-path <checkpoint>");
+	if (strncmp(c->bind, "tcp://", 6) != 0)
+		return config_fail(err, errlen,
+				   "--bind must be tcp://host:port");
+	if (c->spawn_actors > 0 && c->envs_per_actor == 0 &&
+	    c->num_actors < c->spawn_actors)
+		return config_fail(err, errlen,
+				   "--num-actors must be at least --spawn-actors "
+				   "(each actor runs one environment or more)");
+	return IM_OK;
+}
+
+int im_learner_config_parse(im_learner_config *c, int argc, char *const *argv,
+			    char *err, size_t errlen)
+{
+	im_flag f[64];
+	size_t n = config_table(c, f);
+	im_flags_result res;
+	int rc = im_flags_parse(f, n, argc, argv, &res, err, errlen);
+	if (rc == IM_EHELP) {
+		im_flags_usage(stdout,
+			       "impala-learner [train|eval|describe] [flags]",
+			       f, n);
+		return rc;
+	}
+	if (rc)
+		return rc;
+	if (res.npositional > 1)
+		return config_fail(err, errlen,
+				   "give at most one verb: train, eval or describe");
+	if (res.npositional == 1) {
+		int v = -1;
+		for (int i = 0; im_learner_verbs[i]; i++)
+			if (strcmp(res.positional[0], im_learner_verbs[i]) == 0)
+				v = i;
+		if (v < 0) {
+			snprintf(err, errlen,
+				 "unknown verb '%s' (use train, eval or describe)",
+				 res.positional[0]);
+			return IM_EINVAL;
+		}
+		c->verb = (im_verb)v;
+	}
+	if (c->lstm_hidden == 0)
+		c->lstm_hidden = c->feature_dim;
+	return config_check(c, err, errlen);
+}

@@ -1,0 +1,83 @@
+/* The learner's run configuration: rllte's IMPALA parameters with their
+ * names and defaults, plus what a networked service needs.  Filled from
+ * defaults, IMPALA_* environment variables and the command line. */
+#ifndef IM_LEARNER_CONFIG_H
+#define IM_LEARNER_CONFIG_H
+
+#include <stddef.h>
+#include <stdint.h>
+
+typedef enum im_verb {
+	IM_VERB_TRAIN = 0,
+	IM_VERB_EVAL = 1,
+	IM_VERB_DESCRIBE = 2,
+} im_verb;
+
+typedef struct im_learner_config {
+	im_verb verb;
+	/* rllte IMPALA / DistributedAgent parameters. */
+	const char *env;          /* environment name, or plugin:/path.so */
+	const char *tag;
+	int64_t seed;
+	int num_steps;            /* T */
+	int num_actors;           /* environments acting in parallel (local) */
+	int num_learners;
+	int num_storages;
+	int batch_size;
+	int feature_dim;
+	int hidden_dim;
+	int num_hidden_layers;
+	int activation;           /* index into im_learner_activations */
+	int use_lstm;
+	int lstm_hidden;          /* 0: feature_dim */
+	double lr;
+	double eps;
+	double alpha;             /* RMSprop smoothing */
+	int optimizer;            /* index into im_learner_optimizers */
+	double ent_coef;
+	double baseline_coef;
+	double max_grad_norm;
+	double discount;
+	double rho_bar, c_bar, pg_rho_bar, lambda;
+	int clip_rewards;
+	int network_init_method;  /* index into im_learner_init_methods */
+	/* train() arguments. */
+	int64_t num_train_steps;  /* environment frames */
+	const char *init_model_path;
+	int resume;
+	double log_interval;      /* seconds between progress lines */
+	int64_t eval_interval;    /* updates between evaluations; 0 = never */
+	int64_t save_interval;    /* updates between checkpoints; 0 = final only */
+	int num_eval_episodes;
+	double target_return;     /* stop when the mean of the last 100 >= it */
+	const char *logdir;
+	/* Service. */
+	const char *bind;         /* tcp://host:port; port, +1, +2 */
+	const char *status_addr;  /* host:port */
+	int spawn_actors;
+	const char *actor_bin;
+	int envs_per_actor;       /* 0: num_actors / spawn_actors */
+	int64_t max_policy_lag;   /* 0 = unlimited */
+	int publish_every;        /* updates between Params broadcasts */
+	int publish_interval_ms;  /* and at least this often */
+	double actor_timeout;     /* seconds without data before an actor leaves */
+	int insecure;
+	const char *log_level;
+	int blas_threads;
+} im_learner_config;
+
+extern const char *const im_learner_activations[];
+extern const char *const im_learner_optimizers[];
+extern const char *const im_learner_init_methods[];
+extern const char *const im_learner_verbs[];
+
+/* Sets every field to its default. */
+void im_learner_config_defaults(im_learner_config *c);
+
+/* Parses environment and argv into c (which holds the defaults on entry)
+ * and checks cross-field constraints.  On IM_EINVAL err holds a one-line
+ * reason naming the offending value; IM_EHELP after printing --help. */
+int im_learner_config_parse(im_learner_config *c, int argc, char *const *argv,
+			    char *err, size_t errlen);
+
+#endif

@@ -1,0 +1,91 @@
+/* Shared state of the learner's threads (learner.c, threads.c, loop.c). */
+#ifndef IM_LEARNER_INTERNAL_H
+#define IM_LEARNER_INTERNAL_H
+
+#include <limits.h>
+#include <pthread.h>
+#include <stdatomic.h>
+#include <stdint.h>
+#include <stdio.h>
+#include <sys/types.h>
+
+#include "actors.h"
+#include "config.h"
+#include "learner.h"
+#include "learn/loss.h"
+#include "learn/optim.h"
+#include "log.h"
+#include "nn/model.h"
+#include "receiver.h"
+#include "runspec.h"
+#include "status.h"
+#include "store.h"
+#include "validate.h"
+
+#define IM_RETURNS_WINDOW 100
+
+struct im_learner {
+	const im_learner_config *cfg;
+	char env[IM_RUNSPEC_NAME_MAX];
+	/* The model, its optimiser and the counters: guarded by mu. */
+	pthread_mutex_t mu;
+	pthread_cond_t updated;  /* signalled after every update */
+	im_model *model;
+	float *params;           /* the model's arena */
+	im_optim *opt;
+	uint64_t frames, updates, version;
+	uint64_t start_frames;   /* at start (resume), for frames/s */
+	im_loss_opts loss;
+	/* The run. */
+	uint64_t run_id;
+	im_runspec_store spec;
+	im_run_dims dims;
+	char spec_json[2048];
+	size_t max_msg;          /* largest valid Trajectory, bytes */
+	/* Pieces. */
+	im_store *store;
+	im_actors *actors;
+	im_status *status;
+	void *zctx, *pull, *pub, *router;
+	char actor_addr[300];    /* what local actors connect to */
+	pid_t *pids;
+	int npids;
+	/* Threads. */
+	atomic_int stopping;
+	atomic_int done;         /* num_train_steps reached by a learner */
+	im_receiver *receiver;
+	im_receiver_stats last_rs; /* kept after the receiver stops */
+	im_log_ratelimit reject_rl; /* receiver thread only */
+	pthread_t hs_thr, pub_thr;
+	pthread_t *learn_thr;
+	int nlearn, threads_started;
+	/* Statistics: guarded by stats_mu. */
+	pthread_mutex_t stats_mu;
+	float returns[IM_RETURNS_WINDOW];
+	float lengths[IM_RETURNS_WINDOW];
+	int nret, retpos;
+	uint64_t episodes;
+	double pg, base, ent, total, grad_norm, lr, lag_mean, lag_max;
+	uint64_t nonfinite_updates;
+	/* Handshake-socket rejections; the receiver counts its own. */
+	atomic_uint_fast64_t dropped[IM_REJECT_COUNT];
+	/* Files. */
+	char dir[PATH_MAX];
+	char ckpt_path[PATH_MAX + 32];
+	FILE *csv;
+	uint64_t t0_ms;
+};
+
+/* threads.c */
+int im_learner_start_threads(im_learner *l, char *err, size_t errlen);
+void im_learner_stop_threads(im_learner *l);
+
+/* loop.c: snapshot of the statistics for the status port and the logs. */
+void im_learner_snapshot(im_learner *l, im_status_snapshot *s);
+/* Copies params (and the optimiser state into shadow, when not NULL) and
+ * the counters under the lock. */
+void im_learner_copy_state(im_learner *l, float *params, im_optim *shadow,
+			   uint64_t *frames, uint64_t *updates,
+			   uint64_t *version);
+
+#endif

@@ -1,0 +1,395 @@
+/* Building and tearing down the learner; the verbs that do not train. */
+#include "learner.h"
+
+#include "checkpoint.h"
+#include "env/env.h"
+#include "err.h"
+#include "eval.h"
+#include "internal.h"
+#include "transport.h"
+
+#include <cblas.h>
+#include <errno.h>
+#include <stdarg.h>
+#include <fcntl.h>
+#include <inttypes.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/stat.h>
+#include <unistd.h>
+#include <zmq.h>
+
+static int fail(char *err, size_t errlen, int rc, const char *fmt, ...)
+	__attribute__((format(printf, 4, 5)));
+
+static int fail(char *err, size_t errlen, int rc, const char *fmt, ...)
+{
+	va_list ap;
+	va_start(ap, fmt);
+	vsnprintf(err, errlen, fmt, ap);
+	va_end(ap);
+	return rc;
+}
+
+/* The model spec the configuration describes for the environment. */
+static int model_spec(const im_learner_config *c, im_model_spec *s, char *env,
+		      size_t envlen, char *err, size_t errlen)
+{
+	im_env *e = NULL;
+	int rc = im_env_make(&e, c->env, err, errlen);
+	if (rc)
+		return rc;
+	memset(s, 0, sizeof *s);
+	s->obs = *im_env_obs_space(e);
+	s->obs.low = s->obs.high = NULL;
+	s->act = *im_env_act_space(e);
+	snprintf(env, envlen, "%s", c->env);
+	im_env_free(e);
+	s->encoder = IM_NN_ENCODER_MLP;
+	s->hidden_dim = c->hidden_dim;
+	s->num_hidden_layers = c->num_hidden_layers;
+	s->feature_dim = c->feature_dim;
+	s->activation = c->activation == 1 ? IM_NN_ACT_TANH : IM_NN_ACT_RELU;
+	s->use_lstm = c->use_lstm;
+	s->lstm_hidden = c->use_lstm ? c->lstm_hidden : 0;
+	s->init_method = (im_nn_init)c->network_init_method;
+	s->seed = (uint64_t)c->seed;
+	return IM_OK;
+}
+
+static int build_model(const im_learner_config *c, im_model **m, char *env,
+		       size_t envlen, char *err, size_t errlen)
+{
+	im_model_spec s;
+	int rc = model_spec(c, &s, env, envlen, err, errlen);
+	if (rc)
+		return rc;
+	rc = im_model_new(m, &s);
+	if (rc)
+		return fail(err, errlen, rc, "cannot build the model: %s",
+			    im_strerror(rc));
+	return IM_OK;
+}
+
+static uint64_t random_u64(void)
+{
+	uint64_t x = 0;
+	int fd = open("/dev/urandom", O_RDONLY);
+	if (fd >= 0) {
+		if (read(fd, &x, sizeof x) != (ssize_t)sizeof x)
+			x = 0;
+		close(fd);
+	}
+	if (!x)
+		x = im_now_ns() ^ ((uint64_t)getpid() << 40);
+	return x ? x : 1;
+}
+
+static int mkdirs(const char *path)
+{
+	char tmp[PATH_MAX];
+	snprintf(tmp, sizeof tmp, "%s", path);
+	for (char *p = tmp + 1; *p; p++) {
+		if (*p != '/')
+			continue;
+		*p = '\0';
+		if (mkdir(tmp, 0755) && errno != EEXIST)
+			return IM_ESYS;
+		*p = '/';
+	}
+	if (mkdir(tmp, 0755) && errno != EEXIST)
+		return IM_ESYS;
+	return IM_OK;
+}
+
+/* Starting weights: a checkpoint (weights, or a full resume). */
+static int load_initial(im_learner *l, char *err, size_t errlen)
+{
+	const im_learner_config *c = l->cfg;
+	if (!c->init_model_path)
+		return IM_OK;
+	im_ckpt_counters cc;
+	char why[512] = "";
+	int rc = im_checkpoint_load(c->init_model_path, l->model, l->params,
+				    c->resume ? l->opt : NULL, &cc, why, sizeof why);
+	if (rc)
+		return fail(err, errlen, rc, "--init-model-path %s: %s",
+			    c->init_model_path, why);
+	if (c->resume) {
+		if (strcmp(cc.env, l->env) != 0)
+			return fail(err, errlen, IM_EARCH,
+				    "cannot resume: checkpoint trained '%s', this run '%s'",
+				    cc.env, l->env);
+		l->run_id = cc.run_id;
+		l->frames = l->start_frames = cc.frames;
+		l->updates = cc.updates;
+		l->version = cc.param_version;
+		im_info("resumed run %016" PRIx64 " at %" PRIu64 " frames, %" PRIu64
+			" updates", l->run_id, l->frames, l->updates);
+	} else {
+		im_info("starting from the weights of %s", c->init_model_path);
+	}
+	return IM_OK;
+}
+
+static int is_loopback(const char *base)
+{
+	const char *h = strstr(base, "://");
+	h = h ? h + 3 : base;
+	return strncmp(h, "127.", 4) == 0 || strncmp(h, "localhost:", 10) == 0 ||
+	       strncmp(h, "[::1]:", 6) == 0 || strncmp(base, "ipc://", 6) == 0;
+}
+
+/* The address local actors use: a wildcard bind is reached on loopback. */
+static void actor_address(im_learner *l)
+{
+	const char *b = l->cfg->bind;
+	const char *h = strstr(b, "://") + 3;
+	const char *colon = strrchr(h, ':');
+	if (strncmp(h, "*:", 2) == 0 || strncmp(h, "0.0.0.0:", 8) == 0)
+		snprintf(l->actor_addr, sizeof l->actor_addr, "tcp://127.0.0.1%s", colon);
+	else
+		snprintf(l->actor_addr, sizeof l->actor_addr, "%s", b);
+}
+
+static int open_sockets(im_learner *l, char *err, size_t errlen)
+{
+	im_endpoints ep;
+	int rc = im_transport_endpoints(&ep, l->cfg->bind);
+	if (rc)
+		return fail(err, errlen, rc, "--bind %s: not tcp://host:port with room "
+			    "for port+2", l->cfg->bind);
+	if (!is_loopback(l->cfg->bind) && !l->cfg->insecure)
+		return fail(err, errlen, IM_EAUTH,
+			    "--bind %s is not a loopback address: without CURVE "
+			    "keys anyone could push data or read parameters; "
+			    "pass --insecure to allow it", l->cfg->bind);
+	l->zctx = zmq_ctx_new();
+	if (!l->zctx)
+		return fail(err, errlen, IM_ENOMEM, "cannot create a ZeroMQ context");
+	im_sock_opts o;
+	im_transport_defaults(&o, ZMQ_PULL);
+	o.max_msg_size = (int64_t)l->max_msg * 2 + 65536;
+	o.rcvhwm = 2 * l->cfg->batch_size + 16;
+	o.rcvbuf = 128 << 10;
+	im_sock_opts po;
+	im_transport_defaults(&po, ZMQ_PUB);
+	po.sndbuf = (int)(im_model_num_params(l->model) * sizeof(float)) + (64 << 10);
+	const struct {
+		void **s;
+		int type;
+		const im_sock_opts *o;
+		const char *ep;
+	} socks[] = {
+		{&l->pull, ZMQ_PULL, &o, ep.trajectories},
+		{&l->pub, ZMQ_PUB, &po, ep.params},
+		{&l->router, ZMQ_ROUTER, NULL, ep.handshake},
+	};
+	for (size_t i = 0; i < 3; i++) {
+		rc = im_transport_open_bound(socks[i].s, l->zctx, socks[i].type,
+					     socks[i].o, socks[i].ep);
+		if (rc)
+			return fail(err, errlen, rc, "cannot bind %s: %s", socks[i].ep,
+				    zmq_strerror(errno));
+	}
+	actor_address(l);
+	return IM_OK;
+}
+
+static void spec_json(im_learner *l)
+{
+	const im_learner_config *c = l->cfg;
+	snprintf(l->spec_json, sizeof l->spec_json,
+		 "{\"env\":\"%s\",\"num_steps\":%d,\"batch_size\":%d,"
+		 "\"hidden_dim\":%d,\"num_hidden_layers\":%d,\"feature_dim\":%d,"
+		 "\"activation\":\"%s\",\"use_lstm\":%d,\"lstm_hidden\":%d,"
+		 "\"network_init_method\":\"%s\",\"optimizer\":\"%s\",\"lr\":%g,"
+		 "\"discount\":%g,\"seed\":%" PRId64 "}",
+		 l->env, c->num_steps, c->batch_size, c->hidden_dim,
+		 c->num_hidden_layers, c->feature_dim,
+		 im_learner_activations[c->activation], c->use_lstm,
+		 c->use_lstm ? c->lstm_hidden : 0,
+		 im_learner_init_methods[c->network_init_method],
+		 im_learner_optimizers[c->optimizer], c->lr, c->discount, c->seed);
+}
+
+static int make_optimizer(im_learner *l)
+{
+	const im_learner_config *c = l->cfg;
+	im_optim_opts oo = im_optim_defaults(c->optimizer == 1 ? IM_OPTIM_ADAM
+							       : IM_OPTIM_RMSPROP);
+	oo.eps = (float)c->eps;
+	oo.alpha = (float)c->alpha;
+	return im_optim_new(&l->opt, &oo, im_model_num_params(l->model));
+}
+
+static void loss_options(im_learner *l)
+{
+	const im_learner_config *c = l->cfg;
+	l->loss = im_loss_defaults();
+	l->loss.discount = (float)c->discount;
+	l->loss.baseline_coef = (float)c->baseline_coef;
+	l->loss.ent_coef = (float)c->ent_coef;
+	l->loss.clip_rewards = c->clip_rewards;
+	l->loss.vtrace.rho_bar = (float)c->rho_bar;
+	l->loss.vtrace.c_bar = (float)c->c_bar;
+	l->loss.vtrace.pg_rho_bar = (float)c->pg_rho_bar;
+	l->loss.vtrace.lambda = (float)c->lambda;
+}
+
+static int open_run_dir(im_learner *l, char *err, size_t errlen)
+{
+	const im_learner_config *c = l->cfg;
+	snprintf(l->dir, sizeof l->dir, "%s/%s/seed%" PRId64, c->logdir, c->tag, c->seed);
+	if (mkdirs(l->dir))
+		return fail(err, errlen, IM_ESYS, "cannot create %s: %s", l->dir,
+			    strerror(errno));
+	snprintf(l->ckpt_path, sizeof l->ckpt_path, "%s/checkpoint.safetensors", l->dir);
+	char csv[PATH_MAX + 16];
+	snprintf(csv, sizeof csv, "%s/metrics.csv", l->dir);
+	int fresh = access(csv, F_OK) != 0;
+	l->csv = fopen(csv, "a");
+	if (!l->csv)
+		return fail(err, errlen, IM_ESYS, "cannot open %s: %s", csv,
+			    strerror(errno));
+	if (fresh)
+		fprintf(l->csv, "time_s,frames,updates,frames_per_s,episodes,"
+				"mean_return,mean_length,total_loss,pg_loss,"
+				"baseline_loss,entropy_loss,grad_norm,lr,"
+				"lag_mean,lag_max,store_depth,actors,dropped\n");
+	return IM_OK;
+}
+
+static int build_store(im_learner *l, char *err, size_t errlen)
+{
+	int rc = im_validate_dims(&l->dims, &l->spec.spec);
+	if (rc)
+		return fail(err, errlen, rc, "run spec out of range: %s", im_strerror(rc));
+	l->max_msg = im_validate_max_trajectory_bytes(&l->dims);
+	im_store_opts so = {.dims = l->dims,
+			    .capacity = (uint32_t)l->cfg->num_storages,
+			    .batch_size = (uint32_t)l->cfg->batch_size};
+	rc = im_store_new(&l->store, &so);
+	if (rc)
+		return fail(err, errlen, rc, "cannot create the store: %s",
+			    im_strerror(rc));
+	return im_actors_new(&l->actors, (uint64_t)(l->cfg->actor_timeout * 1000));
+}
+
+static int start_status(im_learner *l, char *err, size_t errlen)
+{
+	im_status_opts so = {.addr = l->cfg->status_addr};
+	int rc = im_status_new(&l->status, &so);
+	if (rc)
+		return fail(err, errlen, rc, "--status-addr %s: %s", l->cfg->status_addr,
+			    rc == IM_ESYS ? strerror(errno) : im_strerror(rc));
+	return IM_OK;
+}
+
+int im_learner_new(im_learner **out, const im_learner_config *cfg, char *err,
+		   size_t errlen)
+{
+	im_learner *l = calloc(1, sizeof *l);
+	if (!l)
+		return IM_ENOMEM;
+	l->cfg = cfg;
+	pthread_mutex_init(&l->mu, NULL);
+	pthread_cond_init(&l->updated, NULL);
+	pthread_mutex_init(&l->stats_mu, NULL);
+	l->t0_ms = im_now_ms();
+	l->run_id = random_u64();
+	loss_options(l);
+	int rc = build_model(cfg, &l->model, l->env, sizeof l->env, err, errlen);
+	if (rc)
+		goto fail;
+	l->params = im_model_params(l->model);
+	if ((rc = make_optimizer(l)))
+		goto fail;
+	if ((rc = load_initial(l, err, errlen)))
+		goto fail;
+	rc = im_runspec_build(&l->spec, l->run_id, l->env, (uint32_t)cfg->num_steps,
+			      (uint64_t)cfg->seed, im_model_get_spec(l->model),
+			      im_model_num_params(l->model));
+	if (rc) {
+		fail(err, errlen, rc, "run spec: environment name too long");
+		goto fail;
+	}
+	spec_json(l);
+	if ((rc = build_store(l, err, errlen)) || (rc = open_run_dir(l, err, errlen)) ||
+	    (rc = open_sockets(l, err, errlen)) || (rc = start_status(l, err, errlen)))
+		goto fail;
+	*out = l;
+	return IM_OK;
+fail:
+	im_learner_free(l);
+	return rc;
+}
+
+void im_learner_free(im_learner *l)
+{
+	if (!l)
+		return;
+	im_learner_stop_threads(l);
+	im_status_free(l->status);
+	if (l->pull)
+		zmq_close(l->pull);
+	if (l->pub)
+		zmq_close(l->pub);
+	if (l->router)
+		zmq_close(l->router);
+	if (l->zctx)
+		zmq_ctx_term(l->zctx);
+	im_store_free(l->store);
+	im_actors_free(l->actors);
+	im_optim_free(l->opt);
+	im_model_free(l->model);
+	if (l->csv)
+		fclose(l->csv);
+	free(l->learn_thr);
+	free(l->pids);
+	pthread_mutex_destroy(&l->mu);
+	pthread_cond_destroy(&l->updated);
+	pthread_mutex_destroy(&l->stats_mu);
+	free(l);
+}
+
+int im_learner_describe(const im_learner_config *cfg)
+{
+	char err[512] = "", env[IM_RUNSPEC_NAME_MAX];
+	im_model *m = NULL;
+	int rc = build_model(cfg, &m, env, sizeof env, err, sizeof err);
+	if (rc) {
+		im_error("%s", err);
+		return 2;
+	}
+	printf("environment: %s\n", env);
+	im_model_describe(m, stdout);
+	im_model_free(m);
+	return 0;
+}
+
+int im_learner_eval(const im_learner_config *cfg)
+{
+	char err[512] = "", env[IM_RUNSPEC_NAME_MAX];
+	im_model *m = NULL;
+	int rc = build_model(cfg, &m, env, sizeof env, err, sizeof err);
+	im_ckpt_counters cc;
+	if (rc == IM_OK)
+		rc = im_checkpoint_load(cfg->init_model_path, m, im_model_params(m),
+					NULL, &cc, err, sizeof err);
+	im_eval_result r;
+	if (rc == IM_OK)
+		rc = im_eval_run(m, im_model_params(m), env, cfg->num_eval_episodes,
+				 (uint64_t)cfg->seed, &r, err, sizeof err);
+	im_model_free(m);
+	if (rc) {
+		im_error("eval: %s", err[0] ? err : im_strerror(rc));
+		return 2;
+	}
+	printf("{\"env\":\"%s\",\"episodes\":%d,\"mean_return\":%.4f,"
+	       "\"std_return\":%.4f,\"min_return\":%.4f,\"max_return\":%.4f,"
+	       "\"mean_length\":%.2f}\n",
+	       env, r.episodes, r.mean_return, r.std_return, r.min_return,
+	       r.max_return, r.mean_length);
+	return 0;
+}

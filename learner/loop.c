@@ -1,0 +1,306 @@
+/* The learner's main thread: progress, status, CSV, evaluation,
+ * checkpoints, actor supervision and the orderly shutdown. */
+#include "checkpoint.h"
+#include "err.h"
+#include "eval.h"
+#include "internal.h"
+#include "learner.h"
+#include "spawn.h"
+
+#include <inttypes.h>
+#include <math.h>
+#include <stdlib.h>
+#include <string.h>
+#include <time.h>
+
+void im_learner_copy_state(im_learner *l, float *params, im_optim *shadow,
+			   uint64_t *frames, uint64_t *updates,
+			   uint64_t *version)
+{
+	size_t n = im_model_num_params(l->model);
+	pthread_mutex_lock(&l->mu);
+	memcpy(params, l->params, n * sizeof(float));
+	if (shadow) {
+		for (int i = 0; i < im_optim_state_count(l->opt); i++)
+			memcpy(im_optim_state(shadow, i), im_optim_state(l->opt, i),
+			       n * sizeof(float));
+		shadow->step = l->opt->step;
+	}
+	*frames = l->frames;
+	*updates = l->updates;
+	*version = l->version;
+	pthread_mutex_unlock(&l->mu);
+}
+
+static void stats_part(im_learner *l, im_status_snapshot *s)
+{
+	pthread_mutex_lock(&l->stats_mu);
+	double sr = 0, sl = 0;
+	for (int i = 0; i < l->nret; i++) {
+		sr += l->returns[i];
+		sl += l->lengths[i];
+	}
+	s->episodes = l->episodes;
+	s->mean_return = l->nret ? sr / l->nret : NAN;
+	s->mean_length = l->nret ? sl / l->nret : NAN;
+	s->total_loss = l->total;
+	s->pg_loss = l->pg;
+	s->baseline_loss = l->base;
+	s->entropy_loss = l->ent;
+	s->grad_norm = l->grad_norm;
+	s->learning_rate = l->lr;
+	s->policy_lag_mean = l->lag_mean;
+	s->policy_lag_max = l->lag_max;
+	pthread_mutex_unlock(&l->stats_mu);
+}
+
+void im_learner_snapshot(im_learner *l, im_status_snapshot *s)
+{
+	uint64_t now = im_now_ms();
+	memset(s, 0, sizeof *s);
+	s->run_id = l->run_id;
+	snprintf(s->env, sizeof s->env, "%.*s", (int)sizeof s->env - 1, l->env);
+	snprintf(s->tag, sizeof s->tag, "%s", l->cfg->tag);
+	s->uptime_s = (double)(now - l->t0_ms) / 1000.0;
+	pthread_mutex_lock(&l->mu);
+	s->frames = l->frames;
+	s->updates = l->updates;
+	s->param_version = l->version;
+	pthread_mutex_unlock(&l->mu);
+	stats_part(l, s);
+	im_store_stats ss;
+	im_store_get_stats(l->store, &ss);
+	s->store_depth = ss.depth;
+	s->store_capacity = ss.capacity;
+	im_receiver_stats rs = {0};
+	if (l->receiver)
+		im_receiver_get_stats(l->receiver, &rs);
+	l->last_rs = l->receiver ? rs : l->last_rs;
+	s->unrolls_received = l->last_rs.accepted;
+	for (int r = 1; r < IM_REJECT_COUNT; r++)
+		s->dropped[r] = atomic_load(&l->dropped[r]) + l->last_rs.dropped[r];
+	s->dropped[IM_REJECT_POLICY_LAG] += ss.dropped_lag;
+	im_actors_fill(l->actors, s, now);
+}
+
+static uint64_t dropped_total(const im_status_snapshot *s)
+{
+	uint64_t d = 0;
+	for (int r = 1; r < IM_REJECT_COUNT; r++)
+		d += s->dropped[r];
+	return d;
+}
+
+/* Rates between two log ticks. */
+typedef struct ticker {
+	uint64_t t_ms, frames, updates;
+} ticker;
+
+static void log_progress(im_learner *l, im_status_snapshot *s, ticker *tk)
+{
+	uint64_t now = im_now_ms();
+	double dt = (double)(now - tk->t_ms) / 1000.0;
+	if (dt > 0) {
+		s->frames_per_s = (double)(s->frames - tk->frames) / dt;
+		s->updates_per_s = (double)(s->updates - tk->updates) / dt;
+	}
+	*tk = (ticker){now, s->frames, s->updates};
+	im_info("frames %" PRIu64 " | %.0f f/s | updates %" PRIu64
+		" | return %.1f (%" PRIu64 " ep) | loss pg %.3f base %.3f ent %.3f"
+		" | lag %.1f | actors %u | store %u/%u",
+		s->frames, s->frames_per_s, s->updates, s->mean_return, s->episodes,
+		s->pg_loss, s->baseline_loss, s->entropy_loss, s->policy_lag_mean,
+		s->n_actors, s->store_depth, s->store_capacity);
+	fprintf(l->csv,
+		"%.3f,%" PRIu64 ",%" PRIu64 ",%.1f,%" PRIu64 ",%.4f,%.2f,%.6g,%.6g,"
+		"%.6g,%.6g,%.6g,%.6g,%.3f,%.0f,%u,%u,%" PRIu64 "\n",
+		s->uptime_s, s->frames, s->updates, s->frames_per_s, s->episodes,
+		s->mean_return, s->mean_length, s->total_loss, s->pg_loss,
+		s->baseline_loss, s->entropy_loss, s->grad_norm, s->learning_rate,
+		s->policy_lag_mean, s->policy_lag_max, s->store_depth, s->n_actors,
+		dropped_total(s));
+	fflush(l->csv);
+}
+
+/* Work buffers of the main thread. */
+typedef struct loop_ctx {
+	float *params;
+	im_optim *shadow;
+	ticker tk;
+	uint64_t next_eval, next_save;
+	double last_status_ms, last_log_ms;
+	im_status_snapshot snap;
+} loop_ctx;
+
+static int save(im_learner *l, loop_ctx *c, const char *why)
+{
+	im_ckpt_counters cc = {.run_id = l->run_id};
+	snprintf(cc.env, sizeof cc.env, "%.*s", (int)sizeof cc.env - 1, l->env);
+	im_learner_copy_state(l, c->params, c->shadow, &cc.frames, &cc.updates,
+			      &cc.param_version);
+	char err[512] = "";
+	int rc = im_checkpoint_save(l->ckpt_path, l->model, c->params, c->shadow,
+				    &cc, l->spec_json, err, sizeof err);
+	if (rc)
+		im_error("checkpoint %s failed: %s", l->ckpt_path, err);
+	else
+		im_info("checkpoint (%s): %s at %" PRIu64 " frames, %" PRIu64
+			" updates", why, l->ckpt_path, cc.frames, cc.updates);
+	return rc;
+}
+
+static void evaluate(im_learner *l, loop_ctx *c)
+{
+	uint64_t frames, updates, version;
+	im_learner_copy_state(l, c->params, NULL, &frames, &updates, &version);
+	im_eval_result r;
+	char err[256] = "";
+	int rc = im_eval_run(l->model, c->params, l->env, l->cfg->num_eval_episodes,
+			     (uint64_t)l->cfg->seed ^ 0xe7a1e7a1ULL ^ updates, &r, err,
+			     sizeof err);
+	if (rc)
+		im_warn("evaluation failed: %s", err[0] ? err : im_strerror(rc));
+	else
+		im_info("eval at %" PRIu64 " frames: return %.2f +- %.2f (min %.1f, "
+			"max %.1f) over %d episodes, length %.1f",
+			frames, r.mean_return, r.std_return, r.min_return,
+			r.max_return, r.episodes, r.mean_length);
+}
+
+static int spawn_actors(im_learner *l)
+{
+	const im_learner_config *c = l->cfg;
+	if (c->spawn_actors <= 0)
+		return IM_OK;
+	l->pids = calloc((size_t)c->spawn_actors, sizeof *l->pids);
+	if (!l->pids)
+		return IM_ENOMEM;
+	int envs = c->envs_per_actor ? c->envs_per_actor
+				     : (c->num_actors + c->spawn_actors - 1) / c->spawn_actors;
+	im_spawn_opts so = {.actor_bin = c->actor_bin, .learner = l->actor_addr,
+			    .env = l->env, .num_envs = envs, .log_level = "warn"};
+	for (int i = 0; i < c->spawn_actors; i++) {
+		int rc = im_spawn_actor(&l->pids[i], i, &so);
+		if (rc) {
+			im_error("cannot start local actor %d: %s (set --actor-bin)",
+				 i + 1, im_strerror(rc));
+			return rc;
+		}
+		l->npids = i + 1;
+	}
+	im_info("started %d local actors with %d environments each",
+		c->spawn_actors, envs);
+	return IM_OK;
+}
+
+static int solved(const im_learner *l, const im_status_snapshot *s)
+{
+	return l->cfg->target_return != 0 && s->episodes >= IM_RETURNS_WINDOW &&
+	       s->mean_return >= l->cfg->target_return;
+}
+
+static void periodic(im_learner *l, loop_ctx *c)
+{
+	const im_learner_config *cfg = l->cfg;
+	uint64_t now = im_now_ms();
+	if (l->npids) {
+		int gone = im_spawn_reap(l->pids, l->npids);
+		if (gone)
+			im_warn("%d local actor(s) exited", gone);
+	}
+	im_actors_prune(l->actors, now);
+	if (now - c->last_status_ms >= 200 ||
+	    now - c->last_log_ms >= cfg->log_interval * 1000) {
+		double fps = c->snap.frames_per_s, ups = c->snap.updates_per_s;
+		im_learner_snapshot(l, &c->snap);
+		c->snap.frames_per_s = fps;
+		c->snap.updates_per_s = ups;
+		if (now - c->last_log_ms >= cfg->log_interval * 1000) {
+			log_progress(l, &c->snap, &c->tk);
+			c->last_log_ms = (double)now;
+		}
+		im_status_publish(l->status, &c->snap);
+		c->last_status_ms = (double)now;
+	}
+	uint64_t updates = c->snap.updates;
+	if (cfg->eval_interval && updates >= c->next_eval) {
+		evaluate(l, c);
+		c->next_eval = updates + (uint64_t)cfg->eval_interval;
+	}
+	if (cfg->save_interval && updates >= c->next_save) {
+		save(l, c, "interval");
+		c->next_save = updates + (uint64_t)cfg->save_interval;
+	}
+}
+
+static int loop_init(im_learner *l, loop_ctx *c)
+{
+	memset(c, 0, sizeof c[0]);
+	size_t n = im_model_num_params(l->model);
+	c->params = malloc(n * sizeof(float));
+	if (!c->params || im_optim_new(&c->shadow, &l->opt->opts, n))
+		return IM_ENOMEM;
+	c->tk = (ticker){im_now_ms(), l->frames, l->updates};
+	c->next_eval = l->updates + (uint64_t)l->cfg->eval_interval;
+	c->next_save = l->updates + (uint64_t)l->cfg->save_interval;
+	c->last_log_ms = (double)im_now_ms();
+	return IM_OK;
+}
+
+static void summary(im_learner *l, loop_ctx *c, const char *why)
+{
+	im_learner_snapshot(l, &c->snap);
+	double secs = (double)(im_now_ms() - l->t0_ms) / 1000.0;
+	im_info("done (%s): %" PRIu64 " frames, %" PRIu64 " updates in %.1f s "
+		"(%.0f frames/s), mean return %.2f over the last %d episodes, "
+		"%" PRIu64 " unrolls accepted, %" PRIu64 " dropped",
+		why, c->snap.frames, c->snap.updates, secs,
+		(double)(c->snap.frames - l->start_frames) / (secs > 0 ? secs : 1),
+		c->snap.mean_return,
+		c->snap.episodes < IM_RETURNS_WINDOW ? (int)c->snap.episodes : IM_RETURNS_WINDOW,
+		c->snap.unrolls_received, dropped_total(&c->snap));
+	printf("{\"result\":\"%s\",\"frames\":%" PRIu64 ",\"updates\":%" PRIu64
+	       ",\"seconds\":%.2f,\"mean_return\":%.3f,\"episodes\":%" PRIu64
+	       ",\"checkpoint\":\"%s\"}\n",
+	       why, c->snap.frames, c->snap.updates, secs, c->snap.mean_return,
+	       c->snap.episodes, l->ckpt_path);
+	fflush(stdout);
+}
+
+int im_learner_run(im_learner *l, volatile sig_atomic_t *stop)
+{
+	loop_ctx c;
+	char err[256] = "";
+	int code = 0;
+	if (loop_init(&l[0], &c) || im_learner_start_threads(l, err, sizeof err) ||
+	    spawn_actors(l)) {
+		im_error("cannot start: %s", err[0] ? err : "out of memory or spawn failed");
+		code = 1;
+	}
+	im_info("run %016" PRIx64 ": %s, handshake on %s, status on port %d, run dir %s",
+		l->run_id, l->env, l->cfg->bind, im_status_port(l->status), l->dir);
+	const char *why = "stopped";
+	while (!code && !*stop) {
+		struct timespec ts = {0, 20 * 1000000L};
+		nanosleep(&ts, NULL);
+		periodic(l, &c);
+		if (atomic_load(&l->done)) {
+			why = "num_train_steps reached";
+			break;
+		}
+		if (solved(l, &c.snap)) {
+			why = "target return reached";
+			break;
+		}
+	}
+	/* Stop taking unrolls, finish the update in flight, then save. */
+	im_learner_stop_threads(l);
+	if (l->updates > 0 || l->cfg->init_model_path)
+		save(l, &c, "final");
+	if (l->npids)
+		im_spawn_stop(l->pids, l->npids, 3000);
+	summary(l, &c, code ? "error" : why);
+	free(c.params);
+	im_optim_free(c.shadow);
+	return code;
+}

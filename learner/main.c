@@ -1,0 +1,62 @@
+/* impala-learner: the IMPALA learner service.  See learner/learner.h. */
+#include "config.h"
+#include "err.h"
+#include "learner.h"
+#include "log.h"
+
+#include <cblas.h>
+#include <signal.h>
+#include <stdio.h>
+#include <string.h>
+
+static volatile sig_atomic_t stop_flag;
+
+static void on_signal(int sig)
+{
+	(void)sig;
+	stop_flag = 1;
+}
+
+int main(int argc, char **argv)
+{
+	im_log_init(argv[0], IM_LOG_INFO);
+	im_learner_config cfg;
+	char err[512];
+	im_learner_config_defaults(&cfg);
+	int rc = im_learner_config_parse(&cfg, argc, argv, err, sizeof err);
+	if (rc == IM_EHELP)
+		return 0;
+	im_log_level lvl = IM_LOG_INFO;
+	if (rc == IM_OK && im_log_parse_level(cfg.log_level, &lvl)) {
+		snprintf(err, sizeof err, "--log-level: '%s' is not one of debug, "
+			 "info, warn, error", cfg.log_level);
+		rc = IM_EINVAL;
+	}
+	if (rc) {
+		fprintf(stderr, "impala-learner: %s\n", err);
+		return 2;
+	}
+	im_log_set_level(lvl);
+	openblas_set_num_threads(cfg.blas_threads);
+	if (cfg.verb == IM_VERB_DESCRIBE)
+		return im_learner_describe(&cfg);
+	if (cfg.verb == IM_VERB_EVAL)
+		return im_learner_eval(&cfg);
+
+	struct sigaction sa;
+	memset(&sa, 0, sizeof sa);
+	sa.sa_handler = on_signal;
+	sigaction(SIGTERM, &sa, NULL);
+	sigaction(SIGINT, &sa, NULL);
+	signal(SIGPIPE, SIG_IGN);
+
+	im_learner *l = NULL;
+	rc = im_learner_new(&l, &cfg, err, sizeof err);
+	if (rc) {
+		im_error("%s", err);
+		return 2;
+	}
+	int code = im_learner_run(l, &stop_flag);
+	im_learner_free(l);
+	return code;
+}
