@@ -4,9 +4,9 @@
 
 #include "learn/fastmath.h"
 
-/* Rows up to this many actions keep their exponentials on the stack while
- * sampling; wider rows recompute them (correct, only slower). */
-#define CAT_STACK 256
+/* Floats of exponentials kept on the stack while sampling (rows up to this
+ * many actions; wider rows recompute them, correct, only slower). */
+#define CAT_STACK 1024
 
 static inline float row_max(const float *x, int n)
 {
@@ -53,27 +53,49 @@ static int cat_pick(const float *l, float m, const float *e, float sum, int n,
 	return last; /* rounding left target at or above the total */
 }
 
+/* Rows too wide for the stack block: one row at a time, libm's expf. */
+static void cat_sample_wide(int32_t *action, float *logp, const float *l,
+			    int n, im_rng *rng)
+{
+	float m = row_max(l, n), sum = 0.0f;
+	for (int j = 0; j < n; j++)
+		sum += expf(l[j] - m);
+	int a = cat_pick(l, m, NULL, sum, n, im_rng_float(rng));
+	*action = a;
+	if (logp)
+		*logp = l[a] - m - logf(sum);
+}
+
 void im_dist_cat_sample(int32_t *action, float *logp, const float *logits,
 			int rows, int n, im_rng *rng)
 {
-	float e[CAT_STACK];
-	for (int r = 0; r < rows; r++) {
-		const float *l = logits + (size_t)r * n;
-		float m = row_max(l, n), sum = 0.0f;
-		if (n <= CAT_STACK) {
-			for (int j = 0; j < n; j++) {
-				e[j] = expf(l[j] - m);
-				sum += e[j];
-			}
-		} else {
-			for (int j = 0; j < n; j++)
-				sum += expf(l[j] - m);
+	/* As many rows as fit in the block share one vectorised exp pass. */
+	float e[CAT_STACK], m[CAT_STACK];
+	int per = n <= CAT_STACK ? CAT_STACK / n : 0;
+	for (int r0 = 0; r0 < rows; r0 += per ? per : 1) {
+		if (!per) {
+			cat_sample_wide(action + r0, logp ? logp + r0 : NULL,
+					logits + (size_t)r0 * n, n, rng);
+			continue;
 		}
-		int a = cat_pick(l, m, n <= CAT_STACK ? e : NULL, sum, n,
-				 im_rng_float(rng));
-		action[r] = a;
-		if (logp)
-			logp[r] = l[a] - m - logf(sum);
+		int nr = rows - r0 < per ? rows - r0 : per;
+		const float *l0 = logits + (size_t)r0 * n;
+		for (int i = 0; i < nr; i++) {
+			m[i] = row_max(l0 + (size_t)i * n, n);
+			for (int j = 0; j < n; j++)
+				e[i * n + j] = l0[(size_t)i * n + j] - m[i];
+		}
+		im_fastmath_expf(e, (size_t)nr * n);
+		for (int i = 0; i < nr; i++) {
+			const float *l = l0 + (size_t)i * n, *ei = e + i * n;
+			float sum = 0.0f;
+			for (int j = 0; j < n; j++)
+				sum += ei[j];
+			int a = cat_pick(l, m[i], ei, sum, n, im_rng_float(rng));
+			action[r0 + i] = a;
+			if (logp)
+				logp[r0 + i] = l[a] - m[i] - logf(sum);
+		}
 	}
 }
 

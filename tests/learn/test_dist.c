@@ -8,6 +8,7 @@
 #include <cmocka.h>
 
 #include <math.h>
+#include <stdlib.h>
 #include <string.h>
 
 #include "learn/dist.h"
@@ -204,6 +205,35 @@ static void test_cat_sampling(void **state)
 	}
 }
 
+/* Sampling in blocks of rows and, for rows wider than the stack block, one
+ * row at a time: actions in range, log-probabilities equal log_prob's. */
+static void test_cat_sampling_shapes(void **state)
+{
+	(void)state;
+	im_rng r;
+	im_rng_init(&r, 12);
+	const int shapes[][2] = {{300, 7}, {3, 1500}, {5, 1}};
+	for (int s = 0; s < 3; s++) {
+		int rows = shapes[s][0], n = shapes[s][1];
+		float *l = malloc(sizeof(float) * rows * n);
+		float *lp = malloc(sizeof(float) * rows);
+		float *chk = malloc(sizeof(float) * rows);
+		int32_t *a = malloc(sizeof(int32_t) * rows);
+		random_logits(l, rows * n, &r, 2.0f);
+		im_dist_cat_sample(a, lp, l, rows, n, &r);
+		im_dist_cat_log_prob(chk, l, a, rows, n);
+		for (int i = 0; i < rows; i++) {
+			assert_true(a[i] >= 0 && a[i] < n);
+			assert_float_equal(lp[i], chk[i],
+					   1e-5 * fmax(1, fabs(chk[i])));
+		}
+		free(l);
+		free(lp);
+		free(chk);
+		free(a);
+	}
+}
+
 static void test_gauss_sampling(void **state)
 {
 	(void)state;
@@ -304,6 +334,7 @@ int main(void)
 		cmocka_unit_test(test_cat_gradient_fd),
 		cmocka_unit_test(test_gauss_gradient_fd),
 		cmocka_unit_test(test_cat_sampling),
+		cmocka_unit_test(test_cat_sampling_shapes),
 		cmocka_unit_test(test_gauss_sampling),
 		cmocka_unit_test(test_fast_expf),
 		cmocka_unit_test(test_cat_rows_equal_plain),
