@@ -1,0 +1,181 @@
+"""Helpers for tests that run impala-learner and impala-actor processes.
+
+Every process started here binds to loopback on free ports, is bounded in
+time, and is stopped (SIGTERM, then SIGKILL) by Cluster.close(), which tests
+call in a finally block or through `with Cluster(...) as c:`.
+
+The build directory comes from the environment variable IMPALA_BUILD (meson
+passes it), so tests run against the binaries of the build under test.
+"""
+import json
+import os
+import re
+import signal
+import socket
+import subprocess
+import tempfile
+import time
+import urllib.request
+
+BUILD = os.environ.get("IMPALA_BUILD", os.path.join(os.path.dirname(__file__), "..", "..", "build"))
+LEARNER = os.path.join(BUILD, "learner", "impala-learner")
+ACTOR = os.path.join(BUILD, "actor", "impala-actor")
+
+
+def free_base_port(span=3, tries=200):
+    """A loopback port P with P..P+span-1 free now (a learner's base)."""
+    for _ in range(tries):
+        s = socket.socket()
+        s.bind(("127.0.0.1", 0))
+        base = s.getsockname()[1]
+        s.close()
+        if base + span > 65535:
+            continue
+        ok = True
+        for p in range(base, base + span):
+            t = socket.socket()
+            try:
+                t.bind(("127.0.0.1", p))
+            except OSError:
+                ok = False
+            finally:
+                t.close()
+        if ok:
+            return base
+    raise RuntimeError("no free run of ports")
+
+
+def http_get(port, path, timeout=5.0):
+    """(status, body text) of GET http://127.0.0.1:port/path."""
+    try:
+        with urllib.request.urlopen(f"http://127.0.0.1:{port}{path}", timeout=timeout) as r:
+            return r.status, r.read().decode()
+    except urllib.error.HTTPError as e:
+        return e.code, e.read().decode()
+
+
+def parse_metrics(text):
+    """Prometheus text -> {'name{labels}': float}."""
+    out = {}
+    for line in text.splitlines():
+        if not line or line.startswith("#"):
+            continue
+        key, _, val = line.rpartition(" ")
+        out[key] = float(val)
+    return out
+
+
+class Proc:
+    """A child process whose stderr goes to a log file we can read."""
+
+    def __init__(self, argv, log_path, env=None):
+        self.argv = argv
+        self.log_path = log_path
+        self.log = open(log_path, "w")
+        self.p = subprocess.Popen(argv, stdout=subprocess.PIPE, stderr=self.log,
+                                  stdin=subprocess.DEVNULL, env=env, text=True)
+
+    def text(self):
+        with open(self.log_path) as f:
+            return f.read()
+
+    def alive(self):
+        return self.p.poll() is None
+
+    def signal(self, sig):
+        if self.alive():
+            self.p.send_signal(sig)
+
+    def wait(self, timeout):
+        """Exit code, or raises subprocess.TimeoutExpired."""
+        return self.p.wait(timeout=timeout)
+
+    def stdout(self):
+        return self.p.stdout.read() if self.p.stdout else ""
+
+    def stop(self, grace=5.0):
+        if self.alive():
+            self.p.send_signal(signal.SIGTERM)
+            try:
+                self.p.wait(timeout=grace)
+            except subprocess.TimeoutExpired:
+                self.p.kill()
+                self.p.wait(timeout=grace)
+        self.log.close()
+
+
+class Cluster:
+    """One learner (started with start_learner) and any number of actors."""
+
+    def __init__(self, tmp=None):
+        self.tmp = tmp or tempfile.mkdtemp(prefix="impala-e2e-")
+        self.base = None
+        self.learner = None
+        self.status_port = None
+        self.actors = []
+
+    def __enter__(self):
+        return self
+
+    def __exit__(self, *exc):
+        self.close()
+
+    @property
+    def address(self):
+        return f"tcp://127.0.0.1:{self.base}"
+
+    def start_learner(self, *args, base=None, name="learner", timeout=20.0):
+        """Starts impala-learner with args plus --bind, --status-addr and
+        --logdir of this cluster; waits until its status port answers."""
+        self.base = base or self.base or free_base_port()
+        argv = [LEARNER, *args, "--bind", self.address, "--status-addr",
+                "127.0.0.1:0", "--logdir", os.path.join(self.tmp, "runs")]
+        self.learner = Proc(argv, os.path.join(self.tmp, name + ".log"))
+        end = time.time() + timeout
+        while time.time() < end:
+            m = re.search(r"status on port (\d+)", self.learner.text())
+            if m:
+                self.status_port = int(m.group(1))
+                return self.learner
+            if not self.learner.alive():
+                raise RuntimeError("learner exited: " + self.learner.text()[-2000:])
+            time.sleep(0.05)
+        raise RuntimeError("learner did not start: " + self.learner.text()[-2000:])
+
+    def start_actor(self, actor_id, num_envs=8, *args):
+        argv = [ACTOR, "--learner", self.address, "--actor-id", str(actor_id),
+                "--num-envs", str(num_envs), "--learner-timeout", "3", *args]
+        a = Proc(argv, os.path.join(self.tmp, f"actor{actor_id}.log"))
+        self.actors.append(a)
+        return a
+
+    def status(self):
+        code, body = http_get(self.status_port, "/status")
+        assert code == 200, (code, body)
+        return json.loads(body)
+
+    def metrics(self):
+        code, body = http_get(self.status_port, "/metrics")
+        assert code == 200, (code, body)
+        return parse_metrics(body)
+
+    def wait_for(self, pred, timeout, what, every=0.1):
+        """Polls /status until pred(status) is true; returns that status."""
+        end = time.time() + timeout
+        last = None
+        while time.time() < end:
+            try:
+                last = self.status()
+                if pred(last):
+                    return last
+            except (OSError, ValueError):
+                pass
+            time.sleep(every)
+        raise AssertionError(f"timed out waiting for {what}; last status: "
+                             f"{json.dumps(last)[:1500] if last else None}")
+
+    def close(self):
+        for a in self.actors:
+            a.stop()
+        if self.learner:
+            self.learner.stop(grace=15.0)
