@@ -58,7 +58,7 @@ static size_t config_table(im_learner_config *c, im_flag *f)
 {
 	const im_flag t[] = {
 		{"env", IM_FLAG_STR, &c->env, "environment name, or plugin:/path/lib.so", 1, 0, NULL},
-		{"tag", IM_FLAG_STR, &c->tag, "experiment tag; runs go to <logdir>/<tag>", 1, 0, NULL},
+		{"tag", IM_FLAG_STR, &c->tag, "experiment tag; the run directory is <logdir>/<tag>/seed<seed>", 1, 0, NULL},
 		{"seed", IM_FLAG_I64, &c->seed, "random seed", 0, BIG, NULL},
 		{"num-steps", IM_FLAG_INT, &c->num_steps, "steps per unroll (T)", 1, 100000, NULL},
 		{"num-actors", IM_FLAG_INT, &c->num_actors, "environments acting in parallel on the spawned actors", 1, 100000, NULL},
