@@ -1,0 +1,266 @@
+/* The full learner update (common/learn/update.h: im_update_compute +
+ * im_update_apply = forward over T+1 by B, bootstrap values of truncated
+ * steps, V-trace, loss, backward, global-norm clipping, RMSprop) in samples
+ * (T*B) per second, for MLP 2x64 and 2x512 and the LSTM core at 256
+ * (obs dim 4 and 2 actions, like CartPole; T = 80, B = 32), at each
+ * requested OpenBLAS thread count.  Beside each figure: the achieved
+ * matrix-product GFLOP/s (formula in bench_util.h, bench_learn_flops) and a
+ * plain sgemm at the configuration's dominant shape measured in the same
+ * run (the ceiling), and their ratio.
+ *
+ * The batch looks like CartPole's: rewards 1, about 2% terminal steps and
+ * 0.5% truncated ones (each with a bootstrap row), episode resets in the
+ * LSTM input.  Medians of repeated timed updates after warm-up.  The last
+ * line of stdout is one JSON object.
+ *
+ * Usage: bench_update [--threads 1,2] [--seconds S]
+ *                     [--configs mlp64,mlp512,lstm256]
+ *   S: timed seconds per configuration and thread count (default 2). */
+#include <math.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "bench_util.h"
+#include "learn/update.h"
+
+enum { T = 80, B = 32, OBS = 4, A = 2, MAXT = 8 };
+
+typedef struct cfg {
+	const char *name;
+	int width, lstm;
+} cfg;
+
+static const cfg CFGS[] = {
+	{"mlp64", 64, 0}, {"mlp512", 512, 0}, {"lstm256", 256, 256}};
+enum { NCFG = sizeof CFGS / sizeof CFGS[0] };
+
+typedef struct run {
+	im_model *m;
+	im_update *u;
+	im_optim *opt;
+	im_update_batch b;
+	im_loss_opts lo;
+	size_t np;
+	int failures; /* updates that returned an error (reported) */
+	/* owned inputs */
+	float *obs, *prew, *h0, *c0, *blogp, *rew, *xobs, *xrew;
+	int32_t *pact, *act, *xidx, *xact;
+	uint8_t *reset, *term, *trunc;
+} run;
+
+static void update_step(void *p)
+{
+	run *r = p;
+	im_update_stats st;
+	float *w = im_model_params(r->m), *g = im_model_grads(r->m);
+	if (im_update_compute(r->u, w, g, &r->b, &r->lo, &st) ||
+	    im_update_apply(r->opt, w, g, r->np, 4e-4f, 40.0, &st))
+		r->failures++;
+}
+
+/* A CartPole-like batch: actions and their "previous action" shift agree,
+ * episodes end at terminal and truncated steps (the next step resets). */
+static int make_batch(run *r, int H)
+{
+	size_t N = (size_t)(T + 1) * B, TB = (size_t)T * B;
+	unsigned seed = 7;
+	r->obs = bench_frand(N * OBS, &seed);
+	r->prew = calloc(N, sizeof(float));
+	r->pact = calloc(N, sizeof(int32_t));
+	r->reset = calloc(N, 1);
+	r->act = calloc(TB, sizeof(int32_t));
+	r->blogp = calloc(TB, sizeof(float));
+	r->rew = calloc(TB, sizeof(float));
+	r->term = calloc(TB, 1);
+	r->trunc = calloc(TB, 1);
+	r->xidx = calloc(TB, sizeof(int32_t));
+	r->xact = calloc(TB, sizeof(int32_t));
+	r->xrew = calloc(TB, sizeof(float));
+	r->xobs = bench_frand(TB * OBS, &seed);
+	if (!r->obs || !r->prew || !r->pact || !r->reset || !r->act ||
+	    !r->blogp || !r->rew || !r->term || !r->trunc || !r->xidx ||
+	    !r->xact || !r->xrew || !r->xobs)
+		return -1;
+	int nx = 0;
+	for (size_t i = 0; i < TB; i++) {
+		r->act[i] = rand_r(&seed) % A;
+		r->blogp[i] = -0.69f + 0.2f * ((float)rand_r(&seed) / RAND_MAX - 0.5f);
+		r->rew[i] = 1.0f;
+		int u = rand_r(&seed) % 1000;
+		r->term[i] = u < 20;
+		r->trunc[i] = u >= 20 && u < 25;
+		int ended = r->term[i] || r->trunc[i];
+		/* step t+1's inputs: the action and reward of step t, unless
+		 * the episode ended (then zero state and inputs) */
+		r->reset[i + B] = (uint8_t)ended;
+		r->pact[i + B] = ended ? 0 : r->act[i];
+		r->prew[i + B] = ended ? 0.0f : r->rew[i];
+		if (r->trunc[i]) {
+			r->xidx[nx] = (int32_t)i;
+			r->xact[nx] = r->act[i];
+			r->xrew[nx++] = r->rew[i];
+		}
+	}
+	if (H) {
+		r->h0 = bench_frand((size_t)B * H, &seed);
+		r->c0 = bench_frand((size_t)B * H, &seed);
+	}
+	r->b = (im_update_batch){
+		.in = {.T1 = T + 1, .B = B, .obs = r->obs, .prev_action = r->pact,
+		       .prev_reward = r->prew, .reset = r->reset},
+		.h0 = r->h0, .c0 = r->c0,
+		.extra = {.n = nx, .index = r->xidx, .obs = r->xobs,
+			  .prev_action = r->xact, .prev_reward = r->xrew},
+		.act_discrete = r->act, .behaviour_logp = r->blogp,
+		.rewards = r->rew, .terminated = r->term, .truncated = r->trunc};
+	return 0;
+}
+
+static void teardown(run *r)
+{
+	im_update_free(r->u);
+	im_optim_free(r->opt);
+	im_model_free(r->m);
+	free(r->obs), free(r->prew), free(r->h0), free(r->c0), free(r->blogp);
+	free(r->rew), free(r->xobs), free(r->xrew), free(r->pact), free(r->act);
+	free(r->xidx), free(r->xact), free(r->reset), free(r->term);
+	free(r->trunc);
+}
+
+static int setup(run *r, const cfg *c)
+{
+	memset(r, 0, sizeof *r);
+	im_obs_space obs = {.ndim = 1, .shape = {OBS}};
+	im_act_space act = {.kind = IM_ACT_DISCRETE, .n = A};
+	im_model_spec s;
+	im_model_spec_default(&s, &obs, &act, c->width);
+	s.use_lstm = c->lstm > 0;
+	s.lstm_hidden = c->lstm > 0 ? c->lstm : 1;
+	im_optim_opts oo = im_optim_defaults(IM_OPTIM_RMSPROP);
+	if (im_model_new(&r->m, &s) || im_update_new(&r->u, r->m, T, B))
+		return -1;
+	r->np = im_model_num_params(r->m);
+	if (im_optim_new(&r->opt, &oo, r->np))
+		return -1;
+	r->lo = im_loss_defaults();
+	return make_batch(r, c->lstm);
+}
+
+typedef struct figures {
+	double sps, ms, gflops, sgemm, frac;
+	int reps, failures;
+	char shape[32];
+} figures;
+
+/* The dominant matrix product of a configuration: the hidden layer over
+ * all rows for the MLPs, the LSTM's input-to-gates product for the LSTM. */
+static void dominant_shape(const cfg *c, int *M, int *N, int *K)
+{
+	*M = (T + 1) * B;
+	*N = c->lstm ? 4 * c->lstm : c->width;
+	*K = c->width;
+}
+
+static int bench_cfg(const cfg *c, double seconds, figures *f)
+{
+	run r;
+	if (setup(&r, c)) {
+		teardown(&r);
+		return -1;
+	}
+	double t = bench_median_time(update_step, &r, seconds, 2, 5, &f->reps);
+	f->failures = r.failures;
+	f->sps = T * B / t;
+	f->ms = t * 1e3;
+	f->gflops = bench_learn_flops(OBS, c->width, c->lstm, A,
+				      (double)(T + 1) * B) / t / 1e9;
+	int M, N, K;
+	dominant_shape(c, &M, &N, &K);
+	snprintf(f->shape, sizeof f->shape, "%dx%dx%d", M, N, K);
+	double ss = seconds / 4 < 0.6 ? seconds / 4 : 0.6;
+	f->sgemm = bench_sgemm_gflops(M, N, K, ss);
+	f->frac = f->gflops / f->sgemm;
+	teardown(&r);
+	return 0;
+}
+
+static int select_cfgs(const char *list, int *sel)
+{
+	int n = 0;
+	for (int i = 0; i < NCFG; i++) {
+		const char *p = strstr(list, CFGS[i].name);
+		size_t l = strlen(CFGS[i].name);
+		sel[i] = p && (p == list || p[-1] == ',') &&
+			 (p[l] == 0 || p[l] == ',');
+		n += sel[i];
+	}
+	return n;
+}
+
+int main(int argc, char **argv)
+{
+	int threads[MAXT] = {1, 2}, nt = 2, sel[NCFG];
+	double seconds = 2.0;
+	const char *configs = "mlp64,mlp512,lstm256";
+	for (int i = 1; i + 1 < argc; i += 2) {
+		if (!strcmp(argv[i], "--threads"))
+			nt = bench_parse_ints(argv[i + 1], threads, MAXT);
+		else if (!strcmp(argv[i], "--seconds"))
+			seconds = atof(argv[i + 1]);
+		else if (!strcmp(argv[i], "--configs"))
+			configs = argv[i + 1];
+	}
+	if (nt < 1 || !select_cfgs(configs, sel) || !(seconds > 0)) {
+		fprintf(stderr, "usage: bench_update [--threads 1,2] "
+			"[--seconds S] [--configs mlp64,mlp512,lstm256]\n");
+		return 2;
+	}
+	static figures f[MAXT][NCFG];
+	double peak[MAXT];
+	for (int ti = 0; ti < nt; ti++) {
+		openblas_set_num_threads(threads[ti]);
+		peak[ti] = bench_sgemm_gflops((T + 1) * B, 512, 512, 0.5);
+		printf("threads %d: sgemm %dx512x512 %.1f GFLOP/s\n", threads[ti],
+		       (T + 1) * B, peak[ti]);
+		for (int ci = 0; ci < NCFG; ci++) {
+			if (!sel[ci])
+				continue;
+			if (bench_cfg(&CFGS[ci], seconds, &f[ti][ci])) {
+				fprintf(stderr, "setup of %s failed\n",
+					CFGS[ci].name);
+				return 1;
+			}
+			figures *x = &f[ti][ci];
+			printf("  update %-8s %8.3f ms  %9.0f samples/s  %5.1f "
+			       "GFLOP/s  sgemm %s %5.1f GFLOP/s  ratio %.2f  "
+			       "(%d reps, %d failed)\n", CFGS[ci].name, x->ms,
+			       x->sps, x->gflops, x->shape, x->sgemm, x->frac,
+			       x->reps, x->failures);
+		}
+	}
+	printf("{\"T\": %d, \"B\": %d, \"seconds\": %g, \"sgemm_512_gflops\": {",
+	       T, B, seconds);
+	for (int ti = 0; ti < nt; ti++)
+		printf("%s\"%d\": %.1f", ti ? ", " : "", threads[ti], peak[ti]);
+	printf("}, \"update\": {");
+	int first = 1;
+	for (int ci = 0; ci < NCFG; ci++) {
+		if (!sel[ci])
+			continue;
+		printf("%s\"%s\": {", first ? "" : ", ", CFGS[ci].name);
+		first = 0;
+		for (int ti = 0; ti < nt; ti++) {
+			figures *x = &f[ti][ci];
+			printf("%s\"%d\": {\"samples_per_s\": %.0f, \"ms\": %.3f, "
+			       "\"gflops\": %.2f, \"sgemm_shape\": \"%s\", "
+			       "\"sgemm_gflops\": %.2f, \"ratio_to_sgemm\": %.3f, "
+			       "\"reps\": %d, \"failed\": %d}", ti ? ", " : "",
+			       threads[ti], x->sps, x->ms, x->gflops, x->shape,
+			       x->sgemm, x->frac, x->reps, x->failures);
+		}
+		printf("}");
+	}
+	printf("}}\n");
+	return 0;
+}
