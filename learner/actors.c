@@ -12,6 +12,8 @@ typedef struct actor_row {
 	char host[IM_STATUS_HOST_MAX];
 	uint64_t frames, unrolls, last_ms;
 	int64_t lag;
+	uint64_t next_seq; /* unroll_seq expected next, when seq_known */
+	int seq_known;     /* 0 until the first unroll after a Hello */
 } actor_row;
 
 struct im_actors {
@@ -19,6 +21,7 @@ struct im_actors {
 	uint64_t timeout_ms;
 	actor_row *rows;
 	uint32_t n, cap;
+	im_actors_seq_stats seq; /* over the table's life */
 };
 
 int im_actors_new(im_actors **out, uint64_t timeout_ms)
@@ -75,16 +78,31 @@ void im_actors_hello(im_actors *t, uint64_t id, const char *host,
 			r->host[j++] = (*p >= 0x20 && *p < 0x7f) ? *p : '?';
 		r->host[j] = '\0';
 		r->last_ms = now_ms;
+		/* A new session: its numbers may not follow the old ones. */
+		r->seq_known = 0;
 	}
 	pthread_mutex_unlock(&t->mu);
 }
 
-void im_actors_unroll(im_actors *t, uint64_t id, uint64_t frames,
-		      int64_t lag, uint64_t now_ms)
+/* Checks seq against the row's stream (see im_actors_seq_stats).  Locked. */
+static void check_seq(im_actors *t, actor_row *r, uint64_t seq)
+{
+	if (r->seq_known && seq > r->next_seq)
+		t->seq.gaps += seq - r->next_seq;
+	else if (r->seq_known && seq < r->next_seq)
+		t->seq.repeats++;
+	if (!r->seq_known || seq >= r->next_seq)
+		r->next_seq = seq + 1;
+	r->seq_known = 1;
+}
+
+void im_actors_unroll(im_actors *t, uint64_t id, uint64_t seq,
+		      uint64_t frames, int64_t lag, uint64_t now_ms)
 {
 	pthread_mutex_lock(&t->mu);
 	actor_row *r = row_of(t, id, now_ms);
 	if (r) {
+		check_seq(t, r, seq);
 		r->frames += frames;
 		r->unrolls++;
 		r->lag = lag;
@@ -136,9 +154,18 @@ uint32_t im_actors_count(im_actors *t)
 	return n;
 }
 
+void im_actors_seq(im_actors *t, im_actors_seq_stats *out)
+{
+	pthread_mutex_lock(&t->mu);
+	*out = t->seq;
+	pthread_mutex_unlock(&t->mu);
+}
+
 void im_actors_fill(im_actors *t, im_status_snapshot *s, uint64_t now_ms)
 {
 	pthread_mutex_lock(&t->mu);
+	s->unroll_seq_gaps = t->seq.gaps;
+	s->unroll_seq_repeats = t->seq.repeats;
 	uint32_t n = t->n < IM_STATUS_MAX_ACTORS ? t->n : IM_STATUS_MAX_ACTORS;
 	s->n_actors = t->n;
 	s->n_actors_omitted = t->n - n;

@@ -18,17 +18,36 @@ void im_actors_free(im_actors *t);
 /* Records a handshake (host is copied, truncated; untrusted text). */
 void im_actors_hello(im_actors *t, uint64_t id, const char *host,
 		     uint64_t now_ms);
-/* Records an accepted unroll: frames acted, its policy lag.  An actor seen
- * first here (one that joined before a learner restart) gets a row with
- * host "?". */
-void im_actors_unroll(im_actors *t, uint64_t id, uint64_t frames,
-		      int64_t lag, uint64_t now_ms);
+/* Records an accepted unroll: frames acted, its policy lag, and its
+ * unroll_seq, checked against the actor's previous one so that lost and
+ * duplicated unrolls show (im_actors_seq_stats).  An actor seen first here
+ * (one that joined before a learner restart) gets a row with host "?". */
+void im_actors_unroll(im_actors *t, uint64_t id, uint64_t seq,
+		      uint64_t frames, int64_t lag, uint64_t now_ms);
 /* Removes the actor at once (Goodbye).  Returns 1 if it was there. */
 int im_actors_goodbye(im_actors *t, uint64_t id);
 /* Removes actors silent for longer than the timeout; returns how many. */
 int im_actors_prune(im_actors *t, uint64_t now_ms);
 uint32_t im_actors_count(im_actors *t);
-/* Writes the rows (at most IM_STATUS_MAX_ACTORS) and counts into s. */
+/* Faults in the actors' unroll_seq streams, over the learner's life (they
+ * survive the rows).  An actor numbers its unrolls 0, 1, 2, ... per run;
+ * the learner expects each accepted one to follow the previous accepted
+ * one of the same actor.  The first unroll after a Hello, or of a new row,
+ * only sets the start: an actor may rejoin mid-stream (a cut link, a
+ * restarted process with the same id), and then nothing is known about
+ * the numbers before.
+ *   gaps:    numbers skipped (seq above the next expected), summed: unrolls
+ *            lost on the way or rejected by validation (those are also
+ *            counted under their reason);
+ *   repeats: accepted unrolls numbered at or below one already accepted:
+ *            a duplicate, or one overtaken by a later one. */
+typedef struct im_actors_seq_stats {
+	uint64_t gaps;
+	uint64_t repeats;
+} im_actors_seq_stats;
+void im_actors_seq(im_actors *t, im_actors_seq_stats *out);
+/* Writes the rows (at most IM_STATUS_MAX_ACTORS), counts and the
+ * unroll_seq faults into s. */
 void im_actors_fill(im_actors *t, im_status_snapshot *s, uint64_t now_ms);
 
 #endif

@@ -64,6 +64,10 @@ typedef struct im_status_snapshot {
 	uint32_t store_depth;
 	uint32_t store_capacity;
 	uint64_t unrolls_received;   /* accepted into the store */
+	/* Faults in the actors' unroll_seq streams (learner/actors.h):
+	 * numbers skipped, and unrolls repeated or out of order. */
+	uint64_t unroll_seq_gaps;
+	uint64_t unroll_seq_repeats;
 	uint64_t dropped[IM_REJECT_COUNT]; /* by reason; [OK] unused */
 	uint32_t n_actors;
 	uint32_t n_actors_omitted;   /* rows beyond IM_STATUS_MAX_ACTORS */

@@ -37,8 +37,8 @@ static void on_reject(void *ctx, im_reject why, uint64_t actor_id,
 static void on_accept(void *ctx, const Impala__Trajectory *t, uint64_t lag)
 {
 	im_learner *l = ctx;
-	im_actors_unroll(l->actors, t->actor_id, t->num_steps, (int64_t)lag,
-			 im_now_ms());
+	im_actors_unroll(l->actors, t->actor_id, t->unroll_seq, t->num_steps,
+			 (int64_t)lag, im_now_ms());
 	if (!t->n_episodes)
 		return;
 	pthread_mutex_lock(&l->stats_mu);

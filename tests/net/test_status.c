@@ -347,6 +347,8 @@ static void fill_snapshot(im_status_snapshot *s)
 	s->store_capacity = 60;
 	s->dropped[IM_REJECT_NON_FINITE] = 7;
 	s->dropped[IM_REJECT_BAD_ACTION] = 2;
+	s->unroll_seq_gaps = 4;
+	s->unroll_seq_repeats = 1;
 	s->n_actors = 2;
 	s->actors[0] = (im_status_actor){.id = 5, .host = "node-1",
 					 .frames = 1000, .unrolls = 10,
@@ -380,6 +382,8 @@ static void test_endpoints(void **state)
 	assert_non_null(strstr(js, "\"non_finite\":7"));
 	assert_non_null(strstr(js, "\"host\":\"evil\\\"host\\u000a\\\\\""));
 	assert_non_null(strstr(js, "\"frames\":12345"));
+	assert_non_null(strstr(js, "\"unroll_seq_gaps\":4,"));
+	assert_non_null(strstr(js, "\"unroll_seq_repeats\":1,"));
 
 	assert_int_equal(request(port, "GET /metrics HTTP/1.1\r\n\r\n", r, RESP_CAP), 200);
 	assert_non_null(strstr(r, "Content-Type: text/plain; version=0.0.4"));
@@ -391,6 +395,9 @@ static void test_endpoints(void **state)
 	assert_non_null(strstr(m, "impala_episode_return_mean NaN\n"));
 	assert_true(sample_value(m, "impala_actor_frames_total{actor=\"6\",host=\"evil\\\"host\\n\\\\\"}") == 2000.0);
 	assert_true(sample_value(m, "impala_store_depth") == 3.0);
+	assert_true(sample_value(m, "impala_unroll_seq_gaps_total") == 4.0);
+	assert_true(sample_value(m, "impala_unroll_seq_repeats_total") == 1.0);
+	assert_true(sample_value(m, "impala_actors") == 2.0);
 	assert_true(check_exposition(m) > 30);
 	free(m);
 

@@ -1,0 +1,187 @@
+/* The learner's table of connected actors (learner/actors.c): rows made by
+ * Hello and by unrolls, Goodbye and the silence timeout removing them, the
+ * count the status gauge shows, and the unroll_seq check that makes lost
+ * and duplicated unrolls visible.  Every expected number below follows
+ * from the case's own stream of events, worked out by hand. */
+#include <stdarg.h>
+#include <stddef.h>
+#include <setjmp.h>
+#include <stdint.h>
+#include <cmocka.h>
+
+#include <stdlib.h>
+#include <string.h>
+
+#include "actors.h"
+#include "err.h"
+
+#define TIMEOUT_MS 1000
+
+static im_actors *table(void)
+{
+	im_actors *t = NULL;
+	assert_int_equal(im_actors_new(&t, TIMEOUT_MS), IM_OK);
+	assert_non_null(t);
+	return t;
+}
+
+/* The row of id in a fresh snapshot, or NULL. */
+static const im_status_actor *row(im_actors *t, im_status_snapshot *s,
+				  uint64_t id, uint64_t now_ms)
+{
+	memset(s, 0, sizeof *s);
+	im_actors_fill(t, s, now_ms);
+	for (uint32_t i = 0; i < s->n_actors && i < IM_STATUS_MAX_ACTORS; i++)
+		if (s->actors[i].id == id)
+			return &s->actors[i];
+	return NULL;
+}
+
+static void test_membership(void **state)
+{
+	(void)state;
+	im_actors *t = table();
+	im_status_snapshot *s = malloc(sizeof *s);
+	im_actors_hello(t, 1, "host-a", 0);
+	im_actors_hello(t, 2, "host-b\x01", 0);
+	im_actors_unroll(t, 3, 0, 20, 0, 100); /* joined before a restart */
+	assert_int_equal(im_actors_count(t), 3);
+	const im_status_actor *r = row(t, s, 2, 500);
+	assert_non_null(r);
+	assert_string_equal(r->host, "host-b?");
+	assert_true(r->last_seen_s == 0.5);
+	r = row(t, s, 3, 500);
+	assert_string_equal(r->host, "?");
+	assert_int_equal(r->frames, 20);
+	assert_int_equal(r->unrolls, 1);
+	/* Goodbye removes at once, and only what is there. */
+	assert_int_equal(im_actors_goodbye(t, 1), 1);
+	assert_int_equal(im_actors_goodbye(t, 1), 0);
+	assert_int_equal(im_actors_count(t), 2);
+	/* Actor 3 was heard at 100, actor 2 at 0: at 1050 only 2 is too
+	 * silent; at exactly its timeout an actor stays. */
+	assert_int_equal(im_actors_prune(t, TIMEOUT_MS), 0);
+	assert_int_equal(im_actors_prune(t, 1050), 1);
+	assert_null(row(t, s, 2, 1050));
+	assert_non_null(row(t, s, 3, 1050));
+	assert_int_equal(s->n_actors, 1);
+	im_actors_unroll(t, 3, 1, 20, 0, 1500);
+	assert_int_equal(im_actors_prune(t, 2400), 0);
+	assert_int_equal(im_actors_prune(t, 2501), 1);
+	assert_int_equal(im_actors_count(t), 0);
+	free(s);
+	im_actors_free(t);
+}
+
+static void test_many_rows_counted_once(void **state)
+{
+	(void)state;
+	im_actors *t = table();
+	im_status_snapshot *s = malloc(sizeof *s);
+	const uint32_t n = IM_STATUS_MAX_ACTORS + 44;
+	for (uint32_t i = 0; i < n; i++)
+		im_actors_hello(t, 1000 + i, "h", 0);
+	im_actors_fill(t, s, 0);
+	assert_int_equal(s->n_actors, n);
+	assert_int_equal(s->n_actors_omitted, 44);
+	free(s);
+	im_actors_free(t);
+}
+
+/* One event of a seq case: a Hello (seq ignored) or an unroll. */
+typedef struct ev {
+	char kind; /* 'h' hello, 'u' unroll, 'p' prune at now_ms (silence) */
+	uint64_t id, seq, now_ms;
+} ev;
+
+typedef struct seq_case {
+	const char *name;
+	ev evs[12];
+	int n;
+	uint64_t gaps, repeats;
+} seq_case;
+
+static const seq_case seq_cases[] = {
+	{"in order", {{'h', 1, 0, 0}, {'u', 1, 0, 1}, {'u', 1, 1, 2}, {'u', 1, 2, 3}},
+	 4, 0, 0},
+	{"two actors interleaved",
+	 {{'h', 1, 0, 0}, {'h', 2, 0, 0}, {'u', 1, 0, 1}, {'u', 2, 0, 1},
+	  {'u', 2, 1, 2}, {'u', 1, 1, 2}, {'u', 1, 2, 3}, {'u', 2, 2, 3}},
+	 8, 0, 0},
+	{"one lost", {{'h', 1, 0, 0}, {'u', 1, 0, 1}, {'u', 1, 2, 2}, {'u', 1, 3, 3}},
+	 4, 1, 0},
+	{"three lost in two holes",
+	 {{'u', 1, 0, 1}, {'u', 1, 3, 2}, {'u', 1, 4, 3}, {'u', 1, 6, 4}},
+	 4, 3, 0},
+	{"duplicate", {{'u', 1, 0, 1}, {'u', 1, 1, 2}, {'u', 1, 1, 3}, {'u', 1, 2, 4}},
+	 4, 0, 1},
+	/* 2 before 1: a gap of one when 2 comes, then 1 is a repeat. */
+	{"reordered", {{'u', 1, 0, 1}, {'u', 1, 2, 2}, {'u', 1, 1, 3}, {'u', 1, 3, 4}},
+	 4, 1, 1},
+	{"first unroll mid-stream", {{'h', 1, 0, 0}, {'u', 1, 57, 1}, {'u', 1, 58, 2}},
+	 3, 0, 0},
+	{"rejoin after a cut link continues",
+	 {{'h', 1, 0, 0}, {'u', 1, 0, 1}, {'u', 1, 1, 2}, {'h', 1, 0, 3},
+	  {'u', 1, 2, 4}, {'u', 1, 3, 5}},
+	 6, 0, 0},
+	{"restarted process numbers from 0 again",
+	 {{'h', 1, 0, 0}, {'u', 1, 0, 1}, {'u', 1, 1, 2}, {'h', 1, 0, 3},
+	  {'u', 1, 0, 4}, {'u', 1, 1, 5}},
+	 6, 0, 0},
+	{"pruned, then back mid-stream",
+	 {{'u', 1, 0, 1}, {'u', 1, 1, 2}, {'p', 0, 0, 5000}, {'u', 1, 9, 5001},
+	  {'u', 1, 10, 5002}},
+	 5, 0, 0},
+	{"faults outlive their row",
+	 {{'u', 1, 0, 1}, {'u', 1, 2, 2}, {'u', 1, 2, 3}, {'p', 0, 0, 5000}},
+	 4, 1, 1},
+};
+
+static void test_seq(void **state)
+{
+	(void)state;
+	for (size_t c = 0; c < sizeof seq_cases / sizeof seq_cases[0]; c++) {
+		const seq_case *k = &seq_cases[c];
+		im_actors *t = table();
+		for (int i = 0; i < k->n; i++) {
+			const ev *e = &k->evs[i];
+			if (e->kind == 'h')
+				im_actors_hello(t, e->id, "h", e->now_ms);
+			else if (e->kind == 'u')
+				im_actors_unroll(t, e->id, e->seq, 10, 0, e->now_ms);
+			else
+				im_actors_prune(t, e->now_ms);
+		}
+		im_actors_seq_stats st;
+		im_actors_seq(t, &st);
+		if (st.gaps != k->gaps || st.repeats != k->repeats)
+			fail_msg("%s: gaps %llu repeats %llu, want %llu and %llu",
+				 k->name, (unsigned long long)st.gaps,
+				 (unsigned long long)st.repeats,
+				 (unsigned long long)k->gaps,
+				 (unsigned long long)k->repeats);
+		im_status_snapshot *s = malloc(sizeof *s);
+		im_actors_fill(t, s, 6000);
+		assert_int_equal(s->unroll_seq_gaps, k->gaps);
+		assert_int_equal(s->unroll_seq_repeats, k->repeats);
+		free(s);
+		im_actors_free(t);
+	}
+}
+
+static void test_free_null(void **state)
+{
+	(void)state;
+	im_actors_free(NULL);
+}
+
+int main(void)
+{
+	const struct CMUnitTest tests[] = {
+		cmocka_unit_test(test_membership),
+		cmocka_unit_test(test_many_rows_counted_once),
+		cmocka_unit_test(test_seq),
+		cmocka_unit_test(test_free_null),
+	};
+	return cmocka_run_group_tests(tests, NULL, NULL);
+}
