@@ -357,8 +357,9 @@ int im_status_render_metrics(const im_status_snapshot *s, char **out,
 	prom_run(&b, s);
 	prom_learning(&b, s);
 	prom_dropped(&b, s);
+	/* n_actors counts every actor, listed rows and omitted ones alike. */
 	prom_gauge(&b, "impala_actors", "Actors seen recently.",
-		   (double)s->n_actors + s->n_actors_omitted);
+		   (double)s->n_actors);
 	for (int which = 0; which < 4; which++)
 		prom_actor_family(&b, s, n, which);
 	return sb_finish(&b, out, len);

@@ -411,6 +411,24 @@ static void test_endpoints(void **state)
 	assert_int_equal(im_status_close(s), IM_OK);
 }
 
+/* Beyond IM_STATUS_MAX_ACTORS rows the snapshot lists the first rows and
+ * says how many it left out; the gauge counts every actor once. */
+static void test_actor_gauge_over_row_limit(void **state)
+{
+	(void)state;
+	im_status_snapshot *snap = malloc(sizeof *snap);
+	fill_snapshot(snap);
+	snap->n_actors = IM_STATUS_MAX_ACTORS + 44;
+	snap->n_actors_omitted = 44;
+	char *m = NULL;
+	size_t len = 0;
+	assert_int_equal(im_status_render_metrics(snap, &m, &len), IM_OK);
+	assert_true(sample_value(m, "impala_actors") ==
+		    (double)(IM_STATUS_MAX_ACTORS + 44));
+	free(m);
+	free(snap);
+}
+
 typedef struct rcase {
 	const char *name;
 	const char *req;
@@ -556,6 +574,7 @@ int main(void)
 {
 	const struct CMUnitTest tests[] = {
 		cmocka_unit_test(test_endpoints),
+		cmocka_unit_test(test_actor_gauge_over_row_limit),
 		cmocka_unit_test(test_bad_requests),
 		cmocka_unit_test(test_slow_client),
 		cmocka_unit_test(test_connection_limit),
