@@ -110,10 +110,16 @@ void im_nn_act_forward(float *out, const float *in, size_t n,
 void im_nn_act_backward(float *din, const float *dout, const float *out,
 	size_t n, im_nn_activation act)
 {
-	/* Branch-free forms so that the compiler vectorises both loops. */
+	/* Branch-free forms so that the compiler vectorises both loops.  The
+	 * ReLU loop loads dout[i] unconditionally: written as
+	 * `out[i] > 0 ? dout[i] : 0` the load is conditional, GCC cannot
+	 * if-convert it and emits a scalar loop whose branch mispredicts on
+	 * about half the elements (11% of the 2x64 learner update). */
 	if (act == IM_NN_ACT_RELU) {
-		for (size_t i = 0; i < n; i++)
-			din[i] = out[i] > 0.0f ? dout[i] : 0.0f;
+		for (size_t i = 0; i < n; i++) {
+			float g = dout[i];
+			din[i] = out[i] > 0.0f ? g : 0.0f;
+		}
 	} else {
 		for (size_t i = 0; i < n; i++)
 			din[i] = dout[i] * (1.0f - out[i] * out[i]);
