@@ -8,10 +8,29 @@ Usage: torch_update.py --threads N --seconds S [--configs mlp64,mlp512,lstm256]
 """
 import argparse
 import json
+import os
 import statistics
+import sys
 import time
 
-import torch
+
+def _argv_threads(argv):
+    """--threads N from argv (default 1), read before torch is imported."""
+    for i, a in enumerate(argv[:-1]):
+        if a == "--threads":
+            return argv[i + 1]
+    return "1"
+
+
+# torch.set_num_threads only sizes the OpenMP pool; Debian's torch does its
+# matrix products in the system OpenBLAS (pthreads), which otherwise starts
+# one thread per core and oversubscribes the machine (measured: 2x512 at 1
+# thread ran 5x slower).  The pools size themselves at load, so set them
+# before the import.
+for _v in ("OMP_NUM_THREADS", "OPENBLAS_NUM_THREADS", "MKL_NUM_THREADS"):
+    os.environ[_v] = _argv_threads(sys.argv)
+
+import torch  # noqa: E402
 
 T, B, OBS, A = 80, 32, 4, 2
 
