@@ -7,9 +7,9 @@ cd "$(dirname "$0")/.."
 scripts/install-deps.sh || { echo "0 passed, 1 failed"; exit 1; }
 build=${IMPALA_BUILD_DIR:-build}
 if [[ -d "$build" ]]; then
-  meson setup --reconfigure "$build" >/dev/null || meson setup --wipe "$build" >/dev/null
+  meson setup --reconfigure "$build" -Dtests=true >/dev/null || meson setup --wipe "$build" -Dtests=true >/dev/null
 else
-  meson setup "$build" >/dev/null
+  meson setup "$build" -Dtests=true >/dev/null
 fi || { echo "0 passed, 1 failed"; exit 1; }
 if ! meson compile -C "$build"; then
   echo "0 passed, 1 failed"
