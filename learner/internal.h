@@ -38,6 +38,9 @@ struct im_learner {
 	im_loss_opts loss;
 	/* The run. */
 	uint64_t run_id;
+	/* The run whose weights --init-model-path loaded without --resume (a
+	 * new run started from it), or 0: its unrolls count as stale. */
+	uint64_t prev_run_id;
 	im_runspec_store spec;
 	im_run_dims dims;
 	char spec_json[2048];

@@ -127,6 +127,7 @@ static int load_initial(im_learner *l, char *err, size_t errlen)
 		im_info("resumed run %016" PRIx64 " at %" PRIu64 " frames, %" PRIu64
 			" updates", l->run_id, l->frames, l->updates);
 	} else {
+		l->prev_run_id = cc.run_id != l->run_id ? cc.run_id : 0;
 		im_info("starting from the weights of %s", c->init_model_path);
 	}
 	return IM_OK;

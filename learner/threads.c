@@ -61,6 +61,7 @@ static int start_receiver(im_learner *l)
 		.store = l->store,
 		.dims = l->dims,
 		.run_id = l->run_id,
+		.prev_run_id = l->prev_run_id,
 		.max_policy_lag = (uint64_t)l->cfg->max_policy_lag,
 		.param_version = &l->version,
 		.on_accept = on_accept,
