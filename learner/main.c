@@ -3,6 +3,9 @@
 #include "err.h"
 #include "learner.h"
 #include "log.h"
+#include "spawn.h"
+
+#include <limits.h>
 
 #include <cblas.h>
 #include <signal.h>
@@ -50,6 +53,14 @@ int main(int argc, char **argv)
 	sigaction(SIGINT, &sa, NULL);
 	signal(SIGPIPE, SIG_IGN);
 
+	char bin[PATH_MAX];
+	if (cfg.spawn_actors > 0 && im_spawn_resolve(cfg.actor_bin, bin, sizeof bin)) {
+		fprintf(stderr, "impala-learner: --spawn-actors: %s\n",
+			cfg.actor_bin ? "--actor-bin is not an executable file"
+				      : "no impala-actor found beside impala-learner, "
+					"in ../actor/ or on PATH (set --actor-bin)");
+		return 2;
+	}
 	im_learner *l = NULL;
 	rc = im_learner_new(&l, &cfg, err, sizeof err);
 	if (rc) {

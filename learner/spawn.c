@@ -49,12 +49,18 @@ int im_spawn_find_actor(char *buf, size_t len)
 	return IM_ENOENT;
 }
 
+int im_spawn_resolve(const char *actor_bin, char *buf, size_t len)
+{
+	if (!actor_bin)
+		return im_spawn_find_actor(buf, len);
+	snprintf(buf, len, "%s", actor_bin);
+	return executable(buf) ? IM_OK : IM_ENOENT;
+}
+
 int im_spawn_actor(pid_t *pid, int i, const im_spawn_opts *o)
 {
 	char bin[PATH_MAX], id[32], envs[32];
-	if (o->actor_bin)
-		snprintf(bin, sizeof bin, "%s", o->actor_bin);
-	else if (im_spawn_find_actor(bin, sizeof bin))
+	if (im_spawn_resolve(o->actor_bin, bin, sizeof bin))
 		return IM_ENOENT;
 	snprintf(id, sizeof id, "%d", i + 1);
 	snprintf(envs, sizeof envs, "%d", o->num_envs);

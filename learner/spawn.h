@@ -18,6 +18,10 @@ typedef struct im_spawn_opts {
  * tree), then on PATH.  Writes it into buf; IM_ENOENT when not found. */
 int im_spawn_find_actor(char *buf, size_t len);
 
+/* Resolves the actor binary (actor_bin, or found as above) into buf and
+ * checks that it is an executable file; IM_ENOENT otherwise. */
+int im_spawn_resolve(const char *actor_bin, char *buf, size_t len);
+
 /* Starts actor i (0-based) with --actor-id i+1.  *pid is set on success. */
 int im_spawn_actor(pid_t *pid, int i, const im_spawn_opts *o);
 
