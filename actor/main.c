@@ -1,6 +1,7 @@
 /* impala-actor: runs environments with a local copy of the policy and
  * streams unrolls to a learner.  See actor/session.h for the protocol and
  * actor/rollout.h for the acting. */
+#include "curve.h"
 #include "err.h"
 #include "flags.h"
 #include "log.h"
@@ -27,6 +28,12 @@ typedef struct actor_cfg {
 	int64_t max_unrolls;
 	int send_hwm;
 	const char *log_level;
+	const char *curve_secret_key;   /* files */
+	const char *curve_public_key;
+	const char *learner_public_key;
+	/* The keys read from them (Z85), when CURVE is on. */
+	char secret[IM_CURVE_Z85_LEN + 1], public[IM_CURVE_Z85_LEN + 1];
+	char learner_key[IM_CURVE_Z85_LEN + 1];
 } actor_cfg;
 
 static volatile sig_atomic_t stop_flag;
@@ -51,6 +58,55 @@ static uint64_t random_id(void)
 	return id ? id : 1;
 }
 
+static const char *unset_if_empty(const char *s)
+{
+	return s && s[0] ? s : NULL;
+}
+
+/* Reads the CURVE key files, when configured.  A missing or malformed file
+ * is a start-up error: an actor that cannot authenticate would otherwise
+ * wait for a Welcome for ever. */
+static int load_keys(actor_cfg *c, char *err, size_t errlen)
+{
+	c->curve_secret_key = unset_if_empty(c->curve_secret_key);
+	c->curve_public_key = unset_if_empty(c->curve_public_key);
+	c->learner_public_key = unset_if_empty(c->learner_public_key);
+	if (!c->curve_secret_key) {
+		if (!c->curve_public_key && !c->learner_public_key)
+			return IM_OK;
+		snprintf(err, errlen, "CURVE keys given without --curve-secret-key");
+		return IM_EINVAL;
+	}
+	if (!c->learner_public_key) {
+		snprintf(err, errlen, "--curve-secret-key needs --learner-public-key");
+		return IM_EINVAL;
+	}
+	char why[300], pub[IM_CURVE_Z85_LEN + 1];
+	const char *which = "--curve-secret-key";
+	int rc = im_curve_read_key(c->curve_secret_key, c->secret, why, sizeof why);
+	if (rc == IM_OK && im_curve_public_of(c->secret, c->public) != IM_OK) {
+		snprintf(why, sizeof why, "%s: not a CURVE secret key", c->curve_secret_key);
+		rc = IM_EINVAL;
+	}
+	if (rc == IM_OK && c->curve_public_key) {
+		which = "--curve-public-key";
+		rc = im_curve_read_key(c->curve_public_key, pub, why, sizeof why);
+		if (rc == IM_OK && strcmp(pub, c->public) != 0) {
+			snprintf(why, sizeof why, "%s is not the public key of %s",
+				 c->curve_public_key, c->curve_secret_key);
+			rc = IM_EINVAL;
+		}
+	}
+	if (rc == IM_OK) {
+		which = "--learner-public-key";
+		rc = im_curve_read_key(c->learner_public_key, c->learner_key, why,
+				       sizeof why);
+	}
+	if (rc)
+		snprintf(err, errlen, "%s: %s", which, why);
+	return rc;
+}
+
 static int parse(actor_cfg *c, int argc, char **argv)
 {
 	*c = (actor_cfg){.learner = "tcp://127.0.0.1:5555", .num_envs = 8,
@@ -67,8 +123,11 @@ static int parse(actor_cfg *c, int argc, char **argv)
 		{"max-unrolls", IM_FLAG_I64, &c->max_unrolls, "stop after sending this many unrolls (0: never)", 0, 9.2e18, NULL},
 		{"send-hwm", IM_FLAG_INT, &c->send_hwm, "unrolls queued for the learner (0: 2 x num-envs)", 0, 1000000, NULL},
 		{"log-level", IM_FLAG_STR, &c->log_level, "debug, info, warn or error", 1, 0, NULL},
+		{"curve-secret-key", IM_FLAG_STR, &c->curve_secret_key, "file with this actor's CURVE secret key (Z85); turns CURVE on", 1, 0, NULL},
+		{"curve-public-key", IM_FLAG_STR, &c->curve_public_key, "file with this actor's CURVE public key (optional: derived from the secret key, checked against it when given)", 1, 0, NULL},
+		{"learner-public-key", IM_FLAG_STR, &c->learner_public_key, "file with the learner's CURVE public key", 1, 0, NULL},
 	};
-	char err[256];
+	char err[512];
 	size_t n = sizeof f / sizeof f[0];
 	int rc = im_flags_parse(f, n, argc, argv, NULL, err, sizeof err);
 	if (rc == IM_EHELP) {
@@ -82,6 +141,8 @@ static int parse(actor_cfg *c, int argc, char **argv)
 			 c->log_level);
 		rc = IM_EINVAL;
 	}
+	if (rc == IM_OK)
+		rc = load_keys(c, err, sizeof err);
 	if (rc) {
 		fprintf(stderr, "impala-actor: %s\n", err);
 		return rc;
@@ -255,14 +316,18 @@ int main(int argc, char **argv)
 		.learner_timeout_ms = (int)(a.cfg.learner_timeout * 1000),
 		.send_hwm = a.cfg.send_hwm,
 		.stop = &stop_flag,
+		.curve_public = a.cfg.curve_secret_key ? a.cfg.public : NULL,
+		.curve_secret = a.cfg.curve_secret_key ? a.cfg.secret : NULL,
+		.curve_server = a.cfg.curve_secret_key ? a.cfg.learner_key : NULL,
 	};
 	int rc = im_session_new(&a.session, &so);
 	if (rc) {
 		im_error("--learner %s: %s", a.cfg.learner, im_strerror(rc));
 		return 2;
 	}
-	im_info("actor %" PRIu64 " connecting to %s", (uint64_t)a.cfg.actor_id,
-		a.cfg.learner);
+	im_info("actor %" PRIu64 " connecting to %s%s%s", (uint64_t)a.cfg.actor_id,
+		a.cfg.learner, a.cfg.curve_secret_key ? " with CURVE, public key " : "",
+		a.cfg.curve_secret_key ? a.cfg.public : "");
 	int code = run(&a);
 	uint64_t frames = a.roll ? im_rollout_frames(a.roll) : 0;
 	im_info("stopping: %" PRIu64 " unrolls sent, %" PRIu64 " frames acted",

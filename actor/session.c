@@ -15,9 +15,13 @@
 
 struct im_session {
 	im_session_opts o;
+	char curve_public[41], curve_secret[41], curve_server[41];
 	im_endpoints ep;
 	void *ctx;
 	void *push, *sub;
+	void *mon_push, *mon_sub; /* PAIR ends of their handshake monitors */
+	int reopen;               /* a data socket's handshake failed */
+	int told;                 /* ...and the log said why */
 	uint64_t run_id;       /* of the last Welcome, 0 before */
 	uint64_t last_params_ms;
 	uint64_t bad_params;
@@ -29,6 +33,149 @@ static int stopped(const im_session *s)
 	return s->o.stop && *s->o.stop;
 }
 
+/* Makes o a CURVE client when keys are configured. */
+static void curve_opts(const im_session *s, im_sock_opts *o)
+{
+	if (s->curve_secret[0])
+		im_transport_curve_client(o, s->curve_public, s->curve_secret,
+					  s->curve_server);
+}
+
+/* Keeps copies of the keys: the options' strings are only borrowed. */
+static int copy_keys(im_session *s, const im_session_opts *o)
+{
+	if (!o->curve_secret)
+		return IM_OK;
+	if (!o->curve_public || !o->curve_server)
+		return IM_EINVAL;
+	snprintf(s->curve_public, sizeof s->curve_public, "%s", o->curve_public);
+	snprintf(s->curve_secret, sizeof s->curve_secret, "%s", o->curve_secret);
+	snprintf(s->curve_server, sizeof s->curve_server, "%s", o->curve_server);
+	s->o.curve_public = s->o.curve_secret = s->o.curve_server = NULL;
+	return IM_OK;
+}
+
+/* ---- the PUSH and SUB sockets and their handshake monitors ---------- */
+
+/* ZeroMQ gives up on a connection whose security handshake failed (a key
+ * the learner has not authorised, or CURVE on one side only) and never
+ * retries it.  A monitor on each socket reports such failures, so that the
+ * actor can say why it gets nothing and, once a handshake succeeds again
+ * (the key was authorised meanwhile), open both sockets afresh.  A failed
+ * handshake never carried a message, so reopening loses nothing. */
+#define MON_EVENTS (ZMQ_EVENT_HANDSHAKE_FAILED_AUTH |                         \
+		    ZMQ_EVENT_HANDSHAKE_FAILED_PROTOCOL |                     \
+		    ZMQ_EVENT_HANDSHAKE_FAILED_NO_DETAIL)
+
+static int open_monitored(im_session *s, void **sock, void **mon, int type,
+			  const im_sock_opts *o, const char *ep)
+{
+	char mep[96];
+	int rc = im_transport_socket(sock, s->ctx, type, o);
+	if (rc)
+		return rc;
+	snprintf(mep, sizeof mep, "inproc://impala-monitor-%p", *sock);
+	if (zmq_socket_monitor(*sock, mep, MON_EVENTS) != 0)
+		return im_transport_err(zmq_errno());
+	*mon = zmq_socket(s->ctx, ZMQ_PAIR);
+	if (!*mon)
+		return im_transport_err(zmq_errno());
+	rc = im_transport_connect(*mon, mep);
+	return rc ? rc : im_transport_connect(*sock, ep);
+}
+
+static int open_data_sockets(im_session *s)
+{
+	im_sock_opts po;
+	im_transport_defaults(&po, ZMQ_PUSH);
+	po.sndhwm = s->o.send_hwm > 0 ? s->o.send_hwm : po.sndhwm;
+	po.sndtimeo_ms = 100;
+	po.sndbuf = 128 << 10;
+	curve_opts(s, &po);
+	int rc = open_monitored(s, &s->push, &s->mon_push, ZMQ_PUSH, &po,
+				s->ep.trajectories);
+	if (rc)
+		return rc;
+	im_sock_opts so;
+	im_transport_defaults(&so, ZMQ_SUB);
+	so.rcvbuf = 256 << 10;
+	curve_opts(s, &so);
+	return open_monitored(s, &s->sub, &s->mon_sub, ZMQ_SUB, &so, s->ep.params);
+}
+
+static void close_data_sockets(im_session *s)
+{
+	void **socks[] = {&s->push, &s->sub, &s->mon_push, &s->mon_sub};
+	for (size_t i = 0; i < 4; i++)
+		if (*socks[i]) {
+			zmq_close(*socks[i]);
+			*socks[i] = NULL;
+		}
+}
+
+/* Reads every waiting event of mon; returns the ZMQ_EVENT_* bits seen. */
+static int drain_monitor(void *mon)
+{
+	int seen = 0;
+	for (;;) {
+		zmq_msg_t ev, addr;
+		zmq_msg_init(&ev);
+		if (zmq_msg_recv(&ev, mon, ZMQ_DONTWAIT) < 0) {
+			zmq_msg_close(&ev);
+			return seen;
+		}
+		uint16_t id = 0;
+		if (zmq_msg_size(&ev) >= sizeof id)
+			memcpy(&id, zmq_msg_data(&ev), sizeof id);
+		seen |= id;
+		int more = zmq_msg_more(&ev);
+		zmq_msg_close(&ev);
+		while (more) { /* the endpoint frame */
+			zmq_msg_init(&addr);
+			more = zmq_msg_recv(&addr, mon, ZMQ_DONTWAIT) >= 0 &&
+			       zmq_msg_more(&addr);
+			zmq_msg_close(&addr);
+		}
+	}
+}
+
+/* Notes failed security handshakes of the data sockets, saying once why. */
+static void check_handshakes(im_session *s)
+{
+	int seen = (s->mon_push ? drain_monitor(s->mon_push) : 0) |
+		   (s->mon_sub ? drain_monitor(s->mon_sub) : 0);
+	if (!seen)
+		return;
+	s->reopen = 1;
+	if (s->told)
+		return;
+	s->told = 1;
+	if (seen & ZMQ_EVENT_HANDSHAKE_FAILED_AUTH)
+		im_error("the learner refused this actor's CURVE key %s: add its "
+			 ".pub file to the learner's --authorized-keys directory "
+			 "(no restart needed); retrying",
+			 s->curve_public[0] ? s->curve_public : "(none)");
+	else
+		im_error("the security handshake with %s failed: CURVE must be "
+			 "on at both ends, with the learner's own public key "
+			 "in --learner-public-key; retrying",
+			 s->ep.trajectories);
+}
+
+/* After a Welcome (the learner accepts us now): reopens the data sockets
+ * if their handshakes had failed, since ZeroMQ will not retry them. */
+static int recover_data_sockets(im_session *s)
+{
+	check_handshakes(s);
+	s->told = 0;
+	if (!s->reopen)
+		return IM_OK;
+	s->reopen = 0;
+	close_data_sockets(s);
+	im_info("reconnecting the trajectory and parameter sockets");
+	return open_data_sockets(s);
+}
+
 int im_session_new(im_session **out, const im_session_opts *o)
 {
 	im_session *s = calloc(1, sizeof *s);
@@ -36,6 +183,8 @@ int im_session_new(im_session **out, const im_session_opts *o)
 		return IM_ENOMEM;
 	s->o = *o;
 	int rc = im_transport_endpoints(&s->ep, o->learner);
+	if (rc == IM_OK)
+		rc = copy_keys(s, o);
 	if (rc)
 		goto fail;
 	if (gethostname(s->host, sizeof s->host) != 0)
@@ -45,20 +194,7 @@ int im_session_new(im_session **out, const im_session_opts *o)
 	s->ctx = zmq_ctx_new();
 	if (!s->ctx)
 		goto fail;
-	im_sock_opts po;
-	im_transport_defaults(&po, ZMQ_PUSH);
-	po.sndhwm = o->send_hwm > 0 ? o->send_hwm : po.sndhwm;
-	po.sndtimeo_ms = 100;
-	po.sndbuf = 128 << 10;
-	rc = im_transport_open_connected(&s->push, s->ctx, ZMQ_PUSH, &po,
-					 s->ep.trajectories);
-	if (rc)
-		goto fail;
-	im_sock_opts so;
-	im_transport_defaults(&so, ZMQ_SUB);
-	so.rcvbuf = 256 << 10;
-	rc = im_transport_open_connected(&s->sub, s->ctx, ZMQ_SUB, &so,
-					 s->ep.params);
+	rc = open_data_sockets(s);
 	if (rc)
 		goto fail;
 	*out = s;
@@ -76,6 +212,7 @@ static int open_dealer(im_session *s, void **out)
 	im_transport_defaults(&d, ZMQ_DEALER);
 	d.linger_ms = 0;
 	d.immediate = 0; /* queue the Hello until the connection is up */
+	curve_opts(s, &d);
 	return im_transport_open_connected(out, s->ctx, ZMQ_DEALER, &d,
 					   s->ep.handshake);
 }
@@ -179,7 +316,15 @@ int im_session_handshake(im_session *s, Impala__Control **welcome, char *err,
 {
 	int backoff = 200;
 	while (!stopped(s)) {
+		check_handshakes(s);
 		int rc = attempt(s, welcome, err, errlen);
+		if (rc == IM_OK && (rc = recover_data_sockets(s)) != IM_OK) {
+			impala__control__free_unpacked(*welcome, NULL);
+			*welcome = NULL;
+			snprintf(err, errlen, "cannot reopen the data sockets: %s",
+				 im_strerror(rc));
+			return rc;
+		}
 		if (rc == IM_OK) {
 			s->run_id = (*welcome)->welcome->spec->run_id;
 			im_session_touch(s);
@@ -299,10 +444,7 @@ void im_session_free(im_session *s, const char *reason, uint64_t unrolls_sent)
 		return;
 	if (s->ctx && s->run_id)
 		send_goodbye(s, reason, unrolls_sent);
-	if (s->push)
-		zmq_close(s->push);
-	if (s->sub)
-		zmq_close(s->sub);
+	close_data_sockets(s);
 	if (s->ctx)
 		zmq_ctx_term(s->ctx);
 	free(s);

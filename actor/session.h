@@ -26,6 +26,9 @@ typedef struct im_session_opts {
 	int learner_timeout_ms;    /* Params silence that means "gone" */
 	int send_hwm;              /* PUSH high-water mark (messages) */
 	volatile sig_atomic_t *stop; /* set by a signal handler */
+	/* CURVE (Z85 keys, 40 characters; all NULL: plaintext): the actor's
+	 * own key pair and the learner's public key.  Copied. */
+	const char *curve_public, *curve_secret, *curve_server;
 } im_session_opts;
 
 typedef struct im_session im_session;

@@ -186,6 +186,52 @@ static int set_int(void *s, int opt, int v)
 	return zmq_setsockopt(s, opt, &v, sizeof v) == 0 ? IM_OK : zerr();
 }
 
+void im_transport_curve_server(im_sock_opts *o, const char *secret_z85)
+{
+	o->curve_server = 1;
+	snprintf(o->curve_secret, sizeof o->curve_secret, "%s", secret_z85);
+}
+
+void im_transport_curve_client(im_sock_opts *o, const char *public_z85,
+			       const char *secret_z85, const char *server_z85)
+{
+	o->curve_server = 0;
+	snprintf(o->curve_public, sizeof o->curve_public, "%s", public_z85);
+	snprintf(o->curve_secret, sizeof o->curve_secret, "%s", secret_z85);
+	snprintf(o->curve_server_key, sizeof o->curve_server_key, "%s", server_z85);
+}
+
+static int set_key(void *s, int opt, const char *z85)
+{
+	/* 41 bytes (40 characters and the NUL) tells ZeroMQ it is Z85. */
+	return zmq_setsockopt(s, opt, z85, 41) == 0 ? IM_OK : zerr();
+}
+
+/* CURVE settings, before bind/connect as ZeroMQ requires.  A socket with
+ * a secret key but neither role filled in is a caller's bug: refuse it
+ * rather than fall back to plaintext. */
+static int apply_curve(void *s, const im_sock_opts *o)
+{
+	if (!o->curve_secret[0])
+		return o->curve_server || o->curve_server_key[0] ? IM_EINVAL : IM_OK;
+	if (o->curve_server) {
+		int rc = set_int(s, ZMQ_CURVE_SERVER, 1);
+		if (rc == IM_OK)
+			rc = set_key(s, ZMQ_CURVE_SECRETKEY, o->curve_secret);
+		if (rc == IM_OK && zmq_setsockopt(s, ZMQ_ZAP_DOMAIN, "impala", 6) != 0)
+			rc = zerr();
+		return rc;
+	}
+	if (!o->curve_public[0] || !o->curve_server_key[0])
+		return IM_EINVAL;
+	int rc = set_key(s, ZMQ_CURVE_SERVERKEY, o->curve_server_key);
+	if (rc == IM_OK)
+		rc = set_key(s, ZMQ_CURVE_PUBLICKEY, o->curve_public);
+	if (rc == IM_OK)
+		rc = set_key(s, ZMQ_CURVE_SECRETKEY, o->curve_secret);
+	return rc;
+}
+
 static int apply_limits(void *s, const im_sock_opts *o)
 {
 	int64_t max = o->max_msg_size;
@@ -271,6 +317,8 @@ int im_transport_socket(void **out, void *ctx, int type, const im_sock_opts *o)
 		rc = apply_liveness(s, o);
 	if (rc == IM_OK)
 		rc = apply_type(s, type, o);
+	if (rc == IM_OK)
+		rc = apply_curve(s, o);
 	if (rc != IM_OK)
 		goto fail;
 	*out = s;

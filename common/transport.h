@@ -63,7 +63,21 @@ typedef struct im_sock_opts {
 	int conflate;             /* SUB/PUB: keep only the newest message */
 	int immediate;            /* PUSH/DEALER: queue only on live peers */
 	int sndbuf, rcvbuf;       /* kernel socket buffers, bytes; 0: OS default */
+	/* CURVE (im_transport_curve_server/_client fill these): all empty
+	 * means plaintext.  A server needs its secret key; a client its own
+	 * key pair and the server's public key.  Z85 text, NUL-terminated. */
+	int curve_server;         /* 1: ZMQ_CURVE_SERVER */
+	char curve_secret[41];
+	char curve_public[41];    /* client only */
+	char curve_server_key[41]; /* client only: the server's public key */
 } im_sock_opts;
+
+/* Makes o a CURVE server with secret key secret_z85 (ZAP domain "impala":
+ * a ZAP handler in the socket's context decides who may connect). */
+void im_transport_curve_server(im_sock_opts *o, const char *secret_z85);
+/* Makes o a CURVE client with its own key pair and the server's key. */
+void im_transport_curve_client(im_sock_opts *o, const char *public_z85,
+			       const char *secret_z85, const char *server_z85);
 
 /* Defaults for a ZMQ_* socket type:
  *   PULL   max IM_WIRE_MAX_TRAJECTORY, rcvhwm 64
@@ -76,7 +90,7 @@ typedef struct im_sock_opts {
  *          immediate
  * and for every type: linger 500 ms, reconnect 100 ms doubling to 5 s,
  * keepalive on (idle 30 s, interval 10 s, 3 probes), heartbeat 1 s with a
- * 10 s timeout, no send/receive timeout. */
+ * 10 s timeout, no send/receive timeout, no CURVE. */
 void im_transport_defaults(im_sock_opts *o, int zmq_type);
 
 /* Creates a socket of zmq_type in ctx with o applied (NULL: defaults).

@@ -104,6 +104,8 @@ static size_t config_table(im_learner_config *c, im_flag *f)
 		{"publish-interval-ms", IM_FLAG_INT, &c->publish_interval_ms, "broadcast parameters at least this often", 1, 3600000, NULL},
 		{"actor-timeout", IM_FLAG_DOUBLE, &c->actor_timeout, "seconds of silence before an actor is dropped", 0.1, 86400, NULL},
 		{"insecure", IM_FLAG_BOOL, &c->insecure, "allow binding a non-loopback address without CURVE keys", 1, 0, NULL},
+		{"curve-secret-key", IM_FLAG_STR, &c->curve_secret_key, "file with the learner's CURVE secret key (Z85); enables CURVE on all three sockets", 1, 0, NULL},
+		{"authorized-keys", IM_FLAG_STR, &c->authorized_keys, "directory whose *.pub files are the actors' CURVE public keys allowed in (reread every second)", 1, 0, NULL},
 		{"log-level", IM_FLAG_STR, &c->log_level, "debug, info, warn or error", 1, 0, NULL},
 		{"blas-threads", IM_FLAG_INT, &c->blas_threads, "OpenBLAS threads of the learner", 1, 256, NULL},
 	};
@@ -132,6 +134,14 @@ static int config_check(const im_learner_config *c, char *err, size_t errlen)
 	if (strncmp(c->bind, "tcp://", 6) != 0)
 		return config_fail(err, errlen,
 				   "--bind must be tcp://host:port");
+	if (!c->curve_secret_key != !c->authorized_keys)
+		return config_fail(err, errlen,
+				   "CURVE needs both --curve-secret-key and "
+				   "--authorized-keys (or neither)");
+	if (c->curve_secret_key && c->spawn_actors > 0)
+		return config_fail(err, errlen,
+				   "--spawn-actors cannot be combined with CURVE "
+				   "keys: spawned actors have no keys of their own");
 	if (c->spawn_actors > 0 && c->envs_per_actor == 0 &&
 	    c->num_actors < c->spawn_actors)
 		return config_fail(err, errlen,
@@ -173,5 +183,11 @@ int im_learner_config_parse(im_learner_config *c, int argc, char *const *argv,
 	}
 	if (c->lstm_hidden == 0)
 		c->lstm_hidden = c->feature_dim;
+	/* An empty value (IMPALA_CURVE_SECRET_KEY= in an environment file)
+	 * means unset, so a drop-in can turn CURVE off. */
+	if (c->curve_secret_key && !c->curve_secret_key[0])
+		c->curve_secret_key = NULL;
+	if (c->authorized_keys && !c->authorized_keys[0])
+		c->authorized_keys = NULL;
 	return config_check(c, err, errlen);
 }

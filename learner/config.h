@@ -62,6 +62,8 @@ typedef struct im_learner_config {
 	int publish_interval_ms;  /* and at least this often */
 	double actor_timeout;     /* seconds without data before an actor leaves */
 	int insecure;
+	const char *curve_secret_key; /* file: the learner's CURVE secret key */
+	const char *authorized_keys;  /* directory of actors' *.pub keys */
 	const char *log_level;
 	int blas_threads;
 } im_learner_config;

@@ -50,6 +50,7 @@ struct im_learner {
 	im_actors *actors;
 	im_status *status;
 	void *zctx, *pull, *pub, *router;
+	struct im_zap *zap;      /* CURVE clients' authorisation, or NULL */
 	char actor_addr[300];    /* what local actors connect to */
 	pid_t *pids;
 	int npids;

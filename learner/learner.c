@@ -2,11 +2,13 @@
 #include "learner.h"
 
 #include "checkpoint.h"
+#include "curve.h"
 #include "env/env.h"
 #include "err.h"
 #include "eval.h"
 #include "internal.h"
 #include "transport.h"
+#include "zap.h"
 
 #include <cblas.h>
 #include <errno.h>
@@ -153,6 +155,30 @@ static void actor_address(im_learner *l)
 		snprintf(l->actor_addr, sizeof l->actor_addr, "%s", b);
 }
 
+/* With --curve-secret-key: reads the key into secret and starts the ZAP
+ * handler, which must be bound before any CURVE socket takes a client. */
+static int start_curve(im_learner *l, char *secret, char *err, size_t errlen)
+{
+	const im_learner_config *c = l->cfg;
+	if (!c->curve_secret_key)
+		return IM_OK;
+	char why[400];
+	int rc = im_curve_read_key(c->curve_secret_key, secret, why, sizeof why);
+	if (rc)
+		return fail(err, errlen, rc, "--curve-secret-key: %s", why);
+	char pub[IM_CURVE_Z85_LEN + 1];
+	if (im_curve_public_of(secret, pub))
+		return fail(err, errlen, IM_EINVAL, "--curve-secret-key %s: not a "
+			    "CURVE secret key", c->curve_secret_key);
+	im_zap_opts zo = {.zctx = l->zctx, .keys_dir = c->authorized_keys};
+	rc = im_zap_start(&l->zap, &zo, err, errlen);
+	if (rc)
+		return rc;
+	im_info("CURVE on: learner public key %s, %u authorised key(s) in %s",
+		pub, im_zap_num_keys(l->zap), c->authorized_keys);
+	return IM_OK;
+}
+
 static int open_sockets(im_learner *l, char *err, size_t errlen)
 {
 	im_endpoints ep;
@@ -160,14 +186,19 @@ static int open_sockets(im_learner *l, char *err, size_t errlen)
 	if (rc)
 		return fail(err, errlen, rc, "--bind %s: not tcp://host:port with room "
 			    "for port+2", l->cfg->bind);
-	if (!is_loopback(l->cfg->bind) && !l->cfg->insecure)
+	if (!is_loopback(l->cfg->bind) && !l->cfg->insecure &&
+	    !l->cfg->curve_secret_key)
 		return fail(err, errlen, IM_EAUTH,
 			    "--bind %s is not a loopback address: without CURVE "
 			    "keys anyone could push data or read parameters; "
-			    "pass --insecure to allow it", l->cfg->bind);
+			    "configure --curve-secret-key and --authorized-keys, "
+			    "or pass --insecure to allow it", l->cfg->bind);
 	l->zctx = zmq_ctx_new();
 	if (!l->zctx)
 		return fail(err, errlen, IM_ENOMEM, "cannot create a ZeroMQ context");
+	char secret[IM_CURVE_Z85_LEN + 1] = "";
+	if ((rc = start_curve(l, secret, err, errlen)))
+		return rc;
 	im_sock_opts o;
 	im_transport_defaults(&o, ZMQ_PULL);
 	o.max_msg_size = (int64_t)l->max_msg * 2 + 65536;
@@ -176,6 +207,13 @@ static int open_sockets(im_learner *l, char *err, size_t errlen)
 	im_sock_opts po;
 	im_transport_defaults(&po, ZMQ_PUB);
 	po.sndbuf = (int)(im_model_num_params(l->model) * sizeof(float)) + (64 << 10);
+	im_sock_opts ro;
+	im_transport_defaults(&ro, ZMQ_ROUTER);
+	if (secret[0]) {
+		im_transport_curve_server(&o, secret);
+		im_transport_curve_server(&po, secret);
+		im_transport_curve_server(&ro, secret);
+	}
 	const struct {
 		void **s;
 		int type;
@@ -184,7 +222,7 @@ static int open_sockets(im_learner *l, char *err, size_t errlen)
 	} socks[] = {
 		{&l->pull, ZMQ_PULL, &o, ep.trajectories},
 		{&l->pub, ZMQ_PUB, &po, ep.params},
-		{&l->router, ZMQ_ROUTER, NULL, ep.handshake},
+		{&l->router, ZMQ_ROUTER, &ro, ep.handshake},
 	};
 	for (size_t i = 0; i < 3; i++) {
 		rc = im_transport_open_bound(socks[i].s, l->zctx, socks[i].type,
@@ -338,6 +376,11 @@ void im_learner_free(im_learner *l)
 		zmq_close(l->pub);
 	if (l->router)
 		zmq_close(l->router);
+	if (l->zap)
+		im_info("CURVE: %" PRIu64 " connection(s) authorised, %" PRIu64
+			" refused", im_zap_accepted(l->zap), im_zap_refused(l->zap));
+	/* The handler's socket must close before the context can end. */
+	im_zap_stop(l->zap);
 	if (l->zctx)
 		zmq_ctx_term(l->zctx);
 	im_store_free(l->store);
