@@ -12,6 +12,7 @@ import os
 import re
 import signal
 import socket
+import struct
 import subprocess
 import tempfile
 import time
@@ -20,6 +21,7 @@ import urllib.request
 BUILD = os.environ.get("IMPALA_BUILD", os.path.join(os.path.dirname(__file__), "..", "..", "build"))
 LEARNER = os.path.join(BUILD, "learner", "impala-learner")
 ACTOR = os.path.join(BUILD, "actor", "impala-actor")
+ZMQ_PEER = os.path.join(BUILD, "tests", "e2e", "zmq_peer")
 
 
 def free_base_port(span=3, tries=200):
@@ -63,6 +65,14 @@ def parse_metrics(text):
         key, _, val = line.rpartition(" ")
         out[key] = float(val)
     return out
+
+
+def checkpoint_header(path):
+    """The JSON header of a safetensors file: {tensor name: {dtype, shape,
+    data_offsets}, "__metadata__": {...}} (read here, not by our C code)."""
+    with open(path, "rb") as f:
+        (n,) = struct.unpack("<Q", f.read(8))
+        return json.loads(f.read(n).decode())
 
 
 class Proc:
@@ -173,6 +183,37 @@ class Cluster:
             time.sleep(every)
         raise AssertionError(f"timed out waiting for {what}; last status: "
                              f"{json.dumps(last)[:1500] if last else None}")
+
+    def peer(self, *args, timeout=30.0):
+        """Runs tests/e2e/zmq_peer with args; its exit code."""
+        return subprocess.run([ZMQ_PEER, *args], timeout=timeout,
+                              stdin=subprocess.DEVNULL).returncode
+
+    def push(self, *messages):
+        """Sends each bytes object as one message on the trajectory socket
+        (PUSH to base+1) and waits until ZeroMQ has handed them over."""
+        files = []
+        for i, m in enumerate(messages):
+            path = os.path.join(self.tmp, f"push{i}.bin")
+            with open(path, "wb") as f:
+                f.write(m)
+            files.append(path)
+        rc = self.peer("push", f"tcp://127.0.0.1:{self.base + 1}", *files)
+        assert rc == 0, f"zmq_peer push exited {rc}"
+
+    def request(self, message, timeout_ms=5000):
+        """Sends message on a DEALER to the handshake socket; the reply's
+        bytes, or None when none came within timeout_ms."""
+        src = os.path.join(self.tmp, "request.bin")
+        out = os.path.join(self.tmp, "reply.bin")
+        with open(src, "wb") as f:
+            f.write(message)
+        rc = self.peer("dealer", self.address, src, out, str(timeout_ms))
+        if rc == 3:
+            return None
+        assert rc == 0, f"zmq_peer dealer exited {rc}"
+        with open(out, "rb") as f:
+            return f.read()
 
     def close(self):
         for a in self.actors:
