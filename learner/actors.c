@@ -14,6 +14,11 @@ typedef struct actor_row {
 	int64_t lag;
 	uint64_t next_seq; /* unroll_seq expected next, when seq_known */
 	int seq_known;     /* 0 until the first unroll after a Hello */
+	/* Said Goodbye: not listed or counted, but kept until silent for the
+	 * timeout, so that its unrolls still in flight (the Goodbye travels
+	 * on another socket and may overtake them) do not bring it back as a
+	 * new row.  A Hello clears it. */
+	int left;
 } actor_row;
 
 struct im_actors {
@@ -80,6 +85,7 @@ void im_actors_hello(im_actors *t, uint64_t id, const char *host,
 		r->last_ms = now_ms;
 		/* A new session: its numbers may not follow the old ones. */
 		r->seq_known = 0;
+		r->left = 0;
 	}
 	pthread_mutex_unlock(&t->mu);
 }
@@ -122,8 +128,8 @@ int im_actors_goodbye(im_actors *t, uint64_t id)
 	pthread_mutex_lock(&t->mu);
 	for (uint32_t i = 0; i < t->n; i++)
 		if (t->rows[i].id == id) {
-			remove_at(t, i);
-			found = 1;
+			found = !t->rows[i].left;
+			t->rows[i].left = 1;
 			break;
 		}
 	pthread_mutex_unlock(&t->mu);
@@ -136,8 +142,8 @@ int im_actors_prune(im_actors *t, uint64_t now_ms)
 	pthread_mutex_lock(&t->mu);
 	for (uint32_t i = 0; i < t->n;) {
 		if (now_ms - t->rows[i].last_ms > t->timeout_ms) {
+			removed += !t->rows[i].left;
 			remove_at(t, i);
-			removed++;
 		} else {
 			i++;
 		}
@@ -148,8 +154,10 @@ int im_actors_prune(im_actors *t, uint64_t now_ms)
 
 uint32_t im_actors_count(im_actors *t)
 {
+	uint32_t n = 0;
 	pthread_mutex_lock(&t->mu);
-	uint32_t n = t->n;
+	for (uint32_t i = 0; i < t->n; i++)
+		n += !t->rows[i].left;
 	pthread_mutex_unlock(&t->mu);
 	return n;
 }
@@ -163,15 +171,18 @@ void im_actors_seq(im_actors *t, im_actors_seq_stats *out)
 
 void im_actors_fill(im_actors *t, im_status_snapshot *s, uint64_t now_ms)
 {
+	uint32_t listed = 0, present = 0;
 	pthread_mutex_lock(&t->mu);
 	s->unroll_seq_gaps = t->seq.gaps;
 	s->unroll_seq_repeats = t->seq.repeats;
-	uint32_t n = t->n < IM_STATUS_MAX_ACTORS ? t->n : IM_STATUS_MAX_ACTORS;
-	s->n_actors = t->n;
-	s->n_actors_omitted = t->n - n;
-	for (uint32_t i = 0; i < n; i++) {
+	for (uint32_t i = 0; i < t->n; i++) {
 		const actor_row *r = &t->rows[i];
-		im_status_actor *a = &s->actors[i];
+		if (r->left)
+			continue;
+		present++;
+		if (listed == IM_STATUS_MAX_ACTORS)
+			continue;
+		im_status_actor *a = &s->actors[listed++];
 		a->id = r->id;
 		snprintf(a->host, sizeof a->host, "%s", r->host);
 		a->frames = r->frames;
@@ -180,4 +191,6 @@ void im_actors_fill(im_actors *t, im_status_snapshot *s, uint64_t now_ms)
 		a->lag = r->lag;
 	}
 	pthread_mutex_unlock(&t->mu);
+	s->n_actors = present;
+	s->n_actors_omitted = present - listed;
 }

@@ -24,7 +24,10 @@ void im_actors_hello(im_actors *t, uint64_t id, const char *host,
  * (one that joined before a learner restart) gets a row with host "?". */
 void im_actors_unroll(im_actors *t, uint64_t id, uint64_t seq,
 		      uint64_t frames, int64_t lag, uint64_t now_ms);
-/* Removes the actor at once (Goodbye).  Returns 1 if it was there. */
+/* The actor leaves the list and the count at once (Goodbye); unrolls of
+ * it still in flight are accounted without listing it again, until it
+ * has been silent for the timeout or says Hello.  Returns 1 if it was
+ * listed. */
 int im_actors_goodbye(im_actors *t, uint64_t id);
 /* Removes actors silent for longer than the timeout; returns how many. */
 int im_actors_prune(im_actors *t, uint64_t now_ms);

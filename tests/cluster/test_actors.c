@@ -73,6 +73,70 @@ static void test_membership(void **state)
 	im_actors_free(t);
 }
 
+/* A Goodbye can overtake the actor's last unrolls (it travels on another
+ * socket): those are still accounted but must not list the actor again. */
+static void test_unrolls_after_goodbye(void **state)
+{
+	(void)state;
+	im_actors *t = table();
+	im_status_snapshot *s = malloc(sizeof *s);
+	im_actors_hello(t, 7, "h7", 0);
+	im_actors_unroll(t, 7, 0, 20, 0, 10);
+	assert_int_equal(im_actors_goodbye(t, 7), 1);
+	assert_int_equal(im_actors_count(t), 0);
+	im_actors_unroll(t, 7, 1, 20, 0, 20); /* overtaken by the Goodbye */
+	im_actors_unroll(t, 7, 2, 20, 0, 30);
+	assert_int_equal(im_actors_count(t), 0);
+	assert_null(row(t, s, 7, 40));
+	assert_int_equal(s->n_actors, 0);
+	assert_int_equal(s->n_actors_omitted, 0);
+	assert_int_equal(s->unroll_seq_gaps, 0);
+	assert_int_equal(s->unroll_seq_repeats, 0);
+	assert_int_equal(im_actors_goodbye(t, 7), 0);
+	/* Forgotten once silent for the timeout; not counted as a departure. */
+	assert_int_equal(im_actors_prune(t, 30 + TIMEOUT_MS), 0);
+	assert_int_equal(im_actors_prune(t, 31 + TIMEOUT_MS), 0);
+	/* Back with a Hello: listed again, counters of the old row kept only
+	 * while it was remembered (here it was not). */
+	im_actors_hello(t, 7, "h7", 2000);
+	assert_int_equal(im_actors_count(t), 1);
+	const im_status_actor *r = row(t, s, 7, 2000);
+	assert_non_null(r);
+	assert_int_equal(r->unrolls, 0);
+	/* A Hello right after a Goodbye lists the remembered row again. */
+	assert_int_equal(im_actors_goodbye(t, 7), 1);
+	im_actors_hello(t, 7, "h7", 2100);
+	im_actors_unroll(t, 7, 0, 20, 0, 2200);
+	r = row(t, s, 7, 2200);
+	assert_non_null(r);
+	assert_int_equal(r->unrolls, 1);
+	assert_int_equal(s->n_actors, 1);
+	free(s);
+	im_actors_free(t);
+}
+
+/* Departed actors are not counted among the rows either. */
+static void test_listed_rows_skip_departed(void **state)
+{
+	(void)state;
+	im_actors *t = table();
+	im_status_snapshot *s = malloc(sizeof *s);
+	for (uint64_t id = 1; id <= 5; id++)
+		im_actors_hello(t, id, "h", 0);
+	im_actors_goodbye(t, 2);
+	im_actors_goodbye(t, 4);
+	memset(s, 0, sizeof *s);
+	im_actors_fill(t, s, 0);
+	assert_int_equal(s->n_actors, 3);
+	uint64_t sum = 0;
+	for (uint32_t i = 0; i < 3; i++)
+		sum += s->actors[i].id;
+	assert_int_equal(sum, 1 + 3 + 5);
+	assert_int_equal(s->actors[3].id, 0);
+	free(s);
+	im_actors_free(t);
+}
+
 static void test_many_rows_counted_once(void **state)
 {
 	(void)state;
@@ -179,6 +243,8 @@ int main(void)
 {
 	const struct CMUnitTest tests[] = {
 		cmocka_unit_test(test_membership),
+		cmocka_unit_test(test_unrolls_after_goodbye),
+		cmocka_unit_test(test_listed_rows_skip_departed),
 		cmocka_unit_test(test_many_rows_counted_once),
 		cmocka_unit_test(test_seq),
 		cmocka_unit_test(test_free_null),
