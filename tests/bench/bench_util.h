@@ -64,6 +64,41 @@ static inline double bench_median_time(void (*fn)(void *), void *ctx,
 	return med;
 }
 
+/* Two functions timed alternately, call by call, for about `seconds`
+ * (after `warm` untimed calls of each), so that load from other processes
+ * on a shared machine falls on both alike: a figure and its ceiling
+ * measured side by side.  Writes the median seconds per call of each, the
+ * fastest call of fa, and the number of timed pairs (any may be NULL). */
+static inline void bench_median_time2(void (*fa)(void *), void *a,
+				      void (*fb)(void *), void *b,
+				      double seconds, int warm, int min_reps,
+				      double *med_a, double *med_b,
+				      double *best_a, int *reps)
+{
+	static double ta[BENCH_MAXREP], tb[BENCH_MAXREP];
+	int n = 0;
+	for (int i = 0; i < warm; i++)
+		fa(a), fb(b);
+	double end = bench_now() + seconds;
+	while (n < BENCH_MAXREP && (n < min_reps || bench_now() < end)) {
+		double t0 = bench_now();
+		fa(a);
+		double t1 = bench_now();
+		fb(b);
+		tb[n] = bench_now() - t1;
+		ta[n++] = t1 - t0;
+	}
+	double ma = bench_median(ta, n), mb = bench_median(tb, n);
+	if (med_a)
+		*med_a = ma;
+	if (med_b)
+		*med_b = mb;
+	if (best_a)
+		*best_a = ta[0];
+	if (reps)
+		*reps = n;
+}
+
 /* n floats uniform in [-0.5, 0.5) from rand_r(seed); caller frees. */
 static inline float *bench_frand(size_t n, unsigned *seed)
 {
@@ -101,31 +136,46 @@ static inline double bench_learn_flops(int obs, int F, int H, int A, double N)
 	return 2 * N * (fwd + bwd);
 }
 
-/* GFLOP/s of C(M,N) = A(M,K) B(N,K)^T (the layout of our linear layers'
- * forward) with the current OpenBLAS thread count: the best of three
- * timings of about seconds/3 each. */
-static inline double bench_sgemm_gflops(int M, int N, int K, double seconds)
+typedef struct bench_sgemm_ctx {
+	int M, N, K;
+	const float *a, *b;
+	float *c;
+} bench_sgemm_ctx;
+
+static void bench_sgemm_call(void *p)
+{
+	bench_sgemm_ctx *x = p;
+	cblas_sgemm(CblasRowMajor, CblasNoTrans, CblasTrans, x->M, x->N, x->K,
+		    1.0f, x->a, x->K, x->b, x->K, 0.0f, x->c, x->N);
+}
+
+/* Operands of an M x N x K product, random; bench_sgemm_free frees. */
+static inline bench_sgemm_ctx bench_sgemm_new(int M, int N, int K)
 {
 	unsigned seed = 2;
-	float *a = bench_frand((size_t)M * K, &seed);
-	float *b = bench_frand((size_t)K * N, &seed);
-	float *c = bench_frand((size_t)M * N, &seed);
-	double best = 1e30;
-	if (!a || !b || !c)
+	bench_sgemm_ctx x = {M, N, K, bench_frand((size_t)M * K, &seed),
+			     bench_frand((size_t)K * N, &seed),
+			     bench_frand((size_t)M * N, &seed)};
+	if (!x.a || !x.b || !x.c)
 		abort();
-	for (int rep = 0; rep < 3; rep++) {
-		double t0 = bench_now();
-		int n = 0;
-		while (bench_now() - t0 < seconds / 3 || n < 3) {
-			cblas_sgemm(CblasRowMajor, CblasNoTrans, CblasTrans, M, N,
-				    K, 1.0f, a, K, b, K, 0.0f, c, N);
-			n++;
-		}
-		double per = (bench_now() - t0) / n;
-		best = per < best ? per : best;
-	}
-	free(a), free(b), free(c);
-	return 2.0 * M * N * K / best / 1e9;
+	return x;
+}
+
+static inline void bench_sgemm_free(bench_sgemm_ctx *x)
+{
+	free((void *)x->a), free((void *)x->b), free(x->c);
+}
+
+/* GFLOP/s of C(M,N) = A(M,K) B(N,K)^T (the layout of our linear layers'
+ * forward) with the current OpenBLAS thread count, from the median call
+ * over about `seconds`. */
+static inline double bench_sgemm_gflops(int M, int N, int K, double seconds)
+{
+	bench_sgemm_ctx x = bench_sgemm_new(M, N, K);
+	double t = bench_median_time(bench_sgemm_call, &x, seconds, 2, 5, NULL,
+				     NULL);
+	bench_sgemm_free(&x);
+	return 2.0 * M * N * K / t / 1e9;
 }
 
 /* Parses "1,2,4" into at most max ints; returns how many. */
