@@ -21,7 +21,8 @@ from harness import BUILD, Cluster  # noqa: E402
 KEYGEN = os.path.join(BUILD, "deploy", "impala-keygen")
 SMALL = ["--env", "CartPole-v1", "--hidden-dim", "32", "--feature-dim", "32",
          "--num-steps", "20", "--batch-size", "4", "--num-storages", "16",
-         "--num-learners", "1", "--eval-interval", "0", "--save-interval", "0"]
+         "--num-learners", "1", "--eval-interval", "0", "--save-interval", "0",
+         "--num-train-steps", "1000000000000"]
 
 
 def keygen(d, name):
