@@ -88,6 +88,7 @@ static size_t config_table(im_learner_config *c, im_flag *f)
 		{"num-train-steps", IM_FLAG_I64, &c->num_train_steps, "environment frames to train for", 1, BIG, NULL},
 		{"init-model-path", IM_FLAG_STR, &c->init_model_path, "checkpoint to start from", 1, 0, NULL},
 		{"resume", IM_FLAG_BOOL, &c->resume, "with --init-model-path: also restore optimiser and counters", 1, 0, NULL},
+		{"auto-resume", IM_FLAG_BOOL, &c->auto_resume, "resume from the run directory's checkpoint when it exists (for services that restart)", 1, 0, NULL},
 		{"log-interval", IM_FLAG_DOUBLE, &c->log_interval, "seconds between progress lines", 0.01, 86400, NULL},
 		{"eval-interval", IM_FLAG_I64, &c->eval_interval, "updates between evaluations (0: never)", 0, BIG, NULL},
 		{"save-interval", IM_FLAG_I64, &c->save_interval, "updates between checkpoints (0: final only)", 0, BIG, NULL},

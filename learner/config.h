@@ -45,6 +45,7 @@ typedef struct im_learner_config {
 	int64_t num_train_steps;  /* environment frames */
 	const char *init_model_path;
 	int resume;
+	int auto_resume;          /* resume the run directory's checkpoint if any */
 	double log_interval;      /* seconds between progress lines */
 	int64_t eval_interval;    /* updates between evaluations; 0 = never */
 	int64_t save_interval;    /* updates between checkpoints; 0 = final only */

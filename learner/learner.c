@@ -104,20 +104,39 @@ static int mkdirs(const char *path)
 	return IM_OK;
 }
 
+/* The checkpoint to start from and whether to resume it: --auto-resume
+ * picks the run directory's own checkpoint when there is one (a restarted
+ * service continues its run), else --init-model-path as given. */
+static const char *initial_path(const im_learner_config *c, char *buf,
+				size_t len, int *resume)
+{
+	*resume = c->resume;
+	if (c->auto_resume) {
+		snprintf(buf, len, "%s/%s/seed%" PRId64 "/checkpoint.safetensors",
+			 c->logdir, c->tag, c->seed);
+		if (access(buf, F_OK) == 0) {
+			*resume = 1;
+			return buf;
+		}
+	}
+	return c->init_model_path;
+}
+
 /* Starting weights: a checkpoint (weights, or a full resume). */
 static int load_initial(im_learner *l, char *err, size_t errlen)
 {
-	const im_learner_config *c = l->cfg;
-	if (!c->init_model_path)
+	char own[PATH_MAX];
+	int resume;
+	const char *path = initial_path(l->cfg, own, sizeof own, &resume);
+	if (!path)
 		return IM_OK;
 	im_ckpt_counters cc;
 	char why[512] = "";
-	int rc = im_checkpoint_load(c->init_model_path, l->model, l->params,
-				    c->resume ? l->opt : NULL, &cc, why, sizeof why);
+	int rc = im_checkpoint_load(path, l->model, l->params,
+				    resume ? l->opt : NULL, &cc, why, sizeof why);
 	if (rc)
-		return fail(err, errlen, rc, "--init-model-path %s: %s",
-			    c->init_model_path, why);
-	if (c->resume) {
+		return fail(err, errlen, rc, "checkpoint %s: %s", path, why);
+	if (resume) {
 		if (strcmp(cc.env, l->env) != 0)
 			return fail(err, errlen, IM_EARCH,
 				    "cannot resume: checkpoint trained '%s', this run '%s'",
@@ -126,11 +145,12 @@ static int load_initial(im_learner *l, char *err, size_t errlen)
 		l->frames = l->start_frames = cc.frames;
 		l->updates = cc.updates;
 		l->version = cc.param_version;
-		im_info("resumed run %016" PRIx64 " at %" PRIu64 " frames, %" PRIu64
-			" updates", l->run_id, l->frames, l->updates);
+		im_info("resumed run %016" PRIx64 " from %s at %" PRIu64
+			" frames, %" PRIu64 " updates",
+			l->run_id, path, l->frames, l->updates);
 	} else {
 		l->prev_run_id = cc.run_id != l->run_id ? cc.run_id : 0;
-		im_info("starting from the weights of %s", c->init_model_path);
+		im_info("starting from the weights of %s", path);
 	}
 	return IM_OK;
 }
