@@ -6,6 +6,7 @@
 #include "internal.h"
 #include "learner.h"
 #include "spawn.h"
+#include "zap.h"
 
 #include <inttypes.h>
 #include <math.h>
@@ -77,6 +78,7 @@ void im_learner_snapshot(im_learner *l, im_status_snapshot *s)
 		im_receiver_get_stats(l->receiver, &rs);
 	l->last_rs = l->receiver ? rs : l->last_rs;
 	s->unrolls_received = l->last_rs.accepted;
+	s->auth_refused = l->zap ? im_zap_refused(l->zap) : 0;
 	for (int r = 1; r < IM_REJECT_COUNT; r++)
 		s->dropped[r] = atomic_load(&l->dropped[r]) + l->last_rs.dropped[r];
 	s->dropped[IM_REJECT_POLICY_LAG] += ss.dropped_lag;

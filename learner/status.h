@@ -64,6 +64,7 @@ typedef struct im_status_snapshot {
 	uint32_t store_depth;
 	uint32_t store_capacity;
 	uint64_t unrolls_received;   /* accepted into the store */
+	uint64_t auth_refused;       /* CURVE connections refused (ZAP) */
 	/* Faults in the actors' unroll_seq streams (learner/actors.h):
 	 * numbers skipped, and unrolls repeated or out of order. */
 	uint64_t unroll_seq_gaps;

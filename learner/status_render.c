@@ -172,6 +172,7 @@ static void json_learning(sbuf *b, const im_status_snapshot *s)
 	sb_printf(b, "},\"store\":{\"depth\":%u,\"capacity\":%u},",
 		  s->store_depth, s->store_capacity);
 	json_key_u64(b, "unrolls_received", s->unrolls_received);
+	json_key_u64(b, "auth_refused", s->auth_refused);
 	json_key_u64(b, "unroll_seq_gaps", s->unroll_seq_gaps);
 	json_key_u64(b, "unroll_seq_repeats", s->unroll_seq_repeats);
 }
@@ -297,6 +298,8 @@ static void prom_learning(sbuf *b, const im_status_snapshot *s)
 		   s->store_capacity);
 	prom_counter(b, "impala_unrolls_received_total",
 		     "Unrolls accepted into the store.", s->unrolls_received);
+	prom_counter(b, "impala_auth_refused_total",
+		     "Connections refused by CURVE authorisation.", s->auth_refused);
 	prom_counter(b, "impala_unroll_seq_gaps_total",
 		     "Unroll sequence numbers skipped in an actor's stream "
 		     "(lost or rejected).", s->unroll_seq_gaps);

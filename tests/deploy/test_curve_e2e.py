@@ -79,6 +79,9 @@ def main():
         assert "refused a CURVE client" in log and bad_pub in log, log[-3000:]
         assert "refused this actor's CURVE key" in bad.text(), bad.text()
         assert "security handshake" in plain.text(), plain.text()
+        # The refusals are counted on the status port too.
+        refused = c.metrics()["impala_auth_refused_total"]
+        assert refused >= 1 and st["auth_refused"] >= 1, (refused, st["auth_refused"])
 
         # An authorised actor trains; the others still get nothing.
         c.start_actor(24, 4, *curve_args(keys, "good"))
