@@ -5,11 +5,11 @@
 #include "err.h"
 #include "flags.h"
 #include "log.h"
+#include "rng.h"
 #include "rollout.h"
 #include "session.h"
 #include "validate.h"
 
-#include <fcntl.h>
 #include <inttypes.h>
 #include <signal.h>
 #include <stdio.h>
@@ -42,20 +42,6 @@ static void on_signal(int sig)
 {
 	(void)sig;
 	stop_flag = 1;
-}
-
-static uint64_t random_id(void)
-{
-	uint64_t id = 0;
-	int fd = open("/dev/urandom", O_RDONLY);
-	if (fd >= 0) {
-		if (read(fd, &id, sizeof id) != (ssize_t)sizeof id)
-			id = 0;
-		close(fd);
-	}
-	if (id == 0)
-		id = ((uint64_t)getpid() << 32) ^ (uint64_t)time(NULL);
-	return id ? id : 1;
 }
 
 static const char *unset_if_empty(const char *s)
@@ -149,7 +135,7 @@ static int parse(actor_cfg *c, int argc, char **argv)
 	}
 	im_log_set_level(lvl);
 	if (c->actor_id == 0)
-		c->actor_id = (int64_t)(random_id() >> 1);
+		c->actor_id = (int64_t)(im_rng_entropy() >> 1);
 	if (c->send_hwm == 0)
 		c->send_hwm = 2 * c->num_envs;
 	return IM_OK;

@@ -1,6 +1,9 @@
 #include "rng.h"
 
+#include <fcntl.h>
 #include <math.h>
+#include <time.h>
+#include <unistd.h>
 
 uint64_t im_rng_mix64(uint64_t x)
 {
@@ -89,4 +92,22 @@ double im_rng_normal(im_rng *r)
 	double u1 = 1.0 - im_rng_double(r);
 	double u2 = im_rng_double(r);
 	return sqrt(-2.0 * log(u1)) * cos(6.283185307179586 * u2);
+}
+
+uint64_t im_rng_entropy(void)
+{
+	uint64_t x = 0;
+	int fd = open("/dev/urandom", O_RDONLY | O_CLOEXEC);
+	if (fd >= 0) {
+		if (read(fd, &x, sizeof x) != (ssize_t)sizeof x)
+			x = 0;
+		close(fd);
+	}
+	if (x == 0) {
+		struct timespec ts;
+		clock_gettime(CLOCK_REALTIME, &ts);
+		x = im_rng_mix64((uint64_t)ts.tv_nsec ^ ((uint64_t)ts.tv_sec << 32) ^
+				 ((uint64_t)getpid() << 16));
+	}
+	return x ? x : 1;
 }

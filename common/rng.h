@@ -29,6 +29,10 @@ float im_rng_uniform(im_rng *r, float lo, float hi);
 uint64_t im_rng_below(im_rng *r, uint64_t n);
 /* Standard normal. */
 double im_rng_normal(im_rng *r);
+/* A non-zero 64-bit value from /dev/urandom (falling back to the clock and
+ * the pid): for run ids and actor ids, never for a run's reproducible
+ * streams. */
+uint64_t im_rng_entropy(void);
 /* splitmix64 finaliser: a good 64-bit mixing function. */
 uint64_t im_rng_mix64(uint64_t x);
 

@@ -7,13 +7,13 @@
 #include "err.h"
 #include "eval.h"
 #include "internal.h"
+#include "rng.h"
 #include "transport.h"
 #include "zap.h"
 
 #include <cblas.h>
 #include <errno.h>
 #include <stdarg.h>
-#include <fcntl.h>
 #include <inttypes.h>
 #include <stdlib.h>
 #include <string.h>
@@ -71,20 +71,6 @@ static int build_model(const im_learner_config *c, im_model **m, char *env,
 		return fail(err, errlen, rc, "cannot build the model: %s",
 			    im_strerror(rc));
 	return IM_OK;
-}
-
-static uint64_t random_u64(void)
-{
-	uint64_t x = 0;
-	int fd = open("/dev/urandom", O_RDONLY);
-	if (fd >= 0) {
-		if (read(fd, &x, sizeof x) != (ssize_t)sizeof x)
-			x = 0;
-		close(fd);
-	}
-	if (!x)
-		x = im_now_ns() ^ ((uint64_t)getpid() << 40);
-	return x ? x : 1;
 }
 
 static int mkdirs(const char *path)
@@ -356,7 +342,7 @@ int im_learner_new(im_learner **out, const im_learner_config *cfg, char *err,
 	pthread_cond_init(&l->updated, NULL);
 	pthread_mutex_init(&l->stats_mu, NULL);
 	l->t0_ms = im_now_ms();
-	l->run_id = random_u64();
+	l->run_id = im_rng_entropy();
 	loss_options(l);
 	int rc = build_model(cfg, &l->model, l->env, sizeof l->env, err, errlen);
 	if (rc)
