@@ -88,6 +88,16 @@ static void test_moments(void **state)
 		assert_true(fabs(counts[k] - n / 5.0) < 6 * sqrt(n * 0.16));
 }
 
+static void test_entropy_ids_differ(void **state)
+{
+	(void)state;
+	/* Run and actor ids: never zero, and two draws collide with
+	 * probability 2^-64. */
+	uint64_t a = im_rng_entropy(), b = im_rng_entropy();
+	assert_true(a != 0 && b != 0);
+	assert_true(a != b);
+}
+
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
@@ -95,6 +105,7 @@ int main(void)
 		cmocka_unit_test(test_split_is_independent_of_parent_use),
 		cmocka_unit_test(test_nested_splits_differ),
 		cmocka_unit_test(test_moments),
+		cmocka_unit_test(test_entropy_ids_differ),
 	};
 	return cmocka_run_group_tests(tests, NULL, NULL);
 }
