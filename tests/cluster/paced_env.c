@@ -5,15 +5,23 @@
  * nearly all its time asleep, so N actors produce about N times the frames
  * of one, and the learner (which only sees small batches) is never the
  * bottleneck.  Args: "step_us=N" (0..1000000, default 500): microseconds
- * each step sleeps.
+ * per step.
+ *
+ * Pacing is by absolute deadlines (one every step_us), not by a fixed sleep
+ * per step: on a loaded machine a sleeper wakes late, and fixed sleeps would
+ * add every late wake-up to the step time, making the rate depend on the
+ * load again.  A step that finds its deadline passed does not sleep, so the
+ * instance catches up; after a long stall (blocked on the learner, a cut
+ * link) it catches up at most MAX_BURST_NS, not in one long burst.
  *
  * The task is trivial on purpose: the observation is a one-hot of a
  * position 0..3 on a ring plus a bias; action 1 moves right, action 0
  * left; reward 1 when the agent lands on position 0.  Episodes end by the
  * time limit (50 steps) only, so the unrolls carry truncations too. */
 #ifndef _GNU_SOURCE
-#define _POSIX_C_SOURCE 200809L /* nanosleep, when built by hand */
+#define _POSIX_C_SOURCE 200809L /* clock_nanosleep, when built by hand */
 #endif
+#include <errno.h>
 #include <stdint.h>
 #include <stdlib.h>
 #include <string.h>
@@ -23,11 +31,35 @@
 
 #define RING 4
 #define OBS (RING + 1)
+#define MAX_BURST_NS 200000000LL
 
 typedef struct paced {
 	long step_us;
-	int pos; /* 0..RING-1 */
+	int pos;          /* 0..RING-1 */
+	long long due_ns; /* CLOCK_MONOTONIC deadline of the next step; 0: none */
 } paced;
+
+static long long now_ns(void)
+{
+	struct timespec ts;
+	clock_gettime(CLOCK_MONOTONIC, &ts);
+	return (long long)ts.tv_sec * 1000000000LL + ts.tv_nsec;
+}
+
+/* Sleeps until the step's deadline and sets the next one. */
+static void pace(paced *p)
+{
+	long long now = now_ns();
+	if (p->due_ns == 0 || now - p->due_ns > MAX_BURST_NS)
+		p->due_ns = now;
+	if (p->due_ns > now) {
+		struct timespec ts = {(time_t)(p->due_ns / 1000000000LL),
+				      (long)(p->due_ns % 1000000000LL)};
+		while (clock_nanosleep(CLOCK_MONOTONIC, TIMER_ABSTIME, &ts, NULL) == EINTR)
+			;
+	}
+	p->due_ns += (long long)p->step_us * 1000;
+}
 
 static void draw(const paced *p, float *obs)
 {
@@ -69,11 +101,8 @@ static int paced_step(void *env, const void *action, void *obs,
 		      float *reward, int32_t *terminated)
 {
 	paced *p = env;
-	if (p->step_us > 0) {
-		struct timespec ts = {p->step_us / 1000000,
-				      (p->step_us % 1000000) * 1000};
-		nanosleep(&ts, NULL);
-	}
+	if (p->step_us > 0)
+		pace(p);
 	int32_t a = *(const int32_t *)action;
 	p->pos = (p->pos + (a == 1 ? 1 : RING - 1)) % RING;
 	*reward = p->pos == 0 ? 1.0f : 0.0f;

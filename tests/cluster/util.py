@@ -40,14 +40,19 @@ def unrolls_sent(log_text):
 
 
 def median_rate(read, windows, seconds):
-    """Median over `windows` back-to-back windows of `seconds` each of the
-    growth per second of the counter read() returns; also the samples."""
+    """Median over `windows` back-to-back windows of about `seconds` each
+    of the growth per second of a counter; read() returns (time in
+    seconds, value) of one observation (the learner's status snapshot
+    carries its own time, uptime_s, which is what makes the rates exact
+    even though a snapshot is up to 200 ms old when read).  Returns the
+    median and the samples."""
     rates = []
-    t0, v0 = time.monotonic(), read()
+    t0, v0 = read()
     for _ in range(windows):
         time.sleep(seconds)
-        t1, v1 = time.monotonic(), read()
-        rates.append((v1 - v0) / (t1 - t0))
+        t1, v1 = read()
+        if t1 > t0:
+            rates.append((v1 - v0) / (t1 - t0))
         t0, v0 = t1, v1
     return statistics.median(rates), rates
 
