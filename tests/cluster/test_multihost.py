@@ -17,7 +17,10 @@ Checked:
 * after the restore, without any restart (the same actor processes, still
   running), actor 11 is back in /status and its frames grow again, and the
   learner keeps updating;
-* SIGTERM then ends every process with exit code 0.
+* SIGTERM then ends every process with exit code 0, and the learner never
+  counted more unrolls (received plus dropped) than the actors say they
+  sent; those in flight when the link died may be lost (IMPALA needs no
+  particular unroll), and how many is printed.
 
 Needs root and `ip` (iproute2) with network namespaces, veth and bridge
 support; elsewhere it exits 77 with the reason, which meson counts as a
@@ -34,7 +37,7 @@ import tempfile
 import time
 
 import netns
-from util import harness, paced_env
+from util import dropped_total, harness, paced_env, unrolls_sent
 
 CUT_S = 10.0
 ACTOR_TIMEOUT = 5.0    # learner: --actor-timeout (shorter than the cut)
@@ -180,12 +183,38 @@ def scenario(run):
           flush=True)
     assert later["unroll_seq_repeats"] == 0, "unrolls duplicated on reconnect"
 
-    # Orderly end.
+    # Orderly end, and the unrolls: the ones in flight when the link died
+    # may be lost (the learner needs no particular unroll), but the learner
+    # never counts more than the actors sent.
+    sent = 0
     for aid, p in run.actors.items():
         p.signal(signal.SIGTERM)
         assert p.wait(15) == 0, f"actor {aid}: {p.text()[-1500:]}"
+        n = unrolls_sent(p.text())
+        assert n, f"actor {aid} did not log its unrolls sent"
+        sent += n
+    final = settle(run)
+    got = final["unrolls_received"] + dropped_total(final)
+    print(f"unrolls sent {sent}, received {final['unrolls_received']}, "
+          f"dropped {dropped_total(final)}: {sent - got} lost with the link",
+          flush=True)
+    assert got <= sent, "the learner counted more unrolls than were sent"
     run.learner.signal(signal.SIGTERM)
     assert run.learner.wait(20) == 0, run.learner.text()[-2000:]
+
+
+def settle(run):
+    """The learner's status once its counters stopped moving."""
+    last, st = None, None
+    end = time.time() + 20
+    while time.time() < end:
+        st = run.status()
+        key = (st["unrolls_received"], dropped_total(st))
+        if key == last:
+            return st
+        last = key
+        time.sleep(1.0)
+    raise AssertionError("learner counters kept moving after the actors stopped")
 
 
 def on_term(signum, frame):
