@@ -60,6 +60,7 @@ struct im_learner {
 	im_receiver *receiver;
 	im_receiver_stats last_rs; /* kept after the receiver stops */
 	im_log_ratelimit reject_rl; /* receiver thread only */
+	im_log_ratelimit hs_rl;     /* handshake thread only */
 	pthread_t hs_thr, pub_thr;
 	pthread_t *learn_thr;
 	int nlearn, threads_started;

@@ -126,13 +126,24 @@ static void welcome(im_learner *l, zmq_msg_t *identity, const Impala__Hello *h,
 	send_reply(l, identity, &c);
 }
 
+/* Counts a bad message on the handshake socket and warns, rate-limited. */
+static void hs_reject(im_learner *l, im_reject why, size_t len)
+{
+	uint64_t suppressed = 0;
+	atomic_fetch_add(&l->dropped[why], 1);
+	if (im_log_ratelimit_ok(&l->hs_rl, &suppressed))
+		im_warn("rejected a handshake message (%zu bytes): %s%s", len,
+			im_validate_reason_text(why),
+			suppressed ? "; similar warnings suppressed" : "");
+}
+
 static void handle_control(im_learner *l, zmq_msg_t *identity,
 			   const uint8_t *buf, size_t len, float *snapshot)
 {
 	Impala__Control *c = NULL;
 	int rc = im_wire_decode_control(buf, len, 1u << 20, &c);
 	if (rc) {
-		atomic_fetch_add(&l->dropped[im_validate_decode_rc(rc)], 1);
+		hs_reject(l, im_validate_decode_rc(rc), len);
 		return;
 	}
 	if (c->body_case == IMPALA__CONTROL__BODY_HELLO) {
@@ -146,7 +157,7 @@ static void handle_control(im_learner *l, zmq_msg_t *identity,
 				c->goodbye->reason ? c->goodbye->reason : "",
 				c->goodbye->unrolls_sent);
 	} else {
-		atomic_fetch_add(&l->dropped[IM_REJECT_WRONG_MESSAGE], 1);
+		hs_reject(l, IM_REJECT_WRONG_MESSAGE, len);
 	}
 	impala__control__free_unpacked(c, NULL);
 }
@@ -155,6 +166,7 @@ static void *handshake_main(void *arg)
 {
 	im_learner *l = arg;
 	float *snapshot = malloc(im_model_num_params(l->model) * sizeof(float));
+	l->hs_rl = (im_log_ratelimit){.interval_ms = 5000, .burst = 5};
 	while (snapshot && !stopping(l)) {
 		zmq_pollitem_t it = {l->router, 0, ZMQ_POLLIN, 0};
 		if (zmq_poll(&it, 1, POLL_MS) <= 0)
@@ -167,7 +179,7 @@ static void *handshake_main(void *arg)
 		    im_transport_recv(l->router, &body, ZMQ_DONTWAIT) >= 0) {
 			if (zmq_msg_more(&body)) {
 				/* Not our framing: drain and drop it. */
-				atomic_fetch_add(&l->dropped[IM_REJECT_WRONG_MESSAGE], 1);
+				hs_reject(l, IM_REJECT_WRONG_MESSAGE, zmq_msg_size(&body));
 				while (zmq_msg_more(&body) &&
 				       im_transport_recv(l->router, &body, ZMQ_DONTWAIT) >= 0)
 					;
