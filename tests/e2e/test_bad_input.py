@@ -220,6 +220,23 @@ def main():
         for what, reason, msg in bad_cases(w0, stale):
             chk.expect_one(what, reason, lambda m=msg: c.push(m))
 
+        # A burst: 200 bad unrolls at once are all counted, and the warnings
+        # about them are rate-limited (a burst of at most 5 per 5 s).
+        nan = pb.trajectory(valid_fields(w0, rewards=pb.floats([math.nan] * T)))
+        key = DROPPED % "non_finite"
+        before = c.metrics()[key]
+        lines = c.learner.text().count("rejected a message")
+        c.push(*([nan] * 200))
+        c.wait_for(lambda s: s["dropped"]["non_finite"] == before + 200, 20,
+                   "200 non_finite drops")
+        time.sleep(0.5)
+        assert c.metrics()[key] == before + 200
+        logged = c.learner.text().count("rejected a message") - lines
+        assert 0 <= logged <= 5, f"{logged} warnings for a burst of 200: not rate-limited"
+        assert lines >= 5 and "not a valid protobuf encoding" in c.learner.text(), \
+            "rejections must be logged, with their reason"
+        chk.params_unchanged("after a burst")
+
         # The handshake socket: garbage, a Welcome sent by a "peer", and a
         # two-frame message; none gets a reply.
         bad_hs = os.path.join(c.tmp, "hs.bin")
@@ -233,6 +250,8 @@ def main():
         chk.expect_one("handshake: two frames", "wrong_message",
                        lambda: assertion(c.peer("dealer2", c.address, bad_hs) == 0,
                                          "two-frame message got a reply"))
+        hs_warnings = c.learner.text().count("rejected a handshake message")
+        assert hs_warnings == 3, f"{hs_warnings} warnings for 3 bad handshake messages"
         # An unknown protocol version in Hello is refused with a reason.
         reply = c.request(pb.hello(ACTOR_ID + 1, version=7))
         r = pb.welcome(reply)
