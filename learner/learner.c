@@ -360,8 +360,10 @@ int im_learner_new(im_learner **out, const im_learner_config *cfg, char *err,
 		goto fail;
 	}
 	spec_json(l);
-	if ((rc = build_store(l, err, errlen)) || (rc = open_run_dir(l, err, errlen)) ||
-	    (rc = open_sockets(l, err, errlen)) || (rc = start_status(l, err, errlen)))
+	/* The run directory comes last: a refused --bind or --status-addr
+	 * must not leave an empty run (and a CSV header) behind. */
+	if ((rc = build_store(l, err, errlen)) || (rc = open_sockets(l, err, errlen)) ||
+	    (rc = start_status(l, err, errlen)) || (rc = open_run_dir(l, err, errlen)))
 		goto fail;
 	*out = l;
 	return IM_OK;
