@@ -96,6 +96,9 @@ def main():
     ]
     for args, words in learner_cases:
         expect_exit2(LEARNER, args, words, tmp)
+        # "Before it starts": a refused configuration leaves no run behind.
+        assert not os.path.exists(os.path.join(tmp, "runs")), \
+            f"{' '.join(args)}: a run directory was created before exiting 2"
     actor_cases = [
         (["--num-envs", "0"], ["--num-envs", "out of range"]),
         (["--num-envs", "x"], ["--num-envs", "not an integer"]),
