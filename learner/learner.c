@@ -121,7 +121,9 @@ static int load_initial(im_learner *l, char *err, size_t errlen)
 	int rc = im_checkpoint_load(path, l->model, l->params,
 				    resume ? l->opt : NULL, &cc, why, sizeof why);
 	if (rc)
-		return fail(err, errlen, rc, "checkpoint %s: %s", path, why);
+		return fail(err, errlen, rc, "%s %s: %s",
+			    path == own ? "--auto-resume: checkpoint" : "--init-model-path",
+			    path, why);
 	if (resume) {
 		if (strcmp(cc.env, l->env) != 0)
 			return fail(err, errlen, IM_EARCH,
