@@ -57,7 +57,7 @@ def main():
             assert (st["frames"], st["updates"], st["param_version"]) == \
                 (frames, updates, version), (st, meta)
             text = c.learner.text()
-            m = re.search(r"resumed run ([0-9a-f]+) at (\d+) frames, (\d+) updates", text)
+            m = re.search(r"resumed run ([0-9a-f]+)(?: from \S+)? at (\d+) frames, (\d+) updates", text)
             assert m and m.groups() == (run_id, str(frames), str(updates)), text[-2000:]
             time.sleep(3.5)  # past the actors' --learner-timeout of 3 s
         finally:
