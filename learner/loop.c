@@ -249,9 +249,15 @@ static int loop_init(im_learner *l, loop_ctx *c)
 	return IM_OK;
 }
 
+/* The counters are final (what the checkpoint holds); the mean return is
+ * the one the stop was decided on, so "target return reached" always comes
+ * with a mean at or above the target, not one diluted by the episodes that
+ * arrived while the learner shut down. */
 static void summary(im_learner *l, loop_ctx *c, const char *why)
 {
+	double mean_return = c->snap.mean_return;
 	im_learner_snapshot(l, &c->snap);
+	c->snap.mean_return = mean_return;
 	double secs = (double)(im_now_ms() - l->t0_ms) / 1000.0;
 	im_info("done (%s): %" PRIu64 " frames, %" PRIu64 " updates in %.1f s "
 		"(%.0f frames/s), mean return %.2f over the last %d episodes, "
@@ -282,6 +288,7 @@ int im_learner_run(im_learner *l, volatile sig_atomic_t *stop)
 	im_info("run %016" PRIx64 ": %s, handshake on %s, status on port %d, run dir %s",
 		l->run_id, l->env, l->cfg->bind, im_status_port(l->status), l->dir);
 	const char *why = "stopped";
+	im_learner_snapshot(l, &c.snap);
 	while (!code && !*stop) {
 		struct timespec ts = {0, 20 * 1000000L};
 		nanosleep(&ts, NULL);
