@@ -220,6 +220,18 @@ def main():
         for what, reason, msg in bad_cases(w0, stale):
             chk.expect_one(what, reason, lambda m=msg: c.push(m))
 
+        # Far above the socket's ZMQ_MAXMSGSIZE (twice the run's bound plus
+        # 64 KiB): ZeroMQ cuts the sender off before the learner sees a byte,
+        # so nothing is counted (learner/receiver.h), and nothing changes.
+        before, mb = chk.snapshot()
+        c.push(valid + pb.f_bytes(99, bytes(4 << 20)))
+        time.sleep(1.0)
+        after, ma = chk.snapshot()
+        assert after == before and ma["impala_unrolls_received_total"] == \
+            mb["impala_unrolls_received_total"], (before, after)
+        assert c.learner.alive() and http_get(c.status_port, "/healthz")[0] == 200
+        chk.params_unchanged("after a 4 MiB message")
+
         # A burst: 200 bad unrolls at once are all counted, and the warnings
         # about them are rate-limited (a burst of at most 5 per 5 s).
         nan = pb.trajectory(valid_fields(w0, rewards=pb.floats([math.nan] * T)))

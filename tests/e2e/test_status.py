@@ -7,7 +7,9 @@
 - /metrics is valid Prometheus text (every sample has a TYPE, a number,
   well-formed labels) and agrees with /status (dropped reasons, counters
   that only grow);
-- /healthz answers 200, an unknown path 404, a malformed request 400;
+- /healthz answers 200, an unknown path 404, a malformed request 400, and
+  half-sent requests held open or a client that never reads its replies
+  stall neither the status port nor training;
 - <logdir>/<tag>/seed<seed>/metrics.csv has a header and one row per
   --log-interval, with counters that never go back.
 """
@@ -131,6 +133,26 @@ def main():
         assert raw_http(c.status_port, b"NONSENSE\r\n\r\n").startswith("HTTP/1.1 400")
         assert raw_http(c.status_port, b"GET /status HTTP/1.1\r\nno colon here\r\n\r\n") \
             .startswith("HTTP/1.1 400")
+
+        # Hostile clients: half-sent requests held open and a client that
+        # asks for /metrics and never reads; the learner and the status
+        # port go on serving.
+        idle = []
+        for _ in range(8):
+            k = socket.create_connection(("127.0.0.1", c.status_port), timeout=5)
+            k.sendall(b"GET /sta")
+            idle.append(k)
+        k = socket.create_connection(("127.0.0.1", c.status_port), timeout=5)
+        k.setsockopt(socket.SOL_SOCKET, socket.SO_RCVBUF, 1024)
+        k.sendall(b"GET /metrics HTTP/1.1\r\nHost: x\r\n\r\n" * 200)
+        idle.append(k)
+        u = c.status()["updates"]
+        t1 = time.time()
+        assert http_get(c.status_port, "/healthz", timeout=3.0)[0] == 200
+        c.wait_for(lambda s: s["updates"] > u + 10, 10, "updates beside hostile clients")
+        assert time.time() - t1 < 10
+        for k in idle:
+            k.close()
 
         time.sleep(max(0.0, 4.0 - (time.time() - t0)))
         st2 = c.status()
