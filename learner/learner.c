@@ -329,7 +329,10 @@ static int start_status(im_learner *l, char *err, size_t errlen)
 	int rc = im_status_new(&l->status, &so);
 	if (rc)
 		return fail(err, errlen, rc, "--status-addr %s: %s", l->cfg->status_addr,
-			    rc == IM_ESYS ? strerror(errno) : im_strerror(rc));
+			    rc == IM_ESYS ? strerror(errno)
+			    : rc == IM_EINVAL ? "not host:port (an IPv4 or [IPv6] address "
+						"and a port 0-65535)"
+			    : im_strerror(rc));
 	return IM_OK;
 }
 

@@ -91,6 +91,8 @@ def main():
         (["--bind", f"tcp://0.0.0.0:{port}", "--status-addr", "127.0.0.1:0",
           "--logdir", os.path.join(tmp, "runs")], ["--bind", "loopback", "--insecure"]),
         (["--log-level", "loud"], ["--log-level", "loud"]),
+        (["--bind", f"tcp://127.0.0.1:{port}", "--status-addr", "nonsense",
+          "--logdir", os.path.join(tmp, "runs")], ["--status-addr", "nonsense", "host:port"]),
         (["--init-model-path", os.path.join(tmp, "missing.safetensors"), *SMALL, *bind],
          ["--init-model-path", "missing.safetensors"]),
     ]
