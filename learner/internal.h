@@ -64,6 +64,7 @@ struct im_learner {
 	pthread_t hs_thr, pub_thr;
 	pthread_t *learn_thr;
 	int nlearn, threads_started;
+	int hs_started, pub_started, nlearn_started; /* what stop must join */
 	/* Statistics: guarded by stats_mu. */
 	pthread_mutex_t stats_mu;
 	float returns[IM_RETURNS_WINDOW];

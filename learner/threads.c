@@ -406,18 +406,26 @@ int im_learner_start_threads(im_learner *l, char *err, size_t errlen)
 	l->learn_thr = calloc((size_t)l->nlearn, sizeof *l->learn_thr);
 	if (!l->learn_thr)
 		return IM_ENOMEM;
-	int ok = start_receiver(l) == IM_OK;
-	ok = ok && pthread_create(&l->hs_thr, NULL, handshake_main, l) == 0;
-	ok = ok && pthread_create(&l->pub_thr, NULL, publisher_main, l) == 0;
-	int started = 0;
-	for (; ok && started < l->nlearn; started++)
-		ok = pthread_create(&l->learn_thr[started], NULL, learner_main, l) == 0;
-	if (!ok) {
-		snprintf(err, errlen, "cannot start threads: %s", strerror(errno));
-		atomic_store(&l->stopping, 1);
+	/* pthread_create returns its error; it does not set errno. */
+	int e = 0;
+	if (start_receiver(l) != IM_OK)
+		e = errno ? errno : ENOMEM;
+	if (!e && !(e = pthread_create(&l->hs_thr, NULL, handshake_main, l)))
+		l->hs_started = 1;
+	if (!e && !(e = pthread_create(&l->pub_thr, NULL, publisher_main, l)))
+		l->pub_started = 1;
+	while (!e && l->nlearn_started < l->nlearn &&
+	       !(e = pthread_create(&l->learn_thr[l->nlearn_started], NULL,
+				    learner_main, l)))
+		l->nlearn_started++;
+	l->threads_started = 1;
+	if (e) {
+		snprintf(err, errlen, "cannot start threads: %s", strerror(e));
+		/* Those that did start use the sockets and the store: they
+		 * must end before im_learner_free() closes and frees them. */
+		im_learner_stop_threads(l);
 		return IM_ESYS;
 	}
-	l->threads_started = 1;
 	return IM_OK;
 }
 
@@ -430,12 +438,16 @@ void im_learner_stop_threads(im_learner *l)
 	pthread_mutex_lock(&l->mu);
 	pthread_cond_broadcast(&l->updated);
 	pthread_mutex_unlock(&l->mu);
-	im_receiver_get_stats(l->receiver, &l->last_rs);
+	if (l->receiver)
+		im_receiver_get_stats(l->receiver, &l->last_rs);
 	im_receiver_stop(l->receiver);
 	l->receiver = NULL;
-	pthread_join(l->hs_thr, NULL);
-	pthread_join(l->pub_thr, NULL);
-	for (int i = 0; i < l->nlearn; i++)
+	if (l->hs_started)
+		pthread_join(l->hs_thr, NULL);
+	if (l->pub_started)
+		pthread_join(l->pub_thr, NULL);
+	for (int i = 0; i < l->nlearn_started; i++)
 		pthread_join(l->learn_thr[i], NULL);
-	l->threads_started = 0;
+	l->threads_started = l->hs_started = l->pub_started = 0;
+	l->nlearn_started = 0;
 }
