@@ -10,6 +10,7 @@
 #include "session.h"
 #include "validate.h"
 
+#include <cblas.h>
 #include <inttypes.h>
 #include <signal.h>
 #include <stdio.h>
@@ -282,6 +283,8 @@ static int run(actor *a)
 
 int main(int argc, char **argv)
 {
+	/* Acting multiplies tiny matrices: one BLAS thread. */
+	openblas_set_num_threads(1);
 	im_log_init(argv[0], IM_LOG_INFO);
 	actor a;
 	memset(&a, 0, sizeof a);
