@@ -88,6 +88,18 @@ static int send_reply(im_learner *l, zmq_msg_t *identity, Impala__Control *c)
 	return rc;
 }
 
+/* Copies network text into dst (n bytes) for the log, with every byte
+ * outside printable ASCII replaced by '?', so that a peer can neither
+ * start a forged log line nor send terminal escapes. */
+static const char *printable(char *dst, size_t n, const char *src)
+{
+	size_t j = 0;
+	for (const char *p = src ? src : ""; *p && j + 1 < n; p++)
+		dst[j++] = (*p >= 0x20 && *p < 0x7f) ? *p : '?';
+	dst[j] = '\0';
+	return dst;
+}
+
 /* A Welcome with the spec and a snapshot of the current parameters. */
 static void welcome(im_learner *l, zmq_msg_t *identity, const Impala__Hello *h,
 		    float *snapshot)
@@ -114,11 +126,15 @@ static void welcome(im_learner *l, zmq_msg_t *identity, const Impala__Hello *h,
 		w.spec = &l->spec.spec;
 		w.params = &p;
 		im_actors_hello(l->actors, h->actor_id, h->host, im_now_ms());
-		im_info("actor %" PRIu64 " joined (host %.64s, pid %u, %u envs)",
-			h->actor_id, h->host ? h->host : "?", h->pid, h->num_envs);
+		char host[65];
+		im_info("actor %" PRIu64 " joined (host %s, pid %u, %u envs)",
+			h->actor_id, printable(host, sizeof host, h->host ? h->host : "?"),
+			h->pid, h->num_envs);
 	} else {
+		char text[sizeof reason];
 		w.reason = reason;
-		im_warn("refused actor %" PRIu64 ": %s", h->actor_id, reason);
+		im_warn("refused actor %" PRIu64 ": %s", h->actor_id,
+			printable(text, sizeof text, reason));
 	}
 	Impala__Control c = IMPALA__CONTROL__INIT;
 	c.body_case = IMPALA__CONTROL__BODY_WELCOME;
@@ -149,12 +165,13 @@ static void handle_control(im_learner *l, zmq_msg_t *identity,
 	if (c->body_case == IMPALA__CONTROL__BODY_HELLO) {
 		welcome(l, identity, c->hello, snapshot);
 	} else if (c->body_case == IMPALA__CONTROL__BODY_GOODBYE) {
+		char why[65];
 		if (c->goodbye->run_id == l->run_id &&
 		    im_actors_goodbye(l->actors, c->goodbye->actor_id))
-			im_info("actor %" PRIu64 " left (%.64s) after %" PRIu64
+			im_info("actor %" PRIu64 " left (%s) after %" PRIu64
 				" unrolls",
 				c->goodbye->actor_id,
-				c->goodbye->reason ? c->goodbye->reason : "",
+				printable(why, sizeof why, c->goodbye->reason),
 				c->goodbye->unrolls_sent);
 	} else {
 		hs_reject(l, IM_REJECT_WRONG_MESSAGE, len);
