@@ -57,6 +57,7 @@ struct im_learner {
 	/* Threads. */
 	atomic_int stopping;
 	atomic_int done;         /* num_train_steps reached by a learner */
+	atomic_int failed;       /* a learner thread stopped on an error */
 	im_receiver *receiver;
 	im_receiver_stats last_rs; /* kept after the receiver stops */
 	im_log_ratelimit reject_rl; /* receiver thread only */

@@ -293,6 +293,10 @@ int im_learner_run(im_learner *l, volatile sig_atomic_t *stop)
 		struct timespec ts = {0, 20 * 1000000L};
 		nanosleep(&ts, NULL);
 		periodic(l, &c);
+		if (atomic_load(&l->failed)) {
+			code = 1;
+			break;
+		}
 		if (atomic_load(&l->done)) {
 			why = "num_train_steps reached";
 			break;

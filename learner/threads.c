@@ -396,7 +396,7 @@ static void *learner_main(void *arg)
 	c.grads = malloc(im_model_num_params(l->model) * sizeof(float));
 	if (rc || !c.grads) {
 		im_error("learner thread: out of memory");
-		atomic_store(&l->done, 1);
+		atomic_store(&l->failed, 1);
 		learn_ctx_free(&c);
 		return NULL;
 	}
@@ -404,8 +404,13 @@ static void *learner_main(void *arg)
 		rc = im_store_take(l->store, c.batch, POLL_MS);
 		if (rc == IM_ETIMEDOUT)
 			continue;
-		if (rc)
+		if (rc) {
+			if (rc != IM_ECANCELED) {
+				im_error("learner thread: %s", im_strerror(rc));
+				atomic_store(&l->failed, 1);
+			}
 			break;
+		}
 		if (learn_step(l, &c)) {
 			atomic_store(&l->done, 1);
 			break;
