@@ -21,19 +21,34 @@ void im_model_spec_default(im_model_spec *s, const im_obs_space *obs,
 	s->init_method = IM_NN_INIT_IDENTITY;
 }
 
+/* Specs come from plugins and the network: these bounds keep every size
+ * product of the layout and the workspaces (feature + 1 + n, 4 * H) inside
+ * int, as the wire's own limits do (validate.h). */
+#define MAX_OBS_NUMEL (1u << 24)
+#define MAX_ACTIONS (1 << 20)
+#define MAX_WIDTH (1 << 24)
+
 static int check_spec(const im_model_spec *s)
 {
 	if (s->obs.ndim < 1 || s->obs.ndim > IM_SPACE_MAX_DIMS)
 		return IM_EINVAL;
-	for (int i = 0; i < s->obs.ndim; i++)
+	/* Checked step by step: the plain product of four int dimensions can
+	 * wrap around size_t (65536^4 is 0). */
+	size_t numel = 1;
+	for (int i = 0; i < s->obs.ndim; i++) {
 		if (s->obs.shape[i] < 1)
 			return IM_EINVAL;
-	if (im_obs_numel(&s->obs) > (1u << 24))
-		return IM_EINVAL;
+		numel *= (size_t)s->obs.shape[i];
+		if (numel > MAX_OBS_NUMEL)
+			return IM_EINVAL;
+	}
 	if (s->obs.dtype != IM_DTYPE_F32 && s->obs.dtype != IM_DTYPE_U8)
 		return IM_EINVAL;
+	if (s->feature_dim > MAX_WIDTH ||
+	    (s->use_lstm && s->lstm_hidden > MAX_WIDTH))
+		return IM_EINVAL;
 	if (s->act.kind == IM_ACT_DISCRETE) {
-		if (s->act.n < 1)
+		if (s->act.n < 1 || s->act.n > MAX_ACTIONS)
 			return IM_EINVAL;
 	} else if (s->act.kind == IM_ACT_BOX) {
 		if (s->act.n < 1 || s->act.n > IM_SPACE_MAX_ACTION_DIM)

@@ -310,6 +310,30 @@ static void test_bad_specs_refused(void **state)
 	im_model_ws_free(NULL);
 }
 
+/* Sizes from a plugin or a run spec: products that wrap around size_t or
+ * int must be refused, not turned into a tiny or negative layout. */
+static void test_huge_sizes_refused(void **state)
+{
+	(void)state;
+	im_model_spec s;
+	im_model *m = (im_model *)&s; /* must stay untouched on failure */
+	small_spec(&s, 1, 0, IM_NN_ACT_RELU);
+	s.obs.ndim = 4; /* 2^64 elements: the size_t product wraps to 0 */
+	for (int i = 0; i < 4; i++)
+		s.obs.shape[i] = 65536;
+	assert_int_equal(im_model_new(&m, &s), IM_EINVAL);
+	small_spec(&s, 1, 1, IM_NN_ACT_RELU);
+	s.act.n = 2147483647; /* LSTM input width feature + 1 + n: int overflow */
+	assert_int_equal(im_model_new(&m, &s), IM_EINVAL);
+	small_spec(&s, 1, 1, IM_NN_ACT_RELU);
+	s.feature_dim = 2147483647;
+	assert_int_equal(im_model_new(&m, &s), IM_EINVAL);
+	small_spec(&s, 1, 1, IM_NN_ACT_RELU);
+	s.lstm_hidden = 1 << 30; /* 4 * H gate rows: int overflow */
+	assert_int_equal(im_model_new(&m, &s), IM_EINVAL);
+	assert_ptr_equal(m, (im_model *)&s);
+}
+
 static void test_names_parse(void **state)
 {
 	(void)state;
@@ -334,6 +358,7 @@ int main(void)
 		cmocka_unit_test(test_init_reproducible_and_seeded),
 		cmocka_unit_test(test_describe),
 		cmocka_unit_test(test_bad_specs_refused),
+		cmocka_unit_test(test_huge_sizes_refused),
 		cmocka_unit_test(test_names_parse),
 	};
 	return cmocka_run_group_tests(tests, NULL, NULL);
