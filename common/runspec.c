@@ -127,10 +127,12 @@ int im_runspec_model(im_model_spec *out, const Impala__RunSpec *spec,
 		if (spec->obs_shape[i] < 1 || spec->obs_shape[i] > (1u << 24))
 			return spec_fail(err, errlen, "observation size out of range");
 		o.obs.shape[i] = (int)spec->obs_shape[i];
+		/* Bounded at every step: four factors of up to 2^24 would
+		 * wrap size_t (to 0) before a check at the end. */
 		numel *= spec->obs_shape[i];
+		if (numel > (1u << 24))
+			return spec_fail(err, errlen, "observation too large");
 	}
-	if (numel > (1u << 24))
-		return spec_fail(err, errlen, "observation too large");
 	o.obs.dtype = spec->obs_dtype == IMPALA__DTYPE__DTYPE_UINT8 ? IM_DTYPE_U8
 								    : IM_DTYPE_F32;
 	int rc = action_part(&o.act, spec, err, errlen);
