@@ -18,6 +18,7 @@
 #include <stdlib.h>
 #include <string.h>
 #include <sys/stat.h>
+#include <time.h>
 #include <unistd.h>
 #include <zmq.h>
 
@@ -344,7 +345,13 @@ int im_learner_new(im_learner **out, const im_learner_config *cfg, char *err,
 		return IM_ENOMEM;
 	l->cfg = cfg;
 	pthread_mutex_init(&l->mu, NULL);
-	pthread_cond_init(&l->updated, NULL);
+	/* The publisher's deadlines are monotonic, as the store's are: a
+	 * wall-clock step back must not suspend its periodic broadcasts. */
+	pthread_condattr_t ca;
+	pthread_condattr_init(&ca);
+	pthread_condattr_setclock(&ca, CLOCK_MONOTONIC);
+	pthread_cond_init(&l->updated, &ca);
+	pthread_condattr_destroy(&ca);
 	pthread_mutex_init(&l->stats_mu, NULL);
 	l->t0_ms = im_now_ms();
 	l->run_id = im_rng_entropy();

@@ -237,7 +237,7 @@ static void publish(im_learner *l, float *snapshot, size_t n, uint64_t version,
 
 static void deadline_in(struct timespec *ts, int ms)
 {
-	clock_gettime(CLOCK_REALTIME, ts);
+	clock_gettime(CLOCK_MONOTONIC, ts); /* l->updated's clock */
 	ts->tv_sec += ms / 1000;
 	ts->tv_nsec += (long)(ms % 1000) * 1000000L;
 	if (ts->tv_nsec >= 1000000000L) {
