@@ -8,7 +8,7 @@
  *
  * Size limits: the receiver refuses as "oversized" any message larger than
  * im_validate_max_trajectory_bytes() for the run (counted); the socket's
- * ZMQ_MAXMSGSIZE (im_transport_defaults: IM_WIRE_MAX_TRAJECTORY) cuts the
+ * ZMQ_MAXMSGSIZE (the learner sets twice that plus 64 KiB) cuts the
  * connection of a sender of anything larger still, which ZeroMQ does not
  * report, so those are not counted. */
 #ifndef IM_LEARNER_RECEIVER_H
