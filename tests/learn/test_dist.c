@@ -283,6 +283,28 @@ static void test_fast_expf(void **state)
 	assert_float_equal(out[3], 2.718281828, 1e-6);
 }
 
+/* The top of the range, where round(x / ln 2) reaches 128 and 2^128 is not
+ * a float (from x = 88.38): e^x is still finite up to 88.72, and inputs
+ * above the clamp give e^88.7, as the header says. */
+static void test_fast_expf_top(void **state)
+{
+	(void)state;
+	enum { M = 1001 };
+	static float x[M], y[M];
+	for (int i = 0; i < M; i++)
+		y[i] = x[i] = 88.0f + 0.7f * (float)i / (M - 1);
+	im_fastmath_expf(y, M);
+	for (int i = 0; i < M; i++) {
+		double want = exp((double)x[i]);
+		if (!(fabs(y[i] - want) / want <= 2e-7))
+			fail_msg("exp(%.9g) gave %g, want %g", x[i], y[i], want);
+	}
+	float big[3] = {88.7f, 89.0f, INFINITY};
+	im_fastmath_expf(big, 3);
+	assert_true(isfinite(big[0]));
+	assert_true(big[1] == big[0] && big[2] == big[0]);
+}
+
 /* The loss's many-row path equals the plain per-row functions. */
 static void test_cat_rows_equal_plain(void **state)
 {
@@ -337,6 +359,7 @@ int main(void)
 		cmocka_unit_test(test_cat_sampling_shapes),
 		cmocka_unit_test(test_gauss_sampling),
 		cmocka_unit_test(test_fast_expf),
+		cmocka_unit_test(test_fast_expf_top),
 		cmocka_unit_test(test_cat_rows_equal_plain),
 	};
 	return cmocka_run_group_tests(tests, NULL, NULL);
