@@ -46,6 +46,7 @@
 
 #define IMPALA_ENV_MAX_OBS_DIMS 4
 #define IMPALA_ENV_MAX_ACTION_DIM 64
+#define IMPALA_ENV_MAX_ACTIONS (1 << 20) /* Discrete act_n */
 
 /* obs_dtype */
 #define IMPALA_ENV_OBS_F32 0
@@ -71,7 +72,8 @@ typedef struct impala_env_plugin {
 	 * Box(act_n, act_low, act_high): act_n floats, each finite and within
 	 * [act_low[j], act_high[j]]. */
 	int32_t act_kind;       /* IMPALA_ENV_ACT_DISCRETE or _BOX */
-	int32_t act_n;          /* 1..IMPALA_ENV_MAX_ACTION_DIM for Box */
+	int32_t act_n;          /* Discrete: 1..IMPALA_ENV_MAX_ACTIONS;
+				   Box: 1..IMPALA_ENV_MAX_ACTION_DIM */
 	const float *act_low;   /* (act_n) Box only, else NULL */
 	const float *act_high;  /* (act_n) Box only, else NULL */
 

@@ -138,7 +138,9 @@ static int check_spaces(im_env_class *c, const impala_env_plugin *p,
 	c->obs.low = p->obs_low;
 	c->obs.high = p->obs_high;
 	c->act.n = p->act_n;
-	if (p->act_kind == IMPALA_ENV_ACT_DISCRETE && p->act_n >= 1) {
+	/* Bounded as the wire bounds it: the model's layout multiplies it. */
+	if (p->act_kind == IMPALA_ENV_ACT_DISCRETE && p->act_n >= 1 &&
+	    p->act_n <= IMPALA_ENV_MAX_ACTIONS) {
 		c->act.kind = IM_ACT_DISCRETE;
 		return 0;
 	}

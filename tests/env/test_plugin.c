@@ -17,7 +17,7 @@
 #include "env/env.h"
 #include "err.h"
 
-static const char *corridor, *nosym, *badabi, *badtable;
+static const char *corridor, *nosym, *badabi, *badtable, *hugeact;
 
 static im_env *open_corridor(const char *args)
 {
@@ -162,13 +162,15 @@ static void test_refusals(void **state)
 	expect_refusal(badabi, "ABI version 2, but this program speaks "
 			       "version 1");
 	expect_refusal(badtable, "lacks a function");
+	expect_refusal(hugeact, "bad action space");
 	expect_refusal("/nonexistent/libnothing.so", "cannot load");
 }
 
 int main(int argc, char **argv)
 {
-	if (argc != 5) {
-		fprintf(stderr, "usage: %s CORRIDOR NOSYM BADABI BADTABLE\n",
+	if (argc != 6) {
+		fprintf(stderr, "usage: %s CORRIDOR NOSYM BADABI BADTABLE "
+			"HUGEACT\n",
 			argv[0]);
 		return 77; /* cannot run without the plugins: skip */
 	}
@@ -176,6 +178,7 @@ int main(int argc, char **argv)
 	nosym = argv[2];
 	badabi = argv[3];
 	badtable = argv[4];
+	hugeact = argv[5];
 	const struct CMUnitTest tests[] = {
 		cmocka_unit_test(test_load_and_step),
 		cmocka_unit_test(test_args_and_time_limit),
