@@ -49,8 +49,12 @@ static void vtrace_cols(float *vs, float *pg_adv, const float *log_rhos,
 			double pgr = min2(o->pg_rho_bar, rho);
 			int keep = !(ct && ct[j]);
 			double d = dc[j], r = rw[j], vt = v[j];
-			double delta = crho * (r + d * nv[j] - vt);
-			double vs_next = v_up && keep ? v_up[j] + acc[j] : nv[j];
+			/* A terminal step (discount 0) bootstraps from
+			 * nothing: its next value is not read at all, so not
+			 * even a non-finite one leaks in (0 * inf is NaN). */
+			double nvj = d != 0.0 ? nv[j] : 0.0;
+			double delta = crho * (r + d * nvj - vt);
+			double vs_next = v_up && keep ? v_up[j] + acc[j] : nvj;
 			pg_adv[row + j] = (float)(pgr * (r + d * vs_next - vt));
 			acc[j] = delta + (keep ? d * c * acc[j] : 0.0);
 			vs[row + j] = (float)(vt + acc[j]);

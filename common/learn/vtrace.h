@@ -19,7 +19,8 @@
  * observation: the episode was cut by a time limit, so the target bootstraps
  * from that state and the recursion does not run into the next episode.
  * With no cuts this equals torchbeast with bootstrap_value =
- * next_values[T-1]. */
+ * next_values[T-1].  A step with discount 0 does not read its next value,
+ * so a non-finite one there changes nothing. */
 #ifndef IM_VTRACE_H
 #define IM_VTRACE_H
 

@@ -281,6 +281,33 @@ static void test_work_buffer_and_accumulation(void **state)
 	assert_true(a.st.total == c.st.total);
 }
 
+/* A step both terminated and truncated counts as terminated whatever
+ * next_values holds there (loss.h), even a value that is not finite. */
+static void test_terminated_ignores_next_value(void **state)
+{
+	(void)state;
+	const float junk[2] = {NAN, INFINITY};
+	for (int kind = 0; kind < 2; kind++)
+		for (int j = 0; j < 2; j++) {
+			batch b;
+			make_batch(&b, kind ? IM_ACT_BOX : IM_ACT_DISCRETE, 40);
+			im_loss_opts o = im_loss_defaults();
+			int k = 2 * B + 1; /* mid-unroll: the recursion runs on */
+			b.term[k] = b.trunc[k] = 1;
+			b.next_values[k] = 0.5f;
+			out a, c;
+			run_loss(&a, &b, &o, NULL);
+			b.next_values[k] = junk[j];
+			run_loss(&c, &b, &o, NULL);
+			assert_true(isfinite(c.st.total));
+			assert_memory_equal(a.vs, c.vs, sizeof(a.vs));
+			assert_memory_equal(a.adv, c.adv, sizeof(a.adv));
+			assert_memory_equal(a.dval, c.dval, sizeof(a.dval));
+			assert_memory_equal(a.dpol, c.dpol,
+					    sizeof(float) * R * b.n);
+		}
+}
+
 static void test_bad_inputs(void **state)
 {
 	(void)state;
@@ -311,6 +338,7 @@ int main(void)
 		cmocka_unit_test(test_grads_discrete),
 		cmocka_unit_test(test_grads_box),
 		cmocka_unit_test(test_work_buffer_and_accumulation),
+		cmocka_unit_test(test_terminated_ignores_next_value),
 		cmocka_unit_test(test_bad_inputs),
 	};
 	return cmocka_run_group_tests(tests, NULL, NULL);
