@@ -144,12 +144,24 @@ static int simple_escape(int c)
 	}
 }
 
+/* Bytes of escaped source from p->pos to the closing quote (or the end of
+ * the text), skipping escaped characters as parse_string does.  Sizing each
+ * string by the rest of the text instead let a header of many short
+ * strings hold memory quadratic in its length. */
+static size_t escaped_len(const parser *p)
+{
+	size_t i = p->pos;
+	while (i < p->len && p->s[i] != '"')
+		i += p->s[i] == '\\' ? 2 : 1;
+	return (i < p->len ? i : p->len) - p->pos;
+}
+
 /* A string starting at the opening quote; *n receives its byte length.
  * Decoded text is never longer than its escaped source. */
 static char *parse_string(parser *p, size_t *n)
 {
 	p->pos++; /* opening quote */
-	char *o = malloc(p->len - p->pos + 1);
+	char *o = malloc(escaped_len(p) + 1);
 	size_t k = 0;
 	if (!o) {
 		fail(p, IM_ENOMEM, "out of memory");
