@@ -237,7 +237,7 @@ static int act_loop(actor *a)
 			return rc;
 		rc = im_rollout_run(a->roll, a->version);
 		if (rc) {
-			im_warn("acting failed: %s; environments were reset",
+			im_warn("acting failed: %s; unroll discarded",
 				im_strerror(rc));
 			continue;
 		}

@@ -36,8 +36,10 @@ size_t im_rollout_num_params(const im_rollout *r);
 int im_rollout_num_envs(const im_rollout *r);
 
 /* Acts T steps in every environment with the current parameters, recorded
- * as acted with param_version.  IM_EACTION / IM_EPLUGIN on an environment
- * failure (the rollout stays usable: the environments were reset). */
+ * as acted with param_version.  On IM_EACTION an environment refused an
+ * action (NaN from non-finite parameters: nothing moved); on IM_EPLUGIN a
+ * plugin failed and the environments were reset.  Either way the rollout
+ * stays usable and the unroll is not to be sent. */
 int im_rollout_run(im_rollout *r, uint64_t param_version);
 
 /* Points *t (initialised here) at environment env's last unroll.  The

@@ -308,7 +308,9 @@ int im_learner_run(im_learner *l, volatile sig_atomic_t *stop)
 	}
 	/* Stop taking unrolls, finish the update in flight, then save. */
 	im_learner_stop_threads(l);
-	if (l->updates > 0 || l->cfg->init_model_path)
+	/* No buffers (a failed start): never overwrite a good checkpoint
+	 * with one that lacks the optimiser state. */
+	if (c.params && c.shadow && (l->updates > 0 || l->cfg->init_model_path))
 		save(l, &c, "final");
 	if (l->npids)
 		im_spawn_stop(l->pids, l->npids, 3000);
