@@ -63,7 +63,8 @@ static int set_integer(const im_flag *f, const char *v, const char *src,
 {
 	char *end;
 	errno = 0;
-	long long x = strtoll(v, &end, 0);
+	/* Base 10 only: with base 0, "010" would silently mean 8. */
+	long long x = strtoll(v, &end, 10);
 	if (*v == '\0' || *end != '\0')
 		return flag_fail(err, errlen, "%s: '%s' is not an integer",
 				 src, v);

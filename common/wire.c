@@ -2,6 +2,7 @@
 
 #include "err.h"
 
+#include <pthread.h>
 #include <stdlib.h>
 
 typedef void *(*wire_unpack_fn)(ProtobufCAllocator *, size_t, const uint8_t *);
@@ -61,7 +62,7 @@ int im_wire_encode(const ProtobufCMessage *msg, uint8_t **buf, size_t *len)
 }
 
 static uint32_t crc_table[8][256];
-static int crc_ready;
+static pthread_once_t crc_once = PTHREAD_ONCE_INIT;
 
 static void crc_init(void)
 {
@@ -75,15 +76,11 @@ static void crc_init(void)
 		for (int i = 0; i < 256; i++)
 			crc_table[t][i] = (crc_table[t - 1][i] >> 8) ^
 					  crc_table[0][crc_table[t - 1][i] & 0xff];
-	__atomic_store_n(&crc_ready, 1, __ATOMIC_RELEASE);
 }
 
 uint32_t im_wire_crc32c(const void *data, size_t len)
 {
-	/* Building the table twice from two threads is harmless: both write
-	 * the same values. */
-	if (!__atomic_load_n(&crc_ready, __ATOMIC_ACQUIRE))
-		crc_init();
+	pthread_once(&crc_once, crc_init);
 	const uint8_t *p = data;
 	uint32_t c = 0xffffffffu;
 	/* Slicing-by-8: eight table lookups per 8 input bytes. */

@@ -72,7 +72,7 @@ static size_t config_table(im_learner_config *c, im_flag *f)
 		{"use-lstm", IM_FLAG_BOOL, &c->use_lstm, "LSTM core", 1, 0, NULL},
 		{"lstm-hidden", IM_FLAG_INT, &c->lstm_hidden, "LSTM width (0: feature-dim)", 0, 65536, NULL},
 		{"lr", IM_FLAG_DOUBLE, &c->lr, "learning rate (decays linearly to 0)", 0, 10, NULL},
-		{"eps", IM_FLAG_DOUBLE, &c->eps, "optimiser epsilon", 0, 10, NULL},
+		{"eps", IM_FLAG_DOUBLE, &c->eps, "optimiser epsilon (> 0: a zero gradient over eps 0 is NaN)", 1e-12, 10, NULL},
 		{"alpha", IM_FLAG_DOUBLE, &c->alpha, "RMSprop smoothing constant", 0, 1, NULL},
 		{"optimizer", IM_FLAG_CHOICE, &c->optimizer, "optimiser", 1, 0, im_learner_optimizers},
 		{"ent-coef", IM_FLAG_DOUBLE, &c->ent_coef, "entropy bonus weight", 0, 1e6, NULL},

@@ -98,6 +98,7 @@ static void test_bad_values(void **state)
 		{"not a number", {"p", "--num-steps", "abc"}, "not an integer"},
 		{"trailing junk", {"p", "--num-steps=80x", NULL}, "not an integer"},
 		{"out of range", {"p", "--num-steps", "0"}, "out of range"},
+		{"hex", {"p", "--num-steps", "0x10"}, "not an integer"},
 		{"int overflow", {"p", "--num-steps", "99999999999"}, "does not fit"},
 		{"negative lr", {"p", "--lr", "-1"}, "out of range"},
 		{"nan lr", {"p", "--lr", "nan"}, "not finite"},
@@ -116,6 +117,17 @@ static void test_bad_values(void **state)
 		assert_int_equal(rc, IM_EINVAL);
 		assert_non_null(strstr(err, cases[i].want));
 	}
+}
+
+static void test_decimal_only(void **state)
+{
+	(void)state;
+	/* A leading zero is not octal: "010" is ten. */
+	cfg c;
+	char err[256];
+	char *argv[] = {"p", "--num-steps", "010"};
+	assert_int_equal(parse(&c, 3, argv, err), IM_OK);
+	assert_int_equal(c.num_steps, 10);
 }
 
 static void test_bad_env_names_variable(void **state)
@@ -144,6 +156,7 @@ int main(void)
 	const struct CMUnitTest tests[] = {
 		cmocka_unit_test(test_defaults_env_and_argv),
 		cmocka_unit_test(test_bad_values),
+		cmocka_unit_test(test_decimal_only),
 		cmocka_unit_test(test_bad_env_names_variable),
 		cmocka_unit_test(test_help),
 	};
