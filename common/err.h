@@ -52,4 +52,13 @@ const char *im_strerror(int rc);
 /* The code's name, such as "IM_EPROTO"; never NULL. */
 const char *im_err_name(int rc);
 
+#include <stddef.h>
+
+/* Writes a one-line reason, printf-style, into err (nothing when err is
+ * NULL or errlen is 0; truncated and NUL-terminated otherwise) and returns
+ * rc, so that a failure path reads
+ *   return im_errf(err, errlen, IM_EINVAL, "--lr: %s is negative", v); */
+int im_errf(char *err, size_t errlen, int rc, const char *fmt, ...)
+	__attribute__((format(printf, 4, 5)));
+
 #endif

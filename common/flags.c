@@ -18,19 +18,6 @@ void im_flags_env_name(const char *flag, char *buf, size_t len)
 		buf[n] = '\0';
 }
 
-static int flag_fail(char *err, size_t errlen, const char *fmt, ...)
-	__attribute__((format(printf, 3, 4)));
-
-static int flag_fail(char *err, size_t errlen, const char *fmt, ...)
-{
-	va_list ap;
-	va_start(ap, fmt);
-	if (err && errlen)
-		vsnprintf(err, errlen, fmt, ap);
-	va_end(ap);
-	return IM_EINVAL;
-}
-
 static int parse_bool_word(const char *v, int *out)
 {
 	static const char *const yes[] = {"1", "true", "yes", "on"};
@@ -52,7 +39,7 @@ static int check_bounds(const im_flag *f, double x, const char *src,
 			const char *v, char *err, size_t errlen)
 {
 	if (f->lo <= f->hi && (x < f->lo || x > f->hi))
-		return flag_fail(err, errlen,
+		return im_errf(err, errlen, IM_EINVAL,
 				 "%s: %s is out of range [%g, %g]", src, v,
 				 f->lo, f->hi);
 	return IM_OK;
@@ -66,11 +53,11 @@ static int set_integer(const im_flag *f, const char *v, const char *src,
 	/* Base 10 only: with base 0, "010" would silently mean 8. */
 	long long x = strtoll(v, &end, 10);
 	if (*v == '\0' || *end != '\0')
-		return flag_fail(err, errlen, "%s: '%s' is not an integer",
+		return im_errf(err, errlen, IM_EINVAL, "%s: '%s' is not an integer",
 				 src, v);
 	if (errno == ERANGE || (f->type == IM_FLAG_INT &&
 				(x > 2147483647LL || x < -2147483647LL - 1)))
-		return flag_fail(err, errlen, "%s: %s does not fit the type",
+		return im_errf(err, errlen, IM_EINVAL, "%s: %s does not fit the type",
 				 src, v);
 	int rc = check_bounds(f, (double)x, src, v, err, errlen);
 	if (rc)
@@ -89,10 +76,10 @@ static int set_double(const im_flag *f, const char *v, const char *src,
 	errno = 0;
 	double x = strtod(v, &end);
 	if (*v == '\0' || *end != '\0')
-		return flag_fail(err, errlen, "%s: '%s' is not a number", src,
+		return im_errf(err, errlen, IM_EINVAL, "%s: '%s' is not a number", src,
 				 v);
 	if (!isfinite(x))
-		return flag_fail(err, errlen, "%s: '%s' is not finite", src,
+		return im_errf(err, errlen, IM_EINVAL, "%s: '%s' is not finite", src,
 				 v);
 	int rc = check_bounds(f, x, src, v, err, errlen);
 	if (rc)
@@ -116,7 +103,7 @@ static int set_choice(const im_flag *f, const char *v, const char *src,
 		if (n >= sizeof known)
 			n = sizeof known - 1;
 	}
-	return flag_fail(err, errlen, "%s: '%s' is not one of: %s", src, v,
+	return im_errf(err, errlen, IM_EINVAL, "%s: '%s' is not one of: %s", src, v,
 			 known);
 }
 
@@ -132,7 +119,7 @@ static int flag_set(const im_flag *f, const char *v, const char *src,
 		return set_double(f, v, src, err, errlen);
 	case IM_FLAG_BOOL:
 		if (parse_bool_word(v, &b))
-			return flag_fail(err, errlen,
+			return im_errf(err, errlen, IM_EINVAL,
 					 "%s: '%s' is not a boolean (use 1/0, "
 					 "true/false, yes/no, on/off)",
 					 src, v);
@@ -191,7 +178,7 @@ static int parse_one(const im_flag *flags, size_t nflags, int argc,
 		f = NULL;
 	}
 	if (!f)
-		return flag_fail(err, errlen,
+		return im_errf(err, errlen, IM_EINVAL,
 				 "unknown flag '--%.*s' (see --help)",
 				 (int)len, word);
 	snprintf(src, sizeof src, "--%s", f->name);
@@ -202,7 +189,7 @@ static int parse_one(const im_flag *flags, size_t nflags, int argc,
 	if (eq)
 		return flag_set(f, eq + 1, src, err, errlen);
 	if (*i + 1 >= argc)
-		return flag_fail(err, errlen, "%s: missing value", src);
+		return im_errf(err, errlen, IM_EINVAL, "%s: missing value", src);
 	*i += 1;
 	return flag_set(f, argv[*i], src, err, errlen);
 }
@@ -236,12 +223,12 @@ int im_flags_parse(const im_flag *flags, size_t nflags, int argc,
 			continue;
 		}
 		if (!only_positional && a[0] == '-' && a[1] != '\0')
-			return flag_fail(err, errlen,
+			return im_errf(err, errlen, IM_EINVAL,
 					 "unknown option '%s' (flags are "
 					 "spelled --name; see --help)",
 					 a);
 		if (!res || res->npositional >= 8)
-			return flag_fail(err, errlen,
+			return im_errf(err, errlen, IM_EINVAL,
 					 "unexpected argument '%s'", a);
 		res->positional[res->npositional++] = a;
 	}

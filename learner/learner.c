@@ -22,18 +22,6 @@
 #include <unistd.h>
 #include <zmq.h>
 
-static int fail(char *err, size_t errlen, int rc, const char *fmt, ...)
-	__attribute__((format(printf, 4, 5)));
-
-static int fail(char *err, size_t errlen, int rc, const char *fmt, ...)
-{
-	va_list ap;
-	va_start(ap, fmt);
-	vsnprintf(err, errlen, fmt, ap);
-	va_end(ap);
-	return rc;
-}
-
 /* The model spec the configuration describes for the environment. */
 static int model_spec(const im_learner_config *c, im_model_spec *s, char *env,
 		      size_t envlen, char *err, size_t errlen)
@@ -69,7 +57,7 @@ static int build_model(const im_learner_config *c, im_model **m, char *env,
 		return rc;
 	rc = im_model_new(m, &s);
 	if (rc)
-		return fail(err, errlen, rc, "cannot build the model: %s",
+		return im_errf(err, errlen, rc, "cannot build the model: %s",
 			    im_strerror(rc));
 	return IM_OK;
 }
@@ -122,12 +110,12 @@ static int load_initial(im_learner *l, char *err, size_t errlen)
 	int rc = im_checkpoint_load(path, l->model, l->params,
 				    resume ? l->opt : NULL, &cc, why, sizeof why);
 	if (rc)
-		return fail(err, errlen, rc, "%s %s: %s",
+		return im_errf(err, errlen, rc, "%s %s: %s",
 			    path == own ? "--auto-resume: checkpoint" : "--init-model-path",
 			    path, why);
 	if (resume) {
 		if (strcmp(cc.env, l->env) != 0)
-			return fail(err, errlen, IM_EARCH,
+			return im_errf(err, errlen, IM_EARCH,
 				    "cannot resume: checkpoint trained '%s', this run '%s'",
 				    cc.env, l->env);
 		l->run_id = cc.run_id;
@@ -174,10 +162,10 @@ static int start_curve(im_learner *l, char *secret, char *err, size_t errlen)
 	char why[400];
 	int rc = im_curve_read_key(c->curve_secret_key, secret, why, sizeof why);
 	if (rc)
-		return fail(err, errlen, rc, "--curve-secret-key: %s", why);
+		return im_errf(err, errlen, rc, "--curve-secret-key: %s", why);
 	char pub[IM_CURVE_Z85_LEN + 1];
 	if (im_curve_public_of(secret, pub))
-		return fail(err, errlen, IM_EINVAL, "--curve-secret-key %s: not a "
+		return im_errf(err, errlen, IM_EINVAL, "--curve-secret-key %s: not a "
 			    "CURVE secret key", c->curve_secret_key);
 	im_zap_opts zo = {.zctx = l->zctx, .keys_dir = c->authorized_keys};
 	rc = im_zap_start(&l->zap, &zo, err, errlen);
@@ -193,18 +181,18 @@ static int open_sockets(im_learner *l, char *err, size_t errlen)
 	im_endpoints ep;
 	int rc = im_transport_endpoints(&ep, l->cfg->bind);
 	if (rc)
-		return fail(err, errlen, rc, "--bind %s: not tcp://host:port with room "
+		return im_errf(err, errlen, rc, "--bind %s: not tcp://host:port with room "
 			    "for port+2", l->cfg->bind);
 	if (!is_loopback(l->cfg->bind) && !l->cfg->insecure &&
 	    !l->cfg->curve_secret_key)
-		return fail(err, errlen, IM_EAUTH,
+		return im_errf(err, errlen, IM_EAUTH,
 			    "--bind %s is not a loopback address: without CURVE "
 			    "keys anyone could push data or read parameters; "
 			    "configure --curve-secret-key and --authorized-keys, "
 			    "or pass --insecure to allow it", l->cfg->bind);
 	l->zctx = zmq_ctx_new();
 	if (!l->zctx)
-		return fail(err, errlen, IM_ENOMEM, "cannot create a ZeroMQ context");
+		return im_errf(err, errlen, IM_ENOMEM, "cannot create a ZeroMQ context");
 	char secret[IM_CURVE_Z85_LEN + 1] = "";
 	if ((rc = start_curve(l, secret, err, errlen)))
 		return rc;
@@ -237,7 +225,7 @@ static int open_sockets(im_learner *l, char *err, size_t errlen)
 		rc = im_transport_open_bound(socks[i].s, l->zctx, socks[i].type,
 					     socks[i].o, socks[i].ep);
 		if (rc)
-			return fail(err, errlen, rc, "cannot bind %s: %s", socks[i].ep,
+			return im_errf(err, errlen, rc, "cannot bind %s: %s", socks[i].ep,
 				    zmq_strerror(errno));
 	}
 	actor_address(l);
@@ -290,7 +278,7 @@ static int open_run_dir(im_learner *l, char *err, size_t errlen)
 	const im_learner_config *c = l->cfg;
 	snprintf(l->dir, sizeof l->dir, "%s/%s/seed%" PRId64, c->logdir, c->tag, c->seed);
 	if (mkdirs(l->dir))
-		return fail(err, errlen, IM_ESYS, "cannot create %s: %s", l->dir,
+		return im_errf(err, errlen, IM_ESYS, "cannot create %s: %s", l->dir,
 			    strerror(errno));
 	snprintf(l->ckpt_path, sizeof l->ckpt_path, "%s/checkpoint.safetensors", l->dir);
 	char csv[PATH_MAX + 16];
@@ -298,7 +286,7 @@ static int open_run_dir(im_learner *l, char *err, size_t errlen)
 	int fresh = access(csv, F_OK) != 0;
 	l->csv = fopen(csv, "a");
 	if (!l->csv)
-		return fail(err, errlen, IM_ESYS, "cannot open %s: %s", csv,
+		return im_errf(err, errlen, IM_ESYS, "cannot open %s: %s", csv,
 			    strerror(errno));
 	if (fresh)
 		fprintf(l->csv, "time_s,frames,updates,frames_per_s,episodes,"
@@ -312,14 +300,14 @@ static int build_store(im_learner *l, char *err, size_t errlen)
 {
 	int rc = im_validate_dims(&l->dims, &l->spec.spec);
 	if (rc)
-		return fail(err, errlen, rc, "run spec out of range: %s", im_strerror(rc));
+		return im_errf(err, errlen, rc, "run spec out of range: %s", im_strerror(rc));
 	l->max_msg = im_validate_max_trajectory_bytes(&l->dims);
 	im_store_opts so = {.dims = l->dims,
 			    .capacity = (uint32_t)l->cfg->num_storages,
 			    .batch_size = (uint32_t)l->cfg->batch_size};
 	rc = im_store_new(&l->store, &so);
 	if (rc)
-		return fail(err, errlen, rc, "cannot create the store: %s",
+		return im_errf(err, errlen, rc, "cannot create the store: %s",
 			    im_strerror(rc));
 	return im_actors_new(&l->actors, (uint64_t)(l->cfg->actor_timeout * 1000));
 }
@@ -329,7 +317,7 @@ static int start_status(im_learner *l, char *err, size_t errlen)
 	im_status_opts so = {.addr = l->cfg->status_addr};
 	int rc = im_status_new(&l->status, &so);
 	if (rc)
-		return fail(err, errlen, rc, "--status-addr %s: %s", l->cfg->status_addr,
+		return im_errf(err, errlen, rc, "--status-addr %s: %s", l->cfg->status_addr,
 			    rc == IM_ESYS ? strerror(errno)
 			    : rc == IM_EINVAL ? "not host:port (an IPv4 or [IPv6] address "
 						"and a port 0-65535)"
@@ -368,7 +356,7 @@ int im_learner_new(im_learner **out, const im_learner_config *cfg, char *err,
 			      (uint64_t)cfg->seed, im_model_get_spec(l->model),
 			      im_model_num_params(l->model));
 	if (rc) {
-		fail(err, errlen, rc, "run spec: environment name too long");
+		im_errf(err, errlen, rc, "run spec: environment name too long");
 		goto fail;
 	}
 	spec_json(l);

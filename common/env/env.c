@@ -50,18 +50,6 @@ char *im_env_known_names(char *buf, size_t len)
 	return buf;
 }
 
-static void set_err(char *err, size_t errlen, const char *fmt, ...)
-	__attribute__((format(printf, 3, 4)));
-static void set_err(char *err, size_t errlen, const char *fmt, ...)
-{
-	if (!err || errlen == 0)
-		return;
-	va_list ap;
-	va_start(ap, fmt);
-	vsnprintf(err, errlen, fmt, ap);
-	va_end(ap);
-}
-
 static int open_plugin_spec(const im_env_class **out, const char *spec,
 			    char *err, size_t errlen)
 {
@@ -69,7 +57,7 @@ static int open_plugin_spec(const im_env_class **out, const char *spec,
 	const char *q = strchr(path, '?');
 	size_t plen = q ? (size_t)(q - path) : strlen(path);
 	if (plen == 0) {
-		set_err(err, errlen, "environment '%s': no library path after "
+		im_errf(err, errlen, 0, "environment '%s': no library path after "
 			"'plugin:'", spec);
 		return IM_EINVAL;
 	}
@@ -87,7 +75,7 @@ int im_env_class_open(const im_env_class **out, const char *spec, char *err,
 		      size_t errlen)
 {
 	if (!out || !spec) {
-		set_err(err, errlen, "no environment name given");
+		im_errf(err, errlen, 0, "no environment name given");
 		return IM_EINVAL;
 	}
 	if (strncmp(spec, PLUGIN_PREFIX, strlen(PLUGIN_PREFIX)) == 0)
@@ -99,7 +87,7 @@ int im_env_class_open(const im_env_class **out, const char *spec, char *err,
 		}
 	}
 	char names[512];
-	set_err(err, errlen, "unknown environment '%s'; known: %s", spec,
+	im_errf(err, errlen, 0, "unknown environment '%s'; known: %s", spec,
 		im_env_known_names(names, sizeof(names)));
 	return IM_ENOENT;
 }
@@ -158,7 +146,7 @@ int im_env_make(im_env **out, const char *spec, char *err, size_t errlen)
 	if (!e->state)
 		goto fail;
 	if (cls->init && (rc = cls->init(cls, e->state)) != 0) {
-		set_err(err, errlen, "environment '%s': create() failed",
+		im_errf(err, errlen, 0, "environment '%s': create() failed",
 			spec);
 		free(e->state);
 		e->state = NULL;

@@ -25,18 +25,6 @@ typedef struct plugin_state {
 	uint8_t *bytes; /* (numel) scratch for uint8 observations */
 } plugin_state;
 
-static void perr(char *err, size_t errlen, const char *fmt, ...)
-	__attribute__((format(printf, 3, 4)));
-static void perr(char *err, size_t errlen, const char *fmt, ...)
-{
-	if (!err || errlen == 0)
-		return;
-	va_list ap;
-	va_start(ap, fmt);
-	vsnprintf(err, errlen, fmt, ap);
-	va_end(ap);
-}
-
 static const impala_env_plugin *table(const im_env_class *c)
 {
 	return c->plugin;
@@ -112,7 +100,7 @@ static int check_spaces(im_env_class *c, const impala_env_plugin *p,
 {
 	if (p->obs_ndim < 1 || p->obs_ndim > IMPALA_ENV_MAX_OBS_DIMS ||
 	    p->obs_ndim > IM_SPACE_MAX_DIMS) {
-		perr(err, errlen, "plugin '%s': obs_ndim %d is not in 1..%d",
+		im_errf(err, errlen, 0, "plugin '%s': obs_ndim %d is not in 1..%d",
 		     path, (int)p->obs_ndim, IMPALA_ENV_MAX_OBS_DIMS);
 		return IM_EPLUGIN;
 	}
@@ -121,7 +109,7 @@ static int check_spaces(im_env_class *c, const impala_env_plugin *p,
 	for (int i = 0; i < p->obs_ndim; i++) {
 		if (p->obs_shape[i] < 1 ||
 		    (numel *= (uint64_t)p->obs_shape[i]) > MAX_OBS_NUMEL) {
-			perr(err, errlen, "plugin '%s': bad observation shape",
+			im_errf(err, errlen, 0, "plugin '%s': bad observation shape",
 			     path);
 			return IM_EPLUGIN;
 		}
@@ -129,7 +117,7 @@ static int check_spaces(im_env_class *c, const impala_env_plugin *p,
 	}
 	if (p->obs_dtype != IMPALA_ENV_OBS_F32 &&
 	    p->obs_dtype != IMPALA_ENV_OBS_U8) {
-		perr(err, errlen, "plugin '%s': obs_dtype %d is neither "
+		im_errf(err, errlen, 0, "plugin '%s': obs_dtype %d is neither "
 		     "float32 (0) nor uint8 (1)", path, (int)p->obs_dtype);
 		return IM_EPLUGIN;
 	}
@@ -148,14 +136,14 @@ static int check_spaces(im_env_class *c, const impala_env_plugin *p,
 	    p->act_n > IMPALA_ENV_MAX_ACTION_DIM ||
 	    p->act_n > IM_SPACE_MAX_ACTION_DIM || !p->act_low ||
 	    !p->act_high) {
-		perr(err, errlen, "plugin '%s': bad action space (kind %d, "
+		im_errf(err, errlen, 0, "plugin '%s': bad action space (kind %d, "
 		     "n %d)", path, (int)p->act_kind, (int)p->act_n);
 		return IM_EPLUGIN;
 	}
 	c->act.kind = IM_ACT_BOX;
 	for (int j = 0; j < p->act_n; j++) {
 		if (!(p->act_low[j] <= p->act_high[j])) {
-			perr(err, errlen, "plugin '%s': action bounds of "
+			im_errf(err, errlen, 0, "plugin '%s': action bounds of "
 			     "dimension %d are empty or NaN", path, j);
 			return IM_EPLUGIN;
 		}
@@ -169,25 +157,25 @@ static int check_table(im_env_class *c, const impala_env_plugin *p,
 		       const char *path, char *err, size_t errlen)
 {
 	if (!p) {
-		perr(err, errlen, "plugin '%s': %s() returned NULL", path,
+		im_errf(err, errlen, 0, "plugin '%s': %s() returned NULL", path,
 		     IMPALA_ENV_ENTRY_SYMBOL);
 		return IM_EPLUGIN;
 	}
 	if (p->abi_version != IMPALA_ENV_ABI_VERSION ||
 	    p->struct_size != sizeof(*p)) {
-		perr(err, errlen, "plugin '%s': table says ABI version %u and "
+		im_errf(err, errlen, 0, "plugin '%s': table says ABI version %u and "
 		     "size %u; expected %u and %zu", path, p->abi_version,
 		     p->struct_size, IMPALA_ENV_ABI_VERSION, sizeof(*p));
 		return IM_EPLUGIN;
 	}
 	if (!p->create || !p->destroy || !p->reset || !p->step) {
-		perr(err, errlen, "plugin '%s': table lacks a function "
+		im_errf(err, errlen, 0, "plugin '%s': table lacks a function "
 		     "(create, destroy, reset and step are all required)",
 		     path);
 		return IM_EPLUGIN;
 	}
 	if (p->max_episode_steps < 0) {
-		perr(err, errlen, "plugin '%s': negative max_episode_steps",
+		im_errf(err, errlen, 0, "plugin '%s': negative max_episode_steps",
 		     path);
 		return IM_EPLUGIN;
 	}
@@ -206,7 +194,7 @@ static int find_fn(void *dl, const char *sym, void *fn_out, size_t fn_size,
 	dlerror();
 	void *p = dlsym(dl, sym);
 	if (!p) {
-		perr(err, errlen, "plugin '%s': missing symbol '%s' (is it an "
+		im_errf(err, errlen, 0, "plugin '%s': missing symbol '%s' (is it an "
 		     "impala environment plugin built with "
 		     "impala_env_plugin.h?)", path, sym);
 		return IM_EPLUGIN;
@@ -230,7 +218,7 @@ int im_env_plugin_open(const im_env_class **out, const char *path,
 	c->dl = dlopen(path, RTLD_NOW | RTLD_LOCAL);
 	if (!c->dl) {
 		const char *why = dlerror();
-		perr(err, errlen, "plugin '%s': cannot load: %s", path,
+		im_errf(err, errlen, 0, "plugin '%s': cannot load: %s", path,
 		     why ? why : "unknown reason");
 		rc = IM_EPLUGIN;
 		goto fail;
@@ -242,7 +230,7 @@ int im_env_plugin_open(const im_env_class **out, const char *path,
 		goto fail;
 	uint32_t v = version();
 	if (v != IMPALA_ENV_ABI_VERSION) {
-		perr(err, errlen, "plugin '%s': ABI version %u, but this "
+		im_errf(err, errlen, 0, "plugin '%s': ABI version %u, but this "
 		     "program speaks version %u; rebuild the plugin against "
 		     "this impala's impala_env_plugin.h", path, v,
 		     IMPALA_ENV_ABI_VERSION);

@@ -27,18 +27,7 @@ struct im_ckpt {
 	int verified; /* the content hash was present and matched */
 };
 
-static int errf(char *err, size_t errlen, int rc, const char *fmt, ...)
-{
-	if (err && errlen) {
-		va_list ap;
-		va_start(ap, fmt);
-		vsnprintf(err, errlen, fmt, ap);
-		va_end(ap);
-	}
-	return rc;
-}
-
-#define CORRUPT(...) errf(err, errlen, IM_ECORRUPT, __VA_ARGS__)
+#define CORRUPT(...) im_errf(err, errlen, IM_ECORRUPT, __VA_ARGS__)
 
 static int parse_shape(im_ckpt_tensor *t, const im_json *s, char *err,
 		       size_t errlen)
@@ -234,7 +223,7 @@ static int parse_header(im_ckpt *f, char *err, size_t errlen)
 	int rc = im_json_parse(&f->root, (const char *)f->buf + 8, (size_t)hl,
 			       jerr, sizeof(jerr));
 	if (rc == IM_ENOMEM)
-		return errf(err, errlen, rc, "out of memory");
+		return im_errf(err, errlen, rc, "out of memory");
 	if (rc)
 		return CORRUPT("header: %s", jerr);
 	if (f->root->type != IM_JSON_OBJECT)
@@ -243,7 +232,7 @@ static int parse_header(im_ckpt *f, char *err, size_t errlen)
 	f->t = calloc(cap, sizeof(*f->t));
 	f->by_name = calloc(cap, sizeof(*f->by_name));
 	if (!f->t || !f->by_name)
-		return errf(err, errlen, IM_ENOMEM, "out of memory");
+		return im_errf(err, errlen, IM_ENOMEM, "out of memory");
 	for (size_t i = 0; i < f->root->len; i++) {
 		const im_json *v = f->root->items[i];
 		if (!strcmp(f->root->keys[i], "__metadata__")) {
@@ -269,7 +258,7 @@ static int open_buf(im_ckpt **out, unsigned char *buf, size_t len, char *err,
 	im_ckpt *f = calloc(1, sizeof(*f));
 	if (!f) {
 		free(buf);
-		return errf(err, errlen, IM_ENOMEM, "out of memory");
+		return im_errf(err, errlen, IM_ENOMEM, "out of memory");
 	}
 	f->buf = buf;
 	f->len = len;
@@ -286,10 +275,10 @@ int im_ckpt_open_mem(im_ckpt **out, const void *buf, size_t len, char *err,
 		     size_t errlen)
 {
 	if (!out || (!buf && len))
-		return errf(err, errlen, IM_EINVAL, "bad arguments");
+		return im_errf(err, errlen, IM_EINVAL, "bad arguments");
 	unsigned char *copy = malloc(len ? len : 1);
 	if (!copy)
-		return errf(err, errlen, IM_ENOMEM, "out of memory");
+		return im_errf(err, errlen, IM_ENOMEM, "out of memory");
 	if (len)
 		memcpy(copy, buf, len);
 	return open_buf(out, copy, len, err, errlen);
@@ -312,20 +301,20 @@ static int read_all(int fd, unsigned char *p, size_t n)
 int im_ckpt_open(im_ckpt **out, const char *path, char *err, size_t errlen)
 {
 	if (!out || !path)
-		return errf(err, errlen, IM_EINVAL, "bad arguments");
+		return im_errf(err, errlen, IM_EINVAL, "bad arguments");
 	int fd = open(path, O_RDONLY | O_CLOEXEC);
 	if (fd < 0)
-		return errf(err, errlen, errno == ENOENT ? IM_ENOENT : IM_EIO,
+		return im_errf(err, errlen, errno == ENOENT ? IM_ENOENT : IM_EIO,
 			    "%s: %s", path, strerror(errno));
 	struct stat st;
 	unsigned char *buf = NULL;
 	int rc = IM_OK;
 	if (fstat(fd, &st) || !S_ISREG(st.st_mode))
-		rc = errf(err, errlen, IM_EIO, "%s: not a readable file", path);
+		rc = im_errf(err, errlen, IM_EIO, "%s: not a readable file", path);
 	else if (!(buf = malloc(st.st_size ? (size_t)st.st_size : 1)))
-		rc = errf(err, errlen, IM_ENOMEM, "%s: out of memory", path);
+		rc = im_errf(err, errlen, IM_ENOMEM, "%s: out of memory", path);
 	else if (read_all(fd, buf, (size_t)st.st_size))
-		rc = errf(err, errlen, IM_EIO, "%s: read failed", path);
+		rc = im_errf(err, errlen, IM_EIO, "%s: read failed", path);
 	close(fd);
 	if (rc) {
 		free(buf);
@@ -444,16 +433,16 @@ static int match_one(const im_ckpt *f, const im_ckpt_group *g,
 	int k = snprintf(name, sizeof(name), "%s%s%s", g->prefix ? g->prefix : "",
 			 d->name, g->suffix ? g->suffix : "");
 	if (k < 0 || (size_t)k >= sizeof(name))
-		return errf(err, errlen, IM_EINVAL, "tensor name too long");
+		return im_errf(err, errlen, IM_EINVAL, "tensor name too long");
 	const im_ckpt_tensor *t = im_ckpt_find(f, name);
 	if (!t)
-		return errf(err, errlen, IM_EARCH,
+		return im_errf(err, errlen, IM_EARCH,
 			    "tensor \"%s\" is missing from the file", name);
 	if (!same_shape(t, d)) {
 		char a[96], b[96];
 		shape_str(a, sizeof(a), t->ndim, t->shape);
 		shape_str(b, sizeof(b), d->ndim, d->shape);
-		return errf(err, errlen, IM_EARCH,
+		return im_errf(err, errlen, IM_EARCH,
 			    "tensor \"%s\" has shape %s in the file, %s "
 			    "expected", name, a, b);
 	}
@@ -465,10 +454,10 @@ int im_ckpt_load(const im_ckpt *f, const im_ckpt_group *groups,
 		 size_t ngroups, unsigned flags, char *err, size_t errlen)
 {
 	if (!f || (ngroups && !groups))
-		return errf(err, errlen, IM_EINVAL, "bad arguments");
+		return im_errf(err, errlen, IM_EINVAL, "bad arguments");
 	unsigned char *mark = calloc(f->n ? f->n : 1, 1);
 	if (!mark)
-		return errf(err, errlen, IM_ENOMEM, "out of memory");
+		return im_errf(err, errlen, IM_ENOMEM, "out of memory");
 	int rc = IM_OK;
 	for (size_t i = 0; i < ngroups && !rc; i++)
 		for (size_t j = 0; j < groups[i].ndesc && !rc; j++)
@@ -476,7 +465,7 @@ int im_ckpt_load(const im_ckpt *f, const im_ckpt_group *groups,
 				       err, errlen);
 	for (size_t i = 0; i < f->n && !rc; i++)
 		if (!mark[i] && !(flags & IM_CKPT_IGNORE_EXTRA))
-			rc = errf(err, errlen, IM_EARCH,
+			rc = im_errf(err, errlen, IM_EARCH,
 				  "tensor \"%s\" in the file is not part of "
 				  "this model", f->t[i].name);
 	free(mark);

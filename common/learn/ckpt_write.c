@@ -25,17 +25,6 @@ typedef struct wtensor {
 	const float *data;
 } wtensor;
 
-static int errf(char *err, size_t errlen, int rc, const char *fmt, ...)
-{
-	if (err && errlen) {
-		va_list ap;
-		va_start(ap, fmt);
-		vsnprintf(err, errlen, fmt, ap);
-		va_end(ap);
-	}
-	return rc;
-}
-
 static char *join3(const char *a, const char *b, const char *c)
 {
 	a = a ? a : "";
@@ -89,7 +78,7 @@ static int collect(wtensor **out, size_t *n, const im_ckpt_group *g,
 			if (!w[k].name)
 				rc = IM_ENOMEM;
 			else if (!desc_ok(w[k].d))
-				rc = errf(err, errlen, IM_EINVAL,
+				rc = im_errf(err, errlen, IM_EINVAL,
 					  "tensor \"%s\": numel %zu is not the "
 					  "product of its shape", w[k].name,
 					  w[k].d->numel);
@@ -106,7 +95,7 @@ static int collect(wtensor **out, size_t *n, const im_ckpt_group *g,
 	qsort(s, k, sizeof(*s), cmp_name);
 	for (size_t i = 1; i < k && !rc; i++)
 		if (!strcmp(s[i - 1].name, s[i].name))
-			rc = errf(err, errlen, IM_EINVAL,
+			rc = im_errf(err, errlen, IM_EINVAL,
 				  "tensor \"%s\" named twice", s[i].name);
 	free(s);
 	return rc;
@@ -235,7 +224,7 @@ static int write_file(const char *path, const im_json_buf *h,
 	if (fd < 0) {
 		int e = errno;
 		free(tmp);
-		return errf(err, errlen, IM_ESYS, "%s: cannot create a "
+		return im_errf(err, errlen, IM_ESYS, "%s: cannot create a "
 			    "temporary file: %s", path, strerror(e));
 	}
 	const char *step = "write";
@@ -257,7 +246,7 @@ static int write_file(const char *path, const im_json_buf *h,
 		unlink(tmp);
 	free(tmp);
 	if (!ok)
-		return errf(err, errlen, IM_EIO, "%s: %s failed: %s", path,
+		return im_errf(err, errlen, IM_EIO, "%s: %s failed: %s", path,
 			    step, strerror(e));
 	return IM_OK;
 }
@@ -267,16 +256,16 @@ int im_ckpt_write(const char *path, const im_ckpt_group *groups,
 		  char *err, size_t errlen)
 {
 	if (!path || (ngroups && !groups) || (nmeta && !meta))
-		return errf(err, errlen, IM_EINVAL, "bad arguments");
+		return im_errf(err, errlen, IM_EINVAL, "bad arguments");
 	for (size_t i = 0; i < nmeta; i++)
 		if (!meta[i].key || !meta[i].value ||
 		    !strcmp(meta[i].key, IM_CKPT_HASH_KEY))
-			return errf(err, errlen, IM_EINVAL,
+			return im_errf(err, errlen, IM_EINVAL,
 				    "bad metadata entry %zu", i);
 	for (size_t i = 0; i < nmeta; i++)
 		for (size_t j = 0; j < i; j++)
 			if (!strcmp(meta[i].key, meta[j].key))
-				return errf(err, errlen, IM_EINVAL,
+				return im_errf(err, errlen, IM_EINVAL,
 					    "metadata key \"%s\" given twice",
 					    meta[i].key);
 	wtensor *w = NULL;
@@ -286,7 +275,7 @@ int im_ckpt_write(const char *path, const im_ckpt_group *groups,
 	if (!rc)
 		rc = build_header(&h, w, n, meta, nmeta);
 	if (rc == IM_ENOMEM)
-		errf(err, errlen, rc, "out of memory");
+		im_errf(err, errlen, rc, "out of memory");
 	if (!rc)
 		rc = write_file(path, &h, w, n, err, errlen);
 	free(h.p);

@@ -38,12 +38,29 @@ static void test_unknown_codes(void **state)
 	assert_string_equal(im_err_name(-100000), "IM_E?");
 }
 
+static void test_errf(void **state)
+{
+	(void)state;
+	char buf[8];
+	assert_int_equal(im_errf(buf, sizeof buf, IM_EINVAL, "x=%d", 42), IM_EINVAL);
+	assert_string_equal(buf, "x=42");
+	/* Truncated and terminated. */
+	assert_int_equal(im_errf(buf, sizeof buf, IM_ERANGE, "%s", "abcdefghij"), IM_ERANGE);
+	assert_string_equal(buf, "abcdefg");
+	/* No buffer: only the code. */
+	assert_int_equal(im_errf(NULL, 0, IM_EIO, "ignored %d", 1), IM_EIO);
+	buf[0] = 'q';
+	assert_int_equal(im_errf(buf, 0, IM_OK, "ignored"), IM_OK);
+	assert_int_equal(buf[0], 'q');
+}
+
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
 		cmocka_unit_test(test_every_code_has_text),
 		cmocka_unit_test(test_known_codes),
 		cmocka_unit_test(test_unknown_codes),
+		cmocka_unit_test(test_errf),
 	};
 	return cmocka_run_group_tests(tests, NULL, NULL);
 }
