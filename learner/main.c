@@ -65,7 +65,10 @@ int main(int argc, char **argv)
 	rc = im_learner_new(&l, &cfg, err, sizeof err);
 	if (rc) {
 		im_error("%s", err);
-		return 2;
+		/* 2 means "fix the configuration" (the systemd unit does not
+		 * restart on it); a failure of the system itself, such as a
+		 * port still in use, may pass: 1, and systemd tries again. */
+		return rc == IM_ESYS || rc == IM_ENOMEM || rc == IM_EIO ? 1 : 2;
 	}
 	int code = im_learner_run(l, &stop_flag);
 	im_learner_free(l);

@@ -96,6 +96,18 @@ def main():
         (["--init-model-path", os.path.join(tmp, "missing.safetensors"), *SMALL, *bind],
          ["--init-model-path", "missing.safetensors"]),
     ]
+    # A port already taken is the system's trouble, not the configuration's:
+    # exit 1, so that a service manager tries again (2 means "fix it").
+    import socket
+    held = socket.socket()
+    held.bind(("127.0.0.1", port + 1))
+    held.listen(1)
+    try:
+        rc, _, err = run(LEARNER, ["--bind", f"tcp://127.0.0.1:{port}", "--status-addr",
+                                   "127.0.0.1:0", "--logdir", os.path.join(tmp, "busy")], tmp)
+        assert rc == 1 and "cannot bind" in err, (rc, err[-1000:])
+    finally:
+        held.close()
     for args, words in learner_cases:
         expect_exit2(LEARNER, args, words, tmp)
         # "Before it starts": a refused configuration leaves no run behind.
