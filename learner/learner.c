@@ -224,9 +224,15 @@ static int open_sockets(im_learner *l, char *err, size_t errlen)
 	for (size_t i = 0; i < 3; i++) {
 		rc = im_transport_open_bound(socks[i].s, l->zctx, socks[i].type,
 					     socks[i].o, socks[i].ep);
-		if (rc)
-			return im_errf(err, errlen, rc, "cannot bind %s: %s", socks[i].ep,
-				    zmq_strerror(errno));
+		if (rc) {
+			/* A port still held by another process may be free on
+			 * the next try: IM_EAGAIN, which main() reports with an
+			 * exit status that lets a service manager retry. */
+			int busy = errno == EADDRINUSE;
+			return im_errf(err, errlen, busy ? IM_EAGAIN : rc,
+				       "cannot bind %s: %s", socks[i].ep,
+				       zmq_strerror(errno));
+		}
 	}
 	actor_address(l);
 	return IM_OK;
