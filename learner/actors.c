@@ -136,12 +136,20 @@ int im_actors_goodbye(im_actors *t, uint64_t id)
 	return found;
 }
 
+/* Milliseconds since last_ms.  Callers read the clock before taking the
+ * lock, so a row updated meanwhile by another thread can be newer than
+ * now: that is 0 ms ago, not 2^64 - 1 (which would prune a live actor). */
+static uint64_t since(uint64_t now_ms, uint64_t last_ms)
+{
+	return now_ms > last_ms ? now_ms - last_ms : 0;
+}
+
 int im_actors_prune(im_actors *t, uint64_t now_ms)
 {
 	int removed = 0;
 	pthread_mutex_lock(&t->mu);
 	for (uint32_t i = 0; i < t->n;) {
-		if (now_ms - t->rows[i].last_ms > t->timeout_ms) {
+		if (since(now_ms, t->rows[i].last_ms) > t->timeout_ms) {
 			removed += !t->rows[i].left;
 			remove_at(t, i);
 		} else {
@@ -187,7 +195,7 @@ void im_actors_fill(im_actors *t, im_status_snapshot *s, uint64_t now_ms)
 		snprintf(a->host, sizeof a->host, "%s", r->host);
 		a->frames = r->frames;
 		a->unrolls = r->unrolls;
-		a->last_seen_s = (double)(now_ms - r->last_ms) / 1000.0;
+		a->last_seen_s = (double)since(now_ms, r->last_ms) / 1000.0;
 		a->lag = r->lag;
 	}
 	pthread_mutex_unlock(&t->mu);

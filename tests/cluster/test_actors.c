@@ -233,6 +233,24 @@ static void test_seq(void **state)
 	}
 }
 
+/* The main thread reads the clock, then another thread records an unroll
+ * with a later time, then the main thread prunes or fills with its older
+ * "now": the actor was heard 0 ms ago, not 2^64 - 1 ms ago. */
+static void test_clock_read_before_update(void **state)
+{
+	(void)state;
+	im_actors *t = table();
+	im_status_snapshot *s = malloc(sizeof *s);
+	im_actors_unroll(t, 9, 0, 20, 0, 5000);
+	assert_int_equal(im_actors_prune(t, 4999), 0);
+	assert_int_equal(im_actors_count(t), 1);
+	const im_status_actor *r = row(t, s, 9, 4999);
+	assert_non_null(r);
+	assert_true(r->last_seen_s == 0.0);
+	free(s);
+	im_actors_free(t);
+}
+
 static void test_free_null(void **state)
 {
 	(void)state;
@@ -247,6 +265,7 @@ int main(void)
 		cmocka_unit_test(test_listed_rows_skip_departed),
 		cmocka_unit_test(test_many_rows_counted_once),
 		cmocka_unit_test(test_seq),
+		cmocka_unit_test(test_clock_read_before_update),
 		cmocka_unit_test(test_free_null),
 	};
 	return cmocka_run_group_tests(tests, NULL, NULL);
