@@ -5,6 +5,7 @@
 #include "err.h"
 #include "flags.h"
 #include "log.h"
+#include "signals.h"
 #include "rng.h"
 #include "rollout.h"
 #include "session.h"
@@ -37,13 +38,7 @@ typedef struct actor_cfg {
 	char learner_key[IM_CURVE_Z85_LEN + 1];
 } actor_cfg;
 
-static volatile sig_atomic_t stop_flag;
-
-static void on_signal(int sig)
-{
-	(void)sig;
-	stop_flag = 1;
-}
+static volatile sig_atomic_t *stop_flag;
 
 static const char *unset_if_empty(const char *s)
 {
@@ -230,7 +225,7 @@ static int act_loop(actor *a)
 {
 	float *params = im_rollout_params(a->roll);
 	size_t np = im_rollout_num_params(a->roll);
-	while (!stop_flag) {
+	while (!*stop_flag) {
 		int rc = im_session_poll_params(a->session, a->run_id, params, np,
 						&a->version);
 		if (rc < 0)
@@ -250,7 +245,7 @@ static int act_loop(actor *a)
 
 static int run(actor *a)
 {
-	while (!stop_flag) {
+	while (!*stop_flag) {
 		Impala__Control *c = NULL;
 		char err[256] = "";
 		int rc = im_session_handshake(a->session, &c, err, sizeof err);
@@ -290,12 +285,7 @@ int main(int argc, char **argv)
 	memset(&a, 0, sizeof a);
 	if (parse(&a.cfg, argc, argv))
 		return 2;
-	struct sigaction sa;
-	memset(&sa, 0, sizeof sa);
-	sa.sa_handler = on_signal;
-	sigaction(SIGTERM, &sa, NULL);
-	sigaction(SIGINT, &sa, NULL);
-	signal(SIGPIPE, SIG_IGN);
+	stop_flag = im_signals_install();
 	im_session_opts so = {
 		.learner = a.cfg.learner,
 		.actor_id = (uint64_t)a.cfg.actor_id,
@@ -304,7 +294,7 @@ int main(int argc, char **argv)
 		.handshake_timeout_ms = (int)(a.cfg.handshake_timeout * 1000),
 		.learner_timeout_ms = (int)(a.cfg.learner_timeout * 1000),
 		.send_hwm = a.cfg.send_hwm,
-		.stop = &stop_flag,
+		.stop = stop_flag,
 		.curve_public = a.cfg.curve_secret_key ? a.cfg.public : NULL,
 		.curve_secret = a.cfg.curve_secret_key ? a.cfg.secret : NULL,
 		.curve_server = a.cfg.curve_secret_key ? a.cfg.learner_key : NULL,
@@ -321,7 +311,7 @@ int main(int argc, char **argv)
 	uint64_t frames = a.roll ? im_rollout_frames(a.roll) : 0;
 	im_info("stopping: %" PRIu64 " unrolls sent, %" PRIu64 " frames acted",
 		a.sent, frames);
-	im_session_free(a.session, stop_flag ? "signal" : "done", a.sent);
+	im_session_free(a.session, *stop_flag ? "signal" : "done", a.sent);
 	im_rollout_free(a.roll);
 	free(a.buf);
 	return code;

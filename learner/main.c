@@ -3,6 +3,7 @@
 #include "err.h"
 #include "learner.h"
 #include "log.h"
+#include "signals.h"
 #include "spawn.h"
 
 #include <limits.h>
@@ -11,14 +12,6 @@
 #include <signal.h>
 #include <stdio.h>
 #include <string.h>
-
-static volatile sig_atomic_t stop_flag;
-
-static void on_signal(int sig)
-{
-	(void)sig;
-	stop_flag = 1;
-}
 
 int main(int argc, char **argv)
 {
@@ -46,12 +39,7 @@ int main(int argc, char **argv)
 	if (cfg.verb == IM_VERB_EVAL)
 		return im_learner_eval(&cfg);
 
-	struct sigaction sa;
-	memset(&sa, 0, sizeof sa);
-	sa.sa_handler = on_signal;
-	sigaction(SIGTERM, &sa, NULL);
-	sigaction(SIGINT, &sa, NULL);
-	signal(SIGPIPE, SIG_IGN);
+	volatile sig_atomic_t *stop_flag = im_signals_install();
 
 	char bin[PATH_MAX];
 	if (cfg.spawn_actors > 0 && im_spawn_resolve(cfg.actor_bin, bin, sizeof bin)) {
@@ -70,7 +58,7 @@ int main(int argc, char **argv)
 		 * pass: 1, and systemd tries again. */
 		return rc == IM_EAGAIN || rc == IM_ENOMEM ? 1 : 2;
 	}
-	int code = im_learner_run(l, &stop_flag);
+	int code = im_learner_run(l, stop_flag);
 	im_learner_free(l);
 	return code;
 }
