@@ -5,7 +5,6 @@
  * observations are converted to float (unscaled) into the workspace. */
 #include <stdio.h>
 #include <stdlib.h>
-#include <string.h>
 
 #include "err.h"
 #include "nn/internal.h"
@@ -129,14 +128,12 @@ static void mlp_backward(const void *state, const float *params,
 				    : input_of(e, obs, ws, rows, 0);
 		size_t nout = (size_t)rows * e->width[l + 1];
 		im_nn_act_backward(d, d, out, nout, e->act);
-		float *din = NULL;
-		if (l) {
-			din = bufs[l & 1];
-			memset(din, 0, (size_t)rows * e->width[l] * sizeof(float));
-		}
-		im_nn_linear_backward(din, grads + e->w_off[l],
-			grads + e->b_off[l], d, in, params + e->w_off[l], rows,
-			e->width[l], e->width[l + 1]);
+		/* The first layer's input is the observations: no gradient.
+		 * Elsewhere din is assigned, so the buffer needs no zeroing. */
+		float *din = l ? bufs[l & 1] : NULL;
+		(din ? im_nn_linear_backward_assign : im_nn_linear_backward)(din,
+			grads + e->w_off[l], grads + e->b_off[l], d, in,
+			params + e->w_off[l], rows, e->width[l], e->width[l + 1]);
 		d = din;
 	}
 }

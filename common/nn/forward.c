@@ -252,8 +252,8 @@ int im_model_backward(im_model_ws *ws, const float *params,
 	const im_model_input *in = &ws->in;
 	int rows = in->T1 * in->B, C = m->core_dim, F = m->spec.feature_dim;
 	const float *core = m->spec.use_lstm ? ws->cache.h : ws->feat;
-	memset(ws->dcore, 0, (size_t)rows * C * sizeof(float));
-	im_nn_linear_backward(ws->dcore, grads + m->tensors[m->t_pw].offset,
+	/* The policy head writes dcore first (assigns), the baseline adds. */
+	im_nn_linear_backward_assign(ws->dcore, grads + m->tensors[m->t_pw].offset,
 		grads + m->tensors[m->t_pb].offset, dpolicy_out, core,
 		im_nni_t(m, params, m->t_pw), rows, C, m->n);
 	im_nn_linear_backward(ws->dcore, grads + m->tensors[m->t_bw].offset,

@@ -4,7 +4,8 @@
  *
  * Every backward ACCUMULATES (+=) into the weight and input gradients it is
  * given (zero them once per step), except the activation backward, which
- * assigns so that it can run in place.  No kernel allocates, logs or fails.
+ * assigns so that it can run in place, and the input gradient of the
+ * _assign variant of the linear backward.  No kernel allocates, logs or fails.
  *
  * Each fast kernel (OpenBLAS cblas_sgemm for every matrix product) has a
  * naive twin with the same arguments and the suffix _naive: plain loops,
@@ -48,6 +49,17 @@ void im_nn_linear_backward(float *din, float *dw, float *db,
 	const float *dout, const float *in, const float *w, int N, int C,
 	int OC);
 void im_nn_linear_backward_naive(float *din, float *dw, float *db,
+	const float *dout, const float *in, const float *w, int N, int C,
+	int OC);
+
+/* The same, except that din is ASSIGNED: din = dout @ w (an sgemm with
+ * beta 0), and its prior content, even NaN, is never read; dw and db still
+ * accumulate.  For the first writer of a gradient buffer, which then needs
+ * no zeroing pass first.  din: (N, C), not NULL. */
+void im_nn_linear_backward_assign(float *din, float *dw, float *db,
+	const float *dout, const float *in, const float *w, int N, int C,
+	int OC);
+void im_nn_linear_backward_assign_naive(float *din, float *dw, float *db,
 	const float *dout, const float *in, const float *w, int N, int C,
 	int OC);
 

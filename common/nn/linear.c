@@ -73,16 +73,17 @@ void im_nn_linear_act_forward(float *out, const float *in, const float *w,
 	}
 }
 
-void im_nn_linear_backward(float *din, float *dw, float *db,
+/* din = din_beta * din + dout @ w; dw += dout^T @ in; db += colsum(dout). */
+static void linear_backward(float *din, float din_beta, float *dw, float *db,
 	const float *dout, const float *in, const float *w, int N, int C,
 	int OC)
 {
 	if (N <= 0 || OC <= 0)
 		return;
-	/* din (N, C) += dout (N, OC) @ w (OC, C). */
+	/* din (N, C) = beta * din + dout (N, OC) @ w (OC, C). */
 	if (din)
 		cblas_sgemm(CblasRowMajor, CblasNoTrans, CblasNoTrans, N, C, OC,
-			1.0f, dout, OC, w, C, 1.0f, din, C);
+			1.0f, dout, OC, w, C, din_beta, din, C);
 	/* dw (OC, C) += dout^T @ in: dout read transposed in place. */
 	cblas_sgemm(CblasRowMajor, CblasTrans, CblasNoTrans, OC, C, N, 1.0f,
 		dout, OC, in, C, 1.0f, dw, C);
@@ -93,6 +94,23 @@ void im_nn_linear_backward(float *din, float *dw, float *db,
 		for (int j = 0; j < OC; j++)
 			db[j] += d[j];
 	}
+}
+
+void im_nn_linear_backward(float *din, float *dw, float *db,
+	const float *dout, const float *in, const float *w, int N, int C,
+	int OC)
+{
+	linear_backward(din, 1.0f, dw, db, dout, in, w, N, C, OC);
+}
+
+/* Beta 0 spares the caller a memset.  OpenBLAS's small-matrix kernels
+ * (the narrow heads) then write C without reading it; its blocked path
+ * zeroes C itself first, so there the memset only moves inside. */
+void im_nn_linear_backward_assign(float *din, float *dw, float *db,
+	const float *dout, const float *in, const float *w, int N, int C,
+	int OC)
+{
+	linear_backward(din, 0.0f, dw, db, dout, in, w, N, C, OC);
 }
 
 void im_nn_act_forward(float *out, const float *in, size_t n,

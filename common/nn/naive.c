@@ -36,18 +36,25 @@ void im_nn_linear_act_forward_naive(float *out, const float *in,
 		out[i] = act_naive(out[i], act);
 }
 
-void im_nn_linear_backward_naive(float *din, float *dw, float *db,
-	const float *dout, const float *in, const float *w, int N, int C,
-	int OC)
+/* din = dout @ w, added to din when accumulate, else assigned. */
+static void linear_din_naive(float *din, int accumulate, const float *dout,
+	const float *w, int N, int C, int OC)
 {
 	for (int n = 0; din && n < N; n++) {
 		for (int c = 0; c < C; c++) {
 			double acc = 0.0;
 			for (int o = 0; o < OC; o++)
 				acc += (double)dout[n * OC + o] * w[o * C + c];
-			din[n * C + c] += (float)acc;
+			float v = (float)acc;
+			din[n * C + c] = accumulate ? din[n * C + c] + v : v;
 		}
 	}
+}
+
+/* dw += dout^T @ in; db += colsum(dout). */
+static void linear_dw_naive(float *dw, float *db, const float *dout,
+	const float *in, int N, int C, int OC)
+{
 	for (int o = 0; o < OC; o++) {
 		for (int c = 0; c < C; c++) {
 			double acc = 0.0;
@@ -62,6 +69,22 @@ void im_nn_linear_backward_naive(float *din, float *dw, float *db,
 			db[o] += (float)acc;
 		}
 	}
+}
+
+void im_nn_linear_backward_naive(float *din, float *dw, float *db,
+	const float *dout, const float *in, const float *w, int N, int C,
+	int OC)
+{
+	linear_din_naive(din, 1, dout, w, N, C, OC);
+	linear_dw_naive(dw, db, dout, in, N, C, OC);
+}
+
+void im_nn_linear_backward_assign_naive(float *din, float *dw, float *db,
+	const float *dout, const float *in, const float *w, int N, int C,
+	int OC)
+{
+	linear_din_naive(din, 0, dout, w, N, C, OC);
+	linear_dw_naive(dw, db, dout, in, N, C, OC);
 }
 
 void im_nn_act_backward_naive(float *din, const float *dout,

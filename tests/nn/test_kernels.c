@@ -29,7 +29,8 @@ static void assert_close(const float *a, const float *b, size_t n, double rel)
 {
 	for (size_t i = 0; i < n; i++) {
 		double tol = rel * (1.0 + fabs(b[i]));
-		if (fabs((double)a[i] - b[i]) > tol) {
+		/* Written so that a NaN on either side fails too. */
+		if (!(fabs((double)a[i] - b[i]) <= tol)) {
 			fprintf(stderr, "index %zu: %.8g vs %.8g\n", i,
 				(double)a[i], (double)b[i]);
 			fail();
@@ -97,6 +98,51 @@ static void test_linear_backward_matches_naive(void **state)
 	free(in), free(w), free(dout);
 	for (int k = 0; k < 3; k++)
 		free(g1[k]), free(g2[k]);
+}
+
+/* The _assign variant writes din without reading it (NaN before the call
+ * must vanish) and still accumulates dw and db.  Shapes on both sides of
+ * OpenBLAS's small-matrix threshold (M*N*K around 1e6 for SkylakeX), whose
+ * beta-0 paths differ. */
+static void test_linear_backward_assign_matches_naive(void **state)
+{
+	(void)state;
+	static const int shapes[][3] = {{37, 19, 23}, {300, 64, 64},
+		{500, 64, 3}};
+	im_rng r;
+	im_rng_init(&r, 8);
+	for (size_t s = 0; s < sizeof(shapes) / sizeof(shapes[0]); s++) {
+		int N = shapes[s][0], C = shapes[s][1], OC = shapes[s][2];
+		size_t sz[3] = {(size_t)N * C, (size_t)OC * C, (size_t)OC};
+		float *in = fbuf(sz[0]), *w = fbuf(sz[1]);
+		float *dout = fbuf((size_t)N * OC);
+		float *g1[3], *g2[3];
+		fill_randn(in, sz[0], 1, &r);
+		fill_randn(w, sz[1], 0.3f, &r);
+		fill_randn(dout, (size_t)N * OC, 1, &r);
+		for (int k = 0; k < 3; k++) {
+			g1[k] = fbuf(sz[k]), g2[k] = fbuf(sz[k]);
+			fill_randn(g1[k], sz[k], 1, &r);
+			memcpy(g2[k], g1[k], sz[k] * sizeof(float));
+		}
+		for (size_t i = 0; i < sz[0]; i++)
+			g1[0][i] = g2[0][i] = NAN;
+		im_nn_linear_backward_assign(g1[0], g1[1], g1[2], dout, in, w,
+			N, C, OC);
+		im_nn_linear_backward_assign_naive(g2[0], g2[1], g2[2], dout, in,
+			w, N, C, OC);
+		for (int k = 0; k < 3; k++)
+			assert_close(g1[k], g2[k], sz[k], 1e-4);
+		/* The naive twin itself: din is exactly what accumulating into
+		 * zeros gives. */
+		memset(g1[0], 0, sz[0] * sizeof(float));
+		im_nn_linear_backward_naive(g1[0], g1[1], g1[2], dout, in, w, N,
+			C, OC);
+		assert_close(g1[0], g2[0], sz[0], 0.0);
+		free(in), free(w), free(dout);
+		for (int k = 0; k < 3; k++)
+			free(g1[k]), free(g2[k]);
+	}
 }
 
 static void test_act_backward_matches_naive(void **state)
@@ -351,6 +397,7 @@ int main(void)
 	const struct CMUnitTest tests[] = {
 		cmocka_unit_test(test_linear_forward_matches_naive),
 		cmocka_unit_test(test_linear_backward_matches_naive),
+		cmocka_unit_test(test_linear_backward_assign_matches_naive),
 		cmocka_unit_test(test_act_backward_matches_naive),
 		cmocka_unit_test(test_fast_math_accuracy),
 		cmocka_unit_test(test_linear_gradcheck),
