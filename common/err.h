@@ -30,7 +30,8 @@
 	XX(CANCELED, "operation canceled")                                     \
 	XX(REFUSED, "refused by peer")                                         \
 	XX(STATE, "operation not valid in this state")                         \
-	XX(HELP, "help requested")
+	XX(HELP, "help requested")                                              \
+	XX(BLAS, "the BLAS library computed wrong results")
 
 enum im_err_index_ {
 	IM_ERR_INDEX_NONE_ = 0,

@@ -67,6 +67,7 @@ typedef struct im_learner_config {
 	const char *authorized_keys;  /* directory of actors' *.pub keys */
 	const char *log_level;
 	int blas_threads;
+	const char *blas_core;   /* common/blas.h: auto, openblas or a core */
 } im_learner_config;
 
 extern const char *const im_learner_activations[];

@@ -1,4 +1,5 @@
 /* impala-learner: the IMPALA learner service.  See learner/learner.h. */
+#include "blas.h"
 #include "config.h"
 #include "err.h"
 #include "learner.h"
@@ -34,6 +35,15 @@ int main(int argc, char **argv)
 	}
 	im_log_set_level(lvl);
 	openblas_set_num_threads(cfg.blas_threads);
+	/* May start this program again with OPENBLAS_CORETYPE set: before
+	 * any thread, socket or file exists. */
+	char why[300];
+	rc = im_blas_setup(cfg.blas_core, argv, why, sizeof why, err, sizeof err);
+	if (rc) {
+		fprintf(stderr, "impala-learner: %s\n", err);
+		return 2;
+	}
+	im_info("OpenBLAS core %s", why);
 	if (cfg.verb == IM_VERB_DESCRIBE)
 		return im_learner_describe(&cfg);
 	if (cfg.verb == IM_VERB_EVAL)
