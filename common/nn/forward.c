@@ -17,6 +17,7 @@ struct im_model_ws {
 	float *lstm_scratch;
 	float *dfeat;       /* (N, feature_dim), LSTM only */
 	float *dcore;       /* (N, core_dim) */
+	float *heads;       /* im_nni_heads_ws_floats(N) */
 	float *eh, *ec;     /* (max_B, H) state gathered for extra rows */
 	float *epol;        /* (max_B, n) policy of extra rows, discarded */
 	im_model_ws *extra; /* one-step workspace for extra rows */
@@ -40,6 +41,7 @@ static size_t ws_floats(const im_model *m, int T1, int B)
 	size_t N = (size_t)T1 * B, H = (size_t)m->spec.lstm_hidden;
 	size_t n = im_nni_align(m->enc->ws_floats(m->enc_state, (int)N));
 	n += im_nni_align(N * m->core_dim);
+	n += im_nni_align(im_nni_heads_ws_floats(m, (int)N));
 	if (m->spec.use_lstm) {
 		n += im_nni_align(N * m->core_in);
 		n += im_nni_align(im_nn_lstm_cache_floats(T1, B, (int)H));
@@ -70,6 +72,7 @@ int im_model_ws_new(im_model_ws **out, const im_model *m, int max_T1,
 	float *p = ws->mem;
 	ws->enc_ws = carve(&p, m->enc->ws_floats(m->enc_state, (int)N));
 	ws->dcore = carve(&p, N * m->core_dim);
+	ws->heads = carve(&p, im_nni_heads_ws_floats(m, (int)N));
 	if (m->spec.use_lstm) {
 		ws->x = carve(&p, N * m->core_in);
 		ws->lstm_mem = carve(&p, im_nn_lstm_cache_floats(max_T1, max_B, (int)H));
@@ -136,7 +139,7 @@ static int forward_rows(im_model_ws *ws, const float *params,
 	float *policy_out, float *baseline)
 {
 	const im_model *m = ws->m;
-	int rows = in->T1 * in->B, C = m->core_dim;
+	int rows = in->T1 * in->B;
 	ws->have_forward = 0;
 	ws->feat = m->enc->forward(m->enc_state, params, in->obs, rows,
 		ws->enc_ws);
@@ -153,10 +156,8 @@ static int forward_rows(im_model_ws *ws, const float *params,
 			in->T1, in->B, m->core_in, H);
 		core = ws->cache.h;
 	}
-	im_nn_linear_forward(policy_out, core, im_nni_t(m, params, m->t_pw),
-		im_nni_t(m, params, m->t_pb), rows, C, m->n);
-	im_nn_linear_forward(baseline, core, im_nni_t(m, params, m->t_bw),
-		im_nni_t(m, params, m->t_bb), rows, C, 1);
+	im_nni_heads_forward(policy_out, baseline, ws->heads, m, params, core,
+		rows);
 	ws->in = *in;
 	ws->have_forward = 1;
 	return IM_OK;
@@ -250,15 +251,10 @@ int im_model_backward(im_model_ws *ws, const float *params,
 		return IM_ESTATE;
 	const im_model *m = ws->m;
 	const im_model_input *in = &ws->in;
-	int rows = in->T1 * in->B, C = m->core_dim, F = m->spec.feature_dim;
+	int rows = in->T1 * in->B, F = m->spec.feature_dim;
 	const float *core = m->spec.use_lstm ? ws->cache.h : ws->feat;
-	/* The policy head writes dcore first (assigns), the baseline adds. */
-	im_nn_linear_backward_assign(ws->dcore, grads + m->tensors[m->t_pw].offset,
-		grads + m->tensors[m->t_pb].offset, dpolicy_out, core,
-		im_nni_t(m, params, m->t_pw), rows, C, m->n);
-	im_nn_linear_backward(ws->dcore, grads + m->tensors[m->t_bw].offset,
-		grads + m->tensors[m->t_bb].offset, dbaseline, core,
-		im_nni_t(m, params, m->t_bw), rows, C, 1);
+	im_nni_heads_backward(ws->dcore, grads, ws->heads, m, params,
+		dpolicy_out, dbaseline, core, rows);
 	float *dfeat = ws->dcore;
 	if (m->spec.use_lstm) {
 		dfeat = ws->dfeat;

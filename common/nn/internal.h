@@ -82,6 +82,20 @@ struct im_model {
 	float *grads;  /* (nparams) */
 };
 
+/* The policy and baseline heads as one fused layer (heads.c).  ws: at
+ * least im_nni_heads_ws_floats() floats, 64-byte aligned, owned by the
+ * caller; the backward only needs params, core and rows as given to the
+ * forward, not what the forward left in ws. */
+size_t im_nni_heads_ws_floats(const im_model *m, int rows);
+/* policy_out (rows, n) and baseline (rows) from core (rows, core_dim). */
+void im_nni_heads_forward(float *policy_out, float *baseline, float *ws,
+	const im_model *m, const float *params, const float *core, int rows);
+/* ASSIGNS dcore (rows, core_dim) and accumulates the heads' weight and
+ * bias gradients into grads (arena layout). */
+void im_nni_heads_backward(float *dcore, float *grads, float *ws,
+	const im_model *m, const float *params, const float *dpolicy,
+	const float *dbaseline, const float *core, int rows);
+
 static inline const float *im_nni_t(const im_model *m, const float *arena,
 	int idx)
 {
