@@ -126,14 +126,15 @@ static void mlp_backward(const void *state, const float *params,
 		const float *out = layer_out(e, ws, rows, l + 1);
 		const float *in = l ? layer_out(e, ws, rows, l)
 				    : input_of(e, obs, ws, rows, 0);
-		size_t nout = (size_t)rows * e->width[l + 1];
-		im_nn_act_backward(d, d, out, nout, e->act);
+		/* The bias gradient is summed in the activation's pass. */
+		im_nn_act_bias_backward(d, grads + e->b_off[l], d, out, rows,
+			e->width[l + 1], e->act);
 		/* The first layer's input is the observations: no gradient.
 		 * Elsewhere din is assigned, so the buffer needs no zeroing. */
 		float *din = l ? bufs[l & 1] : NULL;
 		(din ? im_nn_linear_backward_assign : im_nn_linear_backward)(din,
-			grads + e->w_off[l], grads + e->b_off[l], d, in,
-			params + e->w_off[l], rows, e->width[l], e->width[l + 1]);
+			grads + e->w_off[l], NULL, d, in, params + e->w_off[l],
+			rows, e->width[l], e->width[l + 1]);
 		d = din;
 	}
 }

@@ -75,6 +75,15 @@ void im_nn_act_backward(float *din, const float *dout, const float *out,
 void im_nn_act_backward_naive(float *din, const float *dout,
 	const float *out, size_t n, im_nn_activation act);
 
+/* The same over N rows of OC, and db (OC) += the column sums of din: the
+ * bias gradient of the linear layer whose output went through the
+ * activation, summed in the same pass (pass NULL as that layer's db).
+ * Assigns din (din may equal dout); db accumulates and must not overlap. */
+void im_nn_act_bias_backward(float *din, float *db, const float *dout,
+	const float *out, int N, int OC, im_nn_activation act);
+void im_nn_act_bias_backward_naive(float *din, float *db, const float *dout,
+	const float *out, int N, int OC, im_nn_activation act);
+
 /* ---- LSTM over T1 steps of B sequences, time-major ----------------------
  *
  * PyTorch nn.LSTM semantics, one layer: gate rows in the order (i, f, g, o),

@@ -143,3 +143,33 @@ void im_nn_act_backward(float *din, const float *dout, const float *out,
 			din[i] = dout[i] * (1.0f - out[i] * out[i]);
 	}
 }
+
+/* One row of im_nn_act_bias_backward; restrict: db never overlaps the
+ * row, which lets GCC vectorise without run-time overlap checks. */
+static void act_bias_row(float *din, float *restrict db, const float *dout,
+	const float *out, int OC, im_nn_activation act)
+{
+	if (act == IM_NN_ACT_RELU) {
+		for (int j = 0; j < OC; j++) {
+			float g = dout[j];
+			g = out[j] > 0.0f ? g : 0.0f;
+			din[j] = g;
+			db[j] += g;
+		}
+	} else {
+		for (int j = 0; j < OC; j++) {
+			float g = dout[j] * (1.0f - out[j] * out[j]);
+			din[j] = g;
+			db[j] += g;
+		}
+	}
+}
+
+void im_nn_act_bias_backward(float *din, float *db, const float *dout,
+	const float *out, int N, int OC, im_nn_activation act)
+{
+	for (int n = 0; n < N; n++) {
+		size_t r = (size_t)n * OC;
+		act_bias_row(din + r, db, dout + r, out + r, OC, act);
+	}
+}

@@ -97,6 +97,18 @@ void im_nn_act_backward_naive(float *din, const float *dout,
 	}
 }
 
+void im_nn_act_bias_backward_naive(float *din, float *db, const float *dout,
+	const float *out, int N, int OC, im_nn_activation act)
+{
+	im_nn_act_backward_naive(din, dout, out, (size_t)N * OC, act);
+	for (int o = 0; o < OC; o++) {
+		double acc = 0.0;
+		for (int n = 0; n < N; n++)
+			acc += din[n * OC + o];
+		db[o] += (float)acc;
+	}
+}
+
 static double sigmoid_naive(double x)
 {
 	return 1.0 / (1.0 + exp(-x));

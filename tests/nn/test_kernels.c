@@ -171,6 +171,42 @@ static void test_act_backward_matches_naive(void **state)
 	free(x), free(y), free(d), free(a), free(b);
 }
 
+/* The activation backward with the bias gradient summed in its pass: din
+ * as im_nn_act_backward's (in place too), db accumulated onto a non-zero
+ * start, for widths that do and do not fill a vector. */
+static void test_act_bias_backward_matches_naive(void **state)
+{
+	(void)state;
+	static const int shapes[][2] = {{1, 1}, {37, 5}, {129, 64}};
+	im_rng r;
+	im_rng_init(&r, 9);
+	for (size_t s = 0; s < sizeof(shapes) / sizeof(shapes[0]); s++) {
+		int N = shapes[s][0], OC = shapes[s][1];
+		size_t n = (size_t)N * OC;
+		float *x = fbuf(n), *y = fbuf(n), *d = fbuf(n), *a = fbuf(n);
+		float *b = fbuf(n), *db1 = fbuf(OC), *db2 = fbuf(OC);
+		fill_randn(x, n, 1, &r);
+		fill_randn(d, n, 1, &r);
+		for (int act = IM_NN_ACT_RELU; act <= IM_NN_ACT_TANH; act++) {
+			im_nn_act_forward(y, x, n, act);
+			fill_randn(db1, OC, 1, &r);
+			memcpy(db2, db1, OC * sizeof(float));
+			im_nn_act_bias_backward(a, db1, d, y, N, OC, act);
+			im_nn_act_bias_backward_naive(b, db2, d, y, N, OC, act);
+			assert_close(a, b, n, 1e-6);
+			assert_close(db1, db2, OC, 1e-4);
+			/* In place: the same again on top. */
+			memcpy(a, d, n * sizeof(float));
+			im_nn_act_bias_backward(a, db1, a, y, N, OC, act);
+			im_nn_act_bias_backward_naive(b, db2, d, y, N, OC, act);
+			assert_close(a, b, n, 1e-6);
+			assert_close(db1, db2, OC, 1e-4);
+		}
+		free(x), free(y), free(d), free(a), free(b), free(db1);
+		free(db2);
+	}
+}
+
 /* The vectorisable exp, sigmoid and tanh the fast kernels use are within a
  * few float ulps of libm in double (measured: 8e-8 relative for exp, 9e-8
  * and 1.1e-7 absolute for sigmoid and tanh), saturate cleanly far out, and
@@ -399,6 +435,7 @@ int main(void)
 		cmocka_unit_test(test_linear_backward_matches_naive),
 		cmocka_unit_test(test_linear_backward_assign_matches_naive),
 		cmocka_unit_test(test_act_backward_matches_naive),
+		cmocka_unit_test(test_act_bias_backward_matches_naive),
 		cmocka_unit_test(test_fast_math_accuracy),
 		cmocka_unit_test(test_linear_gradcheck),
 		cmocka_unit_test(test_activation_gradcheck),
