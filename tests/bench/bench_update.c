@@ -246,8 +246,8 @@ int main(int argc, char **argv)
 			       x->reps, x->failures);
 		}
 	}
-	printf("{\"T\": %d, \"B\": %d, \"seconds\": %g, \"sgemm_512_gflops\": {",
-	       T, B, seconds);
+	printf("{\"T\": %d, \"B\": %d, \"seconds\": %g, \"blas_core\": \"%s\", "
+	       "\"sgemm_512_gflops\": {", T, B, seconds, openblas_get_corename());
 	for (int ti = 0; ti < nt; ti++)
 		printf("%s\"%d\": %.1f", ti ? ", " : "", threads[ti], peak[ti]);
 	printf("}, \"update\": {");
