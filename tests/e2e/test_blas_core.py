@@ -11,7 +11,8 @@
 - With a preloaded sgemm that is wrong on auto's core, the self-test catches
   it and the program falls back to OpenBLAS's own choice and runs; an sgemm
   wrong on every core stops the program with exit 2 and the reason.
-- The actor takes the same flag and logs the same line."""
+- The actor takes the same flag and logs the same line; actors spawned by
+  the learner get the learner's --blas-core and OPENBLAS_CORETYPE."""
 import os
 import re
 import signal
@@ -21,7 +22,7 @@ import tempfile
 import time
 
 sys.path.insert(0, os.path.dirname(__file__))
-from harness import ACTOR, BUILD, LEARNER, free_base_port  # noqa: E402
+from harness import ACTOR, BUILD, LEARNER, Cluster, free_base_port  # noqa: E402
 
 SHIM = os.path.join(BUILD, "tests", "common", "blas_shim.so")
 GENERIC = {"unknown", "katmai", "coppermine", "northwood", "prescott", "banias", "atom",
@@ -59,6 +60,33 @@ def describe(*args, env=None, expect=0):
     assert m, err
     assert int(m.group(1)) == p.pid, ("the restart must keep the pid", p.pid, err)
     return p.pid, m.group(2), m.group(3), err
+
+
+def children(pid):
+    kids = []
+    for tid in os.listdir(f"/proc/{pid}/task"):
+        with open(f"/proc/{pid}/task/{tid}/children") as f:
+            kids += [int(k) for k in f.read().split()]
+    return kids
+
+
+def spawned_actor_follows_learner():
+    with Cluster() as c:
+        c.start_learner("--env", "CartPole-v1", "--hidden-dim", "16", "--feature-dim", "16",
+                        "--num-steps", "10", "--batch-size", "2", "--num-storages", "4",
+                        "--num-learners", "1", "--eval-interval", "0", "--save-interval", "0",
+                        "--spawn-actors", "1", "--num-actors", "2", "--blas-core", "Prescott")
+        c.wait_for(lambda s: s["actors"], 30, "the spawned actor")
+        m = LINE.search(c.learner.text())
+        assert m and m.group(2) == "Prescott", c.learner.text()[-1500:]
+        kids = children(c.learner.p.pid)
+        assert len(kids) == 1, kids
+        with open(f"/proc/{kids[0]}/cmdline") as f:
+            cmd = f.read().split("\0")
+        with open(f"/proc/{kids[0]}/environ") as f:
+            env = f.read().split("\0")
+        assert cmd[cmd.index("--blas-core") + 1] == "Prescott", cmd
+        assert "OPENBLAS_CORETYPE=Prescott" in env, [e for e in env if "BLAS" in e]
 
 
 def main():
@@ -153,6 +181,7 @@ def main():
             except subprocess.TimeoutExpired:
                 a.kill()
                 a.wait(10)
+    spawned_actor_follows_learner()
     print("ok")
 
 
