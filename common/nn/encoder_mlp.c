@@ -131,10 +131,14 @@ static void mlp_backward(const void *state, const float *params,
 			e->width[l + 1], e->act);
 		/* The first layer's input is the observations: no gradient.
 		 * Elsewhere din is assigned, so the buffer needs no zeroing. */
-		float *din = l ? bufs[l & 1] : NULL;
-		(din ? im_nn_linear_backward_assign : im_nn_linear_backward)(din,
-			grads + e->w_off[l], NULL, d, in, params + e->w_off[l],
-			rows, e->width[l], e->width[l + 1]);
+		float *din = l ? bufs[l & 1] : NULL, *dw = grads + e->w_off[l];
+		const float *w = params + e->w_off[l];
+		int C = e->width[l], OC = e->width[l + 1];
+		if (din)
+			im_nn_linear_backward_assign(din, dw, NULL, d, in, w, rows,
+				C, OC);
+		else
+			im_nn_linear_backward(NULL, dw, NULL, d, in, w, rows, C, OC);
 		d = din;
 	}
 }

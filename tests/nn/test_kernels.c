@@ -60,9 +60,13 @@ static void test_linear_forward_matches_naive(void **state)
 			assert_close(o1, o2, (size_t)N * OC, 1e-4);
 		}
 		for (int a = IM_NN_ACT_RELU; a <= IM_NN_ACT_TANH; a++) {
-			im_nn_linear_act_forward(o1, in, w, b, N, C, OC, a);
-			im_nn_linear_act_forward_naive(o2, in, w, b, N, C, OC, a);
-			assert_close(o1, o2, (size_t)N * OC, 1e-4);
+			for (int withb = 0; withb < 2; withb++) {
+				const float *bb = withb ? b : NULL;
+				im_nn_linear_act_forward(o1, in, w, bb, N, C, OC, a);
+				im_nn_linear_act_forward_naive(o2, in, w, bb, N, C,
+					OC, a);
+				assert_close(o1, o2, (size_t)N * OC, 1e-4);
+			}
 		}
 		free(in), free(w), free(b), free(o1), free(o2);
 	}
