@@ -66,15 +66,28 @@ static int max_width(const mlp *e)
 	return w;
 }
 
+/* Floats of the largest weight matrix (the forward's transpose scratch). */
+static size_t max_weight(const mlp *e)
+{
+	size_t w = 0;
+	for (int l = 0; l < e->L; l++) {
+		size_t n = (size_t)e->width[l] * e->width[l + 1];
+		w = n > w ? n : w;
+	}
+	return w;
+}
+
 /* Workspace: [uint8 conversion (rows, obs)] [output of each layer]
- * [two gradient buffers (rows, max width) for the backward]. */
+ * [two gradient buffers (rows, max width) for the backward]
+ * [one weight matrix transposed, for the forward]. */
 static size_t mlp_ws_floats(const void *state, int rows)
 {
 	const mlp *e = state;
 	size_t n = e->u8 ? im_nni_align((size_t)rows * e->width[0]) : 0;
 	for (int l = 1; l <= e->L; l++)
 		n += im_nni_align((size_t)rows * e->width[l]);
-	return n + 2 * im_nni_align((size_t)rows * max_width(e));
+	return n + 2 * im_nni_align((size_t)rows * max_width(e)) +
+	       im_nni_align(max_weight(e));
 }
 
 /* Where layer l's output (l = 1..L) and the gradient buffers live. */
@@ -104,9 +117,11 @@ static const float *mlp_forward(const void *state, const float *params,
 {
 	const mlp *e = state;
 	const float *in = input_of(e, obs, ws, rows, 1);
+	float *wt = layer_out(e, ws, rows, e->L + 1) +
+		    2 * im_nni_align((size_t)rows * max_width(e));
 	for (int l = 0; l < e->L; l++) {
 		float *out = layer_out(e, ws, rows, l + 1);
-		im_nn_linear_act_forward(out, in, params + e->w_off[l],
+		im_nn_linear_act_forward(out, wt, in, params + e->w_off[l],
 			params + e->b_off[l], rows, e->width[l], e->width[l + 1],
 			e->act);
 		in = out;

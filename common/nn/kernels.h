@@ -29,16 +29,30 @@ int im_nn_activation_parse(const char *s, im_nn_activation *out);
 
 /* ---- Linear: out = in @ w^T + b ---------------------------------------- */
 
+/* Splitting narrow products into blocks of rows (linear.c, row_block): -1
+ * (the default) where the running OpenBLAS core has small-matrix kernels,
+ * 0 never, 1 always.  For tests and benchmarks, which must reach both
+ * paths on any machine; set it before any kernel runs. */
+void im_nn_set_row_blocks(int mode);
+
 /* out: (N, OC); in: (N, C); w: (OC, C); b: (OC) or NULL. */
 void im_nn_linear_forward(float *out, const float *in, const float *w,
 	const float *b, int N, int C, int OC);
 void im_nn_linear_forward_naive(float *out, const float *in, const float *w,
 	const float *b, int N, int C, int OC);
 
-/* Fused out = act(in @ w^T + b): one pass over out after the product. */
-void im_nn_linear_act_forward(float *out, const float *in, const float *w,
-	const float *b, int N, int C, int OC, im_nn_activation act);
-void im_nn_linear_act_forward_naive(float *out, const float *in,
+/* Fused out = act(in @ w^T + b): bias and activation applied to each block
+ * of rows right after its product, while it is in cache.  wt: scratch of
+ * OC * C floats, or NULL.  With it, on an OpenBLAS core that has
+ * small-matrix kernels, a product small enough for them (or a narrow layer,
+ * whose rows linear.c splits into blocks that are) transposes w into wt
+ * once and multiplies by it untransposed, the form those kernels run
+ * fastest; otherwise, and without wt, one sgemm with w read transposed.
+ * The naive twin ignores wt. */
+void im_nn_linear_act_forward(float *out, float *wt, const float *in,
+	const float *w, const float *b, int N, int C, int OC,
+	im_nn_activation act);
+void im_nn_linear_act_forward_naive(float *out, float *wt, const float *in,
 	const float *w, const float *b, int N, int C, int OC,
 	im_nn_activation act);
 

@@ -27,10 +27,11 @@ static float act_naive(float v, im_nn_activation act)
 	return (float)tanh(v);
 }
 
-void im_nn_linear_act_forward_naive(float *out, const float *in,
+void im_nn_linear_act_forward_naive(float *out, float *wt, const float *in,
 	const float *w, const float *b, int N, int C, int OC,
 	im_nn_activation act)
 {
+	(void)wt;
 	im_nn_linear_forward_naive(out, in, w, b, N, C, OC);
 	for (int i = 0; i < N * OC; i++)
 		out[i] = act_naive(out[i], act);

@@ -38,18 +38,44 @@ static void assert_close(const float *a, const float *b, size_t n, double rel)
 	}
 }
 
+/* The linear kernels run with their products split into blocks of rows
+ * (forced on), in one call each (forced off), and as the running OpenBLAS
+ * core decides: the blocked path is reached on every machine. */
+static int blocks_on(void **state)
+{
+	(void)state;
+	im_nn_set_row_blocks(1);
+	return 0;
+}
+
+static int blocks_off(void **state)
+{
+	(void)state;
+	im_nn_set_row_blocks(0);
+	return 0;
+}
+
+static int blocks_auto(void **state)
+{
+	(void)state;
+	im_nn_set_row_blocks(-1);
+	return 0;
+}
+
 static void test_linear_forward_matches_naive(void **state)
 {
 	(void)state;
+	/* The last two are split into blocks of rows (linear.c, row_block):
+	 * 700 rows of 64 x 64 in blocks of 240, 300 of 4 x 900 in 272. */
 	static const int shapes[][3] = {{1, 1, 1}, {7, 5, 3}, {33, 17, 65},
-		{64, 4, 128}, {2, 300, 1}};
+		{64, 4, 128}, {2, 300, 1}, {700, 64, 64}, {300, 4, 900}};
 	im_rng r;
 	im_rng_init(&r, 1);
 	for (size_t s = 0; s < sizeof(shapes) / sizeof(shapes[0]); s++) {
 		int N = shapes[s][0], C = shapes[s][1], OC = shapes[s][2];
 		float *in = fbuf((size_t)N * C), *w = fbuf((size_t)OC * C);
 		float *b = fbuf(OC), *o1 = fbuf((size_t)N * OC);
-		float *o2 = fbuf((size_t)N * OC);
+		float *o2 = fbuf((size_t)N * OC), *wt = fbuf((size_t)OC * C);
 		fill_randn(in, (size_t)N * C, 1, &r);
 		fill_randn(w, (size_t)OC * C, 0.3f, &r);
 		fill_randn(b, OC, 1, &r);
@@ -62,13 +88,18 @@ static void test_linear_forward_matches_naive(void **state)
 		for (int a = IM_NN_ACT_RELU; a <= IM_NN_ACT_TANH; a++) {
 			for (int withb = 0; withb < 2; withb++) {
 				const float *bb = withb ? b : NULL;
-				im_nn_linear_act_forward(o1, in, w, bb, N, C, OC, a);
-				im_nn_linear_act_forward_naive(o2, in, w, bb, N, C,
+				im_nn_linear_act_forward_naive(o2, NULL, in, w, bb,
+					N, C, OC, a);
+				/* With and without the transpose scratch. */
+				im_nn_linear_act_forward(o1, wt, in, w, bb, N, C,
+					OC, a);
+				assert_close(o1, o2, (size_t)N * OC, 1e-4);
+				im_nn_linear_act_forward(o1, NULL, in, w, bb, N, C,
 					OC, a);
 				assert_close(o1, o2, (size_t)N * OC, 1e-4);
 			}
 		}
-		free(in), free(w), free(b), free(o1), free(o2);
+		free(in), free(w), free(b), free(o1), free(o2), free(wt);
 	}
 }
 
@@ -435,9 +466,13 @@ static void test_lstm_gradcheck_bptt_with_resets(void **state)
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
-		cmocka_unit_test(test_linear_forward_matches_naive),
-		cmocka_unit_test(test_linear_backward_matches_naive),
-		cmocka_unit_test(test_linear_backward_assign_matches_naive),
+#define IN_EVERY_BLOCK_MODE(t)                                                \
+	cmocka_unit_test_setup_teardown(t, blocks_on, blocks_auto),            \
+	cmocka_unit_test_setup_teardown(t, blocks_off, blocks_auto),           \
+	cmocka_unit_test(t)
+		IN_EVERY_BLOCK_MODE(test_linear_forward_matches_naive),
+		IN_EVERY_BLOCK_MODE(test_linear_backward_matches_naive),
+		IN_EVERY_BLOCK_MODE(test_linear_backward_assign_matches_naive),
 		cmocka_unit_test(test_act_backward_matches_naive),
 		cmocka_unit_test(test_act_bias_backward_matches_naive),
 		cmocka_unit_test(test_fast_math_accuracy),
