@@ -25,6 +25,7 @@ Needs IMPALA_BUILD (meson passes it) or a build at ../../build.
 import argparse
 import json
 import os
+import re
 import statistics
 import subprocess
 import sys
@@ -109,8 +110,10 @@ def run_seed(seed, timeout, warmup):
                 summary = json.loads(line)
         if summary:
             solved = summary.get("result") == "target return reached"
+        core = re.search(r"OpenBLAS core (\w+)", c.learner.text())
         return {
             "seed": seed,
+            "blas_core": core.group(1) if core else None,
             "solved": solved,
             "seconds_to_solve": summary["seconds"] if solved else None,
             "wall_seconds": round(wall, 2),
@@ -125,24 +128,33 @@ def run_seed(seed, timeout, warmup):
         }
 
 
-def last_json(argv, timeout=120):
-    r = subprocess.run(argv, capture_output=True, text=True, timeout=timeout, check=False)
+def last_json(argv, timeout=120, env=None):
+    r = subprocess.run(argv, capture_output=True, text=True, timeout=timeout, check=False,
+                       env=env)
     lines = r.stdout.strip().splitlines()
     if r.returncode != 0 or not lines:
         return {"error": f"{os.path.basename(argv[0])} exited {r.returncode}"}
     return json.loads(lines[-1])
 
 
-def breakdown(seconds):
+def breakdown(seconds, core):
+    """The parts alone, on the OpenBLAS core the programs ran (the learner's
+    --blas-core auto may have replaced OpenBLAS's own choice; the
+    benchmarks do not restart themselves)."""
     bench = os.path.join(BUILD, "tests", "bench")
-    act = last_json([os.path.join(bench, "bench_act"), "--seconds", str(seconds), "--k", "8"])
+    env = dict(os.environ)
+    if core:
+        env["OPENBLAS_CORETYPE"] = core
+    act = last_json([os.path.join(bench, "bench_act"), "--seconds", str(seconds), "--k", "8"],
+                    env=env)
     size = str(act.get("trajectory_bytes", 2513))
     tr = last_json([os.path.join(bench, "bench_transport"), "--seconds", str(seconds),
                     "--bytes", size])
     up = last_json([os.path.join(bench, "bench_update"), "--threads", "1", "--configs", "mlp64",
-                    "--seconds", str(seconds)])
+                    "--seconds", str(seconds)], env=env)
     upd = up.get("update", {}).get("mlp64", {}).get("1", {})
     return {
+        "blas_core": up.get("blas_core"),
         "actor_one_core": {
             "k": act.get("k"),
             "act_frames_per_s": act.get("act_frames_per_s", {}).get("act"),
@@ -179,8 +191,8 @@ def main():
               f"{r['sustained_frames_per_s']} frames/s sustained "
               f"(actors sent {r['actor_frames_per_s']}/s), {r['updates_per_s']} updates/s, "
               f"CPU learner {r['learner_cpu_s']} s actors {r['actors_cpu_s']} s "
-              f"over {r['wall_seconds']} s", flush=True)
-    parts = breakdown(a.part_seconds)
+              f"over {r['wall_seconds']} s, OpenBLAS core {r['blas_core']}", flush=True)
+    parts = breakdown(a.part_seconds, runs[-1]["blas_core"])
     fps = statistics.median(r["sustained_frames_per_s"] for r in runs)
     ups = statistics.median(r["updates_per_s"] for r in runs)
     solve = [r["seconds_to_solve"] if r["solved"] else float("inf") for r in runs]
