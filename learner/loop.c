@@ -9,6 +9,8 @@
 #include "zap.h"
 
 #include <inttypes.h>
+
+char *openblas_get_corename(void);
 #include <math.h>
 #include <stdlib.h>
 #include <string.h>
@@ -62,6 +64,8 @@ void im_learner_snapshot(im_learner *l, im_status_snapshot *s)
 	s->run_id = l->run_id;
 	snprintf(s->env, sizeof s->env, "%.*s", (int)sizeof s->env - 1, l->env);
 	snprintf(s->tag, sizeof s->tag, "%s", l->cfg->tag);
+	const char *core = openblas_get_corename();
+	snprintf(s->blas_core, sizeof s->blas_core, "%s", core ? core : "");
 	s->uptime_s = (double)(now - l->t0_ms) / 1000.0;
 	pthread_mutex_lock(&l->mu);
 	s->frames = l->frames;

@@ -47,6 +47,7 @@ typedef struct im_status_snapshot {
 	uint64_t run_id;
 	char env[IM_STATUS_NAME_MAX];
 	char tag[IM_STATUS_NAME_MAX];
+	char blas_core[IM_STATUS_NAME_MAX]; /* OpenBLAS kernels (common/blas.h) */
 	double uptime_s;
 	uint64_t frames;         /* environment steps consumed (the "step") */
 	uint64_t updates;        /* learner updates */

@@ -142,6 +142,8 @@ static void json_run(sbuf *b, const im_status_snapshot *s)
 	sb_json_str(b, s->env);
 	sb_printf(b, ",\"tag\":");
 	sb_json_str(b, s->tag);
+	sb_printf(b, ",\"blas_core\":");
+	sb_json_str(b, s->blas_core);
 	sb_putc(b, ',');
 	json_key_num(b, "uptime_s", s->uptime_s);
 	json_key_u64(b, "frames", s->frames);
@@ -250,6 +252,8 @@ static void prom_run(sbuf *b, const im_status_snapshot *s)
 	sb_label(b, s->env);
 	sb_printf(b, "\",tag=\"");
 	sb_label(b, s->tag);
+	sb_printf(b, "\",blas_core=\"");
+	sb_label(b, s->blas_core);
 	sb_printf(b, "\"} 1\n");
 	prom_gauge(b, "impala_uptime_seconds", "Seconds since the learner started.",
 		   s->uptime_s);

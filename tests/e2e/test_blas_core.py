@@ -12,7 +12,9 @@
   it and the program falls back to OpenBLAS's own choice and runs; an sgemm
   wrong on every core stops the program with exit 2 and the reason.
 - The actor takes the same flag and logs the same line; actors spawned by
-  the learner get the learner's --blas-core and OPENBLAS_CORETYPE."""
+  the learner get the learner's --blas-core and OPENBLAS_CORETYPE.
+- /status ("blas_core") and /metrics (impala_info's blas_core label) name
+  the core the learner runs."""
 import os
 import re
 import signal
@@ -22,7 +24,7 @@ import tempfile
 import time
 
 sys.path.insert(0, os.path.dirname(__file__))
-from harness import ACTOR, BUILD, LEARNER, Cluster, free_base_port  # noqa: E402
+from harness import ACTOR, BUILD, LEARNER, Cluster, free_base_port, http_get  # noqa: E402
 
 SHIM = os.path.join(BUILD, "tests", "common", "blas_shim.so")
 GENERIC = {"unknown", "katmai", "coppermine", "northwood", "prescott", "banias", "atom",
@@ -76,9 +78,13 @@ def spawned_actor_follows_learner():
                         "--num-steps", "10", "--batch-size", "2", "--num-storages", "4",
                         "--num-learners", "1", "--eval-interval", "0", "--save-interval", "0",
                         "--spawn-actors", "1", "--num-actors", "2", "--blas-core", "Prescott")
-        c.wait_for(lambda s: s["actors"], 30, "the spawned actor")
+        st = c.wait_for(lambda s: s["actors"], 30, "the spawned actor")
         m = LINE.search(c.learner.text())
         assert m and m.group(2) == "Prescott", c.learner.text()[-1500:]
+        # The status port says which kernels run, for monitoring.
+        assert st["blas_core"] == "Prescott", st
+        code, text = http_get(c.status_port, "/metrics")
+        assert code == 200 and 'blas_core="Prescott"' in text, text[:600]
         kids = children(c.learner.p.pid)
         assert len(kids) == 1, kids
         with open(f"/proc/{kids[0]}/cmdline") as f:
