@@ -290,13 +290,14 @@ int main(int argc, char **argv)
 		return 2;
 	/* May start this program again with OPENBLAS_CORETYPE set: before
 	 * any thread or socket exists. */
-	char why[300], err[512];
-	if (im_blas_setup(a.cfg.blas_core, argv, why, sizeof why, err,
+	char why[400], err[512];
+	int warn = 0;
+	if (im_blas_setup(a.cfg.blas_core, argv, why, sizeof why, &warn, err,
 			  sizeof err)) {
 		fprintf(stderr, "impala-actor: %s\n", err);
 		return 2;
 	}
-	im_info("OpenBLAS core %s", why);
+	im_log(warn ? IM_LOG_WARN : IM_LOG_INFO, "OpenBLAS core %s", why);
 	stop_flag = im_signals_install();
 	im_session_opts so = {
 		.learner = a.cfg.learner,

@@ -9,9 +9,8 @@
 #include <stdlib.h>
 #include <string.h>
 #include <strings.h>
+#include <sys/auxv.h>
 #include <unistd.h>
-
-char *openblas_get_corename(void);
 
 /* The x86-64 cores of OpenBLAS's dynamic build that --blas-core accepts,
  * with the instructions each needs (OpenBLAS 0.3.21 does not check them
@@ -94,27 +93,62 @@ static const char *auto_pick(unsigned isa)
 	return NULL;
 }
 
-static int decide_auto(im_blas_plan *p, const im_blas_state *st)
+/* What of c's instructions the CPU lacks, in words; NULL when nothing. */
+static const char *missing(const struct core_req *c, unsigned isa)
+{
+	unsigned m = c->isa & ~isa;
+	return !m ? NULL
+	       : m & IM_BLAS_ISA_AVX ? "AVX"
+	       : m & IM_BLAS_ISA_AVX2 ? "AVX2 and FMA"
+	       : m & IM_BLAS_ISA_AVX512 ? "AVX-512"
+	       : "AVX512_BF16";
+}
+
+/* OPENBLAS_CORETYPE as the environment gave it: a core this CPU cannot
+ * run is refused (OpenBLAS 0.3.21 would die of SIGILL at the first
+ * product); one OpenBLAS did not take (an unknown name, which it maps to
+ * a core of its own) is worth a warning. */
+static int check_coretype(im_blas_plan *p, const im_blas_state *st,
+	char *err, size_t errlen)
+{
+	const struct core_req *c = find_core(st->coretype);
+	const char *lack = c ? missing(c, st->isa) : NULL;
+	if (lack)
+		return im_errf(err, errlen, IM_EINVAL, "%s=%s: this CPU lacks "
+			       "the instructions it needs (%s)",
+			       IM_BLAS_ENV_CORETYPE, st->coretype, lack);
+	if (strcasecmp(st->coretype, st->running) != 0)
+		p->warn = 1;
+	return IM_OK;
+}
+
+static int decide_auto(im_blas_plan *p, const im_blas_state *st, char *err,
+	size_t errlen)
 {
 	const char *run = st->running;
-	if (set(st->auto_failed)) {
-		snprintf(p->why, sizeof p->why, "%s, OpenBLAS's own choice "
-			 "(auto's %s failed the sgemm self-test)", run,
-			 st->auto_failed);
-		return IM_OK;
-	}
 	if (set(st->coretype)) {
+		int rc = check_coretype(p, st, err, errlen);
+		if (rc)
+			return rc;
 		p->chosen_by_auto = set(st->auto_from);
 		if (p->chosen_by_auto)
 			snprintf(p->why, sizeof p->why, "%s, chosen by --blas-core "
 				 "auto: OpenBLAS had chosen %s, a generic core, "
 				 "for this CPU", run, st->auto_from);
 		else
-			snprintf(p->why, sizeof p->why, "%s, from %s=%s", run,
-				 IM_BLAS_ENV_CORETYPE, st->coretype);
+			snprintf(p->why, sizeof p->why, "%s, from %s=%s%s", run,
+				 IM_BLAS_ENV_CORETYPE, st->coretype,
+				 p->warn ? " (OpenBLAS did not take that name)" : "");
 		return IM_OK;
 	}
 	const char *pick = auto_pick(st->isa);
+	if (set(st->auto_failed)) {
+		p->warn = is_generic(run) && pick;
+		snprintf(p->why, sizeof p->why, "%s, OpenBLAS's own choice "
+			 "(auto's %s failed the sgemm self-test)", run,
+			 st->auto_failed);
+		return IM_OK;
+	}
 	if (is_generic(run) && pick) {
 		p->restart_with = pick;
 		p->chosen_by_auto = 1;
@@ -132,15 +166,20 @@ int im_blas_decide(im_blas_plan *p, const im_blas_state *st, char *err,
 {
 	memset(p, 0, sizeof *p);
 	const char *mode = set(st->mode) ? st->mode : "auto";
-	const char *run = st->running ? st->running : "unknown";
 	im_blas_state s = *st;
-	s.running = run;
+	s.running = st->running ? st->running : "unknown";
+	const char *run = s.running, *pick = auto_pick(st->isa);
 	if (!strcasecmp(mode, "auto"))
-		return decide_auto(p, &s);
+		return decide_auto(p, &s, err, errlen);
 	if (!strcasecmp(mode, "openblas")) {
-		snprintf(p->why, sizeof p->why, "%s, OpenBLAS's own choice%s%s",
+		/* Kept as asked, but a generic core where a better one runs
+		 * is a nine-fold slowdown worth a warning. */
+		p->warn = is_generic(run) && pick;
+		snprintf(p->why, sizeof p->why, "%s, OpenBLAS's own choice%s%s%s",
 			 run, set(st->coretype) ? " from " IM_BLAS_ENV_CORETYPE "=" : "",
-			 set(st->coretype) ? st->coretype : "");
+			 set(st->coretype) ? st->coretype : "",
+			 p->warn ? " (a generic core: --blas-core auto would "
+				   "run a faster one)" : "");
 		return IM_OK;
 	}
 	const struct core_req *c = find_core(mode);
@@ -148,16 +187,15 @@ int im_blas_decide(im_blas_plan *p, const im_blas_state *st, char *err,
 		return im_errf(err, errlen, IM_EINVAL, "--blas-core: '%s' is not "
 			       "auto, openblas, Prescott, Nehalem, Sandybridge, "
 			       "Haswell, Zen, SkylakeX or Cooperlake", mode);
-	if ((st->isa & c->isa) != c->isa)
+	const char *lack = missing(c, st->isa);
+	if (lack)
 		return im_errf(err, errlen, IM_EINVAL, "--blas-core %s: this CPU "
 			       "lacks the instructions it needs (%s)", c->name,
-			       (c->isa & ~st->isa) & IM_BLAS_ISA_BF16 ? "AVX512_BF16"
-			       : (c->isa & ~st->isa) & IM_BLAS_ISA_AVX512 ? "AVX-512"
-			       : (c->isa & ~st->isa) & IM_BLAS_ISA_AVX2 ? "AVX2 and FMA"
-			       : "AVX");
+			       lack);
 	if (set(st->coretype) && !strcasecmp(st->coretype, c->name)) {
-		snprintf(p->why, sizeof p->why, "%s, from --blas-core %s", run,
-			 c->name);
+		p->warn = strcasecmp(run, c->name) != 0;
+		snprintf(p->why, sizeof p->why, "%s, from --blas-core %s%s", run,
+			 c->name, p->warn ? " (OpenBLAS did not take it)" : "");
 		return IM_OK;
 	}
 	p->restart_with = c->name;
@@ -271,8 +309,22 @@ int im_blas_selftest(im_blas_sgemm_fn gemm, char *err, size_t errlen)
 
 /* ---- restart ------------------------------------------------------------ */
 
+/* Whether execv("/proc/self/exe") starts this program again.  Started by
+ * hand through the dynamic loader (`ld.so ./impala-learner ...`),
+ * /proc/self/exe is the loader, which would take our flags for its own.
+ * The kernel tells the two apart: it loaded an interpreter for us (AT_BASE
+ * is its address) only when it ran the program itself. */
+static int restartable(void)
+{
+	return getauxval(AT_BASE) != 0;
+}
+
 int im_blas_restart(const char *core, const char *from, char *const argv[])
 {
+	if (!restartable()) {
+		errno = ENOEXEC;
+		return IM_ESYS;
+	}
 	char *old_core = getenv(IM_BLAS_ENV_CORETYPE);
 	char *old_from = getenv(IM_BLAS_ENV_AUTO_FROM);
 	old_core = old_core ? strdup(old_core) : NULL;
@@ -298,6 +350,14 @@ int im_blas_restart(const char *core, const char *from, char *const argv[])
 	return IM_ESYS;
 }
 
+/* The reason a restart did not happen, for a message. */
+static const char *restart_failure(void)
+{
+	return errno == ENOEXEC ? "the program was started through the dynamic "
+				  "loader, which a restart would run instead"
+				: strerror(errno);
+}
+
 static int fall_back(const char *core, char *const argv[], char *err,
 	size_t errlen, const char *reason)
 {
@@ -306,30 +366,40 @@ static int fall_back(const char *core, char *const argv[], char *err,
 	return im_errf(err, errlen, IM_EBLAS, "OpenBLAS core %s, chosen by "
 		       "--blas-core auto, failed the sgemm self-test (%s), and "
 		       "the restart with OpenBLAS's own choice failed: %s",
-		       core, reason, strerror(errno));
+		       core, reason, restart_failure());
 }
 
 int im_blas_setup(const char *mode, char *const argv[], char *why,
-	size_t whylen, char *err, size_t errlen)
+	size_t whylen, int *warn, char *err, size_t errlen)
 {
 	im_blas_state st = im_blas_current(mode);
 	im_blas_plan p;
 	int rc = im_blas_decide(&p, &st, err, errlen);
 	if (rc)
 		return rc;
+	*warn = p.warn;
 	if (p.restart_with) {
 		im_blas_restart(p.restart_with,
 				p.chosen_by_auto ? st.running : NULL, argv);
+		/* Still here: the restart did not happen. */
+		if (!p.chosen_by_auto)
+			return im_errf(err, errlen, IM_EINVAL, "--blas-core %s: "
+				       "cannot restart with %s=%s (%s); set that "
+				       "variable in the environment instead",
+				       p.restart_with, IM_BLAS_ENV_CORETYPE,
+				       p.restart_with, restart_failure());
 		snprintf(why, whylen, "%s, OpenBLAS's own choice: the restart "
-			 "with %s=%s failed: %s", st.running,
-			 IM_BLAS_ENV_CORETYPE, p.restart_with, strerror(errno));
+			 "with %s=%s failed (%s); set that variable in the "
+			 "environment", st.running, IM_BLAS_ENV_CORETYPE,
+			 p.restart_with, restart_failure());
 		p.chosen_by_auto = 0;
+		*warn = 1;
 	} else {
 		snprintf(why, whylen, "%s", p.why);
 	}
 	char reason[240];
 	rc = im_blas_selftest(cblas_sgemm, reason, sizeof reason);
-	if (rc == IM_EBLAS && p.chosen_by_auto && !p.restart_with)
+	if (rc == IM_EBLAS && p.chosen_by_auto)
 		return fall_back(st.running, argv, err, errlen, reason);
 	if (rc)
 		return im_errf(err, errlen, rc, "OpenBLAS core %s: %s; choose "

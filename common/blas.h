@@ -73,13 +73,17 @@ typedef struct im_blas_plan {
 	/* Whether the core that will run was chosen by auto, so that a
 	 * self-test failure falls back instead of stopping. */
 	int chosen_by_auto;
+	/* Worth a warning: a generic core where the CPU runs better ones, or
+	 * OpenBLAS runs another core than OPENBLAS_CORETYPE names. */
+	int warn;
 	/* One line for the log: which core and why. */
 	char why[200];
 } im_blas_plan;
 
 /* Decides from st alone (no environment, no CPU: the tests drive it).
  * IM_OK, or IM_EINVAL with a reason in err for an unknown --blas-core or
- * a core this CPU cannot run. */
+ * a core this CPU cannot run (named by the flag or by OPENBLAS_CORETYPE).
+ * IMPALA_BLAS_AUTO_FAILED counts only while OPENBLAS_CORETYPE is unset. */
 int im_blas_decide(im_blas_plan *plan, const im_blas_state *st, char *err,
 	size_t errlen);
 
@@ -95,21 +99,25 @@ typedef void (*im_blas_sgemm_fn)(enum CBLAS_ORDER, enum CBLAS_TRANSPOSE,
  * neither; beta 0 and 1; thin, square and tall shapes, through OpenBLAS's
  * small-matrix and blocked paths) and compares every element with a
  * double-precision loop.  IM_OK, or IM_EBLAS with the first wrong product
- * and element in err.  Takes about a millisecond. */
+ * and element in err.  Takes about 4 ms (the double loop, mostly). */
 int im_blas_selftest(im_blas_sgemm_fn gemm, char *err, size_t errlen);
 
 /* Sets OPENBLAS_CORETYPE=core and IMPALA_BLAS_AUTO_FROM=from (or unsets it
  * when from is NULL), then execv()s /proc/self/exe with argv.  Returns only
- * on failure: IM_ESYS, with the variables as they were. */
+ * on failure: IM_ESYS, with the variables as they were and errno saying
+ * why (ENOEXEC: started through the dynamic loader, whom /proc/self/exe
+ * names; no restart is tried then). */
 int im_blas_restart(const char *core, const char *from, char *const argv[]);
 
 /* Everything a main() does at start-up, before any thread or socket:
  * decide, restart when the plan says so (this call then does not return),
  * self-test, fall back after a failed auto choice (restarting once more).
- * On IM_OK, why holds the line to log.  IM_EINVAL (bad --blas-core) and
- * IM_EBLAS (wrong results) come with a reason in err; a restart that could
- * not be made is not an error: why says so and the running core stays. */
+ * On IM_OK, why holds the line to log and *warn whether to log it as a
+ * warning (a generic core where better ones run, a restart auto could not
+ * make, a core OpenBLAS did not take).  IM_EINVAL (a bad --blas-core or
+ * OPENBLAS_CORETYPE, or a named core whose restart failed) and IM_EBLAS
+ * (wrong results) come with a reason in err. */
 int im_blas_setup(const char *mode, char *const argv[], char *why,
-	size_t whylen, char *err, size_t errlen);
+	size_t whylen, int *warn, char *err, size_t errlen);
 
 #endif

@@ -8,9 +8,8 @@
 #include "spawn.h"
 #include "zap.h"
 
+#include <cblas.h>
 #include <inttypes.h>
-
-char *openblas_get_corename(void);
 #include <math.h>
 #include <stdlib.h>
 #include <string.h>

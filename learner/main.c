@@ -37,13 +37,15 @@ int main(int argc, char **argv)
 	openblas_set_num_threads(cfg.blas_threads);
 	/* May start this program again with OPENBLAS_CORETYPE set: before
 	 * any thread, socket or file exists. */
-	char why[300];
-	rc = im_blas_setup(cfg.blas_core, argv, why, sizeof why, err, sizeof err);
+	char why[400];
+	int warn = 0;
+	rc = im_blas_setup(cfg.blas_core, argv, why, sizeof why, &warn, err,
+			   sizeof err);
 	if (rc) {
 		fprintf(stderr, "impala-learner: %s\n", err);
 		return 2;
 	}
-	im_info("OpenBLAS core %s", why);
+	im_log(warn ? IM_LOG_WARN : IM_LOG_INFO, "OpenBLAS core %s", why);
 	if (cfg.verb == IM_VERB_DESCRIBE)
 		return im_learner_describe(&cfg);
 	if (cfg.verb == IM_VERB_EVAL)

@@ -10,7 +10,6 @@
 
 #include <cblas.h>
 
-char *openblas_get_corename(void);
 
 typedef void (*sgemm_fn)(enum CBLAS_ORDER, enum CBLAS_TRANSPOSE,
 	enum CBLAS_TRANSPOSE, blasint, blasint, blasint, float,
