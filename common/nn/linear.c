@@ -35,7 +35,6 @@ int im_nn_activation_parse(const char *s, im_nn_activation *out)
 	return IM_OK;
 }
 
-char *openblas_get_corename(void);
 
 /* -1: decide from the running OpenBLAS core; 0 or 1: forced (tests). */
 static atomic_int row_blocks_mode = -1;

@@ -14,7 +14,6 @@
 
 /* OpenBLAS's own call (not in cblas.h on every distribution). */
 void openblas_set_num_threads(int n);
-char *openblas_get_corename(void);
 
 #define BENCH_MAXREP 100000
 

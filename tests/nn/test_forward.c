@@ -150,16 +150,101 @@ static void test_grad_lstm_relu(void **s) { (void)s; gradcheck_model(0, 1, IM_NN
 
 /* Float results of the same maths through differently shaped sgemm calls
  * agree to rounding: 1e-5 relative is ~100 ulps. */
-static void assert_close(const float *a, const float *b, size_t n)
+static void assert_close_tol(const float *a, const float *b, size_t n,
+	double rel)
 {
 	for (size_t i = 0; i < n; i++) {
-		if (fabsf(a[i] - b[i]) > 1e-5f * (1 + fabsf(b[i]))) {
+		/* Written so that a NaN on either side fails too. */
+		if (!(fabs((double)a[i] - b[i]) <= rel * (1 + fabs(b[i])))) {
 			fprintf(stderr, "index %zu: %.8g vs %.8g\n", i, (double)a[i],
 				(double)b[i]);
 			fail();
 		}
 	}
 }
+
+static void assert_close(const float *a, const float *b, size_t n)
+{
+	assert_close_tol(a, b, n, 1e-5);
+}
+
+/* One learning forward and backward at the learner's 81 x 32 rows; writes
+ * the policy, baseline and gradients (grads zeroed first). */
+static void learn_once(im_model *m, const float *params, const float *obs,
+	const int32_t *pa, const float *dpol, const float *dbase, float *pol,
+	float *base, float *grads)
+{
+	enum { LT1 = 81, LB = 32 };
+	im_model_ws *ws;
+	assert_int_equal(im_model_ws_new(&ws, m, LT1, LB), IM_OK);
+	im_model_input in = {.T1 = LT1, .B = LB, .obs = obs, .prev_action = pa};
+	memset(grads, 0, im_model_num_params(m) * sizeof(float));
+	assert_int_equal(im_model_forward(ws, params, &in, NULL, NULL, NULL,
+		pol, base, NULL), IM_OK);
+	assert_int_equal(im_model_backward(ws, params, dpol, dbase, grads),
+		IM_OK);
+	im_model_ws_free(ws);
+}
+
+/* The linear kernels' blocks of rows (nn/linear.c, row_block; on by
+ * default only on OpenBLAS cores with small-matrix kernels) change no
+ * result beyond rounding, through the whole model on every machine: blocks
+ * forced on against forced off, for 2x64 (blocks of 240 rows; the 4-wide
+ * input layer in one untransposed block), 2x128 with tanh, and an LSTM
+ * core.  Gradients sum 2592 rows in another order: 1e-4 relative. */
+static void blocks_change_nothing(int hidden, int obs_n, int lstm,
+	im_nn_activation act)
+{
+	enum { ROWS = 81 * 32 };
+	im_obs_space obs = {.ndim = 1, .shape = {obs_n}, .dtype = IM_DTYPE_F32};
+	im_act_space a = {.kind = IM_ACT_DISCRETE, .n = 2};
+	im_model_spec s;
+	im_model_spec_default(&s, &obs, &a, hidden);
+	s.feature_dim = hidden;
+	s.activation = act;
+	s.use_lstm = lstm;
+	s.lstm_hidden = 32;
+	im_model *m;
+	assert_int_equal(im_model_new(&m, &s), IM_OK);
+	size_t np = im_model_num_params(m);
+	float *params = im_model_params(m);
+	assert_int_equal(im_model_init_params(m, params, IM_NN_INIT_ORTHOGONAL,
+		5), IM_OK);
+	im_rng r;
+	im_rng_init(&r, 77);
+	float *o = malloc(sizeof(float) * ROWS * obs_n);
+	float *dpol = malloc(sizeof(float) * ROWS * 2);
+	float *dbase = malloc(sizeof(float) * ROWS);
+	int32_t *pa = malloc(sizeof(int32_t) * ROWS);
+	float *out[2][3];
+	for (int k = 0; k < 2; k++) {
+		out[k][0] = malloc(sizeof(float) * ROWS * 2);
+		out[k][1] = malloc(sizeof(float) * ROWS);
+		out[k][2] = malloc(sizeof(float) * np);
+	}
+	fill_randn(o, (size_t)ROWS * obs_n, 1, &r);
+	fill_randn(dpol, ROWS * 2, 1, &r);
+	fill_randn(dbase, ROWS, 1, &r);
+	for (int i = 0; i < ROWS; i++)
+		pa[i] = (int32_t)im_rng_below(&r, 2);
+	for (int k = 0; k < 2; k++) {
+		im_nn_set_row_blocks(k);
+		learn_once(m, params, o, pa, dpol, dbase, out[k][0], out[k][1],
+			out[k][2]);
+	}
+	im_nn_set_row_blocks(-1);
+	assert_close_tol(out[1][0], out[0][0], ROWS * 2, 1e-5);
+	assert_close_tol(out[1][1], out[0][1], ROWS, 1e-5);
+	assert_close_tol(out[1][2], out[0][2], np, 1e-4);
+	for (int k = 0; k < 2; k++)
+		free(out[k][0]), free(out[k][1]), free(out[k][2]);
+	free(o), free(dpol), free(dbase), free(pa);
+	im_model_free(m);
+}
+
+static void test_blocks_mlp64(void **s) { (void)s; blocks_change_nothing(64, 4, 0, IM_NN_ACT_RELU); }
+static void test_blocks_mlp128_tanh(void **s) { (void)s; blocks_change_nothing(128, 8, 0, IM_NN_ACT_TANH); }
+static void test_blocks_lstm(void **s) { (void)s; blocks_change_nothing(64, 4, 1, IM_NN_ACT_RELU); }
 
 /* Acting step by step, carrying the state, equals every row of the
  * learning forward over the same inputs. */
@@ -333,6 +418,9 @@ int main(void)
 		cmocka_unit_test(test_extras_mlp),
 		cmocka_unit_test(test_extras_lstm_discrete),
 		cmocka_unit_test(test_extras_lstm_box),
+		cmocka_unit_test(test_blocks_mlp64),
+		cmocka_unit_test(test_blocks_mlp128_tanh),
+		cmocka_unit_test(test_blocks_lstm),
 		cmocka_unit_test(test_uint8_observations),
 		cmocka_unit_test(test_errors),
 	};

@@ -103,36 +103,46 @@ static void test_linear_forward_matches_naive(void **state)
 	}
 }
 
+/* Accumulating backward, on shapes in one call and (the last two) in
+ * blocks of rows when blocks are on. */
 static void test_linear_backward_matches_naive(void **state)
 {
 	(void)state;
+	static const int shapes[][3] = {{37, 19, 23}, {700, 64, 64},
+		{300, 4, 900}};
 	im_rng r;
 	im_rng_init(&r, 2);
-	int N = 37, C = 19, OC = 23;
-	float *in = fbuf((size_t)N * C), *w = fbuf((size_t)OC * C);
-	float *dout = fbuf((size_t)N * OC);
-	float *g1[3] = {fbuf((size_t)N * C), fbuf((size_t)OC * C), fbuf(OC)};
-	float *g2[3] = {fbuf((size_t)N * C), fbuf((size_t)OC * C), fbuf(OC)};
-	fill_randn(in, (size_t)N * C, 1, &r);
-	fill_randn(w, (size_t)OC * C, 0.3f, &r);
-	fill_randn(dout, (size_t)N * OC, 1, &r);
-	/* Same non-zero starting gradients: the kernels must accumulate. */
-	size_t sz[3] = {(size_t)N * C, (size_t)OC * C, (size_t)OC};
-	for (int k = 0; k < 3; k++) {
-		fill_randn(g1[k], sz[k], 1, &r);
-		memcpy(g2[k], g1[k], sz[k] * sizeof(float));
+	for (size_t s = 0; s < sizeof(shapes) / sizeof(shapes[0]); s++) {
+		int N = shapes[s][0], C = shapes[s][1], OC = shapes[s][2];
+		size_t sz[3] = {(size_t)N * C, (size_t)OC * C, (size_t)OC};
+		float *in = fbuf(sz[0]), *w = fbuf(sz[1]);
+		float *dout = fbuf((size_t)N * OC);
+		float *g1[3], *g2[3];
+		fill_randn(in, sz[0], 1, &r);
+		fill_randn(w, sz[1], 0.3f, &r);
+		fill_randn(dout, (size_t)N * OC, 1, &r);
+		/* Same non-zero starting gradients: the kernels must
+		 * accumulate. */
+		for (int k = 0; k < 3; k++) {
+			g1[k] = fbuf(sz[k]), g2[k] = fbuf(sz[k]);
+			fill_randn(g1[k], sz[k], 1, &r);
+			memcpy(g2[k], g1[k], sz[k] * sizeof(float));
+		}
+		im_nn_linear_backward(g1[0], g1[1], g1[2], dout, in, w, N, C, OC);
+		im_nn_linear_backward_naive(g2[0], g2[1], g2[2], dout, in, w, N,
+			C, OC);
+		for (int k = 0; k < 3; k++)
+			assert_close(g1[k], g2[k], sz[k], 1e-4);
+		/* din NULL: weight gradients still accumulate, nothing else
+		 * read. */
+		im_nn_linear_backward(NULL, g1[1], NULL, dout, in, w, N, C, OC);
+		im_nn_linear_backward_naive(NULL, g2[1], NULL, dout, in, w, N, C,
+			OC);
+		assert_close(g1[1], g2[1], sz[1], 1e-4);
+		free(in), free(w), free(dout);
+		for (int k = 0; k < 3; k++)
+			free(g1[k]), free(g2[k]);
 	}
-	im_nn_linear_backward(g1[0], g1[1], g1[2], dout, in, w, N, C, OC);
-	im_nn_linear_backward_naive(g2[0], g2[1], g2[2], dout, in, w, N, C, OC);
-	for (int k = 0; k < 3; k++)
-		assert_close(g1[k], g2[k], sz[k], 1e-4);
-	/* din NULL: weight gradients still accumulate, nothing else read. */
-	im_nn_linear_backward(NULL, g1[1], NULL, dout, in, w, N, C, OC);
-	im_nn_linear_backward_naive(NULL, g2[1], NULL, dout, in, w, N, C, OC);
-	assert_close(g1[1], g2[1], sz[1], 1e-4);
-	free(in), free(w), free(dout);
-	for (int k = 0; k < 3; k++)
-		free(g1[k]), free(g2[k]);
 }
 
 /* The _assign variant writes din without reading it (NaN before the call
