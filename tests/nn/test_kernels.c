@@ -103,6 +103,41 @@ static void test_linear_forward_matches_naive(void **state)
 	}
 }
 
+/* Inputs of a linear backward case: random in, w, dout, and two equal
+ * copies g1 (for the fast kernel) and g2 (naive) of non-zero starting
+ * gradients din, dw, db, so that accumulation shows. */
+typedef struct bwd_case {
+	int N, C, OC;
+	size_t sz[3];
+	float *in, *w, *dout, *g1[3], *g2[3];
+} bwd_case;
+
+static bwd_case bwd_case_new(const int shape[3], im_rng *r)
+{
+	bwd_case c = {.N = shape[0], .C = shape[1], .OC = shape[2]};
+	c.sz[0] = (size_t)c.N * c.C;
+	c.sz[1] = (size_t)c.OC * c.C;
+	c.sz[2] = (size_t)c.OC;
+	c.in = fbuf(c.sz[0]), c.w = fbuf(c.sz[1]);
+	c.dout = fbuf((size_t)c.N * c.OC);
+	fill_randn(c.in, c.sz[0], 1, r);
+	fill_randn(c.w, c.sz[1], 0.3f, r);
+	fill_randn(c.dout, (size_t)c.N * c.OC, 1, r);
+	for (int k = 0; k < 3; k++) {
+		c.g1[k] = fbuf(c.sz[k]), c.g2[k] = fbuf(c.sz[k]);
+		fill_randn(c.g1[k], c.sz[k], 1, r);
+		memcpy(c.g2[k], c.g1[k], c.sz[k] * sizeof(float));
+	}
+	return c;
+}
+
+static void bwd_case_free(bwd_case *c)
+{
+	free(c->in), free(c->w), free(c->dout);
+	for (int k = 0; k < 3; k++)
+		free(c->g1[k]), free(c->g2[k]);
+}
+
 /* Accumulating backward, on shapes in one call and (the last two) in
  * blocks of rows when blocks are on. */
 static void test_linear_backward_matches_naive(void **state)
@@ -113,35 +148,21 @@ static void test_linear_backward_matches_naive(void **state)
 	im_rng r;
 	im_rng_init(&r, 2);
 	for (size_t s = 0; s < sizeof(shapes) / sizeof(shapes[0]); s++) {
-		int N = shapes[s][0], C = shapes[s][1], OC = shapes[s][2];
-		size_t sz[3] = {(size_t)N * C, (size_t)OC * C, (size_t)OC};
-		float *in = fbuf(sz[0]), *w = fbuf(sz[1]);
-		float *dout = fbuf((size_t)N * OC);
-		float *g1[3], *g2[3];
-		fill_randn(in, sz[0], 1, &r);
-		fill_randn(w, sz[1], 0.3f, &r);
-		fill_randn(dout, (size_t)N * OC, 1, &r);
-		/* Same non-zero starting gradients: the kernels must
-		 * accumulate. */
-		for (int k = 0; k < 3; k++) {
-			g1[k] = fbuf(sz[k]), g2[k] = fbuf(sz[k]);
-			fill_randn(g1[k], sz[k], 1, &r);
-			memcpy(g2[k], g1[k], sz[k] * sizeof(float));
-		}
-		im_nn_linear_backward(g1[0], g1[1], g1[2], dout, in, w, N, C, OC);
-		im_nn_linear_backward_naive(g2[0], g2[1], g2[2], dout, in, w, N,
-			C, OC);
+		bwd_case c = bwd_case_new(shapes[s], &r);
+		im_nn_linear_backward(c.g1[0], c.g1[1], c.g1[2], c.dout, c.in,
+			c.w, c.N, c.C, c.OC);
+		im_nn_linear_backward_naive(c.g2[0], c.g2[1], c.g2[2], c.dout,
+			c.in, c.w, c.N, c.C, c.OC);
 		for (int k = 0; k < 3; k++)
-			assert_close(g1[k], g2[k], sz[k], 1e-4);
+			assert_close(c.g1[k], c.g2[k], c.sz[k], 1e-4);
 		/* din NULL: weight gradients still accumulate, nothing else
 		 * read. */
-		im_nn_linear_backward(NULL, g1[1], NULL, dout, in, w, N, C, OC);
-		im_nn_linear_backward_naive(NULL, g2[1], NULL, dout, in, w, N, C,
-			OC);
-		assert_close(g1[1], g2[1], sz[1], 1e-4);
-		free(in), free(w), free(dout);
-		for (int k = 0; k < 3; k++)
-			free(g1[k]), free(g2[k]);
+		im_nn_linear_backward(NULL, c.g1[1], NULL, c.dout, c.in, c.w,
+			c.N, c.C, c.OC);
+		im_nn_linear_backward_naive(NULL, c.g2[1], NULL, c.dout, c.in,
+			c.w, c.N, c.C, c.OC);
+		assert_close(c.g1[1], c.g2[1], c.sz[1], 1e-4);
+		bwd_case_free(&c);
 	}
 }
 
@@ -157,36 +178,22 @@ static void test_linear_backward_assign_matches_naive(void **state)
 	im_rng r;
 	im_rng_init(&r, 8);
 	for (size_t s = 0; s < sizeof(shapes) / sizeof(shapes[0]); s++) {
-		int N = shapes[s][0], C = shapes[s][1], OC = shapes[s][2];
-		size_t sz[3] = {(size_t)N * C, (size_t)OC * C, (size_t)OC};
-		float *in = fbuf(sz[0]), *w = fbuf(sz[1]);
-		float *dout = fbuf((size_t)N * OC);
-		float *g1[3], *g2[3];
-		fill_randn(in, sz[0], 1, &r);
-		fill_randn(w, sz[1], 0.3f, &r);
-		fill_randn(dout, (size_t)N * OC, 1, &r);
-		for (int k = 0; k < 3; k++) {
-			g1[k] = fbuf(sz[k]), g2[k] = fbuf(sz[k]);
-			fill_randn(g1[k], sz[k], 1, &r);
-			memcpy(g2[k], g1[k], sz[k] * sizeof(float));
-		}
-		for (size_t i = 0; i < sz[0]; i++)
-			g1[0][i] = g2[0][i] = NAN;
-		im_nn_linear_backward_assign(g1[0], g1[1], g1[2], dout, in, w,
-			N, C, OC);
-		im_nn_linear_backward_assign_naive(g2[0], g2[1], g2[2], dout, in,
-			w, N, C, OC);
+		bwd_case c = bwd_case_new(shapes[s], &r);
+		for (size_t i = 0; i < c.sz[0]; i++)
+			c.g1[0][i] = c.g2[0][i] = NAN;
+		im_nn_linear_backward_assign(c.g1[0], c.g1[1], c.g1[2], c.dout,
+			c.in, c.w, c.N, c.C, c.OC);
+		im_nn_linear_backward_assign_naive(c.g2[0], c.g2[1], c.g2[2],
+			c.dout, c.in, c.w, c.N, c.C, c.OC);
 		for (int k = 0; k < 3; k++)
-			assert_close(g1[k], g2[k], sz[k], 1e-4);
+			assert_close(c.g1[k], c.g2[k], c.sz[k], 1e-4);
 		/* The naive twin itself: din is exactly what accumulating into
 		 * zeros gives. */
-		memset(g1[0], 0, sz[0] * sizeof(float));
-		im_nn_linear_backward_naive(g1[0], g1[1], g1[2], dout, in, w, N,
-			C, OC);
-		assert_close(g1[0], g2[0], sz[0], 0.0);
-		free(in), free(w), free(dout);
-		for (int k = 0; k < 3; k++)
-			free(g1[k]), free(g2[k]);
+		memset(c.g1[0], 0, c.sz[0] * sizeof(float));
+		im_nn_linear_backward_naive(c.g1[0], c.g1[1], c.g1[2], c.dout,
+			c.in, c.w, c.N, c.C, c.OC);
+		assert_close(c.g1[0], c.g2[0], c.sz[0], 0.0);
+		bwd_case_free(&c);
 	}
 }
 
