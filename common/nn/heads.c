@@ -62,14 +62,6 @@ static void pack_weights(float *w, float *b, const im_model *m,
 	}
 }
 
-/* wt (C, O) = w (O, C) transposed. */
-static void transpose(float *wt, const float *w, int O, int C)
-{
-	for (int o = 0; o < O; o++)
-		for (int c = 0; c < C; c++)
-			wt[(size_t)c * O + o] = w[(size_t)o * C + c];
-}
-
 void im_nni_heads_forward(float *policy_out, float *baseline, float *ws,
 	const im_model *m, const float *params, const float *core, int rows)
 {
@@ -82,7 +74,7 @@ void im_nni_heads_forward(float *policy_out, float *baseline, float *ws,
 	 * (SkylakeX) runs small non-transposed products with a kernel that
 	 * packs nothing and writes io directly, while with w^T it packs all
 	 * of core for three outputs (~3% of the 2x64 update). */
-	transpose(h.wt, h.w, O, C);
+	im_nni_transpose(h.wt, h.w, O, C);
 	cblas_sgemm(CblasRowMajor, CblasNoTrans, CblasNoTrans, rows, O, C,
 		1.0f, core, C, h.wt, O, 0.0f, h.io, O);
 	/* The bias is added while splitting, in the one pass over io. */

@@ -82,6 +82,11 @@ struct im_model {
 	float *grads;  /* (nparams) */
 };
 
+/* wt (C, O) = w (O, C) transposed, for products that run faster on the
+ * untransposed weights (linear.c). */
+void im_nni_transpose(float *restrict wt, const float *restrict w, int O,
+	int C);
+
 /* The policy and baseline heads as one fused layer (heads.c).  ws: at
  * least im_nni_heads_ws_floats() floats, 64-byte aligned, owned by the
  * caller; the backward only needs params, core and rows as given to the

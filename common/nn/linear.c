@@ -15,6 +15,7 @@
 
 #include "err.h"
 #include "nn/fastmath.h"
+#include "nn/internal.h"
 #include "nn/kernels.h"
 
 const char *im_nn_activation_name(im_nn_activation a)
@@ -34,7 +35,6 @@ int im_nn_activation_parse(const char *s, im_nn_activation *out)
 		return IM_EINVAL;
 	return IM_OK;
 }
-
 
 /* -1: decide from the running OpenBLAS core; 0 or 1: forced (tests). */
 static atomic_int row_blocks_mode = -1;
@@ -129,13 +129,12 @@ static void bias_act_rows(float *out, const float *b, int r0, int r1, int OC,
 		bias_act_row(out + (size_t)n * OC, b, OC, act);
 }
 
-/* wt (C, OC) = w (OC, C) transposed. */
-static void transpose(float *restrict wt, const float *restrict w, int OC,
+void im_nni_transpose(float *restrict wt, const float *restrict w, int O,
 	int C)
 {
-	for (int o = 0; o < OC; o++)
+	for (int o = 0; o < O; o++)
 		for (int c = 0; c < C; c++)
-			wt[(size_t)c * OC + o] = w[(size_t)o * C + c];
+			wt[(size_t)c * O + o] = w[(size_t)o * C + c];
 }
 
 void im_nn_linear_act_forward(float *out, float *wt, const float *in,
@@ -159,7 +158,7 @@ void im_nn_linear_act_forward(float *out, float *wt, const float *in,
 	 * transposed (NT) at 240 x 64 x 64, and the actor's acting step
 	 * (32 x 64 x 64) ran 1.1 times faster; the transpose is one pass
 	 * over the weights. */
-	transpose(wt, w, OC, C);
+	im_nni_transpose(wt, w, OC, C);
 	for (int r0 = 0; r0 < N; r0 += R) {
 		int m = N - r0 < R ? N - r0 : R;
 		cblas_sgemm(CblasRowMajor, CblasNoTrans, CblasNoTrans, m, OC, C,
