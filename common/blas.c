@@ -29,10 +29,12 @@ static const struct core_req {
 			       IM_BLAS_ISA_BF16},
 };
 
-const char *const im_blas_core_names[] = {
-	"Prescott", "Nehalem", "Sandybridge", "Haswell", "Zen", "SkylakeX",
-	"Cooperlake", NULL,
-};
+enum { NCORES = sizeof cores / sizeof cores[0] };
+
+const char *im_blas_core_name(size_t i)
+{
+	return i < NCORES ? cores[i].name : NULL;
+}
 
 /* Cores OpenBLAS lands on when it does not know an Intel CPU or finds no
  * usable AVX2: none of them uses AVX2 or FMA. */
@@ -64,7 +66,7 @@ unsigned im_blas_cpu_isa(void)
 
 static const struct core_req *find_core(const char *name)
 {
-	for (size_t i = 0; i < sizeof cores / sizeof cores[0]; i++)
+	for (size_t i = 0; i < NCORES; i++)
 		if (name && !strcasecmp(name, cores[i].name))
 			return &cores[i];
 	return NULL;
@@ -183,10 +185,16 @@ int im_blas_decide(im_blas_plan *p, const im_blas_state *st, char *err,
 		return IM_OK;
 	}
 	const struct core_req *c = find_core(mode);
-	if (!c)
+	if (!c) {
+		/* "auto, openblas, Prescott, ..., SkylakeX or Cooperlake" */
+		char list[160] = "auto, openblas";
+		for (size_t i = 0; i < NCORES; i++)
+			snprintf(list + strlen(list), sizeof list - strlen(list),
+				 "%s%s", i + 1 < NCORES ? ", " : " or ",
+				 cores[i].name);
 		return im_errf(err, errlen, IM_EINVAL, "--blas-core: '%s' is not "
-			       "auto, openblas, Prescott, Nehalem, Sandybridge, "
-			       "Haswell, Zen, SkylakeX or Cooperlake", mode);
+			       "%s", mode, list);
+	}
 	const char *lack = missing(c, st->isa);
 	if (lack)
 		return im_errf(err, errlen, IM_EINVAL, "--blas-core %s: this CPU "

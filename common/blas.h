@@ -19,7 +19,7 @@
  *             and the kernel let us use AVX-512 (F, CD, BW, DQ, VL), else
  *             Haswell when AVX2 and FMA are usable.
  *   openblas  OpenBLAS's own choice (or OPENBLAS_CORETYPE), never a restart.
- *   NAME      one of im_blas_core_names, case-insensitive; refused when the
+ *   NAME      one of im_blas_core_name()'s, case-insensitive; refused when the
  *             CPU lacks the instructions that core needs.
  *
  * Every process then runs im_blas_selftest(): sgemm against a double loop
@@ -48,8 +48,9 @@ enum {
 /* Set on the restart after auto's core failed the self-test: that core. */
 #define IM_BLAS_ENV_AUTO_FAILED "IMPALA_BLAS_AUTO_FAILED"
 
-/* The names --blas-core accepts besides auto and openblas (NULL-ended). */
-extern const char *const im_blas_core_names[];
+/* The i-th name --blas-core accepts besides auto and openblas; NULL past
+ * the last. */
+const char *im_blas_core_name(size_t i);
 
 /* IM_BLAS_ISA_* of this CPU and kernel (GCC's __builtin_cpu_supports, which
  * also checks that the kernel saves the AVX and AVX-512 registers). */
