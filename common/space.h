@@ -1,5 +1,17 @@
 /* Observation and action spaces, shared by environments, the model and the
- * wire validation.  Plain data; no allocation. */
+ * wire validation.  Plain data; no allocation.
+ *
+ * Image layout, decided once for the whole project: a rank-3 observation
+ * is [H, W, C] (height, width, channels; row-major, channels fastest), as
+ * Gymnasium's image spaces and MinAtar give it.  Environments, the actor's
+ * buffers, the wire, the store and the batch all keep that layout; the
+ * first layer of an image encoder reads it directly (its lowering gathers
+ * HWC patches), so no transpose to CHW exists anywhere else.
+ *
+ * uint8 observations stay bytes until that first layer, which converts
+ * each value v to the float v * scale inside its own loop.  The space says
+ * what scale means for its data: 1 for grids of 0/1 (MinAtar), 1/255 for
+ * camera-like frames of 0..255. */
 #ifndef IM_SPACE_H
 #define IM_SPACE_H
 
@@ -14,9 +26,12 @@ typedef enum im_dtype {
 } im_dtype;
 
 typedef struct im_obs_space {
-	int ndim;                     /* 1 for vectors, 3 for images (C,H,W) */
+	int ndim;                     /* 1 for vectors, 3 for images (H,W,C) */
 	int shape[IM_SPACE_MAX_DIMS];
 	im_dtype dtype;
+	/* uint8 only: the first layer uses v * scale for a byte v (1 for 0/1
+	 * grids, 1/255 for 0..255 frames).  0 in a space means 1. */
+	float scale;
 	/* Elementwise bounds, each of im_obs_numel() floats, or NULL when
 	 * unbounded.  Borrowed: they point into the environment's static
 	 * data and live as long as the program. */
