@@ -29,20 +29,21 @@ struct im_rollout {
 	im_model_ws *ws;
 	im_vecenv *venv;
 	im_rng rng; /* sampling stream */
-	int k, T, n, D, H, discrete, u8;
-	size_t N;   /* obs numel */
+	int k, T, n, D, H, discrete;
+	size_t row; /* bytes of one observation: its elements in the space's
+		       dtype (float32, or uint8 kept as bytes end to end) */
 	uint64_t frames, episodes, param_version;
-	/* Unroll record, per environment contiguous. */
-	float *obs;         /* (k, T+1, N) */
-	uint8_t *obs_u8;    /* (k, T+1, N) for uint8 spaces */
+	/* Unroll record, per environment contiguous.  Observations are rows
+	 * of `row` bytes in the space's dtype, exactly as the wire carries
+	 * them. */
+	uint8_t *obs;       /* (k, T+1, row) */
 	int32_t *act;       /* (k, T) Discrete */
 	float *act_box;     /* (k, T, D) Box: the samples */
 	float *rew;         /* (k, T) */
 	uint8_t *term;      /* (k, T) */
 	uint8_t *trunc;     /* (k, T) */
 	float *logp;        /* (k, T) */
-	float *fin;         /* (k, T, N) final obs of truncated steps */
-	uint8_t *fin_u8;    /* (k, T, N) */
+	uint8_t *fin;       /* (k, T, row) final obs of truncated steps */
 	int *n_fin;         /* (k) */
 	float *h0, *c0;     /* (k, H) state at unroll start */
 	int32_t *pa0;       /* (k) prev action at unroll start */
@@ -69,8 +70,8 @@ void im_rollout_free(im_rollout *r)
 	im_model_ws_free(r->ws);
 	im_model_free(r->model);
 	im_vecenv_free(r->venv);
-	void *bufs[] = {r->obs, r->obs_u8, r->act, r->act_box, r->rew,
-			r->term, r->trunc, r->logp, r->fin, r->fin_u8,
+	void *bufs[] = {r->obs, r->act, r->act_box, r->rew,
+			r->term, r->trunc, r->logp, r->fin,
 			r->n_fin, r->h0, r->c0, r->pa0, r->pa0_box, r->pr0,
 			r->h, r->c, r->pa, r->pa_box, r->pr, r->pol, r->base,
 			r->alogp, r->a, r->a_box, r->a_env};
@@ -92,18 +93,16 @@ static void *zalloc(size_t n, size_t size)
 
 static int alloc_buffers(im_rollout *r)
 {
-	size_t k = (size_t)r->k, T = (size_t)r->T, N = r->N;
+	size_t k = (size_t)r->k, T = (size_t)r->T, row = r->row;
 	size_t D = (size_t)r->D, H = (size_t)(r->H ? r->H : 1);
-	r->obs = zalloc(k * (T + 1) * N, sizeof(float));
-	r->obs_u8 = zalloc(r->u8 ? k * (T + 1) * N : 1, 1);
+	r->obs = zalloc(k * (T + 1), row);
 	r->act = zalloc(k * T, sizeof(int32_t));
 	r->act_box = zalloc(k * T * D, sizeof(float));
 	r->rew = zalloc(k * T, sizeof(float));
 	r->term = zalloc(k * T, 1);
 	r->trunc = zalloc(k * T, 1);
 	r->logp = zalloc(k * T, sizeof(float));
-	r->fin = zalloc(k * T * N, sizeof(float));
-	r->fin_u8 = zalloc(r->u8 ? k * T * N : 1, 1);
+	r->fin = zalloc(k * T, row);
 	r->n_fin = zalloc(k, sizeof(int));
 	r->h0 = zalloc(k * H, sizeof(float));
 	r->c0 = zalloc(k * H, sizeof(float));
@@ -122,8 +121,8 @@ static int alloc_buffers(im_rollout *r)
 	r->a_box = zalloc(k * D, sizeof(float));
 	r->a_env = zalloc(k * D, sizeof(float));
 	r->msg = zalloc(k, sizeof(env_msg));
-	if (!r->obs || !r->obs_u8 || !r->act || !r->act_box || !r->rew ||
-	    !r->term || !r->trunc || !r->logp || !r->fin || !r->fin_u8 ||
+	if (!r->obs || !r->act || !r->act_box || !r->rew ||
+	    !r->term || !r->trunc || !r->logp || !r->fin ||
 	    !r->n_fin || !r->h0 || !r->c0 || !r->pa0 || !r->pa0_box ||
 	    !r->pr0 || !r->h || !r->c || !r->pa || !r->pa_box || !r->pr ||
 	    !r->pol || !r->base || !r->alogp || !r->a || !r->a_box ||
@@ -144,7 +143,8 @@ static int check_spaces(const im_rollout *r, char *err, size_t errlen)
 	const im_obs_space *o = im_vecenv_obs_space(r->venv);
 	const im_act_space *a = im_vecenv_act_space(r->venv);
 	int same = o->ndim == r->ms.obs.ndim && a->kind == r->ms.act.kind &&
-		   a->n == r->ms.act.n && o->dtype == r->ms.obs.dtype;
+		   a->n == r->ms.act.n && o->dtype == r->ms.obs.dtype &&
+		   im_obs_scale(o) == im_obs_scale(&r->ms.obs);
 	for (int i = 0; same && i < o->ndim; i++)
 		same = o->shape[i] == r->ms.obs.shape[i];
 	if (same)
@@ -192,8 +192,7 @@ int im_rollout_new(im_rollout **out, const Impala__RunSpec *spec,
 	r->H = im_model_state_dim(r->model);
 	r->discrete = r->ms.act.kind == IM_ACT_DISCRETE;
 	r->D = r->discrete ? 1 : r->ms.act.n;
-	r->N = im_obs_numel(&r->ms.obs);
-	r->u8 = r->ms.obs.dtype == IM_DTYPE_U8;
+	r->row = im_obs_bytes(&r->ms.obs);
 	if (spec->model->param_count != im_model_num_params(r->model)) {
 		snprintf(err, errlen,
 			 "run spec says %llu parameters, this build makes %zu",
@@ -258,10 +257,10 @@ static void sample(im_rollout *r)
 
 static void begin_unroll(im_rollout *r)
 {
-	size_t k = (size_t)r->k, N = r->N, T = (size_t)r->T;
-	const float *cur = im_vecenv_buffers(r->venv)->obs;
+	size_t k = (size_t)r->k, row = r->row, T = (size_t)r->T;
+	const uint8_t *cur = im_vecenv_buffers(r->venv)->obs;
 	for (size_t i = 0; i < k; i++) {
-		memcpy(r->obs + i * (T + 1) * N, cur + i * N, N * sizeof(float));
+		memcpy(r->obs + i * (T + 1) * row, cur + i * row, row);
 		r->n_fin[i] = 0;
 		r->msg[i].t.n_episodes = 0;
 	}
@@ -280,11 +279,11 @@ static void begin_unroll(im_rollout *r)
 static void end_episode(im_rollout *r, int i, int t, const im_vecenv_bufs *vb,
 			int truncated)
 {
-	size_t N = r->N, T = (size_t)r->T;
+	size_t row = r->row, T = (size_t)r->T;
 	env_msg *m = &r->msg[i];
 	if (truncated) {
-		memcpy(r->fin + ((size_t)i * T + (size_t)r->n_fin[i]) * N,
-		       vb->final_obs + (size_t)i * N, N * sizeof(float));
+		memcpy(r->fin + ((size_t)i * T + (size_t)r->n_fin[i]) * row,
+		       (const uint8_t *)vb->final_obs + (size_t)i * row, row);
 		r->n_fin[i]++;
 	}
 	Impala__Episode *e = &m->eps[m->t.n_episodes];
@@ -306,7 +305,7 @@ static void end_episode(im_rollout *r, int i, int t, const im_vecenv_bufs *vb,
 
 static void record_step(im_rollout *r, int t, const im_vecenv_bufs *vb)
 {
-	size_t N = r->N, T = (size_t)r->T, D = (size_t)r->D;
+	size_t row = r->row, T = (size_t)r->T, D = (size_t)r->D;
 	for (int i = 0; i < r->k; i++) {
 		size_t it = (size_t)i * T + (size_t)t;
 		uint8_t term = vb->terminated[i];
@@ -320,8 +319,8 @@ static void record_step(im_rollout *r, int t, const im_vecenv_bufs *vb)
 		r->rew[it] = vb->reward[i];
 		r->term[it] = term;
 		r->trunc[it] = trunc;
-		memcpy(r->obs + ((size_t)i * (T + 1) + (size_t)t + 1) * N,
-		       vb->obs + (size_t)i * N, N * sizeof(float));
+		memcpy(r->obs + ((size_t)i * (T + 1) + (size_t)t + 1) * row,
+		       (const uint8_t *)vb->obs + (size_t)i * row, row);
 		if (term || trunc) {
 			end_episode(r, i, t, vb, trunc);
 			continue;
@@ -371,26 +370,11 @@ static void set_tensor(Impala__Tensor *x, uint32_t *shape, size_t ndim,
 	x->data.len = bytes;
 }
 
-/* Observation rows as they go on the wire: float32, or bytes for uint8
- * spaces (the values are exact integers 0..255). */
-static const void *wire_obs(im_rollout *r, const float *src, uint8_t *dst,
-			    size_t count, size_t *bytes)
-{
-	if (!r->u8) {
-		*bytes = count * sizeof(float);
-		return src;
-	}
-	for (size_t j = 0; j < count; j++)
-		dst[j] = (uint8_t)src[j];
-	*bytes = count;
-	return dst;
-}
-
 void im_rollout_trajectory(im_rollout *r, int env, uint64_t run_id,
 			   uint64_t actor_id, uint64_t unroll_seq,
 			   Impala__Trajectory **out)
 {
-	size_t i = (size_t)env, T = (size_t)r->T, N = r->N, D = (size_t)r->D;
+	size_t i = (size_t)env, T = (size_t)r->T, row = r->row, D = (size_t)r->D;
 	env_msg *m = &r->msg[i];
 	Impala__Trajectory *t = &m->t;
 	size_t n_ep = t->n_episodes;
@@ -404,21 +388,22 @@ void im_rollout_trajectory(im_rollout *r, int env, uint64_t run_id,
 	t->unroll_seq = unroll_seq;
 	t->param_version = r->param_version;
 	t->num_steps = (uint32_t)T;
-	Impala__DType odt = r->u8 ? IMPALA__DTYPE__DTYPE_UINT8 : IMPALA__DTYPE__DTYPE_FLOAT32;
+	Impala__DType odt = r->ms.obs.dtype == IM_DTYPE_U8
+				    ? IMPALA__DTYPE__DTYPE_UINT8
+				    : IMPALA__DTYPE__DTYPE_FLOAT32;
 
 	m->obs_shape[0] = (uint32_t)T + 1;
 	m->fin_shape[0] = (uint32_t)r->n_fin[i];
 	for (int d = 0; d < r->ms.obs.ndim; d++)
 		m->obs_shape[d + 1] = m->fin_shape[d + 1] = (uint32_t)r->ms.obs.shape[d];
-	size_t bytes;
-	const void *o = wire_obs(r, r->obs + i * (T + 1) * N,
-				 r->obs_u8 + i * (T + 1) * N, (T + 1) * N, &bytes);
-	set_tensor(&m->obs, m->obs_shape, (size_t)r->ms.obs.ndim + 1, odt, o, bytes);
+	/* The rows go on the wire as they are, in the space's dtype. */
+	size_t ndim = (size_t)r->ms.obs.ndim + 1;
+	set_tensor(&m->obs, m->obs_shape, ndim, odt, r->obs + i * (T + 1) * row,
+		   (T + 1) * row);
 	t->obs = &m->obs;
 	if (r->n_fin[i]) {
-		o = wire_obs(r, r->fin + i * T * N, r->fin_u8 + i * T * N,
-			     (size_t)r->n_fin[i] * N, &bytes);
-		set_tensor(&m->fin, m->fin_shape, (size_t)r->ms.obs.ndim + 1, odt, o, bytes);
+		set_tensor(&m->fin, m->fin_shape, ndim, odt, r->fin + i * T * row,
+			   (size_t)r->n_fin[i] * row);
 		t->final_obs = &m->fin;
 	}
 	m->act_shape[0] = (uint32_t)T;

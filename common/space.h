@@ -59,4 +59,23 @@ static inline size_t im_obs_numel(const im_obs_space *s)
 	return n;
 }
 
+/* Bytes of one element of the space's dtype: 4 (float32) or 1 (uint8). */
+static inline size_t im_obs_elem_size(const im_obs_space *s)
+{
+	return s->dtype == IM_DTYPE_U8 ? 1 : sizeof(float);
+}
+
+/* Bytes of one observation in the space's dtype. */
+static inline size_t im_obs_bytes(const im_obs_space *s)
+{
+	return im_obs_numel(s) * im_obs_elem_size(s);
+}
+
+/* The factor the first layer applies to a uint8 value: the space's scale,
+ * with 0 (unset) meaning 1.  Float spaces are used as they are: 1. */
+static inline float im_obs_scale(const im_obs_space *s)
+{
+	return s->dtype == IM_DTYPE_U8 && s->scale != 0.0f ? s->scale : 1.0f;
+}
+
 #endif

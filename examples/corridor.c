@@ -5,7 +5,8 @@
  * the episode with reward +1; every other step costs -0.01.  Episodes start
  * on a random cell in the left half and are cut after 100 steps.  The
  * observation is the corridor as bytes: 255 on the agent's cell, 0
- * elsewhere (uint8, so it also shows the byte-observation path).
+ * elsewhere (uint8, so it also shows the byte-observation path), with
+ * obs_scale 1/255 so that the network's first layer sees 1 and 0.
  *
  * Build (meson does this as a shared_module):
  *   cc -shared -fPIC -O2 -I common/env -o libcorridor_env.so corridor.c
@@ -112,6 +113,8 @@ static const impala_env_plugin corridor_table = {
 	.destroy = corridor_destroy,
 	.reset = corridor_reset,
 	.step = corridor_step,
+	/* The network sees the agent's cell as 1, not 255. */
+	.obs_scale = 1.0f / 255.0f,
 };
 
 uint32_t impala_env_abi_version(void)

@@ -23,7 +23,7 @@ static void random_action(const im_act_space *a, im_rng *r, int32_t *discrete,
 }
 
 /* Runs one episode; returns 0 or an IM_E* code. */
-static int run_episode(im_env *e, im_rng *policy, float *obs, double *ret,
+static int run_episode(im_env *e, im_rng *policy, void *obs, double *ret,
 		       int *len)
 {
 	const im_act_space *a = im_env_act_space(e);
@@ -51,7 +51,7 @@ static int run(im_env *e, int episodes, int64_t seed)
 	im_rng_init(&root, (uint64_t)seed);
 	im_rng_split(&env_stream, &root, 0);
 	im_rng_split(&policy, &root, 1);
-	float *obs = calloc(im_obs_numel(im_env_obs_space(e)), sizeof(float));
+	void *obs = calloc(1, im_obs_bytes(im_env_obs_space(e)));
 	if (!obs)
 		return IM_ENOMEM;
 	double sum_ret = 0, sum_len = 0;

@@ -13,7 +13,8 @@ typedef struct eval_state {
 	im_model_ws *ws;
 	im_env *env;
 	int n, H, discrete;
-	float *obs, *pol, *h, *c, *box, *prev_box;
+	void *obs; /* one observation in the space's dtype */
+	float *pol, *h, *c, *box, *prev_box;
 	float base, prev_reward;
 	int32_t act, prev_act;
 } eval_state;
@@ -44,7 +45,7 @@ static int eval_init(eval_state *s, const im_model *m, const float *params,
 	s->n = im_model_policy_dim(m);
 	s->H = im_model_state_dim(m);
 	s->discrete = im_env_act_space(s->env)->kind == IM_ACT_DISCRETE;
-	s->obs = calloc(im_obs_numel(im_env_obs_space(s->env)), sizeof(float));
+	s->obs = calloc(1, im_obs_bytes(im_env_obs_space(s->env)));
 	s->pol = calloc((size_t)s->n, sizeof(float));
 	s->h = calloc((size_t)(s->H ? s->H : 1), sizeof(float));
 	s->c = calloc((size_t)(s->H ? s->H : 1), sizeof(float));

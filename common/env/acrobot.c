@@ -36,8 +36,9 @@ static void write_obs(const acrobot *a, float *obs)
 	obs[5] = (float)a->s[3];
 }
 
-static void ab_reset(const im_env_class *c, void *st, im_rng *rng, float *obs)
+static void ab_reset(const im_env_class *c, void *st, im_rng *rng, void *out)
 {
+	float *obs = out;
 	acrobot *a = st;
 	/* Uniform in (-0.1, 0.1), then rounded to float32 as Gymnasium's
 	 * reset does (astype(np.float32)). */
@@ -108,8 +109,9 @@ static double bound(double x, double lo, double hi)
 }
 
 static int ab_step(const im_env_class *c, void *st, const void *action,
-		   float *obs, float *reward, uint8_t *terminated)
+		   void *out, float *reward, uint8_t *terminated)
 {
+	float *obs = out;
 	static const double torques[3] = {-1.0, 0.0, 1.0};
 	acrobot *a = st;
 	rk4(a->s, torques[*(const int32_t *)action]);
@@ -125,8 +127,9 @@ static int ab_step(const im_env_class *c, void *st, const void *action,
 }
 
 static void ab_step_batch(void *states, int k, const void *actions,
-			  float *obs, float *reward, uint8_t *terminated)
+			  void *out, float *reward, uint8_t *terminated)
 {
+	float *obs = out;
 	acrobot *s = states;
 	const int32_t *a = actions;
 	for (int i = 0; i < k; i++)

@@ -39,8 +39,9 @@ static void write_obs(const cartpole *s, float *obs)
 	obs[3] = (float)s->theta_dot;
 }
 
-static void cp_reset(const im_env_class *c, void *st, im_rng *rng, float *obs)
+static void cp_reset(const im_env_class *c, void *st, im_rng *rng, void *out)
 {
+	float *obs = out;
 	cartpole *s = st;
 	double *v = &s->x;
 	/* Gymnasium: every state variable uniform in (-0.05, 0.05). */
@@ -74,8 +75,9 @@ static inline uint8_t advance(cartpole *s, int32_t action)
 }
 
 static int cp_step(const im_env_class *c, void *st, const void *action,
-		   float *obs, float *reward, uint8_t *terminated)
+		   void *out, float *reward, uint8_t *terminated)
 {
+	float *obs = out;
 	cartpole *s = st;
 	*terminated = advance(s, *(const int32_t *)action);
 	/* +1 for every step, the terminating one included. */
@@ -85,9 +87,10 @@ static int cp_step(const im_env_class *c, void *st, const void *action,
 }
 
 static void cp_step_batch(void *states, int k, const void *actions,
-			  float *restrict obs, float *restrict reward,
+			  void *restrict out, float *restrict reward,
 			  uint8_t *restrict terminated)
 {
+	float *restrict obs = out;
 	cartpole *restrict s = states;
 	const int32_t *a = actions;
 	for (int i = 0; i < k; i++) {

@@ -200,7 +200,7 @@ int im_env_elapsed_steps(const im_env *e)
 	return e->elapsed;
 }
 
-int im_env_reset_next(im_env *e, float *obs)
+int im_env_reset_next(im_env *e, void *obs)
 {
 	if (!e || !obs)
 		return IM_EINVAL;
@@ -210,7 +210,7 @@ int im_env_reset_next(im_env *e, float *obs)
 	return 0;
 }
 
-int im_env_reset(im_env *e, uint64_t seed, float *obs)
+int im_env_reset(im_env *e, uint64_t seed, void *obs)
 {
 	if (!e)
 		return IM_EINVAL;
@@ -218,7 +218,7 @@ int im_env_reset(im_env *e, uint64_t seed, float *obs)
 	return im_env_reset_next(e, obs);
 }
 
-int im_env_reset_stream(im_env *e, const im_rng *stream, float *obs)
+int im_env_reset_stream(im_env *e, const im_rng *stream, void *obs)
 {
 	if (!e || !stream)
 		return IM_EINVAL;
@@ -226,7 +226,7 @@ int im_env_reset_stream(im_env *e, const im_rng *stream, float *obs)
 	return im_env_reset_next(e, obs);
 }
 
-int im_env_step(im_env *e, const void *action, float *obs, im_env_result *res)
+int im_env_step(im_env *e, const void *action, void *obs, im_env_result *res)
 {
 	if (!e || !obs || !res)
 		return IM_EINVAL;

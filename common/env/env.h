@@ -9,11 +9,16 @@
  *   plugin:/path/lib.so?ARGS   env/impala_env_plugin.h (ARGS go to its
  *                              create()).
  *
- * Observations.  Every function here hands observations out as float32,
- * also for environments whose space says uint8: the values are then the
- * exact integers 0..255 (not scaled), so a caller that wants bytes for the
- * wire converts back losslessly.  One dtype keeps the actor, the model and
- * the vecenv buffers simple.
+ * Observations.  Every function here hands observations out in the dtype
+ * of the environment's observation space (im_obs_space.dtype): numel
+ * floats for IM_DTYPE_F32, numel bytes for IM_DTYPE_U8.  An image is
+ * [H, W, C] (common/space.h).  Nothing here converts or scales: a uint8
+ * frame stays one byte per value from the environment through the actor's
+ * buffers, the wire, the learner's store and batch, up to the model's
+ * first layer, which applies the space's scale (im_obs_scale) inside its
+ * own loop.  Buffers passed as `void *obs` must hold
+ * im_obs_bytes(space) bytes.  The built-in classic-control tasks are
+ * float32.
  *
  * Actions.  A Discrete action is one int32_t in [0, n); a Box action is
  * `dim` floats, each finite and within [low, high] of the action space.
@@ -84,22 +89,24 @@ int im_env_elapsed_steps(const im_env *e);
 
 /* Starts an episode with the environment's stream restarted from seed
  * (im_rng_init(seed)), as Gymnasium's reset(seed=...).  Writes the first
- * observation into obs (numel floats, owned by the caller). */
-int im_env_reset(im_env *e, uint64_t seed, float *obs);
+ * observation into obs (one observation in the space's dtype, owned by the
+ * caller). */
+int im_env_reset(im_env *e, uint64_t seed, void *obs);
 /* Starts an episode with the stream set to a copy of *stream (for
  * example one made with im_rng_split). */
-int im_env_reset_stream(im_env *e, const im_rng *stream, float *obs);
+int im_env_reset_stream(im_env *e, const im_rng *stream, void *obs);
 /* Starts the next episode, continuing the current stream, as Gymnasium's
  * reset() without a seed. */
-int im_env_reset_next(im_env *e, float *obs);
+int im_env_reset_next(im_env *e, void *obs);
 
 /* One step.  action points to one int32_t (Discrete) or dim floats (Box);
  * it is read only during the call.  Writes the next observation into obs
- * (numel floats, owned by the caller) and reward and flags into *res.
+ * (in the space's dtype, owned by the caller) and reward and flags into
+ * *res.
  * Returns IM_EACTION for a bad action (nothing changed), IM_ESTATE when no
  * episode is running (never reset, or it ended), IM_EPLUGIN when a plugin's
  * step failed (a reset is then required). */
-int im_env_step(im_env *e, const void *action, float *obs, im_env_result *res);
+int im_env_step(im_env *e, const void *action, void *obs, im_env_result *res);
 
 /* 0 when action (as for im_env_step) is inside the space, else IM_EACTION. */
 int im_env_check_action(const im_act_space *a, const void *action);
@@ -118,7 +125,9 @@ typedef struct im_vecenv_opts {
 } im_vecenv_opts;
 
 /* Buffers owned by the vecenv, rewritten by every im_vecenv_step() and
- * im_vecenv_reset(); valid until im_vecenv_free().  N = obs numel.
+ * im_vecenv_reset(); valid until im_vecenv_free().  N = obs numel; obs
+ * and final_obs hold elements of the space's dtype (float or uint8_t), so
+ * row i starts at byte i * im_obs_bytes(space).
  *
  * The contract the actor and learner depend on, for env i after a step:
  *   reward[i], terminated[i], truncated[i] are those of the step just
@@ -134,11 +143,12 @@ typedef struct im_vecenv_opts {
  *   else obs[i*N ..] is the next observation, and final_obs, ep_return,
  *     ep_length of row i hold stale values from an earlier episode. */
 typedef struct im_vecenv_bufs {
-	float *obs;          /* (k, N) next observations */
+	void *obs;           /* (k, N) next observations, space dtype */
 	float *reward;       /* (k) */
 	uint8_t *terminated; /* (k) 0 or 1 */
 	uint8_t *truncated;  /* (k) 0 or 1 */
-	float *final_obs;    /* (k, N) valid where terminated|truncated */
+	void *final_obs;     /* (k, N) space dtype; valid where
+				terminated|truncated */
 	float *ep_return;    /* (k) valid where terminated|truncated */
 	int32_t *ep_length;  /* (k) valid where terminated|truncated */
 } im_vecenv_bufs;

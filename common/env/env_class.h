@@ -25,16 +25,20 @@ struct im_env_class {
 	 * instance here).  init returns 0 or IM_E*. */
 	int (*init)(const im_env_class *c, void *st);
 	void (*fini)(const im_env_class *c, void *st);
-	/* Draws a new episode from rng; writes numel floats to obs. */
-	void (*reset)(const im_env_class *c, void *st, im_rng *rng, float *obs);
+	/* Observations are written in obs.dtype: numel floats for
+	 * IM_DTYPE_F32, numel bytes for IM_DTYPE_U8 (images [H, W, C]).
+	 *
+	 * Draws a new episode from rng; writes one observation to obs. */
+	void (*reset)(const im_env_class *c, void *st, im_rng *rng, void *obs);
 	/* One step with a validated action; returns 0 or IM_EPLUGIN. */
 	int (*step)(const im_env_class *c, void *st, const void *action,
-		    float *obs, float *reward, uint8_t *terminated);
+		    void *obs, float *reward, uint8_t *terminated);
 	/* Optional: k steps over states laid out state_size apart, with
-	 * actions (k) int32 or (k, dim) float.  Must give bit-for-bit the
-	 * results of k step() calls. */
+	 * actions (k) int32 or (k, dim) float, writing k observations to obs
+	 * one after the other.  Must give bit-for-bit the results of k
+	 * step() calls. */
 	void (*step_batch)(void *states, int k, const void *actions,
-			   float *obs, float *reward, uint8_t *terminated);
+			   void *obs, float *reward, uint8_t *terminated);
 
 	/* Plugins only. */
 	void *dl;                  /* dlopen handle, closed by class_close */

@@ -2,17 +2,18 @@
  * actor loads at run time (dlopen) when the environment is named
  * "plugin:/path/to/libmyenv.so" (optionally "plugin:/path/lib.so?ARGS").
  *
- * This header is self-contained (it needs only <stdint.h>) so that a plugin
- * builds without the rest of impala:
+ * This header is self-contained (it needs only <stddef.h> and <stdint.h>)
+ * so that a plugin builds without the rest of impala:
  *   cc -shared -fPIC -o libmyenv.so myenv.c -I<dir of this header>
  *
  * A plugin exports exactly two symbols, both with C linkage:
  *
  *   uint32_t impala_env_abi_version(void);
  *       Returns IMPALA_ENV_ABI_VERSION as the plugin saw it when compiled.
- *       The loader calls it first and refuses the library unless it equals
- *       the loader's own version, so it never reads a table whose layout
- *       it does not know.
+ *       The loader calls it first and refuses the library unless it is a
+ *       version the loader knows (its own or an earlier one listed in the
+ *       history below), so it never reads a table whose layout it does not
+ *       know.
  *
  *   const impala_env_plugin *impala_env_plugin_entry(void);
  *       Returns the plugin's description and functions.  The table and
@@ -33,14 +34,24 @@
  * different instances may be used from different threads at once, so
  * keep no mutable global state.
  *
+ * Observations of dtype uint8 stay bytes all the way to the network's
+ * first layer, which multiplies each byte by obs_scale (version 2): a
+ * plugin whose frames are 0..255 camera-like values says 1.0f / 255, one
+ * whose cells are 0/1 says 1 (or leaves it 0, which means 1).
+ *
  * Version history:
- *   1: first version. */
+ *   1: first version.
+ *   2: obs_scale appended to the table.  A version-2 loader still loads
+ *      version-1 libraries: their table is the version-2 table without its
+ *      last field (struct_size says which), and their uint8 observations
+ *      get scale 1, which is what version 1 fed the network. */
 #ifndef IMPALA_ENV_PLUGIN_H
 #define IMPALA_ENV_PLUGIN_H
 
+#include <stddef.h>
 #include <stdint.h>
 
-#define IMPALA_ENV_ABI_VERSION 1u
+#define IMPALA_ENV_ABI_VERSION 2u
 #define IMPALA_ENV_ABI_VERSION_SYMBOL "impala_env_abi_version"
 #define IMPALA_ENV_ENTRY_SYMBOL "impala_env_plugin_entry"
 
@@ -61,7 +72,9 @@ typedef struct impala_env_plugin {
 	const char *name;     /* short display name, such as "Corridor-v0" */
 
 	/* Observation: a dense array of obs_shape[0] * ... * obs_shape[ndim-1]
-	 * elements of obs_dtype (float or uint8_t), row-major. */
+	 * elements of obs_dtype (float or uint8_t), row-major.  An image is
+	 * rank 3, [H, W, C] (height, width, channels; channels fastest), as
+	 * Gymnasium and MinAtar give it; impala never transposes it. */
 	int32_t obs_ndim; /* 1..IMPALA_ENV_MAX_OBS_DIMS */
 	int32_t obs_shape[IMPALA_ENV_MAX_OBS_DIMS];
 	int32_t obs_dtype;     /* IMPALA_ENV_OBS_F32 or IMPALA_ENV_OBS_U8 */
@@ -100,7 +113,17 @@ typedef struct impala_env_plugin {
 	 * requires a reset). */
 	int (*step)(void *env, const void *action, void *obs, float *reward,
 		    int32_t *terminated);
+
+	/* ---- version 2 ---- */
+
+	/* uint8 observations only: the network's first layer uses
+	 * v * obs_scale for a byte v.  Finite and > 0, or 0 meaning 1.  Float
+	 * observations must leave it 0 (or 1): they are used as they are. */
+	float obs_scale;
 } impala_env_plugin;
+
+/* struct_size of a version-1 table: the fields before obs_scale. */
+#define IMPALA_ENV_PLUGIN_V1_SIZE offsetof(impala_env_plugin, obs_scale)
 
 /* Prototypes of the two symbols, for the plugin to define. */
 uint32_t impala_env_abi_version(void);

@@ -30,8 +30,9 @@ static inline double clip(double x, double lo, double hi)
 }
 
 static void car_reset(const im_env_class *c, void *st, im_rng *rng,
-		      float *obs)
+		      void *out)
 {
+	float *obs = out;
 	car *s = st;
 	s->position = -0.6 + 0.2 * im_rng_double(rng);
 	s->velocity = 0.0;
@@ -56,8 +57,9 @@ static inline uint8_t drive(car *s, double push, double goal)
 }
 
 static int mc_step(const im_env_class *c, void *st, const void *action,
-		   float *obs, float *reward, uint8_t *terminated)
+		   void *out, float *reward, uint8_t *terminated)
 {
+	float *obs = out;
 	car *s = st;
 	int32_t a = *(const int32_t *)action;
 	*terminated = drive(s, (a - 1) * FORCE, GOAL_POSITION);
@@ -68,8 +70,9 @@ static int mc_step(const im_env_class *c, void *st, const void *action,
 }
 
 static void mc_step_batch(void *states, int k, const void *actions,
-			  float *obs, float *reward, uint8_t *terminated)
+			  void *out, float *reward, uint8_t *terminated)
 {
+	float *obs = out;
 	car *s = states;
 	const int32_t *a = actions;
 	for (int i = 0; i < k; i++)
@@ -78,8 +81,9 @@ static void mc_step_batch(void *states, int k, const void *actions,
 }
 
 static int mcc_step(const im_env_class *c, void *st, const void *action,
-		    float *obs, float *reward, uint8_t *terminated)
+		    void *out, float *reward, uint8_t *terminated)
 {
+	float *obs = out;
 	car *s = st;
 	double a = *(const float *)action;
 	/* Gymnasium clips the force to [-1, 1]; our interface has already
@@ -98,8 +102,9 @@ static int mcc_step(const im_env_class *c, void *st, const void *action,
 }
 
 static void mcc_step_batch(void *states, int k, const void *actions,
-			   float *obs, float *reward, uint8_t *terminated)
+			   void *out, float *reward, uint8_t *terminated)
 {
+	float *obs = out;
 	car *s = states;
 	const float *a = actions;
 	for (int i = 0; i < k; i++)

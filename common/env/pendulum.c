@@ -27,8 +27,9 @@ static void write_obs(const pendulum *p, float *obs)
 	obs[2] = (float)p->thdot;
 }
 
-static void pd_reset(const im_env_class *c, void *st, im_rng *rng, float *obs)
+static void pd_reset(const im_env_class *c, void *st, im_rng *rng, void *out)
 {
+	float *obs = out;
 	pendulum *p = st;
 	p->th = -M_PI + 2 * M_PI * im_rng_double(rng);
 	p->thdot = -1.0 + 2.0 * im_rng_double(rng);
@@ -45,8 +46,9 @@ static double angle_normalize(double x)
 }
 
 static int pd_step(const im_env_class *c, void *st, const void *action,
-		   float *obs, float *reward, uint8_t *terminated)
+		   void *out, float *reward, uint8_t *terminated)
 {
+	float *obs = out;
 	pendulum *p = st;
 	double u = *(const float *)action; /* already within [-2, 2] */
 	double an = angle_normalize(p->th);
@@ -66,8 +68,9 @@ static int pd_step(const im_env_class *c, void *st, const void *action,
 }
 
 static void pd_step_batch(void *states, int k, const void *actions,
-			  float *obs, float *reward, uint8_t *terminated)
+			  void *out, float *reward, uint8_t *terminated)
 {
+	float *obs = out;
 	pendulum *s = states;
 	const float *a = actions;
 	for (int i = 0; i < k; i++)

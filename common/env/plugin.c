@@ -21,8 +21,7 @@ typedef const impala_env_plugin *(*entry_fn)(void);
 
 /* Per-instance state kept in the vecenv's state array. */
 typedef struct plugin_state {
-	void *inst;     /* the plugin's create() result */
-	uint8_t *bytes; /* (numel) scratch for uint8 observations */
+	void *inst; /* the plugin's create() result */
 } plugin_state;
 
 static const impala_env_plugin *table(const im_env_class *c)
@@ -33,65 +32,55 @@ static const impala_env_plugin *table(const im_env_class *c)
 static int pl_init(const im_env_class *c, void *st)
 {
 	plugin_state *s = st;
-	const impala_env_plugin *p = table(c);
-	if (c->obs.dtype == IM_DTYPE_U8) {
-		s->bytes = malloc(im_obs_numel(&c->obs));
-		if (!s->bytes)
-			return IM_ENOMEM;
-	}
-	s->inst = p->create(c->args);
-	if (!s->inst) {
-		free(s->bytes);
-		s->bytes = NULL;
-		return IM_EPLUGIN;
-	}
-	return 0;
+	s->inst = table(c)->create(c->args);
+	return s->inst ? 0 : IM_EPLUGIN;
 }
 
 static void pl_fini(const im_env_class *c, void *st)
 {
 	plugin_state *s = st;
 	table(c)->destroy(s->inst);
-	free(s->bytes);
 	s->inst = NULL;
-	s->bytes = NULL;
 }
 
-/* uint8 observations are handed out as the float values 0..255. */
-static void widen(const uint8_t *b, size_t n, float *obs)
-{
-	for (size_t i = 0; i < n; i++)
-		obs[i] = (float)b[i];
-}
-
-static void pl_reset(const im_env_class *c, void *st, im_rng *rng, float *obs)
+/* Observations go straight into the caller's buffer in the plugin's own
+ * dtype: a uint8 frame is never widened (env.h). */
+static void pl_reset(const im_env_class *c, void *st, im_rng *rng, void *obs)
 {
 	plugin_state *s = st;
-	uint64_t seed = im_rng_u64(rng);
-	if (s->bytes) {
-		table(c)->reset(s->inst, seed, s->bytes);
-		widen(s->bytes, im_obs_numel(&c->obs), obs);
-	} else {
-		table(c)->reset(s->inst, seed, obs);
-	}
+	table(c)->reset(s->inst, im_rng_u64(rng), obs);
 }
 
 static int pl_step(const im_env_class *c, void *st, const void *action,
-		   float *obs, float *reward, uint8_t *terminated)
+		   void *obs, float *reward, uint8_t *terminated)
 {
 	plugin_state *s = st;
 	int32_t term = 0;
 	float r = 0;
-	int rc = table(c)->step(s->inst, action, s->bytes ? (void *)s->bytes
-							  : (void *)obs,
-				&r, &term);
-	if (rc)
+	if (table(c)->step(s->inst, action, obs, &r, &term))
 		return IM_EPLUGIN;
-	if (s->bytes)
-		widen(s->bytes, im_obs_numel(&c->obs), obs);
 	*reward = r;
 	*terminated = term != 0;
 	return 0;
+}
+
+/* The table's obs_scale (version 2; 0 for version 1, whose table ends
+ * before it), checked against the dtype; 0 or IM_EPLUGIN. */
+static int check_scale(im_env_class *c, const impala_env_plugin *p,
+		       const char *path, char *err, size_t errlen)
+{
+	float k = p->abi_version >= 2 ? p->obs_scale : 0.0f;
+	if (c->obs.dtype == IM_DTYPE_U8 && (k == 0.0f || (isfinite(k) && k > 0))) {
+		c->obs.scale = k;
+		return 0;
+	}
+	if (c->obs.dtype == IM_DTYPE_F32 && (k == 0.0f || k == 1.0f))
+		return 0;
+	im_errf(err, errlen, 0, "plugin '%s': obs_scale %g %s", path, (double)k,
+		c->obs.dtype == IM_DTYPE_U8
+			? "is not finite and > 0 (nor 0, meaning 1)"
+			: "is only meaningful for uint8 observations (leave it 0)");
+	return IM_EPLUGIN;
 }
 
 /* Checks the table and copies its spaces into c; 0 or IM_EPLUGIN. */
@@ -123,6 +112,8 @@ static int check_spaces(im_env_class *c, const impala_env_plugin *p,
 	}
 	c->obs.dtype = p->obs_dtype == IMPALA_ENV_OBS_U8 ? IM_DTYPE_U8
 							 : IM_DTYPE_F32;
+	if (check_scale(c, p, path, err, errlen))
+		return IM_EPLUGIN;
 	c->obs.low = p->obs_low;
 	c->obs.high = p->obs_high;
 	c->act.n = p->act_n;
@@ -153,19 +144,25 @@ static int check_spaces(im_env_class *c, const impala_env_plugin *p,
 	return 0;
 }
 
+/* The size of the table of ABI version v (1 or 2). */
+static size_t table_size(uint32_t v)
+{
+	return v == 1 ? IMPALA_ENV_PLUGIN_V1_SIZE : sizeof(impala_env_plugin);
+}
+
+/* v is what the library's version function said. */
 static int check_table(im_env_class *c, const impala_env_plugin *p,
-		       const char *path, char *err, size_t errlen)
+		       uint32_t v, const char *path, char *err, size_t errlen)
 {
 	if (!p) {
 		im_errf(err, errlen, 0, "plugin '%s': %s() returned NULL", path,
 		     IMPALA_ENV_ENTRY_SYMBOL);
 		return IM_EPLUGIN;
 	}
-	if (p->abi_version != IMPALA_ENV_ABI_VERSION ||
-	    p->struct_size != sizeof(*p)) {
+	if (p->abi_version != v || p->struct_size != table_size(v)) {
 		im_errf(err, errlen, 0, "plugin '%s': table says ABI version %u and "
 		     "size %u; expected %u and %zu", path, p->abi_version,
-		     p->struct_size, IMPALA_ENV_ABI_VERSION, sizeof(*p));
+		     p->struct_size, v, table_size(v));
 		return IM_EPLUGIN;
 	}
 	if (!p->create || !p->destroy || !p->reset || !p->step) {
@@ -229,16 +226,16 @@ int im_env_plugin_open(const im_env_class **out, const char *path,
 			  sizeof(entry), path, err, errlen)))
 		goto fail;
 	uint32_t v = version();
-	if (v != IMPALA_ENV_ABI_VERSION) {
+	if (v < 1 || v > IMPALA_ENV_ABI_VERSION) {
 		im_errf(err, errlen, 0, "plugin '%s': ABI version %u, but this "
-		     "program speaks version %u; rebuild the plugin against "
-		     "this impala's impala_env_plugin.h", path, v,
+		     "program speaks versions 1 to %u; rebuild the plugin "
+		     "against this impala's impala_env_plugin.h", path, v,
 		     IMPALA_ENV_ABI_VERSION);
 		rc = IM_EPLUGIN;
 		goto fail;
 	}
 	const impala_env_plugin *p = entry();
-	if ((rc = check_table(c, p, path, err, errlen)))
+	if ((rc = check_table(c, p, v, path, err, errlen)))
 		goto fail;
 	c->plugin = p;
 	c->state_size = sizeof(plugin_state);

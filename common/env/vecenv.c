@@ -14,7 +14,7 @@
 struct im_vecenv {
 	const im_env_class *cls;
 	int k;
-	size_t numel;          /* observation elements per env */
+	size_t row;            /* bytes of one observation (space dtype) */
 	unsigned char *states; /* (k, cls->state_size) */
 	int ninit;             /* states set up by cls->init so far */
 	im_rng *rng;           /* (k) env i's own stream */
@@ -30,13 +30,13 @@ static void *state_at(const im_vecenv *v, int i)
 
 static int alloc_bufs(im_vecenv *v)
 {
-	size_t k = (size_t)v->k, n = v->numel;
+	size_t k = (size_t)v->k, n = v->row;
 	v->states = calloc(k, v->cls->state_size ? v->cls->state_size : 1);
 	v->rng = calloc(k, sizeof(*v->rng));
 	v->elapsed = calloc(k, sizeof(*v->elapsed));
 	v->ret = calloc(k, sizeof(*v->ret));
-	v->b.obs = calloc(k * n, sizeof(float));
-	v->b.final_obs = calloc(k * n, sizeof(float));
+	v->b.obs = calloc(k, n);
+	v->b.final_obs = calloc(k, n);
 	v->b.reward = calloc(k, sizeof(float));
 	v->b.terminated = calloc(k, 1);
 	v->b.truncated = calloc(k, 1);
@@ -72,10 +72,16 @@ void im_vecenv_free(im_vecenv *v)
 	free(v);
 }
 
+/* Row i of an observation buffer of the space's dtype. */
+static void *obs_row(const im_vecenv *v, void *buf, int i)
+{
+	return (unsigned char *)buf + (size_t)i * v->row;
+}
+
 static void reset_one(im_vecenv *v, int i)
 {
 	v->cls->reset(v->cls, state_at(v, i), &v->rng[i],
-		      v->b.obs + (size_t)i * v->numel);
+		      obs_row(v, v->b.obs, i));
 	v->elapsed[i] = 0;
 	v->ret[i] = 0.0;
 }
@@ -110,7 +116,7 @@ int im_vecenv_new(im_vecenv **out, const im_vecenv_opts *o)
 		goto fail;
 	}
 	v->k = o->num_envs;
-	v->numel = im_obs_numel(&v->cls->obs);
+	v->row = im_obs_bytes(&v->cls->obs);
 	if ((rc = alloc_bufs(v)))
 		goto fail;
 	for (; v->ninit < v->k; v->ninit++) {
@@ -193,7 +199,6 @@ static int first_bad_action(const im_vecenv *v, const void *actions)
 static void finish_step(im_vecenv *v)
 {
 	const int max = v->cls->max_episode_steps;
-	const size_t n = v->numel;
 	im_vecenv_bufs *b = &v->b;
 	for (int i = 0; i < v->k; i++) {
 		int32_t len = ++v->elapsed[i];
@@ -202,8 +207,8 @@ static void finish_step(im_vecenv *v)
 		b->truncated[i] = trunc;
 		if (!(b->terminated[i] | trunc))
 			continue;
-		memcpy(b->final_obs + (size_t)i * n, b->obs + (size_t)i * n,
-		       n * sizeof(float));
+		memcpy(obs_row(v, b->final_obs, i), obs_row(v, b->obs, i),
+		       v->row);
 		b->ep_return[i] = (float)v->ret[i];
 		b->ep_length[i] = len;
 		reset_one(v, i);
@@ -233,7 +238,7 @@ static int step_common(im_vecenv *v, const void *actions, int *bad_index,
 		const unsigned char *a = actions;
 		for (int i = 0; i < v->k; i++) {
 			int rc = c->step(c, state_at(v, i), a + i * asz,
-					 b->obs + (size_t)i * v->numel,
+					 obs_row(v, b->obs, i),
 					 &b->reward[i], &b->terminated[i]);
 			if (rc) {
 				im_vecenv_reset(v);

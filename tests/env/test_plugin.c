@@ -1,10 +1,13 @@
 /* Environment plugins: the example corridor plugin loads by path, has the
- * spaces it declares, steps, takes arguments, truncates at its limit
- * through the common interface, and works in a vecenv; libraries with a
- * missing symbol, a wrong ABI version or a malformed table, and paths
- * that do not exist, are refused with IM_EPLUGIN and a reason.
+ * spaces it declares (uint8 observations handed out as bytes, with their
+ * scale), steps, takes arguments, truncates at its limit through the
+ * common interface, and works in a vecenv; a library built for ABI
+ * version 1 still loads, with scale 1; libraries with a missing symbol, a
+ * wrong ABI version, a malformed table or a bad obs_scale, and paths that
+ * do not exist, are refused with IM_EPLUGIN and a reason.
  *
- * Usage: test_env_plugin CORRIDOR.so NOSYM.so BADABI.so BADTABLE.so */
+ * Usage: test_env_plugin CORRIDOR NOSYM BADABI BADTABLE HUGEACT V1
+ *        BADSCALE (each a .so) */
 #include <stdarg.h>
 #include <stddef.h>
 #include <setjmp.h>
@@ -17,7 +20,8 @@
 #include "env/env.h"
 #include "err.h"
 
-static const char *corridor, *nosym, *badabi, *badtable, *hugeact;
+static const char *corridor, *nosym, *badabi, *badtable, *hugeact, *v1,
+	*badscale;
 
 static im_env *open_corridor(const char *args)
 {
@@ -33,13 +37,13 @@ static im_env *open_corridor(const char *args)
 }
 
 /* Cell of the agent in a corridor observation, or -1 when not one-hot. */
-static int agent_cell(const float *obs)
+static int agent_cell(const uint8_t *obs)
 {
 	int cell = -1;
 	for (int i = 0; i < 16; i++) {
-		if (obs[i] == 255.0f && cell < 0)
+		if (obs[i] == 255 && cell < 0)
 			cell = i;
-		else if (obs[i] != 0.0f)
+		else if (obs[i] != 0)
 			return -1;
 	}
 	return cell;
@@ -55,12 +59,17 @@ static void test_load_and_step(void **state)
 	assert_int_equal(o->ndim, 1);
 	assert_int_equal(o->shape[0], 16);
 	assert_int_equal(o->dtype, IM_DTYPE_U8);
+	assert_true(o->scale == 1.0f / 255.0f);
+	assert_true(im_obs_scale(o) == 1.0f / 255.0f);
+	assert_int_equal(im_obs_bytes(o), 16);
 	assert_int_equal(a->kind, IM_ACT_DISCRETE);
 	assert_int_equal(a->n, 2);
 	assert_int_equal(im_env_max_episode_steps(e), 100);
 
-	/* Default length 10: start in cells 0..4, walk right to cell 9. */
-	float obs[16];
+	/* Default length 10: start in cells 0..4, walk right to cell 9.  The
+	 * frame is 16 bytes; the guard bytes after it stay untouched. */
+	uint8_t obs[16 + 4];
+	memset(obs, 0xAB, sizeof obs);
 	im_env_result r;
 	assert_int_equal(im_env_reset(e, 1, obs), 0);
 	int cell = agent_cell(obs);
@@ -74,6 +83,8 @@ static void test_load_and_step(void **state)
 		assert_true(r.reward == (c == 9 ? 1.0f : -0.01f));
 	}
 	assert_int_equal(im_env_step(e, &right, obs, &r), IM_ESTATE);
+	for (int i = 16; i < 20; i++)
+		assert_int_equal(obs[i], 0xAB);
 	/* The interface checks actions before the plugin sees them. */
 	int32_t bad = 2;
 	assert_int_equal(im_env_reset_next(e, obs), 0);
@@ -85,7 +96,7 @@ static void test_args_and_time_limit(void **state)
 {
 	(void)state;
 	im_env *e = open_corridor("length=4");
-	float obs[16];
+	uint8_t obs[16];
 	im_env_result r;
 	int32_t right = 1, left = 0;
 	/* length 4: start in cell 0 or 1, goal at cell 3. */
@@ -129,8 +140,8 @@ static void test_vecenv_with_plugin(void **state)
 	assert_int_equal(im_vecenv_step(v, right, NULL), 0);
 	for (int i = 0; i < 3; i++) {
 		assert_int_equal(b->terminated[i], 1);
-		assert_int_equal(agent_cell(b->final_obs + 16 * i), 2);
-		assert_int_equal(agent_cell(b->obs + 16 * i), 0);
+		assert_int_equal(agent_cell((const uint8_t *)b->final_obs + 16 * i), 2);
+		assert_int_equal(agent_cell((const uint8_t *)b->obs + 16 * i), 0);
 		assert_int_equal(b->ep_length[i], 2);
 		assert_true(b->ep_return[i] == (float)(-0.01 + 1.0));
 	}
@@ -139,6 +150,35 @@ static void test_vecenv_with_plugin(void **state)
 	assert_int_equal(im_vecenv_step(v, bad, &idx), IM_EACTION);
 	assert_int_equal(idx, 1);
 	im_vecenv_free(v);
+}
+
+/* A library built before obs_scale: loaded, read only up to its
+ * struct_size, its uint8 frames handed out as bytes with scale 1. */
+static void test_version_1_loads(void **state)
+{
+	(void)state;
+	char spec[1024], err[512] = "";
+	snprintf(spec, sizeof(spec), "plugin:%s", v1);
+	im_env *e = NULL;
+	int rc = im_env_make(&e, spec, err, sizeof(err));
+	if (rc)
+		print_error("%s\n", err);
+	assert_int_equal(rc, 0);
+	const im_obs_space *o = im_env_obs_space(e);
+	assert_string_equal(im_env_name(e), "Old-v0");
+	assert_int_equal(o->dtype, IM_DTYPE_U8);
+	assert_true(o->scale == 0.0f);
+	assert_true(im_obs_scale(o) == 1.0f);
+	uint8_t obs[4];
+	im_env_result r;
+	int32_t a = 1;
+	assert_int_equal(im_env_reset(e, 1, obs), 0);
+	assert_int_equal(obs[1], 1);
+	assert_int_equal(obs[3], 3);
+	assert_int_equal(im_env_step(e, &a, obs, &r), 0);
+	assert_int_equal(obs[1], 2);
+	assert_int_equal(obs[3], 4);
+	im_env_free(e);
 }
 
 static void expect_refusal(const char *path, const char *why)
@@ -159,18 +199,19 @@ static void test_refusals(void **state)
 {
 	(void)state;
 	expect_refusal(nosym, "missing symbol 'impala_env_plugin_entry'");
-	expect_refusal(badabi, "ABI version 2, but this program speaks "
-			       "version 1");
+	expect_refusal(badabi, "ABI version 3, but this program speaks "
+			       "versions 1 to 2");
 	expect_refusal(badtable, "lacks a function");
 	expect_refusal(hugeact, "bad action space");
+	expect_refusal(badscale, "obs_scale -1 is not finite and > 0");
 	expect_refusal("/nonexistent/libnothing.so", "cannot load");
 }
 
 int main(int argc, char **argv)
 {
-	if (argc != 6) {
+	if (argc != 8) {
 		fprintf(stderr, "usage: %s CORRIDOR NOSYM BADABI BADTABLE "
-			"HUGEACT\n",
+			"HUGEACT V1 BADSCALE\n",
 			argv[0]);
 		return 77; /* cannot run without the plugins: skip */
 	}
@@ -179,10 +220,13 @@ int main(int argc, char **argv)
 	badabi = argv[3];
 	badtable = argv[4];
 	hugeact = argv[5];
+	v1 = argv[6];
+	badscale = argv[7];
 	const struct CMUnitTest tests[] = {
 		cmocka_unit_test(test_load_and_step),
 		cmocka_unit_test(test_args_and_time_limit),
 		cmocka_unit_test(test_vecenv_with_plugin),
+		cmocka_unit_test(test_version_1_loads),
 		cmocka_unit_test(test_refusals),
 	};
 	return cmocka_run_group_tests(tests, NULL, NULL);

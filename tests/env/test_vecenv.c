@@ -12,12 +12,16 @@
 #include <cmocka.h>
 
 #include <math.h>
+#include <stdio.h>
 #include <string.h>
 
 #include "env/env.h"
 #include "err.h"
 
-enum { K = 6, MAXN = 8 };
+enum { K = 6, MAXB = 256 };
+
+/* "plugin:PATH" of the example grid plugin (argv[1]), or "" to skip. */
+static char grid_spec[1024];
 
 static im_vecenv *make_vec(const char *spec, int k, uint64_t seed)
 {
@@ -44,87 +48,113 @@ static void random_actions(const im_act_space *a, im_rng *r, int k,
 	}
 }
 
+/* Row i of an observation buffer whose rows are `row` bytes. */
+static const unsigned char *row_at(const void *buf, int i, size_t row)
+{
+	return (const unsigned char *)buf + (size_t)i * row;
+}
+
+/* The vecenv against K single environments driven alike, compared byte
+ * for byte in the space's dtype (floats, or uint8 frames for a plugin). */
+static void matches_single_envs(const char *name)
+{
+	enum { T = 1500 };
+	im_vecenv *v = make_vec(name, K, 77);
+	const im_vecenv_bufs *b = im_vecenv_buffers(v);
+	const im_act_space *as = im_vecenv_act_space(v);
+	size_t row = im_obs_bytes(im_vecenv_obs_space(v));
+	assert_true(row <= MAXB);
+	im_env *single[K];
+	double ret[K] = {0};
+	int len[K] = {0}, ended_trunc = 0, ended_term = 0;
+	_Alignas(float) unsigned char obs[MAXB];
+	im_rng parent, pol;
+	im_rng_init(&parent, 77);
+	im_rng_init(&pol, 1234);
+	for (int i = 0; i < K; i++) {
+		im_rng s;
+		im_rng_split(&s, &parent, (uint64_t)i);
+		assert_int_equal(im_env_make(&single[i], name, NULL, 0), 0);
+		assert_int_equal(im_env_reset_stream(single[i], &s, obs), 0);
+		/* env i starts on stream i */
+		assert_memory_equal(obs, row_at(b->obs, i, row), row);
+	}
+	int32_t da[K];
+	float fa[K];
+	int boxed = as->kind == IM_ACT_BOX;
+	for (int t = 0; t < T; t++) {
+		random_actions(as, &pol, K, da, fa);
+		assert_int_equal(im_vecenv_step(v, boxed ? (void *)fa
+							 : (void *)da,
+						NULL),
+				 0);
+		for (int i = 0; i < K; i++) {
+			im_env_result r;
+			assert_int_equal(
+				im_env_step(single[i],
+					    boxed ? (void *)&fa[i]
+						  : (void *)&da[i],
+					    obs, &r),
+				0);
+			ret[i] += r.reward;
+			len[i]++;
+			assert_true(b->reward[i] == r.reward);
+			assert_int_equal(b->terminated[i], r.terminated);
+			assert_int_equal(b->truncated[i], r.truncated);
+			if (!r.terminated && !r.truncated) {
+				assert_memory_equal(row_at(b->obs, i, row), obs,
+						    row);
+				continue;
+			}
+			/* The true last observation, not the reset. */
+			assert_memory_equal(row_at(b->final_obs, i, row), obs,
+					    row);
+			assert_true(b->ep_return[i] == (float)ret[i]);
+			assert_int_equal(b->ep_length[i], len[i]);
+			ended_trunc += r.truncated;
+			ended_term += r.terminated;
+			ret[i] = 0;
+			len[i] = 0;
+			assert_int_equal(im_env_reset_next(single[i], obs), 0);
+			assert_memory_equal(row_at(b->obs, i, row), obs, row);
+		}
+	}
+	/* Every kind saw episodes end; truncation for all but CartPole,
+	 * where random play topples the pole first.  The grid plugin ends
+	 * both ways (goal reached, time limit). */
+	assert_true(ended_trunc + ended_term >= K);
+	if (strcmp(name, "CartPole-v1") == 0)
+		assert_true(ended_term > 50);
+	else
+		assert_true(ended_trunc >= K);
+	if (strncmp(name, "plugin:", 7) == 0)
+		assert_true(ended_term >= K);
+	for (int i = 0; i < K; i++)
+		im_env_free(single[i]);
+	im_vecenv_free(v);
+}
+
 static void test_matches_single_envs(void **state)
 {
 	(void)state;
-	enum { T = 1500 };
-	for (int e = 0; e < im_env_builtin_count(); e++) {
-		const char *name = im_env_builtin_name(e);
-		im_vecenv *v = make_vec(name, K, 77);
-		const im_vecenv_bufs *b = im_vecenv_buffers(v);
-		const im_act_space *as = im_vecenv_act_space(v);
-		size_t n = im_obs_numel(im_vecenv_obs_space(v));
-		im_env *single[K];
-		double ret[K] = {0};
-		int len[K] = {0}, ended_trunc = 0, ended_term = 0;
-		float obs[MAXN];
-		im_rng parent, pol;
-		im_rng_init(&parent, 77);
-		im_rng_init(&pol, 1234);
-		for (int i = 0; i < K; i++) {
-			im_rng s;
-			im_rng_split(&s, &parent, (uint64_t)i);
-			assert_int_equal(im_env_make(&single[i], name, NULL, 0),
-					 0);
-			assert_int_equal(im_env_reset_stream(single[i], &s, obs),
-					 0);
-			/* env i starts on stream i */
-			assert_memory_equal(obs, b->obs + i * n,
-					    n * sizeof(float));
-		}
-		int32_t da[K];
-		float fa[K];
-		int boxed = as->kind == IM_ACT_BOX;
-		for (int t = 0; t < T; t++) {
-			random_actions(as, &pol, K, da, fa);
-			assert_int_equal(im_vecenv_step(v, boxed ? (void *)fa
-								 : (void *)da,
-							NULL),
-					 0);
-			for (int i = 0; i < K; i++) {
-				im_env_result r;
-				assert_int_equal(
-					im_env_step(single[i],
-						    boxed ? (void *)&fa[i]
-							  : (void *)&da[i],
-						    obs, &r),
-					0);
-				ret[i] += r.reward;
-				len[i]++;
-				assert_true(b->reward[i] == r.reward);
-				assert_int_equal(b->terminated[i], r.terminated);
-				assert_int_equal(b->truncated[i], r.truncated);
-				if (!r.terminated && !r.truncated) {
-					assert_memory_equal(b->obs + i * n, obs,
-							    n * sizeof(float));
-					continue;
-				}
-				/* The true last observation, not the reset. */
-				assert_memory_equal(b->final_obs + i * n, obs,
-						    n * sizeof(float));
-				assert_true(b->ep_return[i] == (float)ret[i]);
-				assert_int_equal(b->ep_length[i], len[i]);
-				ended_trunc += r.truncated;
-				ended_term += r.terminated;
-				ret[i] = 0;
-				len[i] = 0;
-				assert_int_equal(im_env_reset_next(single[i], obs),
-						 0);
-				assert_memory_equal(b->obs + i * n, obs,
-						    n * sizeof(float));
-			}
-		}
-		/* Every kind saw episodes end; truncation for all but
-		 * CartPole, where random play topples the pole first. */
-		assert_true(ended_trunc + ended_term >= K);
-		if (strcmp(name, "CartPole-v1") == 0)
-			assert_true(ended_term > 50);
-		else
-			assert_true(ended_trunc >= K);
-		for (int i = 0; i < K; i++)
-			im_env_free(single[i]);
-		im_vecenv_free(v);
-	}
+	for (int e = 0; e < im_env_builtin_count(); e++)
+		matches_single_envs(im_env_builtin_name(e));
+}
+
+/* uint8 frames: the example grid plugin's [8, 8, 2] frames travel as
+ * bytes, and final_obs rows of truncated and terminated episodes are the
+ * true last frames (128 bytes a row, not 512). */
+static void test_uint8_matches_single_envs(void **state)
+{
+	(void)state;
+	if (!grid_spec[0])
+		skip();
+	im_vecenv *v = make_vec(grid_spec, 2, 1);
+	const im_obs_space *o = im_vecenv_obs_space(v);
+	assert_int_equal(o->dtype, IM_DTYPE_U8);
+	assert_int_equal(im_obs_bytes(o), 8 * 8 * 2);
+	im_vecenv_free(v);
+	matches_single_envs(grid_spec);
 }
 
 static void test_truncation_hands_back_final_obs(void **state)
@@ -149,7 +179,8 @@ static void test_truncation_hands_back_final_obs(void **state)
 		/* Final obs: the car still rolls (velocity != 0), and it
 		 * follows from the obs before the last step; the new obs is a
 		 * reset one (velocity exactly 0, position in [-0.6, -0.4)). */
-		const float *f = b->final_obs + 2 * i, *o = b->obs + 2 * i;
+		const float *f = (const float *)b->final_obs + 2 * i;
+		const float *o = (const float *)b->obs + 2 * i;
 		assert_true(f[1] != 0.0f);
 		double v1 = before[2 * i + 1] -
 			    0.0025 * cos(3 * (double)before[2 * i]);
@@ -187,8 +218,9 @@ static void test_batched_equals_naive(void **state)
 			for (int i = 0; i < KB; i++) {
 				if (!bx->terminated[i] && !bx->truncated[i])
 					continue;
-				assert_memory_equal(bx->final_obs + i * n,
-						    by->final_obs + i * n, n * 4);
+				assert_memory_equal(row_at(bx->final_obs, i, n * 4),
+						    row_at(by->final_obs, i, n * 4),
+						    n * 4);
 				assert_true(bx->ep_return[i] == by->ep_return[i]);
 				assert_int_equal(bx->ep_length[i],
 						 by->ep_length[i]);
@@ -289,15 +321,19 @@ static void test_reset_and_errors(void **state)
 	for (int i = 0; i < 2; i++) {
 		assert_int_equal(b->terminated[i] | b->truncated[i], 0);
 		for (int j = 0; j < 4; j++)
-			assert_true(fabsf(b->obs[4 * i + j]) < 0.05f);
+			assert_true(fabsf(((const float *)b->obs)[4 * i + j]) <
+				    0.05f);
 	}
 	im_vecenv_free(v);
 }
 
-int main(void)
+int main(int argc, char **argv)
 {
+	if (argc > 1)
+		snprintf(grid_spec, sizeof grid_spec, "plugin:%s", argv[1]);
 	const struct CMUnitTest tests[] = {
 		cmocka_unit_test(test_matches_single_envs),
+		cmocka_unit_test(test_uint8_matches_single_envs),
 		cmocka_unit_test(test_truncation_hands_back_final_obs),
 		cmocka_unit_test(test_batched_equals_naive),
 		cmocka_unit_test(test_bad_actions_refused),
