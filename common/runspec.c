@@ -2,6 +2,7 @@
 
 #include "err.h"
 
+#include <math.h>
 #include <stdio.h>
 #include <string.h>
 
@@ -28,6 +29,9 @@ int im_runspec_build(im_runspec_store *s, uint64_t run_id,
 	s->spec.obs_dtype = m->obs.dtype == IM_DTYPE_U8
 				    ? IMPALA__DTYPE__DTYPE_UINT8
 				    : IMPALA__DTYPE__DTYPE_FLOAT32;
+	/* Stated explicitly for uint8 (0 in the space means 1). */
+	s->spec.obs_scale = m->obs.dtype == IM_DTYPE_U8 ? im_obs_scale(&m->obs)
+							: 0.0f;
 	if (m->act.kind == IM_ACT_DISCRETE) {
 		s->spec.action_kind = IMPALA__ACTION_KIND__ACTION_DISCRETE;
 		s->spec.num_actions = (uint32_t)m->act.n;
@@ -89,6 +93,27 @@ static int model_part(im_model_spec *o, const Impala__ModelSpec *m, char *err,
 	return IM_OK;
 }
 
+/* dtype and scale of the observations. */
+static int dtype_part(im_obs_space *o, const Impala__RunSpec *s, char *err,
+		      size_t errlen)
+{
+	float k = s->obs_scale;
+	if (s->obs_dtype != IMPALA__DTYPE__DTYPE_FLOAT32 &&
+	    s->obs_dtype != IMPALA__DTYPE__DTYPE_UINT8)
+		return spec_fail(err, errlen, "observation dtype is neither "
+				 "float32 nor uint8");
+	if (!isfinite(k) || k < 0)
+		return spec_fail(err, errlen, "obs_scale is not finite and > 0");
+	if (s->obs_dtype == IMPALA__DTYPE__DTYPE_FLOAT32 && k != 0.0f &&
+	    k != 1.0f)
+		return spec_fail(err, errlen, "obs_scale is only meaningful "
+				 "for uint8 observations");
+	o->dtype = s->obs_dtype == IMPALA__DTYPE__DTYPE_UINT8 ? IM_DTYPE_U8
+							     : IM_DTYPE_F32;
+	o->scale = o->dtype == IM_DTYPE_U8 ? k : 0.0f;
+	return IM_OK;
+}
+
 static int action_part(im_act_space *a, const Impala__RunSpec *s, char *err,
 		       size_t errlen)
 {
@@ -133,9 +158,10 @@ int im_runspec_model(im_model_spec *out, const Impala__RunSpec *spec,
 		if (numel > (1u << 24))
 			return spec_fail(err, errlen, "observation too large");
 	}
-	o.obs.dtype = spec->obs_dtype == IMPALA__DTYPE__DTYPE_UINT8 ? IM_DTYPE_U8
-								    : IM_DTYPE_F32;
-	int rc = action_part(&o.act, spec, err, errlen);
+	int rc = dtype_part(&o.obs, spec, err, errlen);
+	if (rc)
+		return rc;
+	rc = action_part(&o.act, spec, err, errlen);
 	if (rc)
 		return rc;
 	rc = model_part(&o, spec->model, err, errlen);

@@ -38,7 +38,9 @@ int im_runspec_build(im_runspec_store *s, uint64_t run_id,
 /* The model spec a RunSpec describes (the seed is the run's seed: actors
  * overwrite the parameters from the Welcome anyway).  IM_EINVAL with a
  * reason in err for anything this build cannot construct (unknown encoder,
- * activation or init method, unequal hidden widths, sizes out of range). */
+ * activation or init method, unequal hidden widths, sizes out of range,
+ * an observation dtype other than float32 and uint8, an obs_scale that is
+ * negative or not finite, or other than 0 or 1 for float32). */
 int im_runspec_model(im_model_spec *out, const Impala__RunSpec *spec,
 		     char *err, size_t errlen);
 

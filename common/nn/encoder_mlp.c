@@ -1,8 +1,11 @@
 /* The MLP encoder for vector observations:
  *   Linear(obs, hidden), act, [Linear(hidden, hidden), act] * (layers - 1),
  *   Linear(hidden, feature), act
- * as a PyTorch Sequential, so linear layer l is "encoder.<2l>". uint8
- * observations are converted to float (unscaled) into the workspace. */
+ * as a PyTorch Sequential, so linear layer l is "encoder.<2l>".  uint8
+ * observations are converted into the workspace as v * scale (the space's
+ * im_obs_scale: 1/255 for 0..255 frames, 1 for grids and when unset), so
+ * the first layer reads floats; a float model fed the same products gives
+ * the same bits. */
 #include <stdio.h>
 #include <stdlib.h>
 
@@ -16,6 +19,7 @@ typedef struct mlp {
 	size_t b_off[IM_NNI_MAX_LAYERS];   /* (width[l+1]) */
 	im_nn_activation act;
 	int u8;                            /* observations are uint8 */
+	float scale;                       /* uint8 only: input is v * scale */
 } mlp;
 
 static int mlp_create(void **state, const im_model_spec *s, im_nni_layout *lay)
@@ -36,6 +40,7 @@ static int mlp_create(void **state, const im_model_spec *s, im_nni_layout *lay)
 	e->width[e->L] = s->feature_dim;
 	e->act = s->activation;
 	e->u8 = s->obs.dtype == IM_DTYPE_U8;
+	e->scale = im_obs_scale(&s->obs);
 	for (int l = 0; l < e->L; l++) {
 		char name[IM_TENSOR_NAME_MAX];
 		snprintf(name, sizeof(name), "encoder.%d.weight", 2 * l);
@@ -106,8 +111,9 @@ static const float *input_of(const mlp *e, const void *obs, float *ws,
 		return obs;
 	if (convert) {
 		const uint8_t *o = obs;
+		const float k = e->scale;
 		for (size_t i = 0; i < (size_t)rows * e->width[0]; i++)
-			ws[i] = o[i];
+			ws[i] = (float)o[i] * k;
 	}
 	return ws;
 }

@@ -1,11 +1,14 @@
 /* RunSpec <-> model spec: a spec built from a model describes that model
- * again, and sizes from the network that would overflow are refused. */
+ * again (uint8 observations with their scale too), and sizes from the
+ * network that would overflow, unknown dtypes and bad scales are
+ * refused. */
 #include <stdarg.h>
 #include <stddef.h>
 #include <setjmp.h>
 #include <stdint.h>
 #include <cmocka.h>
 
+#include <math.h>
 #include <string.h>
 
 #include "err.h"
@@ -59,9 +62,85 @@ static void test_wrapping_obs_shape_refused(void **state)
 	assert_memory_equal(&out, &before, sizeof out);
 }
 
+/* A uint8 image space's dtype and scale survive the wire; an unset scale
+ * (0) is sent as the 1 it means. */
+static void test_uint8_scale_round_trip(void **state)
+{
+	(void)state;
+	static const float scales[] = {1.0f / 255.0f, 1.0f, 0.0f};
+	for (size_t i = 0; i < sizeof scales / sizeof scales[0]; i++) {
+		im_obs_space obs = {.ndim = 3, .shape = {84, 84, 4},
+				    .dtype = IM_DTYPE_U8, .scale = scales[i]};
+		im_act_space act = {.kind = IM_ACT_DISCRETE, .n = 6};
+		im_model_spec m, back;
+		im_model_spec_default(&m, &obs, &act, 8);
+		im_runspec_store s;
+		assert_int_equal(im_runspec_build(&s, 1, "plugin:x.so", 80, 5,
+						  &m, 0), IM_OK);
+		assert_int_equal(s.spec.obs_dtype, IMPALA__DTYPE__DTYPE_UINT8);
+		assert_true(s.spec.obs_scale == (scales[i] ? scales[i] : 1.0f));
+		char err[128];
+		assert_int_equal(im_runspec_model(&back, &s.spec, err, sizeof err),
+				 IM_OK);
+		assert_int_equal(back.obs.dtype, IM_DTYPE_U8);
+		assert_int_equal(back.obs.ndim, 3);
+		assert_int_equal(back.obs.shape[2], 4);
+		assert_true(im_obs_scale(&back.obs) == im_obs_scale(&obs));
+	}
+}
+
+typedef struct scase {
+	const char *name;
+	Impala__DType dtype;
+	float scale;
+	const char *why; /* NULL: accepted */
+} scase;
+
+static void test_scale_and_dtype_checked(void **state)
+{
+	(void)state;
+	static const scase cases[] = {
+		{"u8_absent", IMPALA__DTYPE__DTYPE_UINT8, 0.0f, NULL},
+		{"u8_255th", IMPALA__DTYPE__DTYPE_UINT8, 1.0f / 255.0f, NULL},
+		{"u8_negative", IMPALA__DTYPE__DTYPE_UINT8, -1.0f, "obs_scale"},
+		{"u8_nan", IMPALA__DTYPE__DTYPE_UINT8, NAN, "obs_scale"},
+		{"u8_inf", IMPALA__DTYPE__DTYPE_UINT8, INFINITY, "obs_scale"},
+		{"f32_absent", IMPALA__DTYPE__DTYPE_FLOAT32, 0.0f, NULL},
+		{"f32_one", IMPALA__DTYPE__DTYPE_FLOAT32, 1.0f, NULL},
+		{"f32_scaled", IMPALA__DTYPE__DTYPE_FLOAT32, 0.5f,
+		 "only meaningful for uint8"},
+		{"int32_obs", IMPALA__DTYPE__DTYPE_INT32, 0.0f, "dtype"},
+	};
+	for (size_t i = 0; i < sizeof cases / sizeof cases[0]; i++) {
+		const scase *c = &cases[i];
+		im_model_spec m, out;
+		base_spec(&m);
+		im_runspec_store s;
+		assert_int_equal(im_runspec_build(&s, 1, "CartPole-v1", 80, 5,
+						  &m, 0), IM_OK);
+		s.spec.obs_dtype = c->dtype;
+		s.spec.obs_scale = c->scale;
+		char err[128] = "";
+		int rc = im_runspec_model(&out, &s.spec, err, sizeof err);
+		if (!c->why && rc != IM_OK)
+			fail_msg("%s: refused: %s", c->name, err);
+		if (c->why && (rc != IM_EINVAL || !strstr(err, c->why)))
+			fail_msg("%s: rc %d, message '%s', want '%s'", c->name,
+				 rc, err, c->why);
+		/* What runspec accepts, the model accepts, and vice versa. */
+		if (!c->why) {
+			im_model *model = NULL;
+			assert_int_equal(im_model_new(&model, &out), IM_OK);
+			im_model_free(model);
+		}
+	}
+}
+
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
+		cmocka_unit_test(test_uint8_scale_round_trip),
+		cmocka_unit_test(test_scale_and_dtype_checked),
 		cmocka_unit_test(test_round_trip),
 		cmocka_unit_test(test_wrapping_obs_shape_refused),
 	};

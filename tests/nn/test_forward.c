@@ -365,6 +365,75 @@ static void test_uint8_observations(void **state)
 	im_model_free(mf), im_model_free(mu);
 }
 
+/* A uint8 model with scale k is the float model on v * k: the same bits,
+ * with the scale applied inside the first layer's input loop. */
+static void test_uint8_scale(void **state)
+{
+	(void)state;
+	const float k = 1.0f / 255.0f;
+	im_model_spec s;
+	small_spec(&s, 1, 1, IM_NN_ACT_RELU);
+	im_model *mf, *mu, *m1;
+	assert_int_equal(im_model_new(&mf, &s), IM_OK);
+	s.obs.dtype = IM_DTYPE_U8;
+	assert_int_equal(im_model_new(&m1, &s), IM_OK); /* scale unset: 1 */
+	s.obs.scale = k;
+	assert_int_equal(im_model_new(&mu, &s), IM_OK);
+	im_model_ws *wf, *wu, *w1;
+	assert_int_equal(im_model_ws_new(&wf, mf, 2, 2), IM_OK);
+	assert_int_equal(im_model_ws_new(&wu, mu, 2, 2), IM_OK);
+	assert_int_equal(im_model_ws_new(&w1, m1, 2, 2), IM_OK);
+	uint8_t ou[4 * OBS];
+	float of[4 * OBS], pf[4 * 3], pu[4 * 3], p1[4 * 3], bf[4], bu[4], b1[4];
+	for (int i = 0; i < 4 * OBS; i++) {
+		ou[i] = (uint8_t)(i * 53 % 256);
+		of[i] = (float)ou[i] * k;
+	}
+	int32_t pa[4] = {0, 1, 2, 0};
+	im_model_input in = {.T1 = 2, .B = 2, .obs = of, .prev_action = pa};
+	assert_int_equal(im_model_forward(wf, im_model_params(mf), &in, NULL,
+		NULL, NULL, pf, bf, NULL), IM_OK);
+	in.obs = ou;
+	assert_int_equal(im_model_forward(wu, im_model_params(mu), &in, NULL,
+		NULL, NULL, pu, bu, NULL), IM_OK);
+	assert_int_equal(im_model_forward(w1, im_model_params(m1), &in, NULL,
+		NULL, NULL, p1, b1, NULL), IM_OK);
+	assert_memory_equal(pf, pu, sizeof(pf));
+	assert_memory_equal(bf, bu, sizeof(bf));
+	/* The scale matters: unscaled bytes give other outputs. */
+	assert_true(memcmp(pu, p1, sizeof(pu)) != 0);
+	/* The backward sees the scaled input too: the same weight
+	 * gradients as the float model. */
+	size_t np = im_model_num_params(mf);
+	float dpol[4 * 3], dbase[4];
+	for (int i = 0; i < 4 * 3; i++)
+		dpol[i] = 0.1f * (float)(i % 5) - 0.2f;
+	for (int i = 0; i < 4; i++)
+		dbase[i] = 0.3f - 0.1f * (float)i;
+	float *gf = calloc(np, sizeof(float)), *gu = calloc(np, sizeof(float));
+	assert_non_null(gf);
+	assert_non_null(gu);
+	assert_int_equal(im_model_backward(wf, im_model_params(mf), dpol, dbase,
+		gf), IM_OK);
+	assert_int_equal(im_model_backward(wu, im_model_params(mu), dpol, dbase,
+		gu), IM_OK);
+	assert_memory_equal(gf, gu, np * sizeof(float));
+	free(gf), free(gu);
+	/* A scale that is negative or not finite, or one on a float space,
+	 * is refused. */
+	im_model *bad = NULL;
+	s.obs.scale = -k;
+	assert_int_equal(im_model_new(&bad, &s), IM_EINVAL);
+	s.obs.scale = NAN;
+	assert_int_equal(im_model_new(&bad, &s), IM_EINVAL);
+	s.obs.dtype = IM_DTYPE_F32;
+	s.obs.scale = k;
+	assert_int_equal(im_model_new(&bad, &s), IM_EINVAL);
+	assert_null(bad);
+	im_model_ws_free(wf), im_model_ws_free(wu), im_model_ws_free(w1);
+	im_model_free(mf), im_model_free(mu), im_model_free(m1);
+}
+
 static void test_errors(void **state)
 {
 	(void)state;
@@ -422,6 +491,7 @@ int main(void)
 		cmocka_unit_test(test_blocks_mlp128_tanh),
 		cmocka_unit_test(test_blocks_lstm),
 		cmocka_unit_test(test_uint8_observations),
+		cmocka_unit_test(test_uint8_scale),
 		cmocka_unit_test(test_errors),
 	};
 	return cmocka_run_group_tests(tests, NULL, NULL);
