@@ -326,27 +326,6 @@ static int wait_batch_locked(im_store *s, int timeout_ms, uint32_t *idx)
 	return IM_OK;
 }
 
-/* Converts n observation elements of the wire dtype into floats, and for
- * uint8 runs also keeps the bytes in raw (NULL for float runs, whose raw
- * view aliases the floats). */
-static void obs_to_float(float *dst, uint8_t *raw, const uint8_t *src,
-			 size_t n, size_t elem)
-{
-	if (elem == 4) {
-		memcpy(dst, src, n * sizeof(float));
-		return;
-	}
-	memcpy(raw, src, n);
-	for (size_t i = 0; i < n; i++)
-		dst[i] = (float)src[i];
-}
-
-/* The uint8 copy of observation row `row` of n elements, or NULL. */
-static uint8_t *raw_row(void *raw, const float *f, size_t row, size_t n)
-{
-	return raw == (const void *)f ? NULL : (uint8_t *)raw + row * n;
-}
-
 static void copy_action(im_batch *b, size_t at, const uint8_t *src,
 			int32_t *dst_i, float *dst_f)
 {
@@ -365,14 +344,13 @@ static void zero_action(im_batch *b, size_t at, int32_t *dst_i, float *dst_f)
 }
 
 /* Step-0 inputs and the per-step arrays of unroll bi. */
-static void assemble_steps(im_batch *b, const slot *s, uint32_t bi,
-			   size_t obs_elem)
+static void assemble_steps(im_batch *b, const slot *s, uint32_t bi)
 {
-	size_t B = b->B, n = b->obs_numel, D = b->action_dim;
+	size_t B = b->B, row = b->obs_numel * b->obs_elem, D = b->action_dim;
+	uint8_t *obs = b->obs;
+	/* Rows in the wire's dtype, as they came: bytes stay bytes. */
 	for (size_t t = 0; t <= b->T; t++)
-		obs_to_float(&b->obs[(t * B + bi) * n],
-			     raw_row(b->obs_raw, b->obs, t * B + bi, n),
-			     &s->obs[t * n * obs_elem], n, obs_elem);
+		memcpy(&obs[(t * B + bi) * row], &s->obs[t * row], row);
 	copy_action(b, bi, s->prev_action, b->prev_action, b->prev_action_box);
 	b->prev_reward[bi] = s->prev_reward;
 	b->reset[bi] = 0.0f;
@@ -416,10 +394,10 @@ static void assemble_meta(im_batch *b, const slot *s, uint32_t bi)
 }
 
 /* Bootstrap rows for truncated steps, in ascending t*B + b. */
-static void assemble_extra(im_batch *b, slot *const *sl, uint32_t *rows,
-			   size_t obs_elem)
+static void assemble_extra(im_batch *b, slot *const *sl, uint32_t *rows)
 {
-	size_t B = b->B, n = b->obs_numel, D = b->action_dim;
+	size_t B = b->B, n = b->obs_numel * b->obs_elem, D = b->action_dim;
+	uint8_t *extra_obs = b->extra_obs;
 	uint32_t k = 0;
 	/* rows[bi]: truncations seen so far in unroll bi, which is the row
 	 * of its final_obs that belongs to the next one. */
@@ -431,10 +409,8 @@ static void assemble_extra(im_batch *b, slot *const *sl, uint32_t *rows,
 				continue;
 			uint32_t row = rows[bi]++;
 			b->extra_index[k] = (int32_t)(t * B + bi);
-			obs_to_float(&b->extra_obs[(size_t)k * n],
-				     raw_row(b->extra_obs_raw, b->extra_obs, k, n),
-				     &s->final_obs[(size_t)row * n * obs_elem],
-				     n, obs_elem);
+			memcpy(&extra_obs[(size_t)k * n],
+			       &s->final_obs[(size_t)row * n], n);
 			copy_action(b, k, &s->actions[t * D * 4],
 				    b->extra_prev_action, b->extra_prev_action_box);
 			b->extra_prev_reward[k] = s->rewards[t];
@@ -442,11 +418,13 @@ static void assemble_extra(im_batch *b, slot *const *sl, uint32_t *rows,
 		}
 	}
 	b->n_extra = k;
+	b->input.extra.n = (int)k;
 }
 
 static int batch_matches(const im_batch *b, const im_store *s)
 {
 	return b->T == s->d.T && b->B == s->B && b->obs_numel == s->d.obs_numel &&
+	       b->obs_elem == s->d.obs_elem &&
 	       b->action_dim == s->d.action_dim &&
 	       b->lstm_hidden == s->d.lstm_hidden &&
 	       b->discrete == (s->d.action_kind ==
@@ -471,10 +449,10 @@ int im_store_take(im_store *s, im_batch *b, int timeout_ms)
 	if (rc == IM_OK) {
 		for (uint32_t i = 0; i < s->B; i++) {
 			sl[i] = &s->slots[taken[i]];
-			assemble_steps(b, sl[i], i, s->d.obs_elem);
+			assemble_steps(b, sl[i], i);
 			assemble_meta(b, sl[i], i);
 		}
-		assemble_extra(b, sl, taken + s->B, s->d.obs_elem);
+		assemble_extra(b, sl, taken + s->B);
 		pthread_mutex_lock(&s->mu);
 		for (uint32_t i = 0; i < s->B; i++)
 			s->free_idx[s->n_free++] = taken[i];
@@ -530,10 +508,6 @@ void im_batch_free(im_batch *b)
 	free(b->prev_action_box);
 	free(b->prev_reward);
 	free(b->reset);
-	if (b->obs_raw != (void *)b->obs)
-		free(b->obs_raw);
-	if (b->extra_obs_raw != (void *)b->extra_obs)
-		free(b->extra_obs_raw);
 	free(b->terminated_u8);
 	free(b->truncated_u8);
 	free(b->reset_u8);
@@ -567,23 +541,29 @@ static int alloc_actions(im_batch *b, size_t TB, size_t T1B)
 	return b->actions_box && b->prev_action_box && b->extra_prev_action_box;
 }
 
-/* Native-dtype observation views: aliases for float runs, byte copies for
- * uint8 runs. */
-static int alloc_raw(im_batch *b, const im_run_dims *d, size_t TB, size_t T1B)
+/* The update's view of b (im_update_batch): every pointer into b. */
+static void set_input(im_batch *b)
 {
-	if (d->obs_elem == 4) {
-		b->obs_raw = b->obs;
-		b->extra_obs_raw = b->extra_obs;
-		return 1;
-	}
-	b->obs_raw = malloc(T1B * d->obs_numel);
-	b->extra_obs_raw = malloc(TB * d->obs_numel);
-	return b->obs_raw && b->extra_obs_raw;
+	b->input = (im_update_batch){
+		.in = {(int)b->T + 1, (int)b->B, b->obs, b->prev_action,
+		       b->prev_action_box, b->prev_reward, b->reset_u8},
+		.h0 = b->h0,
+		.c0 = b->c0,
+		.extra = {0, b->extra_index, b->extra_obs, b->extra_prev_action,
+			  b->extra_prev_action_box, b->extra_prev_reward},
+		.act_discrete = b->actions,
+		.act_box = b->actions_box,
+		.behaviour_logp = b->behaviour_logp,
+		.rewards = b->rewards,
+		.terminated = b->terminated_u8,
+		.truncated = b->truncated_u8,
+	};
 }
 
 int im_batch_new(im_batch **out, const im_run_dims *d, uint32_t B)
 {
-	if (!out || !d || B == 0 || d->T == 0 || d->obs_numel == 0)
+	if (!out || !d || B == 0 || d->T == 0 || d->obs_numel == 0 ||
+	    (d->obs_elem != 1 && d->obs_elem != 4))
 		return IM_EINVAL;
 	im_batch *b = calloc(1, sizeof *b);
 	if (!b)
@@ -591,11 +571,13 @@ int im_batch_new(im_batch **out, const im_run_dims *d, uint32_t B)
 	b->T = d->T;
 	b->B = B;
 	b->obs_numel = d->obs_numel;
+	b->obs_elem = d->obs_elem;
 	b->action_dim = d->action_dim;
 	b->lstm_hidden = d->lstm_hidden;
 	b->discrete = d->action_kind == IMPALA__ACTION_KIND__ACTION_DISCRETE;
-	size_t TB = (size_t)d->T * B, T1B = TB + B, n = d->obs_numel;
-	b->obs = malloc(T1B * n * sizeof(float));
+	size_t TB = (size_t)d->T * B, T1B = TB + B;
+	size_t row = d->obs_numel * d->obs_elem;
+	b->obs = malloc(T1B * row);
 	b->rewards = malloc(TB * sizeof(float));
 	b->terminated = malloc(TB * sizeof(float));
 	b->truncated = malloc(TB * sizeof(float));
@@ -603,7 +585,7 @@ int im_batch_new(im_batch **out, const im_run_dims *d, uint32_t B)
 	b->prev_reward = malloc(T1B * sizeof(float));
 	b->reset = malloc(T1B * sizeof(float));
 	b->extra_index = malloc(TB * sizeof(int32_t));
-	b->extra_obs = malloc(TB * n * sizeof(float));
+	b->extra_obs = malloc(TB * row);
 	b->extra_prev_reward = malloc(TB * sizeof(float));
 	b->meta = calloc(B, sizeof *b->meta);
 	b->ep_return = malloc(TB * sizeof(float));
@@ -617,7 +599,7 @@ int im_batch_new(im_batch **out, const im_run_dims *d, uint32_t B)
 		 b->extra_index && b->extra_obs && b->extra_prev_reward &&
 		 b->meta && b->ep_return && b->ep_length && b->ep_truncated &&
 		 b->terminated_u8 && b->truncated_u8 && b->reset_u8 &&
-		 alloc_actions(b, TB, T1B) && alloc_raw(b, d, TB, T1B);
+		 alloc_actions(b, TB, T1B);
 	if (ok && d->lstm_hidden) {
 		b->h0 = malloc((size_t)B * d->lstm_hidden * sizeof(float));
 		b->c0 = malloc((size_t)B * d->lstm_hidden * sizeof(float));
@@ -625,6 +607,7 @@ int im_batch_new(im_batch **out, const im_run_dims *d, uint32_t B)
 	}
 	if (!ok)
 		goto fail;
+	set_input(b);
 	*out = b;
 	return IM_OK;
 fail:

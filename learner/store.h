@@ -25,6 +25,7 @@
 #include <stdint.h>
 
 #include "impala.pb-c.h"
+#include "learn/update.h"
 #include "validate.h"
 
 typedef struct im_store im_store;
@@ -49,10 +50,15 @@ typedef struct im_unroll_meta {
 } im_unroll_meta;
 
 /* One batch, time-major: element (t, b) of a [T, B] array is at t*B + b.
- * Flags and masks are floats 0/1 so they enter the numerics directly.
- * uint8 observations become floats of the same value (0..255); scaling is
- * the model's business.  Rewards are as the environment gave them;
- * clipping is the learner's business.
+ * Observations keep the run's dtype: float32, or for uint8 runs the bytes
+ * exactly as the actor sent them (no float copy of a frame exists; the
+ * model's first layer converts and scales).  Flags and masks are floats
+ * 0/1, with byte copies for the update.  Rewards are as the environment
+ * gave them; clipping is the learner's business.
+ *
+ * `input` is the update's view of the batch (im_update_compute takes it
+ * as it is): its pointers are set once by im_batch_new and its n_extra by
+ * every take, so nothing is copied or adapted between take and update.
  *
  * Model inputs: step 0 takes the trajectory's prev_action/prev_reward with
  * reset 0 (the actor sends the LSTM state at step 0, already zeroed if an
@@ -71,7 +77,8 @@ typedef struct im_batch {
 	uint32_t action_dim;       /* D; 1 for Discrete */
 	uint32_t lstm_hidden;      /* H; 0 without LSTM */
 	int discrete;              /* 1: int32 actions; 0: float Box actions */
-	float *obs;                /* (T+1, B, obs_numel) */
+	size_t obs_elem;           /* bytes per observation element: 4 or 1 */
+	void *obs;                 /* (T+1, B, obs_numel) run's obs dtype */
 	int32_t *actions;          /* (T, B) Discrete; NULL for Box */
 	float *actions_box;        /* (T, B, D) Box; NULL for Discrete */
 	float *rewards;            /* (T, B) */
@@ -82,12 +89,7 @@ typedef struct im_batch {
 	float *prev_action_box;    /* (T+1, B, D) Box; NULL for Discrete */
 	float *prev_reward;        /* (T+1, B) */
 	float *reset;              /* (T+1, B) 0/1 */
-	/* The same data in the forms the model and update take
-	 * (im_model_input, im_update_batch): observations in the run's obs
-	 * dtype (for float32 runs these alias obs and extra_obs), flags as
-	 * bytes 0/1. */
-	void *obs_raw;             /* (T+1, B, obs_numel) obs dtype */
-	void *extra_obs_raw;       /* (n_extra, obs_numel) obs dtype */
+	/* The flags as bytes 0/1, the form the update takes. */
 	uint8_t *terminated_u8;    /* (T, B) */
 	uint8_t *truncated_u8;     /* (T, B) */
 	uint8_t *reset_u8;         /* (T+1, B) */
@@ -95,7 +97,7 @@ typedef struct im_batch {
 	float *c0;                 /* (B, H); NULL without LSTM */
 	uint32_t n_extra;          /* truncated steps in the batch, <= T*B */
 	int32_t *extra_index;      /* (n_extra) t*B + b */
-	float *extra_obs;          /* (n_extra, obs_numel) */
+	void *extra_obs;           /* (n_extra, obs_numel) run's obs dtype */
 	int32_t *extra_prev_action; /* (n_extra) Discrete; NULL for Box */
 	float *extra_prev_action_box; /* (n_extra, D) Box; NULL for Discrete */
 	float *extra_prev_reward;  /* (n_extra) */
@@ -104,6 +106,7 @@ typedef struct im_batch {
 	float *ep_return;
 	uint32_t *ep_length;
 	uint8_t *ep_truncated;
+	im_update_batch input;     /* views of the arrays above */
 } im_batch;
 
 /* Allocates a batch for B unrolls of runs with dims d; every array is

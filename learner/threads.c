@@ -294,27 +294,6 @@ typedef struct learn_ctx {
 	float *grads;
 } learn_ctx;
 
-static im_update_batch update_batch(learn_ctx *c)
-{
-	const im_batch *b = c->batch;
-	im_update_batch u = {
-		.in = {(int)b->T + 1, (int)b->B, b->obs_raw, b->prev_action,
-		       b->prev_action_box, b->prev_reward, b->reset_u8},
-		.h0 = b->h0,
-		.c0 = b->c0,
-		.extra = {(int)b->n_extra, b->extra_index, b->extra_obs_raw,
-			  b->extra_prev_action, b->extra_prev_action_box,
-			  b->extra_prev_reward},
-		.act_discrete = b->actions,
-		.act_box = b->actions_box,
-		.behaviour_logp = b->behaviour_logp,
-		.rewards = b->rewards,
-		.terminated = b->terminated_u8,
-		.truncated = b->truncated_u8,
-	};
-	return u;
-}
-
 static void note_update(im_learner *l, const im_update_stats *st, float lr,
 			const im_batch *b, uint64_t version)
 {
@@ -339,7 +318,6 @@ static void note_update(im_learner *l, const im_update_stats *st, float lr,
 /* One update under the lock.  Returns 0, or 1 when training is done. */
 static int learn_step(im_learner *l, learn_ctx *c)
 {
-	im_update_batch ub = update_batch(c);
 	const im_learner_config *cfg = l->cfg;
 	uint64_t frames = (uint64_t)c->batch->T * c->batch->B;
 	size_t n = im_model_num_params(l->model);
@@ -352,7 +330,8 @@ static int learn_step(im_learner *l, learn_ctx *c)
 	uint64_t version = l->version;
 	float lr = im_optim_lr_linear((float)cfg->lr, l->frames,
 				      (uint64_t)cfg->num_train_steps);
-	int rc = im_update_compute(c->update, l->params, c->grads, &ub, &l->loss, &st);
+	int rc = im_update_compute(c->update, l->params, c->grads,
+				   &c->batch->input, &l->loss, &st);
 	if (rc == IM_OK)
 		rc = im_update_apply(l->opt, l->params, c->grads, n, lr,
 				     cfg->max_grad_norm, &st);

@@ -250,7 +250,7 @@ static void test_counts_each_reason(void **state)
 	assert_int_equal(im_batch_new(&b, &d, 1), IM_OK);
 	assert_int_equal(im_store_take(g->store, b, 1000), IM_OK);
 	assert_int_equal(b->meta[0].actor_id, 5);
-	assert_true(b->obs[2] == 2.0f); /* (t=1, b=0, i=0) */
+	assert_true(((const float *)b->obs)[2] == 2.0f); /* (t=1, b=0, i=0) */
 	im_batch_free(b);
 	free(x);
 	rig_down(g);

@@ -197,6 +197,28 @@ static void assert_ints(const int32_t *got, const int32_t *want, size_t n,
 			fail_msg("%s[%zu] = %d, want %d", what, i, got[i], want[i]);
 }
 
+/* The update's view points at the batch's own arrays; nothing is
+ * copied between take and update. */
+static void check_input_view(const im_batch *b)
+{
+	const im_update_batch *u = &b->input;
+	assert_int_equal(u->in.T1, (int)b->T + 1);
+	assert_int_equal(u->in.B, (int)b->B);
+	assert_ptr_equal(u->in.obs, b->obs);
+	assert_ptr_equal(u->in.reset, b->reset_u8);
+	assert_ptr_equal(u->in.prev_reward, b->prev_reward);
+	assert_ptr_equal(u->extra.obs, b->extra_obs);
+	assert_ptr_equal(u->extra.index, b->extra_index);
+	assert_int_equal(u->extra.n, (int)b->n_extra);
+	assert_ptr_equal(u->terminated, b->terminated_u8);
+	assert_ptr_equal(u->truncated, b->truncated_u8);
+	assert_ptr_equal(u->rewards, b->rewards);
+	assert_ptr_equal(u->behaviour_logp, b->behaviour_logp);
+	assert_ptr_equal(u->h0, b->h0);
+	assert_ptr_equal(u->act_discrete, b->actions);
+	assert_ptr_equal(u->act_box, b->actions_box);
+}
+
 static void check_small_batch(const im_batch *b)
 {
 	/* (t, b) at t*2 + b; values worked out by hand from fill_a/fill_b. */
@@ -223,15 +245,16 @@ static void check_small_batch(const im_batch *b)
 	assert_floats(b->reset, reset, 8, "reset");
 	assert_floats(b->h0, h0, 4, "h0");
 	assert_floats(b->c0, c0, 4, "c0");
-	assert_floats(&b->obs[2 * 2 * 2], obs_t2, 4, "obs[2]");
-	assert_floats(&b->obs[3 * 2 * 2], obs_t3, 4, "obs[3]");
+	assert_floats((const float *)b->obs + 2 * 2 * 2, obs_t2, 4, "obs[2]");
+	assert_floats((const float *)b->obs + 3 * 2 * 2, obs_t3, 4, "obs[3]");
 	assert_int_equal(b->n_extra, 2);
 	assert_ints(b->extra_index, extra_index, 2, "extra_index");
 	assert_floats(b->extra_obs, extra_obs, 4, "extra_obs");
+	assert_int_equal(b->obs_elem, 4);
 	assert_ints(b->extra_prev_action, extra_pa, 2, "extra_prev_action");
 	assert_floats(b->extra_prev_reward, extra_pr, 2, "extra_prev_reward");
 	assert_true(b->behaviour_logp[2] == -0.2f && b->behaviour_logp[3] == -1.0f);
-	/* The byte views say the same; float observations are aliased. */
+	/* The byte flags say the same. */
 	for (int i = 0; i < 8; i++) {
 		assert_int_equal(b->reset_u8[i], (int)reset[i]);
 		if (i < 6) {
@@ -239,8 +262,7 @@ static void check_small_batch(const im_batch *b)
 			assert_int_equal(b->truncated_u8[i], (int)trunc[i]);
 		}
 	}
-	assert_ptr_equal(b->obs_raw, b->obs);
-	assert_ptr_equal(b->extra_obs_raw, b->extra_obs);
+	check_input_view(b);
 }
 
 static void test_batch_layout(void **state)
@@ -280,8 +302,9 @@ static void test_batch_layout(void **state)
 	free(bb);
 }
 
-/* uint8 observations become floats of the same value; Box actions are
- * zeroed after an episode end; extra rows carry the Box action. */
+/* uint8 observations stay the bytes that came (one byte each, no float
+ * copy); Box actions are zeroed after an episode end; extra rows carry
+ * the Box action. */
 static void test_batch_u8_box(void **state)
 {
 	(void)state;
@@ -308,31 +331,28 @@ static void test_batch_u8_box(void **state)
 	im_batch *b = NULL;
 	assert_int_equal(im_batch_new(&b, &d, 1), IM_OK);
 	assert_int_equal(im_store_take(s, b, 1000), IM_OK);
-	static const float obs[] = {250, 251, 252, 253, 254, 255};
 	static const float actions[] = {0.5f, -0.5f, 3, 4};
 	static const float prev_action[] = {9, 8, 0, 0, 3, 4};
 	static const float reset[] = {0, 1, 0};
-	static const float extra_obs[] = {7, 255};
 	static const float extra_pa[] = {0.5f, -0.5f};
 	assert_null(b->actions);
 	assert_null(b->h0);
-	assert_floats(b->obs, obs, 6, "obs");
 	assert_floats(b->actions_box, actions, 4, "actions_box");
 	assert_floats(b->prev_action_box, prev_action, 6, "prev_action_box");
 	assert_floats(b->reset, reset, 3, "reset");
 	assert_int_equal(b->n_extra, 1);
 	assert_int_equal(b->extra_index[0], 0);
-	assert_floats(b->extra_obs, extra_obs, 2, "extra_obs");
 	assert_floats(b->extra_prev_action_box, extra_pa, 2, "extra_pa");
-	/* uint8 runs also get the bytes, for the model's native input. */
 	static const uint8_t obs_u8[] = {250, 251, 252, 253, 254, 255};
 	static const uint8_t extra_u8[] = {7, 255};
 	static const uint8_t reset_u8[] = {0, 1, 0};
-	assert_memory_equal(b->obs_raw, obs_u8, 6);
-	assert_memory_equal(b->extra_obs_raw, extra_u8, 2);
+	assert_int_equal(b->obs_elem, 1);
+	assert_memory_equal(b->obs, obs_u8, 6);
+	assert_memory_equal(b->extra_obs, extra_u8, 2);
 	assert_memory_equal(b->reset_u8, reset_u8, 3);
 	assert_int_equal(b->truncated_u8[0], 1);
 	assert_int_equal(b->truncated_u8[1], 0);
+	check_input_view(b);
 	im_batch_free(b);
 	im_store_free(s);
 	free(u);

@@ -96,20 +96,9 @@ static void run_case(const pcase *c)
 			free(buf);
 		}
 		assert_int_equal(im_store_take(st, b, 0), IM_OK);
-		im_update_batch ub = {
-			.in = {(int)b->T + 1, (int)b->B, b->obs_raw, b->prev_action,
-			       b->prev_action_box, b->prev_reward, b->reset_u8},
-			.h0 = b->h0, .c0 = b->c0,
-			.extra = {(int)b->n_extra, b->extra_index, b->extra_obs_raw,
-				  b->extra_prev_action, b->extra_prev_action_box,
-				  b->extra_prev_reward},
-			.act_discrete = b->actions, .act_box = b->actions_box,
-			.behaviour_logp = b->behaviour_logp, .rewards = b->rewards,
-			.terminated = b->terminated_u8, .truncated = b->truncated_u8,
-		};
 		im_loss_opts lo = im_loss_defaults();
 		im_update_stats ust;
-		assert_int_equal(im_update_compute(u, p, grads, &ub, &lo, &ust), IM_OK);
+		assert_int_equal(im_update_compute(u, p, grads, &b->input, &lo, &ust), IM_OK);
 		int rows = c->T * c->k;
 		if (discrete) {
 			im_dist_cat_log_prob(logp, im_update_policy(u), b->actions, rows, n);
