@@ -1,0 +1,204 @@
+/* uint8 frames end to end, without sockets: every byte of every frame the
+ * environment wrote arrives in the learner's batch unchanged.
+ *
+ * The actor's rollout acts on the example grid plugin ([8, 8, 2] uint8
+ * frames); each unroll is encoded, decoded, validated, stored and batched
+ * as the learner does.  Then a twin environment, reset from the same
+ * stream as the actor's environment b and stepped with the actions the
+ * batch recorded, replays every frame: each batch row (t, b) must equal,
+ * byte for byte, what the twin wrote; each bootstrap row the true last
+ * frame of its truncated episode; rewards and flags the twin's.  The
+ * batch holds the frames as bytes: 128 per row, not 512.
+ *
+ * Usage: test_pipeline_frames GRID.so */
+#include <stdarg.h>
+#include <stddef.h>
+#include <setjmp.h>
+#include <stdint.h>
+#include <cmocka.h>
+
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "env/env.h"
+#include "err.h"
+#include "rollout.h"
+#include "runspec.h"
+#include "store.h"
+#include "validate.h"
+#include "wire.h"
+
+int pipeline_spaces(const char *env, im_model_spec *ms);
+
+enum { K = 4, T = 40, ROUNDS = 8, FRAME = 8 * 8 * 2 };
+#define SEED 9
+#define ACTOR 3
+#define RUN 77
+
+static char spec_name[1024];
+
+/* What the rollout, the wire and the store turned the unrolls into. */
+typedef struct rig {
+	im_runspec_store rs;
+	im_model *model;
+	im_rollout *ro;
+	im_run_dims dims;
+	im_store *store;
+	im_batch *batch;
+} rig;
+
+static void rig_up(rig *g)
+{
+	im_model_spec ms;
+	memset(&ms, 0, sizeof ms);
+	assert_int_equal(pipeline_spaces(spec_name, &ms), 0);
+	assert_int_equal(ms.obs.dtype, IM_DTYPE_U8);
+	ms.hidden_dim = ms.feature_dim = 16;
+	ms.num_hidden_layers = 1;
+	ms.seed = 5;
+	assert_int_equal(im_model_new(&g->model, &ms), IM_OK);
+	assert_int_equal(im_runspec_build(&g->rs, RUN, spec_name, T, SEED, &ms,
+					  im_model_num_params(g->model)), IM_OK);
+	char err[256] = "";
+	int rc = im_rollout_new(&g->ro, &g->rs.spec, K, ACTOR, err, sizeof err);
+	if (rc)
+		fail_msg("rollout: %s", err);
+	assert_int_equal(im_validate_dims(&g->dims, &g->rs.spec), IM_OK);
+	assert_int_equal(g->dims.obs_elem, 1);
+	im_store_opts so = {.dims = g->dims, .capacity = K, .batch_size = K};
+	assert_int_equal(im_store_new(&g->store, &so), IM_OK);
+	assert_int_equal(im_batch_new(&g->batch, &g->dims, K), IM_OK);
+}
+
+static void rig_down(rig *g)
+{
+	im_batch_free(g->batch);
+	im_store_free(g->store);
+	im_rollout_free(g->ro);
+	im_model_free(g->model);
+}
+
+/* One round of acting, through the wire and the store into the batch. */
+static void act_round(rig *g, int round)
+{
+	assert_int_equal(im_rollout_run(g->ro, 0), IM_OK);
+	for (int e = 0; e < K; e++) {
+		Impala__Trajectory *t, *d = NULL;
+		im_rollout_trajectory(g->ro, e, RUN, ACTOR, (uint64_t)round, &t);
+		assert_int_equal(t->obs->dtype, IMPALA__DTYPE__DTYPE_UINT8);
+		assert_int_equal(t->obs->data.len, (T + 1) * FRAME);
+		uint8_t *buf;
+		size_t len;
+		assert_int_equal(im_wire_encode(&t->base, &buf, &len), IM_OK);
+		assert_int_equal(im_wire_decode_trajectory(buf, len,
+			IM_WIRE_MAX_TRAJECTORY, &d), IM_OK);
+		im_validate_state vs = {.run_id = RUN};
+		char why[200] = "";
+		if (im_validate_trajectory(d, &g->dims, &vs, why, sizeof why))
+			fail_msg("round %d env %d rejected: %s", round, e, why);
+		assert_int_equal(im_store_put(g->store, d, 0), IM_OK);
+		impala__trajectory__free_unpacked(d, NULL);
+		free(buf);
+	}
+	/* Poisoned first, so a byte the take leaves unwritten shows (the
+	 * frames are mostly zeros). */
+	memset(g->batch->obs, 0xA5, (size_t)(T + 1) * K * FRAME);
+	memset(g->batch->extra_obs, 0xA5, (size_t)T * K * FRAME);
+	assert_int_equal(im_store_take(g->store, g->batch, 0), IM_OK);
+}
+
+/* The bootstrap row of truncated step (t, b), or NULL. */
+static const uint8_t *extra_row(const im_batch *b, size_t t, size_t bi)
+{
+	for (uint32_t j = 0; j < b->n_extra; j++)
+		if ((size_t)b->extra_index[j] == t * b->B + bi)
+			return (const uint8_t *)b->extra_obs + (size_t)j * FRAME;
+	return NULL;
+}
+
+typedef struct counts {
+	int frames, terminated, truncated;
+} counts;
+
+/* Replays env bi's unroll on its twin; frame holds the twin's current
+ * frame, which must be batch row (0, bi). */
+static void replay(const im_batch *b, size_t bi, im_env *twin,
+		   uint8_t *frame, counts *n, int round)
+{
+	const uint8_t *obs = b->obs;
+	im_env_result r;
+	for (size_t t = 0; t <= b->T; t++) {
+		const uint8_t *row = obs + (t * b->B + bi) * FRAME;
+		if (memcmp(row, frame, FRAME))
+			fail_msg("round %d env %zu step %zu: the batch's frame "
+				 "differs from the environment's", round, bi, t);
+		n->frames++;
+		if (t == b->T)
+			break;
+		size_t at = t * b->B + bi;
+		assert_int_equal(im_env_step(twin, &b->actions[at], frame, &r),
+				 IM_OK);
+		assert_true(b->rewards[at] == r.reward);
+		assert_int_equal(b->terminated_u8[at], r.terminated);
+		assert_int_equal(b->truncated_u8[at], r.truncated && !r.terminated);
+		const uint8_t *x = extra_row(b, t, bi);
+		if (b->truncated_u8[at]) {
+			/* The true last frame, not the reset one. */
+			assert_non_null(x);
+			assert_memory_equal(x, frame, FRAME);
+		} else {
+			assert_null(x);
+		}
+		n->terminated += r.terminated;
+		n->truncated += r.truncated && !r.terminated;
+		if (r.terminated || r.truncated)
+			assert_int_equal(im_env_reset_next(twin, frame), IM_OK);
+	}
+}
+
+static void test_frames_arrive_unchanged(void **state)
+{
+	(void)state;
+	if (!spec_name[0])
+		skip();
+	rig g;
+	rig_up(&g);
+	/* Twin b starts on the stream the actor's environment b starts on:
+	 * split(split(run seed, actor id), b). */
+	im_env *twin[K];
+	uint8_t frame[K][FRAME];
+	im_rng run, actor, s;
+	im_rng_init(&run, SEED);
+	im_rng_split(&actor, &run, ACTOR);
+	for (int e = 0; e < K; e++) {
+		assert_int_equal(im_env_make(&twin[e], spec_name, NULL, 0), IM_OK);
+		im_rng_split(&s, &actor, (uint64_t)e);
+		assert_int_equal(im_env_reset_stream(twin[e], &s, frame[e]), IM_OK);
+	}
+	counts n = {0};
+	for (int round = 0; round < ROUNDS; round++) {
+		act_round(&g, round);
+		assert_int_equal(g.batch->obs_elem, 1);
+		for (int e = 0; e < K; e++)
+			replay(g.batch, (size_t)e, twin[e], frame[e], &n, round);
+	}
+	print_message("%d frames byte-identical; %d episodes terminated, %d "
+		      "truncated\n", n.frames, n.terminated, n.truncated);
+	/* Both ends of an episode were seen, so final frames were checked. */
+	assert_true(n.terminated > 0);
+	assert_true(n.truncated > 0);
+	for (int e = 0; e < K; e++)
+		im_env_free(twin[e]);
+	rig_down(&g);
+}
+
+int main(int argc, char **argv)
+{
+	if (argc > 1)
+		snprintf(spec_name, sizeof spec_name, "plugin:%s", argv[1]);
+	const struct CMUnitTest tests[] = {
+		cmocka_unit_test(test_frames_arrive_unchanged),
+	};
+	return cmocka_run_group_tests(tests, NULL, NULL);
+}
