@@ -1,5 +1,7 @@
 /* Validation: a table of named bad trajectories, each refused with its own
- * reason after a real encode/decode, plus good ones accepted; Params with a
+ * reason after a real encode/decode, plus good ones accepted (float32
+ * and uint8 observations, vectors and [H, W, C] frames: shape, dtype and
+ * byte length checked alike); Params with a
  * wrong checksum (and other faults) refused; Hello with a wrong protocol
  * version or environment refused with the right code. */
 #include <stdarg.h>
@@ -30,12 +32,12 @@
 typedef struct fx {
 	Impala__RunSpec spec;
 	Impala__ModelSpec model;
-	uint32_t obs_shape[1];
+	uint32_t obs_shape[3];
 	im_run_dims dims;
 	im_validate_state st;
 	Impala__Trajectory t;
 	Impala__Tensor obs, actions, final_obs, prev_action;
-	uint32_t obs_sh[2], act_sh[2], fin_sh[2], pa_sh[1];
+	uint32_t obs_sh[4], act_sh[2], fin_sh[4], pa_sh[1];
 	float obs_f[(T + 1) * OBS];
 	uint8_t obs_u8[(T + 1) * OBS];
 	int32_t act_i[T];
@@ -48,7 +50,8 @@ typedef struct fx {
 	Impala__Episode *eps[T];
 } fx;
 
-enum { SPEC_DISCRETE_LSTM, SPEC_DISCRETE_MLP, SPEC_BOX, SPEC_U8 };
+/* SPEC_U8_IMAGE: uint8 frames [H, W, C] = [1, OBS, 1]. */
+enum { SPEC_DISCRETE_LSTM, SPEC_DISCRETE_MLP, SPEC_BOX, SPEC_U8, SPEC_U8_IMAGE };
 
 static int known_actor(void *ctx, uint64_t id)
 {
@@ -65,9 +68,16 @@ static void fx_spec(fx *f, int kind)
 	f->spec.num_steps = T;
 	f->obs_shape[0] = OBS;
 	f->spec.n_obs_shape = 1;
+	if (kind == SPEC_U8_IMAGE) {
+		f->obs_shape[0] = 1;
+		f->obs_shape[1] = OBS;
+		f->obs_shape[2] = 1;
+		f->spec.n_obs_shape = 3;
+	}
 	f->spec.obs_shape = f->obs_shape;
-	f->spec.obs_dtype = kind == SPEC_U8 ? IMPALA__DTYPE__DTYPE_UINT8
-					    : IMPALA__DTYPE__DTYPE_FLOAT32;
+	f->spec.obs_dtype = kind == SPEC_U8 || kind == SPEC_U8_IMAGE
+				    ? IMPALA__DTYPE__DTYPE_UINT8
+				    : IMPALA__DTYPE__DTYPE_FLOAT32;
 	f->spec.action_kind = kind == SPEC_BOX ? IMPALA__ACTION_KIND__ACTION_BOX
 					       : IMPALA__ACTION_KIND__ACTION_DISCRETE;
 	f->spec.num_actions = kind == SPEC_BOX ? 0 : NA;
@@ -149,13 +159,20 @@ static void fx_init(fx *f, int kind)
 	t->actor_id = 7;
 	t->param_version = 8;
 	t->num_steps = T;
-	int u8 = kind == SPEC_U8, box = kind == SPEC_BOX;
+	int u8 = kind == SPEC_U8 || kind == SPEC_U8_IMAGE, box = kind == SPEC_BOX;
 	Impala__DType odt = u8 ? IMPALA__DTYPE__DTYPE_UINT8 : IMPALA__DTYPE__DTYPE_FLOAT32;
 	size_t oel = u8 ? 1 : 4;
 	fx_tensor(&f->obs, f->obs_sh, T + 1, OBS, 2, odt,
 		  u8 ? (void *)f->obs_u8 : (void *)f->obs_f, (T + 1) * OBS * oel);
 	fx_tensor(&f->final_obs, f->fin_sh, 1, OBS, 2, odt,
 		  u8 ? (void *)f->fin_u8 : (void *)f->fin_f, OBS * oel);
+	if (kind == SPEC_U8_IMAGE) {
+		/* [rows, 1, OBS, 1]: the spec's [H, W, C] after the rows. */
+		f->obs_sh[1] = f->fin_sh[1] = 1;
+		f->obs_sh[2] = f->fin_sh[2] = OBS;
+		f->obs_sh[3] = f->fin_sh[3] = 1;
+		f->obs.n_shape = f->final_obs.n_shape = 4;
+	}
 	if (box) {
 		fx_tensor(&f->actions, f->act_sh, T, D, 2, IMPALA__DTYPE__DTYPE_FLOAT32,
 			  f->act_f, sizeof f->act_f);
@@ -260,6 +277,22 @@ static void m_box_pa_nan(fx *f) { f->pa_f[1] = qnan; }
 /* uint8 spec. */
 static void m_u8_f32(fx *f) { f->obs.dtype = IMPALA__DTYPE__DTYPE_FLOAT32; }
 static void m_u8_final_dtype(fx *f) { f->final_obs.dtype = IMPALA__DTYPE__DTYPE_FLOAT32; f->final_obs.data.len = OBS * 4; }
+/* Bytes are not floats: any value 0..255 is valid. */
+static void m_u8_all_255(fx *f) { memset(f->obs_u8, 255, sizeof f->obs_u8); }
+static void m_u8_short(fx *f) { f->obs.data.len -= 1; }
+static void m_u8_long(fx *f) { f->obs.data.len += 1; }
+/* float32 payload under a uint8 label: four times the bytes. */
+static void m_u8_float_bytes(fx *f) { f->obs.data = (ProtobufCBinaryData){sizeof f->obs_f, (uint8_t *)f->obs_f}; }
+static void m_u8_rows(fx *f) { f->obs_sh[0] = T; f->obs.data.len = T * OBS; }
+static void m_u8_final_short(fx *f) { f->final_obs.data.len -= 1; }
+static void m_u8_final_rows(fx *f) { f->fin_sh[0] = 2; f->final_obs.data.len = 2 * OBS; }
+static void m_u8_final_missing(fx *f) { f->t.final_obs = NULL; }
+/* uint8 image spec: the layout is checked dimension by dimension, so the
+ * same bytes as [C, H, W] or flattened are refused. */
+static void m_img_chw(fx *f) { f->obs_sh[1] = 1; f->obs_sh[2] = 1; f->obs_sh[3] = OBS; }
+static void m_img_flat(fx *f) { f->obs.n_shape = 2; f->obs_sh[1] = OBS; }
+static void m_img_final_chw(fx *f) { f->fin_sh[2] = 1; f->fin_sh[3] = OBS; }
+static void m_img_f32(fx *f) { f->obs.dtype = IMPALA__DTYPE__DTYPE_FLOAT32; f->obs.data = (ProtobufCBinaryData){sizeof f->obs_f, (uint8_t *)f->obs_f}; }
 
 typedef struct vcase {
 	const char *name;
@@ -330,6 +363,23 @@ static const vcase cases[] = {
 	C(U8, m_none, OK),
 	C(U8, m_u8_f32, BAD_DTYPE),
 	C(U8, m_u8_final_dtype, BAD_DTYPE),
+	C(U8, m_u8_all_255, OK),
+	C(U8, m_obs_missing, BAD_SHAPE),
+	C(U8, m_u8_short, BAD_LENGTH),
+	C(U8, m_u8_long, BAD_LENGTH),
+	C(U8, m_u8_float_bytes, BAD_LENGTH),
+	C(U8, m_u8_rows, BAD_SHAPE),
+	C(U8, m_obs_width, BAD_SHAPE),
+	C(U8, m_u8_final_short, BAD_LENGTH),
+	C(U8, m_u8_final_rows, BAD_FINAL_OBS),
+	C(U8, m_u8_final_missing, BAD_FINAL_OBS),
+	C(U8_IMAGE, m_none, OK),
+	C(U8_IMAGE, m_u8_all_255, OK),
+	C(U8_IMAGE, m_img_chw, BAD_SHAPE),
+	C(U8_IMAGE, m_img_flat, BAD_SHAPE),
+	C(U8_IMAGE, m_img_final_chw, BAD_SHAPE),
+	C(U8_IMAGE, m_img_f32, BAD_DTYPE),
+	C(U8_IMAGE, m_u8_short, BAD_LENGTH),
 };
 #undef C
 
