@@ -51,51 +51,70 @@ struct im_store {
 
 /* ---- slots ---- */
 
+/* A slot's arrays, each with its size in bytes for dims d: the one list
+ * that slot_alloc, slot_free and im_store_slot_bytes share.  The LSTM
+ * state is absent (size 0, pointer NULL) without an LSTM. */
+enum { SLOT_ARRAYS = 13 };
+
+static void slot_arrays(slot *s, const im_run_dims *d,
+			void **ptr[SLOT_ARRAYS], size_t size[SLOT_ARRAYS])
+{
+	size_t T = d->T, row = d->obs_numel * d->obs_elem;
+	size_t A = (size_t)d->action_dim * 4, H = (size_t)d->lstm_hidden * 4;
+	void **p[SLOT_ARRAYS] = {
+		(void **)&s->obs, (void **)&s->final_obs, (void **)&s->actions,
+		(void **)&s->rewards, (void **)&s->terminated,
+		(void **)&s->truncated, (void **)&s->logp,
+		(void **)&s->prev_action, (void **)&s->ep_return,
+		(void **)&s->ep_length, (void **)&s->ep_truncated,
+		(void **)&s->h, (void **)&s->c,
+	};
+	size_t n[SLOT_ARRAYS] = {
+		(T + 1) * row, T * row, T * A, T * sizeof(float), T, T,
+		T * sizeof(float), A, T * sizeof(float), T * sizeof(uint32_t), T,
+		H, H,
+	};
+	memcpy(ptr, p, sizeof p);
+	memcpy(size, n, sizeof n);
+}
+
 static void slot_free(slot *s)
 {
-	free(s->obs);
-	free(s->final_obs);
-	free(s->actions);
-	free(s->rewards);
-	free(s->terminated);
-	free(s->truncated);
-	free(s->logp);
-	free(s->h);
-	free(s->c);
-	free(s->prev_action);
-	free(s->ep_return);
-	free(s->ep_length);
-	free(s->ep_truncated);
+	void **p[SLOT_ARRAYS];
+	size_t n[SLOT_ARRAYS];
+	im_run_dims none = {0};
+	slot_arrays(s, &none, p, n);
+	for (int i = 0; i < SLOT_ARRAYS; i++)
+		free(*p[i]);
 }
 
 static int slot_alloc(slot *s, const im_run_dims *d)
 {
-	size_t T = d->T, row = d->obs_numel * d->obs_elem;
+	void **p[SLOT_ARRAYS];
+	size_t n[SLOT_ARRAYS];
 	memset(s, 0, sizeof *s);
-	s->obs = malloc((T + 1) * row);
-	s->final_obs = malloc(T * row);
-	s->actions = malloc(T * d->action_dim * 4);
-	s->rewards = malloc(T * sizeof(float));
-	s->terminated = malloc(T);
-	s->truncated = malloc(T);
-	s->logp = malloc(T * sizeof(float));
-	s->prev_action = malloc(d->action_dim * 4);
-	s->ep_return = malloc(T * sizeof(float));
-	s->ep_length = malloc(T * sizeof(uint32_t));
-	s->ep_truncated = malloc(T);
-	int ok = s->obs && s->final_obs && s->actions && s->rewards &&
-		 s->terminated && s->truncated && s->logp && s->prev_action &&
-		 s->ep_return && s->ep_length && s->ep_truncated;
-	if (ok && d->lstm_hidden) {
-		s->h = malloc(d->lstm_hidden * sizeof(float));
-		s->c = malloc(d->lstm_hidden * sizeof(float));
-		ok = s->h && s->c;
-	}
-	if (!ok) {
-		slot_free(s);
-		return IM_ENOMEM;
+	slot_arrays(s, d, p, n);
+	for (int i = 0; i < SLOT_ARRAYS; i++) {
+		if (n[i] == 0)
+			continue;
+		*p[i] = malloc(n[i]);
+		if (!*p[i]) {
+			slot_free(s);
+			return IM_ENOMEM;
+		}
 	}
 	return IM_OK;
+}
+
+size_t im_store_slot_bytes(const im_run_dims *d)
+{
+	slot s;
+	void **p[SLOT_ARRAYS];
+	size_t n[SLOT_ARRAYS], sum = 0;
+	slot_arrays(&s, d, p, n);
+	for (int i = 0; i < SLOT_ARRAYS; i++)
+		sum += n[i];
+	return sum;
 }
 
 /* The byte lengths the copy relies on; validation checked much more. */

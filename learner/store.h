@@ -115,6 +115,12 @@ typedef struct im_batch {
 int im_batch_new(im_batch **out, const im_run_dims *d, uint32_t B);
 void im_batch_free(im_batch *b);
 
+/* Bytes one slot allocates for dims d: (T+1) observation rows, T rows
+ * for the final observations of truncated steps (the worst case), and the
+ * per-step arrays, in the run's obs dtype (README: "Memory").  Pages of
+ * final_obs rows never written stay unbacked. */
+size_t im_store_slot_bytes(const im_run_dims *d);
+
 /* Allocates every slot up front.  *out is set only on success; IM_EINVAL
  * for capacity < batch_size or batch_size 0, IM_ENOMEM. */
 int im_store_new(im_store **out, const im_store_opts *o);

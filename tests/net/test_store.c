@@ -517,11 +517,49 @@ static void test_refuses_misfits(void **state)
 	free(a);
 }
 
+/* A slot's size for the README's case (84x84x4 uint8 frames, T = 80,
+ * Discrete, the defaults' 60 slots): the observation rows at one byte per
+ * value dominate; float32 frames would take four times as much. */
+static void test_slot_bytes(void **state)
+{
+	(void)state;
+	im_run_dims d;
+	memset(&d, 0, sizeof d);
+	d.T = 80;
+	d.obs_ndim = 3;
+	d.obs_shape[0] = 84, d.obs_shape[1] = 84, d.obs_shape[2] = 4;
+	d.obs_numel = 84 * 84 * 4;
+	d.obs_dtype = IMPALA__DTYPE__DTYPE_UINT8;
+	d.obs_elem = 1;
+	d.action_kind = IMPALA__ACTION_KIND__ACTION_DISCRETE;
+	d.num_actions = 6;
+	d.action_dim = 1;
+	size_t frame = 84 * 84 * 4, T = 80;
+	/* (T+1) obs rows, T final rows; per step an int32 action, float
+	 * reward, logp and episode return, uint32 episode length, three flag
+	 * bytes; one int32 previous action. */
+	size_t per_step = 4 + 4 + 4 + 4 + 4 + 3;
+	size_t want = (2 * T + 1) * frame + T * per_step + 4;
+	size_t got = im_store_slot_bytes(&d);
+	assert_int_equal(got, want);
+	print_message("slot %zu bytes; 60 slots %.1f MiB\n", got,
+		      60.0 * (double)got / (1 << 20));
+	/* An LSTM adds its two state vectors. */
+	d.lstm_hidden = 512;
+	assert_int_equal(im_store_slot_bytes(&d), want + 2 * 512 * 4);
+	/* The same frames as float32: four bytes a value. */
+	d.lstm_hidden = 0;
+	d.obs_dtype = IMPALA__DTYPE__DTYPE_FLOAT32;
+	d.obs_elem = 4;
+	assert_int_equal(im_store_slot_bytes(&d), want + 3 * (2 * T + 1) * frame);
+}
+
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
 		cmocka_unit_test(test_batch_layout),
 		cmocka_unit_test(test_batch_u8_box),
+		cmocka_unit_test(test_slot_bytes),
 		cmocka_unit_test(test_capacity_blocks_and_wakes),
 		cmocka_unit_test(test_fifo_and_min_version),
 		cmocka_unit_test(test_close_wakes_waiters),
