@@ -31,7 +31,9 @@
 	XX(REFUSED, "refused by peer")                                         \
 	XX(STATE, "operation not valid in this state")                         \
 	XX(HELP, "help requested")                                              \
-	XX(BLAS, "the BLAS library computed wrong results")
+	XX(BLAS, "the BLAS library computed wrong results")                    \
+	XX(ENVFAIL, "the environment failed (an exception or a broken "       \
+		    "contract; see the log)")
 
 enum im_err_index_ {
 	IM_ERR_INDEX_NONE_ = 0,

@@ -9,6 +9,7 @@
 
 #include "env/env.h"
 #include "env/env_class.h"
+#include "env/pyenv.h"
 #include "err.h"
 
 #define PLUGIN_PREFIX "plugin:"
@@ -46,7 +47,8 @@ char *im_env_known_names(char *buf, size_t len)
 		used += (size_t)n;
 	}
 	if (used < len)
-		snprintf(buf + used, len - used, ", plugin:/path/to/lib.so");
+		snprintf(buf + used, len - used, ", plugin:/path/to/lib.so, "
+			 "py:package.module:factory, gym:ID");
 	return buf;
 }
 
@@ -80,6 +82,8 @@ int im_env_class_open(const im_env_class **out, const char *spec, char *err,
 	}
 	if (strncmp(spec, PLUGIN_PREFIX, strlen(PLUGIN_PREFIX)) == 0)
 		return open_plugin_spec(out, spec, err, errlen);
+	if (im_pyenv_is_spec(spec))
+		return im_env_pyenv_open(out, spec, err, errlen);
 	for (int i = 0; i < NBUILTINS; i++) {
 		if (strcmp(spec, builtins[i]->name) == 0) {
 			*out = builtins[i];
@@ -96,6 +100,8 @@ void im_env_class_close(const im_env_class *c)
 {
 	if (c && c->dl)
 		im_env_plugin_close(c);
+	else if (c && c->py)
+		im_env_pyenv_close(c);
 }
 
 int im_env_check_action(const im_act_space *a, const void *action)
@@ -205,9 +211,11 @@ int im_env_reset_next(im_env *e, void *obs)
 	if (!e || !obs)
 		return IM_EINVAL;
 	e->cls->reset(e->cls, e->state, &e->rng, obs);
-	e->status = EPISODE_RUNNING;
 	e->elapsed = 0;
-	return 0;
+	int rc = e->cls->reset_status ? e->cls->reset_status(e->cls, e->state)
+				      : 0;
+	e->status = rc ? EPISODE_NONE : EPISODE_RUNNING;
+	return rc;
 }
 
 int im_env_reset(im_env *e, uint64_t seed, void *obs)
@@ -243,9 +251,10 @@ int im_env_step(im_env *e, const void *action, void *obs, im_env_result *res)
 	}
 	e->elapsed++;
 	res->reward = reward;
-	res->terminated = term != 0;
-	res->truncated = e->cls->max_episode_steps > 0 &&
-			 e->elapsed >= e->cls->max_episode_steps;
+	res->terminated = (term & IM_ENV_STEP_TERMINATED) != 0;
+	res->truncated = (term & IM_ENV_STEP_TRUNCATED) ||
+			 (e->cls->max_episode_steps > 0 &&
+			  e->elapsed >= e->cls->max_episode_steps);
 	if (res->terminated || res->truncated)
 		e->status = EPISODE_NONE;
 	return 0;

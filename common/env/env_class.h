@@ -30,7 +30,14 @@ struct im_env_class {
 	 *
 	 * Draws a new episode from rng; writes one observation to obs. */
 	void (*reset)(const im_env_class *c, void *st, im_rng *rng, void *obs);
-	/* One step with a validated action; returns 0 or IM_EPLUGIN. */
+	/* Optional: classes whose reset() can fail (Python environments)
+	 * say here, right after it, whether it did: 0 or IM_E*.  A failed
+	 * reset has written zeros to obs. */
+	int (*reset_status)(const im_env_class *c, void *st);
+	/* One step with a validated action; returns 0 or IM_EPLUGIN (or
+	 * IM_EENVFAIL from a Python environment).  *terminated takes
+	 * IM_ENV_STEP_TERMINATED, or'd with IM_ENV_STEP_TRUNCATED when the
+	 * environment ended the episode by a time limit of its own. */
 	int (*step)(const im_env_class *c, void *st, const void *action,
 		    void *obs, float *reward, uint8_t *terminated);
 	/* Optional: k steps over states laid out state_size apart, with
@@ -45,7 +52,14 @@ struct im_env_class {
 	const void *plugin;        /* const impala_env_plugin * */
 	char *args;                /* text after '?' in the spec */
 	char name_buf[64];
+
+	/* Python environments only (pyenv.c): the class itself. */
+	void *py;
 };
+
+/* Bits of step()'s *terminated. */
+#define IM_ENV_STEP_TERMINATED 1
+#define IM_ENV_STEP_TRUNCATED 2
 
 /* Built-in classes (cartpole.c, acrobot.c, mountain_car.c, pendulum.c).
  * Their states are plain arrays of doubles, so tests can set a chosen

@@ -78,25 +78,30 @@ static void *obs_row(const im_vecenv *v, void *buf, int i)
 	return (unsigned char *)buf + (size_t)i * v->row;
 }
 
-static void reset_one(im_vecenv *v, int i)
+static int reset_one(im_vecenv *v, int i)
 {
 	v->cls->reset(v->cls, state_at(v, i), &v->rng[i],
 		      obs_row(v, v->b.obs, i));
 	v->elapsed[i] = 0;
 	v->ret[i] = 0.0;
+	return v->cls->reset_status
+		       ? v->cls->reset_status(v->cls, state_at(v, i))
+		       : 0;
 }
 
 int im_vecenv_reset(im_vecenv *v)
 {
 	if (!v)
 		return IM_EINVAL;
+	int rc = 0;
 	for (int i = 0; i < v->k; i++) {
-		reset_one(v, i);
+		int r = reset_one(v, i);
+		rc = rc ? rc : r;
 		v->b.reward[i] = 0.0f;
 		v->b.terminated[i] = 0;
 		v->b.truncated[i] = 0;
 	}
-	return 0;
+	return rc;
 }
 
 int im_vecenv_new(im_vecenv **out, const im_vecenv_opts *o)
@@ -131,7 +136,12 @@ int im_vecenv_new(im_vecenv **out, const im_vecenv_opts *o)
 	}
 	for (int i = 0; i < v->k; i++)
 		im_rng_split(&v->rng[i], o->rng, (uint64_t)i);
-	im_vecenv_reset(v);
+	if ((rc = im_vecenv_reset(v))) {
+		if (o->err && o->errlen)
+			snprintf(o->err, o->errlen, "environment '%s': the "
+				 "first reset failed (see the log)", o->spec);
+		goto fail;
+	}
 	*out = v;
 	return 0;
 fail:
@@ -195,15 +205,20 @@ static int first_bad_action(const im_vecenv *v, const void *actions)
 	return -1;
 }
 
-/* Time limit, returns and auto-reset after the k envs have moved. */
-static void finish_step(im_vecenv *v)
+/* Time limit, returns and auto-reset after the k envs have moved.  Returns
+ * the first failed auto-reset's code (Python environments), else 0. */
+static int finish_step(im_vecenv *v)
 {
 	const int max = v->cls->max_episode_steps;
 	im_vecenv_bufs *b = &v->b;
+	int rc = 0;
 	for (int i = 0; i < v->k; i++) {
 		int32_t len = ++v->elapsed[i];
 		v->ret[i] += b->reward[i];
-		uint8_t trunc = max > 0 && len >= max;
+		/* The class's own truncation (bit 2) or the time limit. */
+		uint8_t trunc = (max > 0 && len >= max) ||
+				(b->terminated[i] & IM_ENV_STEP_TRUNCATED);
+		b->terminated[i] &= IM_ENV_STEP_TERMINATED;
 		b->truncated[i] = trunc;
 		if (!(b->terminated[i] | trunc))
 			continue;
@@ -211,8 +226,10 @@ static void finish_step(im_vecenv *v)
 		       v->row);
 		b->ep_return[i] = (float)v->ret[i];
 		b->ep_length[i] = len;
-		reset_one(v, i);
+		int r = reset_one(v, i);
+		rc = rc ? rc : r;
 	}
+	return rc;
 }
 
 static int step_common(im_vecenv *v, const void *actions, int *bad_index,
@@ -246,8 +263,7 @@ static int step_common(im_vecenv *v, const void *actions, int *bad_index,
 			}
 		}
 	}
-	finish_step(v);
-	return 0;
+	return finish_step(v);
 }
 
 int im_vecenv_step(im_vecenv *v, const void *actions, int *bad_index)
