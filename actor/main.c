@@ -234,6 +234,11 @@ static int act_loop(actor *a)
 		if (rc < 0)
 			return rc;
 		rc = im_rollout_run(a->roll, a->version);
+		/* A failed environment (a Python exception, a broken
+		 * contract) cannot be trusted again: stop, so that a
+		 * supervisor restarts the process afresh. */
+		if (rc == IM_EENVFAIL)
+			return rc;
 		if (rc) {
 			im_warn("acting failed: %s; unroll discarded",
 				im_strerror(rc));
@@ -244,6 +249,14 @@ static int act_loop(actor *a)
 			return rc;
 	}
 	return IM_ECANCELED;
+}
+
+/* 2 means "fix the configuration" (systemd does not restart on it); a
+ * failed environment (IM_EENVFAIL: the user's code raised or broke its
+ * contract) gives 1, so that systemd restarts the actor. */
+static int exit_status(int rc)
+{
+	return rc == IM_EENVFAIL ? 1 : 2;
 }
 
 static int run(actor *a)
@@ -261,13 +274,17 @@ static int run(actor *a)
 		rc = adopt(a, c->welcome);
 		impala__control__free_unpacked(c, NULL);
 		if (rc)
-			return 2;
+			return exit_status(rc);
 		im_info("joined run %016" PRIx64 " at parameter version %" PRIu64
 			" with %d environments",
 			a->run_id, a->version, a->cfg.num_envs);
 		rc = act_loop(a);
 		if (rc == IM_ECANCELED)
 			return 0;
+		if (rc == IM_EENVFAIL) {
+			im_error("the environment failed (see above); stopping");
+			return exit_status(rc);
+		}
 		if (rc == IM_ETIMEDOUT)
 			im_warn("learner silent for %.1f s; handshaking again",
 				a->cfg.learner_timeout);

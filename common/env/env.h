@@ -8,6 +8,9 @@
  *   plugin:/path/lib.so        a shared library implementing
  *   plugin:/path/lib.so?ARGS   env/impala_env_plugin.h (ARGS go to its
  *                              create()).
+ *   py:package.module:factory[?k=v&...]  a Python object with Gymnasium's
+ *   gym:ID[?k=v&...]           interface, from the factory or from
+ *                              gymnasium.make(ID) (env/pyenv.h).
  *
  * Observations.  Every function here hands observations out in the dtype
  * of the environment's observation space (im_obs_space.dtype): numel
@@ -105,7 +108,9 @@ int im_env_reset_next(im_env *e, void *obs);
  * *res.
  * Returns IM_EACTION for a bad action (nothing changed), IM_ESTATE when no
  * episode is running (never reset, or it ended), IM_EPLUGIN when a plugin's
- * step failed (a reset is then required). */
+ * step failed (a reset is then required), IM_EENVFAIL when a Python
+ * environment raised or broke its contract (it stays failed; the resets
+ * above return IM_EENVFAIL too). */
 int im_env_step(im_env *e, const void *action, void *obs, im_env_result *res);
 
 /* 0 when action (as for im_env_step) is inside the space, else IM_EACTION. */
@@ -176,7 +181,9 @@ int im_vecenv_reset(im_vecenv *v);
  * for Box; read only during the call.  All actions are checked before any
  * env moves: one bad action gives IM_EACTION and nothing changes (its
  * index is written to *bad_index when bad_index is not NULL).  Returns
- * IM_EPLUGIN if a plugin's step failed (the vecenv is then reset). */
+ * IM_EPLUGIN if a plugin's step failed (the vecenv is then reset), or
+ * IM_EENVFAIL if a Python environment failed in its step or in the
+ * auto-reset after it (the vecenv is then unusable: stop). */
 int im_vecenv_step(im_vecenv *v, const void *actions, int *bad_index);
 
 /* The same step through the per-environment path (one call per env, no

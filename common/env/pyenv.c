@@ -165,6 +165,9 @@ typedef struct py_class {
 	PyObject *first;    /* made at open, handed to the first init() */
 	PyObject *act_template; /* Box actions: ndarray to fill and copy */
 	int act_f64;        /* the Box action's dtype is float64 */
+	/* One instance failed: the others stop calling Python too, so one
+	 * failure gives one traceback, and the process stops on it. */
+	int failed;
 	char last_error[512];
 } py_class;
 
@@ -243,7 +246,7 @@ static int contract_error(py_class *pc, py_state *s, const char *where,
 	set_error(pc, "%s: %s: %s", pc->spec, where, why);
 	im_error("%s", pc->last_error);
 	if (s)
-		s->broken = 1;
+		s->broken = pc->failed = 1;
 	return IM_EENVFAIL;
 }
 
@@ -329,7 +332,7 @@ static int reset_locked(py_class *pc, py_state *s, uint64_t seed, void *obs)
 			      : NULL;
 	Py_XDECREF(args[0]);
 	if (!r) {
-		s->broken = 1;
+		s->broken = pc->failed = 1;
 		return take_exception(pc, "reset()");
 	}
 	char why[300];
@@ -352,7 +355,7 @@ static void py_reset(const im_env_class *c, void *st, im_rng *rng, void *obs)
 	/* 32 bits: what random.seed, numpy.random.seed and Gymnasium's
 	 * seeding all accept. */
 	uint64_t seed = im_rng_u64(rng) >> 32;
-	if (s->broken) {
+	if (s->broken || pyc(c)->failed) {
 		memset(obs, 0, im_obs_bytes(&c->obs));
 		s->reset_rc = IM_EENVFAIL;
 		return;
@@ -461,7 +464,7 @@ static int py_step(const im_env_class *c, void *st, const void *action,
 {
 	py_class *pc = pyc(c);
 	py_state *s = st;
-	if (s->broken)
+	if (s->broken || pc->failed)
 		return IM_EENVFAIL;
 	char where[160];
 	PyGILState_STATE g = PyGILState_Ensure();
@@ -471,7 +474,7 @@ static int py_step(const im_env_class *c, void *st, const void *action,
 	Py_XDECREF(a);
 	if (!r) {
 		action_text(where, sizeof where, &c->act, action);
-		s->broken = 1;
+		s->broken = pc->failed = 1;
 		rc = take_exception(pc, where);
 	} else {
 		rc = read_step(pc, s, r, obs, reward, terminated, "step()");

@@ -20,8 +20,9 @@
  * After the open, an exception in reset() or step() or a broken contract
  * (wrong observation shape or dtype, a non-finite value, a reward that is
  * not a number, a malformed return value) makes that call return
- * IM_EENVFAIL and marks the instance broken: later calls on it return
- * IM_EENVFAIL without calling Python again.  The bridge logs a Python
+ * IM_EENVFAIL and marks the class failed: later reset() and step() calls
+ * on any of its instances return IM_EENVFAIL without calling Python again
+ * (one failure, one traceback; the actor then stops).  The bridge logs a Python
  * traceback or contract violation once, when it happens, at error level:
  * the traceback exists only at that moment, and it is the user's own
  * program speaking (as their print() calls would).  The same one-line

@@ -138,15 +138,15 @@ static int copy_buffer(void *dst, const Py_buffer *v, const im_obs_space *s,
 	if (!shape_matches(v, s) || v->ndim > IM_SPACE_MAX_DIMS) {
 		shape_text(got, sizeof got, v->ndim, v->shape, NULL);
 		shape_text(want, sizeof want, s->ndim, NULL, s->shape);
-		return im_errf(why, whylen, IM_ESHAPE, "observation has shape %s, "
+		return im_errf(why, whylen, IM_ESHAPE, "observation has shape %s but "
 			       "the observation space %s", got, want);
 	}
 	elem e = parse_format(v->format);
 	int u8 = s->dtype == IM_DTYPE_U8;
 	if (e == ELEM_BAD || (u8 != (e == ELEM_U8)))
 		return im_errf(why, whylen, IM_EINVAL, "observation has dtype "
-			       "'%s' (struct format), the observation space "
-			       "wants %s", v->format ? v->format : "B",
+			       "'%s' (struct format) but the observation "
+			       "space wants %s", v->format ? v->format : "B",
 			       u8 ? "uint8 ('B')"
 				  : "float32 ('f') or float64 ('d')");
 	size_t n = im_obs_numel(s);

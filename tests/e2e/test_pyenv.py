@@ -1,0 +1,135 @@
+#!/usr/bin/env python3
+"""Python environments between real processes (PYTHONPATH holds tests/env
+and examples/python; meson sets it):
+
+  solve   a learner and two actors train the pure-Python CartPole
+          (tests/env/pycartpole.py, through py:) to a mean return of 475
+          within a frame budget and a wall-clock bound;
+  catch   the uint8 image game of examples/python/catch.py ([10, 5, 1]
+          bytes) travels actor -> wire -> learner: unrolls are accepted and
+          none dropped (training images through the conv encoder waits for
+          the conv work);
+  errors  each bad behaviour stops the process that meets it with its
+          exit status and message, the traceback logged exactly once:
+          1 for the user's code failing (systemd restarts the process),
+          2 for what no restart can fix (an unsupported space, a module
+          that is not there)."""
+import json
+import os
+import re
+import sys
+
+sys.path.insert(0, os.path.dirname(__file__))
+from harness import LEARNER, Cluster, Proc  # noqa: E402
+
+MLP = ["--hidden-dim", "64", "--feature-dim", "64", "--num-steps", "80",
+       "--batch-size", "32", "--num-storages", "96", "--num-learners", "2",
+       "--lr", "0.0004", "--eval-interval", "0", "--save-interval", "0"]
+
+
+def summary(c, wall):
+    rc = c.learner.wait(wall)
+    assert rc == 0, f"learner exit {rc}: {c.learner.text()[-2000:]}"
+    lines = [ln for ln in c.learner.stdout().splitlines() if ln.strip()]
+    return json.loads(lines[-1])
+
+
+def test_solve():
+    budget = 40_000_000
+    with Cluster() as c:
+        c.start_learner("--env", "py:pycartpole:make", *MLP, "--seed", "1",
+                        "--num-train-steps", str(budget),
+                        "--target-return", "475")
+        c.start_actor(1, 8)
+        c.start_actor(2, 8)
+        s = summary(c, 150)
+        print(f"solve: {s}", flush=True)
+        assert s["result"] == "target return reached", s
+        assert s["mean_return"] >= 475 and s["episodes"] >= 100, s
+        assert s["frames"] <= budget + 32 * 80 * 2, s
+        for a in c.actors:
+            assert "joined run" in a.text() and a.alive(), a.text()[-1000:]
+
+
+def test_catch_shapes():
+    with Cluster() as c:
+        c.start_learner("--env", "py:catch:make", *MLP, "--num-steps", "20",
+                        "--num-train-steps", "200000")
+        c.start_actor(1, 8)
+        s = summary(c, 90)
+        log = c.learner.text()
+        m = re.search(r"(\d+) unrolls accepted, (\d+) dropped", log)
+        assert m and int(m.group(1)) > 0 and int(m.group(2)) == 0, log[-1500:]
+        assert s["frames"] >= 200000 and s["episodes"] > 1000, s
+        # The image went over the wire as [T+1, 10, 5, 1] bytes: the
+        # checkpoint's first layer reads 50 inputs.
+        from harness import checkpoint_header
+        h = checkpoint_header(s["checkpoint"])
+        assert h["encoder.0.weight"]["shape"] == [64, 50], h["encoder.0.weight"]
+
+
+def run_learner(c, env, wall=60):
+    """A learner alone on env that should refuse to start."""
+    c.base = c.base or __import__("harness").free_base_port()
+    p = Proc([LEARNER, "--env", env, "--bind", c.address, "--status-addr",
+              "127.0.0.1:0", "--logdir", os.path.join(c.tmp, "runs")],
+             os.path.join(c.tmp, "refused.log"))
+    c.learner = p
+    return p.wait(wall), p.text()
+
+
+# (env spec, who fails, exit status, message)
+CASES = [
+    ("py:pybad:make?mode=step_raises&after=40", "actor", 1,
+     "raised ZeroDivisionError: step failed on purpose"),
+    ("py:pybad:make?mode=reset_raises", "actor", 1,
+     "reset() raised RuntimeError: reset failed on purpose"),
+    ("py:pybad:make?mode=nan_obs&after=40", "actor", 1,
+     "observation element 1 is nan"),
+    ("py:pybad:make?mode=reward_str&after=40", "actor", 1,
+     "the reward is a str, not a number"),
+    ("py:pybad:make?mode=factory_raises", "learner", 1,
+     "the factory raised KeyError: 'no such level'"),
+    ("py:pybad:make?mode=obs_dict", "learner", 2,
+     "Dict or Tuple spaces are not supported"),
+    ("py:no_such_module_xyz:make", "learner", 2,
+     "cannot import 'no_such_module_xyz'"),
+    ("gym:CartPole-v1", "learner", 2, "Gymnasium is not importable"),
+]
+
+
+def check_case(env, who, status, message):
+    with Cluster() as c:
+        if who == "learner":
+            rc, text = run_learner(c, env)
+        else:
+            # Every actor step is action 1 or 0; the failure comes after
+            # 40 good steps or at the first reset.
+            c.start_learner("--env", env, *MLP, "--num-steps", "10")
+            a = c.start_actor(1, 2)
+            rc = a.wait(60)
+            text = a.text()
+            assert c.learner.alive(), c.learner.text()[-1000:]
+        print(f"{who} on {env}: exit {rc}", flush=True)
+        assert rc == status, f"{env}: exit {rc}, wanted {status}: {text[-2000:]}"
+        assert message in text, f"{env}: '{message}' not in {text[-2000:]}"
+        tracebacks = text.count("Traceback (most recent call last)")
+        raised = "raised " in message
+        assert tracebacks == (1 if raised else 0), \
+            f"{env}: {tracebacks} tracebacks: {text[-3000:]}"
+
+
+def main():
+    which = sys.argv[1] if len(sys.argv) > 1 else "all"
+    if which in ("all", "errors"):
+        for case in CASES:
+            check_case(*case)
+    if which in ("all", "catch"):
+        test_catch_shapes()
+    if which in ("all", "solve"):
+        test_solve()
+    print("ok")
+
+
+if __name__ == "__main__":
+    main()

@@ -1,0 +1,127 @@
+"""Python environments that misbehave in one chosen way each, for the
+bridge's tests (tests/env/test_pyenv.c, tests/e2e/test_pyenv_errors.py):
+
+    py:pybad:make?mode=step_raises&after=3
+
+`after` is the number of good steps before the bad one (reset counts as
+step 0 for the reset modes).  Modes that break at open time (spaces, the
+factory) ignore it."""
+import numpy as np
+
+from pycartpole import Box, Discrete
+
+
+class Dict:
+    def __init__(self):
+        self.spaces = {"a": Discrete(2)}
+
+
+class MultiDiscrete:
+    def __init__(self):
+        self.nvec = np.array([2, 3])
+        self.shape = (2,)
+        self.dtype = np.int64
+
+
+class Env:
+    def __init__(self, mode, after):
+        self.mode = mode
+        self.after = after
+        self.t = 0
+        self.observation_space = Box(-1.0, 1.0, (3,), np.float32)
+        self.action_space = Discrete(2)
+        self.max_episode_steps = 100
+        if mode == "obs_dict":
+            self.observation_space = Dict()
+        if mode == "obs_discrete":
+            self.observation_space = Discrete(5)
+        if mode == "obs_uint16":
+            self.observation_space = Box(0, 9, (3,), np.uint16)
+        if mode == "act_multidiscrete":
+            self.action_space = MultiDiscrete()
+        if mode == "act_box_inf":
+            self.action_space = Box(-np.inf, np.inf, (2,), np.float32)
+        if mode == "no_step":
+            self.step = None
+
+    def obs(self):
+        return np.zeros(3, dtype=np.float32)
+
+    def reset(self, seed=None, options=None):
+        self.t = 0
+        if self.mode == "reset_raises":
+            raise RuntimeError("reset failed on purpose")
+        if self.mode == "reset_not_tuple":
+            return self.obs()
+        return self.obs(), {}
+
+    def step(self, action):
+        self.t += 1
+        good = self.t <= self.after
+        m = self.mode
+        if good or m == "fine":
+            return self.obs(), 0.5, False, False, {}
+        if m == "step_raises":
+            raise ZeroDivisionError("step failed on purpose")
+        if m == "refuse_action":
+            raise ValueError(f"action {action} is not allowed here")
+        if m == "bad_shape":
+            return np.zeros(4, dtype=np.float32), 0.0, False, False, {}
+        if m == "bad_dtype":
+            return np.zeros(3, dtype=np.int64), 0.0, False, False, {}
+        if m == "nan_obs":
+            return np.array([0, np.nan, 0], dtype=np.float32), 0.0, False, \
+                False, {}
+        if m == "reward_str":
+            return self.obs(), "1.0", False, False, {}
+        if m == "reward_nan":
+            return self.obs(), float("nan"), False, False, {}
+        if m == "old_api":
+            return self.obs(), 0.0, False, {}
+        if m == "truncates":
+            return self.obs(), 1.0, False, True, {}
+        if m == "list_obs":
+            return [0.25, -0.5, 1.0], 1, False, False, {}
+        if m == "strided_obs":
+            a = np.arange(6, dtype=np.float64).reshape(3, 2) / 8
+            return a[:, 1], 1.0, False, False, {}
+        raise AssertionError(f"unknown mode {m}")
+
+
+def make(mode="fine", after=0):
+    if mode == "factory_raises":
+        raise KeyError("no such level")
+    if mode == "not_an_env":
+        return 42
+    return Env(mode, int(after))
+
+
+class SeedEcho:
+    """Observation [seed mod 2**24, kwarg value, episode count]: shows the
+    seed each reset received and what the factory got."""
+
+    def __init__(self, value):
+        self.value = value
+        self.observation_space = Box(-1e9, 1e9, (3,), np.float64)
+        self.action_space = Box(-1.0, 1.0, (2,), np.float64)
+        self.episodes = 0
+        self.actions = []
+
+    def reset(self, seed=None, options=None):
+        self.episodes += 1
+        return [float(seed % (1 << 24)), self.value, self.episodes], {}
+
+    def step(self, action):
+        # Box actions arrive as a fresh float64 array of the space's shape.
+        assert isinstance(action, np.ndarray) and action.dtype == np.float64
+        self.actions.append(action)
+        return np.array([action[0], action[1], len(self.actions)]), 0.0, \
+            False, False, {}
+
+
+def seed_echo(value=0.0):
+    if isinstance(value, (list, dict)):
+        value = float(len(value))
+    elif isinstance(value, str):
+        value = -float(len(value))
+    return SeedEcho(float(value))
