@@ -12,9 +12,10 @@ pkgs=(
   protobuf-c-compiler libprotobuf-c-dev
   libzmq3-dev libopenblas-dev libuv1-dev libcmocka-dev
   iproute2 systemd curl procps
+  libpython3-dev python3-numpy
 )
 if [[ "${1:-}" == "--bench" ]]; then
-  pkgs+=(python3-torch python3-numpy)
+  pkgs+=(python3-torch)
 fi
 
 missing=()
