@@ -58,7 +58,7 @@ void im_learner_config_defaults(im_learner_config *c)
 static size_t config_table(im_learner_config *c, im_flag *f)
 {
 	const im_flag t[] = {
-		{"env", IM_FLAG_STR, &c->env, "environment name, or plugin:/path/lib.so", 1, 0, NULL},
+		{"env", IM_FLAG_STR, &c->env, "environment: a built-in name, plugin:/path/lib.so[?args], py:package.module:factory[?k=v&...] or gym:ID", 1, 0, NULL},
 		{"tag", IM_FLAG_STR, &c->tag, "experiment tag; the run directory is <logdir>/<tag>/seed<seed>", 1, 0, NULL},
 		{"seed", IM_FLAG_I64, &c->seed, "random seed", 0, BIG, NULL},
 		{"num-steps", IM_FLAG_INT, &c->num_steps, "steps per unroll (T)", 1, 100000, NULL},

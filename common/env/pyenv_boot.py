@@ -15,8 +15,14 @@
 import importlib
 import json
 import math
+import sys
 import traceback
 import urllib.parse
+
+# impala's stdout carries machine-readable output (the learner's JSON
+# summary, eval's result line); the user's print() calls go to stderr,
+# beside impala's own log lines.
+sys.stdout = sys.stderr
 
 try:
     import numpy as _np

@@ -13,11 +13,17 @@ and examples/python; meson sets it):
           exit status and message, the traceback logged exactly once:
           1 for the user's code failing (systemd restarts the process),
           2 for what no restart can fix (an unsupported space, a module
-          that is not there)."""
+          that is not there); the environment's print() goes to stderr;
+  venv    a module installed only in a virtual environment imports when
+          VIRTUAL_ENV names it, not otherwise, and a venv of another
+          Python version is refused with both versions named."""
 import json
 import os
 import re
+import shutil
+import subprocess
 import sys
+import tempfile
 
 sys.path.insert(0, os.path.dirname(__file__))
 from harness import LEARNER, Cluster, Proc  # noqa: E402
@@ -119,11 +125,68 @@ def check_case(env, who, status, message):
             f"{env}: {tracebacks} tracebacks: {text[-3000:]}"
 
 
+DEMO = os.path.join(os.path.dirname(LEARNER), "..", "examples", "impala-random-demo")
+
+
+def demo(spec, env=None):
+    """(exit status, stdout, stderr) of impala-random-demo on spec."""
+    p = subprocess.run([DEMO, "--env", spec, "--episodes", "2"], env=env,
+                       capture_output=True, text=True, timeout=60,
+                       stdin=subprocess.DEVNULL)
+    return p.returncode, p.stdout, p.stderr
+
+
+def check_print_goes_to_stderr():
+    rc, out, err = demo("py:pybad:make?mode=prints")
+    assert rc == 0, err
+    assert "hello from the factory" in err and "hello" not in out, (out, err)
+    assert "mean return" in out, out
+
+
+def test_venv():
+    # Debian's python3 made the embedded interpreter; a venv must come
+    # from the same major.minor version.
+    tmp = tempfile.mkdtemp(prefix="impala-venv-")
+    try:
+        venv = os.path.join(tmp, "venv")
+        subprocess.run(["/usr/bin/python3", "-m", "venv", "--without-pip",
+                        "--system-site-packages", venv], check=True,
+                       timeout=60)
+        ver = subprocess.run(["/usr/bin/python3", "-c",
+                              "import sys; print('%d.%d' % sys.version_info[:2])"],
+                             capture_output=True, text=True,
+                             check=True).stdout.strip()
+        site = os.path.join(venv, "lib", f"python{ver}", "site-packages")
+        here = os.path.dirname(os.path.abspath(__file__))
+        shutil.copy(os.path.join(here, "..", "env", "pycartpole.py"),
+                    os.path.join(site, "venv_only_cartpole.py"))
+        base = {k: v for k, v in os.environ.items()
+                if k not in ("VIRTUAL_ENV", "PYTHONPATH")}
+        rc, out, err = demo("py:venv_only_cartpole:make",
+                            dict(base, VIRTUAL_ENV=venv))
+        assert rc == 0 and "mean return" in out, (rc, out, err)
+        rc, out, err = demo("py:venv_only_cartpole:make", base)
+        assert rc == 2 and "cannot import 'venv_only_cartpole'" in err, (rc, err)
+        cfg = open(os.path.join(venv, "pyvenv.cfg")).read()
+        with open(os.path.join(venv, "pyvenv.cfg"), "w") as f:
+            f.write(re.sub(r"(?m)^version.*$", "version = 3.4.0", cfg))
+        rc, out, err = demo("py:venv_only_cartpole:make",
+                            dict(base, VIRTUAL_ENV=venv))
+        assert rc == 2 and "was made by Python 3.4" in err and \
+            f"impala embeds Python {ver}" in err, (rc, err)
+        print("venv: ok", flush=True)
+    finally:
+        shutil.rmtree(tmp, ignore_errors=True)
+
+
 def main():
     which = sys.argv[1] if len(sys.argv) > 1 else "all"
     if which in ("all", "errors"):
         for case in CASES:
             check_case(*case)
+        check_print_goes_to_stderr()
+    if which in ("all", "venv"):
+        test_venv()
     if which in ("all", "catch"):
         test_catch_shapes()
     if which in ("all", "solve"):

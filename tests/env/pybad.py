@@ -59,7 +59,7 @@ class Env:
         self.t += 1
         good = self.t <= self.after
         m = self.mode
-        if good or m == "fine":
+        if good or m in ("fine", "prints"):
             return self.obs(), 0.5, False, False, {}
         if m == "step_raises":
             raise ZeroDivisionError("step failed on purpose")
@@ -89,6 +89,8 @@ class Env:
 
 
 def make(mode="fine", after=0):
+    if mode == "prints":
+        print("hello from the factory")
     if mode == "factory_raises":
         raise KeyError("no such level")
     if mode == "not_an_env":

@@ -18,6 +18,7 @@
 
 #include <math.h>
 #include <stdio.h>
+#include <stdlib.h>
 #include <string.h>
 
 #include "env/env.h"
@@ -324,7 +325,8 @@ static void check_bad_case(const bad_case *c)
 		im_env_free(e);
 		assert_int_equal(im_env_class_open(&cls, c->spec, err,
 						   sizeof err), 0);
-		void *st[8] = {0};
+		void *st = calloc(1, cls->state_size);
+		assert_non_null(st);
 		assert_int_equal(cls->init(cls, st), 0);
 		im_rng r;
 		im_rng_init(&r, 1);
@@ -338,6 +340,7 @@ static void check_bad_case(const bad_case *c)
 		assert_int_equal(rc, c->run_rc);
 		snprintf(err, sizeof err, "%s", im_pyenv_last_error(cls));
 		cls->fini(cls, st);
+		free(st);
 		im_env_class_close(cls);
 	}
 	if (!strstr(err, c->message))
