@@ -309,6 +309,12 @@ static int py_init(const im_env_class *c, void *st)
 		s->step = PyObject_GetAttrString(s->env, "step");
 		rc = s->reset && s->step ? 0 : take_exception(pc, "getattr");
 	}
+	if (rc) { /* fini() is not called for a failed init() */
+		Py_CLEAR(s->reset);
+		Py_CLEAR(s->step);
+		release_env(pc, s->env);
+		s->env = NULL;
+	}
 	PyGILState_Release(g);
 	return rc;
 }
