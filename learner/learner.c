@@ -318,10 +318,17 @@ static int build_store(im_learner *l, char *err, size_t errlen)
 	return im_actors_new(&l->actors, (uint64_t)(l->cfg->actor_timeout * 1000));
 }
 
+/* The first request must already see the run (id, env, counters after a
+ * resume), not zeros: the server starts with a real snapshot. */
 static int start_status(im_learner *l, char *err, size_t errlen)
 {
-	im_status_opts so = {.addr = l->cfg->status_addr};
+	im_status_snapshot *snap = malloc(sizeof *snap);
+	if (!snap)
+		return im_errf(err, errlen, IM_ENOMEM, "out of memory");
+	im_learner_snapshot(l, snap);
+	im_status_opts so = {.addr = l->cfg->status_addr, .initial = snap};
 	int rc = im_status_new(&l->status, &so);
+	free(snap);
 	if (rc)
 		return im_errf(err, errlen, rc, "--status-addr %s: %s", l->cfg->status_addr,
 			    rc == IM_ESYS ? strerror(errno)

@@ -289,10 +289,13 @@ int im_learner_run(im_learner *l, volatile sig_atomic_t *stop)
 		im_error("cannot start: %s", err[0] ? err : "out of memory or spawn failed");
 		code = 1;
 	}
+	/* Fresh before the port is announced (the server has served the
+	 * one taken at start-up until now). */
+	im_learner_snapshot(l, &c.snap);
+	im_status_publish(l->status, &c.snap);
 	im_info("run %016" PRIx64 ": %s, handshake on %s, status on port %d, run dir %s",
 		l->run_id, l->env, l->cfg->bind, im_status_port(l->status), l->dir);
 	const char *why = "stopped";
-	im_learner_snapshot(l, &c.snap);
 	while (!code && !*stop) {
 		struct timespec ts = {0, 20 * 1000000L};
 		nanosleep(&ts, NULL);

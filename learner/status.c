@@ -28,6 +28,11 @@ struct im_status {
 	int timeout_ms;
 	int max_conns;
 	int n_conns;                 /* loop thread only */
+	/* Open connections not yet closing, oldest first (loop thread
+	 * only): when all max_conns are taken, a new client evicts the
+	 * head, so idle connections cannot lock monitoring out. */
+	struct conn *oldest, *newest;
+	int n_live;
 };
 
 /* One client connection.  Two handles (tcp, timer); freed when both have
@@ -38,6 +43,7 @@ typedef struct conn {
 	uv_write_t wr;
 	uv_shutdown_t sd;
 	im_status *srv;
+	struct conn *prev, *next;    /* in srv's list while live */
 	int handles;                 /* open handles left to close */
 	int closing;
 	int responded;
@@ -58,11 +64,38 @@ static void on_handle_closed(uv_handle_t *h)
 	free(c);
 }
 
+static void list_add(im_status *s, conn *c)
+{
+	c->prev = s->newest;
+	c->next = NULL;
+	if (s->newest)
+		s->newest->next = c;
+	else
+		s->oldest = c;
+	s->newest = c;
+	s->n_live++;
+}
+
+static void list_remove(im_status *s, conn *c)
+{
+	if (c->prev)
+		c->prev->next = c->next;
+	else
+		s->oldest = c->next;
+	if (c->next)
+		c->next->prev = c->prev;
+	else
+		s->newest = c->prev;
+	c->prev = c->next = NULL;
+	s->n_live--;
+}
+
 static void conn_close(conn *c)
 {
 	if (c->closing)
 		return;
 	c->closing = 1;
+	list_remove(c->srv, c);
 	uv_close((uv_handle_t *)&c->tcp, on_handle_closed);
 	if (c->handles == 2)
 		uv_close((uv_handle_t *)&c->timer, on_handle_closed);
@@ -316,9 +349,16 @@ static void on_connection(uv_stream_t *server, int status)
 	c->tcp.data = c;
 	c->handles = 1;
 	s->n_conns++;
-	/* Accept even when over the limit, so the backlog drains; then close. */
-	if (uv_accept(server, (uv_stream_t *)&c->tcp) != 0 ||
-	    s->n_conns > s->max_conns) {
+	/* All slots taken: the oldest connection makes room.  A client that
+	 * opens connections and sends nothing (or reopens them as they
+	 * close) can then only ever hold slots until newer clients come,
+	 * and a monitoring request, answered within milliseconds of its
+	 * connect, is evicted only if max_conns newer connections arrive in
+	 * that time. */
+	if (s->n_live >= s->max_conns && s->oldest)
+		conn_close(s->oldest);
+	list_add(s, c);
+	if (uv_accept(server, (uv_stream_t *)&c->tcp) != 0) {
 		conn_close(c);
 		return;
 	}
@@ -353,6 +393,16 @@ static void loop_main(void *arg)
 	uv_run(&s->loop, UV_RUN_DEFAULT);
 }
 
+int im_status_port_ok(const char *port)
+{
+	/* getaddrinfo() takes any number and keeps its low 16 bits (99999
+	 * would become 34463): only decimal 0-65535 is a port. */
+	size_t n = strlen(port);
+	if (n == 0 || n > 5 || strspn(port, "0123456789") != n)
+		return 0;
+	return atol(port) <= 65535;
+}
+
 /* Splits "host:port" / "[v6]:port" into host and port strings. */
 static int split_addr(const char *addr, char *host, size_t hlen, char *port,
 		      size_t plen)
@@ -371,7 +421,7 @@ static int split_addr(const char *addr, char *host, size_t hlen, char *port,
 	memcpy(host, h, n);
 	host[n] = '\0';
 	strcpy(port, colon + 1);
-	return IM_OK;
+	return im_status_port_ok(port) ? IM_OK : IM_EINVAL;
 }
 
 static int bind_listen(im_status *s, const char *addr)
@@ -451,6 +501,8 @@ int im_status_new(im_status **out, const im_status_opts *o)
 		free(s);
 		return IM_ENOMEM;
 	}
+	if (o->initial)
+		memcpy(s->shared, o->initial, sizeof *s->shared);
 	pthread_mutex_init(&s->mu, NULL);
 	uv_tcp_init(&s->loop, &s->server);
 	s->server.data = s;

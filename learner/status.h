@@ -14,9 +14,13 @@
  *
  * Hostile clients: each connection has a deadline (read_timeout_ms from
  * accept to the end of the response) after which it is closed; requests
- * are limited to 8 KiB of head; at most max_conns connections are open
- * (further ones are accepted and closed at once).  All I/O is
- * non-blocking on the server's loop, so one slow client delays no other. */
+ * are limited to 8 KiB of head; at most max_conns connections are open,
+ * and a further one closes the oldest, so that clients holding idle
+ * connections cannot lock out a monitor.  All I/O is non-blocking on the
+ * server's loop, so one slow client delays no other.
+ *
+ * Start-up: the snapshot served before the first im_status_publish() is
+ * im_status_opts.initial (a real one, never all zeros). */
 #ifndef IM_LEARNER_STATUS_H
 #define IM_LEARNER_STATUS_H
 
@@ -83,12 +87,19 @@ typedef struct im_status_opts {
 			       * NULL: IM_STATUS_DEFAULT_ADDR */
 	int read_timeout_ms;  /* 0: 5000 */
 	int max_conns;        /* 0: 64 */
+	/* Served until the first im_status_publish(); copied before the
+	 * port accepts anyone.  NULL: all zeros (tests only). */
+	const struct im_status_snapshot *initial;
 } im_status_opts;
 
 /* Binds, then starts the server thread.  *out is set only on success;
  * IM_EINVAL for a bad address, IM_ESYS (errno set) when the bind fails,
  * IM_ENOMEM.  On failure no thread runs and nothing is left open. */
 int im_status_new(im_status **out, const im_status_opts *o);
+
+/* Nonzero when port (the text after the last ':' of an address) is a
+ * decimal number from 0 to 65535. */
+int im_status_port_ok(const char *port);
 
 /* The bound port (useful after port 0). */
 int im_status_port(const im_status *s);

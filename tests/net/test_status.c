@@ -3,7 +3,8 @@
  * as Prometheus text exposition, 404/400/405 for unknown paths, malformed
  * and non-GET requests, oversized heads refused, a stalled client that
  * neither blocks a concurrent /healthz nor outlives its deadline, the
- * connection limit, and a clean shutdown with no handle left open. */
+ * connection limit (the oldest connection makes room), the snapshot
+ * served before the first publish, and a clean shutdown with no handle left open. */
 #include <stdarg.h>
 #include <stddef.h>
 #include <setjmp.h>
@@ -524,28 +525,63 @@ static void test_slow_client(void **state)
 	free(r);
 }
 
-static void test_connection_limit(void **state)
+/* Issue 14, defect 4: idle connections filling every slot must not lock a
+ * monitor out.  With all max_conns slots held by clients that send
+ * nothing, a /healthz request is answered, and the oldest idle connection
+ * is the one closed to make room (at once, not at its deadline). */
+static void test_idle_connections_evicted(void **state)
 {
 	(void)state;
 	im_status *s = start(3000, 3);
 	int port = im_status_port(s);
 	int idle[3];
-	for (int i = 0; i < 3; i++)
+	struct timespec ts = {0, 100 * 1000000L};
+	for (int i = 0; i < 3; i++) {
 		idle[i] = dial(port);
-	/* Let the server accept the three before the fourth arrives. */
-	struct timespec ts = {0, 200 * 1000000L};
-	nanosleep(&ts, NULL);
-	int extra = dial(port);
+		/* Accepted in this order, so idle[0] is the oldest. */
+		nanosleep(&ts, NULL);
+	}
+	char *r = malloc(RESP_CAP);
 	uint64_t t0 = im_now_ms();
+	assert_int_equal(request(port, "GET /healthz HTTP/1.1\r\n\r\n", r, RESP_CAP), 200);
 	char c;
-	assert_int_equal(recv(extra, &c, 1, 0), 0);
-	assert_true(ms_since(t0) < 2000); /* closed at once, not at the deadline */
-	close(extra);
+	assert_int_equal(recv(idle[0], &c, 1, 0), 0);
+	assert_true(ms_since(t0) < 2000); /* evicted, not timed out */
+	/* The newer idle ones still hold their slots. */
+	assert_int_equal(recv(idle[2], &c, 1, MSG_DONTWAIT), -1);
+	assert_true(errno == EAGAIN || errno == EWOULDBLOCK);
+	/* A client that reopens connections as they close keeps at most
+	 * max_conns of them, and a monitor still gets through each time. */
+	for (int round = 0; round < 5; round++) {
+		for (int i = 0; i < 3; i++) {
+			close(idle[i]);
+			idle[i] = dial(port);
+		}
+		nanosleep(&ts, NULL);
+		assert_int_equal(request(port, "GET /healthz HTTP/1.1\r\n\r\n",
+					 r, RESP_CAP), 200);
+	}
 	for (int i = 0; i < 3; i++)
 		close(idle[i]);
-	nanosleep(&ts, NULL);
+	free(r);
+	assert_int_equal(im_status_close(s), IM_OK);
+}
+
+/* The snapshot given at start is served before any publish. */
+static void test_initial_snapshot(void **state)
+{
+	(void)state;
+	im_status_snapshot *snap = malloc(sizeof *snap);
+	fill_snapshot(snap);
+	im_status_opts o = {.addr = "127.0.0.1:0", .initial = snap};
+	im_status *s = NULL;
+	assert_int_equal(im_status_new(&s, &o), IM_OK);
+	free(snap);
 	char *r = malloc(RESP_CAP);
-	assert_int_equal(request(port, "GET /healthz HTTP/1.1\r\n\r\n", r, RESP_CAP), 200);
+	assert_int_equal(request(im_status_port(s), "GET /status HTTP/1.1\r\n\r\n",
+				 r, RESP_CAP), 200);
+	assert_non_null(strstr(r, "\"run_id\":\"0000000000000abc\""));
+	assert_non_null(strstr(r, "\"env\":\"CartPole-v1\""));
 	free(r);
 	assert_int_equal(im_status_close(s), IM_OK);
 }
@@ -565,6 +601,14 @@ static void test_bind_errors(void **state)
 	assert_int_equal(im_status_new(&t, &o), IM_EINVAL);
 	o.addr = "127.0.0.1:notaport";
 	assert_int_equal(im_status_new(&t, &o), IM_EINVAL);
+	/* Issue 14, defect 7: not wrapped to 34463 and bound. */
+	const char *bad_ports[] = {"127.0.0.1:99999", "127.0.0.1:65536",
+				   "127.0.0.1:-1", "127.0.0.1:+80",
+				   "127.0.0.1:0x50", "127.0.0.1:123456"};
+	for (size_t i = 0; i < sizeof bad_ports / sizeof bad_ports[0]; i++) {
+		o.addr = bad_ports[i];
+		assert_int_equal(im_status_new(&t, &o), IM_EINVAL);
+	}
 	assert_null(t);
 	assert_int_equal(im_status_close(s), IM_OK);
 	im_status_free(NULL);
@@ -577,7 +621,8 @@ int main(void)
 		cmocka_unit_test(test_actor_gauge_over_row_limit),
 		cmocka_unit_test(test_bad_requests),
 		cmocka_unit_test(test_slow_client),
-		cmocka_unit_test(test_connection_limit),
+		cmocka_unit_test(test_idle_connections_evicted),
+		cmocka_unit_test(test_initial_snapshot),
 		cmocka_unit_test(test_bind_errors),
 	};
 	return cmocka_run_group_tests(tests, NULL, NULL);
