@@ -2,6 +2,7 @@
 
 #include "err.h"
 #include "flags.h"
+#include "status.h"
 
 #include <stdio.h>
 #include <string.h>
@@ -122,8 +123,39 @@ static int config_fail(char *err, size_t errlen, const char *msg)
 	return IM_EINVAL;
 }
 
+/* The run directory is <logdir>/<tag>/seed<seed>: a tag is one path
+ * component, so that "../../x" or "/etc" cannot put a run (and its
+ * checkpoint writes) outside --logdir. */
+static int tag_ok(const char *tag)
+{
+	size_t n = strlen(tag);
+	return n > 0 && n < IM_LEARNER_TAG_MAX && tag[0] != '.' &&
+	       strspn(tag, "ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz"
+			   "0123456789._+=,@-") == n;
+}
+
+/* The port of --status-addr, checked here so that a bad one stops the
+ * program before anything starts. */
+static int status_port_ok(const char *addr)
+{
+	const char *colon = strrchr(addr, ':');
+	return colon && im_status_port_ok(colon + 1);
+}
+
 static int config_check(const im_learner_config *c, char *err, size_t errlen)
 {
+	if (!tag_ok(c->tag)) {
+		snprintf(err, errlen, "--tag '%.200s': a tag is one directory name "
+			 "of letters, digits and . _ + = , @ - (not starting with "
+			 "'.', at most %d characters), so the run stays inside "
+			 "--logdir", c->tag, IM_LEARNER_TAG_MAX - 1);
+		return IM_EINVAL;
+	}
+	if (!status_port_ok(c->status_addr)) {
+		snprintf(err, errlen, "--status-addr '%.200s': not host:port with "
+			 "a port from 0 to 65535", c->status_addr);
+		return IM_EINVAL;
+	}
 	if (c->batch_size > c->num_storages)
 		return config_fail(err, errlen,
 				   "--batch-size must not exceed --num-storages "

@@ -4,6 +4,9 @@
 #ifndef IM_LEARNER_CONFIG_H
 #define IM_LEARNER_CONFIG_H
 
+/* Longest --tag plus its NUL (a tag is one directory name). */
+#define IM_LEARNER_TAG_MAX 128
+
 #include <stddef.h>
 #include <stdint.h>
 

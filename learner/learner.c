@@ -7,6 +7,7 @@
 #include "err.h"
 #include "eval.h"
 #include "internal.h"
+#include "learn/ckpt.h"
 #include "rng.h"
 #include "transport.h"
 #include "zap.h"
@@ -287,6 +288,15 @@ static int open_run_dir(im_learner *l, char *err, size_t errlen)
 		return im_errf(err, errlen, IM_ESYS, "cannot create %s: %s", l->dir,
 			    strerror(errno));
 	snprintf(l->ckpt_path, sizeof l->ckpt_path, "%s/checkpoint.safetensors", l->dir);
+	/* A learner killed while writing a checkpoint left its temporary
+	 * file; nothing else can be writing this run's checkpoint now. */
+	int removed = 0;
+	if (im_ckpt_remove_stale_temps(l->ckpt_path, &removed))
+		im_warn("cannot clean temporary checkpoint files in %s: %s",
+			l->dir, strerror(errno));
+	if (removed)
+		im_info("removed %d temporary checkpoint file(s) left in %s by an "
+			"interrupted write", removed, l->dir);
 	char csv[PATH_MAX + 16];
 	snprintf(csv, sizeof csv, "%s/metrics.csv", l->dir);
 	int fresh = access(csv, F_OK) != 0;
@@ -312,6 +322,12 @@ static int build_store(im_learner *l, char *err, size_t errlen)
 			    .capacity = (uint32_t)l->cfg->num_storages,
 			    .batch_size = (uint32_t)l->cfg->batch_size};
 	rc = im_store_new(&l->store, &so);
+	if (rc == IM_ENOMEM)
+		return im_errf(err, errlen, rc, "cannot create the store: "
+			    "--num-storages %u unrolls of up to %zu bytes (%.1f MiB) "
+			    "do not fit in the memory available; lower --num-storages "
+			    "or --num-steps", so.capacity, l->max_msg,
+			    (double)so.capacity * (double)l->max_msg / 1048576.0);
 	if (rc)
 		return im_errf(err, errlen, rc, "cannot create the store: %s",
 			    im_strerror(rc));
@@ -416,6 +432,11 @@ void im_learner_free(im_learner *l)
 	pthread_cond_destroy(&l->updated);
 	pthread_mutex_destroy(&l->stats_mu);
 	free(l);
+}
+
+int im_learner_status_port(const im_learner *l)
+{
+	return im_status_port(l->status);
 }
 
 int im_learner_describe(const im_learner_config *cfg)

@@ -30,6 +30,9 @@ int im_learner_new(im_learner **out, const im_learner_config *cfg, char *err,
  * non-zero exit status with the reason logged. */
 int im_learner_run(im_learner *l, volatile sig_atomic_t *stop);
 
+/* The status port's bound number (useful with --status-addr host:0). */
+int im_learner_status_port(const im_learner *l);
+
 /* Verbs that do not train. */
 int im_learner_describe(const im_learner_config *cfg);
 int im_learner_eval(const im_learner_config *cfg);

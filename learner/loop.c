@@ -271,10 +271,15 @@ static void summary(im_learner *l, loop_ctx *c, const char *why)
 		c->snap.mean_return,
 		c->snap.episodes < IM_RETURNS_WINDOW ? (int)c->snap.episodes : IM_RETURNS_WINDOW,
 		c->snap.unrolls_received, dropped_total(&c->snap));
+	/* No episode yet: the mean is NaN, which JSON cannot say; null, as
+	 * /status writes it. */
+	char mean[32] = "null";
+	if (isfinite(c->snap.mean_return))
+		snprintf(mean, sizeof mean, "%.3f", c->snap.mean_return);
 	printf("{\"result\":\"%s\",\"frames\":%" PRIu64 ",\"updates\":%" PRIu64
-	       ",\"seconds\":%.2f,\"mean_return\":%.3f,\"episodes\":%" PRIu64
+	       ",\"seconds\":%.2f,\"mean_return\":%s,\"episodes\":%" PRIu64
 	       ",\"checkpoint\":\"%s\"}\n",
-	       why, c->snap.frames, c->snap.updates, secs, c->snap.mean_return,
+	       why, c->snap.frames, c->snap.updates, secs, mean,
 	       c->snap.episodes, l->ckpt_path);
 	fflush(stdout);
 }

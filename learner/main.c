@@ -66,11 +66,11 @@ int main(int argc, char **argv)
 	if (rc) {
 		im_error("%s", err);
 		/* 2 means "fix the configuration" (the systemd unit does not
-		 * restart on it); a port still in use, a lack of memory or an
-		 * exception in a Python environment's factory may pass: 1,
-		 * and systemd tries again. */
-		return rc == IM_EAGAIN || rc == IM_ENOMEM || rc == IM_EENVFAIL ? 1
-										 : 2;
+		 * restart on it); a port still in use or an exception in a
+		 * Python environment's factory may pass: 1, and systemd tries
+		 * again.  A store or model too large for the memory is the
+		 * configuration's fault (retrying only repeats it): 2. */
+		return rc == IM_EAGAIN || rc == IM_EENVFAIL ? 1 : 2;
 	}
 	int code = im_learner_run(l, stop_flag);
 	im_learner_free(l);

@@ -99,7 +99,10 @@ static int slot_alloc(slot *s, const im_run_dims *d)
 			continue;
 		*p[i] = malloc(n[i]);
 		if (!*p[i]) {
+			/* im_store_new's failure path frees every slot again:
+			 * leave nothing for it to free twice. */
 			slot_free(s);
+			memset(s, 0, sizeof *s);
 			return IM_ENOMEM;
 		}
 	}

@@ -64,6 +64,13 @@ int im_ckpt_write(const char *path, const im_ckpt_group *groups,
 		  size_t ngroups, const im_ckpt_kv *meta, size_t nmeta,
 		  char *err, size_t errlen);
 
+/* Removes the temporary files im_ckpt_write(path) leaves when the process
+ * dies mid-write (path + ".tmp." + six characters of mkostemp), in path's
+ * directory; never path itself nor any other name.  *removed (may be
+ * NULL) gets how many went.  IM_OK also when the directory has none;
+ * IM_ESYS (errno set) when it cannot be read or a file not removed. */
+int im_ckpt_remove_stale_temps(const char *path, int *removed);
+
 /* An opened, fully validated file held in memory. */
 typedef struct im_ckpt im_ckpt;
 

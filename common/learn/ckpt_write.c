@@ -1,6 +1,7 @@
 /* Writing checkpoints: header, content hash, atomic replacement. */
 #include "learn/ckpt.h"
 
+#include <dirent.h>
 #include <errno.h>
 #include <fcntl.h>
 #include <stdarg.h>
@@ -280,5 +281,49 @@ int im_ckpt_write(const char *path, const im_ckpt_group *groups,
 		rc = write_file(path, &h, w, n, err, errlen);
 	free(h.p);
 	free_tensors(w, n);
+	return rc;
+}
+
+/* name is base + ".tmp." + exactly the six characters mkostemp puts in. */
+static int is_stale_temp(const char *name, const char *base)
+{
+	size_t n = strlen(base);
+	if (strncmp(name, base, n) != 0 || strncmp(name + n, ".tmp.", 5) != 0)
+		return 0;
+	const char *x = name + n + 5;
+	return strlen(x) == 6 &&
+	       strspn(x, "ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz"
+			 "0123456789") == 6;
+}
+
+int im_ckpt_remove_stale_temps(const char *path, int *removed)
+{
+	int count = 0, rc = IM_OK;
+	char *dir = strdup(path ? path : "");
+	if (!dir)
+		return IM_ENOMEM;
+	char *slash = strrchr(dir, '/');
+	const char *base = slash ? slash + 1 : dir;
+	const char *d = slash ? (slash == dir ? "/" : (*slash = '\0', dir)) : ".";
+	DIR *dp = *base ? opendir(d) : NULL;
+	if (!dp) {
+		free(dir);
+		return *base ? IM_ESYS : IM_EINVAL;
+	}
+	struct dirent *ent;
+	while ((ent = readdir(dp)) != NULL) {
+		if (!is_stale_temp(ent->d_name, base))
+			continue;
+		if (unlinkat(dirfd(dp), ent->d_name, 0) == 0)
+			count++;
+		else if (errno != ENOENT)
+			rc = IM_ESYS;
+	}
+	int e = errno;
+	closedir(dp);
+	free(dir);
+	errno = e;
+	if (removed)
+		*removed = count;
 	return rc;
 }

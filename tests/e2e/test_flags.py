@@ -95,6 +95,13 @@ def main():
           "--logdir", os.path.join(tmp, "runs")], ["--status-addr", "nonsense", "host:port"]),
         (["--init-model-path", os.path.join(tmp, "missing.safetensors"), *SMALL, *bind],
          ["--init-model-path", "missing.safetensors"]),
+        # Issue 14: a port above 65535 is refused, not wrapped (99999 bound
+        # 34463); a tag cannot put the run outside --logdir.
+        (["--status-addr", "127.0.0.1:99999", *bind[:2], "--logdir", bind[-1]],
+         ["--status-addr", "99999", "65535"]),
+        (["--tag", "../../x", *bind], ["--tag", "../../x", "--logdir"]),
+        (["--tag", "/etc", *bind], ["--tag", "/etc"]),
+        (["--tag", "a/b", *bind], ["--tag", "a/b"]),
     ]
     # A port already taken is the system's trouble, not the configuration's:
     # exit 1, so that a service manager tries again (2 means "fix it").
@@ -108,6 +115,18 @@ def main():
         assert rc == 1 and "cannot bind" in err, (rc, err[-1000:])
     finally:
         held.close()
+    # Issue 14: a store too large for the memory is the configuration's
+    # fault, exit 2 (systemd retried exit 1 forever), naming the flag; it
+    # used to end in a double free (exit 139) under a memory limit.
+    import resource
+
+    def limit_memory():
+        resource.setrlimit(resource.RLIMIT_AS, (2 << 30, 2 << 30))
+    p = subprocess.run([LEARNER, "--num-storages", "1000000", "--num-steps", "1000",
+                        *bind], cwd=tmp, capture_output=True, text=True, timeout=120,
+                       stdin=subprocess.DEVNULL, preexec_fn=limit_memory)
+    assert p.returncode == 2 and "--num-storages" in p.stderr, (p.returncode, p.stderr[-1000:])
+    assert not os.path.exists(os.path.join(tmp, "runs"))
     for args, words in learner_cases:
         expect_exit2(LEARNER, args, words, tmp)
         # "Before it starts": a refused configuration leaves no run behind.

@@ -470,6 +470,60 @@ static void test_python_reader_agrees(void **state)
 	im_ckpt_close(c);
 }
 
+static void touch(const fixture *f, const char *name)
+{
+	char p[256];
+	snprintf(p, sizeof(p), "%s/%s", f->dir, name);
+	FILE *fp = fopen(p, "w");
+	assert_non_null(fp);
+	fputs("x", fp);
+	fclose(fp);
+}
+
+static int exists(const fixture *f, const char *name)
+{
+	char p[256];
+	snprintf(p, sizeof(p), "%s/%s", f->dir, name);
+	return access(p, F_OK) == 0;
+}
+
+/* Issue 14, defect 6: a SIGKILL during a write leaves path.tmp.XXXXXX
+ * behind; the next start removes exactly those, never the checkpoint or
+ * a file that only looks alike. */
+static void test_stale_temps_removed(void **state)
+{
+	fixture *f = *state;
+	write_ok(f);
+	const char *stale[] = {"ckpt.safetensors.tmp.AbC123",
+			       "ckpt.safetensors.tmp.zzzzzz"};
+	const char *kept[] = {"ckpt.safetensors", "ckpt.safetensors.tmp.",
+			      "ckpt.safetensors.tmp.abc", "ckpt.safetensors.tmp.abcdefg",
+			      "ckpt.safetensors.tmp.ab/cde", "other.tmp.AbC123",
+			      "xckpt.safetensors.tmp.AbC123", "metrics.csv"};
+	for (size_t i = 0; i < 2; i++)
+		touch(f, stale[i]);
+	for (size_t i = 1; i < sizeof kept / sizeof kept[0]; i++)
+		if (!strchr(kept[i], '/'))
+			touch(f, kept[i]);
+	int removed = -1;
+	assert_int_equal(im_ckpt_remove_stale_temps(f->path, &removed), IM_OK);
+	assert_int_equal(removed, 2);
+	for (size_t i = 0; i < 2; i++)
+		assert_false(exists(f, stale[i]));
+	for (size_t i = 0; i < sizeof kept / sizeof kept[0]; i++)
+		if (!strchr(kept[i], '/'))
+			assert_true(exists(f, kept[i]));
+	/* The checkpoint still loads. */
+	char err[256];
+	im_ckpt *c = NULL;
+	assert_int_equal(im_ckpt_open(&c, f->path, err, sizeof(err)), IM_OK);
+	im_ckpt_close(c);
+	assert_int_equal(im_ckpt_remove_stale_temps(f->path, &removed), IM_OK);
+	assert_int_equal(removed, 0);
+	assert_int_equal(im_ckpt_remove_stale_temps("/nonexistent-dir/x", NULL),
+			 IM_ESYS);
+}
+
 int main(void)
 {
 #define T(f) cmocka_unit_test_setup_teardown(f, setup, teardown)
@@ -482,6 +536,7 @@ int main(void)
 		T(test_handmade_headers),
 		T(test_write_errors),
 		T(test_python_reader_agrees),
+		T(test_stale_temps_removed),
 	};
 #undef T
 	return cmocka_run_group_tests(tests, NULL, NULL);
