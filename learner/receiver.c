@@ -17,17 +17,20 @@ struct im_receiver {
 	im_receiver_stats st; /* each field updated atomically */
 };
 
+/* Release: a reader that acquires the count also sees what the message's
+ * callback wrote before it. */
 static void count(uint64_t *c, uint64_t n)
 {
-	__atomic_add_fetch(c, n, __ATOMIC_RELAXED);
+	__atomic_add_fetch(c, n, __ATOMIC_RELEASE);
 }
 
 static void reject(im_receiver *r, im_reject why, uint64_t actor,
 		   const char *detail)
 {
-	count(&r->st.dropped[why], 1);
+	/* The callback first: whoever sees the count may rely on it. */
 	if (r->o.on_reject)
 		r->o.on_reject(r->o.ctx, why, actor, detail);
+	count(&r->st.dropped[why], 1);
 }
 
 /* Puts t, waiting while the store is full; IM_ECANCELED once stopping. */
@@ -68,10 +71,10 @@ static int handle(im_receiver *r, const uint8_t *buf, size_t len)
 	if (why != IM_REJECT_OK) {
 		reject(r, why, t->actor_id, detail);
 	} else if ((rc = put_waiting(r, t)) == IM_OK) {
-		count(&r->st.accepted, 1);
-		count(&r->st.frames, r->o.dims.T);
 		if (r->o.on_accept)
 			r->o.on_accept(r->o.ctx, t, version - t->param_version);
+		count(&r->st.frames, r->o.dims.T);
+		count(&r->st.accepted, 1);
 	}
 	impala__trajectory__free_unpacked(t, NULL);
 	return rc == IM_ECANCELED ? IM_ECANCELED : IM_OK;
@@ -140,8 +143,8 @@ void im_receiver_stop(im_receiver *r)
 
 void im_receiver_get_stats(im_receiver *r, im_receiver_stats *out)
 {
-	out->accepted = __atomic_load_n(&r->st.accepted, __ATOMIC_RELAXED);
-	out->frames = __atomic_load_n(&r->st.frames, __ATOMIC_RELAXED);
+	out->accepted = __atomic_load_n(&r->st.accepted, __ATOMIC_ACQUIRE);
+	out->frames = __atomic_load_n(&r->st.frames, __ATOMIC_ACQUIRE);
 	for (int i = 0; i < IM_REJECT_COUNT; i++)
-		out->dropped[i] = __atomic_load_n(&r->st.dropped[i], __ATOMIC_RELAXED);
+		out->dropped[i] = __atomic_load_n(&r->st.dropped[i], __ATOMIC_ACQUIRE);
 }

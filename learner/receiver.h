@@ -66,7 +66,10 @@ int im_receiver_start(im_receiver **out, const im_receiver_opts *o);
  * message in hand is dealt with) and frees.  Accepts NULL. */
 void im_receiver_stop(im_receiver *r);
 
-/* A consistent-enough copy of the counters (each read atomically). */
+/* A consistent-enough copy of the counters (each read atomically).  A
+ * message is counted only after its callback (on_accept or on_reject)
+ * has returned, so once the counters show n messages, the callbacks of
+ * all n have run and what they wrote is visible to the reader. */
 void im_receiver_get_stats(im_receiver *r, im_receiver_stats *out);
 
 #endif
