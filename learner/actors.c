@@ -12,7 +12,7 @@ typedef struct actor_row {
 	char host[IM_STATUS_HOST_MAX];
 	uint64_t frames, unrolls, last_ms;
 	int64_t lag;
-	uint64_t next_seq; /* unroll_seq expected next, when seq_known */
+	uint64_t last_seq; /* highest unroll_seq accepted, when seq_known */
 	int seq_known;     /* 0 until the first unroll after a Hello */
 	/* Said Goodbye: not listed or counted, but kept until silent for the
 	 * timeout, so that its unrolls still in flight (the Goodbye travels
@@ -90,16 +90,23 @@ void im_actors_hello(im_actors *t, uint64_t id, const char *host,
 	pthread_mutex_unlock(&t->mu);
 }
 
-/* Checks seq against the row's stream (see im_actors_seq_stats).  Locked. */
+/* Checks seq against the row's stream (see im_actors_seq_stats).  Locked.
+ * Written without seq + 1, which wraps at 2^64 - 1. */
 static void check_seq(im_actors *t, actor_row *r, uint64_t seq)
 {
-	if (r->seq_known && seq > r->next_seq)
-		t->seq.gaps += seq - r->next_seq;
-	else if (r->seq_known && seq < r->next_seq)
+	if (!r->seq_known) {
+		r->last_seq = seq;
+		r->seq_known = 1;
+	} else if (seq > r->last_seq) {
+		uint64_t skipped = seq - r->last_seq - 1;
+		t->seq.gaps += skipped > IM_ACTORS_SEQ_JUMP_MAX ? 1 : skipped;
+		r->last_seq = seq;
+	} else {
 		t->seq.repeats++;
-	if (!r->seq_known || seq >= r->next_seq)
-		r->next_seq = seq + 1;
-	r->seq_known = 1;
+		/* Far below: the stream starts again from there. */
+		if (r->last_seq - seq > IM_ACTORS_SEQ_JUMP_MAX)
+			r->last_seq = seq;
+	}
 }
 
 void im_actors_unroll(im_actors *t, uint64_t id, uint64_t seq,

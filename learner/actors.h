@@ -43,7 +43,14 @@ uint32_t im_actors_count(im_actors *t);
  *            lost on the way or rejected by validation (those are also
  *            counted under their reason);
  *   repeats: accepted unrolls numbered at or below one already accepted:
- *            a duplicate, or one overtaken by a later one. */
+ *            a duplicate, or one overtaken by a later one.
+ * A jump of more than IM_ACTORS_SEQ_JUMP_MAX numbers either way cannot be
+ * unrolls lost on the way (an actor that lost that many would have
+ * handshaken again): it counts as one fault (one gap forward, one repeat
+ * backward) and the stream continues from the new number, so that one
+ * message numbered 2^64 - 1 cannot add 2^64 gaps nor make every later
+ * unroll a repeat. */
+#define IM_ACTORS_SEQ_JUMP_MAX (1u << 20)
 typedef struct im_actors_seq_stats {
 	uint64_t gaps;
 	uint64_t repeats;

@@ -199,6 +199,24 @@ static const seq_case seq_cases[] = {
 	{"faults outlive their row",
 	 {{'u', 1, 0, 1}, {'u', 1, 2, 2}, {'u', 1, 2, 3}, {'p', 0, 0, 5000}},
 	 4, 1, 1},
+	/* Issue 14, defect 9: one message numbered 2^64 - 1 set the gap
+	 * counter to about 2^64.  It is one fault, and the stream it cut
+	 * into goes on from where it was (one repeat, then in order). */
+	{"2^64 - 1 from a welcomed actor",
+	 {{'h', 1, 0, 0}, {'u', 1, 0, 1}, {'u', 1, UINT64_MAX, 2}, {'u', 1, 1, 3},
+	  {'u', 1, 2, 4}, {'u', 1, 3, 5}},
+	 6, 1, 1},
+	{"2^64 - 1 twice, then the stream",
+	 {{'u', 1, 5, 1}, {'u', 1, UINT64_MAX, 2}, {'u', 1, UINT64_MAX, 3},
+	  {'u', 1, 6, 4}, {'u', 1, 7, 5}},
+	 5, 1, 2},
+	{"a large but plausible loss is counted in full",
+	 {{'u', 1, 0, 1}, {'u', 1, IM_ACTORS_SEQ_JUMP_MAX + 1, 2}},
+	 2, IM_ACTORS_SEQ_JUMP_MAX, 0},
+	{"one more is a jump",
+	 {{'u', 1, 0, 1}, {'u', 1, IM_ACTORS_SEQ_JUMP_MAX + 2, 2},
+	  {'u', 1, IM_ACTORS_SEQ_JUMP_MAX + 3, 3}},
+	 3, 1, 0},
 };
 
 static void test_seq(void **state)
