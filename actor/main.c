@@ -199,7 +199,8 @@ static int encode(actor *a, const Impala__Trajectory *t, size_t *len)
 }
 
 /* Sends the last unroll of every environment.  IM_OK, or why the run must
- * be re-joined (IM_ETIMEDOUT, IM_ERUNID) or left (IM_ECANCELED). */
+ * be re-joined (IM_ETIMEDOUT, IM_ERUNID, IM_ESESSION) or left
+ * (IM_ECANCELED). */
 static int send_unrolls(actor *a)
 {
 	float *params = im_rollout_params(a->roll);
@@ -290,6 +291,8 @@ static int run(actor *a)
 				a->cfg.learner_timeout);
 		else if (rc == IM_ERUNID)
 			im_warn("learner started another run; handshaking again");
+		else if (rc == IM_ESESSION)
+			im_warn("learner restarted; handshaking again");
 		else
 			im_warn("lost the learner (%s); handshaking again", im_strerror(rc));
 	}

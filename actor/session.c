@@ -2,6 +2,7 @@
 
 #include "err.h"
 #include "log.h"
+#include "rng.h"
 #include "validate.h"
 #include "wire.h"
 
@@ -23,6 +24,11 @@ struct im_session {
 	int reopen;               /* a data socket's handshake failed */
 	int told;                 /* ...and the log said why */
 	uint64_t run_id;       /* of the last Welcome, 0 before */
+	uint64_t session;      /* the learner's session of that Welcome */
+	uint64_t version;      /* newest parameter version of the run */
+	/* The DEALER whose Hello was welcomed, kept open: the learner takes
+	 * a Goodbye only from the connection that said Hello. */
+	void *dealer;
 	uint64_t last_params_ms;
 	uint64_t bad_params;
 	char host[64];
@@ -205,7 +211,10 @@ fail:
 }
 
 /* A fresh DEALER per attempt: a stale Welcome to an earlier attempt can
- * never be mistaken for the answer to this one. */
+ * never be mistaken for the answer to this one.  Its routing id is random
+ * (16 bytes, the first nonzero as ZeroMQ requires): the learner knows the
+ * connection that said Hello by it, and no other peer can guess it (nor
+ * take it while this one is connected). */
 static int open_dealer(im_session *s, void **out)
 {
 	im_sock_opts d;
@@ -213,8 +222,22 @@ static int open_dealer(im_session *s, void **out)
 	d.linger_ms = 0;
 	d.immediate = 0; /* queue the Hello until the connection is up */
 	curve_opts(s, &d);
-	return im_transport_open_connected(out, s->ctx, ZMQ_DEALER, &d,
-					   s->ep.handshake);
+	void *sock = NULL;
+	int rc = im_transport_socket(&sock, s->ctx, ZMQ_DEALER, &d);
+	if (rc)
+		return rc;
+	uint64_t id[2] = {im_rng_entropy(), im_rng_entropy()};
+	((uint8_t *)id)[0] |= 1;
+	if (zmq_setsockopt(sock, ZMQ_ROUTING_ID, id, sizeof id) != 0)
+		rc = im_transport_err(zmq_errno());
+	if (rc == IM_OK)
+		rc = im_transport_connect(sock, s->ep.handshake);
+	if (rc) {
+		zmq_close(sock);
+		return rc;
+	}
+	*out = sock;
+	return IM_OK;
 }
 
 static int send_control(void *sock, Impala__Control *c)
@@ -239,6 +262,7 @@ static int send_hello(im_session *s, void *dealer)
 	h.env_name = (char *)(s->o.env ? s->o.env : "");
 	h.num_envs = s->o.num_envs;
 	h.last_run_id = s->run_id;
+	h.last_param_version = s->version;
 	Impala__Control c = IMPALA__CONTROL__INIT;
 	c.body_case = IMPALA__CONTROL__BODY_HELLO;
 	c.hello = &h;
@@ -295,9 +319,10 @@ static int attempt(im_session *s, Impala__Control **out, char *err,
 	Impala__Control *c = NULL;
 	if (rc == IM_OK)
 		rc = await_welcome(s, dealer, &c);
-	zmq_close(dealer);
-	if (rc)
+	if (rc) {
+		zmq_close(dealer);
 		return rc;
+	}
 	Impala__Welcome *w = c->welcome;
 	if (w->refusal != IMPALA__REFUSAL_CODE__REFUSAL_NONE || !w->spec ||
 	    !w->params) {
@@ -305,8 +330,12 @@ static int attempt(im_session *s, Impala__Control **out, char *err,
 			 w->reason && w->reason[0] ? w->reason : "no reason given");
 		rc = is_permanent(w->refusal) ? IM_EREFUSED : IM_EAGAIN;
 		impala__control__free_unpacked(c, NULL);
+		zmq_close(dealer);
 		return rc;
 	}
+	if (s->dealer)
+		zmq_close(s->dealer);
+	s->dealer = dealer;
 	*out = c;
 	return IM_OK;
 }
@@ -326,7 +355,10 @@ int im_session_handshake(im_session *s, Impala__Control **welcome, char *err,
 			return rc;
 		}
 		if (rc == IM_OK) {
-			s->run_id = (*welcome)->welcome->spec->run_id;
+			const Impala__Welcome *w = (*welcome)->welcome;
+			s->run_id = w->spec->run_id;
+			s->session = w->params->learner_session;
+			s->version = w->params->version;
 			im_session_touch(s);
 			return IM_OK;
 		}
@@ -365,39 +397,60 @@ static int apply_params(im_session *s, const uint8_t *buf, size_t len,
 		rc = IM_ERUNID;
 	} else if (r != IM_REJECT_OK) {
 		s->bad_params++;
+	} else if (p->learner_session && s->session &&
+		   p->learner_session != s->session) {
+		/* Another learner process for this run (resumed from a
+		 * checkpoint): it has not welcomed us, and would refuse our
+		 * unrolls until we say Hello. */
+		rc = IM_ESESSION;
+	} else if (p->learner_session && p->version < s->version) {
+		/* Older than what we have of this learner (one queued before
+		 * our Welcome): never go back. */
+		s->last_params_ms = im_now_ms();
 	} else {
-		/* Always take it, even when its version is lower: a learner
-		 * resumed from a checkpoint counts from there.  The SUB socket
-		 * keeps only the newest message, so nothing arrives out of
-		 * order. */
 		s->last_params_ms = im_now_ms();
 		memcpy(params, p->data.data, n * sizeof(float));
-		*version = p->version;
+		*version = s->version = p->version;
 		rc = 1;
 	}
 	impala__params__free_unpacked(p, NULL);
 	return rc;
 }
 
-int im_session_poll_params(im_session *s, uint64_t run_id, float *params,
-			   size_t param_count, uint64_t *version)
+/* Receives every message waiting on the SUB socket and keeps the last in
+ * *last (closed and replaced as newer ones come).  Returns 1 when one
+ * came.  The socket does not use ZMQ_CONFLATE: in Debian's libzmq 4.3.4
+ * its queue loses a pending message without freeing it when the reader
+ * and the I/O thread meet (issue 14, defect 10), so "only the newest" is
+ * done here, by draining. */
+static int drain_sub(im_session *s, zmq_msg_t *last)
 {
 	int got = 0;
 	for (;;) {
 		zmq_msg_t m;
 		zmq_msg_init(&m);
-		int n = im_transport_recv(s->sub, &m, ZMQ_DONTWAIT);
-		if (n < 0) {
+		if (im_transport_recv(s->sub, &m, ZMQ_DONTWAIT) < 0) {
 			zmq_msg_close(&m);
-			break;
+			return got;
 		}
-		int rc = apply_params(s, zmq_msg_data(&m), zmq_msg_size(&m), run_id,
-				      params, param_count, version);
+		zmq_msg_move(last, &m); /* closes what last held */
 		zmq_msg_close(&m);
-		if (rc < 0)
-			return rc;
-		got |= rc;
+		got = 1;
 	}
+}
+
+int im_session_poll_params(im_session *s, uint64_t run_id, float *params,
+			   size_t param_count, uint64_t *version)
+{
+	zmq_msg_t last;
+	zmq_msg_init(&last);
+	int got = 0;
+	if (drain_sub(s, &last))
+		got = apply_params(s, zmq_msg_data(&last), zmq_msg_size(&last),
+				   run_id, params, param_count, version);
+	zmq_msg_close(&last);
+	if (got < 0)
+		return got;
 	if (!got && im_now_ms() - s->last_params_ms > (uint64_t)s->o.learner_timeout_ms)
 		return IM_ETIMEDOUT;
 	return got;
@@ -419,10 +472,13 @@ int im_session_send(im_session *s, const uint8_t *buf, size_t len,
 	}
 }
 
+/* Over the welcomed connection: the learner ignores a Goodbye from any
+ * other (it could be anyone's). */
 static void send_goodbye(im_session *s, const char *reason, uint64_t sent)
 {
-	void *dealer = NULL;
-	if (open_dealer(s, &dealer))
+	void *dealer = s->dealer;
+	s->dealer = NULL;
+	if (!dealer)
 		return;
 	int linger = 300;
 	zmq_setsockopt(dealer, ZMQ_LINGER, &linger, sizeof linger);
@@ -444,6 +500,8 @@ void im_session_free(im_session *s, const char *reason, uint64_t unrolls_sent)
 		return;
 	if (s->ctx && s->run_id)
 		send_goodbye(s, reason, unrolls_sent);
+	if (s->dealer)
+		zmq_close(s->dealer);
 	close_data_sockets(s);
 	if (s->ctx)
 		zmq_ctx_term(s->ctx);

@@ -36,8 +36,9 @@ typedef struct im_session im_session;
 /* Creates the ZeroMQ context and the PUSH and SUB sockets (connected; ZeroMQ
  * reconnects them by itself).  *out is the caller's (im_session_free). */
 int im_session_new(im_session **out, const im_session_opts *o);
-/* Sends a Goodbye (best effort, bounded by a short linger) when a run was
- * joined, then closes everything. */
+/* Sends a Goodbye (best effort, bounded by a short linger) over the
+ * connection that was welcomed, when a run was joined, then closes
+ * everything. */
 void im_session_free(im_session *s, const char *reason, uint64_t unrolls_sent);
 
 /* Handshakes until welcomed, refused or stopped, retrying with backoff from
@@ -49,13 +50,17 @@ void im_session_free(im_session *s, const char *reason, uint64_t unrolls_sent);
 int im_session_handshake(im_session *s, Impala__Control **welcome, char *err,
 			 size_t errlen);
 
-/* Receives every Params message waiting (none blocks) and keeps the newest
- * valid one of run run_id with param_count floats in params.  Returns 1
- * when params were replaced (*version updated), 0 when nothing new,
- * IM_ERUNID when a Params of another run arrived (the learner restarted
- * with a new run: handshake again), IM_ETIMEDOUT when nothing has come for
+/* Receives every Params message waiting (none blocks) and applies the
+ * newest, when it is valid, of run run_id with param_count floats, to
+ * params.  Returns 1 when params were replaced (*version updated), 0 when
+ * nothing new, IM_ERUNID when a Params of another run arrived (the learner
+ * restarted with a new run: handshake again), IM_ESESSION when it came
+ * from another learner process than the Welcome (the learner restarted and
+ * resumed the run: handshake again, since it refuses the unrolls of actors
+ * it has not welcomed), IM_ETIMEDOUT when nothing has come for
  * learner_timeout_ms.  A Params that fails validation is dropped and
- * counted; it never touches params. */
+ * counted; it never touches params.  Within one learner session versions
+ * never go back (an older Params is ignored). */
 int im_session_poll_params(im_session *s, uint64_t run_id, float *params,
 			   size_t param_count, uint64_t *version);
 

@@ -33,7 +33,8 @@
 	XX(HELP, "help requested")                                              \
 	XX(BLAS, "the BLAS library computed wrong results")                    \
 	XX(ENVFAIL, "the environment failed (an exception or a broken "       \
-		    "contract; see the log)")
+		    "contract; see the log)")                                 \
+	XX(SESSION, "the learner restarted (a new session)")
 
 enum im_err_index_ {
 	IM_ERR_INDEX_NONE_ = 0,

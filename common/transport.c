@@ -160,12 +160,10 @@ void im_transport_defaults(im_sock_opts *o, int type)
 		break;
 	case ZMQ_PUB:
 		o->sndhwm = 4;
-		o->conflate = 1;
 		break;
 	case ZMQ_SUB:
 		o->max_msg_size = IM_WIRE_MAX_PARAMS;
 		o->rcvhwm = 4;
-		o->conflate = 1;
 		break;
 	case ZMQ_ROUTER:
 		o->max_msg_size = 1 << 20;

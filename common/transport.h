@@ -12,9 +12,16 @@
  * Options: im_transport_defaults() fills sane values per socket type (size
  * limits from wire.h, small high-water marks so memory stays bounded and
  * backpressure reaches the actors, bounded linger, reconnect with
- * exponential backoff, TCP keepalive and ZMTP heartbeats, CONFLATE on SUB so
- * an actor only ever sees the newest Params).  Every option is applied
- * before bind/connect, as ZeroMQ requires.
+ * exponential backoff, TCP keepalive and ZMTP heartbeats).  Every option is
+ * applied before bind/connect, as ZeroMQ requires.
+ *
+ * No socket uses ZMQ_CONFLATE by default: its one-message queue in Debian
+ * 12's libzmq 4.3.4 loses a pending message without freeing it when the
+ * reader and the I/O thread meet (LeakSanitizer found one Params-sized
+ * block lost per such race in impala-actor; issue 14, defect 10).  The
+ * actor drains its SUB socket and keeps the newest message itself
+ * (actor/session.c), and the PUB side bounds each subscriber's queue by
+ * its high-water mark.
  *
  * Errors: IM_E* codes; errno keeps ZeroMQ's errno so the caller can print
  * zmq_strerror(errno).  EAGAIN (timeout, or would block) and EINTR map to
@@ -60,7 +67,9 @@ typedef struct im_sock_opts {
 	int tcp_keepalive_cnt;
 	int heartbeat_ivl_ms;     /* ZMTP PING interval; 0 off */
 	int heartbeat_timeout_ms; /* peer dead after this without traffic */
-	int conflate;             /* SUB/PUB: keep only the newest message */
+	/* SUB/PUB: ZMQ_CONFLATE (keep only the newest message).  Off by
+	 * default: it leaks in libzmq 4.3.4 (see above). */
+	int conflate;
 	int immediate;            /* PUSH/DEALER: queue only on live peers */
 	int sndbuf, rcvbuf;       /* kernel socket buffers, bytes; 0: OS default */
 	/* CURVE (im_transport_curve_server/_client fill these): all empty
@@ -82,9 +91,10 @@ void im_transport_curve_client(im_sock_opts *o, const char *public_z85,
 /* Defaults for a ZMQ_* socket type:
  *   PULL   max IM_WIRE_MAX_TRAJECTORY, rcvhwm 64
  *   PUSH   sndhwm 8, immediate
- *   PUB    conflate (each subscriber's pipe holds only the newest
- *          Params: bounded memory, and never the new one dropped)
- *   SUB    max IM_WIRE_MAX_PARAMS, conflate, subscribed to everything
+ *   PUB    sndhwm 4 (a slow subscriber's queue holds at most four
+ *          Params, references to the same buffers; newer ones wait for
+ *          room, and the publisher sends again within its interval)
+ *   SUB    max IM_WIRE_MAX_PARAMS, rcvhwm 4, subscribed to everything
  *   ROUTER max 1 MiB (it receives only Hello/Goodbye), hwm 256
  *   DEALER max IM_WIRE_MAX_CONTROL (a Welcome carries the params),
  *          immediate

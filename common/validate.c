@@ -278,10 +278,23 @@ static im_reject check_run(const Impala__Trajectory *t,
 	}
 	if (t->actor_id == 0)
 		return reject(m, IM_REJECT_MISSING_ACTOR_ID, "actor id is 0");
-	if (st->actor_known && !st->actor_known(st->actor_ctx, t->actor_id))
+	if (!st->actor_lookup)
+		return IM_REJECT_OK;
+	im_validate_actor a;
+	if (!st->actor_lookup(st->actor_ctx, t->actor_id, &a))
 		return reject(m, IM_REJECT_UNKNOWN_ACTOR,
 			      "actor %llu has no handshake",
 			      (unsigned long long)t->actor_id);
+	if (t->env_index >= a.num_envs)
+		return reject(m, IM_REJECT_BAD_ENV_INDEX,
+			      "env_index %u, actor %llu has %u environments",
+			      t->env_index, (unsigned long long)t->actor_id,
+			      a.num_envs);
+	if (t->param_version < a.min_param_version)
+		return reject(m, IM_REJECT_STALE_SESSION,
+			      "param version %llu, actor welcomed at %llu",
+			      (unsigned long long)t->param_version,
+			      (unsigned long long)a.min_param_version);
 	return IM_REJECT_OK;
 }
 
@@ -458,7 +471,7 @@ static im_reject check_prev_action(const Impala__Trajectory *t,
 }
 
 static im_reject check_episodes(const Impala__Trajectory *t, uint32_t n_done,
-				vmsg *m)
+				uint32_t max_len, vmsg *m)
 {
 	if (t->n_episodes > n_done)
 		return reject(m, IM_REJECT_TOO_MANY_EPISODES,
@@ -473,6 +486,10 @@ static im_reject check_episodes(const Impala__Trajectory *t, uint32_t n_done,
 		if (e->length == 0)
 			return reject(m, IM_REJECT_BAD_EPISODE,
 				      "episode %zu has length 0", i);
+		if (max_len && e->length > max_len)
+			return reject(m, IM_REJECT_BAD_EPISODE,
+				      "episode %zu has length %u, time limit %u",
+				      i, e->length, max_len);
 	}
 	return IM_REJECT_OK;
 }
@@ -509,7 +526,7 @@ im_reject im_validate_trajectory(const Impala__Trajectory *t,
 	TRY(check_final_obs(t, d, n_trunc, &m));
 	TRY(check_lstm(t, d, &m));
 	TRY(check_prev_action(t, d, &m));
-	TRY(check_episodes(t, n_done, &m));
+	TRY(check_episodes(t, n_done, st->max_episode_steps, &m));
 	return IM_REJECT_OK;
 }
 
@@ -574,6 +591,10 @@ Impala__RefusalCode im_validate_hello(const Impala__Hello *h,
 	}
 	if (h->actor_id == 0) {
 		reason_printf(reason, reason_len, "actor id must be nonzero");
+		return IMPALA__REFUSAL_CODE__REFUSAL_BAD_REQUEST;
+	}
+	if (h->num_envs == 0) {
+		reason_printf(reason, reason_len, "num_envs must be nonzero");
 		return IMPALA__REFUSAL_CODE__REFUSAL_BAD_REQUEST;
 	}
 	const char *env = h->env_name ? h->env_name : "";

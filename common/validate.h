@@ -40,6 +40,10 @@
 	XX(FOREIGN_RUN_ID, "foreign_run_id", "run id of another run")         \
 	XX(MISSING_ACTOR_ID, "missing_actor_id", "actor id is zero")          \
 	XX(UNKNOWN_ACTOR, "unknown_actor", "actor never said hello")          \
+	XX(BAD_ENV_INDEX, "bad_env_index",                                    \
+	   "env_index not below the actor's number of environments")          \
+	XX(STALE_SESSION, "stale_session",                                    \
+	   "acted before the actor's latest handshake")                       \
 	XX(BAD_NUM_STEPS, "bad_num_steps", "unroll length differs from T")    \
 	XX(BAD_SHAPE, "bad_shape", "tensor shape mismatch")                   \
 	XX(BAD_DTYPE, "bad_dtype", "tensor dtype mismatch")                   \
@@ -60,7 +64,9 @@
 	XX(POLICY_LAG, "policy_lag", "acted with parameters too old")         \
 	XX(BAD_PARAM_COUNT, "bad_param_count", "parameter count mismatch")    \
 	XX(BAD_CHECKSUM, "bad_checksum", "CRC-32C mismatch")                  \
-	XX(WRONG_MESSAGE, "wrong_message", "unexpected message kind")
+	XX(WRONG_MESSAGE, "wrong_message", "unexpected message kind")         \
+	XX(WRONG_PEER, "wrong_peer",                                          \
+	   "Goodbye from another connection than the actor's Hello")
 
 typedef enum im_reject {
 #define IM_XX_(id, name, text) IM_REJECT_##id,
@@ -104,15 +110,31 @@ int im_validate_dims(im_run_dims *d, const Impala__RunSpec *spec);
  * decoding it; a PULL socket's ZMQ_MAXMSGSIZE should be at least this. */
 size_t im_validate_max_trajectory_bytes(const im_run_dims *d);
 
+/* What the learner's handshake knows of an actor. */
+typedef struct im_validate_actor {
+	uint32_t num_envs;          /* from its Hello: env_index < num_envs */
+	/* The version its latest Welcome carried: anything acted with an
+	 * older one was acted before that handshake (under a learner that
+	 * has since restarted, or before a reconnection) and is refused as
+	 * STALE_SESSION. */
+	uint64_t min_param_version;
+} im_validate_actor;
+
 /* The learner's side of a Trajectory check. */
 typedef struct im_validate_state {
 	uint64_t run_id;         /* the current run */
 	uint64_t prev_run_id;    /* the run this one resumed from, or 0 */
 	uint64_t param_version;  /* learner updates applied so far */
 	uint64_t max_policy_lag; /* 0: no limit */
-	/* Optional: returns nonzero when actor_id has completed a handshake.
-	 * NULL accepts every nonzero actor id. */
-	int (*actor_known)(void *ctx, uint64_t actor_id);
+	/* The environment's time limit (0: none): no finished episode is
+	 * longer. */
+	uint32_t max_episode_steps;
+	/* Optional: returns nonzero and fills *out when actor_id was
+	 * welcomed by this learner (UNKNOWN_ACTOR otherwise).  NULL accepts
+	 * every nonzero actor id and checks neither env_index nor the
+	 * version floor. */
+	int (*actor_lookup)(void *ctx, uint64_t actor_id,
+			    im_validate_actor *out);
 	void *actor_ctx;
 } im_validate_state;
 
@@ -131,8 +153,10 @@ typedef struct im_validate_state {
  * when the spec has an LSTM, absent otherwise; prev_action absent (meaning
  * zero) or shaped [] / [1] int32 in range (Discrete) or [d] float32 finite
  * (Box), required with an LSTM; prev_reward finite; at most as many episode
- * records as steps with a done flag, each with length >= 1 and a finite
- * return. */
+ * records as steps with a done flag, each with length >= 1 (and at most
+ * the time limit) and a finite return; with actor_lookup, an actor the
+ * learner welcomed, env_index below its num_envs and param_version at or
+ * above its Welcome's. */
 im_reject im_validate_trajectory(const Impala__Trajectory *t,
 				 const im_run_dims *d,
 				 const im_validate_state *st, char *msg,

@@ -19,6 +19,12 @@ typedef struct actor_row {
 	 * on another socket and may overtake them) do not bring it back as a
 	 * new row.  A Hello clears it. */
 	int left;
+	int silent;        /* silent for the timeout: not listed */
+	/* What its latest Hello said, and over which connection. */
+	uint32_t num_envs;
+	uint64_t welcome_version;
+	uint8_t peer[IM_ACTORS_PEER_MAX];
+	size_t peer_len;
 } actor_row;
 
 struct im_actors {
@@ -49,12 +55,47 @@ void im_actors_free(im_actors *t)
 	free(t);
 }
 
-/* Finds or adds the row of id; NULL when memory runs out.  Locked. */
-static actor_row *row_of(im_actors *t, uint64_t id, uint64_t now_ms)
+/* The row of id, or NULL.  Locked. */
+static actor_row *find(im_actors *t, uint64_t id)
 {
 	for (uint32_t i = 0; i < t->n; i++)
 		if (t->rows[i].id == id)
 			return &t->rows[i];
+	return NULL;
+}
+
+static void remove_at(im_actors *t, uint32_t i)
+{
+	t->rows[i] = t->rows[--t->n];
+}
+
+/* How much a row is worth keeping: lower goes first (IM_ACTORS_MAX). */
+static int keep_rank(const actor_row *r)
+{
+	if (r->left)
+		return 0;
+	if (r->silent)
+		return 1;
+	return r->unrolls == 0 ? 2 : 3;
+}
+
+/* Forgets the row least worth keeping.  Locked; t->n > 0. */
+static void evict_one(im_actors *t)
+{
+	uint32_t v = 0;
+	for (uint32_t i = 1; i < t->n; i++) {
+		int a = keep_rank(&t->rows[i]), b = keep_rank(&t->rows[v]);
+		if (a < b || (a == b && t->rows[i].last_ms < t->rows[v].last_ms))
+			v = i;
+	}
+	remove_at(t, v);
+}
+
+/* A new row for id; NULL when memory runs out.  Locked. */
+static actor_row *add_row(im_actors *t, uint64_t id, uint64_t now_ms)
+{
+	if (t->n >= IM_ACTORS_MAX)
+		evict_one(t);
 	if (t->n == t->cap) {
 		uint32_t cap = t->cap ? 2 * t->cap : 16;
 		actor_row *r = realloc(t->rows, cap * sizeof *r);
@@ -67,27 +108,49 @@ static actor_row *row_of(im_actors *t, uint64_t id, uint64_t now_ms)
 	memset(r, 0, sizeof *r);
 	r->id = id;
 	r->last_ms = now_ms;
-	snprintf(r->host, sizeof r->host, "?");
 	return r;
 }
 
-void im_actors_hello(im_actors *t, uint64_t id, const char *host,
+static size_t peer_kept(size_t len)
+{
+	return len < IM_ACTORS_PEER_MAX ? len : IM_ACTORS_PEER_MAX;
+}
+
+void im_actors_hello(im_actors *t, const im_actors_hello_info *h,
 		     uint64_t now_ms)
 {
 	pthread_mutex_lock(&t->mu);
-	actor_row *r = row_of(t, id, now_ms);
+	actor_row *r = find(t, h->id);
+	if (!r)
+		r = add_row(t, h->id, now_ms);
 	if (r) {
 		/* Keep the text printable: it came from the network. */
 		size_t j = 0;
-		for (const char *p = host ? host : ""; *p && j + 1 < sizeof r->host; p++)
+		for (const char *p = h->host ? h->host : ""; *p && j + 1 < sizeof r->host; p++)
 			r->host[j++] = (*p >= 0x20 && *p < 0x7f) ? *p : '?';
 		r->host[j] = '\0';
 		r->last_ms = now_ms;
+		r->num_envs = h->num_envs;
+		r->welcome_version = h->welcome_version;
+		r->peer_len = h->peer_len;
+		if (h->peer)
+			memcpy(r->peer, h->peer, peer_kept(h->peer_len));
 		/* A new session: its numbers may not follow the old ones. */
 		r->seq_known = 0;
-		r->left = 0;
+		r->left = r->silent = 0;
 	}
 	pthread_mutex_unlock(&t->mu);
+}
+
+int im_actors_lookup(im_actors *t, uint64_t id, im_validate_actor *out)
+{
+	pthread_mutex_lock(&t->mu);
+	const actor_row *r = find(t, id);
+	if (r)
+		*out = (im_validate_actor){.num_envs = r->num_envs,
+					   .min_param_version = r->welcome_version};
+	pthread_mutex_unlock(&t->mu);
+	return r != NULL;
 }
 
 /* Checks seq against the row's stream (see im_actors_seq_stats).  Locked.
@@ -113,8 +176,12 @@ void im_actors_unroll(im_actors *t, uint64_t id, uint64_t seq,
 		      uint64_t frames, int64_t lag, uint64_t now_ms)
 {
 	pthread_mutex_lock(&t->mu);
-	actor_row *r = row_of(t, id, now_ms);
+	actor_row *r = find(t, id);
 	if (r) {
+		/* Back after a silence: nothing is known of what it lost. */
+		if (r->silent)
+			r->seq_known = 0;
+		r->silent = 0;
 		check_seq(t, r, seq);
 		r->frames += frames;
 		r->unrolls++;
@@ -124,23 +191,21 @@ void im_actors_unroll(im_actors *t, uint64_t id, uint64_t seq,
 	pthread_mutex_unlock(&t->mu);
 }
 
-static void remove_at(im_actors *t, uint32_t i)
+int im_actors_goodbye(im_actors *t, uint64_t id, const void *peer,
+		      size_t peer_len)
 {
-	t->rows[i] = t->rows[--t->n];
-}
-
-int im_actors_goodbye(im_actors *t, uint64_t id)
-{
-	int found = 0;
+	int rc = 0;
 	pthread_mutex_lock(&t->mu);
-	for (uint32_t i = 0; i < t->n; i++)
-		if (t->rows[i].id == id) {
-			found = !t->rows[i].left;
-			t->rows[i].left = 1;
-			break;
-		}
+	actor_row *r = find(t, id);
+	if (r && (peer_len != r->peer_len || !peer ||
+		  memcmp(peer, r->peer, peer_kept(peer_len)) != 0)) {
+		rc = IM_EAUTH;
+	} else if (r) {
+		rc = !r->left && !r->silent;
+		r->left = 1;
+	}
 	pthread_mutex_unlock(&t->mu);
-	return found;
+	return rc;
 }
 
 /* Milliseconds since last_ms.  Callers read the clock before taking the
@@ -156,10 +221,16 @@ int im_actors_prune(im_actors *t, uint64_t now_ms)
 	int removed = 0;
 	pthread_mutex_lock(&t->mu);
 	for (uint32_t i = 0; i < t->n;) {
-		if (since(now_ms, t->rows[i].last_ms) > t->timeout_ms) {
-			removed += !t->rows[i].left;
+		actor_row *r = &t->rows[i];
+		if (since(now_ms, r->last_ms) <= t->timeout_ms) {
+			i++;
+			continue;
+		}
+		removed += !r->left && !r->silent;
+		if (r->left) {
 			remove_at(t, i);
 		} else {
+			r->silent = 1;
 			i++;
 		}
 	}
@@ -172,7 +243,7 @@ uint32_t im_actors_count(im_actors *t)
 	uint32_t n = 0;
 	pthread_mutex_lock(&t->mu);
 	for (uint32_t i = 0; i < t->n; i++)
-		n += !t->rows[i].left;
+		n += !t->rows[i].left && !t->rows[i].silent;
 	pthread_mutex_unlock(&t->mu);
 	return n;
 }
@@ -192,7 +263,7 @@ void im_actors_fill(im_actors *t, im_status_snapshot *s, uint64_t now_ms)
 	s->unroll_seq_repeats = t->seq.repeats;
 	for (uint32_t i = 0; i < t->n; i++) {
 		const actor_row *r = &t->rows[i];
-		if (r->left)
+		if (r->left || r->silent)
 			continue;
 		present++;
 		if (listed == IM_STATUS_MAX_ACTORS)

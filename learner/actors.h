@@ -1,35 +1,69 @@
-/* The learner's table of connected actors: who said hello, what each sent,
- * when it was last heard from.  An actor leaves the table when it says
- * Goodbye or stays silent for the timeout (elastic membership: the learner
- * needs no actor count).  Thread-safe. */
+/* The learner's table of actors: who said Hello (only they may send
+ * unrolls), over which connection, what each sent, when it was last heard
+ * from.  An actor leaves the list when it says Goodbye or stays silent for
+ * the timeout (elastic membership: the learner needs no actor count).
+ * Memory is bounded (IM_ACTORS_MAX rows).  Thread-safe. */
 #ifndef IM_LEARNER_ACTORS_H
 #define IM_LEARNER_ACTORS_H
 
 #include <stdint.h>
 
 #include "status.h"
+#include "validate.h"
 
 typedef struct im_actors im_actors;
 
-/* timeout_ms: silence after which an actor is dropped by im_actors_prune. */
+/* Rows remembered at most.  A Hello beyond it forgets one row to make room:
+ * first one that said Goodbye, then one silent for the timeout, then one
+ * that never had an unroll accepted, then the one heard from longest ago,
+ * so that a flood of Hellos under made-up ids evicts its own rows, not
+ * the actors that are training. */
+#define IM_ACTORS_MAX 16384u
+/* Bytes of a connection's routing id kept to recognise it (ZeroMQ's own
+ * ids have 5, the actor's random ones 16). */
+#define IM_ACTORS_PEER_MAX 32u
+
+/* timeout_ms: silence after which an actor is no longer listed. */
 int im_actors_new(im_actors **out, uint64_t timeout_ms);
 void im_actors_free(im_actors *t);
 
-/* Records a handshake (host is copied, truncated; untrusted text). */
-void im_actors_hello(im_actors *t, uint64_t id, const char *host,
+/* A Welcome given: who, from which connection, and what it was told. */
+typedef struct im_actors_hello_info {
+	uint64_t id;
+	const char *host;           /* untrusted text: copied, made printable */
+	uint32_t num_envs;          /* env_index must stay below it */
+	uint64_t welcome_version;   /* parameter version of the Welcome */
+	const void *peer;           /* routing id of the connection; copied */
+	size_t peer_len;
+} im_actors_hello_info;
+
+/* Records a handshake: the actor is listed, and its unrolls are accepted
+ * from now on (im_actors_lookup).  A new session: its unroll_seq numbers
+ * may not follow the old ones. */
+void im_actors_hello(im_actors *t, const im_actors_hello_info *h,
 		     uint64_t now_ms);
+/* 1 with *out filled when id was welcomed by this learner and is still
+ * remembered, else 0 (the receiver's im_validate_state.actor_lookup). */
+int im_actors_lookup(im_actors *t, uint64_t id, im_validate_actor *out);
 /* Records an accepted unroll: frames acted, its policy lag, and its
  * unroll_seq, checked against the actor's previous one so that lost and
- * duplicated unrolls show (im_actors_seq_stats).  An actor seen first here
- * (one that joined before a learner restart) gets a row with host "?". */
+ * duplicated unrolls show (im_actors_seq_stats).  An id without a row
+ * (never welcomed, or forgotten) is ignored: validation refused its
+ * unrolls.  An actor no longer listed for its silence is listed again. */
 void im_actors_unroll(im_actors *t, uint64_t id, uint64_t seq,
 		      uint64_t frames, int64_t lag, uint64_t now_ms);
-/* The actor leaves the list and the count at once (Goodbye); unrolls of
- * it still in flight are accounted without listing it again, until it
- * has been silent for the timeout or says Hello.  Returns 1 if it was
- * listed. */
-int im_actors_goodbye(im_actors *t, uint64_t id);
-/* Removes actors silent for longer than the timeout; returns how many. */
+/* The actor leaves the list and the count at once (Goodbye), when the
+ * Goodbye came over the connection that said its latest Hello (peer);
+ * unrolls of it still in flight are accounted without listing it again,
+ * until it has been silent for the timeout or says Hello.  Returns 1 if
+ * it was listed, 0 if not, IM_EAUTH (and changes nothing) for a Goodbye
+ * from another connection: anyone could otherwise remove a live actor. */
+int im_actors_goodbye(im_actors *t, uint64_t id, const void *peer,
+		      size_t peer_len);
+/* Stops listing actors silent for longer than the timeout (they stay
+ * welcomed: a slow learner must not lock out an actor whose unrolls wait
+ * in its queues) and forgets those that said Goodbye; returns how many
+ * listed actors went. */
 int im_actors_prune(im_actors *t, uint64_t now_ms);
 uint32_t im_actors_count(im_actors *t);
 /* Faults in the actors' unroll_seq streams, over the learner's life (they

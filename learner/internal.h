@@ -23,6 +23,12 @@
 #include "validate.h"
 
 #define IM_RETURNS_WINDOW 100
+/* Bytes of encoded Welcomes that may wait in the queues of peers that do
+ * not read them (at least four parameter arenas; handshake.c). */
+#define IM_LEARNER_WELCOME_BUDGET (64u << 20)
+/* Largest message taken on the handshake socket: Hello and Goodbye are a
+ * few hundred bytes. */
+#define IM_LEARNER_MAX_CONTROL_IN (64u << 10)
 
 struct im_learner {
 	const im_learner_config *cfg;
@@ -35,9 +41,15 @@ struct im_learner {
 	im_optim *opt;
 	uint64_t frames, updates, version;
 	uint64_t start_frames;   /* at start (resume), for frames/s */
+	uint64_t start_version;  /* at start: bounds the versions a Hello may
+				  * skip (handshake.c) */
 	im_loss_opts loss;
 	/* The run. */
 	uint64_t run_id;
+	/* Random, drawn at start, in every Params: actors that see another
+	 * one know the learner restarted and handshake again. */
+	uint64_t session;
+	uint32_t max_episode_steps; /* the environment's time limit, 0: none */
 	/* The run whose weights --init-model-path loaded without --resume (a
 	 * new run started from it), or 0: its unrolls count as stale. */
 	uint64_t prev_run_id;
@@ -62,6 +74,8 @@ struct im_learner {
 	im_receiver_stats last_rs; /* kept after the receiver stops */
 	im_log_ratelimit reject_rl; /* receiver thread only */
 	im_log_ratelimit hs_rl;     /* handshake thread only */
+	im_log_ratelimit hello_rl;  /* handshake thread only */
+	atomic_size_t welcome_bytes; /* encoded Welcomes not yet freed */
 	pthread_t hs_thr, pub_thr;
 	pthread_t *learn_thr;
 	int nlearn, threads_started;
@@ -86,6 +100,9 @@ struct im_learner {
 /* threads.c */
 int im_learner_start_threads(im_learner *l, char *err, size_t errlen);
 void im_learner_stop_threads(im_learner *l);
+
+/* handshake.c: the handshake thread's body (arg: the learner). */
+void *im_learner_handshake_main(void *arg);
 
 /* loop.c: snapshot of the statistics for the status port and the logs. */
 void im_learner_snapshot(im_learner *l, im_status_snapshot *s);

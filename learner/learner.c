@@ -25,12 +25,15 @@
 
 /* The model spec the configuration describes for the environment. */
 static int model_spec(const im_learner_config *c, im_model_spec *s, char *env,
-		      size_t envlen, char *err, size_t errlen)
+		      size_t envlen, uint32_t *time_limit, char *err,
+		      size_t errlen)
 {
 	im_env *e = NULL;
 	int rc = im_env_make(&e, c->env, err, errlen);
 	if (rc)
 		return rc;
+	int limit = im_env_max_episode_steps(e);
+	*time_limit = limit > 0 ? (uint32_t)limit : 0;
 	memset(s, 0, sizeof *s);
 	s->obs = *im_env_obs_space(e);
 	s->obs.low = s->obs.high = NULL;
@@ -50,10 +53,11 @@ static int model_spec(const im_learner_config *c, im_model_spec *s, char *env,
 }
 
 static int build_model(const im_learner_config *c, im_model **m, char *env,
-		       size_t envlen, char *err, size_t errlen)
+		       size_t envlen, uint32_t *time_limit, char *err,
+		       size_t errlen)
 {
 	im_model_spec s;
-	int rc = model_spec(c, &s, env, envlen, err, errlen);
+	int rc = model_spec(c, &s, env, envlen, time_limit, err, errlen);
 	if (rc)
 		return rc;
 	rc = im_model_new(m, &s);
@@ -207,6 +211,12 @@ static int open_sockets(im_learner *l, char *err, size_t errlen)
 	po.sndbuf = (int)(im_model_num_params(l->model) * sizeof(float)) + (64 << 10);
 	im_sock_opts ro;
 	im_transport_defaults(&ro, ZMQ_ROUTER);
+	/* What a peer can make the handshake socket hold: a few small
+	 * messages in, a few replies out (references to one shared Welcome,
+	 * handshake.c), per connection. */
+	ro.max_msg_size = IM_LEARNER_MAX_CONTROL_IN;
+	ro.rcvhwm = 16;
+	ro.sndhwm = 4;
 	if (secret[0]) {
 		im_transport_curve_server(&o, secret);
 		im_transport_curve_server(&po, secret);
@@ -372,8 +382,10 @@ int im_learner_new(im_learner **out, const im_learner_config *cfg, char *err,
 	pthread_mutex_init(&l->stats_mu, NULL);
 	l->t0_ms = im_now_ms();
 	l->run_id = im_rng_entropy();
+	l->session = im_rng_entropy();
 	loss_options(l);
-	int rc = build_model(cfg, &l->model, l->env, sizeof l->env, err, errlen);
+	int rc = build_model(cfg, &l->model, l->env, sizeof l->env,
+			     &l->max_episode_steps, err, errlen);
 	if (rc)
 		goto fail;
 	l->params = im_model_params(l->model);
@@ -381,6 +393,7 @@ int im_learner_new(im_learner **out, const im_learner_config *cfg, char *err,
 		goto fail;
 	if ((rc = load_initial(l, err, errlen)))
 		goto fail;
+	l->start_version = l->version;
 	rc = im_runspec_build(&l->spec, l->run_id, l->env, (uint32_t)cfg->num_steps,
 			      (uint64_t)cfg->seed, im_model_get_spec(l->model),
 			      im_model_num_params(l->model));
@@ -443,7 +456,8 @@ int im_learner_describe(const im_learner_config *cfg)
 {
 	char err[512] = "", env[IM_RUNSPEC_NAME_MAX];
 	im_model *m = NULL;
-	int rc = build_model(cfg, &m, env, sizeof env, err, sizeof err);
+	uint32_t limit;
+	int rc = build_model(cfg, &m, env, sizeof env, &limit, err, sizeof err);
 	if (rc) {
 		im_error("%s", err);
 		return 2;
@@ -458,7 +472,8 @@ int im_learner_eval(const im_learner_config *cfg)
 {
 	char err[512] = "", env[IM_RUNSPEC_NAME_MAX];
 	im_model *m = NULL;
-	int rc = build_model(cfg, &m, env, sizeof env, err, sizeof err);
+	uint32_t limit;
+	int rc = build_model(cfg, &m, env, sizeof env, &limit, err, sizeof err);
 	im_ckpt_counters cc;
 	if (rc == IM_OK)
 		rc = im_checkpoint_load(cfg->init_model_path, m, im_model_params(m),

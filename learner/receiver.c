@@ -63,7 +63,8 @@ static int handle(im_receiver *r, const uint8_t *buf, size_t len)
 		.prev_run_id = r->o.prev_run_id,
 		.param_version = version,
 		.max_policy_lag = r->o.max_policy_lag,
-		.actor_known = r->o.actor_known,
+		.max_episode_steps = r->o.max_episode_steps,
+		.actor_lookup = r->o.actor_lookup,
 		.actor_ctx = r->o.ctx,
 	};
 	im_reject why = im_validate_trajectory(t, &r->o.dims, &st, detail,

@@ -35,9 +35,12 @@ typedef struct im_receiver_opts {
 	 * and must outlive the receiver. */
 	const uint64_t *param_version;
 	int poll_ms;                 /* stop-flag check interval; 0: 100 */
-	/* Optional, passed to validation (im_validate_state.actor_known):
-	 * nonzero when the actor id may send trajectories. */
-	int (*actor_known)(void *ctx, uint64_t actor_id);
+	uint32_t max_episode_steps;  /* the environment's time limit; 0: none */
+	/* Optional, passed to validation (im_validate_state.actor_lookup):
+	 * nonzero, with what its handshake said, when the actor id may send
+	 * trajectories. */
+	int (*actor_lookup)(void *ctx, uint64_t actor_id,
+			    im_validate_actor *out);
 	/* Called on the receiver thread after t was put into the store, with
 	 * its policy lag (learner version minus t->param_version), e.g. to
 	 * account the actor's row.  t is valid during the call only.
@@ -49,7 +52,7 @@ typedef struct im_receiver_opts {
 	 * (im_log_ratelimit).  NULL: counted only. */
 	void (*on_reject)(void *ctx, im_reject why, uint64_t actor_id,
 			  const char *detail);
-	void *ctx;                   /* for the three callbacks */
+	void *ctx;                   /* for the callbacks */
 } im_receiver_opts;
 
 typedef struct im_receiver_stats {

@@ -1,5 +1,5 @@
-/* The learner's worker threads: receiver (PULL), handshake (ROUTER),
- * publisher (PUB) and the learner threads. */
+/* The learner's worker threads: receiver (PULL), publisher (PUB) and the
+ * learner threads; the handshake thread (ROUTER) is in handshake.c. */
 #include "internal.h"
 
 #include "err.h"
@@ -53,6 +53,12 @@ static void on_accept(void *ctx, const Impala__Trajectory *t, uint64_t lag)
 	pthread_mutex_unlock(&l->stats_mu);
 }
 
+static int actor_lookup(void *ctx, uint64_t id, im_validate_actor *out)
+{
+	im_learner *l = ctx;
+	return im_actors_lookup(l->actors, id, out);
+}
+
 static int start_receiver(im_learner *l)
 {
 	l->reject_rl = (im_log_ratelimit){.interval_ms = 5000, .burst = 5};
@@ -64,152 +70,14 @@ static int start_receiver(im_learner *l)
 		.prev_run_id = l->prev_run_id,
 		.max_policy_lag = (uint64_t)l->cfg->max_policy_lag,
 		.param_version = &l->version,
+		.max_episode_steps = l->max_episode_steps,
+		/* Only actors this learner welcomed may send (issue 14). */
+		.actor_lookup = actor_lookup,
 		.on_accept = on_accept,
 		.on_reject = on_reject,
 		.ctx = l,
 	};
 	return im_receiver_start(&l->receiver, &o);
-}
-
-/* ---- handshake --------------------------------------------------------- */
-
-static int send_reply(im_learner *l, zmq_msg_t *identity, Impala__Control *c)
-{
-	uint8_t *buf;
-	size_t len;
-	int rc = im_wire_encode(&c->base, &buf, &len);
-	if (rc)
-		return rc;
-	rc = im_transport_send(l->router, zmq_msg_data(identity),
-			       zmq_msg_size(identity), ZMQ_SNDMORE | ZMQ_DONTWAIT);
-	if (rc == IM_OK)
-		rc = im_transport_send(l->router, buf, len, ZMQ_DONTWAIT);
-	free(buf);
-	return rc;
-}
-
-/* Copies network text into dst (n bytes) for the log, with every byte
- * outside printable ASCII replaced by '?', so that a peer can neither
- * start a forged log line nor send terminal escapes. */
-static const char *printable(char *dst, size_t n, const char *src)
-{
-	size_t j = 0;
-	for (const char *p = src ? src : ""; *p && j + 1 < n; p++)
-		dst[j++] = (*p >= 0x20 && *p < 0x7f) ? *p : '?';
-	dst[j] = '\0';
-	return dst;
-}
-
-/* A Welcome with the spec and a snapshot of the current parameters. */
-static void welcome(im_learner *l, zmq_msg_t *identity, const Impala__Hello *h,
-		    float *snapshot)
-{
-	char reason[256];
-	Impala__Welcome w = IMPALA__WELCOME__INIT;
-	Impala__Params p = IMPALA__PARAMS__INIT;
-	w.protocol_version = IMPALA__CONSTANTS__PROTOCOL_VERSION;
-	w.refusal = im_validate_hello(h, l->env, reason, sizeof reason);
-	if (atomic_load(&l->stopping)) {
-		w.refusal = IMPALA__REFUSAL_CODE__REFUSAL_SHUTTING_DOWN;
-		snprintf(reason, sizeof reason, "learner is shutting down");
-	}
-	if (w.refusal == IMPALA__REFUSAL_CODE__REFUSAL_NONE) {
-		size_t n = im_model_num_params(l->model);
-		pthread_mutex_lock(&l->mu);
-		memcpy(snapshot, l->params, n * sizeof(float));
-		p.version = l->version;
-		pthread_mutex_unlock(&l->mu);
-		p.run_id = l->run_id;
-		p.param_count = n;
-		p.data = (ProtobufCBinaryData){n * sizeof(float), (uint8_t *)snapshot};
-		p.checksum = im_wire_crc32c(snapshot, n * sizeof(float));
-		w.spec = &l->spec.spec;
-		w.params = &p;
-		im_actors_hello(l->actors, h->actor_id, h->host, im_now_ms());
-		char host[65];
-		im_info("actor %" PRIu64 " joined (host %s, pid %u, %u envs)",
-			h->actor_id, printable(host, sizeof host, h->host ? h->host : "?"),
-			h->pid, h->num_envs);
-	} else {
-		char text[sizeof reason];
-		w.reason = reason;
-		im_warn("refused actor %" PRIu64 ": %s", h->actor_id,
-			printable(text, sizeof text, reason));
-	}
-	Impala__Control c = IMPALA__CONTROL__INIT;
-	c.body_case = IMPALA__CONTROL__BODY_WELCOME;
-	c.welcome = &w;
-	send_reply(l, identity, &c);
-}
-
-/* Counts a bad message on the handshake socket and warns, rate-limited. */
-static void hs_reject(im_learner *l, im_reject why, size_t len)
-{
-	uint64_t suppressed = 0;
-	atomic_fetch_add(&l->dropped[why], 1);
-	if (im_log_ratelimit_ok(&l->hs_rl, &suppressed))
-		im_warn("rejected a handshake message (%zu bytes): %s%s", len,
-			im_validate_reason_text(why),
-			suppressed ? "; similar warnings suppressed" : "");
-}
-
-static void handle_control(im_learner *l, zmq_msg_t *identity,
-			   const uint8_t *buf, size_t len, float *snapshot)
-{
-	Impala__Control *c = NULL;
-	int rc = im_wire_decode_control(buf, len, 1u << 20, &c);
-	if (rc) {
-		hs_reject(l, im_validate_decode_rc(rc), len);
-		return;
-	}
-	if (c->body_case == IMPALA__CONTROL__BODY_HELLO) {
-		welcome(l, identity, c->hello, snapshot);
-	} else if (c->body_case == IMPALA__CONTROL__BODY_GOODBYE) {
-		char why[65];
-		if (c->goodbye->run_id == l->run_id &&
-		    im_actors_goodbye(l->actors, c->goodbye->actor_id))
-			im_info("actor %" PRIu64 " left (%s) after %" PRIu64
-				" unrolls",
-				c->goodbye->actor_id,
-				printable(why, sizeof why, c->goodbye->reason),
-				c->goodbye->unrolls_sent);
-	} else {
-		hs_reject(l, IM_REJECT_WRONG_MESSAGE, len);
-	}
-	impala__control__free_unpacked(c, NULL);
-}
-
-static void *handshake_main(void *arg)
-{
-	im_learner *l = arg;
-	float *snapshot = malloc(im_model_num_params(l->model) * sizeof(float));
-	l->hs_rl = (im_log_ratelimit){.interval_ms = 5000, .burst = 5};
-	while (snapshot && !stopping(l)) {
-		zmq_pollitem_t it = {l->router, 0, ZMQ_POLLIN, 0};
-		if (zmq_poll(&it, 1, POLL_MS) <= 0)
-			continue;
-		zmq_msg_t id, body;
-		zmq_msg_init(&id);
-		zmq_msg_init(&body);
-		if (im_transport_recv(l->router, &id, ZMQ_DONTWAIT) >= 0 &&
-		    zmq_msg_more(&id) &&
-		    im_transport_recv(l->router, &body, ZMQ_DONTWAIT) >= 0) {
-			if (zmq_msg_more(&body)) {
-				/* Not our framing: drain and drop it. */
-				hs_reject(l, IM_REJECT_WRONG_MESSAGE, zmq_msg_size(&body));
-				while (zmq_msg_more(&body) &&
-				       im_transport_recv(l->router, &body, ZMQ_DONTWAIT) >= 0)
-					;
-			} else {
-				handle_control(l, &id, zmq_msg_data(&body),
-					       zmq_msg_size(&body), snapshot);
-			}
-		}
-		zmq_msg_close(&id);
-		zmq_msg_close(&body);
-	}
-	free(snapshot);
-	return NULL;
 }
 
 /* ---- publisher ------------------------------------------------------- */
@@ -219,6 +87,7 @@ static void publish(im_learner *l, float *snapshot, size_t n, uint64_t version,
 {
 	Impala__Params p = IMPALA__PARAMS__INIT;
 	p.run_id = l->run_id;
+	p.learner_session = l->session;
 	p.version = version;
 	p.param_count = n;
 	p.data = (ProtobufCBinaryData){n * sizeof(float), (uint8_t *)snapshot};
@@ -411,7 +280,7 @@ int im_learner_start_threads(im_learner *l, char *err, size_t errlen)
 	int e = 0;
 	if (start_receiver(l) != IM_OK)
 		e = errno ? errno : ENOMEM;
-	if (!e && !(e = pthread_create(&l->hs_thr, NULL, handshake_main, l)))
+	if (!e && !(e = pthread_create(&l->hs_thr, NULL, im_learner_handshake_main, l)))
 		l->hs_started = 1;
 	if (!e && !(e = pthread_create(&l->pub_thr, NULL, publisher_main, l)))
 		l->pub_started = 1;

@@ -9,6 +9,7 @@
 #include <stdint.h>
 #include <cmocka.h>
 
+#include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 
@@ -23,6 +24,26 @@ static im_actors *table(void)
 	assert_int_equal(im_actors_new(&t, TIMEOUT_MS), IM_OK);
 	assert_non_null(t);
 	return t;
+}
+
+/* A Hello over connection "peer-<id>" with 4 environments, welcomed at
+ * version 10. */
+static void hello(im_actors *t, uint64_t id, const char *host, uint64_t now_ms)
+{
+	char peer[32];
+	int n = snprintf(peer, sizeof peer, "peer-%llu", (unsigned long long)id);
+	im_actors_hello_info h = {.id = id, .host = host, .num_envs = 4,
+				  .welcome_version = 10, .peer = peer,
+				  .peer_len = (size_t)n};
+	im_actors_hello(t, &h, now_ms);
+}
+
+/* A Goodbye over the connection of the actor's Hello. */
+static int bye(im_actors *t, uint64_t id)
+{
+	char peer[32];
+	int n = snprintf(peer, sizeof peer, "peer-%llu", (unsigned long long)id);
+	return im_actors_goodbye(t, id, peer, (size_t)n);
 }
 
 /* The row of id in a fresh snapshot, or NULL. */
@@ -42,22 +63,40 @@ static void test_membership(void **state)
 	(void)state;
 	im_actors *t = table();
 	im_status_snapshot *s = malloc(sizeof *s);
-	im_actors_hello(t, 1, "host-a", 0);
-	im_actors_hello(t, 2, "host-b\x01", 0);
-	im_actors_unroll(t, 3, 0, 20, 0, 100); /* joined before a restart */
+	hello(t, 1, "host-a", 0);
+	hello(t, 2, "host-b\x01", 0);
+	hello(t, 3, "host-c", 0);
+	im_actors_unroll(t, 3, 0, 20, 0, 100);
+	/* Issue 14, defect 1: an actor that never said Hello (to this
+	 * learner) gets no row: it was the host "?" row before. */
+	im_actors_unroll(t, 4, 0, 20, 0, 100);
+	im_validate_actor va;
+	assert_int_equal(im_actors_lookup(t, 4, &va), 0);
+	assert_int_equal(im_actors_lookup(t, 3, &va), 1);
+	assert_int_equal(va.num_envs, 4);
+	assert_int_equal(va.min_param_version, 10);
 	assert_int_equal(im_actors_count(t), 3);
 	const im_status_actor *r = row(t, s, 2, 500);
 	assert_non_null(r);
 	assert_string_equal(r->host, "host-b?");
 	assert_true(r->last_seen_s == 0.5);
+	assert_null(row(t, s, 4, 500));
 	r = row(t, s, 3, 500);
-	assert_string_equal(r->host, "?");
+	assert_string_equal(r->host, "host-c");
 	assert_int_equal(r->frames, 20);
 	assert_int_equal(r->unrolls, 1);
 	/* Goodbye removes at once, and only what is there. */
-	assert_int_equal(im_actors_goodbye(t, 1), 1);
-	assert_int_equal(im_actors_goodbye(t, 1), 0);
+	assert_int_equal(bye(t, 1), 1);
+	assert_int_equal(bye(t, 1), 0);
 	assert_int_equal(im_actors_count(t), 2);
+	/* Issue 14, defect 5: a Goodbye for actor 2 over another connection
+	 * (a spoof) changes nothing; a Goodbye for an unknown id neither. */
+	assert_int_equal(im_actors_goodbye(t, 2, "peer-3", 6), IM_EAUTH);
+	assert_int_equal(im_actors_goodbye(t, 2, "peer-2x", 7), IM_EAUTH);
+	assert_int_equal(im_actors_goodbye(t, 2, NULL, 0), IM_EAUTH);
+	assert_int_equal(im_actors_goodbye(t, 77, "peer-77", 7), 0);
+	assert_int_equal(im_actors_count(t), 2);
+	assert_non_null(row(t, s, 2, 500));
 	/* Actor 3 was heard at 100, actor 2 at 0: at 1050 only 2 is too
 	 * silent; at exactly its timeout an actor stays. */
 	assert_int_equal(im_actors_prune(t, TIMEOUT_MS), 0);
@@ -69,6 +108,12 @@ static void test_membership(void **state)
 	assert_int_equal(im_actors_prune(t, 2400), 0);
 	assert_int_equal(im_actors_prune(t, 2501), 1);
 	assert_int_equal(im_actors_count(t), 0);
+	/* Silent actors are not listed but stay welcomed: an unroll (one
+	 * that waited in a slow learner's queues) lists it again. */
+	assert_int_equal(im_actors_lookup(t, 2, &va), 1);
+	im_actors_unroll(t, 2, 5, 20, 0, 2600);
+	assert_int_equal(im_actors_count(t), 1);
+	assert_non_null(row(t, s, 2, 2600));
 	free(s);
 	im_actors_free(t);
 }
@@ -80,9 +125,9 @@ static void test_unrolls_after_goodbye(void **state)
 	(void)state;
 	im_actors *t = table();
 	im_status_snapshot *s = malloc(sizeof *s);
-	im_actors_hello(t, 7, "h7", 0);
+	hello(t, 7, "h7", 0);
 	im_actors_unroll(t, 7, 0, 20, 0, 10);
-	assert_int_equal(im_actors_goodbye(t, 7), 1);
+	assert_int_equal(bye(t, 7), 1);
 	assert_int_equal(im_actors_count(t), 0);
 	im_actors_unroll(t, 7, 1, 20, 0, 20); /* overtaken by the Goodbye */
 	im_actors_unroll(t, 7, 2, 20, 0, 30);
@@ -92,20 +137,20 @@ static void test_unrolls_after_goodbye(void **state)
 	assert_int_equal(s->n_actors_omitted, 0);
 	assert_int_equal(s->unroll_seq_gaps, 0);
 	assert_int_equal(s->unroll_seq_repeats, 0);
-	assert_int_equal(im_actors_goodbye(t, 7), 0);
+	assert_int_equal(bye(t, 7), 0);
 	/* Forgotten once silent for the timeout; not counted as a departure. */
 	assert_int_equal(im_actors_prune(t, 30 + TIMEOUT_MS), 0);
 	assert_int_equal(im_actors_prune(t, 31 + TIMEOUT_MS), 0);
 	/* Back with a Hello: listed again, counters of the old row kept only
 	 * while it was remembered (here it was not). */
-	im_actors_hello(t, 7, "h7", 2000);
+	hello(t, 7, "h7", 2000);
 	assert_int_equal(im_actors_count(t), 1);
 	const im_status_actor *r = row(t, s, 7, 2000);
 	assert_non_null(r);
 	assert_int_equal(r->unrolls, 0);
 	/* A Hello right after a Goodbye lists the remembered row again. */
-	assert_int_equal(im_actors_goodbye(t, 7), 1);
-	im_actors_hello(t, 7, "h7", 2100);
+	assert_int_equal(bye(t, 7), 1);
+	hello(t, 7, "h7", 2100);
 	im_actors_unroll(t, 7, 0, 20, 0, 2200);
 	r = row(t, s, 7, 2200);
 	assert_non_null(r);
@@ -122,9 +167,9 @@ static void test_listed_rows_skip_departed(void **state)
 	im_actors *t = table();
 	im_status_snapshot *s = malloc(sizeof *s);
 	for (uint64_t id = 1; id <= 5; id++)
-		im_actors_hello(t, id, "h", 0);
-	im_actors_goodbye(t, 2);
-	im_actors_goodbye(t, 4);
+		hello(t, id, "h", 0);
+	bye(t, 2);
+	bye(t, 4);
 	memset(s, 0, sizeof *s);
 	im_actors_fill(t, s, 0);
 	assert_int_equal(s->n_actors, 3);
@@ -144,7 +189,7 @@ static void test_many_rows_counted_once(void **state)
 	im_status_snapshot *s = malloc(sizeof *s);
 	const uint32_t n = IM_STATUS_MAX_ACTORS + 44;
 	for (uint32_t i = 0; i < n; i++)
-		im_actors_hello(t, 1000 + i, "h", 0);
+		hello(t, 1000 + i, "h", 0);
 	im_actors_fill(t, s, 0);
 	assert_int_equal(s->n_actors, n);
 	assert_int_equal(s->n_actors_omitted, 44);
@@ -225,10 +270,13 @@ static void test_seq(void **state)
 	for (size_t c = 0; c < sizeof seq_cases / sizeof seq_cases[0]; c++) {
 		const seq_case *k = &seq_cases[c];
 		im_actors *t = table();
+		/* Every actor of the cases said Hello first. */
+		hello(t, 1, "h", 0);
+		hello(t, 2, "h", 0);
 		for (int i = 0; i < k->n; i++) {
 			const ev *e = &k->evs[i];
 			if (e->kind == 'h')
-				im_actors_hello(t, e->id, "h", e->now_ms);
+				hello(t, e->id, "h", e->now_ms);
 			else if (e->kind == 'u')
 				im_actors_unroll(t, e->id, e->seq, 10, 0, e->now_ms);
 			else
@@ -259,6 +307,7 @@ static void test_clock_read_before_update(void **state)
 	(void)state;
 	im_actors *t = table();
 	im_status_snapshot *s = malloc(sizeof *s);
+	hello(t, 9, "h", 5000);
 	im_actors_unroll(t, 9, 0, 20, 0, 5000);
 	assert_int_equal(im_actors_prune(t, 4999), 0);
 	assert_int_equal(im_actors_count(t), 1);
@@ -266,6 +315,27 @@ static void test_clock_read_before_update(void **state)
 	assert_non_null(r);
 	assert_true(r->last_seen_s == 0.0);
 	free(s);
+	im_actors_free(t);
+}
+
+/* Issue 14, defect 2: Hellos under made-up ids cannot grow the table
+ * without bound, and the rows they push out are their own, not those of
+ * the actors that are training. */
+static void test_bounded_under_hello_flood(void **state)
+{
+	(void)state;
+	im_actors *t = table();
+	hello(t, 1, "trainer", 0);
+	im_actors_unroll(t, 1, 0, 20, 0, 10);
+	const uint32_t flood = IM_ACTORS_MAX + 500;
+	for (uint32_t i = 0; i < flood; i++)
+		hello(t, 1000 + i, "flood", 20 + i);
+	im_validate_actor va;
+	assert_int_equal(im_actors_lookup(t, 1, &va), 1);
+	assert_int_equal(im_actors_count(t), IM_ACTORS_MAX);
+	/* The oldest flood rows went; the newest stay. */
+	assert_int_equal(im_actors_lookup(t, 1000, &va), 0);
+	assert_int_equal(im_actors_lookup(t, 1000 + flood - 1, &va), 1);
 	im_actors_free(t);
 }
 
@@ -284,6 +354,7 @@ int main(void)
 		cmocka_unit_test(test_many_rows_counted_once),
 		cmocka_unit_test(test_seq),
 		cmocka_unit_test(test_clock_read_before_update),
+		cmocka_unit_test(test_bounded_under_hello_flood),
 		cmocka_unit_test(test_free_null),
 	};
 	return cmocka_run_group_tests(tests, NULL, NULL);

@@ -117,9 +117,10 @@ static void sleep_ms(int ms)
  * yet written. */
 #define CALLBACK_MS 20
 
-static int known(void *ctx, uint64_t id)
+static int known(void *ctx, uint64_t id, im_validate_actor *out)
 {
 	(void)ctx;
+	*out = (im_validate_actor){.num_envs = 1, .min_param_version = 0};
 	return id != 99;
 }
 
@@ -200,7 +201,7 @@ static void rig_up(rig *g, uint32_t cap)
 		.sock = g->pull, .store = g->store, .dims = dims(),
 		.run_id = RUN, .max_policy_lag = 5,
 		.param_version = &g->version, .poll_ms = 20,
-		.actor_known = known, .on_accept = on_accept,
+		.actor_lookup = known, .on_accept = on_accept,
 		.on_reject = on_reject, .ctx = &g->seen,
 	};
 	assert_int_equal(im_receiver_start(&g->recv, &ro), IM_OK);

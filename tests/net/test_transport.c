@@ -94,7 +94,8 @@ static void test_options_applied(void **state)
 	assert_int_equal(get_int(pull, ZMQ_TCP_KEEPALIVE), 1);
 	im_sock_opts o;
 	im_transport_defaults(&o, ZMQ_SUB);
-	assert_int_equal(o.conflate, 1);
+	/* No ZMQ_CONFLATE: it leaks in libzmq 4.3.4 (transport.h). */
+	assert_int_equal(o.conflate, 0);
 	o.rcvtimeo_ms = 250;
 	assert_int_equal(im_transport_socket(&sub, ctx, ZMQ_SUB, &o), IM_OK);
 	assert_int_equal(get_int(sub, ZMQ_RCVTIMEO), 250);

@@ -53,9 +53,12 @@ typedef struct fx {
 /* SPEC_U8_IMAGE: uint8 frames [H, W, C] = [1, OBS, 1]. */
 enum { SPEC_DISCRETE_LSTM, SPEC_DISCRETE_MLP, SPEC_BOX, SPEC_U8, SPEC_U8_IMAGE };
 
-static int known_actor(void *ctx, uint64_t id)
+/* Every actor but 99 said Hello with 4 environments, and its latest
+ * Welcome carried version 3. */
+static int known_actor(void *ctx, uint64_t id, im_validate_actor *out)
 {
 	(void)ctx;
+	*out = (im_validate_actor){.num_envs = 4, .min_param_version = 3};
 	return id != 99;
 }
 
@@ -88,7 +91,8 @@ static void fx_spec(fx *f, int kind)
 	assert_int_equal(im_validate_dims(&f->dims, &f->spec), IM_OK);
 	f->st = (im_validate_state){.run_id = RUN, .prev_run_id = PREV_RUN,
 				    .param_version = 10, .max_policy_lag = 5,
-				    .actor_known = known_actor};
+				    .max_episode_steps = 500,
+				    .actor_lookup = known_actor};
 }
 
 static void fx_tensor(Impala__Tensor *x, uint32_t *sh, uint32_t a, uint32_t b,
@@ -227,6 +231,14 @@ static void m_no_actor(fx *f) { f->t.actor_id = 0; }
 static void m_unknown_actor(fx *f) { f->t.actor_id = 99; }
 static void m_future(fx *f) { f->t.param_version = 11; }
 static void m_lagging(fx *f) { f->t.param_version = 4; }
+/* Issue 14: env_index and the handshake's version floor checked. */
+static void m_env_index(fx *f) { f->t.env_index = 4; }
+static void m_env_index_ok(fx *f) { f->t.env_index = 3; }
+static void m_before_welcome(fx *f) { f->t.param_version = 2; }
+/* Issue 14, defect 1: an episode longer than the time limit is made up. */
+static void m_ep_long(fx *f) { f->ep[0].length = 501; }
+static void m_ep_limit(fx *f) { f->ep[0].length = 500; }
+static void m_no_lookup(fx *f) { f->st.actor_lookup = NULL; f->t.actor_id = 99; f->t.env_index = 1000; }
 static void m_num_steps(fx *f) { f->t.num_steps = T + 1; }
 static void m_obs_missing(fx *f) { f->t.obs = NULL; }
 static void m_obs_rows(fx *f) { f->obs_sh[0] = T; f->obs.data.len = T * OBS * 4; }
@@ -311,6 +323,10 @@ static const vcase cases[] = {
 	C(DISCRETE_LSTM, m_foreign_run, FOREIGN_RUN_ID),
 	C(DISCRETE_LSTM, m_no_actor, MISSING_ACTOR_ID),
 	C(DISCRETE_LSTM, m_unknown_actor, UNKNOWN_ACTOR),
+	C(DISCRETE_LSTM, m_env_index, BAD_ENV_INDEX),
+	C(DISCRETE_LSTM, m_env_index_ok, OK),
+	C(DISCRETE_LSTM, m_before_welcome, STALE_SESSION),
+	C(DISCRETE_LSTM, m_no_lookup, OK),
 	C(DISCRETE_LSTM, m_future, FUTURE_PARAM_VERSION),
 	C(DISCRETE_LSTM, m_lagging, POLICY_LAG),
 	C(DISCRETE_LSTM, m_num_steps, BAD_NUM_STEPS),
@@ -349,6 +365,8 @@ static const vcase cases[] = {
 	C(DISCRETE_LSTM, m_prev_reward, NON_FINITE),
 	C(DISCRETE_LSTM, m_episodes, TOO_MANY_EPISODES),
 	C(DISCRETE_LSTM, m_ep_len, BAD_EPISODE),
+	C(DISCRETE_LSTM, m_ep_long, BAD_EPISODE),
+	C(DISCRETE_LSTM, m_ep_limit, OK),
 	C(DISCRETE_LSTM, m_ep_ret, NON_FINITE),
 	C(DISCRETE_MLP, m_none, OK),
 	C(DISCRETE_MLP, m_pa_missing, OK),
@@ -539,6 +557,7 @@ static void test_hello(void **state)
 	h.actor_id = 5;
 	h.host = "node-1";
 	h.env_name = "CartPole-v1";
+	h.num_envs = 8;
 	char why[128];
 	assert_int_equal(im_validate_hello(&h, "CartPole-v1", why, sizeof why),
 			 IMPALA__REFUSAL_CODE__REFUSAL_NONE);
@@ -557,6 +576,12 @@ static void test_hello(void **state)
 	h.actor_id = 0;
 	assert_int_equal(im_validate_hello(&h, "CartPole-v1", why, sizeof why),
 			 IMPALA__REFUSAL_CODE__REFUSAL_BAD_REQUEST);
+	/* No environment: no env_index could ever be valid. */
+	h.actor_id = 5;
+	h.num_envs = 0;
+	assert_int_equal(im_validate_hello(&h, "CartPole-v1", why, sizeof why),
+			 IMPALA__REFUSAL_CODE__REFUSAL_BAD_REQUEST);
+	assert_non_null(strstr(why, "num_envs"));
 }
 
 int main(void)
