@@ -201,14 +201,21 @@ class Cluster:
         rc = self.peer("push", f"tcp://127.0.0.1:{self.base + 1}", *files)
         assert rc == 0, f"zmq_peer push exited {rc}"
 
-    def request(self, message, timeout_ms=5000):
+    def request(self, message, timeout_ms=5000, then=None):
         """Sends message on a DEALER to the handshake socket; the reply's
-        bytes, or None when none came within timeout_ms."""
+        bytes, or None when none came within timeout_ms.  With then (bytes),
+        sends it after the reply over the same connection (the learner takes
+        a Goodbye only from the connection of the actor's Hello)."""
         src = os.path.join(self.tmp, "request.bin")
         out = os.path.join(self.tmp, "reply.bin")
         with open(src, "wb") as f:
             f.write(message)
-        rc = self.peer("dealer", self.address, src, out, str(timeout_ms))
+        extra = []
+        if then is not None:
+            extra = [os.path.join(self.tmp, "then.bin")]
+            with open(extra[0], "wb") as f:
+                f.write(then)
+        rc = self.peer("dealer", self.address, src, out, str(timeout_ms), *extra)
         if rc == 3:
             return None
         assert rc == 0, f"zmq_peer dealer exited {rc}"

@@ -26,16 +26,18 @@ def main():
         c.start_learner("--env", "CartPole-v1", "--hidden-dim", "16", "--feature-dim", "16",
                         "--num-steps", "10", "--batch-size", "4", "--num-storages", "8",
                         "--num-learners", "1", "--eval-interval", "0", "--save-interval", "0")
-        # Welcomed: "actor N joined (host ...)".
-        reply = c.request(pb.hello(41, host="box\n" + FORGED + " host\x1b[2J"), 10000)
+        # Welcomed: "actor N joined (host ...)"; then, over the same
+        # connection (the only one whose Goodbye counts), "actor N left
+        # (reason)".
+        run_id = int(c.status()["run_id"], 16)
+        reply = c.request(pb.hello(41, host="box\n" + FORGED + " host\x1b[2J"), 10000,
+                          then=goodbye(run_id, 41, "bye\n" + FORGED + " reason"))
         assert reply is not None, "no Welcome"
         w = pb.welcome(reply)
         assert w["refusal"] == 0, w["reason"]
         # Refused for its environment: the reason quotes the name.
         reply = c.request(pb.hello(42, env_name="Nope\r\n" + FORGED + " env"), 10000)
         assert reply is not None and pb.welcome(reply)["refusal"] != 0, "not refused"
-        # "actor N left (reason)".
-        assert c.request(goodbye(w["run_id"], 41, "bye\n" + FORGED + " reason"), 500) is None
         end = time.time() + 10
         while time.time() < end and "left (" not in c.learner.text():
             time.sleep(0.1)

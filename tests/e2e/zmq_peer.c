@@ -4,10 +4,12 @@
  *   zmq_peer push ENDPOINT FILE...
  *       connects a PUSH socket and sends each file's bytes as one message,
  *       then waits (up to 5 s) until ZeroMQ has handed them to the peer.
- *   zmq_peer dealer ENDPOINT FILE OUT TIMEOUT_MS
+ *   zmq_peer dealer ENDPOINT FILE OUT TIMEOUT_MS [THEN]
  *       connects a DEALER socket, sends FILE's bytes as one message and
  *       writes the first reply's bytes to OUT.  Exit 3 when no reply came
- *       within TIMEOUT_MS.
+ *       within TIMEOUT_MS.  With THEN, sends THEN's bytes afterwards over
+ *       the same connection (a Goodbye after its Hello), expecting no
+ *       reply.
  *   zmq_peer dealer2 ENDPOINT FILE
  *       sends FILE's bytes twice as one two-frame message (a framing the
  *       learner's handshake socket does not speak) and expects no reply.
@@ -124,7 +126,8 @@ static int recv_reply(void *s, const char *out, int timeout_ms)
 }
 
 static int do_dealer(void *ctx, const char *endpoint, const char *file,
-		     const char *out, int timeout_ms, int two_frames)
+		     const char *out, int timeout_ms, int two_frames,
+		     const char *then)
 {
 	void *s = open_sock(ctx, ZMQ_DEALER, endpoint);
 	if (!s)
@@ -134,6 +137,8 @@ static int do_dealer(void *ctx, const char *endpoint, const char *file,
 		rc = send_file(s, file, 0);
 	if (rc == 0)
 		rc = recv_reply(s, out, timeout_ms);
+	if (rc == 0 && then)
+		rc = send_file(s, then, 0);
 	if (two_frames)
 		rc = rc == 3 ? 0 : (rc == 0 ? 4 : rc);
 	zmq_close(s);
@@ -143,7 +148,7 @@ static int do_dealer(void *ctx, const char *endpoint, const char *file,
 static int usage(void)
 {
 	fprintf(stderr, "usage: zmq_peer push ENDPOINT FILE...\n"
-			"       zmq_peer dealer ENDPOINT FILE OUT TIMEOUT_MS\n"
+			"       zmq_peer dealer ENDPOINT FILE OUT TIMEOUT_MS [THEN]\n"
 			"       zmq_peer dealer2 ENDPOINT FILE\n");
 	return 1;
 }
@@ -158,10 +163,11 @@ int main(int argc, char **argv)
 	int rc;
 	if (strcmp(argv[1], "push") == 0)
 		rc = do_push(ctx, argv[2], argv + 3, argc - 3);
-	else if (strcmp(argv[1], "dealer") == 0 && argc == 6)
-		rc = do_dealer(ctx, argv[2], argv[3], argv[4], atoi(argv[5]), 0);
+	else if (strcmp(argv[1], "dealer") == 0 && (argc == 6 || argc == 7))
+		rc = do_dealer(ctx, argv[2], argv[3], argv[4], atoi(argv[5]), 0,
+			       argc == 7 ? argv[6] : NULL);
 	else if (strcmp(argv[1], "dealer2") == 0 && argc == 4)
-		rc = do_dealer(ctx, argv[2], argv[3], NULL, 1000, 1);
+		rc = do_dealer(ctx, argv[2], argv[3], NULL, 1000, 1, NULL);
 	else
 		rc = usage();
 	zmq_ctx_term(ctx);

@@ -576,6 +576,46 @@ static void test_versions_unique_after_resume(void **state)
 	finish(&a);
 }
 
+/* Also seen: each Hello logged one INFO line with no limit (7.7 MB of log
+ * in 20 s of Hellos).  300 Hellos log at most the limiter's burst. */
+static void test_hello_log_rate_limited(void **state)
+{
+	(void)state;
+	fx f = {.dir = "/tmp/im_harden_XXXXXX"};
+	config_small(&f);
+	start(&f);
+	char path[] = "/tmp/im_harden_log_XXXXXX";
+	int fd = mkstemp(path);
+	assert_true(fd >= 0);
+	int saved = dup(2);
+	dup2(fd, 2);
+	im_log_set_level(IM_LOG_INFO);
+	running r;
+	run_start(&r, &f);
+	peers p;
+	peers_up(&p, &f);
+	void *d = dealer(&p);
+	for (int i = 0; i < 300; i++)
+		impala__control__free_unpacked(hello(d, 1000 + (uint64_t)i, 0, 0), NULL);
+	zmq_close(d);
+	peers_down(&p);
+	assert_int_equal(run_stop(&r), 0);
+	im_log_set_level(IM_LOG_ERROR);
+	dup2(saved, 2);
+	close(saved);
+	char *buf = calloc(1, 1 << 20);
+	ssize_t n = pread(fd, buf, (1 << 20) - 1, 0);
+	assert_true(n > 0);
+	close(fd);
+	unlink(path);
+	int joined = 0;
+	for (const char *q = buf; (q = strstr(q, " joined (")) != NULL; q++)
+		joined++;
+	free(buf);
+	assert_true(joined >= 1 && joined <= 20);
+	finish(&f);
+}
+
 int main(void)
 {
 	im_log_set_level(IM_LOG_ERROR);
@@ -587,6 +627,7 @@ int main(void)
 		cmocka_unit_test(test_spoofed_goodbye_ignored),
 		cmocka_unit_test(test_welcome_amplification_bounded),
 		cmocka_unit_test(test_versions_unique_after_resume),
+		cmocka_unit_test(test_hello_log_rate_limited),
 	};
 	return cmocka_run_group_tests(tests, NULL, NULL);
 }
