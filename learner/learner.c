@@ -332,12 +332,14 @@ static int build_store(im_learner *l, char *err, size_t errlen)
 			    .capacity = (uint32_t)l->cfg->num_storages,
 			    .batch_size = (uint32_t)l->cfg->batch_size};
 	rc = im_store_new(&l->store, &so);
-	if (rc == IM_ENOMEM)
+	if (rc == IM_ENOMEM) {
+		size_t slot = im_store_slot_bytes(&l->dims);
 		return im_errf(err, errlen, rc, "cannot create the store: "
-			    "--num-storages %u unrolls of up to %zu bytes (%.1f MiB) "
+			    "--num-storages %u unrolls of %zu bytes (%.1f MiB) "
 			    "do not fit in the memory available; lower --num-storages "
-			    "or --num-steps", so.capacity, l->max_msg,
-			    (double)so.capacity * (double)l->max_msg / 1048576.0);
+			    "or --num-steps", so.capacity, slot,
+			    (double)so.capacity * (double)slot / 1048576.0);
+	}
 	if (rc)
 		return im_errf(err, errlen, rc, "cannot create the store: %s",
 			    im_strerror(rc));
