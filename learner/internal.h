@@ -101,6 +101,11 @@ struct im_learner {
 int im_learner_start_threads(im_learner *l, char *err, size_t errlen);
 void im_learner_stop_threads(im_learner *l);
 
+/* learner.c: closes the three data sockets (linger 0) once the threads
+ * that use them have stopped, before the actors are told to stop: unsent
+ * Params and Welcomes are worthless then, and unread unrolls lost. */
+void im_learner_close_sockets(im_learner *l);
+
 /* handshake.c: the handshake thread's body (arg: the learner). */
 void *im_learner_handshake_main(void *arg);
 

@@ -416,18 +416,26 @@ fail:
 	return rc;
 }
 
+void im_learner_close_sockets(im_learner *l)
+{
+	void **socks[] = {&l->pull, &l->pub, &l->router};
+	for (size_t i = 0; i < 3; i++) {
+		if (!*socks[i])
+			continue;
+		int linger = 0;
+		zmq_setsockopt(*socks[i], ZMQ_LINGER, &linger, sizeof linger);
+		zmq_close(*socks[i]);
+		*socks[i] = NULL;
+	}
+}
+
 void im_learner_free(im_learner *l)
 {
 	if (!l)
 		return;
 	im_learner_stop_threads(l);
 	im_status_free(l->status);
-	if (l->pull)
-		zmq_close(l->pull);
-	if (l->pub)
-		zmq_close(l->pub);
-	if (l->router)
-		zmq_close(l->router);
+	im_learner_close_sockets(l);
 	if (l->zap)
 		im_info("CURVE: %" PRIu64 " connection(s) authorised, %" PRIu64
 			" refused", im_zap_accepted(l->zap), im_zap_refused(l->zap));

@@ -320,6 +320,7 @@ int im_learner_run(im_learner *l, volatile sig_atomic_t *stop)
 	}
 	/* Stop taking unrolls, finish the update in flight, then save. */
 	im_learner_stop_threads(l);
+	im_learner_close_sockets(l);
 	/* No buffers (a failed start): never overwrite a good checkpoint
 	 * with one that lacks the optimiser state. */
 	if (c.params && c.shadow && (l->updates > 0 || l->cfg->init_model_path))
