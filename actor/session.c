@@ -22,6 +22,8 @@ struct im_session {
 	void *push, *sub;
 	void *mon_push, *mon_sub; /* PAIR ends of their handshake monitors */
 	int reopen;               /* a data socket's handshake failed */
+	int unverified;           /* a data connection dropped since the
+				   * last Params of our learner session */
 	int told;                 /* ...and the log said why */
 	uint64_t run_id;       /* of the last Welcome, 0 before */
 	uint64_t session;      /* the learner's session of that Welcome */
@@ -69,9 +71,12 @@ static int copy_keys(im_session *s, const im_session_opts *o)
  * actor can say why it gets nothing and, once a handshake succeeds again
  * (the key was authorised meanwhile), open both sockets afresh.  A failed
  * handshake never carried a message, so reopening loses nothing. */
-#define MON_EVENTS (ZMQ_EVENT_HANDSHAKE_FAILED_AUTH |                         \
-		    ZMQ_EVENT_HANDSHAKE_FAILED_PROTOCOL |                     \
-		    ZMQ_EVENT_HANDSHAKE_FAILED_NO_DETAIL)
+#define HANDSHAKE_FAILED (ZMQ_EVENT_HANDSHAKE_FAILED_AUTH |                   \
+			  ZMQ_EVENT_HANDSHAKE_FAILED_PROTOCOL |               \
+			  ZMQ_EVENT_HANDSHAKE_FAILED_NO_DETAIL)
+/* A dropped connection may come back to another learner process (one
+ * restarted from a checkpoint, same run id): see check_links(). */
+#define MON_EVENTS (HANDSHAKE_FAILED | ZMQ_EVENT_DISCONNECTED)
 
 static int open_monitored(im_session *s, void **sock, void **mon, int type,
 			  const im_sock_opts *o, const char *ep)
@@ -145,12 +150,18 @@ static int drain_monitor(void *mon)
 	}
 }
 
-/* Notes failed security handshakes of the data sockets, saying once why. */
+/* Notes failed security handshakes of the data sockets, saying once why,
+ * and dropped connections: after one, no unroll goes out until a Params
+ * of the welcoming learner session has been heard again (a learner
+ * restarted at once would otherwise receive, and refuse as unknown_actor,
+ * everything acted until this actor notices the new session). */
 static void check_handshakes(im_session *s)
 {
 	int seen = (s->mon_push ? drain_monitor(s->mon_push) : 0) |
 		   (s->mon_sub ? drain_monitor(s->mon_sub) : 0);
-	if (!seen)
+	if (seen & ZMQ_EVENT_DISCONNECTED)
+		s->unverified = 1;
+	if (!(seen & HANDSHAKE_FAILED))
 		return;
 	s->reopen = 1;
 	if (s->told)
@@ -359,6 +370,7 @@ int im_session_handshake(im_session *s, Impala__Control **welcome, char *err,
 			s->run_id = w->spec->run_id;
 			s->session = w->params->learner_session;
 			s->version = w->params->version;
+			s->unverified = 0;
 			im_session_touch(s);
 			return IM_OK;
 		}
@@ -407,8 +419,10 @@ static int apply_params(im_session *s, const uint8_t *buf, size_t len,
 		/* Older than what we have of this learner (one queued before
 		 * our Welcome): never go back. */
 		s->last_params_ms = im_now_ms();
+		s->unverified = 0;
 	} else {
 		s->last_params_ms = im_now_ms();
+		s->unverified = 0;
 		memcpy(params, p->data.data, n * sizeof(float));
 		*version = s->version = p->version;
 		rc = 1;
@@ -456,10 +470,32 @@ int im_session_poll_params(im_session *s, uint64_t run_id, float *params,
 	return got;
 }
 
+/* Waits, polling the SUB socket, until a Params of the welcoming session
+ * has come since a data connection dropped (check_handshakes). */
+static int await_same_learner(im_session *s, uint64_t run_id, float *params,
+			      size_t param_count, uint64_t *version)
+{
+	check_handshakes(s);
+	while (s->unverified) {
+		if (stopped(s))
+			return IM_ECANCELED;
+		zmq_pollitem_t it = {s->sub, 0, ZMQ_POLLIN, 0};
+		zmq_poll(&it, 1, 50);
+		int rc = im_session_poll_params(s, run_id, params, param_count,
+						version);
+		if (rc < 0)
+			return rc;
+	}
+	return IM_OK;
+}
+
 int im_session_send(im_session *s, const uint8_t *buf, size_t len,
 		    uint64_t run_id, float *params, size_t param_count,
 		    uint64_t *version)
 {
+	int vrc = await_same_learner(s, run_id, params, param_count, version);
+	if (vrc)
+		return vrc;
 	for (;;) {
 		int rc = im_transport_send(s->push, buf, len, 0);
 		if (rc != IM_EAGAIN)
