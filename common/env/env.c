@@ -20,6 +20,16 @@ static const im_env_class *const builtins[] = {
 	&im_env_mountain_car_class,
 	&im_env_pendulum_class,
 	&im_env_mountain_car_cont_class,
+	&im_env_minatar_breakout_v0_class,
+	&im_env_minatar_freeway_v0_class,
+	&im_env_minatar_asterix_v0_class,
+	&im_env_minatar_seaquest_v0_class,
+	&im_env_minatar_space_invaders_v0_class,
+	&im_env_minatar_breakout_v1_class,
+	&im_env_minatar_freeway_v1_class,
+	&im_env_minatar_asterix_v1_class,
+	&im_env_minatar_seaquest_v1_class,
+	&im_env_minatar_space_invaders_v1_class,
 };
 #define NBUILTINS ((int)(sizeof(builtins) / sizeof(builtins[0])))
 
@@ -73,6 +83,38 @@ static int open_plugin_spec(const im_env_class **out, const char *spec,
 	return rc;
 }
 
+/* "NAME?ARGS" for a built-in: a heap copy of the class and of its cfg,
+ * configured from ARGS (see env_class.h). */
+static int open_builtin_args(const im_env_class **out, const im_env_class *b,
+			     const char *spec, const char *args, char *err,
+			     size_t errlen)
+{
+	if (!b->configure) {
+		im_errf(err, errlen, 0, "environment '%s': %s takes no options "
+			"after '?'", spec, b->name);
+		return IM_EINVAL;
+	}
+	/* The cfg copy follows the class in one block, suitably aligned. */
+	size_t head = (sizeof(im_env_class) + 15) & ~(size_t)15;
+	im_env_class *c = malloc(head + b->cfg_size);
+	if (!c)
+		return IM_ENOMEM;
+	*c = *b;
+	void *cfg = (char *)c + head;
+	memcpy(cfg, b->cfg, b->cfg_size);
+	char why[200] = "";
+	int rc = b->configure(c, cfg, args, why, sizeof(why));
+	if (rc) {
+		im_errf(err, errlen, 0, "environment '%s': %s", spec, why);
+		free(c);
+		return rc;
+	}
+	c->cfg = cfg;
+	c->owned = 1;
+	*out = c;
+	return 0;
+}
+
 int im_env_class_open(const im_env_class **out, const char *spec, char *err,
 		      size_t errlen)
 {
@@ -84,15 +126,21 @@ int im_env_class_open(const im_env_class **out, const char *spec, char *err,
 		return open_plugin_spec(out, spec, err, errlen);
 	if (im_pyenv_is_spec(spec))
 		return im_env_pyenv_open(out, spec, err, errlen);
+	const char *q = strchr(spec, '?');
+	size_t nlen = q ? (size_t)(q - spec) : strlen(spec);
 	for (int i = 0; i < NBUILTINS; i++) {
-		if (strcmp(spec, builtins[i]->name) == 0) {
-			*out = builtins[i];
-			return 0;
-		}
+		const char *name = builtins[i]->name;
+		if (strlen(name) != nlen || strncmp(spec, name, nlen) != 0)
+			continue;
+		if (q)
+			return open_builtin_args(out, builtins[i], spec, q + 1,
+						 err, errlen);
+		*out = builtins[i];
+		return 0;
 	}
-	char names[512];
-	im_errf(err, errlen, 0, "unknown environment '%s'; known: %s", spec,
-		im_env_known_names(names, sizeof(names)));
+	char names[1024];
+	im_errf(err, errlen, 0, "unknown environment '%.*s'; known: %s",
+		(int)nlen, spec, im_env_known_names(names, sizeof(names)));
 	return IM_ENOENT;
 }
 
@@ -102,6 +150,8 @@ void im_env_class_close(const im_env_class *c)
 		im_env_plugin_close(c);
 	else if (c && c->py)
 		im_env_pyenv_close(c);
+	else if (c && c->owned)
+		free((void *)c);
 }
 
 int im_env_check_action(const im_act_space *a, const void *action)

@@ -5,6 +5,14 @@
  *   CartPole-v1, Acrobot-v1, MountainCar-v0, Pendulum-v1,
  *   MountainCarContinuous-v0   built in, with Gymnasium's dynamics,
  *                              constants, bounds, rewards and time limits;
+ *   MinAtar/Breakout-v0, MinAtar/Freeway-v0, MinAtar/Asterix-v0,
+ *   MinAtar/Seaquest-v0, MinAtar/SpaceInvaders-v0
+ *                              built in, MinAtar 1.0.15's five games, all
+ *                              six actions; -v1: each game's minimal
+ *                              action set; uint8 [10, 10, C] grids;
+ *   MinAtar/NAME?ARGS          with options, e.g. "?sticky=0&ramping=0"
+ *                              (env/minatar.h lists them; a built-in
+ *                              without options refuses ?ARGS, IM_EINVAL);
  *   plugin:/path/lib.so        a shared library implementing
  *   plugin:/path/lib.so?ARGS   env/impala_env_plugin.h (ARGS go to its
  *                              create()).

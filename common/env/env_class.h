@@ -47,6 +47,18 @@ struct im_env_class {
 	void (*step_batch)(void *states, int k, const void *actions,
 			   void *obs, float *reward, uint8_t *terminated);
 
+	/* Built-ins with options only: "NAME?ARGS" opens a heap copy of the
+	 * class (owned = 1, freed by im_env_class_close) with a copy of its
+	 * cfg_size bytes of cfg, which configure() rewrites from ARGS (it may
+	 * also change the copy's max_episode_steps).  configure returns 0 or
+	 * IM_EINVAL with a reason in err.  Classes without configure refuse
+	 * ARGS. */
+	const void *cfg;
+	size_t cfg_size;
+	int (*configure)(im_env_class *copy, void *cfg, const char *args,
+			 char *err, size_t errlen);
+	int owned;
+
 	/* Plugins only. */
 	void *dl;                  /* dlopen handle, closed by class_close */
 	const void *plugin;        /* const impala_env_plugin * */
@@ -73,8 +85,21 @@ extern const im_env_class im_env_mountain_car_class;
 extern const im_env_class im_env_mountain_car_cont_class;
 extern const im_env_class im_env_pendulum_class;
 
-/* Finds a class by spec: a built-in name, or "plugin:PATH[?ARGS]" which
- * loads the library.  On failure writes a reason into err (may be NULL).
+/* The MinAtar games (minatar_*.c; see minatar.h): -v0 with all six
+ * actions, -v1 with the game's minimal action set. */
+extern const im_env_class im_env_minatar_breakout_v0_class;
+extern const im_env_class im_env_minatar_breakout_v1_class;
+extern const im_env_class im_env_minatar_freeway_v0_class;
+extern const im_env_class im_env_minatar_freeway_v1_class;
+extern const im_env_class im_env_minatar_asterix_v0_class;
+extern const im_env_class im_env_minatar_asterix_v1_class;
+extern const im_env_class im_env_minatar_seaquest_v0_class;
+extern const im_env_class im_env_minatar_seaquest_v1_class;
+extern const im_env_class im_env_minatar_space_invaders_v0_class;
+extern const im_env_class im_env_minatar_space_invaders_v1_class;
+
+/* Finds a class by spec: a built-in name, "NAME?ARGS" for a built-in that
+ * takes options, or "plugin:PATH[?ARGS]" which loads the library.  On failure writes a reason into err (may be NULL).
  * The caller releases the class with im_env_class_close(). */
 int im_env_class_open(const im_env_class **out, const char *spec, char *err,
 		      size_t errlen);

@@ -1,0 +1,85 @@
+/* Internal: the state of each MinAtar game, so that tests can set a chosen
+ * state (after the class's init and reset) and call step() on it.  Each
+ * struct starts with its im_ma_core; coordinates are (row y, column x) on
+ * the 10 x 10 grid, row 0 at the top.  The rules live in minatar_*.c. */
+#ifndef IM_ENV_MINATAR_GAMES_H
+#define IM_ENV_MINATAR_GAMES_H
+
+#include <stdint.h>
+
+#include "minatar.h"
+
+/* Breakout: directions 0 up-left, 1 up-right, 2 down-right, 3 down-left. */
+typedef struct im_ma_breakout {
+	im_ma_core core;
+	int8_t ball_x, ball_y, last_x, last_y;
+	uint8_t dir;
+	int8_t paddle;
+	uint8_t strike; /* the previous frame broke a brick */
+	uint16_t bricks[IM_MA_N]; /* bit x of row y: a brick at (y, x) */
+} im_ma_breakout;
+
+/* Freeway. */
+#define IM_MA_FREEWAY_CARS 8
+typedef struct im_ma_freeway {
+	im_ma_core core;
+	int8_t pos;        /* the chicken's row */
+	int8_t move_timer; /* frames until the chicken may move */
+	int16_t time_left;
+	int8_t car_x[IM_MA_FREEWAY_CARS];     /* car i drives in row i + 1 */
+	int8_t car_speed[IM_MA_FREEWAY_CARS]; /* +-1..5: sign is the direction */
+	int8_t car_timer[IM_MA_FREEWAY_CARS];
+} im_ma_freeway;
+
+/* Asterix: slot i is row i + 1. */
+#define IM_MA_ASTERIX_SLOTS 8
+typedef struct im_ma_asterix {
+	im_ma_core core;
+	int8_t px, py;
+	uint8_t live[IM_MA_ASTERIX_SLOTS];  /* slot holds an entity */
+	uint8_t right[IM_MA_ASTERIX_SLOTS]; /* it moves right */
+	uint8_t gold[IM_MA_ASTERIX_SLOTS];  /* gold, else an enemy */
+	int8_t ex[IM_MA_ASTERIX_SLOTS];
+	int16_t spawn_speed, spawn_timer, move_speed, move_timer;
+	int16_t ramp_timer, ramp_index;
+} im_ma_asterix;
+
+/* Space Invaders. */
+typedef struct im_ma_space_invaders {
+	im_ma_core core;
+	int8_t pos;
+	int8_t dir; /* -1 left, +1 right */
+	int16_t move_interval, move_timer, shot_timer, alien_shot_timer;
+	int16_t ramp_index;
+	/* Bit x of row y is the cell (y, x). */
+	uint16_t alien[IM_MA_N], fbullet[IM_MA_N], ebullet[IM_MA_N];
+} im_ma_space_invaders;
+
+/* Seaquest: lists keep MinAtar's order (oldest first); a spawn that
+ * finds its list full is dropped.  Enemies live at most 10 * 3 frames once
+ * move_speed is 2 and spawn at most once a frame, so the lists never fill;
+ * bullets likewise. */
+#define IM_MA_SEAQUEST_LIST 48
+typedef struct im_ma_ent {
+	int8_t x, y;
+	uint8_t right;
+	int8_t timer; /* frames until the next move */
+	int8_t shot;  /* subs: frames until the next shot */
+} im_ma_ent;
+
+typedef struct im_ma_ent_list {
+	int n;
+	im_ma_ent e[IM_MA_SEAQUEST_LIST];
+} im_ma_ent_list;
+
+typedef struct im_ma_seaquest {
+	im_ma_core core;
+	int8_t x, y;
+	uint8_t facing_right, surfaced;
+	int16_t oxygen, divers_aboard;
+	int16_t e_spawn_speed, e_spawn_timer, d_spawn_timer, move_speed;
+	int16_t ramp_index, shot_timer;
+	im_ma_ent_list torpedoes, bullets, fish, subs, divers;
+} im_ma_seaquest;
+
+#endif
