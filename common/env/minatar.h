@@ -128,9 +128,8 @@ static inline size_t im_ma_cell(int y, int x, int c, int channels)
 static inline void im_ma_render_row(uint8_t *cells, int y, unsigned mask,
 				    int c, int channels)
 {
-	for (int x = 0; mask; x++, mask >>= 1)
-		if (mask & 1u)
-			cells[im_ma_cell(y, x, c, channels)] = 1;
+	for (; mask; mask &= mask - 1) /* visits only the set bits */
+		cells[im_ma_cell(y, __builtin_ctz(mask), c, channels)] = 1;
 }
 
 static inline int im_ma_popcount(unsigned m)

@@ -179,8 +179,11 @@ static void si_render(const void *st, uint8_t *cells)
 	memset(cells, 0, IM_MA_N * IM_MA_N * NCH);
 	cells[im_ma_cell(9, s->pos, CH_CANNON, NCH)] = 1;
 	for (int y = 0; y < IM_MA_N; y++) {
-		im_ma_render_row(cells, y, s->alien[y], CH_ALIEN, NCH);
-		im_ma_render_row(cells, y, s->alien[y], dir_ch, NCH);
+		for (unsigned m = s->alien[y]; m; m &= m - 1) {
+			size_t i = im_ma_cell(y, __builtin_ctz(m), 0, NCH);
+			cells[i + CH_ALIEN] = 1;
+			cells[i + dir_ch] = 1;
+		}
 		im_ma_render_row(cells, y, s->fbullet[y], CH_FBULLET, NCH);
 		im_ma_render_row(cells, y, s->ebullet[y], CH_EBULLET, NCH);
 	}
