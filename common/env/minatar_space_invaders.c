@@ -152,17 +152,21 @@ static int si_act(void *st, int a, uint8_t *terminal)
 		s->alien_shot_timer = ENEMY_SHOT_INTERVAL;
 		alien_shoots(s);
 	}
+	unsigned any = 0;
 	for (int y = 0; y < IM_MA_N; y++) {
 		uint16_t hit = s->alien[y] & s->fbullet[y];
-		r += im_ma_popcount(hit);
-		s->alien[y] &= (uint16_t)~hit;
-		s->fbullet[y] &= (uint16_t)~hit;
+		if (hit) {
+			r += im_ma_popcount(hit);
+			s->alien[y] &= (uint16_t)~hit;
+			s->fbullet[y] &= (uint16_t)~hit;
+		}
+		any |= s->alien[y];
 	}
 	if (s->shot_timer > 0)
 		s->shot_timer--;
 	s->move_timer--;
 	s->alien_shot_timer--;
-	if (count_aliens(s, NULL) == 0) {
+	if (!any) {
 		if (s->move_interval > 6 && s->core.ramping) {
 			s->move_interval--;
 			s->ramp_index++;
