@@ -6,13 +6,18 @@ from the full six-action set (what MinAtar/NAME-v0 offers), MinAtar's
 defaults (sticky actions 0.1, difficulty ramping on), and prints per game
 the mean and standard deviation of the episode return and length, and
 MinAtar's step rate on this machine (act() plus state() per step, with the
-episode loop; one core), quoted in tests/bench/README.md.  The C
+episode loop and the random policy, per second of this process's CPU time
+as bench_env measures ours), quoted in tests/bench/README.md.  The C
 test holds our games to these means; the standard deviations set its
 tolerance.
 
-Needs MinAtar (1.0.15) importable and numpy; MinAtar is not part of this
-project and is not needed by the build or the tests, e.g.:
-    PYTHONPATH=/path/to/MinAtar python3 tests/env/minatar_random_stats.py
+Needs MinAtar (1.0.15) importable and numpy (Debian's python3-numpy,
+installed by scripts/install-deps.sh --bench); MinAtar is not part of this
+project and is not needed by the build or the tests.  Run it from a
+MinAtar source folder (its environment.py and environments/ suffice; no
+gymnasium needed), e.g.:
+    PYTHONPATH=/path/to/MinAtar /usr/bin/python3 \
+        tests/env/minatar_random_stats.py --episodes 1000 --seed 1
 """
 import argparse
 import json
@@ -29,7 +34,7 @@ def play(game, episodes, seed):
     env.seed(seed)
     rng = np.random.RandomState(seed + 1)
     returns, lengths = [], []
-    steps, t0 = 0, time.perf_counter()
+    steps, t0 = 0, time.process_time()
     for _ in range(episodes):
         env.reset()
         ret, n, done = 0.0, 0, False
@@ -41,7 +46,7 @@ def play(game, episodes, seed):
         returns.append(ret)
         lengths.append(n)
         steps += n
-    secs = time.perf_counter() - t0
+    secs = time.process_time() - t0
     return {
         "episodes": episodes,
         "return_mean": float(np.mean(returns)),
