@@ -10,7 +10,10 @@
  * xavier_uniform: U(-a, a), a = sqrt(6 / (fan_in + fan_out)), biases 0.
  * xavier_normal: N(0, sqrt(2 / (fan_in + fan_out))), biases 0.
  * (rllte's xavier_* apply orthogonal to Linear layers; we do what the names
- * say.)  With orthogonal and xavier_*, each LSTM weight is initialised gate
+ * say.)  A conv weight (O, C, KH, KW) is treated as PyTorch treats it: the
+ * matrix (O, C * KH * KW), fan_in C * KH * KW, fan_out O * KH * KW, so
+ * identity is Conv2d's default init and orthogonal has orthonormal rows of
+ * length C * KH * KW.  With orthogonal and xavier_*, each LSTM weight is initialised gate
  * block by gate block ((H, in) each, so every recurrent block is a square
  * orthogonal matrix), and the LSTM biases are 0.  policy.log_std starts at 0
  * under every method.  Tensor i draws from im_rng_split(seed stream, i). */
@@ -89,10 +92,13 @@ static int fill_orthogonal(float *w, int rows, int cols, im_rng *r)
 	return IM_OK;
 }
 
-static int fill_weight(float *w, int rows, int cols, im_nn_init method,
-	im_rng *r)
+/* w (rows, cols): a weight with fan_in cols; fan_out is rows * receptive,
+ * the kernel area of a conv weight flattened to (O, C * KH * KW) (1 for a
+ * Linear), as torch.nn.init computes it. */
+static int fill_weight(float *w, int rows, int cols, int receptive,
+	im_nn_init method, im_rng *r)
 {
-	double fan = (double)rows + cols;
+	double fan = (double)rows * receptive + cols;
 	switch (method) {
 	case IM_NN_INIT_ORTHOGONAL:
 		return fill_orthogonal(w, rows, cols, r);
@@ -109,6 +115,12 @@ static int fill_weight(float *w, int rows, int cols, im_nn_init method,
 	}
 }
 
+/* Inputs per output of a weight: C * KH * KW for a conv, in for a Linear. */
+static double fan_in(const im_tensor_desc *t)
+{
+	return (double)t->numel / (double)t->shape[0];
+}
+
 static int init_tensor(const im_model *m, float *params, int i,
 	im_nn_init method, im_rng *r)
 {
@@ -121,21 +133,22 @@ static int init_tensor(const im_model *m, float *params, int i,
 	}
 	if (method == IM_NN_INIT_IDENTITY) {
 		/* A bias follows its weight; both use the weight's fan_in. */
-		double fan_in = lstm ? m->spec.lstm_hidden
-			       : t->ndim == 2 ? t->shape[1]
-					      : m->tensors[i - 1].shape[1];
-		fill_uniform(p, t->numel, 1.0 / sqrt(fan_in), r);
+		double fi = lstm ? m->spec.lstm_hidden
+			  : t->ndim >= 2 ? fan_in(t)
+					 : fan_in(&m->tensors[i - 1]);
+		fill_uniform(p, t->numel, 1.0 / sqrt(fi), r);
 		return IM_OK;
 	}
 	if (t->ndim == 1) {
 		memset(p, 0, t->numel * sizeof(float));
 		return IM_OK;
 	}
-	int rows = (int)t->shape[0], cols = (int)t->shape[1];
+	int rows = (int)t->shape[0], cols = (int)fan_in(t);
+	int receptive = t->ndim == 4 ? (int)(t->shape[2] * t->shape[3]) : 1;
 	int blocks = lstm ? 4 : 1;
 	for (int g = 0; g < blocks; g++) {
 		int rc = fill_weight(p + (size_t)g * (rows / blocks) * cols,
-			rows / blocks, cols, method, r);
+			rows / blocks, cols, receptive, method, r);
 		if (rc)
 			return rc;
 	}

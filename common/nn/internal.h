@@ -11,8 +11,11 @@
 
 /* Deepest encoder MLP: linear layers = num_hidden_layers + 1. */
 #define IM_NNI_MAX_LAYERS 16
-/* Tensors: 2 per encoder layer, 4 LSTM, 3 policy, 2 baseline. */
-#define IM_NNI_MAX_TENSORS (2 * IM_NNI_MAX_LAYERS + 9)
+/* Encoder tensors: 2 per MLP layer; the impala encoder has 15 convs and a
+ * Linear, 32 tensors. */
+#define IM_NNI_MAX_ENC_TENSORS 40
+/* Tensors: the encoder's, 4 LSTM, 3 policy, 2 baseline. */
+#define IM_NNI_MAX_TENSORS (IM_NNI_MAX_ENC_TENSORS + 9)
 
 /* Appends named tensors to a layout table, packed without padding. */
 typedef struct im_nni_layout {
@@ -24,6 +27,9 @@ typedef struct im_nni_layout {
 /* Adds a 1-D (d1 == 0) or 2-D tensor; returns its index or IM_ERANGE. */
 int im_nni_layout_add(im_nni_layout *l, const char *name, int64_t d0,
 	int64_t d1);
+/* Adds a tensor of ndim (1..IM_TENSOR_MAX_DIMS) dimensions. */
+int im_nni_layout_add_nd(im_nni_layout *l, const char *name, int ndim,
+	const int64_t *shape);
 
 /* Text sink of describe: a FILE or a bounded buffer (snprintf rules). */
 typedef struct im_nni_writer {
@@ -36,9 +42,9 @@ typedef struct im_nni_writer {
 void im_nni_printf(im_nni_writer *w, const char *fmt, ...)
 	__attribute__((format(printf, 2, 3)));
 
-/* One encoder kind: what the model needs from it.  Adding a kind (conv for
- * uint8 images) is a new file defining one of these and a row in the table
- * of encoder.c; nothing else in the model changes. */
+/* One encoder kind: what the model needs from it.  Adding a kind is a new
+ * file defining one of these (or a new case of encoder_conv.c's builder)
+ * and a row in the table of encoder.c; nothing else in the model changes. */
 typedef struct im_nni_encoder_ops {
 	const char *name;
 	/* Checks the spec's encoder fields, appends the encoder's tensors
@@ -62,6 +68,8 @@ typedef struct im_nni_encoder_ops {
 /* NULL for an unknown kind. */
 const im_nni_encoder_ops *im_nni_encoder_get(im_nn_encoder_kind kind);
 extern const im_nni_encoder_ops im_nni_encoder_mlp;
+/* minatar, nature and impala: create() builds the one spec->encoder names. */
+extern const im_nni_encoder_ops im_nni_encoder_conv;
 
 /* The model: spec, layout, arenas, and where each part's tensors are. */
 struct im_model {

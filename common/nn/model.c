@@ -224,12 +224,11 @@ static void describe(const im_model *m, im_nni_writer *w)
 		(unsigned long long)s->seed);
 	for (int i = 0; i < m->ntensors; i++) {
 		const im_tensor_desc *t = &m->tensors[i];
-		if (t->ndim == 2)
-			im_nni_printf(w, "  %-20s (%lld, %lld)\n", t->name,
-				(long long)t->shape[0], (long long)t->shape[1]);
-		else
-			im_nni_printf(w, "  %-20s (%lld,)\n", t->name,
-				(long long)t->shape[0]);
+		im_nni_printf(w, "  %-20s (", t->name);
+		for (int d = 0; d < t->ndim; d++)
+			im_nni_printf(w, "%s%lld", d ? ", " : "",
+				(long long)t->shape[d]);
+		im_nni_printf(w, t->ndim == 1 ? ",)\n" : ")\n");
 	}
 	im_nni_printf(w, "parameters: %zu (%.1f KiB as float32)\n", m->nparams,
 		(double)m->nparams * 4.0 / 1024.0);

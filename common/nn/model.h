@@ -33,11 +33,38 @@
 #include "tensor.h"
 
 /* How observations become features.  Each kind is one entry of the table in
- * encoder.c (a conv encoder for uint8 images is a new file and a new row). */
+ * encoder.c.  The image encoders read (H, W, C) observations, float32 or
+ * uint8 (times obs.scale), and end, as the MLP does, with Linear to
+ * feature_dim and ReLU (common/nn/encoder_conv.c has their layers):
+ *   minatar: Conv 16 3x3 s1, ReLU                     (MinAtar's network)
+ *   nature:  Conv 32 8x8 s4, ReLU, Conv 64 4x4 s2, ReLU, Conv 64 3x3 s1,
+ *            ReLU                                     (Mnih et al. 2015)
+ *   impala:  3 stacks of 16, 32, 32 channels: Conv 3x3 same, MaxPool 3x3 s2,
+ *            2 residual blocks; ReLU                  (Espeholt et al. 2018)
+ * They ignore hidden_dim and num_hidden_layers and need activation relu. */
 typedef enum im_nn_encoder_kind {
 	IM_NN_ENCODER_MLP = 0,
+	IM_NN_ENCODER_MINATAR = 1,
+	IM_NN_ENCODER_NATURE = 2,
+	IM_NN_ENCODER_IMPALA = 3,
 	IM_NN_ENCODER_COUNT_
 } im_nn_encoder_kind;
+
+/* "mlp", "minatar", "nature", "impala" ("unknown" otherwise). */
+const char *im_nn_encoder_name(im_nn_encoder_kind k);
+/* Parses one of those names; IM_EINVAL otherwise ("auto" included: it is
+ * resolved by im_nn_encoder_auto, which needs the observation space). */
+int im_nn_encoder_parse(const char *s, im_nn_encoder_kind *out);
+/* The encoder --encoder auto picks: mlp for rank-1 observations; for
+ * images, minatar when either side is below 36 pixels (tiny grids, where
+ * nature's 8x8 stride-4 layer does not fit), nature otherwise (README:
+ * why).  IM_EINVAL for other ranks. */
+int im_nn_encoder_auto(const im_obs_space *obs, im_nn_encoder_kind *out);
+
+/* Images per chunk of the image encoders' lowering and backward: as many as
+ * keep the largest patch matrix near floats (default 2^20).  For tests and
+ * benchmarks; takes effect for models created afterwards. */
+void im_nn_set_conv_chunk_floats(size_t floats);
 
 typedef enum im_nn_init {
 	IM_NN_INIT_IDENTITY = 0,   /* PyTorch's default layer init */
