@@ -46,7 +46,7 @@ int im_runspec_build(im_runspec_store *s, uint64_t run_id,
 	}
 	for (int i = 0; i < m->num_hidden_layers; i++)
 		s->hidden[i] = (uint32_t)m->hidden_dim;
-	s->model.encoder = "mlp";
+	s->model.encoder = (char *)im_nn_encoder_name(m->encoder);
 	s->model.n_hidden_sizes = (size_t)m->num_hidden_layers;
 	s->model.hidden_sizes = s->hidden;
 	s->model.feature_dim = (uint32_t)m->feature_dim;
@@ -69,8 +69,10 @@ static int spec_fail(char *err, size_t errlen, const char *what)
 static int model_part(im_model_spec *o, const Impala__ModelSpec *m, char *err,
 		      size_t errlen)
 {
-	if (!m->encoder || strcmp(m->encoder, "mlp") != 0)
-		return spec_fail(err, errlen, "unknown encoder (this build has mlp)");
+	im_nn_encoder_kind enc;
+	if (!m->encoder || im_nn_encoder_parse(m->encoder, &enc))
+		return spec_fail(err, errlen, "unknown encoder (this build has "
+				 "mlp, minatar, nature and impala)");
 	if (m->n_hidden_sizes < 1 || m->n_hidden_sizes > IM_RUNSPEC_MAX_LAYERS)
 		return spec_fail(err, errlen, "hidden layer count out of range");
 	for (size_t i = 1; i < m->n_hidden_sizes; i++)
@@ -84,7 +86,7 @@ static int model_part(im_model_spec *o, const Impala__ModelSpec *m, char *err,
 		return spec_fail(err, errlen, "unknown activation");
 	if (!m->init_method || im_nn_init_parse(m->init_method, &o->init_method))
 		return spec_fail(err, errlen, "unknown init method");
-	o->encoder = IM_NN_ENCODER_MLP;
+	o->encoder = enc;
 	o->hidden_dim = (int)m->hidden_sizes[0];
 	o->num_hidden_layers = (int)m->n_hidden_sizes;
 	o->feature_dim = (int)m->feature_dim;

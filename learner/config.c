@@ -8,6 +8,8 @@
 #include <string.h>
 
 const char *const im_learner_activations[] = {"relu", "tanh", NULL};
+const char *const im_learner_encoders[] = {"mlp", "minatar", "nature",
+	"impala", "auto", NULL};
 const char *const im_learner_optimizers[] = {"rmsprop", "adam", NULL};
 const char *const im_learner_init_methods[] = {
 	"identity", "orthogonal", "xavier_uniform", "xavier_normal", NULL};
@@ -28,6 +30,7 @@ void im_learner_config_defaults(im_learner_config *c)
 	c->feature_dim = 512;
 	c->hidden_dim = 512;
 	c->num_hidden_layers = 1;
+	c->encoder = IM_LEARNER_ENCODER_AUTO;
 	c->lr = 0.0004;
 	c->eps = 0.01;
 	c->alpha = 0.99;
@@ -70,6 +73,7 @@ static size_t config_table(im_learner_config *c, im_flag *f)
 		{"feature-dim", IM_FLAG_INT, &c->feature_dim, "encoder output width", 1, 65536, NULL},
 		{"hidden-dim", IM_FLAG_INT, &c->hidden_dim, "encoder hidden layer width", 1, 65536, NULL},
 		{"num-hidden-layers", IM_FLAG_INT, &c->num_hidden_layers, "encoder hidden layers", 1, 64, NULL},
+		{"encoder", IM_FLAG_CHOICE, &c->encoder, "observation encoder: mlp (vectors), minatar, nature or impala (images [H, W, C]); auto: mlp for vectors, minatar for images under 36 pixels a side, nature for larger ones", 1, 0, im_learner_encoders},
 		{"activation", IM_FLAG_CHOICE, &c->activation, "encoder activation", 1, 0, im_learner_activations},
 		{"use-lstm", IM_FLAG_BOOL, &c->use_lstm, "LSTM core", 1, 0, NULL},
 		{"lstm-hidden", IM_FLAG_INT, &c->lstm_hidden, "LSTM width (0: feature-dim)", 0, 65536, NULL},

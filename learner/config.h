@@ -31,6 +31,7 @@ typedef struct im_learner_config {
 	int hidden_dim;
 	int num_hidden_layers;
 	int activation;           /* index into im_learner_activations */
+	int encoder;              /* index into im_learner_encoders */
 	int use_lstm;
 	int lstm_hidden;          /* 0: feature_dim */
 	double lr;
@@ -74,6 +75,9 @@ typedef struct im_learner_config {
 } im_learner_config;
 
 extern const char *const im_learner_activations[];
+/* mlp, minatar, nature, impala (im_nn_encoder_kind order), then auto. */
+extern const char *const im_learner_encoders[];
+#define IM_LEARNER_ENCODER_AUTO 4
 extern const char *const im_learner_optimizers[];
 extern const char *const im_learner_init_methods[];
 extern const char *const im_learner_verbs[];

@@ -40,7 +40,15 @@ static int model_spec(const im_learner_config *c, im_model_spec *s, char *env,
 	s->act = *im_env_act_space(e);
 	snprintf(env, envlen, "%s", c->env);
 	im_env_free(e);
-	s->encoder = IM_NN_ENCODER_MLP;
+	if (c->encoder == IM_LEARNER_ENCODER_AUTO) {
+		if (im_nn_encoder_auto(&s->obs, &s->encoder))
+			return im_errf(err, errlen, IM_EINVAL,
+				    "--encoder auto: no encoder for observations "
+				    "of rank %d (vectors: rank 1; images: rank 3, "
+				    "[H, W, C])", s->obs.ndim);
+	} else {
+		s->encoder = (im_nn_encoder_kind)c->encoder;
+	}
 	s->hidden_dim = c->hidden_dim;
 	s->num_hidden_layers = c->num_hidden_layers;
 	s->feature_dim = c->feature_dim;
@@ -61,6 +69,19 @@ static int build_model(const im_learner_config *c, im_model **m, char *env,
 	if (rc)
 		return rc;
 	rc = im_model_new(m, &s);
+	if (rc && s.encoder != IM_NN_ENCODER_MLP) {
+		char shape[64];
+		if (s.obs.ndim == 3)
+			snprintf(shape, sizeof shape, "[H, W, C] = [%d, %d, %d]",
+				 s.obs.shape[0], s.obs.shape[1], s.obs.shape[2]);
+		else
+			snprintf(shape, sizeof shape, "of rank %d", s.obs.ndim);
+		return im_errf(err, errlen, rc, "cannot build the model: "
+			    "encoder %s needs images [H, W, C] large enough "
+			    "for its layers (nature: 36 pixels a side, minatar: "
+			    "3) and --activation relu; %s has observations %s",
+			    im_nn_encoder_name(s.encoder), env, shape);
+	}
 	if (rc)
 		return im_errf(err, errlen, rc, "cannot build the model: %s",
 			    im_strerror(rc));
@@ -255,12 +276,15 @@ static void spec_json(im_learner *l)
 	snprintf(l->spec_json, sizeof l->spec_json,
 		 "{\"env\":\"%s\",\"num_steps\":%d,\"batch_size\":%d,"
 		 "\"hidden_dim\":%d,\"num_hidden_layers\":%d,\"feature_dim\":%d,"
-		 "\"activation\":\"%s\",\"use_lstm\":%d,\"lstm_hidden\":%d,"
+		 "\"activation\":\"%s\",\"encoder\":\"%s\","
+		 "\"use_lstm\":%d,\"lstm_hidden\":%d,"
 		 "\"network_init_method\":\"%s\",\"optimizer\":\"%s\",\"lr\":%g,"
 		 "\"discount\":%g,\"seed\":%" PRId64 "}",
 		 l->env, c->num_steps, c->batch_size, c->hidden_dim,
 		 c->num_hidden_layers, c->feature_dim,
-		 im_learner_activations[c->activation], c->use_lstm,
+		 im_learner_activations[c->activation],
+		 im_nn_encoder_name(im_model_get_spec(l->model)->encoder),
+		 c->use_lstm,
 		 c->use_lstm ? c->lstm_hidden : 0,
 		 im_learner_init_methods[c->network_init_method],
 		 im_learner_optimizers[c->optimizer], c->lr, c->discount, c->seed);

@@ -136,6 +136,39 @@ static void test_scale_and_dtype_checked(void **state)
 	}
 }
 
+/* Each encoder travels by name and comes back; an unknown name is refused
+ * with a reason. */
+static void test_encoders_round_trip(void **state)
+{
+	(void)state;
+	for (int k = 0; k < IM_NN_ENCODER_COUNT_; k++) {
+		im_model_spec m, back;
+		base_spec(&m);
+		m.obs = (im_obs_space){.ndim = 3, .shape = {84, 84, 4},
+				       .dtype = IM_DTYPE_U8};
+		m.encoder = (im_nn_encoder_kind)k;
+		im_runspec_store s;
+		assert_int_equal(im_runspec_build(&s, 1, "Pong", 80, 5, &m, 0),
+				 IM_OK);
+		assert_string_equal(s.model.encoder,
+				    im_nn_encoder_name((im_nn_encoder_kind)k));
+		char err[128];
+		assert_int_equal(im_runspec_model(&back, &s.spec, err, sizeof err),
+				 IM_OK);
+		assert_int_equal(back.encoder, k);
+	}
+	im_model_spec m, out;
+	base_spec(&m);
+	im_runspec_store s;
+	assert_int_equal(im_runspec_build(&s, 1, "CartPole-v1", 80, 5, &m, 0),
+			 IM_OK);
+	s.model.encoder = "conv";
+	char err[128] = "";
+	assert_int_equal(im_runspec_model(&out, &s.spec, err, sizeof err),
+			 IM_EINVAL);
+	assert_non_null(strstr(err, "unknown encoder"));
+}
+
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
@@ -143,6 +176,7 @@ int main(void)
 		cmocka_unit_test(test_scale_and_dtype_checked),
 		cmocka_unit_test(test_round_trip),
 		cmocka_unit_test(test_wrapping_obs_shape_refused),
+		cmocka_unit_test(test_encoders_round_trip),
 	};
 	return cmocka_run_group_tests(tests, NULL, NULL);
 }

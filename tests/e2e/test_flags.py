@@ -82,6 +82,8 @@ def main():
         (["train", "eval"], ["verb"]),
         (["--env", "NoSuchEnv-v0", *bind], ["NoSuchEnv-v0", "CartPole-v1", "Pendulum-v1"]),
         (["--activation", "swish"], ["--activation", "swish"]),
+        (["--encoder", "conv"], ["--encoder", "conv", "impala", "auto"]),
+        (["--encoder", "nature", *bind], ["encoder nature", "CartPole-v1", "rank 1"]),
         (["--batch-size", "8", "--num-storages", "4"], ["--batch-size", "--num-storages"]),
         (["--resume"], ["--resume", "--init-model-path"]),
         (["eval"], ["eval", "--init-model-path"]),

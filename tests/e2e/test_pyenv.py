@@ -28,8 +28,8 @@ import tempfile
 sys.path.insert(0, os.path.dirname(__file__))
 from harness import LEARNER, Cluster, Proc, checkpoint_header  # noqa: E402
 
-MLP = ["--hidden-dim", "64", "--feature-dim", "64", "--num-steps", "80",
-       "--batch-size", "32", "--num-storages", "96", "--num-learners", "2",
+MLP = ["--encoder", "mlp", "--hidden-dim", "64", "--feature-dim", "64",
+       "--num-steps", "80", "--batch-size", "32", "--num-storages", "96", "--num-learners", "2",
        "--lr", "0.0004", "--eval-interval", "0", "--save-interval", "0"]
 
 

@@ -20,7 +20,9 @@ from harness import BUILD, LEARNER, Cluster, checkpoint_header  # noqa: E402
 
 GRID = os.path.join(BUILD, "examples", "libgrid_env.so")
 ENV = "plugin:" + GRID
-ARCH = ["--hidden-dim", "32", "--feature-dim", "32"]
+# The MLP over the frame's bytes (--encoder auto would pick the minatar
+# conv encoder for these images: test_conv.py trains that one).
+ARCH = ["--encoder", "mlp", "--hidden-dim", "32", "--feature-dim", "32"]
 FRAMES = 200_000
 
 
