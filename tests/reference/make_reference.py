@@ -10,6 +10,20 @@ of common/nn), a fixed batch, and computes with torch (float64):
     clipped Adam step from the same gradients.
 Writes tests/reference/<case>.safetensors (float32 tensors, small).
 
+The image cases (issue 10: minatar 10x10x4 float 0/1 grids, nature 44x44x2
+and impala 36x36x3 uint8 frames scaled by 1/255, each with a Discrete and a
+Box head, the Box ones with the LSTM core) draw their parameters and frames
+from splitmix64 streams that the C test reproduces bit for bit
+(gen_uniform, gen_bytes below; tests/reference/test_reference.c), so that
+the dumps need not carry them: conv weights are most of the numbers.  For
+the same reason, tensors of more than SAMPLE_ABOVE elements are dumped at
+every SAMPLE_STRIDE-th element (param, grad, rmsprop and adam alike); every
+element of every smaller tensor is dumped.  The image networks run as
+torch.nn modules (ImageActorCritic) that read [H, W, C] frames and permute
+them to NCHW themselves; the script checks that the module loads the
+parameters with strict=True and gives the functional forward's features
+and logits.
+
 Conventions (the C side follows the same, see common/nn and common/learn):
   obs[T+1, B, O]; prev_action[T+1, B] (Discrete, as float) or [T+1, B, D];
   prev_reward[T+1, B]; reset[T+1, B] zeroes the LSTM state before the step;
@@ -17,7 +31,8 @@ Conventions (the C side follows the same, see common/nn and common/learn):
   extra rows: for each truncated step (t, b), V(final_obs) from the state after
   step t with prev_action a_t and prev_reward r_t, used as next value there and
   cutting the V-trace recursion.
-Run: /usr/bin/python3 tests/reference/make_reference.py  (needs python3-torch)
+Run: /usr/bin/python3 tests/reference/make_reference.py [case ...]
+(needs python3-torch; with case names, writes only those)
 """
 import json
 import math
@@ -26,6 +41,7 @@ import struct
 import sys
 
 import torch
+import torch.nn.functional as F
 
 torch.set_default_dtype(torch.float64)
 
@@ -114,10 +130,11 @@ def heads(p, core):
     return pol, v
 
 
-def forward(p, d, discrete, n, use_lstm):
+def forward(p, d, discrete, n, use_lstm, enc=None):
     """Returns policy outputs [T+1,B,n], values [T+1,B], extra values."""
-    feats = encoder(p, d["obs"])
-    extra_feats = encoder(p, d["extra_obs"]) if d["n_extra"] else None
+    enc = enc or encoder
+    feats = enc(p, d["obs"])
+    extra_feats = enc(p, d["extra_obs"]) if d["n_extra"] else None
     if not use_lstm:
         pol, v = heads(p, feats)
         ev = heads(p, extra_feats)[1] if d["n_extra"] else None
@@ -242,14 +259,196 @@ def make_batch(gen, discrete, n):
             for k, v in d.items()}
 
 
-def run_case(name, discrete, use_lstm, clip_rewards, seed):
+
+# ---- image encoders (issue 10) ---------------------------------------------
+
+IMG_FEAT = 8
+SAMPLE_ABOVE, SAMPLE_STRIDE = 1024, 16
+MASK64 = (1 << 64) - 1
+
+
+def splitmix64(state):
+    """(new state, output) of splitmix64."""
+    state = (state + 0x9E3779B97F4A7C15) & MASK64
+    z = state
+    z = ((z ^ (z >> 30)) * 0xBF58476D1CE4E5B9) & MASK64
+    z = ((z ^ (z >> 27)) * 0x94D049BB133111EB) & MASK64
+    return state, z ^ (z >> 31)
+
+
+def gen_uniform(seed, stream, n):
+    """n values (z >> 40) / 2^24 in [0, 1), exact in float32."""
+    st, out = ((seed << 32) + stream) & MASK64, []
+    for _ in range(n):
+        st, z = splitmix64(st)
+        out.append((z >> 40) / 16777216.0)
+    return out
+
+
+def gen_bytes(seed, stream, n):
+    st, out = ((seed << 32) + stream) & MASK64, []
+    for _ in range(n):
+        st, z = splitmix64(st)
+        out.append(z >> 56)
+    return out
+
+
+def f32(x):
+    return struct.unpack("<f", struct.pack("<f", x))[0]
+
+
+class Residual(torch.nn.Module):
+    """x + conv1(relu(conv0(relu(x)))), the IMPALA paper's block."""
+
+    def __init__(self, ch):
+        super().__init__()
+        self.conv0 = torch.nn.Conv2d(ch, ch, 3, padding=1)
+        self.conv1 = torch.nn.Conv2d(ch, ch, 3, padding=1)
+
+    def forward(self, x):
+        return x + self.conv1(torch.relu(self.conv0(torch.relu(x))))
+
+
+def image_encoder(kind, H, W, C, feat):
+    """The encoder as torch.nn modules, named as common/nn names them."""
+    nn = torch.nn
+    if kind == "minatar":
+        body = [nn.Conv2d(C, 16, 3), nn.ReLU()]
+    elif kind == "nature":
+        body = [nn.Conv2d(C, 32, 8, 4), nn.ReLU(), nn.Conv2d(32, 64, 4, 2), nn.ReLU(),
+                nn.Conv2d(64, 64, 3, 1), nn.ReLU()]
+    else:
+        body, cin = [], C
+        for ch in (16, 32, 32):
+            body.append(nn.Sequential(nn.Conv2d(cin, ch, 3, padding=1),
+                                      nn.MaxPool2d(3, 2, padding=1),
+                                      Residual(ch), Residual(ch)))
+            cin = ch
+        body.append(nn.ReLU())
+    with torch.no_grad():
+        flat = nn.Sequential(*body)(torch.zeros(1, C, H, W)).numel()
+    return nn.Sequential(*body, nn.Flatten(), nn.Linear(flat, feat), nn.ReLU())
+
+
+class ImageActorCritic(torch.nn.Module):
+    """The model common/nn builds for an image encoder, reading [.., H, W, C]
+    observations (it permutes them to NCHW itself)."""
+
+    def __init__(self, kind, H, W, C, n, discrete, use_lstm):
+        super().__init__()
+        self.shape = (H, W, C)
+        self.encoder = image_encoder(kind, H, W, C, IMG_FEAT)
+        core = IMG_FEAT
+        if use_lstm:
+            self.core = torch.nn.LSTM(IMG_FEAT + 1 + n, LSTM_H)
+            core = LSTM_H
+        self.policy = torch.nn.Linear(core, n)
+        if not discrete:
+            self.policy.log_std = torch.nn.Parameter(torch.zeros(n))
+        self.baseline = torch.nn.Linear(core, 1)
+
+    def features(self, obs):
+        lead = obs.shape[:-3]
+        x = obs.reshape(-1, *self.shape).permute(0, 3, 1, 2)
+        return self.encoder(x).reshape(*lead, -1)
+
+
+def gen_params(module, seed):
+    """Parameters from splitmix64, tensor k of the state_dict from stream k:
+    (2u - 1) / sqrt(fan_in) (a bias uses its weight's fan_in, the LSTM
+    1 / sqrt(H)), log_std (u - 0.5) * 0.4; rounded to float32."""
+    p, fan = {}, 1
+    for k, (name, t) in enumerate(module.state_dict().items()):
+        u = gen_uniform(seed, k, t.numel())
+        if name.endswith("log_std"):
+            vals = [f32((x - 0.5) * 0.4) for x in u]
+        else:
+            if t.dim() >= 2:
+                fan = t.numel() // t.shape[0]
+            bound = 1.0 / math.sqrt(LSTM_H if name.startswith("core.") else fan)
+            vals = [f32((2.0 * x - 1.0) * bound) for x in u]
+        p[name] = torch.tensor(vals).reshape(t.shape).requires_grad_(True)
+    return p
+
+
+def image_features(p, kind, obs, H, W, C):
+    """The encoder, functional, on [.., H, W, C] observations."""
+    lead = obs.shape[:-3]
+    x = obs.reshape(-1, H, W, C).permute(0, 3, 1, 2)
+    if kind == "minatar":
+        x = torch.relu(F.conv2d(x, p["encoder.0.weight"], p["encoder.0.bias"]))
+        lin = "encoder.3"
+    elif kind == "nature":
+        for i, st in ((0, 4), (2, 2), (4, 1)):
+            x = torch.relu(F.conv2d(x, p[f"encoder.{i}.weight"], p[f"encoder.{i}.bias"],
+                                    stride=st))
+        lin = "encoder.7"
+    else:
+        for i in range(3):
+            x = F.conv2d(x, p[f"encoder.{i}.0.weight"], p[f"encoder.{i}.0.bias"], padding=1)
+            x = F.max_pool2d(x, 3, 2, padding=1)
+            for r in (2, 3):
+                q = f"encoder.{i}.{r}."
+                y = F.conv2d(torch.relu(x), p[q + "conv0.weight"], p[q + "conv0.bias"],
+                             padding=1)
+                y = F.conv2d(torch.relu(y), p[q + "conv1.weight"], p[q + "conv1.bias"],
+                             padding=1)
+                x = x + y
+        x = torch.relu(x)
+        lin = "encoder.5"
+    x = torch.relu(x.flatten(1) @ p[lin + ".weight"].T + p[lin + ".bias"])
+    return x.reshape(*lead, -1)
+
+
+def check_module(module, p, d, kind, H, W, C, use_lstm):
+    """The torch.nn module loads p with strict=True and gives the same
+    features and, without LSTM, the same logits and values."""
+    module.load_state_dict({k: v.detach() for k, v in p.items()}, strict=True)
+    with torch.no_grad():
+        want = image_features(p, kind, d["obs"], H, W, C)
+        got = module.features(d["obs"])
+        assert torch.allclose(got, want, atol=1e-12), (got - want).abs().max()
+        if not use_lstm:
+            pol, v = heads(p, want)
+            assert torch.allclose(module.policy(got), pol, atol=1e-12)
+            assert torch.allclose(module.baseline(got).squeeze(-1), v, atol=1e-12)
+
+
+def image_batch(d, seed, H, W, C, u8):
+    """Frames from splitmix64 (streams 0xFFFF and 0xFFFE): uint8 v read as
+    v / 255, or 0/1 grids (v >> 7) as float32."""
+    for key, stream, rows in (("obs", 0xFFFF, (T + 1) * B), ("extra_obs", 0xFFFE, d["n_extra"])):
+        v = torch.tensor(gen_bytes(seed, stream, rows * H * W * C), dtype=torch.float64)
+        v = v / 255.0 if u8 else torch.floor(v / 128.0)
+        lead = (T + 1, B) if key == "obs" else (rows,)
+        d[key] = v.reshape(*lead, H, W, C)
+
+
+def sample_big(out):
+    """Tensors beyond SAMPLE_ABOVE elements: every SAMPLE_STRIDE-th."""
+    for k in list(out):
+        if out[k].numel() > SAMPLE_ABOVE:
+            out[k] = out[k].flatten()[::SAMPLE_STRIDE].clone()
+
+
+def run_case(name, discrete, use_lstm, clip_rewards, seed, image=None):
     gen = torch.Generator().manual_seed(seed)
     n = 3 if discrete else 2
-    p = make_params(gen, discrete, n, use_lstm)
-    d = make_batch(gen, discrete, n)
+    enc = None
+    if image:
+        kind, (H, W, C), u8 = image
+        module = ImageActorCritic(kind, H, W, C, n, discrete, use_lstm)
+        p = gen_params(module, seed)
+        d = make_batch(gen, discrete, n)
+        image_batch(d, seed, H, W, C, u8)
+        check_module(module, p, d, kind, H, W, C, use_lstm)
+        enc = lambda q, o: image_features(q, kind, o, H, W, C)  # noqa: E731
+    else:
+        p = make_params(gen, discrete, n, use_lstm)
+        d = make_batch(gen, discrete, n)
     if use_lstm:
         check_lstm_against_torch(p, n)
-    pol, v, ev = forward(p, d, discrete, n, use_lstm)
+    pol, v, ev = forward(p, d, discrete, n, use_lstm, enc)
     logp, ent = log_prob_entropy(p, pol[:T], d["actions"], discrete, n)
     rewards = d["rewards"].clamp(-1, 1) if clip_rewards else d["rewards"]
     discounts = GAMMA * (1 - d["terminated"])
@@ -284,11 +483,13 @@ def run_case(name, discrete, use_lstm, clip_rewards, seed):
         assert torch.allclose(out["adam." + k], out_adam[k], atol=1e-12)
         out["param." + k] = w
         out["grad." + k] = grads[k]
+    if image:
+        sample_big(out)
     for k in ("obs", "actions", "rewards", "terminated", "truncated",
               "behaviour_logp", "reset", "prev_action", "prev_reward", "h0",
               "c0", "extra_index", "extra_obs", "extra_prev_action",
               "extra_prev_reward"):
-        if d[k].numel():
+        if d[k].numel() and not (image and k in ("obs", "extra_obs")):
             out["in." + k] = d[k]
     out["out.policy"] = pol.detach()
     out["out.values"] = v.detach()
@@ -304,6 +505,12 @@ def run_case(name, discrete, use_lstm, clip_rewards, seed):
             "max_grad_norm": MAX_GRAD_NORM, "lr": LR, "alpha": ALPHA, "eps": EPS,
             "adam_lr": ADAM_LR, "beta1": BETA1, "beta2": BETA2,
             "adam_eps": ADAM_EPS, "n_extra": d["n_extra"]}
+    if image:
+        kind, (H, W, C), u8 = image
+        meta.update({"encoder": kind, "H": H, "W": W, "C": C, "obs_u8": int(u8),
+                     "obs_scale": 1.0 / 255 if u8 else 1.0, "feature_dim": IMG_FEAT,
+                     "param_seed": seed, "sample_above": SAMPLE_ABOVE,
+                     "sample_stride": SAMPLE_STRIDE})
     return out, meta
 
 
@@ -332,8 +539,17 @@ def main():
              ("mlp_box", False, False, True, 2),
              ("lstm_discrete", True, True, True, 3),
              ("lstm_box", False, True, False, 4)]
-    for name, discrete, use_lstm, clip, seed in cases:
-        out, meta = run_case(name, discrete, use_lstm, clip, seed)
+    images = {"minatar": ((10, 10, 4), False), "nature": ((44, 44, 2), True),
+              "impala": ((36, 36, 3), True)}
+    for i, (kind, (shape, u8)) in enumerate(images.items()):
+        cases.append((kind + "_discrete", True, False, True, 11 + 2 * i, (kind, shape, u8)))
+        cases.append((kind + "_lstm_box", False, True, False, 12 + 2 * i, (kind, shape, u8)))
+    only = set(sys.argv[1:])
+    for name, discrete, use_lstm, clip, seed, *image in (c + (None,) if len(c) == 5 else c
+                                                           for c in cases):
+        if only and name not in only:
+            continue
+        out, meta = run_case(name, discrete, use_lstm, clip, seed, image[0])
         path = os.path.join(here, name + ".safetensors")
         write_safetensors(path, out, meta)
         print("wrote", path, "loss", [round(float(x), 6) for x in out["out.loss"]],

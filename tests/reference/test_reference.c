@@ -4,6 +4,13 @@
  * parameters after one clipped RMSprop step and one clipped Adam step.  Here
  * the C update (float32) must match all of them.
  *
+ * The image cases (issue 10: minatar, nature and impala encoders, each
+ * with a Discrete head and with an LSTM and a Box head) draw their
+ * parameters and frames from the splitmix64 streams make_reference.py uses
+ * (regenerated here bit for bit, and checked against the dumped
+ * parameters), and their dumps hold tensors of more than sample_above
+ * elements at every sample_stride-th element: those are compared there.
+ *
  * Tolerance: |c - torch| <= 2e-4 + 2e-4 * |torch| for every value.  The C
  * side runs in float32 (about 7 significant digits) through a few hundred
  * accumulations; 2e-4 relative is 1000 times float32's epsilon yet far below
@@ -30,6 +37,11 @@
 typedef struct ref {
 	im_ckpt *f;
 	int T, B, n, discrete, use_lstm;
+	/* Image cases: encoder name or NULL, frame shape, uint8 frames, and
+	 * the sampling of large tensors in the dump (0: none). */
+	const char *encoder;
+	int H, W, C, u8;
+	size_t sample_above, sample_stride;
 } ref;
 
 static int meta_int(const im_ckpt *f, const char *key)
@@ -90,10 +102,65 @@ static void expect_close(const char *what, const float *c, const float *ref_v,
 	}
 }
 
+/* ---- the generator make_reference.py shares with this test -------------- */
+
+static uint64_t splitmix64(uint64_t *state)
+{
+	uint64_t z = (*state += 0x9E3779B97F4A7C15ull);
+	z = (z ^ (z >> 30)) * 0xBF58476D1CE4E5B9ull;
+	z = (z ^ (z >> 27)) * 0x94D049BB133111EBull;
+	return z ^ (z >> 31);
+}
+
+/* Tensor k from stream k: (2u - 1) / sqrt(fan_in), a bias with its
+ * weight's fan_in, the LSTM's 1 / sqrt(H), log_std (u - 0.5) * 0.4. */
+static void gen_params(const ref *r, const im_model *m, float *arena)
+{
+	uint64_t seed = (uint64_t)meta_int(r->f, "param_seed");
+	double fan = 1;
+	int nt;
+	const im_tensor_desc *d = im_model_tensors(m, &nt);
+	for (int k = 0; k < nt; k++) {
+		uint64_t st = (seed << 32) + (uint64_t)k;
+		int logstd = strstr(d[k].name, "log_std") != NULL;
+		if (d[k].ndim >= 2)
+			fan = (double)d[k].numel / (double)d[k].shape[0];
+		double bound = 1.0 / sqrt(strncmp(d[k].name, "core.", 5)
+			? fan : (double)im_model_state_dim(m));
+		for (size_t i = 0; i < d[k].numel; i++) {
+			double u = (double)(splitmix64(&st) >> 40) / 16777216.0;
+			arena[d[k].offset + i] = logstd
+				? (float)((u - 0.5) * 0.4)
+				: (float)((2.0 * u - 1.0) * bound);
+		}
+	}
+}
+
+/* Frames of stream 0xFFFF (observations) or 0xFFFE (extra rows): uint8,
+ * or 0/1 grids (v >> 7) as float32. */
+static void *gen_frames(const ref *r, uint64_t stream, size_t n)
+{
+	uint64_t st = ((uint64_t)meta_int(r->f, "param_seed") << 32) + stream;
+	uint8_t *u = malloc(n ? n : 1);
+	float *f = r->u8 ? NULL : malloc((n ? n : 1) * sizeof *f);
+	for (size_t i = 0; i < n; i++)
+		u[i] = (uint8_t)(splitmix64(&st) >> 56);
+	if (r->u8)
+		return u;
+	for (size_t i = 0; i < n; i++)
+		f[i] = (float)(u[i] >> 7);
+	free(u);
+	return f;
+}
+
 static im_model *make_model(const ref *r)
 {
 	im_model_spec s;
 	im_obs_space obs = {.ndim = 1, .shape = {meta_int(r->f, "obs")}};
+	if (r->encoder)
+		obs = (im_obs_space){.ndim = 3, .shape = {r->H, r->W, r->C},
+			.dtype = r->u8 ? IM_DTYPE_U8 : IM_DTYPE_F32,
+			.scale = (float)meta_num(r->f, "obs_scale")};
 	im_act_space act = {.kind = r->discrete ? IM_ACT_DISCRETE : IM_ACT_BOX,
 			    .n = r->n};
 	for (int i = 0; i < r->n; i++) {
@@ -104,6 +171,8 @@ static im_model *make_model(const ref *r)
 	s.feature_dim = meta_int(r->f, "feature_dim");
 	s.use_lstm = r->use_lstm;
 	s.lstm_hidden = meta_int(r->f, "lstm_hidden");
+	if (r->encoder)
+		assert_int_equal(im_nn_encoder_parse(r->encoder, &s.encoder), IM_OK);
 	im_model *m = NULL;
 	assert_int_equal(im_model_new(&m, &s), IM_OK);
 	return m;
@@ -124,7 +193,30 @@ static void load_group(const ref *r, const im_model *m, const char *prefix,
 	}
 }
 
+/* Compares the dump's prefix.<name> of every tensor with arena: every
+ * element, or every sample_stride-th of a tensor beyond sample_above. */
+static void expect_group(const ref *r, const im_model *m, const char *prefix,
+			 const float *arena)
+{
+	int nt;
+	const im_tensor_desc *d = im_model_tensors(m, &nt);
+	for (int i = 0; i < nt; i++) {
+		char name[160];
+		snprintf(name, sizeof name, "%s.%s", prefix, d[i].name);
+		size_t st = r->sample_above && d[i].numel > r->sample_above
+			? r->sample_stride : 1;
+		size_t n = (d[i].numel + st - 1) / st;
+		float *want = get(r, name, n), *c = malloc(n * sizeof *c);
+		for (size_t k = 0; k < n; k++)
+			c[k] = arena[d[i].offset + k * st];
+		expect_close(name, c, want, n);
+		free(c);
+		free(want);
+	}
+}
+
 typedef struct inputs {
+	void *frames, *extra_frames; /* image cases */
 	float *obs, *prev_reward, *prev_action_box, *h0, *c0, *extra_obs;
 	float *extra_prev_reward, *extra_prev_action_box, *act_box;
 	float *blogp, *rewards;
@@ -141,7 +233,14 @@ static void load_inputs(const ref *r, const im_model *m, inputs *x,
 	int ne = meta_int(r->f, "n_extra");
 	memset(x, 0, sizeof *x);
 	memset(b, 0, sizeof *b);
-	x->obs = get(r, "in.obs", (T + 1) * B * O);
+	if (r->encoder) {
+		O = (size_t)r->H * r->W * r->C;
+		x->frames = gen_frames(r, 0xFFFF, (T + 1) * B * O);
+		x->extra_frames = gen_frames(r, 0xFFFE, (size_t)ne * O);
+	} else {
+		x->obs = get(r, "in.obs", (T + 1) * B * O);
+		x->extra_obs = get(r, "in.extra_obs", (size_t)ne * O);
+	}
 	x->prev_reward = get(r, "in.prev_reward", (T + 1) * B);
 	x->reset = get_flags(r, "in.reset", (T + 1) * B);
 	x->rewards = get(r, "in.rewards", T * B);
@@ -149,7 +248,6 @@ static void load_inputs(const ref *r, const im_model *m, inputs *x,
 	x->term = get_flags(r, "in.terminated", T * B);
 	x->trunc = get_flags(r, "in.truncated", T * B);
 	x->extra_index = get_int(r, "in.extra_index", (size_t)ne);
-	x->extra_obs = get(r, "in.extra_obs", (size_t)ne * O);
 	x->extra_prev_reward = get(r, "in.extra_prev_reward", (size_t)ne);
 	if (r->discrete) {
 		x->prev_action = get_int(r, "in.prev_action", (T + 1) * B);
@@ -164,11 +262,15 @@ static void load_inputs(const ref *r, const im_model *m, inputs *x,
 		x->h0 = get(r, "in.h0", B * H);
 		x->c0 = get(r, "in.c0", B * H);
 	}
-	b->in = (im_model_input){(int)T + 1, (int)B, x->obs, x->prev_action,
+	b->in = (im_model_input){(int)T + 1, (int)B,
+				 x->frames ? x->frames : (void *)x->obs,
+				 x->prev_action,
 				 x->prev_action_box, x->prev_reward, x->reset};
 	b->h0 = x->h0;
 	b->c0 = x->c0;
-	b->extra = (im_model_extra){ne, x->extra_index, x->extra_obs,
+	b->extra = (im_model_extra){ne, x->extra_index,
+				    x->extra_frames ? x->extra_frames
+						    : (void *)x->extra_obs,
 				    x->extra_prev_action,
 				    x->extra_prev_action_box,
 				    x->extra_prev_reward};
@@ -187,7 +289,7 @@ static void free_inputs(inputs *x)
 		       x->extra_prev_action_box, x->act_box, x->blogp,
 		       x->rewards, x->prev_action, x->extra_index,
 		       x->extra_prev_action, x->act, x->reset, x->term,
-		       x->trunc};
+		       x->trunc, x->frames, x->extra_frames};
 	for (size_t i = 0; i < sizeof all / sizeof all[0]; i++)
 		free(all[i]);
 }
@@ -198,7 +300,6 @@ static void check_step(const ref *r, const im_model *m, const float *params,
 {
 	size_t np = im_model_num_params(m);
 	float *p = malloc(np * sizeof *p), *g = malloc(np * sizeof *g);
-	float *want = malloc(np * sizeof *want);
 	memcpy(p, params, np * sizeof *p);
 	memcpy(g, grads, np * sizeof *g);
 	im_optim_opts oo = im_optim_defaults(kind);
@@ -219,12 +320,10 @@ static void check_step(const ref *r, const im_model *m, const float *params,
 	assert_int_equal(im_update_apply(opt, p, g, np, lr,
 					 meta_num(r->f, "max_grad_norm"), &st),
 			 IM_OK);
-	load_group(r, m, prefix, want);
-	expect_close(prefix, p, want, np);
+	expect_group(r, m, prefix, p);
 	im_optim_free(opt);
 	free(p);
 	free(g);
-	free(want);
 }
 
 static void run_case(const char *name)
@@ -238,10 +337,24 @@ static void run_case(const char *name)
 	r.n = meta_int(r.f, "n");
 	r.discrete = meta_int(r.f, "discrete");
 	r.use_lstm = meta_int(r.f, "use_lstm");
+	r.encoder = im_ckpt_meta(r.f, "encoder");
+	if (r.encoder) {
+		r.H = meta_int(r.f, "H");
+		r.W = meta_int(r.f, "W");
+		r.C = meta_int(r.f, "C");
+		r.u8 = meta_int(r.f, "obs_u8");
+		r.sample_above = (size_t)meta_int(r.f, "sample_above");
+		r.sample_stride = (size_t)meta_int(r.f, "sample_stride");
+	}
 	im_model *m = make_model(&r);
 	size_t np = im_model_num_params(m);
 	float *params = im_model_params(m), *grads = im_model_grads(m);
-	load_group(&r, m, "param", params);
+	if (r.encoder) {
+		gen_params(&r, m, params);
+		expect_group(&r, m, "param", params); /* same generator */
+	} else {
+		load_group(&r, m, "param", params);
+	}
 
 	inputs x;
 	im_update_batch b;
@@ -280,10 +393,7 @@ static void run_case(const char *name)
 	expect_close("mean entropy", &me, w, 1);
 	free(w);
 
-	float *want = malloc(np * sizeof *want);
-	load_group(&r, m, "grad", want);
-	expect_close("gradients", grads, want, np);
-	free(want);
+	expect_group(&r, m, "grad", grads);
 	/* The norm before clipping. */
 	float *gcopy = malloc(np * sizeof *gcopy);
 	memcpy(gcopy, grads, np * sizeof *gcopy);
@@ -326,6 +436,42 @@ static void test_lstm_box(void **state)
 	run_case("lstm_box");
 }
 
+static void test_minatar_discrete(void **state)
+{
+	(void)state;
+	run_case("minatar_discrete");
+}
+
+static void test_minatar_lstm_box(void **state)
+{
+	(void)state;
+	run_case("minatar_lstm_box");
+}
+
+static void test_nature_discrete(void **state)
+{
+	(void)state;
+	run_case("nature_discrete");
+}
+
+static void test_nature_lstm_box(void **state)
+{
+	(void)state;
+	run_case("nature_lstm_box");
+}
+
+static void test_impala_discrete(void **state)
+{
+	(void)state;
+	run_case("impala_discrete");
+}
+
+static void test_impala_lstm_box(void **state)
+{
+	(void)state;
+	run_case("impala_lstm_box");
+}
+
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
@@ -333,6 +479,12 @@ int main(void)
 		cmocka_unit_test(test_mlp_box),
 		cmocka_unit_test(test_lstm_discrete),
 		cmocka_unit_test(test_lstm_box),
+		cmocka_unit_test(test_minatar_discrete),
+		cmocka_unit_test(test_minatar_lstm_box),
+		cmocka_unit_test(test_nature_discrete),
+		cmocka_unit_test(test_nature_lstm_box),
+		cmocka_unit_test(test_impala_discrete),
+		cmocka_unit_test(test_impala_lstm_box),
 	};
 	return cmocka_run_group_tests(tests, NULL, NULL);
 }
