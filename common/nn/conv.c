@@ -29,14 +29,26 @@ static size_t patch_k(const im_nn_conv2d *s)
 	return (size_t)s->KH * s->KW * s->C;
 }
 
-/* Scratch: [weight as (O, KH, KW, C)] [its gradient, backward only]
- * [patches of a chunk] [their gradient, backward only]. */
+/* Whether the input gradient is itself a convolution (of dout by the
+ * flipped kernel): stride 1 and a square kernel. */
+static int din_as_conv(const im_nn_conv2d *s)
+{
+	return s->stride == 1 && s->KH == s->KW;
+}
+
+/* Scratch: [weight as (O, KH, KW, C), or the flipped one] [its gradient,
+ * backward only] [patches of a chunk] [the backward's patch gradient, or
+ * the patches of dout]. */
 size_t im_nn_conv2d_scratch_floats(const im_nn_conv2d *s, int chunk,
 	int backward)
 {
 	size_t wk = (size_t)s->O * patch_k(s);
 	size_t pk = (size_t)chunk * s->OH * s->OW * patch_k(s);
-	return (backward ? 2 : 1) * (wk + pk);
+	size_t pk2 = din_as_conv(s) ? (size_t)chunk * s->H * s->W * s->KH *
+					      s->KW * s->O : pk;
+	if (!backward)
+		return wk + pk;
+	return 2 * wk + pk + (pk2 > pk ? pk2 : pk);
 }
 
 /* wp (O, KH, KW, C) = w (O, C, KH, KW): the order of a gathered patch. */
@@ -182,16 +194,54 @@ void im_nn_conv2d_forward(float *out, float *scratch,
 	}
 }
 
-void im_nn_conv2d_backward(float *din, float *dw, float *db, float *scratch,
-	const float *dout, const im_nn_conv_src *src, const float *w, int N,
-	const im_nn_conv2d *s, int chunk)
+/* The convolution whose forward is the stride-1 input gradient: dout's
+ * O channels in, C out, padding K - 1 - pad, so its output is H x W; and
+ * its weight wf (C, KH, KW, O) = w (O, C, KH, KW) flipped in space. */
+static void transposed(im_nn_conv2d *t, float *restrict wf,
+	const float *restrict w, const im_nn_conv2d *s)
+{
+	*t = (im_nn_conv2d){.H = s->OH, .W = s->OW, .C = s->O, .O = s->C,
+		.KH = s->KH, .KW = s->KW, .stride = 1, .pad = s->KH - 1 - s->pad,
+		.OH = s->H, .OW = s->W};
+	int KH = s->KH, KW = s->KW;
+	for (int o = 0; o < s->O; o++)
+		for (int c = 0; c < s->C; c++)
+			for (int kh = 0; kh < KH; kh++)
+				for (int kw = 0; kw < KW; kw++)
+					wf[(((size_t)c * KH + kh) * KW + kw) * s->O + o] =
+						w[(((size_t)o * s->C + c) * KH +
+						   KH - 1 - kh) * KW + KW - 1 - kw];
+}
+
+/* din (m, H, W, C) = (beta 1: +=) the stride-1 input gradient of m images
+ * from their dout, as one lowering and one sgemm. */
+static void din_conv(float *din, float beta, float *P2, const float *wf,
+	const float *dout, int m, const im_nn_conv2d *t)
+{
+	size_t K2 = patch_k(t), pix = (size_t)t->OH * t->OW;
+	im_nn_conv_src d = {.f = dout};
+	for (int i = 0; i < m; i++)
+		im2col(P2 + (size_t)i * pix * K2, &d, (size_t)i, t);
+	cblas_sgemm(CblasRowMajor, CblasNoTrans, CblasTrans, (int)(m * pix),
+		t->O, (int)K2, 1.0f, P2, (int)K2, wf, (int)K2, beta, din, t->O);
+}
+
+static void conv_backward(float *din, float din_beta, float *dw, float *db,
+	float *scratch, const float *dout, const im_nn_conv_src *src,
+	const float *w, int N, const im_nn_conv2d *s, int chunk)
 {
 	size_t K = patch_k(s), pix = (size_t)s->OH * s->OW;
 	size_t wk = (size_t)s->O * K;
 	float *wp = scratch, *dwp = wp + wk, *P = dwp + wk;
 	float *dP = P + (size_t)chunk * pix * K;
-	if (din)
+	im_nn_conv2d t;
+	int as_conv = din && din_as_conv(s);
+	if (as_conv)
+		transposed(&t, wp, w, s);
+	else if (din)
 		permute_weight(wp, w, s);
+	if (din && !as_conv && din_beta == 0.0f)
+		memset(din, 0, (size_t)N * s->H * s->W * s->C * sizeof(float));
 	for (int n0 = 0; n0 < N; n0 += chunk) {
 		int m = N - n0 < chunk ? N - n0 : chunk;
 		int M = (int)(m * pix);
@@ -204,6 +254,11 @@ void im_nn_conv2d_backward(float *din, float *dw, float *db, float *scratch,
 			dwp, (int)K);
 		if (!din)
 			continue;
+		if (as_conv) {
+			din_conv(din + (size_t)n0 * s->H * s->W * s->C, din_beta,
+				dP, wp, d, m, &t);
+			continue;
+		}
 		/* dP (M, K) = d (M, O) @ wp (O, K), then scattered back */
 		cblas_sgemm(CblasRowMajor, CblasNoTrans, CblasNoTrans, M,
 			(int)K, s->O, 1.0f, d, s->O, wp, (int)K, 0.0f, dP,
@@ -219,4 +274,18 @@ void im_nn_conv2d_backward(float *din, float *dw, float *db, float *scratch,
 		for (int o = 0; o < s->O; o++)
 			db[o] += g[o];
 	}
+}
+
+void im_nn_conv2d_backward(float *din, float *dw, float *db, float *scratch,
+	const float *dout, const im_nn_conv_src *src, const float *w, int N,
+	const im_nn_conv2d *s, int chunk)
+{
+	conv_backward(din, 1.0f, dw, db, scratch, dout, src, w, N, s, chunk);
+}
+
+void im_nn_conv2d_backward_assign(float *din, float *dw, float *db,
+	float *scratch, const float *dout, const im_nn_conv_src *src,
+	const float *w, int N, const im_nn_conv2d *s, int chunk)
+{
+	conv_backward(din, 0.0f, dw, db, scratch, dout, src, w, N, s, chunk);
 }

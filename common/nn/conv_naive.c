@@ -108,6 +108,15 @@ void im_nn_conv2d_backward_naive(float *din, float *dw, float *db,
 	}
 }
 
+void im_nn_conv2d_backward_assign_naive(float *din, float *dw, float *db,
+	float *scratch, const float *dout, const im_nn_conv_src *src,
+	const float *w, int N, const im_nn_conv2d *s, int chunk)
+{
+	memset(din, 0, (size_t)N * s->H * s->W * s->C * sizeof(float));
+	im_nn_conv2d_backward_naive(din, dw, db, scratch, dout, src, w, N, s,
+		chunk);
+}
+
 /* The first maximum of window (oh, ow) of channel c in scan order: its
  * index into the image, as PyTorch's CPU kernel finds it. */
 static size_t argmax_naive(const float *img, const im_nn_pool2d *s, int oh,

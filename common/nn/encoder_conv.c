@@ -64,11 +64,11 @@ typedef struct convnet {
 
 /* Images whose patch matrices fill about this many floats make one chunk
  * (tests/bench/README.md: why this size). */
-static size_t chunk_budget = (size_t)1 << 20;
+static size_t chunk_budget = (size_t)1 << 18;
 
 void im_nn_set_conv_chunk_floats(size_t floats)
 {
-	chunk_budget = floats ? floats : (size_t)1 << 20;
+	chunk_budget = floats ? floats : (size_t)1 << 18;
 }
 
 /* ---- building ------------------------------------------------------------ */
@@ -452,28 +452,32 @@ static void backward_stage(const convnet *e, const plan *p,
 	im_nn_conv_src in = stage_src(e, p, obs, i, rows, n0);
 	float *out = stage_out(e, p, i, rows) + (size_t)n0 * s->out_n;
 	float *din = i ? spare[0] : NULL;
-	if (din && s->kind != ST_RES)
-		memset(din, 0, inn * sizeof(float));
 	if (s->kind == ST_CONV) {
 		if (s->relu)
 			relu_mask(*g, out, on);
-		im_nn_conv2d_backward(din, grads + c[0].w, grads + c[0].b,
-			p->scratch, *g, &in, params + c[0].w, m, &c[0].s, m);
+		if (din)
+			im_nn_conv2d_backward_assign(din, grads + c[0].w,
+				grads + c[0].b, p->scratch, *g, &in,
+				params + c[0].w, m, &c[0].s, m);
+		else
+			im_nn_conv2d_backward(NULL, grads + c[0].w,
+				grads + c[0].b, p->scratch, *g, &in,
+				params + c[0].w, m, &c[0].s, m);
 	} else if (s->kind == ST_POOL) {
+		memset(din, 0, inn * sizeof(float));
 		im_nn_maxpool_backward(din, *g, in.f, out, m, &s->p);
 	} else {
 		/* y = x + conv1(r), r = ReLU(conv0(ReLU(x))) */
 		float *r = p->cache[i] + (size_t)n0 * s->out_n;
 		float *dr = spare[0], *dx1 = spare[1];
 		im_nn_conv_src rs = {.f = r};
-		memset(dr, 0, on * sizeof(float));
-		im_nn_conv2d_backward(dr, grads + c[1].w, grads + c[1].b,
+		im_nn_conv2d_backward_assign(dr, grads + c[1].w, grads + c[1].b,
 			p->scratch, *g, &rs, params + c[1].w, m, &c[1].s, m);
 		relu_mask(dr, r, on);
-		memset(dx1, 0, on * sizeof(float));
 		in.relu = 1;
-		im_nn_conv2d_backward(dx1, grads + c[0].w, grads + c[0].b,
-			p->scratch, dr, &in, params + c[0].w, m, &c[0].s, m);
+		im_nn_conv2d_backward_assign(dx1, grads + c[0].w,
+			grads + c[0].b, p->scratch, dr, &in, params + c[0].w, m,
+			&c[0].s, m);
 		/* dx = dy (the identity branch) + the branch through ReLU(x) */
 		relu_add(*g, dx1, in.f, on);
 		return;
@@ -569,7 +573,28 @@ static void conv_describe(const void *state, im_nni_writer *w)
 		e->relu_at);
 }
 
+static double layer_macs(const im_nn_conv2d *s)
+{
+	return (double)s->OH * s->OW * s->O * s->C * s->KH * s->KW;
+}
+
+static double conv_macs(const void *state, double *first)
+{
+	const convnet *e = state;
+	double all = (double)e->flat * e->F;
+	for (int i = 0; i < e->nst; i++) {
+		const stage *s = &e->st[i];
+		if (s->kind != ST_POOL)
+			all += layer_macs(&s->c[0].s);
+		if (s->kind == ST_RES)
+			all += layer_macs(&s->c[1].s);
+	}
+	*first = layer_macs(&e->st[0].c[0].s);
+	return all;
+}
+
 const im_nni_encoder_ops im_nni_encoder_conv = {
+	.macs = conv_macs,
 	.name = "conv",
 	.create = conv_create,
 	.destroy = conv_destroy,

@@ -178,7 +178,18 @@ static void mlp_describe(const void *state, im_nni_writer *w)
 	im_nni_printf(w, "  )\n");
 }
 
+static double mlp_macs(const void *state, double *first)
+{
+	const mlp *e = state;
+	double all = 0;
+	for (int l = 0; l < e->L; l++)
+		all += (double)e->width[l] * e->width[l + 1];
+	*first = (double)e->width[0] * e->width[1];
+	return all;
+}
+
 const im_nni_encoder_ops im_nni_encoder_mlp = {
+	.macs = mlp_macs,
 	.name = "mlp",
 	.create = mlp_create,
 	.destroy = mlp_destroy,

@@ -63,6 +63,9 @@ typedef struct im_nni_encoder_ops {
 	void (*backward)(const void *state, const float *params, float *grads,
 		const void *obs, float *dfeat, int rows, float *ws);
 	void (*describe)(const void *state, im_nni_writer *w);
+	/* Multiply-adds of the forward per observation; *first: those of the
+	 * first layer (whose input needs no gradient). */
+	double (*macs)(const void *state, double *first);
 } im_nni_encoder_ops;
 
 /* NULL for an unknown kind. */

@@ -186,6 +186,14 @@ const im_tensor_desc *im_model_find(const im_model *m, const char *name)
 	return NULL;
 }
 
+double im_model_encoder_macs(const im_model *m, double *first)
+{
+	double f = 0, all = m->enc->macs(m->enc_state, &f);
+	if (first)
+		*first = f;
+	return all;
+}
+
 int im_model_policy_dim(const im_model *m)
 {
 	return m->n;

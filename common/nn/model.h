@@ -62,7 +62,7 @@ int im_nn_encoder_parse(const char *s, im_nn_encoder_kind *out);
 int im_nn_encoder_auto(const im_obs_space *obs, im_nn_encoder_kind *out);
 
 /* Images per chunk of the image encoders' lowering and backward: as many as
- * keep the largest patch matrix near floats (default 2^20).  For tests and
+ * keep the largest patch matrix near floats (default 2^18).  For tests and
  * benchmarks; takes effect for models created afterwards. */
 void im_nn_set_conv_chunk_floats(size_t floats);
 
@@ -122,6 +122,12 @@ int im_model_policy_dim(const im_model *m);
  * the LSTM state (0 without LSTM). */
 int im_model_core_dim(const im_model *m);
 int im_model_state_dim(const im_model *m);
+
+/* Multiply-adds of the encoder's forward per observation, and in *first
+ * (may be NULL) those of its first layer; for benchmarks' FLOP counts (a
+ * backward costs twice the forward, less the first layer's input
+ * gradient, which is never computed). */
+double im_model_encoder_macs(const im_model *m, double *first);
 
 /* Fills params (an arena of this model's layout, caller-owned) by
  * init_method with seed: each tensor draws from its own stream split from

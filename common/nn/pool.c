@@ -62,33 +62,49 @@ void im_nn_maxpool_forward(float *out, const float *in, int N,
 	}
 }
 
-/* Channels are taken in blocks of this many, each with a flag per channel
- * saying whether its maximum has been routed yet. */
+/* Channels are taken in blocks of this many: the window's first maximum
+ * of each is found with a running best and its position (vectorised over
+ * the channels), then the block's gradients are added there. */
 enum { CBLOCK = 64 };
 
-/* One output pixel's gradient into the first maximum of each channel's
- * window, channels [c0, c0 + nc). */
-static void route_block(float *din, const float *d, const float *img,
-	const float *o, const im_nn_pool2d *s, int h0, int h1, int w0,
-	int w1, int c0, int nc)
+/* One output pixel's gradient d into din at the first maximum of each
+ * channel's window, channels [c0, c0 + nc). */
+static void route_block(float *restrict din, const float *restrict d,
+	const float *restrict img, const im_nn_pool2d *s, int h0, int h1,
+	int w0, int w1, int c0, int nc)
 {
-	unsigned char done[CBLOCK] = {0};
+	/* Positions held as floats (exact: an image has far fewer than 2^24
+	 * values), so that the selects are all of one type and vectorise
+	 * even with SSE2 alone. */
+	float best[CBLOCK], at[CBLOCK];
 	size_t C = (size_t)s->C;
+	for (int c = 0; c < nc; c++) {
+		best[c] = -INFINITY;
+		at[c] = 0.0f;
+	}
 	for (int h = h0; h < h1; h++) {
 		for (int w = w0; w < w1; w++) {
-			size_t at = ((size_t)h * s->W + w) * C + c0;
+			size_t base = ((size_t)h * s->W + w) * C + (size_t)c0;
+			const float *x = img + base;
+			float fb = (float)base;
 			for (int c = 0; c < nc; c++) {
-				int hit = !done[c] && img[at + c] == o[c0 + c];
-				din[at + c] += hit ? d[c0 + c] : 0.0f;
-				done[c] |= (unsigned char)hit;
+				float v = x[c], b = best[c];
+				/* 0 or 1; the position update is exact in
+				 * float, and the max a MAX_EXPR. */
+				float more = (float)(v > b);
+				best[c] = v > b ? v : b;
+				at[c] += more * (fb + (float)c - at[c]);
 			}
 		}
 	}
+	for (int c = 0; c < nc; c++)
+		din[(size_t)at[c]] += d[c0 + c];
 }
 
 void im_nn_maxpool_backward(float *din, const float *dout, const float *in,
 	const float *out, int N, const im_nn_pool2d *s)
 {
+	(void)out;
 	size_t C = (size_t)s->C, img_sz = (size_t)s->H * s->W * C;
 	for (size_t n = 0; n < (size_t)N; n++) {
 		for (int oh = 0; oh < s->OH; oh++) {
@@ -99,8 +115,8 @@ void im_nn_maxpool_backward(float *din, const float *dout, const float *in,
 				for (int c0 = 0; c0 < s->C; c0 += CBLOCK) {
 					int nc = s->C - c0 < CBLOCK ? s->C - c0 : CBLOCK;
 					route_block(din + n * img_sz, dout + at,
-						in + n * img_sz, out + at, s, h0, h1,
-						w0, w1, c0, nc);
+						in + n * img_sz, s, h0, h1, w0, w1,
+						c0, nc);
 				}
 			}
 		}

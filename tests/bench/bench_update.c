@@ -2,8 +2,11 @@
  * im_update_apply = forward over T+1 by B, bootstrap values of truncated
  * steps, V-trace, loss, backward, global-norm clipping, RMSprop) in samples
  * (T*B) per second, for MLP 2x64 and 2x512 and the LSTM core at 256
- * (obs dim 4 and 2 actions, like CartPole; T = 80, B = 32), at each
- * requested OpenBLAS thread count.  Beside each figure: the achieved
+ * (obs dim 4 and 2 actions, like CartPole; T = 80, B = 32), and the image
+ * encoders of issue 10 on uint8 frames with 6 actions: nature at 84x84x4
+ * (T = 20, feature 512), impala at 64x64x3 (T = 20, feature 256), both
+ * scaled by 1/255, and minatar at 10x10x4 (T = 80, feature 128, 0/1
+ * grids), at each requested OpenBLAS thread count.  Beside each figure: the achieved
  * matrix-product GFLOP/s (formula in bench_util.h, bench_learn_flops) and a
  * plain sgemm at the configuration's dominant shape measured in the same
  * run (the ceiling), and their ratio.
@@ -14,7 +17,7 @@
  * line of stdout is one JSON object.
  *
  * Usage: bench_update [--threads 1,2] [--seconds S]
- *                     [--configs mlp64,mlp512,lstm256]
+ *                     [--configs mlp64,mlp512,lstm256,nature,impala,minatar]
  *   S: timed seconds per configuration and thread count (default 2). */
 #include <math.h>
 #include <stdio.h>
@@ -24,15 +27,24 @@
 #include "bench_util.h"
 #include "learn/update.h"
 
-enum { T = 80, B = 32, OBS = 4, A = 2, MAXT = 8 };
+enum { B = 32, OBS = 4, MAXT = 8 };
 
 typedef struct cfg {
 	const char *name;
 	int width, lstm;
+	im_nn_encoder_kind enc; /* image configs: frames (H, W, C) uint8 */
+	int T, A, H, W, C;
+	float scale;
 } cfg;
 
 static const cfg CFGS[] = {
-	{"mlp64", 64, 0}, {"mlp512", 512, 0}, {"lstm256", 256, 256}};
+	{"mlp64", 64, 0, IM_NN_ENCODER_MLP, 80, 2, 0, 0, 0, 0},
+	{"mlp512", 512, 0, IM_NN_ENCODER_MLP, 80, 2, 0, 0, 0, 0},
+	{"lstm256", 256, 256, IM_NN_ENCODER_MLP, 80, 2, 0, 0, 0, 0},
+	{"nature", 512, 0, IM_NN_ENCODER_NATURE, 20, 6, 84, 84, 4, 1.0f / 255},
+	{"impala", 256, 0, IM_NN_ENCODER_IMPALA, 20, 6, 64, 64, 3, 1.0f / 255},
+	{"minatar", 128, 0, IM_NN_ENCODER_MINATAR, 80, 6, 10, 10, 4, 1.0f},
+};
 enum { NCFG = sizeof CFGS / sizeof CFGS[0] };
 
 typedef struct run {
@@ -42,9 +54,11 @@ typedef struct run {
 	im_update_batch b;
 	im_loss_opts lo;
 	size_t np;
+	int T, A;
 	int failures; /* updates that returned an error (reported) */
 	/* owned inputs */
-	float *obs, *prew, *h0, *c0, *blogp, *rew, *xobs, *xrew;
+	void *obs, *xobs; /* float (mlp) or uint8 frames */
+	float *prew, *h0, *c0, *blogp, *rew, *xrew;
 	int32_t *pact, *act, *xidx, *xact;
 	uint8_t *reset, *term, *trunc;
 } run;
@@ -59,13 +73,28 @@ static void update_step(void *p)
 		r->failures++;
 }
 
+/* Observations: floats in [-0.5, 0.5) for the MLPs, uint8 frames of
+ * random bytes (0/1 for minatar's grids) for the image encoders. */
+static void *make_obs(const cfg *c, size_t rows, unsigned *seed)
+{
+	if (c->enc == IM_NN_ENCODER_MLP)
+		return bench_frand(rows * OBS, seed);
+	size_t n = rows * c->H * c->W * c->C;
+	uint8_t *u = malloc(n ? n : 1);
+	for (size_t i = 0; u && i < n; i++)
+		u[i] = (uint8_t)(rand_r(seed) >> 3) &
+		       (c->enc == IM_NN_ENCODER_MINATAR ? 1 : 255);
+	return u;
+}
+
 /* A CartPole-like batch: actions and their "previous action" shift agree,
  * episodes end at terminal and truncated steps (the next step resets). */
-static int make_batch(run *r, int H)
+static int make_batch(run *r, const cfg *c)
 {
+	int T = c->T, A = c->A, H = c->lstm;
 	size_t N = (size_t)(T + 1) * B, TB = (size_t)T * B;
 	unsigned seed = 7;
-	r->obs = bench_frand(N * OBS, &seed);
+	r->obs = make_obs(c, N, &seed);
 	r->prew = calloc(N, sizeof(float));
 	r->pact = calloc(N, sizeof(int32_t));
 	r->reset = calloc(N, 1);
@@ -77,7 +106,7 @@ static int make_batch(run *r, int H)
 	r->xidx = calloc(TB, sizeof(int32_t));
 	r->xact = calloc(TB, sizeof(int32_t));
 	r->xrew = calloc(TB, sizeof(float));
-	r->xobs = bench_frand(TB * OBS, &seed);
+	r->xobs = make_obs(c, TB, &seed);
 	if (!r->obs || !r->prew || !r->pact || !r->reset || !r->act ||
 	    !r->blogp || !r->rew || !r->term || !r->trunc || !r->xidx ||
 	    !r->xact || !r->xrew || !r->xobs)
@@ -131,20 +160,26 @@ static void teardown(run *r)
 static int setup(run *r, const cfg *c)
 {
 	memset(r, 0, sizeof *r);
+	r->T = c->T;
+	r->A = c->A;
 	im_obs_space obs = {.ndim = 1, .shape = {OBS}};
-	im_act_space act = {.kind = IM_ACT_DISCRETE, .n = A};
+	if (c->enc != IM_NN_ENCODER_MLP)
+		obs = (im_obs_space){.ndim = 3, .shape = {c->H, c->W, c->C},
+				     .dtype = IM_DTYPE_U8, .scale = c->scale};
+	im_act_space act = {.kind = IM_ACT_DISCRETE, .n = c->A};
 	im_model_spec s;
 	im_model_spec_default(&s, &obs, &act, c->width);
+	s.encoder = c->enc;
 	s.use_lstm = c->lstm > 0;
 	s.lstm_hidden = c->lstm > 0 ? c->lstm : 1;
 	im_optim_opts oo = im_optim_defaults(IM_OPTIM_RMSPROP);
-	if (im_model_new(&r->m, &s) || im_update_new(&r->u, r->m, T, B))
+	if (im_model_new(&r->m, &s) || im_update_new(&r->u, r->m, c->T, B))
 		return -1;
 	r->np = im_model_num_params(r->m);
 	if (im_optim_new(&r->opt, &oo, r->np))
 		return -1;
 	r->lo = im_loss_defaults();
-	return make_batch(r, c->lstm);
+	return make_batch(r, c);
 }
 
 typedef struct figures {
@@ -154,12 +189,30 @@ typedef struct figures {
 } figures;
 
 /* The dominant matrix product of a configuration: the hidden layer over
- * all rows for the MLPs, the LSTM's input-to-gates product for the LSTM. */
+ * all rows for the MLPs, the LSTM's input-to-gates product for the LSTM.
+ * The image encoders' products are many and narrow (16 to 64 output
+ * channels): their ceiling is the plain (T+1)*B x 512 x 512 sgemm. */
 static void dominant_shape(const cfg *c, int *M, int *N, int *K)
 {
-	*M = (T + 1) * B;
+	*M = (c->T + 1) * B;
 	*N = c->lstm ? 4 * c->lstm : c->width;
 	*K = c->width;
+	if (c->enc != IM_NN_ENCODER_MLP)
+		*N = *K = 512;
+}
+
+/* FLOPs of one learning forward + backward's products: the MLPs by
+ * bench_learn_flops; the image encoders from the model's own count (a
+ * backward is twice the forward, less the first layer's input gradient),
+ * plus the heads' (F (A + 1), backward twice that). */
+static double learn_flops(const run *r, const cfg *c)
+{
+	double N = (double)(c->T + 1) * B;
+	if (c->enc == IM_NN_ENCODER_MLP)
+		return bench_learn_flops(OBS, c->width, c->lstm, c->A, N);
+	double first, enc = im_model_encoder_macs(r->m, &first);
+	double heads = (double)c->width * (c->A + 1);
+	return 2 * N * (3 * enc - first + 3 * heads);
 }
 
 static int bench_cfg(const cfg *c, double seconds, figures *f)
@@ -177,15 +230,17 @@ static int bench_cfg(const cfg *c, double seconds, figures *f)
 	 * partly out of cache, as a fresh batch from the receiver would). */
 	bench_sgemm_ctx g = bench_sgemm_new(M, N, K);
 	double t, tg, best;
-	bench_median_time2(update_step, &r, bench_sgemm_call, &g, seconds, 2, 5,
-			   &t, &tg, &best, &f->reps);
+	/* The image configurations take 0.1-1 s an update: at least 3. */
+	int minrep = c->enc == IM_NN_ENCODER_MLP ? 5 : 3;
+	bench_median_time2(update_step, &r, bench_sgemm_call, &g, seconds,
+			   c->enc == IM_NN_ENCODER_MLP ? 2 : 1, minrep, &t, &tg,
+			   &best, &f->reps);
 	bench_sgemm_free(&g);
 	f->failures = r.failures;
-	f->sps = T * B / t;
-	f->best_sps = T * B / best;
+	f->sps = c->T * B / t;
+	f->best_sps = c->T * B / best;
 	f->ms = t * 1e3;
-	f->gflops = bench_learn_flops(OBS, c->width, c->lstm, A,
-				      (double)(T + 1) * B) / t / 1e9;
+	f->gflops = learn_flops(&r, c) / t / 1e9;
 	f->sgemm = 2.0 * M * N * K / tg / 1e9;
 	f->frac = f->gflops / f->sgemm;
 	teardown(&r);
@@ -209,7 +264,7 @@ int main(int argc, char **argv)
 {
 	int threads[MAXT] = {1, 2}, nt = 2, sel[NCFG];
 	double seconds = 2.0;
-	const char *configs = "mlp64,mlp512,lstm256";
+	const char *configs = "mlp64,mlp512,lstm256,nature,impala,minatar";
 	for (int i = 1; i + 1 < argc; i += 2) {
 		if (!strcmp(argv[i], "--threads"))
 			nt = bench_parse_ints(argv[i + 1], threads, MAXT);
@@ -220,16 +275,17 @@ int main(int argc, char **argv)
 	}
 	if (nt < 1 || !select_cfgs(configs, sel) || !(seconds > 0)) {
 		fprintf(stderr, "usage: bench_update [--threads 1,2] "
-			"[--seconds S] [--configs mlp64,mlp512,lstm256]\n");
+			"[--seconds S] [--configs mlp64,mlp512,lstm256,"
+			"nature,impala,minatar]\n");
 		return 2;
 	}
 	static figures f[MAXT][NCFG];
 	double peak[MAXT];
 	for (int ti = 0; ti < nt; ti++) {
 		openblas_set_num_threads(threads[ti]);
-		peak[ti] = bench_sgemm_gflops((T + 1) * B, 512, 512, 0.5);
+		peak[ti] = bench_sgemm_gflops(81 * B, 512, 512, 0.5);
 		printf("threads %d: sgemm %dx512x512 %.1f GFLOP/s\n", threads[ti],
-		       (T + 1) * B, peak[ti]);
+		       81 * B, peak[ti]);
 		for (int ci = 0; ci < NCFG; ci++) {
 			if (!sel[ci])
 				continue;
@@ -246,8 +302,8 @@ int main(int argc, char **argv)
 			       x->reps, x->failures);
 		}
 	}
-	printf("{\"T\": %d, \"B\": %d, \"seconds\": %g, \"blas_core\": \"%s\", "
-	       "\"sgemm_512_gflops\": {", T, B, seconds, openblas_get_corename());
+	printf("{\"T\": 80, \"B\": %d, \"seconds\": %g, \"blas_core\": \"%s\", "
+	       "\"sgemm_512_gflops\": {", B, seconds, openblas_get_corename());
 	for (int ti = 0; ti < nt; ti++)
 		printf("%s\"%d\": %.1f", ti ? ", " : "", threads[ti], peak[ti]);
 	printf("}, \"update\": {");
@@ -255,7 +311,8 @@ int main(int argc, char **argv)
 	for (int ci = 0; ci < NCFG; ci++) {
 		if (!sel[ci])
 			continue;
-		printf("%s\"%s\": {", first ? "" : ", ", CFGS[ci].name);
+		printf("%s\"%s\": {\"T\": %d, ", first ? "" : ", ", CFGS[ci].name,
+		       CFGS[ci].T);
 		first = 0;
 		for (int ti = 0; ti < nt; ti++) {
 			figures *x = &f[ti][ci];

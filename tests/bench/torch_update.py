@@ -4,7 +4,15 @@ B, V-trace, loss, backward, gradient clipping, RMSprop) on the same shapes as
 the C benchmark, float32 on the CPU.  Prints one JSON object on its last line:
 {"<config>": samples_per_second, ...}.
 
-Usage: torch_update.py --threads N --seconds S [--configs mlp64,mlp512,lstm256]
+The image configurations (issue 10) run the same encoders as common/nn
+(nature 84x84x4 and impala 64x64x3 at T = 20, minatar 10x10x4 at T = 80;
+B = 32, 6 actions) on uint8 frames in [T+1, B, H, W, C], converted to
+float, scaled and permuted to NCHW inside the forward, as the equivalent
+module of tests/reference/make_reference.py does.  Debian's torch runs
+its convolutions through oneDNN (mkldnn).
+
+Usage: torch_update.py --threads N --seconds S
+           [--configs mlp64,mlp512,lstm256,nature,impala,minatar]
 """
 import argparse
 import json
@@ -33,6 +41,57 @@ for _v in ("OMP_NUM_THREADS", "OPENBLAS_NUM_THREADS", "MKL_NUM_THREADS"):
 import torch  # noqa: E402
 
 T, B, OBS, A = 80, 32, 4, 2
+
+# name: (kind, H, W, C, feature_dim, T, scale)
+IMAGES = {"nature": ("nature", 84, 84, 4, 512, 20, 1 / 255),
+          "impala": ("impala", 64, 64, 3, 256, 20, 1 / 255),
+          "minatar": ("minatar", 10, 10, 4, 128, 80, 1.0)}
+IMG_A = 6
+
+
+class Residual(torch.nn.Module):
+    def __init__(self, ch):
+        super().__init__()
+        self.conv0 = torch.nn.Conv2d(ch, ch, 3, padding=1)
+        self.conv1 = torch.nn.Conv2d(ch, ch, 3, padding=1)
+
+    def forward(self, x):
+        return x + self.conv1(torch.relu(self.conv0(torch.relu(x))))
+
+
+def image_encoder(kind, H, W, C, feat):
+    nn = torch.nn
+    if kind == "minatar":
+        body = [nn.Conv2d(C, 16, 3), nn.ReLU()]
+    elif kind == "nature":
+        body = [nn.Conv2d(C, 32, 8, 4), nn.ReLU(), nn.Conv2d(32, 64, 4, 2), nn.ReLU(),
+                nn.Conv2d(64, 64, 3, 1), nn.ReLU()]
+    else:
+        body, cin = [], C
+        for ch in (16, 32, 32):
+            body.append(nn.Sequential(nn.Conv2d(cin, ch, 3, padding=1),
+                                      nn.MaxPool2d(3, 2, padding=1),
+                                      Residual(ch), Residual(ch)))
+            cin = ch
+        body.append(nn.ReLU())
+    with torch.no_grad():
+        flat = nn.Sequential(*body)(torch.zeros(1, C, H, W)).numel()
+    return nn.Sequential(*body, nn.Flatten(), nn.Linear(flat, feat), nn.ReLU())
+
+
+class ImageNet(torch.nn.Module):
+    def __init__(self, kind, H, W, C, feat, scale):
+        super().__init__()
+        self.shape, self.scale = (H, W, C), scale
+        self.encoder = image_encoder(kind, H, W, C, feat)
+        self.policy = torch.nn.Linear(feat, IMG_A)
+        self.baseline = torch.nn.Linear(feat, 1)
+
+    def forward(self, obs, prev_a, prev_r, notdone, state):
+        T1, Bn = obs.shape[:2]
+        x = obs.reshape(T1 * Bn, *self.shape).permute(0, 3, 1, 2).float() * self.scale
+        x = self.encoder(x)
+        return self.policy(x).view(T1, Bn, IMG_A), self.baseline(x).view(T1, Bn)
 
 
 class Net(torch.nn.Module):
@@ -64,7 +123,7 @@ class Net(torch.nn.Module):
         return self.policy(x).view(T + 1, B, A), self.baseline(x).view(T + 1, B)
 
 
-def vtrace(log_rhos, discounts, rewards, values, bootstrap):
+def vtrace(log_rhos, discounts, rewards, values, bootstrap, T=T):
     with torch.no_grad():
         rhos = log_rhos.exp()
         cr = rhos.clamp(max=1.0)
@@ -81,26 +140,33 @@ def vtrace(log_rhos, discounts, rewards, values, bootstrap):
         return vs, cr * (rewards + discounts * vs_next - values)
 
 
-def make_update(hid, lstm):
-    net = Net(hid, lstm)
+def make_update(hid, lstm, image=None):
+    Tn, An = (image[5], IMG_A) if image else (T, A)
+    if image:
+        kind, H, W, C, feat, _, scale = image
+        net = ImageNet(kind, H, W, C, feat, scale)
+        hi = 2 if kind == "minatar" else 256
+        obs = torch.randint(0, hi, (Tn + 1, B, H, W, C), dtype=torch.uint8)
+    else:
+        net = Net(hid, lstm)
+        obs = torch.randn(T + 1, B, OBS)
     opt = torch.optim.RMSprop(net.parameters(), lr=4e-4, alpha=0.99, eps=0.01)
-    obs = torch.randn(T + 1, B, OBS)
-    actions = torch.randint(0, A, (T + 1, B))
-    rewards = torch.ones(T, B)
-    done = torch.rand(T + 1, B) < 0.02
-    blogp = torch.full((T, B), -0.69)
+    actions = torch.randint(0, An, (Tn + 1, B))
+    rewards = torch.ones(Tn, B)
+    done = torch.rand(Tn + 1, B) < 0.02
+    blogp = torch.full((Tn, B), -0.69)
     state = (torch.zeros(1, B, lstm or 1), torch.zeros(1, B, lstm or 1))
 
     def update():
-        logits, values = net(obs, actions, torch.zeros(T + 1, B),
+        logits, values = net(obs, actions, torch.zeros(Tn + 1, B),
                              (~done).float(), state)
-        logp_all = torch.log_softmax(logits[:T], -1)
+        logp_all = torch.log_softmax(logits[:Tn], -1)
         logp = logp_all.gather(-1, actions[1:].unsqueeze(-1)).squeeze(-1)
         discounts = (~done[1:]).float() * 0.99
         vs, adv = vtrace(logp.detach() - blogp, discounts, rewards,
-                         values[:T].detach(), values[T].detach())
+                         values[:Tn].detach(), values[Tn].detach(), Tn)
         pg = -(logp * adv).sum()
-        bl = 0.5 * 0.5 * ((vs - values[:T]) ** 2).sum()
+        bl = 0.5 * 0.5 * ((vs - values[:Tn]) ** 2).sum()
         ent = (logp_all.exp() * logp_all).sum() * 0.01
         loss = pg + bl + ent
         opt.zero_grad()
@@ -110,11 +176,11 @@ def make_update(hid, lstm):
     return update
 
 
-def measure(update, seconds):
-    for _ in range(3):
+def measure(update, seconds, T=T, warm=3, reps=5):
+    for _ in range(warm):
         update()
     rates, end = [], time.perf_counter() + seconds
-    while time.perf_counter() < end or len(rates) < 5:
+    while time.perf_counter() < end or len(rates) < reps:
         t0 = time.perf_counter()
         update()
         rates.append(T * B / (time.perf_counter() - t0))
@@ -125,12 +191,17 @@ def main():
     ap = argparse.ArgumentParser()
     ap.add_argument("--threads", type=int, default=1)
     ap.add_argument("--seconds", type=float, default=2.0)
-    ap.add_argument("--configs", default="mlp64,mlp512,lstm256")
+    ap.add_argument("--configs", default="mlp64,mlp512,lstm256,nature,impala,minatar")
     a = ap.parse_args()
     torch.set_num_threads(a.threads)
     shapes = {"mlp64": (64, 0), "mlp512": (512, 0), "lstm256": (256, 256)}
     out = {}
     for name in a.configs.split(","):
+        if name in IMAGES:
+            # As bench_update: one warm-up and at least 3 timed updates.
+            out[name] = round(measure(make_update(0, 0, IMAGES[name]), a.seconds,
+                                      IMAGES[name][5], 1, 3), 1)
+            continue
         hid, lstm = shapes[name]
         out[name] = round(measure(make_update(hid, lstm), a.seconds), 1)
     out["threads"] = a.threads
