@@ -1,0 +1,190 @@
+/* The image encoders on one core (OpenBLAS at 1 thread), each beside a
+ * plain sgemm timed call by call in the same run:
+ *   act    im_model_act for k = 32 environments of uint8 frames (what an
+ *          actor runs per step), frames/s
+ *   learn  the model's learning forward + backward over the rows of one
+ *          update (T+1 by B = 32), GFLOP/s of the encoder's products and
+ *          their ratio to the sgemm ceiling (672 x 512 x 512)
+ * nature at 84x84x4 (T = 20, feature 512), impala at 64x64x3 (T = 20,
+ * feature 256), minatar at 10x10x4 (T = 80, feature 128), 6 actions.  The
+ * learn rate counts only the multiply-adds of the products (forward,
+ * weight and input gradients; im_model_encoder_macs) and includes every
+ * other instruction of the pass (lowering, pooling, ReLUs), so it is a
+ * lower bound of the products' own rate.  Last line: one JSON object.
+ *
+ * Usage: bench_encoders [--seconds S] [--k K] [--configs nature,impala,minatar] */
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "bench_util.h"
+#include "nn/model.h"
+
+enum { B = 32, A = 6 };
+
+typedef struct enc_cfg {
+	const char *name;
+	im_nn_encoder_kind kind;
+	int H, W, C, feat, T;
+	float scale;
+} enc_cfg;
+
+static const enc_cfg CFGS[] = {
+	{"nature", IM_NN_ENCODER_NATURE, 84, 84, 4, 512, 20, 1.0f / 255},
+	{"impala", IM_NN_ENCODER_IMPALA, 64, 64, 3, 256, 20, 1.0f / 255},
+	{"minatar", IM_NN_ENCODER_MINATAR, 10, 10, 4, 128, 80, 1.0f},
+};
+enum { NCFG = sizeof CFGS / sizeof CFGS[0] };
+
+typedef struct ctx {
+	im_model *m;
+	im_model_ws *ws;
+	im_model_input in;
+	uint8_t *frames;
+	int32_t *pact;
+	float *prew, *pol, *base, *dpol, *dbase;
+	int rows;
+} ctx;
+
+static void act_call(void *p)
+{
+	ctx *c = p;
+	im_model_act(c->ws, im_model_params(c->m), &c->in, NULL, NULL, c->pol,
+		     c->base);
+}
+
+static void learn_call(void *p)
+{
+	ctx *c = p;
+	float *w = im_model_params(c->m);
+	if (!im_model_forward(c->ws, w, &c->in, NULL, NULL, NULL, c->pol,
+			      c->base, NULL))
+		im_model_backward(c->ws, w, c->dpol, c->dbase,
+				  im_model_grads(c->m));
+}
+
+static void teardown(ctx *c)
+{
+	im_model_ws_free(c->ws);
+	im_model_free(c->m);
+	free(c->frames), free(c->pact), free(c->prew), free(c->pol);
+	free(c->base), free(c->dpol), free(c->dbase);
+}
+
+/* rows = T1 * b: T1 = 1 for acting. */
+static int setup(ctx *c, const enc_cfg *e, int T1, int b)
+{
+	memset(c, 0, sizeof *c);
+	im_obs_space obs = {.ndim = 3, .shape = {e->H, e->W, e->C},
+			    .dtype = IM_DTYPE_U8, .scale = e->scale};
+	im_act_space act = {.kind = IM_ACT_DISCRETE, .n = A};
+	im_model_spec s;
+	im_model_spec_default(&s, &obs, &act, e->feat);
+	s.encoder = e->kind;
+	c->rows = T1 * b;
+	size_t n = (size_t)c->rows * e->H * e->W * e->C;
+	c->frames = malloc(n);
+	c->pact = calloc((size_t)c->rows, sizeof(int32_t));
+	c->prew = calloc((size_t)c->rows, sizeof(float));
+	c->pol = calloc((size_t)c->rows * A, sizeof(float));
+	c->base = calloc((size_t)c->rows, sizeof(float));
+	c->dpol = calloc((size_t)c->rows * A, sizeof(float));
+	c->dbase = calloc((size_t)c->rows, sizeof(float));
+	if (!c->frames || !c->pact || !c->prew || !c->pol || !c->base ||
+	    !c->dpol || !c->dbase || im_model_new(&c->m, &s) ||
+	    im_model_ws_new(&c->ws, c->m, T1, b))
+		return -1;
+	unsigned seed = 3;
+	for (size_t i = 0; i < n; i++)
+		c->frames[i] = (uint8_t)(rand_r(&seed) >> 3) &
+			       (e->kind == IM_NN_ENCODER_MINATAR ? 1 : 255);
+	for (int i = 0; i < c->rows * A; i++)
+		c->dpol[i] = 0.01f * (float)(i % 7 - 3);
+	c->in = (im_model_input){.T1 = T1, .B = b, .obs = c->frames,
+				 .prev_action = c->pact, .prev_reward = c->prew};
+	return 0;
+}
+
+typedef struct fig {
+	double act_fps, learn_gflops, sgemm, ratio, learn_ms;
+} fig;
+
+static int bench(const enc_cfg *e, int k, double seconds, fig *f)
+{
+	ctx c;
+	bench_sgemm_ctx g = bench_sgemm_new((e->T + 1) * B, 512, 512);
+	double t, tg, best;
+	int reps;
+	if (setup(&c, e, 1, k)) {
+		teardown(&c);
+		return -1;
+	}
+	bench_median_time2(act_call, &c, bench_sgemm_call, &g, seconds, 3, 20,
+			   &t, &tg, &best, &reps);
+	f->act_fps = k / t;
+	teardown(&c);
+	if (setup(&c, e, e->T + 1, B)) {
+		teardown(&c);
+		return -1;
+	}
+	bench_median_time2(learn_call, &c, bench_sgemm_call, &g, seconds, 1, 3,
+			   &t, &tg, &best, &reps);
+	double first, macs = im_model_encoder_macs(c.m, &first);
+	f->learn_ms = t * 1e3;
+	f->learn_gflops = 2.0 * c.rows * (3 * macs - first) / t / 1e9;
+	f->sgemm = 2.0 * g.M * g.N * g.K / tg / 1e9;
+	f->ratio = f->learn_gflops / f->sgemm;
+	teardown(&c);
+	bench_sgemm_free(&g);
+	return 0;
+}
+
+int main(int argc, char **argv)
+{
+	double seconds = 1.0;
+	int k = 32;
+	const char *configs = "nature,impala,minatar";
+	for (int i = 1; i + 1 < argc; i += 2) {
+		if (!strcmp(argv[i], "--seconds"))
+			seconds = atof(argv[i + 1]);
+		else if (!strcmp(argv[i], "--k"))
+			k = atoi(argv[i + 1]);
+		else if (!strcmp(argv[i], "--configs"))
+			configs = argv[i + 1];
+	}
+	if (!(seconds > 0) || k < 1 || k > 4096) {
+		fprintf(stderr, "usage: bench_encoders [--seconds S] [--k K] "
+			"[--configs nature,impala,minatar]\n");
+		return 2;
+	}
+	openblas_set_num_threads(1);
+	fig f[NCFG];
+	int ran[NCFG] = {0};
+	for (int i = 0; i < NCFG; i++) {
+		if (!strstr(configs, CFGS[i].name))
+			continue;
+		if (bench(&CFGS[i], k, seconds, &f[i])) {
+			fprintf(stderr, "setup of %s failed\n", CFGS[i].name);
+			return 1;
+		}
+		ran[i] = 1;
+		printf("%-8s act k=%d %10.0f frames/s   learn %8.1f ms %6.1f "
+		       "GFLOP/s  sgemm %6.1f  ratio %.2f\n", CFGS[i].name, k,
+		       f[i].act_fps, f[i].learn_ms, f[i].learn_gflops,
+		       f[i].sgemm, f[i].ratio);
+	}
+	printf("{\"k\": %d, \"blas_core\": \"%s\", \"encoders\": {", k,
+	       openblas_get_corename());
+	for (int i = 0, first = 1; i < NCFG; i++) {
+		if (!ran[i])
+			continue;
+		printf("%s\"%s\": {\"act_frames_per_s\": %.0f, \"learn_ms\": %.1f, "
+		       "\"learn_gflops\": %.2f, \"sgemm_gflops\": %.2f, "
+		       "\"ratio_to_sgemm\": %.3f}", first ? "" : ", ",
+		       CFGS[i].name, f[i].act_fps, f[i].learn_ms,
+		       f[i].learn_gflops, f[i].sgemm, f[i].ratio);
+		first = 0;
+	}
+	printf("}}\n");
+	return 0;
+}
