@@ -224,7 +224,7 @@ static int conv_create(void **state, const im_model_spec *s,
 	e->W = s->obs.shape[1];
 	e->C = s->obs.shape[2];
 	e->u8 = s->obs.dtype == IM_DTYPE_U8;
-	e->scale = s->obs.scale != 0.0f ? s->obs.scale : 1.0f;
+	e->scale = im_obs_scale(&s->obs);
 	int rc = build(e, s->encoder, lay);
 	if (rc) {
 		free(e);
