@@ -1,0 +1,76 @@
+#!/usr/bin/env python3
+"""The image encoders between real processes: a learner with two spawned
+actors trains `--encoder auto` on the example grid plugin ([8, 8, 2] uint8
+frames, obs_scale 1/255; auto picks minatar, the frames being under 36
+pixels a side) on loopback until a short frame budget is spent.  Every
+unroll is accepted (the actors built the same conv network from the run
+spec), the checkpoint holds PyTorch-shaped conv tensors, `describe` prints
+the conv module tree, and `eval` of the checkpoint runs greedy episodes.
+A nature encoder on the same frames is refused before anything starts.
+
+It checks that conv training runs end to end, not how well it learns.
+"""
+import json
+import os
+import re
+import subprocess
+import sys
+
+sys.path.insert(0, os.path.dirname(__file__))
+from harness import BUILD, LEARNER, Cluster, checkpoint_header  # noqa: E402
+
+GRID = os.path.join(BUILD, "examples", "libgrid_env.so")
+ENV = "plugin:" + GRID
+ARCH = ["--encoder", "auto", "--feature-dim", "32"]
+FRAMES = 40_000
+
+
+def run(args):
+    return subprocess.run([LEARNER, *args], capture_output=True, text=True, timeout=60,
+                          stdin=subprocess.DEVNULL)
+
+
+def main():
+    assert os.path.exists(GRID), GRID
+    d = run(["describe", "--env", ENV, *ARCH])
+    assert d.returncode == 0, d.stderr[-2000:]
+    for w in ("Conv2d(2, 16, kernel_size=(3, 3), stride=(1, 1))",
+              "Linear(in_features=576, out_features=32", "encoder.0.weight     (16, 2, 3, 3)"):
+        assert w in d.stdout, f"describe lacks {w!r}: {d.stdout}"
+    bad = run(["describe", "--env", ENV, "--encoder", "nature"])
+    assert bad.returncode == 2 and "36 pixels" in bad.stderr, bad.stderr[-2000:]
+
+    with Cluster() as c:
+        c.start_learner("--env", ENV, *ARCH, "--spawn-actors", "2", "--num-actors", "8",
+                        "--num-steps", "20", "--batch-size", "8", "--num-storages", "16",
+                        "--num-learners", "1", "--num-train-steps", str(FRAMES),
+                        "--eval-interval", "0", "--save-interval", "0", "--seed", "4")
+        rc = c.learner.wait(90)
+        log = c.learner.text()
+        assert rc == 0, f"learner exit {rc}: {log[-2000:]}"
+        lines = [ln for ln in c.learner.stdout().splitlines() if ln.strip()]
+        s = json.loads(lines[-1])
+        print(s, flush=True)
+        assert s["result"] == "num_train_steps reached", s
+        assert s["frames"] >= FRAMES and s["updates"] > 0, s
+        assert log.count("joined (host") >= 2, log[-2000:]
+        m = re.search(r"(\d+) unrolls accepted, (\d+) dropped", log)
+        assert m and int(m.group(1)) > 0 and m.group(2) == "0", log[-2000:]
+
+        ckpt = os.path.join(c.tmp, "runs", "default", "seed4", "checkpoint.safetensors")
+        h = checkpoint_header(ckpt)
+        assert h["encoder.0.weight"]["shape"] == [16, 2, 3, 3], h["encoder.0.weight"]
+        assert h["encoder.3.weight"]["shape"] == [32, 6 * 6 * 16], h["encoder.3.weight"]
+
+        ev = subprocess.run([LEARNER, "eval", "--env", ENV, *ARCH, "--init-model-path", ckpt,
+                             "--num-eval-episodes", "3"], capture_output=True, text=True,
+                            timeout=60, stdin=subprocess.DEVNULL)
+        assert ev.returncode == 0, ev.stderr[-2000:]
+        e = json.loads(ev.stdout.strip().splitlines()[-1])
+        print(e, flush=True)
+        assert e["episodes"] == 3 and -0.5 <= e["mean_return"] <= 1.0, e
+    print("ok")
+
+
+if __name__ == "__main__":
+    main()
