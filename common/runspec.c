@@ -2,7 +2,6 @@
 
 #include "err.h"
 
-#include <math.h>
 #include <stdio.h>
 #include <string.h>
 
@@ -104,14 +103,14 @@ static int dtype_part(im_obs_space *o, const Impala__RunSpec *s, char *err,
 	    s->obs_dtype != IMPALA__DTYPE__DTYPE_UINT8)
 		return spec_fail(err, errlen, "observation dtype is neither "
 				 "float32 nor uint8");
-	if (!isfinite(k) || k < 0)
-		return spec_fail(err, errlen, "obs_scale is not finite and > 0");
-	if (s->obs_dtype == IMPALA__DTYPE__DTYPE_FLOAT32 && k != 0.0f &&
-	    k != 1.0f)
-		return spec_fail(err, errlen, "obs_scale is only meaningful "
-				 "for uint8 observations");
 	o->dtype = s->obs_dtype == IMPALA__DTYPE__DTYPE_UINT8 ? IM_DTYPE_U8
 							     : IM_DTYPE_F32;
+	const char *why = im_obs_scale_problem(o->dtype, k);
+	if (why) {
+		char what[96];
+		snprintf(what, sizeof what, "obs_scale %g %s", (double)k, why);
+		return spec_fail(err, errlen, what);
+	}
 	o->scale = o->dtype == IM_DTYPE_U8 ? k : 0.0f;
 	return IM_OK;
 }

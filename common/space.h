@@ -15,6 +15,7 @@
 #ifndef IM_SPACE_H
 #define IM_SPACE_H
 
+#include <float.h>
 #include <stddef.h>
 
 #define IM_SPACE_MAX_DIMS 4
@@ -76,6 +77,21 @@ static inline size_t im_obs_bytes(const im_obs_space *s)
 static inline float im_obs_scale(const im_obs_space *s)
 {
 	return s->dtype == IM_DTYPE_U8 && s->scale != 0.0f ? s->scale : 1.0f;
+}
+
+/* The one rule for a space's scale, applied by the plugin loader, the run
+ * spec and the model: finite and > 0, or 0 meaning 1; a float32 space has
+ * none (0 or 1), as its values are used as they are.  NULL when scale may
+ * go with dtype, else the end of a sentence that begins with the scale
+ * ("obs_scale -1 is not ..."). */
+static inline const char *im_obs_scale_problem(im_dtype dtype, float scale)
+{
+	/* Written so that NaN fails too. */
+	if (!(scale >= 0.0f && scale <= FLT_MAX))
+		return "is not finite and > 0 (nor 0, meaning 1)";
+	if (dtype != IM_DTYPE_U8 && scale != 0.0f && scale != 1.0f)
+		return "is only meaningful for uint8 observations (leave it 0)";
+	return NULL;
 }
 
 #endif

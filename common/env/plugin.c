@@ -70,17 +70,14 @@ static int check_scale(im_env_class *c, const impala_env_plugin *p,
 		       const char *path, char *err, size_t errlen)
 {
 	float k = p->abi_version >= 2 ? p->obs_scale : 0.0f;
-	if (c->obs.dtype == IM_DTYPE_U8 && (k == 0.0f || (isfinite(k) && k > 0))) {
-		c->obs.scale = k;
-		return 0;
+	const char *why = im_obs_scale_problem(c->obs.dtype, k);
+	if (why) {
+		im_errf(err, errlen, 0, "plugin '%s': obs_scale %g %s", path,
+			(double)k, why);
+		return IM_EPLUGIN;
 	}
-	if (c->obs.dtype == IM_DTYPE_F32 && (k == 0.0f || k == 1.0f))
-		return 0;
-	im_errf(err, errlen, 0, "plugin '%s': obs_scale %g %s", path, (double)k,
-		c->obs.dtype == IM_DTYPE_U8
-			? "is not finite and > 0 (nor 0, meaning 1)"
-			: "is only meaningful for uint8 observations (leave it 0)");
-	return IM_EPLUGIN;
+	c->obs.scale = c->obs.dtype == IM_DTYPE_U8 ? k : 0.0f;
+	return 0;
 }
 
 /* Checks the table and copies its spaces into c; 0 or IM_EPLUGIN. */

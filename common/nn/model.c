@@ -1,6 +1,5 @@
 /* The model object: spec validation, the arena layout, the arenas and the
  * describe text. */
-#include <math.h>
 #include <stdlib.h>
 #include <string.h>
 
@@ -45,11 +44,7 @@ static int check_spec(const im_model_spec *s)
 	}
 	if (s->obs.dtype != IM_DTYPE_F32 && s->obs.dtype != IM_DTYPE_U8)
 		return IM_EINVAL;
-	/* A scale is finite and > 0 (0: unset, meaning 1), and only uint8
-	 * observations have one other than 1. */
-	if (!isfinite(s->obs.scale) || s->obs.scale < 0 ||
-	    (s->obs.dtype == IM_DTYPE_F32 && s->obs.scale != 0.0f &&
-	     s->obs.scale != 1.0f))
+	if (im_obs_scale_problem(s->obs.dtype, s->obs.scale))
 		return IM_EINVAL;
 	if (s->feature_dim > MAX_WIDTH ||
 	    (s->use_lstm && s->lstm_hidden > MAX_WIDTH))

@@ -102,13 +102,19 @@ static void test_scale_and_dtype_checked(void **state)
 	static const scase cases[] = {
 		{"u8_absent", IMPALA__DTYPE__DTYPE_UINT8, 0.0f, NULL},
 		{"u8_255th", IMPALA__DTYPE__DTYPE_UINT8, 1.0f / 255.0f, NULL},
-		{"u8_negative", IMPALA__DTYPE__DTYPE_UINT8, -1.0f, "obs_scale"},
-		{"u8_nan", IMPALA__DTYPE__DTYPE_UINT8, NAN, "obs_scale"},
-		{"u8_inf", IMPALA__DTYPE__DTYPE_UINT8, INFINITY, "obs_scale"},
+		{"u8_minus_zero", IMPALA__DTYPE__DTYPE_UINT8, -0.0f, NULL},
+		{"u8_negative", IMPALA__DTYPE__DTYPE_UINT8, -1.0f,
+		 "obs_scale -1 is not finite and > 0"},
+		{"u8_nan", IMPALA__DTYPE__DTYPE_UINT8, NAN, "is not finite"},
+		{"u8_inf", IMPALA__DTYPE__DTYPE_UINT8, INFINITY, "is not finite"},
 		{"f32_absent", IMPALA__DTYPE__DTYPE_FLOAT32, 0.0f, NULL},
 		{"f32_one", IMPALA__DTYPE__DTYPE_FLOAT32, 1.0f, NULL},
 		{"f32_scaled", IMPALA__DTYPE__DTYPE_FLOAT32, 0.5f,
-		 "only meaningful for uint8"},
+		 "obs_scale 0.5 is only meaningful for uint8"},
+		/* Not finite is the first complaint, whatever the dtype. */
+		{"f32_negative", IMPALA__DTYPE__DTYPE_FLOAT32, -1.0f,
+		 "is not finite and > 0"},
+		{"f32_nan", IMPALA__DTYPE__DTYPE_FLOAT32, NAN, "is not finite"},
 		{"int32_obs", IMPALA__DTYPE__DTYPE_INT32, 0.0f, "dtype"},
 	};
 	for (size_t i = 0; i < sizeof cases / sizeof cases[0]; i++) {
@@ -127,11 +133,20 @@ static void test_scale_and_dtype_checked(void **state)
 		if (c->why && (rc != IM_EINVAL || !strstr(err, c->why)))
 			fail_msg("%s: rc %d, message '%s', want '%s'", c->name,
 				 rc, err, c->why);
-		/* What runspec accepts, the model accepts, and vice versa. */
+		/* What runspec accepts, the model accepts, and vice versa:
+		 * both apply im_obs_scale_problem. */
+		im_model *model = NULL;
 		if (!c->why) {
-			im_model *model = NULL;
 			assert_int_equal(im_model_new(&model, &out), IM_OK);
 			im_model_free(model);
+		} else if (c->dtype != IMPALA__DTYPE__DTYPE_INT32) {
+			m.obs.dtype = c->dtype == IMPALA__DTYPE__DTYPE_UINT8
+					      ? IM_DTYPE_U8
+					      : IM_DTYPE_F32;
+			m.obs.scale = c->scale;
+			if (im_model_new(&model, &m) != IM_EINVAL)
+				fail_msg("%s: the model accepts it", c->name);
+			assert_null(model);
 		}
 	}
 }
