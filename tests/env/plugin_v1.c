@@ -69,21 +69,36 @@ static int step(void *env, const void *action, void *obs, float *reward,
 }
 
 /* The loader reads it through a pointer to the newer struct and must
- * stop at struct_size. */
-static const v1_table table = {
-	.abi_version = 1,
-	.struct_size = sizeof(v1_table),
-	.name = "Old-v0",
-	.obs_ndim = 1,
-	.obs_shape = {4},
-	.obs_dtype = IMPALA_ENV_OBS_U8,
-	.act_kind = IMPALA_ENV_ACT_DISCRETE,
-	.act_n = 2,
-	.max_episode_steps = 10,
-	.create = create,
-	.destroy = destroy,
-	.reset = reset,
-	.step = step,
+ * stop at struct_size.  Right after the table, where version 2 keeps
+ * obs_scale, sits a scale the loader would refuse: a loader that reads
+ * past struct_size fails to load this library, whatever the linker puts
+ * next. */
+typedef struct v1_library {
+	v1_table table;
+	float poison;
+} v1_library;
+
+_Static_assert(offsetof(v1_library, poison) ==
+		       offsetof(impala_env_plugin, obs_scale),
+	       "the poison lies where version 2 reads obs_scale");
+
+static const v1_library lib = {
+	.table = {
+		.abi_version = 1,
+		.struct_size = sizeof(v1_table),
+		.name = "Old-v0",
+		.obs_ndim = 1,
+		.obs_shape = {4},
+		.obs_dtype = IMPALA_ENV_OBS_U8,
+		.act_kind = IMPALA_ENV_ACT_DISCRETE,
+		.act_n = 2,
+		.max_episode_steps = 10,
+		.create = create,
+		.destroy = destroy,
+		.reset = reset,
+		.step = step,
+	},
+	.poison = -1.0f,
 };
 
 uint32_t impala_env_abi_version(void)
@@ -93,5 +108,5 @@ uint32_t impala_env_abi_version(void)
 
 const impala_env_plugin *impala_env_plugin_entry(void)
 {
-	return (const impala_env_plugin *)(const void *)&table;
+	return (const impala_env_plugin *)(const void *)&lib.table;
 }
