@@ -194,7 +194,7 @@ static int extra_rows(im_model_ws *ws, const float *params,
 {
 	const im_model *m = ws->m;
 	int H = m->spec.lstm_hidden, rows = ws->in.T1 * ws->in.B;
-	size_t esz = m->spec.obs.dtype == IM_DTYPE_U8 ? 1 : sizeof(float);
+	size_t row = im_obs_bytes(&m->spec.obs); /* bytes of one obs row */
 	for (int j0 = 0; j0 < ex->n; j0 += ws->max_B) {
 		int k = ex->n - j0 < ws->max_B ? ex->n - j0 : ws->max_B;
 		for (int j = 0; j < k; j++) {
@@ -210,7 +210,7 @@ static int extra_rows(im_model_ws *ws, const float *params,
 		}
 		im_model_input in = {
 			.T1 = 1, .B = k,
-			.obs = (const char *)ex->obs + (size_t)j0 * m->obs_numel * esz,
+			.obs = (const char *)ex->obs + (size_t)j0 * row,
 			.prev_action = ex->prev_action ? ex->prev_action + j0 : NULL,
 			.prev_action_box = ex->prev_action_box
 				? ex->prev_action_box + (size_t)j0 * m->n : NULL,

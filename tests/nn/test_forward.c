@@ -1,7 +1,8 @@
 /* The model's forward and backward: whole-model gradients by finite
  * differences (MLP and LSTM, Discrete and Box), acting equals learning,
  * the extra bootstrap rows equal what the learning forward gives for that
- * observation in that state, uint8 observations, and the error paths. */
+ * observation in that state, uint8 observations (their scale and their
+ * bootstrap rows), and the error paths. */
 #include <stdarg.h>
 #include <stddef.h>
 #include <setjmp.h>
@@ -434,6 +435,65 @@ static void test_uint8_scale(void **state)
 	im_model_free(mf), im_model_free(mu), im_model_free(m1);
 }
 
+/* The bootstrap rows of a uint8 model are read as rows of bytes: five of
+ * them, in chunks of max_B = B = 3, give bit for bit the values the
+ * float model gives for v * scale, with and without LSTM.  Every row
+ * differs, so a row read at a float's stride shows. */
+static void uint8_extras(int lstm)
+{
+	const float k = 1.0f / 255.0f;
+	enum { NE = 5 };
+	im_model_spec s;
+	small_spec(&s, 1, lstm, IM_NN_ACT_TANH);
+	im_model *mf, *mu;
+	assert_int_equal(im_model_new(&mf, &s), IM_OK);
+	s.obs.dtype = IM_DTYPE_U8;
+	s.obs.scale = k;
+	assert_int_equal(im_model_new(&mu, &s), IM_OK);
+	im_model_ws *wf, *wu;
+	assert_int_equal(im_model_ws_new(&wf, mf, T1, B), IM_OK);
+	assert_int_equal(im_model_ws_new(&wu, mu, T1, B), IM_OK);
+	uint8_t ou[T1 * B * OBS], eu[NE * OBS];
+	float of[T1 * B * OBS], ef[NE * OBS], pr[T1 * B], epr[NE];
+	int32_t pa[T1 * B], epa[NE];
+	for (int i = 0; i < T1 * B * OBS; i++) {
+		ou[i] = (uint8_t)(i * 53 % 256);
+		of[i] = (float)ou[i] * k;
+	}
+	for (int i = 0; i < NE * OBS; i++) {
+		eu[i] = (uint8_t)(i * 71 % 256);
+		ef[i] = (float)eu[i] * k;
+	}
+	for (int i = 0; i < T1 * B; i++) {
+		pa[i] = i % 3;
+		pr[i] = 0.1f * (float)(i % 4);
+	}
+	for (int j = 0; j < NE; j++) {
+		epa[j] = (j + 1) % 3;
+		epr[j] = -0.2f * (float)j;
+	}
+	int32_t idx[NE] = {0 * B + 1, 1 * B + 0, 2 * B + 2, 3 * B + 1, 1 * B + 2};
+	im_model_input in = {.T1 = T1, .B = B, .obs = of, .prev_action = pa,
+		.prev_reward = pr};
+	im_model_extra ex = {.n = NE, .index = idx, .obs = ef,
+		.prev_action = epa, .prev_reward = epr};
+	float pol[T1 * B * 3], base[T1 * B], vf[NE], vu[NE];
+	assert_int_equal(im_model_forward(wf, im_model_params(mf), &in, NULL,
+		NULL, &ex, pol, base, vf), IM_OK);
+	in.obs = ou;
+	ex.obs = eu;
+	assert_int_equal(im_model_forward(wu, im_model_params(mu), &in, NULL,
+		NULL, &ex, pol, base, vu), IM_OK);
+	assert_memory_equal(vf, vu, sizeof vf);
+	for (int j = 1; j < NE; j++)
+		assert_true(vu[j] != vu[0]);
+	im_model_ws_free(wf), im_model_ws_free(wu);
+	im_model_free(mf), im_model_free(mu);
+}
+
+static void test_uint8_extras_mlp(void **s) { (void)s; uint8_extras(0); }
+static void test_uint8_extras_lstm(void **s) { (void)s; uint8_extras(1); }
+
 static void test_errors(void **state)
 {
 	(void)state;
@@ -492,6 +552,8 @@ int main(void)
 		cmocka_unit_test(test_blocks_lstm),
 		cmocka_unit_test(test_uint8_observations),
 		cmocka_unit_test(test_uint8_scale),
+		cmocka_unit_test(test_uint8_extras_mlp),
+		cmocka_unit_test(test_uint8_extras_lstm),
 		cmocka_unit_test(test_errors),
 	};
 	return cmocka_run_group_tests(tests, NULL, NULL);
