@@ -7,7 +7,9 @@
  * stream as the actor's environment b and stepped with the actions the
  * batch recorded, replays every frame: each batch row (t, b) must equal,
  * byte for byte, what the twin wrote; each bootstrap row the true last
- * frame of its truncated episode; rewards and flags the twin's.  The
+ * frame of its truncated episode (some unrolls hold two or more, so rows
+ * past the first of final_obs are checked); rewards and flags the
+ * twin's.  The
  * batch holds the frames as bytes: 128 per row, not 512.
  *
  * Usage: test_pipeline_frames GRID.so */
@@ -31,7 +33,10 @@
 
 int pipeline_spaces(const char *env, im_model_spec *ms);
 
-enum { K = 4, T = 40, ROUNDS = 8, FRAME = 8 * 8 * 2 };
+/* T is more than twice the grid's time limit (50), so that some unroll
+ * holds two truncated episodes and its second final frame is row 1 of
+ * final_obs: a row found at the wrong stride shows. */
+enum { K = 4, T = 120, ROUNDS = 4, FRAME = 8 * 8 * 2 };
 #define SEED 9
 #define ACTOR 3
 #define RUN 77
@@ -119,6 +124,7 @@ static const uint8_t *extra_row(const im_batch *b, size_t t, size_t bi)
 
 typedef struct counts {
 	int frames, terminated, truncated;
+	int most_truncated; /* truncated steps in one unroll, at most */
 } counts;
 
 /* Replays env bi's unroll on its twin; frame holds the twin's current
@@ -128,6 +134,7 @@ static void replay(const im_batch *b, size_t bi, im_env *twin,
 {
 	const uint8_t *obs = b->obs;
 	im_env_result r;
+	int truncated = 0;
 	for (size_t t = 0; t <= b->T; t++) {
 		const uint8_t *row = obs + (t * b->B + bi) * FRAME;
 		if (memcmp(row, frame, FRAME))
@@ -152,9 +159,12 @@ static void replay(const im_batch *b, size_t bi, im_env *twin,
 		}
 		n->terminated += r.terminated;
 		n->truncated += r.truncated && !r.terminated;
+		truncated += r.truncated && !r.terminated;
 		if (r.terminated || r.truncated)
 			assert_int_equal(im_env_reset_next(twin, frame), IM_OK);
 	}
+	if (truncated > n->most_truncated)
+		n->most_truncated = truncated;
 }
 
 static void test_frames_arrive_unchanged(void **state)
@@ -184,10 +194,13 @@ static void test_frames_arrive_unchanged(void **state)
 			replay(g.batch, (size_t)e, twin[e], frame[e], &n, round);
 	}
 	print_message("%d frames byte-identical; %d episodes terminated, %d "
-		      "truncated\n", n.frames, n.terminated, n.truncated);
-	/* Both ends of an episode were seen, so final frames were checked. */
+		      "truncated, up to %d in one unroll\n", n.frames,
+		      n.terminated, n.truncated, n.most_truncated);
+	/* Both ends of an episode were seen, so final frames were checked,
+	 * beyond the first row of an unroll's final_obs too. */
 	assert_true(n.terminated > 0);
 	assert_true(n.truncated > 0);
+	assert_true(n.most_truncated >= 2);
 	for (int e = 0; e < K; e++)
 		im_env_free(twin[e]);
 	rig_down(&g);
