@@ -25,7 +25,10 @@ typedef struct im_rollout im_rollout;
  * environments; environment i draws from stream i of the stream split from
  * the run seed by actor_id.  Parameters start as the spec's init (callers
  * overwrite them from the Welcome).  IM_EINVAL / IM_ENOENT / IM_EPLUGIN
- * with a reason in err.  spec is read during the call only. */
+ * with a reason in err; IM_EARCH when the spec's parameter count is not
+ * this build's, IM_ESHAPE when the environments' spaces differ from the
+ * spec's (shape, dtype, uint8 scale, actions).  spec is read during the
+ * call only. */
 int im_rollout_new(im_rollout **out, const Impala__RunSpec *spec,
 		   int num_envs, uint64_t actor_id, char *err, size_t errlen);
 void im_rollout_free(im_rollout *r);

@@ -12,6 +12,9 @@
  * twin's.  The
  * batch holds the frames as bytes: 128 per row, not 512.
  *
+ * And an actor whose environment's frames differ from the run spec in
+ * scale, dtype or layout refuses to act.
+ *
  * Usage: test_pipeline_frames GRID.so */
 #include <stdarg.h>
 #include <stddef.h>
@@ -206,12 +209,74 @@ static void test_frames_arrive_unchanged(void **state)
 	rig_down(&g);
 }
 
+/* A run spec the actor's environment does not match, changed from the
+ * grid's own ([8, 8, 2] uint8, scale 1/255); NULL fix: accepted. */
+typedef struct spec_case {
+	const char *name;
+	void (*fix)(Impala__RunSpec *s);
+} spec_case;
+
+static void sc_scale_one(Impala__RunSpec *s) { s->obs_scale = 1.0f; }
+static void sc_scale_absent(Impala__RunSpec *s) { s->obs_scale = 0.0f; }
+static void sc_float32(Impala__RunSpec *s)
+{
+	s->obs_dtype = IMPALA__DTYPE__DTYPE_FLOAT32;
+	s->obs_scale = 0.0f;
+}
+static void sc_chw(Impala__RunSpec *s)
+{
+	s->obs_shape[0] = 2, s->obs_shape[1] = 8, s->obs_shape[2] = 8;
+}
+
+/* An actor refuses to act when its environment's frames differ from the
+ * learner's run spec in scale, dtype or layout (the model would read
+ * other values, or other bytes, than the learner's); the parameter count
+ * is the same in every case, so only the space check can refuse. */
+static void test_actor_refuses_other_frames(void **state)
+{
+	(void)state;
+	if (!spec_name[0])
+		skip();
+	static const spec_case cases[] = {
+		{"same", NULL},
+		{"scale_one", sc_scale_one},
+		{"scale_absent", sc_scale_absent},
+		{"float32", sc_float32},
+		{"chw", sc_chw},
+	};
+	im_model_spec ms;
+	memset(&ms, 0, sizeof ms);
+	assert_int_equal(pipeline_spaces(spec_name, &ms), 0);
+	ms.hidden_dim = ms.feature_dim = 16;
+	ms.num_hidden_layers = 1;
+	im_model *model;
+	assert_int_equal(im_model_new(&model, &ms), IM_OK);
+	for (size_t i = 0; i < sizeof cases / sizeof cases[0]; i++) {
+		const spec_case *c = &cases[i];
+		im_runspec_store rs;
+		assert_int_equal(im_runspec_build(&rs, RUN, spec_name, T, SEED,
+			&ms, im_model_num_params(model)), IM_OK);
+		if (c->fix)
+			c->fix(&rs.spec);
+		im_rollout *ro = NULL;
+		char err[256] = "";
+		int rc = im_rollout_new(&ro, &rs.spec, 1, ACTOR, err, sizeof err);
+		im_rollout_free(ro);
+		if (!c->fix && rc != IM_OK)
+			fail_msg("%s: refused: %s", c->name, err);
+		if (c->fix && (rc != IM_ESHAPE || !strstr(err, "other spaces")))
+			fail_msg("%s: rc %d, '%s'", c->name, rc, err);
+	}
+	im_model_free(model);
+}
+
 int main(int argc, char **argv)
 {
 	if (argc > 1)
 		snprintf(spec_name, sizeof spec_name, "plugin:%s", argv[1]);
 	const struct CMUnitTest tests[] = {
 		cmocka_unit_test(test_frames_arrive_unchanged),
+		cmocka_unit_test(test_actor_refuses_other_frames),
 	};
 	return cmocka_run_group_tests(tests, NULL, NULL);
 }
