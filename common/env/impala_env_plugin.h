@@ -21,8 +21,8 @@
  *       unloaded (a static const table is the natural choice).
  *
  * A library lacking either symbol, answering another ABI version, or whose
- * table is malformed (NULL function, bad sizes) is refused with IM_EPLUGIN
- * and a message that says which.
+ * table is malformed (NULL function, bad sizes, a bad obs_scale) is
+ * refused with IM_EPLUGIN and a message that says which.
  *
  * What the plugin does NOT do, because impala does it for every
  * environment alike: validate actions (the plugin's step() only ever sees
@@ -68,7 +68,11 @@
 
 typedef struct impala_env_plugin {
 	uint32_t abi_version; /* IMPALA_ENV_ABI_VERSION, again */
-	uint32_t struct_size; /* sizeof(impala_env_plugin) */
+	/* sizeof(impala_env_plugin) as the plugin was compiled.  The loader
+	 * requires abi_version to equal what impala_env_abi_version() said
+	 * and struct_size to be exactly that version's table size (version
+	 * 1: IMPALA_ENV_PLUGIN_V1_SIZE), and reads nothing past it. */
+	uint32_t struct_size;
 	const char *name;     /* short display name, such as "Corridor-v0" */
 
 	/* Observation: a dense array of obs_shape[0] * ... * obs_shape[ndim-1]
