@@ -3,25 +3,7 @@
 #include <stddef.h>
 
 #include "impala_env_plugin.h"
-
-static void *create(const char *args)
-{
-	(void)args;
-	static int dummy;
-	return &dummy;
-}
-
-static void destroy(void *env)
-{
-	(void)env;
-}
-
-static void reset(void *env, uint64_t seed, void *obs)
-{
-	(void)env;
-	(void)seed;
-	*(float *)obs = 0;
-}
+#include "plugin_stub.h"
 
 static const impala_env_plugin table = {
 	.abi_version = IMPALA_ENV_ABI_VERSION,
@@ -33,9 +15,9 @@ static const impala_env_plugin table = {
 	.act_kind = IMPALA_ENV_ACT_DISCRETE,
 	.act_n = 2,
 	.max_episode_steps = 10,
-	.create = create,
-	.destroy = destroy,
-	.reset = reset,
+	.create = stub_create,
+	.destroy = stub_destroy,
+	.reset = stub_reset,
 	.step = NULL,
 };
 

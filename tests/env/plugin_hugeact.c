@@ -4,36 +4,7 @@
 #include <stddef.h>
 
 #include "impala_env_plugin.h"
-
-static void *create(const char *args)
-{
-	(void)args;
-	static int dummy;
-	return &dummy;
-}
-
-static void destroy(void *env)
-{
-	(void)env;
-}
-
-static void reset(void *env, uint64_t seed, void *obs)
-{
-	(void)env;
-	(void)seed;
-	*(float *)obs = 0;
-}
-
-static int step(void *env, const void *action, void *obs, float *reward,
-		int32_t *terminated)
-{
-	(void)env;
-	(void)action;
-	*(float *)obs = 0;
-	*reward = 0;
-	*terminated = 0;
-	return 0;
-}
+#include "plugin_stub.h"
 
 static const impala_env_plugin table = {
 	.abi_version = IMPALA_ENV_ABI_VERSION,
@@ -45,10 +16,10 @@ static const impala_env_plugin table = {
 	.act_kind = IMPALA_ENV_ACT_DISCRETE,
 	.act_n = 2147483647,
 	.max_episode_steps = 10,
-	.create = create,
-	.destroy = destroy,
-	.reset = reset,
-	.step = step,
+	.create = stub_create,
+	.destroy = stub_destroy,
+	.reset = stub_reset,
+	.step = stub_step,
 };
 
 uint32_t impala_env_abi_version(void)
