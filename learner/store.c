@@ -14,8 +14,10 @@
 #endif
 
 /* One unroll, in the wire's layout.  Arrays are sized for the worst case
- * (T truncated steps, T episodes); pages never written stay unbacked. */
+ * (T truncated steps, T episodes) and carved from one block (slot_carve);
+ * pages never written stay unbacked. */
 typedef struct slot {
+	uint8_t *block;        /* every array below; owned */
 	uint8_t *obs;          /* (T+1, obs_numel) of obs_elem bytes */
 	uint8_t *final_obs;    /* (T, obs_numel), n_trunc rows used */
 	uint8_t *actions;      /* (T, D) int32 or float32 */
@@ -51,73 +53,61 @@ struct im_store {
 
 /* ---- slots ---- */
 
-/* A slot's arrays, each with its size in bytes for dims d: the one list
- * that slot_alloc, slot_free and im_store_slot_bytes share.  The LSTM
- * state is absent (size 0, pointer NULL) without an LSTM. */
-enum { SLOT_ARRAYS = 13 };
-
-static void slot_arrays(slot *s, const im_run_dims *d,
-			void **ptr[SLOT_ARRAYS], size_t size[SLOT_ARRAYS])
+/* The next `bytes` of a slot's block at *at (NULL when only counting). */
+static void *carve(uint8_t *block, size_t *at, size_t bytes)
 {
-	size_t T = d->T, row = d->obs_numel * d->obs_elem;
+	void *p = block ? block + *at : NULL;
+	*at += bytes;
+	return p;
+}
+
+/* Points s's arrays into block, or with block NULL only counts: the one
+ * list of a slot's arrays that slot_alloc and im_store_slot_bytes share.
+ * Arrays of 4-byte elements come first, then the observation rows (so
+ * float rows stay aligned), then the byte arrays: malloc's alignment
+ * serves them all and no padding is needed.  Returns the block's bytes. */
+static size_t slot_carve(slot *s, const im_run_dims *d, uint8_t *block)
+{
+	size_t T = d->T, row = d->obs_numel * d->obs_elem, at = 0;
 	size_t A = (size_t)d->action_dim * 4, H = (size_t)d->lstm_hidden * 4;
-	void **p[SLOT_ARRAYS] = {
-		(void **)&s->obs, (void **)&s->final_obs, (void **)&s->actions,
-		(void **)&s->rewards, (void **)&s->terminated,
-		(void **)&s->truncated, (void **)&s->logp,
-		(void **)&s->prev_action, (void **)&s->ep_return,
-		(void **)&s->ep_length, (void **)&s->ep_truncated,
-		(void **)&s->h, (void **)&s->c,
-	};
-	size_t n[SLOT_ARRAYS] = {
-		(T + 1) * row, T * row, T * A, T * sizeof(float), T, T,
-		T * sizeof(float), A, T * sizeof(float), T * sizeof(uint32_t), T,
-		H, H,
-	};
-	memcpy(ptr, p, sizeof p);
-	memcpy(size, n, sizeof n);
+	s->actions = carve(block, &at, T * A);
+	s->prev_action = carve(block, &at, A);
+	s->rewards = carve(block, &at, T * sizeof(float));
+	s->logp = carve(block, &at, T * sizeof(float));
+	s->ep_return = carve(block, &at, T * sizeof(float));
+	s->ep_length = carve(block, &at, T * sizeof(uint32_t));
+	s->h = carve(block, &at, H);
+	s->c = carve(block, &at, H);
+	s->obs = carve(block, &at, (T + 1) * row);
+	s->final_obs = carve(block, &at, T * row);
+	s->terminated = carve(block, &at, T);
+	s->truncated = carve(block, &at, T);
+	s->ep_truncated = carve(block, &at, T);
+	if (!H)
+		s->h = s->c = NULL;
+	return at;
 }
 
 static void slot_free(slot *s)
 {
-	void **p[SLOT_ARRAYS];
-	size_t n[SLOT_ARRAYS];
-	im_run_dims none = {0};
-	slot_arrays(s, &none, p, n);
-	for (int i = 0; i < SLOT_ARRAYS; i++)
-		free(*p[i]);
+	free(s->block);
+	s->block = NULL;
 }
 
 static int slot_alloc(slot *s, const im_run_dims *d)
 {
-	void **p[SLOT_ARRAYS];
-	size_t n[SLOT_ARRAYS];
 	memset(s, 0, sizeof *s);
-	slot_arrays(s, d, p, n);
-	for (int i = 0; i < SLOT_ARRAYS; i++) {
-		if (n[i] == 0)
-			continue;
-		*p[i] = malloc(n[i]);
-		if (!*p[i]) {
-			/* im_store_new's failure path frees every slot again:
-			 * leave nothing for it to free twice. */
-			slot_free(s);
-			memset(s, 0, sizeof *s);
-			return IM_ENOMEM;
-		}
-	}
+	s->block = malloc(slot_carve(s, d, NULL));
+	if (!s->block)
+		return IM_ENOMEM;
+	slot_carve(s, d, s->block);
 	return IM_OK;
 }
 
 size_t im_store_slot_bytes(const im_run_dims *d)
 {
 	slot s;
-	void **p[SLOT_ARRAYS];
-	size_t n[SLOT_ARRAYS], sum = 0;
-	slot_arrays(&s, d, p, n);
-	for (int i = 0; i < SLOT_ARRAYS; i++)
-		sum += n[i];
-	return sum;
+	return slot_carve(&s, d, NULL);
 }
 
 /* The byte lengths the copy relies on; validation checked much more. */
