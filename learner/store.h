@@ -51,10 +51,10 @@ typedef struct im_unroll_meta {
 
 /* One batch, time-major: element (t, b) of a [T, B] array is at t*B + b.
  * Observations keep the run's dtype: float32, or for uint8 runs the bytes
- * exactly as the actor sent them (no float copy of a frame exists; the
- * model's first layer converts and scales).  Flags and masks are floats
- * 0/1, with byte copies for the update.  Rewards are as the environment
- * gave them; clipping is the learner's business.
+ * exactly as the actor sent them (the batch holds no float copy of a
+ * frame; the model's first layer converts and scales).  Flags and masks
+ * are floats 0/1, with byte copies for the update.  Rewards are as the
+ * environment gave them; clipping is the learner's business.
  *
  * `input` is the update's view of the batch (im_update_compute takes it
  * as it is): its pointers are set once by im_batch_new and its n_extra by
