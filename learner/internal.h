@@ -87,6 +87,7 @@ struct im_learner {
 	int nret, retpos;
 	uint64_t episodes;
 	double pg, base, ent, total, grad_norm, lr, lag_mean, lag_max;
+	double entropy;          /* mean policy entropy of the last batch */
 	uint64_t nonfinite_updates;
 	/* Handshake-socket rejections; the receiver counts its own. */
 	atomic_uint_fast64_t dropped[IM_REJECT_COUNT];

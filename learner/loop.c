@@ -49,6 +49,7 @@ static void stats_part(im_learner *l, im_status_snapshot *s)
 	s->pg_loss = l->pg;
 	s->baseline_loss = l->base;
 	s->entropy_loss = l->ent;
+	s->entropy = l->entropy;
 	s->grad_norm = l->grad_norm;
 	s->learning_rate = l->lr;
 	s->policy_lag_mean = l->lag_mean;

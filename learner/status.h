@@ -62,6 +62,7 @@ typedef struct im_status_snapshot {
 	double mean_return;      /* over the last 100 episodes */
 	double mean_length;
 	double total_loss, pg_loss, baseline_loss, entropy_loss;
+	double entropy;          /* mean policy entropy of the last batch */
 	double grad_norm;
 	double learning_rate;
 	double policy_lag_mean;  /* over the last batch */

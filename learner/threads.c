@@ -176,6 +176,7 @@ static void note_update(im_learner *l, const im_update_stats *st, float lr,
 	l->pg = st->loss.pg_loss;
 	l->base = st->loss.baseline_loss;
 	l->ent = st->loss.entropy_loss;
+	l->entropy = st->loss.mean_entropy;
 	l->total = st->loss.total;
 	l->grad_norm = st->grad_norm;
 	l->lr = lr;
