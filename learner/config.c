@@ -46,6 +46,7 @@ void im_learner_config_defaults(im_learner_config *c)
 	c->num_eval_episodes = 10;
 	c->target_return = 0; /* unset: train for num_train_steps */
 	c->logdir = "runs";
+	c->tensorboard = 1;
 	c->bind = "tcp://127.0.0.1:5555";
 	c->status_addr = "127.0.0.1:8080";
 	c->actor_bin = NULL;
@@ -59,7 +60,7 @@ void im_learner_config_defaults(im_learner_config *c)
 
 #define BIG 1e18
 
-static size_t config_table(im_learner_config *c, im_flag *f)
+size_t im_learner_config_table(im_learner_config *c, im_flag *f)
 {
 	const im_flag t[] = {
 		{"env", IM_FLAG_STR, &c->env, "environment: a built-in name, plugin:/path/lib.so[?args], py:package.module:factory[?k=v&...] or gym:ID", 1, 0, NULL},
@@ -101,6 +102,7 @@ static size_t config_table(im_learner_config *c, im_flag *f)
 		{"num-eval-episodes", IM_FLAG_INT, &c->num_eval_episodes, "episodes per evaluation", 1, 1000000, NULL},
 		{"target-return", IM_FLAG_DOUBLE, &c->target_return, "stop when the mean return of the last 100 episodes reaches it (0: off)", -1e12, 1e12, NULL},
 		{"logdir", IM_FLAG_STR, &c->logdir, "directory of run directories", 1, 0, NULL},
+		{"tensorboard", IM_FLAG_BOOL, &c->tensorboard, "write the logged scalars as a TensorBoard event file in the run directory (--no-tensorboard: off)", 1, 0, NULL},
 		{"bind", IM_FLAG_STR, &c->bind, "tcp://host:port: handshake; +1 trajectories; +2 parameters", 1, 0, NULL},
 		{"status-addr", IM_FLAG_STR, &c->status_addr, "host:port of the HTTP status port (port 0: any)", 1, 0, NULL},
 		{"spawn-actors", IM_FLAG_INT, &c->spawn_actors, "local actor processes to start", 0, 1024, NULL},
@@ -192,8 +194,8 @@ static int config_check(const im_learner_config *c, char *err, size_t errlen)
 int im_learner_config_parse(im_learner_config *c, int argc, char *const *argv,
 			    char *err, size_t errlen)
 {
-	im_flag f[64];
-	size_t n = config_table(c, f);
+	im_flag f[IM_LEARNER_MAX_FLAGS];
+	size_t n = im_learner_config_table(c, f);
 	im_flags_result res;
 	int rc = im_flags_parse(f, n, argc, argv, &res, err, errlen);
 	if (rc == IM_EHELP) {

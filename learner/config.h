@@ -56,6 +56,7 @@ typedef struct im_learner_config {
 	int num_eval_episodes;
 	double target_return;     /* stop when the mean of the last 100 >= it */
 	const char *logdir;
+	int tensorboard;          /* event files in the run directory */
 	/* Service. */
 	const char *bind;         /* tcp://host:port; port, +1, +2 */
 	const char *status_addr;  /* host:port */
@@ -81,6 +82,13 @@ extern const char *const im_learner_encoders[];
 extern const char *const im_learner_optimizers[];
 extern const char *const im_learner_init_methods[];
 extern const char *const im_learner_verbs[];
+
+/* The flag table over c's fields, in --help order: f has room for
+ * IM_LEARNER_MAX_FLAGS; returns the count.  The parser and the
+ * dashboard's /config (every flag with its value) read it. */
+#define IM_LEARNER_MAX_FLAGS 64
+struct im_flag;
+size_t im_learner_config_table(im_learner_config *c, struct im_flag *f);
 
 /* Sets every field to its default. */
 void im_learner_config_defaults(im_learner_config *c);

@@ -96,7 +96,23 @@ struct im_learner {
 	char ckpt_path[PATH_MAX + 32];
 	FILE *csv;
 	uint64_t t0_ms;
+	/* What watches the run (observe.c): the dashboard's history and
+	 * routes, the TensorBoard file (NULL with --no-tensorboard or after
+	 * a write failed), and the last evaluation's return (NaN when
+	 * none since the last logged row; main thread only). */
+	struct im_history *history;
+	struct im_dash *dash;
+	struct im_tfevents *tb;
+	double eval_return;
 };
+
+/* observe.c: the history and dashboard (before the status server
+ * starts), the TensorBoard file (once the run directory exists), one
+ * logged row to both, and their teardown. */
+int im_learner_observe_start(im_learner *l, char *err, size_t errlen);
+int im_learner_observe_files(im_learner *l, char *err, size_t errlen);
+void im_learner_observe_row(im_learner *l, const im_status_snapshot *s);
+void im_learner_observe_free(im_learner *l);
 
 /* threads.c */
 int im_learner_start_threads(im_learner *l, char *err, size_t errlen);

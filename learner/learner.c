@@ -378,7 +378,8 @@ static int start_status(im_learner *l, char *err, size_t errlen)
 	if (!snap)
 		return im_errf(err, errlen, IM_ENOMEM, "out of memory");
 	im_learner_snapshot(l, snap);
-	im_status_opts so = {.addr = l->cfg->status_addr, .initial = snap};
+	im_status_opts so = {.addr = l->cfg->status_addr, .initial = snap,
+			     .dash = l->dash};
 	int rc = im_status_new(&l->status, &so);
 	free(snap);
 	if (rc)
@@ -431,7 +432,9 @@ int im_learner_new(im_learner **out, const im_learner_config *cfg, char *err,
 	/* The run directory comes last: a refused --bind or --status-addr
 	 * must not leave an empty run (and a CSV header) behind. */
 	if ((rc = build_store(l, err, errlen)) || (rc = open_sockets(l, err, errlen)) ||
-	    (rc = start_status(l, err, errlen)) || (rc = open_run_dir(l, err, errlen)))
+	    (rc = im_learner_observe_start(l, err, errlen)) ||
+	    (rc = start_status(l, err, errlen)) || (rc = open_run_dir(l, err, errlen)) ||
+	    (rc = im_learner_observe_files(l, err, errlen)))
 		goto fail;
 	*out = l;
 	return IM_OK;
@@ -459,6 +462,7 @@ void im_learner_free(im_learner *l)
 		return;
 	im_learner_stop_threads(l);
 	im_status_free(l->status);
+	im_learner_observe_free(l);
 	im_learner_close_sockets(l);
 	if (l->zap)
 		im_info("CURVE: %" PRIu64 " connection(s) authorised, %" PRIu64

@@ -126,6 +126,7 @@ static void log_progress(im_learner *l, im_status_snapshot *s, ticker *tk)
 		s->policy_lag_mean, s->policy_lag_max, s->store_depth, s->n_actors,
 		dropped_total(s));
 	fflush(l->csv);
+	im_learner_observe_row(l, s);
 }
 
 /* Work buffers of the main thread. */
@@ -171,6 +172,8 @@ static void evaluate(im_learner *l, loop_ctx *c)
 			"max %.1f) over %d episodes, length %.1f",
 			frames, r.mean_return, r.std_return, r.min_return,
 			r.max_return, r.episodes, r.mean_length);
+	if (rc == IM_OK)
+		l->eval_return = r.mean_return; /* for the next logged row */
 }
 
 static int spawn_actors(im_learner *l)

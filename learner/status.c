@@ -1,6 +1,7 @@
 /* The status server: one libuv loop on its own thread. */
 #include "status.h"
 
+#include "dash.h"
 #include "err.h"
 
 #include <errno.h>
@@ -33,6 +34,7 @@ struct im_status {
 	 * head, so idle connections cannot lock monitoring out. */
 	struct conn *oldest, *newest;
 	int n_live;
+	const im_dash *dash;         /* extra routes, or NULL */
 };
 
 /* One client connection.  Two handles (tcp, timer); freed when both have
@@ -252,6 +254,17 @@ static int headers_ok(char *p)
 	return 0;
 }
 
+/* The dashboard's answer for target; 0 when the path is not its. */
+static int respond_dash(conn *c, const char *target)
+{
+	im_dash_reply r;
+	if (!c->srv->dash || !im_dash_route(c->srv->dash, target, &r))
+		return 0;
+	respond(c, r.code, r.content_type, r.body, r.len);
+	free(r.owned);
+	return 1;
+}
+
 static void route(conn *c, const char *target)
 {
 	size_t n = strcspn(target, "?#");
@@ -262,7 +275,7 @@ static void route(conn *c, const char *target)
 	else if (n == 8 && memcmp(target, "/metrics", 8) == 0)
 		respond_rendered(c, "text/plain; version=0.0.4; charset=utf-8",
 				 im_status_render_metrics);
-	else
+	else if (!respond_dash(c, target))
 		respond_text(c, 404, "not found\n");
 }
 
@@ -493,6 +506,7 @@ int im_status_new(im_status **out, const im_status_opts *o)
 		return IM_ENOMEM;
 	s->timeout_ms = o->read_timeout_ms > 0 ? o->read_timeout_ms : 5000;
 	s->max_conns = o->max_conns > 0 ? o->max_conns : 64;
+	s->dash = o->dash;
 	s->shared = calloc(1, sizeof *s->shared);
 	s->local = calloc(1, sizeof *s->local);
 	if (!s->shared || !s->local || uv_loop_init(&s->loop) != 0) {

@@ -3,6 +3,8 @@
  *   GET /healthz  200 "ok\n"
  *   GET /status   200 JSON (the snapshot below)
  *   GET /metrics  200 Prometheus text exposition format 0.0.4
+ *   GET /, /dash/..., /history, /config: the dashboard (dash.h), when
+ *                 opts.dash is set
  *   other paths   404;  methods other than GET  405 (Allow: GET);
  *   bad request line or headers over 8 KiB  400.
  * Every response closes the connection.
@@ -91,6 +93,9 @@ typedef struct im_status_opts {
 	/* Served until the first im_status_publish(); copied before the
 	 * port accepts anyone.  NULL: all zeros (tests only). */
 	const struct im_status_snapshot *initial;
+	/* The dashboard's routes (dash.h: /, /dash/..., /history, /config),
+	 * borrowed, outliving the server; NULL: none. */
+	const struct im_dash *dash;
 } im_status_opts;
 
 /* Binds, then starts the server thread.  *out is set only on success;
