@@ -1,7 +1,9 @@
 #!/usr/bin/env bash
 # Installs every Debian package that impala's build, tests and benchmarks
-# need.  Idempotent: packages already installed are not touched, and apt is
-# not called at all when nothing is missing.  Runs as root, or through sudo.
+# need.  libjs-dygraphs is a build dependency (the learner's status page
+# embeds it); python3-protobuf, chromium and chromium-driver are for the
+# dashboard's tests (tests/dash/).  Idempotent: packages already installed
+# are not touched, and apt is not called at all when nothing is missing.  Runs as root, or through sudo.
 #
 #   scripts/install-deps.sh           build + tests
 #   scripts/install-deps.sh --bench   also the PyTorch reference (large)
@@ -13,6 +15,8 @@ pkgs=(
   libzmq3-dev libopenblas-dev libuv1-dev libcmocka-dev
   iproute2 systemd curl procps
   libpython3-dev python3-numpy
+  libjs-dygraphs
+  python3-protobuf chromium chromium-driver
 )
 if [[ "${1:-}" == "--bench" ]]; then
   pkgs+=(python3-torch)
