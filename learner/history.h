@@ -63,6 +63,17 @@ uint32_t im_history_copy(im_history *h, uint64_t since, uint64_t *seqs,
 int im_history_render_json(im_history *h, uint64_t since, char **out,
 			   size_t *len);
 
+/* Refills the history of a resumed run from its metrics.csv (columns
+ * matched by the header's names; those the CSV lacks are NaN): the rows
+ * of the last run segment in the file (after the last place its frames
+ * went back, where a new run reused the directory) with frames at or below
+ * max_frames (rows a killed learner logged after the checkpoint it resumes
+ * from are orphans, left out as TensorBoard leaves them out).  Incomplete
+ * lines are skipped.  *loaded: rows pushed.  IM_ESYS (errno) when the file
+ * cannot be opened, IM_ECORRUPT without a header, IM_EIO. */
+int im_history_load_csv(im_history *h, const char *path, uint64_t max_frames,
+			uint64_t *loaded);
+
 /* Parses the query string of /history (what follows '?', or NULL when
  * there is none).  Accepted: nothing, or exactly "since=N" with N 1 to 20
  * decimal digits not above 2^64 - 1.  Anything else, including other

@@ -84,8 +84,25 @@ int im_learner_observe_start(im_learner *l, char *err, size_t errlen)
 	return IM_OK;
 }
 
+/* A resumed run's dashboard starts with the run's history so far. */
+static void load_history(im_learner *l)
+{
+	if (l->start_frames == 0)
+		return;
+	char csv[PATH_MAX + 16];
+	snprintf(csv, sizeof csv, "%s/metrics.csv", l->dir);
+	uint64_t n = 0;
+	int rc = im_history_load_csv(l->history, csv, l->start_frames, &n);
+	if (rc)
+		im_warn("dashboard: cannot read the history in %s: %s", csv,
+			rc == IM_ESYS ? strerror(errno) : im_strerror(rc));
+	else
+		im_info("dashboard: %" PRIu64 " rows of history from %s", n, csv);
+}
+
 int im_learner_observe_files(im_learner *l, char *err, size_t errlen)
 {
+	load_history(l);
 	if (!l->cfg->tensorboard)
 		return IM_OK;
 	im_tfevents_opts o = {.dir = l->dir, .start_step = (int64_t)l->frames};

@@ -1,7 +1,8 @@
 /* The dashboard's data: the table of logged scalars, the /history query
  * parser (a table of accepted and refused query strings), the history
  * ring against a reference of what decimation must keep, the evaluation
- * returns decimation must not lose, its JSON, and the routes of the page
+ * returns decimation must not lose, its JSON, refilling it from a resumed
+ * run's metrics.csv, and the routes of the page
  * (every file the page names is embedded; dygraphs is served without a
  * pointer to a source map). */
 #include <stdarg.h>
@@ -14,6 +15,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <unistd.h>
 
 #include "dash.h"
 #include "err.h"
@@ -270,6 +272,47 @@ static void test_json(void **state)
 	im_history_free(h);
 }
 
+/* A resumed run's history from its CSV: the last run segment, up to the
+ * checkpoint's frames, columns by name, a torn line skipped. */
+static void test_load_csv(void **state)
+{
+	(void)state;
+	char path[] = "/tmp/impala-history-XXXXXX";
+	int fd = mkstemp(path);
+	assert_true(fd >= 0);
+	FILE *f = fdopen(fd, "w");
+	fputs("time_s,frames,updates,frames_per_s,unknown,mean_return\n"
+	      "0.5,100,1,10,7,nan\n"  /* an earlier run in the directory */
+	      "1.0,200,2,10,7,5\n"
+	      "0.5,50,1,10,7,1\n"     /* this run starts */
+	      "1.0,150,2,10,7,-nan\n"
+	      "1.5,250,3,10,7,3\n"
+	      "2.0,350,4,10,7,4\n"    /* after the checkpoint: an orphan */
+	      "2.5,36", f);            /* torn */
+	fclose(f);
+	im_history *h = NULL;
+	assert_int_equal(im_history_new(&h, 8), IM_OK);
+	uint64_t n = 0;
+	assert_int_equal(im_history_load_csv(h, path, 300, &n), IM_OK);
+	assert_int_equal(n, 3);
+	uint64_t seqs[8];
+	double rows[8 * IM_SC_COUNT];
+	assert_int_equal(im_history_copy(h, 0, seqs, rows, 8), 3);
+	const double frames[] = {50, 150, 250};
+	for (int i = 0; i < 3; i++) {
+		const double *r = rows + i * IM_SC_COUNT;
+		assert_true(r[IM_SC_FRAMES] == frames[i]);
+		assert_true(r[IM_SC_UPDATES] == i + 1);
+		assert_true(isnan(r[IM_SC_UPDATES_PER_S]));
+	}
+	assert_true(rows[IM_SC_RETURN] == 1);
+	assert_true(isnan(rows[IM_SC_COUNT + IM_SC_RETURN]));
+	assert_true(rows[2 * IM_SC_COUNT + IM_SC_RETURN] == 3);
+	unlink(path);
+	assert_int_equal(im_history_load_csv(h, path, 300, &n), IM_ESYS);
+	im_history_free(h);
+}
+
 /* ---- routes ---- */
 
 static void test_routes(void **state)
@@ -351,6 +394,7 @@ int main(void)
 		cmocka_unit_test(test_bad_capacity),
 		cmocka_unit_test(test_eval_survives),
 		cmocka_unit_test(test_json),
+		cmocka_unit_test(test_load_csv),
 		cmocka_unit_test(test_routes),
 		cmocka_unit_test(test_page_is_self_contained),
 	};
