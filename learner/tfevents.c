@@ -198,7 +198,7 @@ int im_tfevents_write_row(im_tfevents *w, double wall_time, int64_t step,
 	Impala__Tb__Summary__Value *ptrs[IM_SC_COUNT];
 	size_t n = 0;
 	for (int i = 0; i < IM_SC_COUNT; i++) {
-		if (!isfinite(row[i]))
+		if (!isfinite(row[i]) || (i >= IM_SC_DROPPED_FIRST && row[i] == 0))
 			continue;
 		impala__tb__summary__value__init(&values[n]);
 		values[n].tag = (char *)im_scalar_tag(i);

@@ -55,6 +55,9 @@ const char *im_tfevents_path(const im_tfevents *w);
 
 /* Appends one Event with every finite value of row (a non-finite one, such
  * as the evaluation return between evaluations, is left out) and flushes.
+ * The drops by reason are written once they are non-zero (they are
+ * counters: a reason's series starts at its first drop), which halves an
+ * event of a healthy run (to about 0.6 KB).
  * IM_EIO (errno set) when the file cannot be written; after a failed
  * write every later one fails at once (the file may end in a partial
  * record, which the next open cuts off). */
