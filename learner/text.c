@@ -27,17 +27,25 @@ static int reserve(im_text *t, size_t extra)
 	return 1;
 }
 
+/* Formats once into the room there is; only a longer text is formatted
+ * a second time, after growing the buffer (a number is formatted once). */
 void im_text_printf(im_text *t, const char *fmt, ...)
 {
+	if (!reserve(t, 64))
+		return;
 	va_list ap;
 	va_start(ap, fmt);
-	int n = vsnprintf(NULL, 0, fmt, ap);
+	int n = vsnprintf(t->p + t->len, t->cap - t->len, fmt, ap);
 	va_end(ap);
-	if (n < 0 || !reserve(t, (size_t)n))
+	if (n < 0)
 		return;
-	va_start(ap, fmt);
-	vsnprintf(t->p + t->len, t->cap - t->len, fmt, ap);
-	va_end(ap);
+	if ((size_t)n >= t->cap - t->len) {
+		if (!reserve(t, (size_t)n))
+			return;
+		va_start(ap, fmt);
+		vsnprintf(t->p + t->len, t->cap - t->len, fmt, ap);
+		va_end(ap);
+	}
 	t->len += (size_t)n;
 }
 
