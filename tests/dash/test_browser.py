@@ -12,6 +12,7 @@ Checks that the page
 - logs nothing at level SEVERE to the console (script errors, failed
   loads, Content-Security-Policy violations);
 - loads every resource from the status port and nowhere else;
+and that /history refuses a malformed query with 400 over HTTP;
 and saves a screenshot (the test's temporary folder, or the path in
 IMPALA_DASH_SCREENSHOT).  Exits 77 (skipped) when no browser is installed:
 scripts/install-deps.sh installs one."""
@@ -114,6 +115,14 @@ def main():
             print(f"screenshot: {shot} ({len(png)} bytes)")
         code, body = http_get(c.status_port, "/history?since=0")
         assert code == 200 and json.loads(body)["rows"], (code, body[:200])
+        # The query is input from the network: refused, not guessed at.
+        for bad in ["since=-1", "since=1&x=2", "since=99999999999999999999", "since=",
+                    "since=%31", "from=0"]:
+            code, body = http_get(c.status_port, "/history?" + bad)
+            assert code == 400 and "since=" in body, (bad, code, body)
+        code, body = http_get(c.status_port, "/config")
+        assert code == 200 and json.loads(body)["env"] == "CartPole-v1", (code, body[:200])
+        assert http_get(c.status_port, "/dash/nothing.js")[0] == 404
         print("points per chart:", st["points"])
     return 0
 
