@@ -119,6 +119,8 @@ size_t im_learner_config_table(im_learner_config *c, im_flag *f)
 		{"blas-threads", IM_FLAG_INT, &c->blas_threads, "OpenBLAS threads of the learner", 1, 256, NULL},
 		{"blas-core", IM_FLAG_STR, &c->blas_core, "OpenBLAS kernels: auto (replace a generic fallback core by SkylakeX or Haswell), openblas (OpenBLAS's own choice) or a core name such as Haswell", 1, 0, NULL},
 	};
+	_Static_assert(sizeof t / sizeof t[0] <= IM_LEARNER_MAX_FLAGS,
+		       "raise IM_LEARNER_MAX_FLAGS");
 	memcpy(f, t, sizeof t);
 	return sizeof t / sizeof t[0];
 }

@@ -40,7 +40,8 @@ static void reply_text(im_dash_reply *r, int code, const char *text)
 {
 	*r = (im_dash_reply){.code = code,
 			     .content_type = "text/plain; charset=utf-8",
-			     .body = text, .len = strlen(text)};
+			     .body = text,
+			     .len = strlen(text)};
 }
 
 static const im_dash_asset *find_asset(const char *path, size_t n)
@@ -53,13 +54,13 @@ static const im_dash_asset *find_asset(const char *path, size_t n)
 	return NULL;
 }
 
-static void reply_history(const im_dash *d, const char *query,
-			  im_dash_reply *r)
+static void reply_history(const im_dash *d, const char *query, im_dash_reply *r)
 {
 	uint64_t since;
 	if (im_history_parse_query(query, &since) != IM_OK) {
-		reply_text(r, 400, "bad query: /history takes nothing or "
-				   "since=<decimal integer>\n");
+		reply_text(r, 400,
+			   "bad query: /history takes nothing or "
+			   "since=<decimal integer>\n");
 		return;
 	}
 	char *doc;
@@ -68,8 +69,11 @@ static void reply_history(const im_dash *d, const char *query,
 		reply_text(r, 500, "out of memory\n");
 		return;
 	}
-	*r = (im_dash_reply){.code = 200, .content_type = "application/json",
-			     .body = doc, .len = len, .owned = doc};
+	*r = (im_dash_reply){.code = 200,
+			     .content_type = "application/json",
+			     .body = doc,
+			     .len = len,
+			     .owned = doc};
 }
 
 int im_dash_route(const im_dash *d, const char *target, im_dash_reply *r)
@@ -90,7 +94,9 @@ int im_dash_route(const im_dash *d, const char *target, im_dash_reply *r)
 	const im_dash_asset *a = find_asset(target, n);
 	if (!a)
 		return 0;
-	*r = (im_dash_reply){.code = 200, .content_type = a->content_type,
-			     .body = (const char *)a->data, .len = a->len};
+	*r = (im_dash_reply){.code = 200,
+			     .content_type = a->content_type,
+			     .body = (const char *)a->data,
+			     .len = a->len};
 	return 1;
 }

@@ -11,15 +11,15 @@
 #include <string.h>
 
 struct im_history {
-	pthread_mutex_t mu;        /* guards everything below */
-	uint64_t instance;         /* random, per process */
+	pthread_mutex_t mu; /* guards everything below */
+	uint64_t instance;  /* random, per process */
 	uint32_t cap, n;
 	uint64_t stride, next_seq;
-	uint64_t *seqs;            /* (cap) */
-	double *rows;              /* (cap, IM_SC_COUNT) */
-	double last[IM_SC_COUNT];  /* the newest row pushed */
+	uint64_t *seqs;		  /* (cap) */
+	double *rows;		  /* (cap, IM_SC_COUNT) */
+	double last[IM_SC_COUNT]; /* the newest row pushed */
 	int has_last;
-	double carry_eval;         /* an evaluation waiting for a kept row */
+	double carry_eval; /* an evaluation waiting for a kept row */
 };
 
 int im_history_new(im_history **out, uint32_t capacity)
@@ -80,7 +80,8 @@ static void halve(im_history *h)
 			if (i + 1 < h->n) {
 				double *next = row_at(h, i + 1);
 				if (isnan(next[IM_SC_EVAL_RETURN]))
-					next[IM_SC_EVAL_RETURN] = r[IM_SC_EVAL_RETURN];
+					next[IM_SC_EVAL_RETURN] =
+					    r[IM_SC_EVAL_RETURN];
 			} else {
 				carry(h, r);
 			}
@@ -120,8 +121,10 @@ void im_history_push(im_history *h, const double row[IM_SC_COUNT])
 void im_history_get_info(im_history *h, im_history_info *out)
 {
 	pthread_mutex_lock(&h->mu);
-	*out = (im_history_info){.next_seq = h->next_seq, .stride = h->stride,
-				 .rows = h->n, .capacity = h->cap};
+	*out = (im_history_info){.next_seq = h->next_seq,
+				 .stride = h->stride,
+				 .rows = h->n,
+				 .capacity = h->cap};
 	pthread_mutex_unlock(&h->mu);
 }
 
@@ -178,8 +181,10 @@ static int take_view(im_history *h, uint64_t since, view *v)
 	if (!v->seqs || !v->rows)
 		return IM_ENOMEM;
 	pthread_mutex_lock(&h->mu);
-	v->info = (im_history_info){.next_seq = h->next_seq, .stride = h->stride,
-				    .rows = h->n, .capacity = h->cap};
+	v->info = (im_history_info){.next_seq = h->next_seq,
+				    .stride = h->stride,
+				    .rows = h->n,
+				    .capacity = h->cap};
 	v->instance = h->instance;
 	v->k = copy_locked(h, since, v->seqs, v->rows, h->cap);
 	v->has_last = h->has_last;
@@ -201,8 +206,9 @@ static void put_row(im_text *t, uint64_t seq, const double *r)
 
 static void render(im_text *t, const view *v)
 {
-	im_text_printf(t, "{\"instance\":\"%016llx\",\"stride\":%llu,"
-			  "\"next\":%llu,\"capacity\":%u,\"columns\":[\"seq\"",
+	im_text_printf(t,
+		       "{\"instance\":\"%016llx\",\"stride\":%llu,"
+		       "\"next\":%llu,\"capacity\":%u,\"columns\":[\"seq\"",
 		       (unsigned long long)v->instance,
 		       (unsigned long long)v->info.stride,
 		       (unsigned long long)v->info.next_seq, v->info.capacity);

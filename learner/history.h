@@ -40,9 +40,9 @@ void im_history_push(im_history *h, const double row[IM_SC_COUNT]);
 
 /* What the history holds, for tests and the status page. */
 typedef struct im_history_info {
-	uint64_t next_seq;  /* seq the next pushed row will get */
+	uint64_t next_seq; /* seq the next pushed row will get */
 	uint64_t stride;
-	uint32_t rows;      /* kept rows, `last` not counted */
+	uint32_t rows; /* kept rows, `last` not counted */
 	uint32_t capacity;
 } im_history_info;
 void im_history_get_info(im_history *h, im_history_info *out);

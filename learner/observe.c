@@ -55,7 +55,8 @@ static int config_json(const im_learner_config *cfg, char **out, size_t *len)
 	im_text_json_str(&t, im_learner_verbs[c.verb]);
 	im_text_printf(&t, ",\"run_dir\":");
 	char dir[4096];
-	snprintf(dir, sizeof dir, "%s/%s/seed%" PRId64, c.logdir, c.tag, c.seed);
+	snprintf(dir, sizeof dir, "%s/%s/seed%" PRId64, c.logdir, c.tag,
+		 c.seed);
 	im_text_json_str(&t, dir);
 	for (size_t i = 0; i < n; i++) {
 		im_text_printf(&t, ",\"%s\":", f[i].name);
@@ -79,7 +80,8 @@ int im_learner_observe_start(im_learner *l, char *err, size_t errlen)
 	}
 	free(cfg);
 	if (rc)
-		return im_errf(err, errlen, rc, "cannot set up the dashboard: %s",
+		return im_errf(err, errlen, rc,
+			       "cannot set up the dashboard: %s",
 			       im_strerror(rc));
 	return IM_OK;
 }
@@ -97,7 +99,8 @@ static void load_history(im_learner *l)
 		im_warn("dashboard: cannot read the history in %s: %s", csv,
 			rc == IM_ESYS ? strerror(errno) : im_strerror(rc));
 	else
-		im_info("dashboard: %" PRIu64 " rows of history from %s", n, csv);
+		im_info("dashboard: %" PRIu64 " rows of history from %s", n,
+			csv);
 }
 
 int im_learner_observe_files(im_learner *l, char *err, size_t errlen)
@@ -113,10 +116,13 @@ int im_learner_observe_files(im_learner *l, char *err, size_t errlen)
 		return im_errf(err, errlen, rc, "--tensorboard: %s", why);
 	if (info.damaged_skipped)
 		im_warn("TensorBoard: the newest event file in %s is damaged; "
-			"left as it is, continuing in a new file", l->dir);
+			"left as it is, continuing in a new file",
+			l->dir);
 	if (info.torn_bytes)
-		im_warn("TensorBoard: cut a torn last record (%" PRIu64 " bytes) "
-			"off %s", info.torn_bytes, im_tfevents_path(l->tb));
+		im_warn("TensorBoard: cut a torn last record (%" PRIu64
+			" bytes) "
+			"off %s",
+			info.torn_bytes, im_tfevents_path(l->tb));
 	im_info("TensorBoard: %s %s at step %" PRIu64,
 		info.appended ? "appending to" : "writing",
 		im_tfevents_path(l->tb), l->frames);
@@ -140,8 +146,10 @@ void im_learner_observe_row(im_learner *l, const im_status_snapshot *s)
 		return;
 	if (im_tfevents_write_row(l->tb, wall_time_s(), (int64_t)s->frames,
 				  row) != IM_OK) {
-		im_error("TensorBoard: cannot write %s (%s); no more events this "
-			 "run", im_tfevents_path(l->tb), strerror(errno));
+		im_error(
+		    "TensorBoard: cannot write %s (%s); no more events this "
+		    "run",
+		    im_tfevents_path(l->tb), strerror(errno));
 		im_tfevents_close(l->tb);
 		l->tb = NULL;
 	}

@@ -11,27 +11,27 @@
 #include "validate.h"
 
 enum im_scalar {
-	IM_SC_TIME_S,        /* seconds since the learner started */
-	IM_SC_FRAMES,        /* environment frames consumed (TensorBoard step) */
+	IM_SC_TIME_S, /* seconds since the learner started */
+	IM_SC_FRAMES, /* environment frames consumed (TensorBoard step) */
 	IM_SC_UPDATES,
 	IM_SC_FRAMES_PER_S,
 	IM_SC_UPDATES_PER_S,
 	IM_SC_EPISODES,
-	IM_SC_RETURN,        /* mean of the last 100 episodes */
+	IM_SC_RETURN, /* mean of the last 100 episodes */
 	IM_SC_LENGTH,
-	IM_SC_EVAL_RETURN,   /* the evaluation finished since the last row */
+	IM_SC_EVAL_RETURN, /* the evaluation finished since the last row */
 	IM_SC_LOSS_TOTAL,
 	IM_SC_LOSS_PG,
 	IM_SC_LOSS_BASELINE,
 	IM_SC_LOSS_ENTROPY,
-	IM_SC_ENTROPY,       /* mean policy entropy of the last batch */
+	IM_SC_ENTROPY, /* mean policy entropy of the last batch */
 	IM_SC_GRAD_NORM,
 	IM_SC_LR,
 	IM_SC_LAG_MEAN,
 	IM_SC_LAG_MAX,
 	IM_SC_STORE_DEPTH,
 	IM_SC_ACTORS,
-	IM_SC_DROPPED,       /* all reasons */
+	IM_SC_DROPPED, /* all reasons */
 	/* Then one per im_reject reason but OK, in its order. */
 	IM_SC_DROPPED_FIRST,
 	IM_SC_COUNT = IM_SC_DROPPED_FIRST + IM_REJECT_COUNT - 1

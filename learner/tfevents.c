@@ -18,7 +18,7 @@
 
 struct im_tfevents {
 	FILE *f;
-	int failed;  /* a write failed: the file may end in a partial record */
+	int failed; /* a write failed: the file may end in a partial record */
 	char path[PATH_MAX];
 };
 
@@ -81,7 +81,8 @@ static int repair(const char *path, im_tfevents_info *info, char *err,
 {
 	FILE *f = fopen(path, "r+b");
 	if (!f) {
-		*rc = im_errf(err, errlen, IM_ESYS, "%s: %s", path, strerror(errno));
+		*rc = im_errf(err, errlen, IM_ESYS, "%s: %s", path,
+			      strerror(errno));
 		return 0;
 	}
 	im_tfrecord_scan sc;
@@ -165,8 +166,8 @@ int im_tfevents_open(im_tfevents **out, const im_tfevents_opts *o,
 	int fresh;
 	int rc = pick_file(w, o, t, &fresh, info, err, errlen);
 	if (rc == IM_OK && !(w->f = fopen(w->path, "ab")))
-		rc = im_errf(err, errlen, IM_ESYS, "cannot open %s: %s", w->path,
-			     strerror(errno));
+		rc = im_errf(err, errlen, IM_ESYS, "cannot open %s: %s",
+			     w->path, strerror(errno));
 	if (rc == IM_OK && fresh)
 		rc = write_file_version(w->f, t);
 	if (rc == IM_OK)
@@ -198,11 +199,13 @@ int im_tfevents_write_row(im_tfevents *w, double wall_time, int64_t step,
 	Impala__Tb__Summary__Value *ptrs[IM_SC_COUNT];
 	size_t n = 0;
 	for (int i = 0; i < IM_SC_COUNT; i++) {
-		if (!isfinite(row[i]) || (i >= IM_SC_DROPPED_FIRST && row[i] == 0))
+		if (!isfinite(row[i]) ||
+		    (i >= IM_SC_DROPPED_FIRST && row[i] == 0))
 			continue;
 		impala__tb__summary__value__init(&values[n]);
 		values[n].tag = (char *)im_scalar_tag(i);
-		values[n].value_case = IMPALA__TB__SUMMARY__VALUE__VALUE_SIMPLE_VALUE;
+		values[n].value_case =
+		    IMPALA__TB__SUMMARY__VALUE__VALUE_SIMPLE_VALUE;
 		values[n].simple_value = (float)row[i];
 		ptrs[n] = &values[n];
 		n++;

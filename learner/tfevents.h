@@ -26,22 +26,22 @@
 #include "scalars.h"
 
 #define IM_TFEVENTS_FILE_VERSION "brain.Event:2"
-#define IM_TFEVENTS_PREFIX "events.out.tfevents."
+#define IM_TFEVENTS_PREFIX	 "events.out.tfevents."
 
 typedef struct im_tfevents im_tfevents;
 
 typedef struct im_tfevents_opts {
-	const char *dir;      /* the run directory; must exist */
-	const char *host;     /* for a new file's name; NULL: gethostname() */
-	double wall_time;     /* now, seconds since the epoch; 0: the clock */
-	int64_t start_step;   /* frames the run starts (or resumes) at */
+	const char *dir;    /* the run directory; must exist */
+	const char *host;   /* for a new file's name; NULL: gethostname() */
+	double wall_time;   /* now, seconds since the epoch; 0: the clock */
+	int64_t start_step; /* frames the run starts (or resumes) at */
 } im_tfevents_opts;
 
 /* What opening did, for the learner's log line. */
 typedef struct im_tfevents_info {
-	int appended;         /* 1: continued an existing file */
-	uint64_t torn_bytes;  /* cut off its end */
-	int damaged_skipped;  /* 1: the newest file was damaged; a new one */
+	int appended;	     /* 1: continued an existing file */
+	uint64_t torn_bytes; /* cut off its end */
+	int damaged_skipped; /* 1: the newest file was damaged; a new one */
 } im_tfevents_info;
 
 /* Opens (see above).  *out is set only on success; on failure err says

@@ -81,14 +81,16 @@ int main(int argc, char **argv)
 	for (int i = 0; i < n; i++)
 		do_push(&c);
 	double push = (bench_now() - t0) / n;
-	printf("history of %u rows (capacity %u, stride %llu), %d scalars a row\n",
-	       info.rows, info.capacity, (unsigned long long)info.stride,
-	       IM_SC_COUNT);
+	printf(
+	    "history of %u rows (capacity %u, stride %llu), %d scalars a row\n",
+	    info.rows, info.capacity, (unsigned long long)info.stride,
+	    IM_SC_COUNT);
 	printf("push (learner, per log row, mean): %8.3f us\n", push * 1e6);
 	printf("copy under the lock (page view):  %8.3f us\n", copy * 1e6);
 	printf("render outside the lock:          %8.3f ms, %.0f KB of JSON\n",
 	       render * 1e3, c.doc_len / 1024.0);
-	printf("{\"bench\":\"history\",\"rows\":%u,\"scalars\":%d,\"push_us\":%.3f,"
+	printf("{\"bench\":\"history\",\"rows\":%u,\"scalars\":%d,\"push_us\":%"
+	       ".3f,"
 	       "\"lock_copy_us\":%.3f,\"render_ms\":%.3f,\"json_kb\":%.0f,"
 	       "\"render_over_copy\":%.1f,\"pairs\":%d}\n",
 	       info.rows, IM_SC_COUNT, push * 1e6, copy * 1e6, render * 1e3,

@@ -39,11 +39,14 @@ static void test_scalar_table(void **state)
 	}
 	assert_null(im_scalar_name(IM_SC_COUNT));
 	assert_null(im_scalar_tag(-1));
-	assert_string_equal(im_scalar_tag(IM_SC_RETURN), "train/episode_return");
+	assert_string_equal(im_scalar_tag(IM_SC_RETURN),
+			    "train/episode_return");
 	assert_string_equal(im_scalar_tag(IM_SC_LOSS_PG), "loss/policy");
-	assert_string_equal(im_scalar_name(IM_SC_DROPPED_FIRST + IM_REJECT_BAD_SHAPE - 1),
-			    "dropped_bad_shape");
-	assert_string_equal(im_scalar_tag(IM_SC_COUNT - 1), "dropped/wrong_message");
+	assert_string_equal(
+	    im_scalar_name(IM_SC_DROPPED_FIRST + IM_REJECT_BAD_SHAPE - 1),
+	    "dropped_bad_shape");
+	assert_string_equal(im_scalar_tag(IM_SC_COUNT - 1),
+			    "dropped/wrong_message");
 }
 
 static void test_scalars_fill(void **state)
@@ -81,36 +84,37 @@ typedef struct query_case {
 } query_case;
 
 static const query_case query_cases[] = {
-	{"no query", NULL, 1, 0},
-	{"empty query", "", 1, 0},
-	{"zero", "since=0", 1, 0},
-	{"a number", "since=42", 1, 42},
-	{"leading zeros, 20 digits", "since=00000000000000000001", 1, 1},
-	{"largest", "since=18446744073709551615", 1, UINT64_MAX},
-	{"overflow by one", "since=18446744073709551616", 0, 0},
-	{"21 digits", "since=000000000000000000001", 0, 0},
-	{"empty value", "since=", 0, 0},
-	{"no value", "since", 0, 0},
-	{"negative", "since=-1", 0, 0},
-	{"plus sign", "since=+1", 0, 0},
-	{"space", "since= 1", 0, 0},
-	{"trailing space", "since=1 ", 0, 0},
-	{"hex", "since=0x10", 0, 0},
-	{"fraction", "since=1.5", 0, 0},
-	{"percent escape", "since=%31", 0, 0},
-	{"upper-case key", "SINCE=1", 0, 0},
-	{"other key", "from=1", 0, 0},
-	{"extra key", "since=1&x=2", 0, 0},
-	{"repeated key", "since=1&since=2", 0, 0},
-	{"trailing ampersand", "since=1&", 0, 0},
-	{"fragment", "since=1#top", 0, 0},
-	{"double equals", "since==1", 0, 0},
+    {"no query", NULL, 1, 0},
+    {"empty query", "", 1, 0},
+    {"zero", "since=0", 1, 0},
+    {"a number", "since=42", 1, 42},
+    {"leading zeros, 20 digits", "since=00000000000000000001", 1, 1},
+    {"largest", "since=18446744073709551615", 1, UINT64_MAX},
+    {"overflow by one", "since=18446744073709551616", 0, 0},
+    {"21 digits", "since=000000000000000000001", 0, 0},
+    {"empty value", "since=", 0, 0},
+    {"no value", "since", 0, 0},
+    {"negative", "since=-1", 0, 0},
+    {"plus sign", "since=+1", 0, 0},
+    {"space", "since= 1", 0, 0},
+    {"trailing space", "since=1 ", 0, 0},
+    {"hex", "since=0x10", 0, 0},
+    {"fraction", "since=1.5", 0, 0},
+    {"percent escape", "since=%31", 0, 0},
+    {"upper-case key", "SINCE=1", 0, 0},
+    {"other key", "from=1", 0, 0},
+    {"extra key", "since=1&x=2", 0, 0},
+    {"repeated key", "since=1&since=2", 0, 0},
+    {"trailing ampersand", "since=1&", 0, 0},
+    {"fragment", "since=1#top", 0, 0},
+    {"double equals", "since==1", 0, 0},
 };
 
 static void test_query(void **state)
 {
 	(void)state;
-	for (size_t i = 0; i < sizeof query_cases / sizeof query_cases[0]; i++) {
+	for (size_t i = 0; i < sizeof query_cases / sizeof query_cases[0];
+	     i++) {
 		const query_case *c = &query_cases[i];
 		uint64_t since = 12345;
 		int rc = im_history_parse_query(c->query, &since);
@@ -251,7 +255,8 @@ static void test_json(void **state)
 	size_t len;
 	assert_int_equal(im_history_render_json(h, 0, &doc, &len), IM_OK);
 	assert_non_null(strstr(doc, "\"rows\":[],\"last\":null}"));
-	assert_non_null(strstr(doc, "\"columns\":[\"seq\",\"time_s\",\"frames\","));
+	assert_non_null(
+	    strstr(doc, "\"columns\":[\"seq\",\"time_s\",\"frames\","));
 	assert_int_equal(strlen(doc), len);
 	free(doc);
 	double row[IM_SC_COUNT];
@@ -266,8 +271,8 @@ static void test_json(void **state)
 	assert_non_null(strstr(doc, "\"rows\":[[4,400,401,"));
 	assert_null(strstr(doc, "[2,200"));
 	assert_non_null(strstr(doc, "\"last\":[4,400,401,"));
-	assert_non_null(strstr(doc, ",null,"));      /* the NaN evaluation */
-	assert_non_null(strstr(doc, ",0.000375,"));  /* 9 digits, not rounded */
+	assert_non_null(strstr(doc, ",null,"));	    /* the NaN evaluation */
+	assert_non_null(strstr(doc, ",0.000375,")); /* 9 digits, not rounded */
 	free(doc);
 	im_history_free(h);
 }
@@ -282,13 +287,14 @@ static void test_load_csv(void **state)
 	assert_true(fd >= 0);
 	FILE *f = fdopen(fd, "w");
 	fputs("time_s,frames,updates,frames_per_s,unknown,mean_return\n"
-	      "0.5,100,1,10,7,nan\n"  /* an earlier run in the directory */
+	      "0.5,100,1,10,7,nan\n" /* an earlier run in the directory */
 	      "1.0,200,2,10,7,5\n"
-	      "0.5,50,1,10,7,1\n"     /* this run starts */
+	      "0.5,50,1,10,7,1\n" /* this run starts */
 	      "1.0,150,2,10,7,-nan\n"
 	      "1.5,250,3,10,7,3\n"
-	      "2.0,350,4,10,7,4\n"    /* after the checkpoint: an orphan */
-	      "2.5,36", f);            /* torn */
+	      "2.0,350,4,10,7,4\n" /* after the checkpoint: an orphan */
+	      "2.5,36",
+	      f); /* torn */
 	fclose(f);
 	im_history *h = NULL;
 	assert_int_equal(im_history_new(&h, 8), IM_OK);
@@ -378,7 +384,8 @@ static void test_page_is_self_contained(void **state)
 			found |= strlen(im_dash_assets[i].path) == n &&
 				 memcmp(im_dash_assets[i].path, v, n) == 0;
 		if (!found)
-			fail_msg("the page names %.*s, which is not embedded", (int)n, v);
+			fail_msg("the page names %.*s, which is not embedded",
+				 (int)n, v);
 	}
 	assert_int_equal(refs, 5);
 }
@@ -386,17 +393,17 @@ static void test_page_is_self_contained(void **state)
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
-		cmocka_unit_test(test_scalar_table),
-		cmocka_unit_test(test_scalars_fill),
-		cmocka_unit_test(test_query),
-		cmocka_unit_test(test_ring_decimates),
-		cmocka_unit_test(test_ring_since),
-		cmocka_unit_test(test_bad_capacity),
-		cmocka_unit_test(test_eval_survives),
-		cmocka_unit_test(test_json),
-		cmocka_unit_test(test_load_csv),
-		cmocka_unit_test(test_routes),
-		cmocka_unit_test(test_page_is_self_contained),
+	    cmocka_unit_test(test_scalar_table),
+	    cmocka_unit_test(test_scalars_fill),
+	    cmocka_unit_test(test_query),
+	    cmocka_unit_test(test_ring_decimates),
+	    cmocka_unit_test(test_ring_since),
+	    cmocka_unit_test(test_bad_capacity),
+	    cmocka_unit_test(test_eval_survives),
+	    cmocka_unit_test(test_json),
+	    cmocka_unit_test(test_load_csv),
+	    cmocka_unit_test(test_routes),
+	    cmocka_unit_test(test_page_is_self_contained),
 	};
 	return cmocka_run_group_tests(tests, NULL, NULL);
 }

@@ -37,9 +37,10 @@ static void test_mask(void **state)
 	(void)state;
 	assert_int_equal(im_wire_crc32c("123456789", 9), 0xe3069283u);
 	assert_int_equal(im_tfrecord_mask(0), 0xa282ead8u);
-	assert_int_equal(im_tfrecord_mask(0xe3069283u),
-			 (uint32_t)(((0xe3069283u >> 15) | (0xe3069283u << 17)) +
-				    0xa282ead8u));
+	assert_int_equal(
+	    im_tfrecord_mask(0xe3069283u),
+	    (uint32_t)(((0xe3069283u >> 15) | (0xe3069283u << 17)) +
+		       0xa282ead8u));
 	assert_int_equal(im_tfrecord_mask(0x00008000u), 0xa282ead9u);
 }
 
@@ -51,9 +52,11 @@ static void test_frame_layout(void **state)
 	assert_int_equal(n, 3 + IM_TFRECORD_OVERHEAD);
 	const uint8_t len[8] = {3, 0, 0, 0, 0, 0, 0, 0};
 	assert_memory_equal(out, len, 8);
-	assert_int_equal(le32(out + 8), im_tfrecord_mask(im_wire_crc32c(len, 8)));
+	assert_int_equal(le32(out + 8),
+			 im_tfrecord_mask(im_wire_crc32c(len, 8)));
 	assert_memory_equal(out + 12, "abc", 3);
-	assert_int_equal(le32(out + 15), im_tfrecord_mask(im_wire_crc32c("abc", 3)));
+	assert_int_equal(le32(out + 15),
+			 im_tfrecord_mask(im_wire_crc32c("abc", 3)));
 }
 
 /* ---- scans ---- */
@@ -71,8 +74,8 @@ static FILE *three_records(void)
 
 typedef struct scan_case {
 	const char *name;
-	long cut;       /* bytes cut off the end */
-	long flip_at;   /* byte flipped, or -1 */
+	long cut;     /* bytes cut off the end */
+	long flip_at; /* byte flipped, or -1 */
 	uint64_t records;
 	int torn;
 	int damaged;
@@ -80,15 +83,15 @@ typedef struct scan_case {
 
 /* Records: 21 bytes at 0, 16 at 21, 28 at 37; 65 in all. */
 static const scan_case scan_cases[] = {
-	{"intact", 0, -1, 3, 0, 0},
-	{"last byte missing", 1, -1, 2, 1, 0},
-	{"only the last header", 28 - 12, -1, 2, 1, 0},
-	{"half a header", 28 - 5, -1, 2, 1, 0},
-	{"flipped data byte of the first", 0, 14, 0, 0, 1},
-	{"flipped data byte of the last", 0, 50, 2, 0, 1},
-	{"flipped length byte", 0, 21, 1, 0, 1},
-	{"flipped length CRC", 0, 29, 1, 0, 1},
-	{"flipped data CRC of the last", 0, 63, 2, 0, 1},
+    {"intact", 0, -1, 3, 0, 0},
+    {"last byte missing", 1, -1, 2, 1, 0},
+    {"only the last header", 28 - 12, -1, 2, 1, 0},
+    {"half a header", 28 - 5, -1, 2, 1, 0},
+    {"flipped data byte of the first", 0, 14, 0, 0, 1},
+    {"flipped data byte of the last", 0, 50, 2, 0, 1},
+    {"flipped length byte", 0, 21, 1, 0, 1},
+    {"flipped length CRC", 0, 29, 1, 0, 1},
+    {"flipped data CRC of the last", 0, 63, 2, 0, 1},
 };
 
 static void test_scan(void **state)
@@ -112,9 +115,10 @@ static void test_scan(void **state)
 		if (sc.records != c->records || sc.torn != c->torn ||
 		    damaged != c->damaged ||
 		    sc.file_len != (uint64_t)(65 - c->cut))
-			fail_msg("case '%s': %llu records, torn %d, valid %llu of %llu",
-				 c->name, (unsigned long long)sc.records, sc.torn,
-				 (unsigned long long)sc.valid_len,
+			fail_msg("case '%s': %llu records, torn %d, valid %llu "
+				 "of %llu",
+				 c->name, (unsigned long long)sc.records,
+				 sc.torn, (unsigned long long)sc.valid_len,
 				 (unsigned long long)sc.file_len);
 		fclose(f);
 	}
@@ -179,7 +183,8 @@ static int count_files(const char *dir)
 	struct dirent *e;
 	int n = 0;
 	while ((e = readdir(dd)))
-		n += strncmp(e->d_name, IM_TFEVENTS_PREFIX, strlen(IM_TFEVENTS_PREFIX)) == 0;
+		n += strncmp(e->d_name, IM_TFEVENTS_PREFIX,
+			     strlen(IM_TFEVENTS_PREFIX)) == 0;
 	closedir(dd);
 	return n;
 }
@@ -224,8 +229,8 @@ static void assert_start(const Impala__Tb__Event *e, int64_t step)
 static im_tfevents *open_at(const char *dir, double t, int64_t step,
 			    im_tfevents_info *info)
 {
-	im_tfevents_opts o = {.dir = dir, .host = "testhost", .wall_time = t,
-			      .start_step = step};
+	im_tfevents_opts o = {
+	    .dir = dir, .host = "testhost", .wall_time = t, .start_step = step};
 	im_tfevents *w = NULL;
 	char err[256] = "";
 	int rc = im_tfevents_open(&w, &o, info, err, sizeof err);
@@ -240,22 +245,26 @@ static void test_new_file(void **state)
 	im_tfevents_info info;
 	im_tfevents *w = open_at(d->dir, 1700000000.25, 0, &info);
 	char want[128];
-	snprintf(want, sizeof want, "%s/events.out.tfevents.1700000000.testhost", d->dir);
+	snprintf(want, sizeof want,
+		 "%s/events.out.tfevents.1700000000.testhost", d->dir);
 	assert_string_equal(im_tfevents_path(w), want);
 	assert_int_equal(info.appended, 0);
 	double row[IM_SC_COUNT];
 	for (int i = 0; i < IM_SC_COUNT; i++)
 		row[i] = i + 0.5;
 	row[IM_SC_EVAL_RETURN] = NAN;
-	row[IM_SC_LOSS_PG] = 0;        /* a zero is still written */
-	row[IM_SC_DROPPED_FIRST] = 0;  /* but not a reason that dropped nothing */
-	assert_int_equal(im_tfevents_write_row(w, 1700000001.5, 1234, row), IM_OK);
+	row[IM_SC_LOSS_PG] = 0; /* a zero is still written */
+	row[IM_SC_DROPPED_FIRST] =
+	    0; /* but not a reason that dropped nothing */
+	assert_int_equal(im_tfevents_write_row(w, 1700000001.5, 1234, row),
+			 IM_OK);
 	assert_int_equal(im_tfevents_close(w), IM_OK);
 
 	Impala__Tb__Event *ev[8];
 	size_t n = read_events(want, ev, 8);
 	assert_int_equal(n, 3);
-	assert_int_equal(ev[0]->what_case, IMPALA__TB__EVENT__WHAT_FILE_VERSION);
+	assert_int_equal(ev[0]->what_case,
+			 IMPALA__TB__EVENT__WHAT_FILE_VERSION);
 	assert_string_equal(ev[0]->file_version, "brain.Event:2");
 	assert_true(ev[0]->wall_time == 1700000000.25);
 	assert_start(ev[1], 0);
@@ -271,8 +280,9 @@ static void test_new_file(void **state)
 			i++;
 		assert_true(i < IM_SC_COUNT && i != IM_SC_EVAL_RETURN &&
 			    i != IM_SC_DROPPED_FIRST);
-		assert_int_equal(v->value_case,
-				 IMPALA__TB__SUMMARY__VALUE__VALUE_SIMPLE_VALUE);
+		assert_int_equal(
+		    v->value_case,
+		    IMPALA__TB__SUMMARY__VALUE__VALUE_SIMPLE_VALUE);
 		assert_true(v->simple_value == (float)row[i]);
 	}
 	free_events(ev, n);
@@ -305,7 +315,8 @@ static void test_append_and_repair(void **state)
 	Impala__Tb__Event *ev[8];
 	size_t n = read_events(path, ev, 8);
 	assert_int_equal(n, 5);
-	assert_int_equal(ev[0]->what_case, IMPALA__TB__EVENT__WHAT_FILE_VERSION);
+	assert_int_equal(ev[0]->what_case,
+			 IMPALA__TB__EVENT__WHAT_FILE_VERSION);
 	assert_start(ev[1], 0);
 	assert_int_equal(ev[2]->step, 100);
 	assert_start(ev[3], 100);
@@ -325,7 +336,8 @@ static void test_damaged_left_alone(void **state)
 	fputc('X', f);
 	fclose(f);
 	im_tfevents_info info;
-	/* The same second: the new file must not take the damaged one's name. */
+	/* The same second: the new file must not take the damaged one's name.
+	 */
 	w = open_at(d->dir, 1700000000, 0, &info);
 	assert_int_equal(info.damaged_skipped, 1);
 	assert_int_equal(info.appended, 0);
@@ -345,7 +357,8 @@ static void test_missing_dir(void **state)
 	im_tfevents_opts o = {.dir = "/nonexistent/impala/run", .host = "h"};
 	im_tfevents *w = (im_tfevents *)0x1;
 	char err[256] = "";
-	assert_int_equal(im_tfevents_open(&w, &o, NULL, err, sizeof err), IM_ESYS);
+	assert_int_equal(im_tfevents_open(&w, &o, NULL, err, sizeof err),
+			 IM_ESYS);
 	assert_ptr_equal(w, (im_tfevents *)0x1);
 	assert_non_null(strstr(err, "/nonexistent/impala/run"));
 }
@@ -353,14 +366,17 @@ static void test_missing_dir(void **state)
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
-		cmocka_unit_test(test_mask),
-		cmocka_unit_test(test_frame_layout),
-		cmocka_unit_test(test_scan),
-		cmocka_unit_test(test_scan_huge_length),
-		cmocka_unit_test_setup_teardown(test_new_file, dir_setup, dir_teardown),
-		cmocka_unit_test_setup_teardown(test_append_and_repair, dir_setup, dir_teardown),
-		cmocka_unit_test_setup_teardown(test_damaged_left_alone, dir_setup, dir_teardown),
-		cmocka_unit_test(test_missing_dir),
+	    cmocka_unit_test(test_mask),
+	    cmocka_unit_test(test_frame_layout),
+	    cmocka_unit_test(test_scan),
+	    cmocka_unit_test(test_scan_huge_length),
+	    cmocka_unit_test_setup_teardown(test_new_file, dir_setup,
+					    dir_teardown),
+	    cmocka_unit_test_setup_teardown(test_append_and_repair, dir_setup,
+					    dir_teardown),
+	    cmocka_unit_test_setup_teardown(test_damaged_left_alone, dir_setup,
+					    dir_teardown),
+	    cmocka_unit_test(test_missing_dir),
 	};
 	return cmocka_run_group_tests(tests, NULL, NULL);
 }
