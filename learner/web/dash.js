@@ -96,7 +96,9 @@
     const since = H.rows.length ? H.rows[H.rows.length - 1][0] + 1 : 0;
     const r = await getJSON("/history?since=" + since);
     if (H.instance !== null && (r.instance !== H.instance || r.stride !== H.stride)) {
-      // A restarted learner, or a history that halved: start again.
+      // A restarted learner (maybe with other flags), or a history that
+      // halved: start again.
+      if (r.instance !== H.instance) loadConfig().catch(() => {});
       H.instance = null;
       H.rows = [];
       return pollHistory();
