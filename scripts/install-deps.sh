@@ -3,7 +3,8 @@
 # need.  libjs-dygraphs is a build dependency (the learner's status page
 # embeds it); python3-protobuf, chromium and chromium-driver are for the
 # dashboard's tests (tests/dash/).  Idempotent: packages already installed
-# are not touched, and apt is not called at all when nothing is missing.  Runs as root, or through sudo.
+# are not touched, and apt is not called at all when nothing is missing.
+# Runs as root, or through sudo.
 #
 #   scripts/install-deps.sh           build + tests
 #   scripts/install-deps.sh --bench   also the PyTorch reference (large)
