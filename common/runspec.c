@@ -54,6 +54,7 @@ int im_runspec_build(im_runspec_store *s, uint64_t run_id,
 	s->model.lstm_hidden = m->use_lstm ? (uint32_t)m->lstm_hidden : 0;
 	s->model.param_count = param_count;
 	s->model.init_method = (char *)im_nn_init_name(m->init_method);
+	s->model.popart = m->popart != 0;
 	s->spec.model = &s->model;
 	return IM_OK;
 }
@@ -91,6 +92,7 @@ static int model_part(im_model_spec *o, const Impala__ModelSpec *m, char *err,
 	o->feature_dim = (int)m->feature_dim;
 	o->use_lstm = m->use_lstm;
 	o->lstm_hidden = (int)m->lstm_hidden;
+	o->popart = m->popart;
 	return IM_OK;
 }
 

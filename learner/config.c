@@ -39,6 +39,8 @@ void im_learner_config_defaults(im_learner_config *c)
 	c->max_grad_norm = 40;
 	c->discount = 0.99;
 	c->rho_bar = c->c_bar = c->pg_rho_bar = c->lambda = 1.0;
+	c->popart = 0;
+	c->popart_beta = 3e-4;
 	c->num_train_steps = 30000000;
 	c->log_interval = 1.0;
 	c->eval_interval = 5000;
@@ -91,6 +93,8 @@ size_t im_learner_config_table(im_learner_config *c, im_flag *f)
 		{"pg-rho-bar", IM_FLAG_DOUBLE, &c->pg_rho_bar, "policy-gradient rho clip", 0, 1e6, NULL},
 		{"lambda", IM_FLAG_DOUBLE, &c->lambda, "V-trace lambda", 0, 1, NULL},
 		{"clip-rewards", IM_FLAG_BOOL, &c->clip_rewards, "clip rewards to [-1, 1] in the loss", 1, 0, NULL},
+		{"popart", IM_FLAG_BOOL, &c->popart, "PopArt value normalisation: baseline loss and policy-gradient advantage on the scale of running statistics of the V-trace targets", 1, 0, NULL},
+		{"popart-beta", IM_FLAG_DOUBLE, &c->popart_beta, "step size of PopArt's running statistics", 1e-9, 1, NULL},
 		{"network-init-method", IM_FLAG_CHOICE, &c->network_init_method, "weight initialisation", 1, 0, im_learner_init_methods},
 		{"num-train-steps", IM_FLAG_I64, &c->num_train_steps, "environment frames to train for", 1, BIG, NULL},
 		{"init-model-path", IM_FLAG_STR, &c->init_model_path, "checkpoint to start from", 1, 0, NULL},

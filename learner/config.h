@@ -44,6 +44,8 @@ typedef struct im_learner_config {
 	double discount;
 	double rho_bar, c_bar, pg_rho_bar, lambda;
 	int clip_rewards;
+	int popart;               /* PopArt value normalisation (learn/popart.h) */
+	double popart_beta;       /* its statistics' step size */
 	int network_init_method;  /* index into im_learner_init_methods */
 	/* train() arguments. */
 	int64_t num_train_steps;  /* environment frames */
@@ -86,7 +88,7 @@ extern const char *const im_learner_verbs[];
 /* The flag table over c's fields, in --help order: f has room for
  * IM_LEARNER_MAX_FLAGS; returns the count.  The parser and the
  * dashboard's /config (every flag with its value) read it. */
-#define IM_LEARNER_MAX_FLAGS 64
+#define IM_LEARNER_MAX_FLAGS 96
 struct im_flag;
 size_t im_learner_config_table(im_learner_config *c, struct im_flag *f);
 

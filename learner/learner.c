@@ -57,6 +57,7 @@ static int model_spec(const im_learner_config *c, im_model_spec *s, char *env,
 	s->lstm_hidden = c->use_lstm ? c->lstm_hidden : 0;
 	s->init_method = (im_nn_init)c->network_init_method;
 	s->seed = (uint64_t)c->seed;
+	s->popart = c->popart;
 	return IM_OK;
 }
 
@@ -279,7 +280,7 @@ static void spec_json(im_learner *l)
 		 "\"activation\":\"%s\",\"encoder\":\"%s\","
 		 "\"use_lstm\":%d,\"lstm_hidden\":%d,"
 		 "\"network_init_method\":\"%s\",\"optimizer\":\"%s\",\"lr\":%g,"
-		 "\"discount\":%g,\"seed\":%" PRId64 "}",
+		 "\"discount\":%g,\"popart\":%d,\"seed\":%" PRId64 "}",
 		 l->env, c->num_steps, c->batch_size, c->hidden_dim,
 		 c->num_hidden_layers, c->feature_dim,
 		 im_learner_activations[c->activation],
@@ -287,7 +288,8 @@ static void spec_json(im_learner *l)
 		 c->use_lstm,
 		 c->use_lstm ? c->lstm_hidden : 0,
 		 im_learner_init_methods[c->network_init_method],
-		 im_learner_optimizers[c->optimizer], c->lr, c->discount, c->seed);
+		 im_learner_optimizers[c->optimizer], c->lr, c->discount,
+		 c->popart, c->seed);
 }
 
 static int make_optimizer(im_learner *l)

@@ -3,6 +3,7 @@
 #include "internal.h"
 
 #include "err.h"
+#include "learn/popart.h"
 #include "learn/update.h"
 #include "transport.h"
 #include "wire.h"
@@ -205,6 +206,10 @@ static int learn_step(im_learner *l, learn_ctx *c)
 	if (rc == IM_OK)
 		rc = im_update_apply(l->opt, l->params, c->grads, n, lr,
 				     cfg->max_grad_norm, &st);
+	if (rc == IM_OK && cfg->popart)
+		rc = im_popart_update(l->model, l->params,
+				      im_update_vs(c->update), frames,
+				      im_popart_step(cfg->popart_beta, l->updates));
 	if (rc == IM_OK) {
 		l->frames += frames;
 		l->updates++;

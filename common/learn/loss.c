@@ -25,6 +25,7 @@ size_t im_loss_work_size(int T, int B)
 static int check_batch(const im_loss_batch *b, const im_loss_grads *g)
 {
 	if (b->T <= 0 || b->B <= 0 || b->n <= 0 || !b->policy || !b->values ||
+	    !(b->value_scale >= 0.0f) || !isfinite(b->value_scale) ||
 	    !b->next_values || !b->behaviour_logp || !b->rewards ||
 	    !b->terminated || !b->truncated || !g->dpolicy || !g->dvalues)
 		return IM_EINVAL;
@@ -76,17 +77,20 @@ static void vtrace_inputs(float *const w[], const im_loss_batch *b,
 }
 
 /* Terms in double; writes dvalues and the per-row coefficients of the
- * policy's backward: dL/dlogp_r = -pg_adv_r, dL/dH_r = -ent_coef. */
+ * policy's backward: dL/dlogp_r = -pg_adv_r, dL/dH_r = -ent_coef.  With
+ * PopArt, the advantage and the value error are divided by sigma. */
 static void terms(im_loss_stats *s, float *const w[], const im_loss_batch *b,
 		  const im_loss_opts *o, float *dvalues, int rows)
 {
 	double pg = 0.0, sq = 0.0, ent = 0.0;
+	double inv = b->value_scale > 0.0f ? 1.0 / b->value_scale : 1.0;
 	for (int r = 0; r < rows; r++) {
-		double adv = w[W_ADV][r], err = (double)w[W_VS][r] - b->values[r];
-		pg += w[W_LOGP][r] * adv;
+		double err = ((double)w[W_VS][r] - b->values[r]) * inv;
+		w[W_ADV][r] = (float)(w[W_ADV][r] * inv);
+		pg += w[W_LOGP][r] * (double)w[W_ADV][r];
 		sq += err * err;
 		ent += w[W_ENT][r];
-		dvalues[r] = (float)(-o->baseline_coef * err);
+		dvalues[r] = (float)(-o->baseline_coef * err * inv);
 		w[W_CLOGP][r] = -w[W_ADV][r];
 		w[W_CENT][r] = -o->ent_coef;
 	}

@@ -28,7 +28,17 @@
  *                      + ent_coef * p_j * (log p_j + H_t)
  *   dL/dmean_t,d     = -pg_adv_t * z_d / std_d,  z = (a - mean) / std
  *   dL/dlog_std_d    = sum_t,b [-pg_adv_t * (z_d^2 - 1) - ent_coef]
- * (the Gaussian's entropy depends only on log_std, once per row). */
+ * (the Gaussian's entropy depends only on log_std, once per row).
+ *
+ * PopArt (popart.h).  With value_scale = sigma > 0 the values stay
+ * unnormalised (the model outputs sigma * n + mu) and V-trace runs on them
+ * unchanged, but the baseline loss is taken on the normalised scale and the
+ * policy-gradient advantage is normalised, as in Hessel et al. 2019:
+ *   baseline = baseline_coef * 0.5 * sum ((vs_t - V_t) / sigma)^2
+ *   pg_adv_t <- pg_adv_t / sigma
+ *   dL/dV_t  = -baseline_coef * (vs_t - V_t) / sigma^2
+ * (the model's backward multiplies dL/dV by sigma again, so the gradient
+ * of the normalised output is -baseline_coef * (vs_t - V_t) / sigma). */
 #ifndef IM_LOSS_H
 #define IM_LOSS_H
 
@@ -64,6 +74,7 @@ typedef struct im_loss_batch {
 	const float *rewards;    /* (T, B): raw; clipped here if asked */
 	const uint8_t *terminated; /* (T, B): nonzero ends with no bootstrap */
 	const uint8_t *truncated;  /* (T, B): nonzero cuts by time limit */
+	float value_scale;       /* PopArt's sigma; 0: no normalisation */
 } im_loss_batch;
 
 /* Gradients.  dpolicy and dvalues are WRITTEN (overwritten in full);
@@ -74,7 +85,7 @@ typedef struct im_loss_grads {
 	float *dvalues;  /* (T, B): dL/dV(x_t) */
 	float *dlog_std; /* (n): Box only */
 	float *vs;       /* (T, B), optional */
-	float *pg_adv;   /* (T, B), optional */
+	float *pg_adv;   /* (T, B), optional: as used (normalised by PopArt) */
 } im_loss_grads;
 
 /* The three terms as defined above (signs included), their sum, and the

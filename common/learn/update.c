@@ -87,6 +87,7 @@ static im_loss_batch loss_batch(const im_update *u, const im_update_batch *b,
 {
 	const im_model_spec *spec = im_model_get_spec(u->m);
 	const im_tensor_desc *ls = im_model_find(u->m, "policy.log_std");
+	const im_tensor_desc *sg = im_model_find(u->m, "baseline.sigma");
 	im_loss_batch lb = {
 		.T = b->in.T1 - 1,
 		.B = b->in.B,
@@ -102,6 +103,7 @@ static im_loss_batch loss_batch(const im_update *u, const im_update_batch *b,
 		.rewards = b->rewards,
 		.terminated = b->terminated,
 		.truncated = b->truncated,
+		.value_scale = sg ? params[sg->offset] : 0.0f,
 	};
 	return lb;
 }

@@ -3,7 +3,9 @@
  * model's backward; then, separately, global-norm clipping and the
  * optimiser step.  Splitting compute from apply lets the learner hold its
  * lock only where monobeast does, and lets tests compare the gradients
- * before any step. */
+ * before any step.  With a PopArt model (spec.popart) the loss normalises
+ * by the arena's baseline.sigma; the statistics themselves are updated by
+ * the caller after the step (learn/popart.h), from im_update_vs(). */
 #ifndef IM_LEARN_UPDATE_H
 #define IM_LEARN_UPDATE_H
 

@@ -12,6 +12,14 @@
 
 #include "nn/internal.h"
 
+/* PopArt's statistics; the identity (0, 1) without PopArt. */
+static void value_stats(float *mu, float *sigma, const im_model *m,
+	const float *params)
+{
+	*mu = m->t_mu >= 0 ? *im_nni_t(m, params, m->t_mu) : 0.0f;
+	*sigma = m->t_sigma >= 0 ? *im_nni_t(m, params, m->t_sigma) : 1.0f;
+}
+
 /* Floats of each part of the heads' workspace, in carving order. */
 static size_t hw_floats(const im_model *m)
 {
@@ -77,20 +85,24 @@ void im_nni_heads_forward(float *policy_out, float *baseline, float *ws,
 	im_nni_transpose(h.wt, h.w, O, C);
 	cblas_sgemm(CblasRowMajor, CblasNoTrans, CblasNoTrans, rows, O, C,
 		1.0f, core, C, h.wt, O, 0.0f, h.io, O);
-	/* The bias is added while splitting, in the one pass over io. */
+	/* The bias is added while splitting, in the one pass over io; the
+	 * value is unnormalised there too (an exact no-op without PopArt). */
+	float mu, sigma;
+	value_stats(&mu, &sigma, m, params);
 	for (int r = 0; r < rows; r++) {
 		const float *o = h.io + (size_t)r * O;
 		float *p = policy_out + (size_t)r * n;
 		for (int j = 0; j < n; j++)
 			p[j] = o[j] + h.b[j];
-		baseline[r] = o[n] + h.b[n];
+		baseline[r] = sigma * (o[n] + h.b[n]) + mu;
 	}
 }
 
-/* io (rows, n+1) = [dpolicy, dbaseline]; db (n+1) = their column sums,
- * summed in row order in float like im_nn_linear_backward's. */
+/* io (rows, n+1) = [dpolicy, vscale * dbaseline]; db (n+1) = their column
+ * sums, summed in row order in float like im_nn_linear_backward's.  vscale
+ * is PopArt's sigma: the normalised output's gradient is sigma dL/dV. */
 static void pack_dout(float *io, float *db, const float *dpolicy,
-	const float *dbaseline, int n, int rows)
+	const float *dbaseline, float vscale, int n, int rows)
 {
 	int O = n + 1;
 	memset(db, 0, (size_t)O * sizeof(float));
@@ -101,8 +113,8 @@ static void pack_dout(float *io, float *db, const float *dpolicy,
 			d[j] = dp[j];
 			db[j] += dp[j];
 		}
-		d[n] = dbaseline[r];
-		db[n] += dbaseline[r];
+		d[n] = vscale * dbaseline[r];
+		db[n] += d[n];
 	}
 }
 
@@ -119,8 +131,10 @@ void im_nni_heads_backward(float *dcore, float *grads, float *ws,
 {
 	heads_ws h = carve(m, ws);
 	int n = m->n, O = n + 1, C = m->core_dim;
+	float mu, sigma;
+	value_stats(&mu, &sigma, m, params);
 	pack_weights(h.w, NULL, m, params);
-	pack_dout(h.io, h.b, dpolicy, dbaseline, n, rows);
+	pack_dout(h.io, h.b, dpolicy, dbaseline, sigma, n, rows);
 	memset(h.dw, 0, (size_t)O * C * sizeof(float));
 	im_nn_linear_backward_assign(dcore, h.dw, NULL, h.io, core, h.w, rows,
 		C, O);

@@ -16,7 +16,8 @@
  * length C * KH * KW.  With orthogonal and xavier_*, each LSTM weight is initialised gate
  * block by gate block ((H, in) each, so every recurrent block is a square
  * orthogonal matrix), and the LSTM biases are 0.  policy.log_std starts at 0
- * under every method.  Tensor i draws from im_rng_split(seed stream, i). */
+ * and PopArt's baseline.mu and baseline.sigma at 0 and 1 (the identity
+ * normalisation) under every method.  Tensor i draws from im_rng_split(seed stream, i). */
 #include <math.h>
 #include <stdlib.h>
 #include <string.h>
@@ -127,8 +128,12 @@ static int init_tensor(const im_model *m, float *params, int i,
 	const im_tensor_desc *t = &m->tensors[i];
 	float *p = params + t->offset;
 	int lstm = !strncmp(t->name, "core.", 5);
-	if (i == m->t_logstd) {
+	if (i == m->t_logstd || i == m->t_mu) {
 		memset(p, 0, t->numel * sizeof(float));
+		return IM_OK;
+	}
+	if (i == m->t_sigma) {
+		p[0] = 1.0f;
 		return IM_OK;
 	}
 	if (method == IM_NN_INIT_IDENTITY) {

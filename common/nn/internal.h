@@ -89,6 +89,7 @@ struct im_model {
 	/* Indices into tensors (-1 when absent). */
 	int t_wih, t_whh, t_bih, t_bhh;
 	int t_pw, t_pb, t_logstd, t_bw, t_bb;
+	int t_mu, t_sigma; /* PopArt's statistics (non-trainable), or -1 */
 	float *params; /* (nparams), 64-byte aligned */
 	float *grads;  /* (nparams) */
 };

@@ -83,6 +83,13 @@ static int layout_rest(im_model *m, im_nni_layout *lay)
 		m->t_logstd = im_nni_layout_add(lay, "policy.log_std", m->n, 0);
 	m->t_bw = im_nni_layout_add(lay, "baseline.weight", 1, C);
 	m->t_bb = im_nni_layout_add(lay, "baseline.bias", 1, 0);
+	m->t_mu = m->t_sigma = -1;
+	if (m->spec.popart) {
+		m->t_mu = im_nni_layout_add(lay, "baseline.mu", 1, 0);
+		m->t_sigma = im_nni_layout_add(lay, "baseline.sigma", 1, 0);
+		if (m->t_sigma < 0)
+			return IM_ERANGE;
+	}
 	return m->t_bb < 0 ? IM_ERANGE : IM_OK;
 }
 
@@ -221,8 +228,11 @@ static void describe(const im_model *m, im_nni_writer *w)
 		s->act.kind == IM_ACT_DISCRETE
 			? "categorical logits"
 			: "Gaussian mean; log_std: learned, state-independent");
-	im_nni_printf(w, "  (baseline): Linear(in_features=%d, "
-		"out_features=1, bias=True)\n)\n", C);
+	im_nni_printf(w, "  (baseline): %s(in_features=%d, "
+		"out_features=1, bias=True)%s\n)\n",
+		s->popart ? "PopArt" : "Linear", C,
+		s->popart ? "  # sigma * (w h + b) + mu; mu, sigma: buffers"
+			  : "");
 	im_nni_printf(w, "init: %s, seed %llu\n", im_nn_init_name(s->init_method),
 		(unsigned long long)s->seed);
 	for (int i = 0; i < m->ntensors; i++) {

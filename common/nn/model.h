@@ -10,7 +10,8 @@
  *                  Without LSTM the core output is the features.
  *   policy:   Linear(core_out, n): categorical logits (Discrete(n)) or the
  *             Gaussian mean (Box(n)), plus policy.log_std (n) for Box.
- *   baseline: Linear(core_out, 1).
+ *   baseline: Linear(core_out, 1); with spec.popart its output is
+ *             sigma * (w h + b) + mu, with mu and sigma in the arena.
  *
  * Tensor names and (out, in) shapes are those of the equivalent PyTorch
  * module's state_dict ("encoder.0.weight", "core.weight_ih_l0", ...), in the
@@ -89,6 +90,12 @@ typedef struct im_model_spec {
 	int lstm_hidden;
 	im_nn_init init_method;
 	uint64_t seed;
+	/* PopArt (common/learn/popart.h): the baseline head gains two
+	 * non-trainable tensors, baseline.mu and baseline.sigma (1,) (as a
+	 * PyTorch module's registered buffers), and outputs the unnormalised
+	 * value sigma * (w h + b) + mu; its backward scales the value
+	 * gradient by sigma, so dL/d(normalised output) = sigma * dL/dV. */
+	int popart;
 } im_model_spec;
 
 /* The learner's and actor's network shape for "HxW": hidden W, layers H-1,

@@ -38,6 +38,14 @@ static void test_round_trip(void **state)
 	assert_int_equal(back.act.n, 2);
 	assert_int_equal(back.hidden_dim, 8);
 	assert_int_equal(back.feature_dim, 8);
+	assert_int_equal(back.popart, 0);
+	/* PopArt changes the arena's layout: actors must know of it. */
+	m.popart = 1;
+	assert_int_equal(im_runspec_build(&s, 1, "CartPole-v1", 80, 5, &m, 0),
+			 IM_OK);
+	assert_int_equal(im_runspec_model(&back, &s.spec, err, sizeof err),
+			 IM_OK);
+	assert_int_equal(back.popart, 1);
 }
 
 /* Each dimension is within its own bound, but 2^24 * 2^24 * 2^16 = 2^64:

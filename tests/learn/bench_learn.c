@@ -76,7 +76,7 @@ int main(void)
 	for (int k = 0; k < R; k++)
 		ad[k] = (int32_t)im_rng_below(&r, NA);
 	im_loss_batch lb = {T, B, IM_ACT_DISCRETE, NA, logits, ls, val, nv, ad,
-			    ab, blogp, rew, term, cut};
+			    ab, blogp, rew, term, cut, 0.0f};
 	im_loss_grads g = {dpol, dval, dls, NULL, NULL};
 	im_loss_opts lo = im_loss_defaults();
 	im_loss_stats st;

@@ -2,7 +2,8 @@
  * naive double-precision implementation, and its gradients w.r.t. logits,
  * Gaussian mean, log-std and baselines equal central finite differences of
  * the loss with vs and pg_adv held fixed (they carry no gradient), for
- * Discrete and Box, with and without reward clipping. */
+ * Discrete and Box, with and without reward clipping, and with PopArt's
+ * value_scale (advantage and value error divided by sigma). */
 #include <stdarg.h>
 #include <stddef.h>
 #include <setjmp.h>
@@ -31,6 +32,7 @@ typedef struct batch {
 	float act_b[R * NMAX];
 	float blogp[R], rewards[R];
 	uint8_t term[R], trunc[R];
+	float scale; /* PopArt's sigma, 0 for none */
 } batch;
 
 static void make_batch(batch *b, im_act_kind kind, uint64_t seed)
@@ -72,6 +74,7 @@ static im_loss_batch view(const batch *b)
 		.act_discrete = b->act_d, .act_box = b->act_b,
 		.behaviour_logp = b->blogp, .rewards = b->rewards,
 		.terminated = b->term, .truncated = b->trunc,
+		.value_scale = b->scale,
 	};
 	return v;
 }
@@ -128,9 +131,11 @@ static double ref_loss(ref *f, const batch *b, const im_loss_opts *o,
 			     T, B, nvt);
 	}
 	double pg = 0, sq = 0, ent = 0;
+	double inv = b->scale > 0 ? 1.0 / b->scale : 1.0;
 	for (int k = 0; k < R; k++) {
-		pg -= lp[k] * f->adv[k];
-		sq += (f->vs[k] - f->val[k]) * (f->vs[k] - f->val[k]);
+		double err = (f->vs[k] - f->val[k]) * inv;
+		pg -= lp[k] * f->adv[k] * inv;
+		sq += err * err;
 		ent += h[k];
 	}
 	f->terms[0] = pg;
@@ -155,6 +160,14 @@ static void run_loss(out *o, const batch *b, const im_loss_opts *opts,
 	assert_int_equal(im_loss(&o->st, &g, &v, opts, work), 0);
 }
 
+/* Cases 0-3 vary the options; 4-7 repeat them with PopArt's sigma. */
+enum { NCASES = 8 };
+
+static float scale_for(int i)
+{
+	return i >= 4 ? 7.5f : 0.0f;
+}
+
 static im_loss_opts opts_for(int i)
 {
 	im_loss_opts o = im_loss_defaults();
@@ -169,9 +182,11 @@ static im_loss_opts opts_for(int i)
 
 static void check_terms(im_act_kind kind)
 {
-	for (int i = 0; i < 4; i++) {
+	for (int i = 0; i < NCASES; i++) {
 		batch b;
 		make_batch(&b, kind, 10 + i);
+		b.scale = scale_for(i);
+		double inv = b.scale > 0 ? 1.0 / b.scale : 1.0;
 		im_loss_opts o = opts_for(i);
 		ref f;
 		ref_inputs(&f, &b);
@@ -187,7 +202,7 @@ static void check_terms(im_act_kind kind)
 		assert_true(rel_err(got.st.mean_entropy, f.mean_ent) < 1e-5);
 		for (int k = 0; k < R; k++) {
 			assert_true(rel_err(got.vs[k], f.vs[k]) < 1e-5);
-			assert_true(rel_err(got.adv[k], f.adv[k]) < 1e-5);
+			assert_true(rel_err(got.adv[k], f.adv[k] * inv) < 1e-5);
 		}
 	}
 }
@@ -225,9 +240,10 @@ static void fd_compare(double *x, int n, const float *grad, const char *what,
 
 static void check_grads(im_act_kind kind)
 {
-	for (int i = 0; i < 4; i++) {
+	for (int i = 0; i < NCASES; i++) {
 		batch b;
 		make_batch(&b, kind, 20 + i);
+		b.scale = scale_for(i);
 		im_loss_opts o = opts_for(i);
 		ref f;
 		ref_inputs(&f, &b);
@@ -328,6 +344,12 @@ static void test_bad_inputs(void **state)
 	v.kind = IM_ACT_BOX;
 	v.log_std = NULL;
 	assert_int_equal(im_loss(&c.st, &g, &v, &o, NULL), IM_EINVAL);
+	const float bad_scale[3] = {-1.0f, NAN, INFINITY};
+	for (int j = 0; j < 3; j++) {
+		v = view(&b);
+		v.value_scale = bad_scale[j];
+		assert_int_equal(im_loss(&c.st, &g, &v, &o, NULL), IM_EINVAL);
+	}
 }
 
 int main(void)
