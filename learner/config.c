@@ -1,5 +1,7 @@
 #include "config.h"
 
+#include "config_file.h"
+#include "env/env.h"
 #include "err.h"
 #include "flags.h"
 #include "status.h"
@@ -39,7 +41,7 @@ void im_learner_config_defaults(im_learner_config *c)
 	c->max_grad_norm = 40;
 	c->discount = 0.99;
 	c->rho_bar = c->c_bar = c->pg_rho_bar = c->lambda = 1.0;
-	c->popart = 0;
+	c->popart = 1;
 	c->popart_beta = 3e-4;
 	c->num_train_steps = 30000000;
 	c->log_interval = 1.0;
@@ -68,23 +70,24 @@ size_t im_learner_config_table(im_learner_config *c, im_flag *f)
 		{"env", IM_FLAG_STR, &c->env, "environment: a built-in name, plugin:/path/lib.so[?args], py:package.module:factory[?k=v&...] or gym:ID", 1, 0, NULL},
 		{"tag", IM_FLAG_STR, &c->tag, "experiment tag; the run directory is <logdir>/<tag>/seed<seed>", 1, 0, NULL},
 		{"seed", IM_FLAG_I64, &c->seed, "random seed", 0, BIG, NULL},
-		{"num-steps", IM_FLAG_INT, &c->num_steps, "steps per unroll (T)", 1, 100000, NULL},
-		{"num-actors", IM_FLAG_INT, &c->num_actors, "environments acting in parallel on the spawned actors", 1, 100000, NULL},
+		{"config", IM_FLAG_STR, &c->config, "file of IMPALA_*=value lines (a preset: presets/*.env); the environment and the command line override it", 1, 0, NULL},
+		{"num-steps", IM_FLAG_INT, &c->num_steps, "steps per unroll (T); 20 for vector observations", 1, 100000, NULL},
+		{"num-actors", IM_FLAG_INT, &c->num_actors, "environments acting in parallel on the spawned actors; 16 for vector observations", 1, 100000, NULL},
 		{"num-learners", IM_FLAG_INT, &c->num_learners, "learner threads", 1, 256, NULL},
 		{"num-storages", IM_FLAG_INT, &c->num_storages, "unrolls the store holds", 1, 1000000, NULL},
-		{"batch-size", IM_FLAG_INT, &c->batch_size, "unrolls per update (B)", 1, 100000, NULL},
-		{"feature-dim", IM_FLAG_INT, &c->feature_dim, "encoder output width", 1, 65536, NULL},
-		{"hidden-dim", IM_FLAG_INT, &c->hidden_dim, "encoder hidden layer width", 1, 65536, NULL},
+		{"batch-size", IM_FLAG_INT, &c->batch_size, "unrolls per update (B); 8 for vector observations", 1, 100000, NULL},
+		{"feature-dim", IM_FLAG_INT, &c->feature_dim, "encoder output width; 64 for vector observations", 1, 65536, NULL},
+		{"hidden-dim", IM_FLAG_INT, &c->hidden_dim, "encoder hidden layer width; 64 for vector observations", 1, 65536, NULL},
 		{"num-hidden-layers", IM_FLAG_INT, &c->num_hidden_layers, "encoder hidden layers", 1, 64, NULL},
 		{"encoder", IM_FLAG_CHOICE, &c->encoder, "observation encoder: mlp (vectors), minatar, nature or impala (images [H, W, C]); auto: mlp for vectors, minatar for images under 36 pixels a side, nature for larger ones", 1, 0, im_learner_encoders},
 		{"activation", IM_FLAG_CHOICE, &c->activation, "encoder activation", 1, 0, im_learner_activations},
 		{"use-lstm", IM_FLAG_BOOL, &c->use_lstm, "LSTM core", 1, 0, NULL},
 		{"lstm-hidden", IM_FLAG_INT, &c->lstm_hidden, "LSTM width (0: feature-dim)", 0, 65536, NULL},
-		{"lr", IM_FLAG_DOUBLE, &c->lr, "learning rate (decays linearly to 0)", 0, 10, NULL},
+		{"lr", IM_FLAG_DOUBLE, &c->lr, "learning rate (decays linearly to 0); 0.001 for vector observations", 0, 10, NULL},
 		{"eps", IM_FLAG_DOUBLE, &c->eps, "optimiser epsilon (> 0: a zero gradient over eps 0 is NaN)", 1e-12, 10, NULL},
 		{"alpha", IM_FLAG_DOUBLE, &c->alpha, "RMSprop smoothing constant", 0, 1, NULL},
 		{"optimizer", IM_FLAG_CHOICE, &c->optimizer, "optimiser", 1, 0, im_learner_optimizers},
-		{"ent-coef", IM_FLAG_DOUBLE, &c->ent_coef, "entropy bonus weight", 0, 1e6, NULL},
+		{"ent-coef", IM_FLAG_DOUBLE, &c->ent_coef, "entropy bonus weight; 0.003 for vector observations", 0, 1e6, NULL},
 		{"baseline-coef", IM_FLAG_DOUBLE, &c->baseline_coef, "baseline loss weight", 0, 1e6, NULL},
 		{"max-grad-norm", IM_FLAG_DOUBLE, &c->max_grad_norm, "global gradient-norm clip", 0, 1e12, NULL},
 		{"discount", IM_FLAG_DOUBLE, &c->discount, "discount factor gamma", 0, 1, NULL},
@@ -93,7 +96,7 @@ size_t im_learner_config_table(im_learner_config *c, im_flag *f)
 		{"pg-rho-bar", IM_FLAG_DOUBLE, &c->pg_rho_bar, "policy-gradient rho clip", 0, 1e6, NULL},
 		{"lambda", IM_FLAG_DOUBLE, &c->lambda, "V-trace lambda", 0, 1, NULL},
 		{"clip-rewards", IM_FLAG_BOOL, &c->clip_rewards, "clip rewards to [-1, 1] in the loss", 1, 0, NULL},
-		{"popart", IM_FLAG_BOOL, &c->popart, "PopArt value normalisation: baseline loss and policy-gradient advantage on the scale of running statistics of the V-trace targets", 1, 0, NULL},
+		{"popart", IM_FLAG_BOOL, &c->popart, "PopArt value normalisation: baseline loss and policy-gradient advantage on the scale of running statistics of the V-trace targets (--no-popart: off)", 1, 0, NULL},
 		{"popart-beta", IM_FLAG_DOUBLE, &c->popart_beta, "step size of PopArt's running statistics", 1e-9, 1, NULL},
 		{"network-init-method", IM_FLAG_CHOICE, &c->network_init_method, "weight initialisation", 1, 0, im_learner_init_methods},
 		{"num-train-steps", IM_FLAG_I64, &c->num_train_steps, "environment frames to train for", 1, BIG, NULL},
@@ -197,14 +200,96 @@ static int config_check(const im_learner_config *c, char *err, size_t errlen)
 	return IM_OK;
 }
 
+/* The fields whose default depends on the observation; UNSET marks them
+ * while flags are parsed. */
+#define UNSET (-1)
+
+static void mark_unset(im_learner_config *c)
+{
+	c->num_steps = c->num_actors = c->batch_size = UNSET;
+	c->hidden_dim = c->feature_dim = UNSET;
+	c->lr = c->ent_coef = UNSET;
+}
+
+static void restore_unset(im_learner_config *c, const im_learner_config *d)
+{
+	if (c->num_steps == UNSET)
+		c->num_steps = d->num_steps;
+	if (c->num_actors == UNSET)
+		c->num_actors = d->num_actors;
+	if (c->batch_size == UNSET)
+		c->batch_size = d->batch_size;
+	if (c->hidden_dim == UNSET)
+		c->hidden_dim = d->hidden_dim;
+	if (c->feature_dim == UNSET)
+		c->feature_dim = d->feature_dim;
+	if (c->lr == UNSET)
+		c->lr = d->lr;
+	if (c->ent_coef == UNSET)
+		c->ent_coef = d->ent_coef;
+}
+
+/* Nonzero when env names an environment with rank-1 observations.  An
+ * environment that cannot be made keeps rllte's values: the learner
+ * reports the reason when it makes it itself. */
+static int vector_obs(const char *env)
+{
+	im_env *e = NULL;
+	char err[256];
+	if (im_env_make(&e, env, err, sizeof err))
+		return 0;
+	int vec = im_env_obs_space(e)->ndim == 1;
+	im_env_free(e);
+	return vec;
+}
+
+static void obs_defaults(im_learner_config *c, const im_learner_config *d)
+{
+	im_learner_config v = *d;
+	if (vector_obs(c->env)) {
+		v.num_steps = 20;
+		v.num_actors = 16;
+		v.batch_size = 8;
+		v.hidden_dim = v.feature_dim = 64;
+		v.lr = 0.001;
+		v.ent_coef = 0.003;
+	}
+	restore_unset(c, &v);
+}
+
+static int verb_of(im_learner_config *c, const im_flags_result *res,
+		   char *err, size_t errlen)
+{
+	if (res->npositional > 1)
+		return config_fail(err, errlen,
+				   "give at most one verb: train, eval or describe");
+	if (res->npositional == 0)
+		return IM_OK;
+	for (int i = 0; im_learner_verbs[i]; i++)
+		if (strcmp(res->positional[0], im_learner_verbs[i]) == 0) {
+			c->verb = (im_verb)i;
+			return IM_OK;
+		}
+	snprintf(err, errlen, "unknown verb '%s' (use train, eval or describe)",
+		 res->positional[0]);
+	return IM_EINVAL;
+}
+
 int im_learner_config_parse(im_learner_config *c, int argc, char *const *argv,
 			    char *err, size_t errlen)
 {
 	im_flag f[IM_LEARNER_MAX_FLAGS];
 	size_t n = im_learner_config_table(c, f);
 	im_flags_result res;
-	int rc = im_flags_parse(f, n, argc, argv, &res, err, errlen);
+	const char *file = im_config_file_find(argc, argv);
+	int rc = file ? im_config_file_load(file, f, n, err, errlen) : IM_OK;
+	if (rc)
+		return rc;
+	im_learner_config d = *c;
+	mark_unset(c);
+	rc = im_flags_parse(f, n, argc, argv, &res, err, errlen);
 	if (rc == IM_EHELP) {
+		restore_unset(c, &d);
 		im_flags_usage(stdout,
 			       "impala-learner [train|eval|describe] [flags]",
 			       f, n);
@@ -212,22 +297,10 @@ int im_learner_config_parse(im_learner_config *c, int argc, char *const *argv,
 	}
 	if (rc)
 		return rc;
-	if (res.npositional > 1)
-		return config_fail(err, errlen,
-				   "give at most one verb: train, eval or describe");
-	if (res.npositional == 1) {
-		int v = -1;
-		for (int i = 0; im_learner_verbs[i]; i++)
-			if (strcmp(res.positional[0], im_learner_verbs[i]) == 0)
-				v = i;
-		if (v < 0) {
-			snprintf(err, errlen,
-				 "unknown verb '%s' (use train, eval or describe)",
-				 res.positional[0]);
-			return IM_EINVAL;
-		}
-		c->verb = (im_verb)v;
-	}
+	obs_defaults(c, &d);
+	rc = verb_of(c, &res, err, errlen);
+	if (rc)
+		return rc;
 	if (c->lstm_hidden == 0)
 		c->lstm_hidden = c->feature_dim;
 	/* An empty value (IMPALA_CURVE_SECRET_KEY= in an environment file)

@@ -75,6 +75,7 @@ typedef struct im_learner_config {
 	const char *log_level;
 	int blas_threads;
 	const char *blas_core;   /* common/blas.h: auto, openblas or a core */
+	const char *config;      /* --config FILE (config_file.h), or NULL */
 } im_learner_config;
 
 extern const char *const im_learner_activations[];
@@ -95,8 +96,19 @@ size_t im_learner_config_table(im_learner_config *c, struct im_flag *f);
 /* Sets every field to its default. */
 void im_learner_config_defaults(im_learner_config *c);
 
-/* Parses environment and argv into c (which holds the defaults on entry)
- * and checks cross-field constraints.  On IM_EINVAL err holds a one-line
+/* Parses --config FILE, environment and argv into c (which holds the
+ * defaults on entry), fills the defaults that depend on the kind of
+ * observation (below) and checks cross-field constraints.
+ *
+ * Defaults by observation.  rllte's sizes (--num-steps 80 --num-actors 45
+ * --batch-size 4 --hidden-dim 512 --feature-dim 512 --lr 0.0004) were
+ * chosen for Atari frames; on vector observations (rank 1) they learn
+ * slowly (CartPole-v1 308 and 197 after 1M frames, with and without
+ * PopArt), so a vector task gets --num-steps 20 --num-actors 16
+ * --batch-size 8 --hidden-dim 64 --feature-dim 64 --lr 0.001 --ent-coef
+ * 0.003 for each of these flags that neither the command line, the
+ * environment nor the config file set (measured: tests/bench/README.md,
+ * "Learning").  im_learner_config_defaults() holds rllte's values.   On IM_EINVAL err holds a one-line
  * reason naming the offending value; IM_EHELP after printing --help. */
 int im_learner_config_parse(im_learner_config *c, int argc, char *const *argv,
 			    char *err, size_t errlen);

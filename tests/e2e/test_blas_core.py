@@ -65,8 +65,9 @@ def describe(*args, env=None, expect=0, loader=None, level="INFO "):
     assert p.returncode == expect, (args, p.returncode, err)
     if expect != 0:
         return p.pid, None, None, err
-    # The flags survive the restart: 4 -> 16 -> 16, heads 2 + 1 = 403 parameters.
-    assert "parameters: 403 " in out, out
+    # The flags survive the restart: 4 -> 16 -> 16, heads 2 + 1 = 403
+    # parameters, and PopArt's baseline.mu and baseline.sigma (on by default).
+    assert "parameters: 405 " in out, out
     m = LINE.search(err)
     assert m, err
     assert int(m.group(1)) == p.pid, ("the restart must keep the pid", p.pid, err)

@@ -1,0 +1,176 @@
+/* The learner's configuration: --config FILE (IMPALA_*=value lines, as a
+ * systemd EnvironmentFile) with its precedence under the environment and
+ * the command line, its refusals, and the defaults that depend on the
+ * kind of observation. */
+#include <stdarg.h>
+#include <stddef.h>
+#include <setjmp.h>
+#include <stdint.h>
+#include <cmocka.h>
+
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <unistd.h>
+
+#include "config.h"
+#include "err.h"
+
+static char path[] = "/tmp/impala-config-XXXXXX";
+
+static const char *write_file(const char *text)
+{
+	strcpy(path, "/tmp/impala-config-XXXXXX");
+	int fd = mkstemp(path);
+	assert_true(fd >= 0);
+	assert_int_equal(write(fd, text, strlen(text)), (ssize_t)strlen(text));
+	close(fd);
+	return path;
+}
+
+static void clear_env(void)
+{
+	const char *vars[] = {"IMPALA_ENV", "IMPALA_NUM_STEPS", "IMPALA_LR",
+			      "IMPALA_BATCH_SIZE", "IMPALA_TAG", "IMPALA_POPART",
+			      "IMPALA_CONFIG"};
+	for (size_t i = 0; i < sizeof vars / sizeof vars[0]; i++)
+		unsetenv(vars[i]);
+}
+
+static int parse(im_learner_config *c, int argc, char **argv, char *err)
+{
+	im_learner_config_defaults(c);
+	return im_learner_config_parse(c, argc, argv, err, 256);
+}
+
+static void test_file_sets_flags(void **state)
+{
+	(void)state;
+	clear_env();
+	const char *f = write_file(
+		"# a preset\n\n; also a comment\n"
+		"IMPALA_ENV=Acrobot-v1\n"
+		"  IMPALA_NUM_STEPS = 33  \n"
+		"IMPALA_TAG=\"quoted-tag\"\n"
+		"IMPALA_POPART='no'\n");
+	char *argv[] = {"impala-learner", "--config", (char *)f};
+	im_learner_config c;
+	char err[256] = "";
+	assert_int_equal(parse(&c, 3, argv, err), IM_OK);
+	assert_string_equal(c.env, "Acrobot-v1");
+	assert_int_equal(c.num_steps, 33);
+	assert_string_equal(c.tag, "quoted-tag");
+	assert_int_equal(c.popart, 0);
+	unlink(f);
+	clear_env();
+}
+
+static void test_precedence(void **state)
+{
+	(void)state;
+	clear_env();
+	const char *f = write_file("IMPALA_NUM_STEPS=33\nIMPALA_LR=0.5\n"
+				   "IMPALA_BATCH_SIZE=3\n");
+	setenv("IMPALA_LR", "0.25", 1); /* environment beats the file */
+	char *argv[] = {"impala-learner", "--config=", "--batch-size", "5"};
+	char arg[64];
+	snprintf(arg, sizeof arg, "--config=%s", f);
+	argv[1] = arg;
+	im_learner_config c;
+	char err[256] = "";
+	assert_int_equal(parse(&c, 4, argv, err), IM_OK);
+	assert_int_equal(c.num_steps, 33);
+	assert_true(c.lr == 0.25);
+	assert_int_equal(c.batch_size, 5); /* command line beats both */
+	/* IMPALA_CONFIG names the file when the command line does not. */
+	clear_env();
+	setenv("IMPALA_CONFIG", f, 1);
+	char *argv2[] = {"impala-learner"};
+	assert_int_equal(parse(&c, 1, argv2, err), IM_OK);
+	assert_int_equal(c.num_steps, 33);
+	unlink(f);
+	clear_env();
+}
+
+typedef struct bad_case {
+	const char *name, *text, *want;
+} bad_case;
+
+static const bad_case bad_cases[] = {
+	{"unknown variable", "IMPALA_NUM_STEPS=7\nIMPALA_NOPE=1\n",
+	 ":2: IMPALA_NOPE is not a variable"},
+	{"not a variable line", "IMPALA_NUM_STEPS=7\njust words\n",
+	 ":2: not IMPALA_NAME=value"},
+	{"not an IMPALA_ name", "PATH=/bin\n", ":1: not IMPALA_NAME=value"},
+	{"lower-case name", "impala_lr=1\n", ":1: not IMPALA_NAME=value"},
+	{"bad value", "IMPALA_NUM_STEPS=many\n", "IMPALA_NUM_STEPS"},
+};
+
+static void test_bad_files(void **state)
+{
+	(void)state;
+	for (size_t i = 0; i < sizeof bad_cases / sizeof bad_cases[0]; i++) {
+		clear_env();
+		const char *f = write_file(bad_cases[i].text);
+		char *argv[] = {"impala-learner", "--config", (char *)f};
+		im_learner_config c;
+		char err[256] = "";
+		assert_int_equal(parse(&c, 3, argv, err), IM_EINVAL);
+		if (!strstr(err, bad_cases[i].want))
+			fail_msg("%s: '%s' lacks '%s'", bad_cases[i].name, err,
+				 bad_cases[i].want);
+		/* A refused file exports nothing. */
+		if (i < 2)
+			assert_null(getenv("IMPALA_NUM_STEPS"));
+		unlink(f);
+	}
+	char *argv[] = {"impala-learner", "--config", "/nonexistent/x.env"};
+	im_learner_config c;
+	char err[256] = "";
+	assert_int_equal(parse(&c, 3, argv, err), IM_EIO);
+	assert_non_null(strstr(err, "/nonexistent/x.env"));
+	clear_env();
+}
+
+static void test_defaults_by_observation(void **state)
+{
+	(void)state;
+	clear_env();
+	im_learner_config c;
+	char err[256] = "";
+	char *vec[] = {"impala-learner", "--env", "Acrobot-v1"};
+	assert_int_equal(parse(&c, 3, vec, err), IM_OK);
+	assert_int_equal(c.num_steps, 20);
+	assert_int_equal(c.num_actors, 16);
+	assert_int_equal(c.batch_size, 8);
+	assert_int_equal(c.hidden_dim, 64);
+	assert_int_equal(c.feature_dim, 64);
+	assert_true(c.lr == 0.001 && c.ent_coef == 0.003);
+	assert_int_equal(c.popart, 1);
+	/* A flag given keeps its value; the others still follow the kind. */
+	char *set[] = {"impala-learner", "--env", "Acrobot-v1", "--num-steps",
+		       "80", "--ent-coef", "0.01"};
+	assert_int_equal(parse(&c, 7, set, err), IM_OK);
+	assert_int_equal(c.num_steps, 80);
+	assert_true(c.ent_coef == 0.01);
+	assert_int_equal(c.batch_size, 8);
+	/* No environment to look at: rllte's values. */
+	char *unk[] = {"impala-learner", "--env", "NoSuchEnv-v0"};
+	assert_int_equal(parse(&c, 3, unk, err), IM_OK);
+	im_learner_config d;
+	im_learner_config_defaults(&d);
+	assert_int_equal(c.num_steps, d.num_steps);
+	assert_int_equal(c.hidden_dim, d.hidden_dim);
+	assert_true(c.lr == d.lr && c.ent_coef == d.ent_coef);
+}
+
+int main(void)
+{
+	const struct CMUnitTest tests[] = {
+		cmocka_unit_test(test_file_sets_flags),
+		cmocka_unit_test(test_precedence),
+		cmocka_unit_test(test_bad_files),
+		cmocka_unit_test(test_defaults_by_observation),
+	};
+	return cmocka_run_group_tests(tests, NULL, NULL);
+}
