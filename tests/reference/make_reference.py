@@ -7,7 +7,13 @@ of common/nn), a fixed batch, and computes with torch (float64):
   - the three loss terms and the total (summed over T and B, as monobeast),
   - every parameter's gradient, the global gradient norm before clipping,
   - the parameters after one clipped RMSprop step and, separately, after one
-    clipped Adam step from the same gradients.
+    clipped Adam step from the same gradients,
+  - with PopArt (case mlp_popart): the baseline head outputs
+    sigma * (w h + b) + mu from the buffers baseline.mu and baseline.sigma
+    (a PyTorch module's registered buffers: no gradient), the baseline loss
+    and the policy-gradient advantage are divided by sigma, and after the
+    RMSprop step the statistics follow vs with step POPART_BETA while the
+    head is rescaled to preserve its outputs (common/learn/popart.h).
 Writes tests/reference/<case>.safetensors (float32 tensors, small).
 
 The image cases (issue 10: minatar 10x10x4 float 0/1 grids, nature 44x44x2
@@ -53,6 +59,8 @@ MAX_GRAD_NORM = 0.5  # small, so that clipping is exercised
 LR, ALPHA, EPS = 0.01, 0.99, 0.01
 ADAM_LR, BETA1, BETA2, ADAM_EPS = 0.001, 0.9, 0.999, 1e-8
 RHO_BAR, C_BAR, PG_RHO_BAR, LAMBDA = 1.0, 1.0, 1.0, 1.0
+POPART_MU, POPART_SIGMA, POPART_BETA = -3.0, 2.5, 0.25
+BUFFERS = ("baseline.mu", "baseline.sigma")
 
 
 def linear(gen, fan_in, fan_out):
@@ -63,7 +71,7 @@ def linear(gen, fan_in, fan_out):
     return w, b
 
 
-def make_params(gen, discrete, n, use_lstm):
+def make_params(gen, discrete, n, use_lstm, popart=False):
     p = {}
     p["encoder.0.weight"], p["encoder.0.bias"] = linear(gen, OBS, HID)
     p["encoder.2.weight"], p["encoder.2.bias"] = linear(gen, HID, FEAT)
@@ -82,8 +90,12 @@ def make_params(gen, discrete, n, use_lstm):
         # Non-zero so that the log-std gradient path is exercised.
         p["policy.log_std"] = (torch.rand(n, generator=gen) - 0.5) * 0.4
     p["baseline.weight"], p["baseline.bias"] = linear(gen, core, 1)
+    if popart:
+        p["baseline.mu"] = torch.tensor([POPART_MU])
+        p["baseline.sigma"] = torch.tensor([POPART_SIGMA])
     # Round to float32 first: the C code starts from exactly these values.
-    return {k: v.float().double().requires_grad_(True) for k, v in p.items()}
+    return {k: v.float().double().requires_grad_(k not in BUFFERS)
+            for k, v in p.items()}
 
 
 def core_input(p, feats, prev_a, prev_r, discrete, n):
@@ -127,6 +139,8 @@ def encoder(p, obs):
 def heads(p, core):
     pol = core @ p["policy.weight"].T + p["policy.bias"]
     v = (core @ p["baseline.weight"].T + p["baseline.bias"]).squeeze(-1)
+    if "baseline.sigma" in p:
+        v = p["baseline.sigma"] * v + p["baseline.mu"]
     return pol, v
 
 
@@ -424,6 +438,23 @@ def image_batch(d, seed, H, W, C, u8):
         d[key] = v.reshape(*lead, H, W, C)
 
 
+def popart_step(p, vs):
+    """Statistics step and output-preserving rescale of the head, on the
+    parameters p (a dict of detached tensors), in place."""
+    mu, sigma = p["baseline.mu"], p["baseline.sigma"]
+    nu = sigma ** 2 + mu ** 2
+    mu2 = (1 - POPART_BETA) * mu + POPART_BETA * vs.mean()
+    nu2 = (1 - POPART_BETA) * nu + POPART_BETA * (vs ** 2).mean()
+    sigma2 = (nu2 - mu2 ** 2).clamp(min=1e-8).sqrt()
+    h = torch.randn(7, p["baseline.weight"].shape[1])
+    before = sigma * (h @ p["baseline.weight"].T + p["baseline.bias"]) + mu
+    p["baseline.weight"] = p["baseline.weight"] * sigma / sigma2
+    p["baseline.bias"] = (sigma * p["baseline.bias"] + mu - mu2) / sigma2
+    p["baseline.mu"], p["baseline.sigma"] = mu2, sigma2
+    after = sigma2 * (h @ p["baseline.weight"].T + p["baseline.bias"]) + mu2
+    assert torch.allclose(before, after, atol=1e-9)
+
+
 def sample_big(out):
     """Tensors beyond SAMPLE_ABOVE elements: every SAMPLE_STRIDE-th."""
     for k in list(out):
@@ -431,7 +462,8 @@ def sample_big(out):
             out[k] = out[k].flatten()[::SAMPLE_STRIDE].clone()
 
 
-def run_case(name, discrete, use_lstm, clip_rewards, seed, image=None):
+def run_case(name, discrete, use_lstm, clip_rewards, seed, image=None,
+             popart=False):
     gen = torch.Generator().manual_seed(seed)
     n = 3 if discrete else 2
     enc = None
@@ -444,7 +476,7 @@ def run_case(name, discrete, use_lstm, clip_rewards, seed, image=None):
         check_module(module, p, d, kind, H, W, C, use_lstm)
         enc = lambda q, o: image_features(q, kind, o, H, W, C)  # noqa: E731
     else:
-        p = make_params(gen, discrete, n, use_lstm)
+        p = make_params(gen, discrete, n, use_lstm, popart)
         d = make_batch(gen, discrete, n)
     if use_lstm:
         check_lstm_against_torch(p, n)
@@ -459,13 +491,18 @@ def run_case(name, discrete, use_lstm, clip_rewards, seed, image=None):
             next_values[t, b] = ev[j]
         vs, pg_adv = vtrace(logp - d["behaviour_logp"], discounts, rewards,
                             v[:T], next_values, d["truncated"])
+    vscale = float(p["baseline.sigma"]) if popart else 1.0
+    pg_adv = pg_adv / vscale
     pg_loss = -(logp * pg_adv).sum()
-    base_loss = BASE_COEF * 0.5 * ((vs - v[:T]) ** 2).sum()
+    base_loss = BASE_COEF * 0.5 * (((vs - v[:T]) / vscale) ** 2).sum()
     ent_loss = -ENT_COEF * ent.sum()
     total = pg_loss + base_loss + ent_loss
     names = list(p.keys())
-    grads = torch.autograd.grad(total, [p[k] for k in names])
-    grads = dict(zip(names, grads))
+    trained = [k for k in names if k not in BUFFERS]
+    grads = dict(zip(trained, torch.autograd.grad(total, [p[k] for k in trained])))
+    for k in names:
+        if k in BUFFERS:
+            grads[k] = torch.zeros_like(p[k])
     norm = torch.sqrt(sum((g ** 2).sum() for g in grads.values()))
     scale = min(1.0, MAX_GRAD_NORM / (float(norm) + 1e-6))
     check_against_torch_optim(p, grads, names, scale, out_rms := {}, out_adam := {})
@@ -485,6 +522,11 @@ def run_case(name, discrete, use_lstm, clip_rewards, seed, image=None):
         out["grad." + k] = grads[k]
     if image:
         sample_big(out)
+    if popart:
+        stepped = {k: out["rmsprop." + k].clone() for k in names}
+        popart_step(stepped, vs)
+        for k in names:
+            out["popart." + k] = stepped[k]
     for k in ("obs", "actions", "rewards", "terminated", "truncated",
               "behaviour_logp", "reset", "prev_action", "prev_reward", "h0",
               "c0", "extra_index", "extra_obs", "extra_prev_action",
@@ -504,7 +546,8 @@ def run_case(name, discrete, use_lstm, clip_rewards, seed, image=None):
             "discount": GAMMA, "baseline_coef": BASE_COEF, "ent_coef": ENT_COEF,
             "max_grad_norm": MAX_GRAD_NORM, "lr": LR, "alpha": ALPHA, "eps": EPS,
             "adam_lr": ADAM_LR, "beta1": BETA1, "beta2": BETA2,
-            "adam_eps": ADAM_EPS, "n_extra": d["n_extra"]}
+            "adam_eps": ADAM_EPS, "n_extra": d["n_extra"],
+            "popart": int(popart), "popart_beta": POPART_BETA}
     if image:
         kind, (H, W, C), u8 = image
         meta.update({"encoder": kind, "H": H, "W": W, "C": C, "obs_u8": int(u8),
@@ -544,12 +587,14 @@ def main():
     for i, (kind, (shape, u8)) in enumerate(images.items()):
         cases.append((kind + "_discrete", True, False, True, 11 + 2 * i, (kind, shape, u8)))
         cases.append((kind + "_lstm_box", False, True, False, 12 + 2 * i, (kind, shape, u8)))
+    cases.append(("mlp_popart", True, False, False, 5))
     only = set(sys.argv[1:])
     for name, discrete, use_lstm, clip, seed, *image in (c + (None,) if len(c) == 5 else c
                                                            for c in cases):
         if only and name not in only:
             continue
-        out, meta = run_case(name, discrete, use_lstm, clip, seed, image[0])
+        out, meta = run_case(name, discrete, use_lstm, clip, seed, image[0],
+                             popart=name.endswith("popart"))
         path = os.path.join(here, name + ".safetensors")
         write_safetensors(path, out, meta)
         print("wrote", path, "loss", [round(float(x), 6) for x in out["out.loss"]],

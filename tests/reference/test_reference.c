@@ -1,8 +1,9 @@
 /* The learner update against PyTorch: tests/reference/make_reference.py
  * builds the same network in torch (float64), runs the same batch and dumps
  * the V-trace targets, the loss terms, every gradient, the norm and the
- * parameters after one clipped RMSprop step and one clipped Adam step.  Here
- * the C update (float32) must match all of them.
+ * parameters after one clipped RMSprop step and one clipped Adam step, and
+ * for the PopArt case the parameters after the statistics step that follows
+ * the RMSprop step.  Here the C update (float32) must match all of them.
  *
  * The image cases (issue 10: minatar, nature and impala encoders, each
  * with a Discrete head and with an LSTM and a Box head) draw their
@@ -29,6 +30,7 @@
 
 #include "err.h"
 #include "learn/ckpt.h"
+#include "learn/popart.h"
 #include "learn/update.h"
 
 #define ATOL 2e-4
@@ -173,6 +175,8 @@ static im_model *make_model(const ref *r)
 	s.lstm_hidden = meta_int(r->f, "lstm_hidden");
 	if (r->encoder)
 		assert_int_equal(im_nn_encoder_parse(r->encoder, &s.encoder), IM_OK);
+	const char *popart = im_ckpt_meta(r->f, "popart");
+	s.popart = popart && atoi(popart);
 	im_model *m = NULL;
 	assert_int_equal(im_model_new(&m, &s), IM_OK);
 	return m;
@@ -294,9 +298,10 @@ static void free_inputs(inputs *x)
 		free(all[i]);
 }
 
-static void check_step(const ref *r, const im_model *m, const float *params,
-		       const float *grads, im_optim_kind kind,
-		       const char *prefix)
+/* Returns the stepped parameters (the caller frees them). */
+static float *check_step(const ref *r, const im_model *m, const float *params,
+			 const float *grads, im_optim_kind kind,
+			 const char *prefix)
 {
 	size_t np = im_model_num_params(m);
 	float *p = malloc(np * sizeof *p), *g = malloc(np * sizeof *g);
@@ -322,8 +327,23 @@ static void check_step(const ref *r, const im_model *m, const float *params,
 			 IM_OK);
 	expect_group(r, m, prefix, p);
 	im_optim_free(opt);
-	free(p);
 	free(g);
+	return p;
+}
+
+/* PopArt's statistics step after the optimiser's, from this batch's vs. */
+static void check_popart(const ref *r, const im_model *m, float *stepped,
+			 const float *vs)
+{
+	size_t np = im_model_num_params(m);
+	size_t TB = (size_t)r->T * (size_t)r->B;
+	assert_int_equal(im_popart_update(m, stepped, vs, TB,
+					  meta_num(r->f, "popart_beta")),
+			 IM_OK);
+	float *want = malloc(np * sizeof *want);
+	load_group(r, m, "popart", want);
+	expect_close("popart", stepped, want, np);
+	free(want);
 }
 
 static void run_case(const char *name)
@@ -403,8 +423,12 @@ static void run_case(const char *name)
 	expect_close("grad norm", &norm, w, 1);
 	free(w);
 
-	check_step(&r, m, params, grads, IM_OPTIM_RMSPROP, "rmsprop");
-	check_step(&r, m, params, grads, IM_OPTIM_ADAM, "adam");
+	float *stepped = check_step(&r, m, params, grads, IM_OPTIM_RMSPROP,
+				    "rmsprop");
+	if (im_model_find(m, "baseline.sigma"))
+		check_popart(&r, m, stepped, im_update_vs(u));
+	free(stepped);
+	free(check_step(&r, m, params, grads, IM_OPTIM_ADAM, "adam"));
 
 	im_update_free(u);
 	free_inputs(&x);
@@ -472,6 +496,12 @@ static void test_impala_lstm_box(void **state)
 	run_case("impala_lstm_box");
 }
 
+static void test_mlp_popart(void **state)
+{
+	(void)state;
+	run_case("mlp_popart");
+}
+
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
@@ -485,6 +515,7 @@ int main(void)
 		cmocka_unit_test(test_nature_lstm_box),
 		cmocka_unit_test(test_impala_discrete),
 		cmocka_unit_test(test_impala_lstm_box),
+		cmocka_unit_test(test_mlp_popart),
 	};
 	return cmocka_run_group_tests(tests, NULL, NULL);
 }
