@@ -115,7 +115,7 @@ size_t im_learner_config_table(im_learner_config *c, im_flag *f)
 		{"spawn-actors", IM_FLAG_INT, &c->spawn_actors, "local actor processes to start", 0, 1024, NULL},
 		{"actor-bin", IM_FLAG_STR, &c->actor_bin, "impala-actor binary for --spawn-actors", 1, 0, NULL},
 		{"envs-per-actor", IM_FLAG_INT, &c->envs_per_actor, "environments per spawned actor (0: num-actors / spawn-actors)", 0, 100000, NULL},
-		{"max-policy-lag", IM_FLAG_I64, &c->max_policy_lag, "drop unrolls older than this many updates (0: keep all)", 0, BIG, NULL},
+		{"max-policy-lag", IM_FLAG_I64, &c->max_policy_lag, "drop unrolls older than this many updates (0: keep all); 20 for vector observations", 0, BIG, NULL},
 		{"publish-every", IM_FLAG_INT, &c->publish_every, "updates between parameter broadcasts", 1, 1000000, NULL},
 		{"publish-interval-ms", IM_FLAG_INT, &c->publish_interval_ms, "broadcast parameters at least this often", 1, 3600000, NULL},
 		{"actor-timeout", IM_FLAG_DOUBLE, &c->actor_timeout, "seconds of silence before an actor is dropped", 0.1, 86400, NULL},
@@ -209,6 +209,7 @@ static void mark_unset(im_learner_config *c)
 	c->num_steps = c->num_actors = c->batch_size = UNSET;
 	c->hidden_dim = c->feature_dim = UNSET;
 	c->lr = c->ent_coef = UNSET;
+	c->max_policy_lag = UNSET;
 }
 
 static void restore_unset(im_learner_config *c, const im_learner_config *d)
@@ -227,6 +228,8 @@ static void restore_unset(im_learner_config *c, const im_learner_config *d)
 		c->lr = d->lr;
 	if (c->ent_coef == UNSET)
 		c->ent_coef = d->ent_coef;
+	if (c->max_policy_lag == UNSET)
+		c->max_policy_lag = d->max_policy_lag;
 }
 
 /* Nonzero when env names an environment with rank-1 observations.  An
@@ -253,6 +256,7 @@ static void obs_defaults(im_learner_config *c, const im_learner_config *d)
 		v.hidden_dim = v.feature_dim = 64;
 		v.lr = 0.001;
 		v.ent_coef = 0.003;
+		v.max_policy_lag = 20;
 	}
 	restore_unset(c, &v);
 }

@@ -106,7 +106,7 @@ void im_learner_config_defaults(im_learner_config *c);
  * slowly (CartPole-v1 308 and 197 after 1M frames, with and without
  * PopArt), so a vector task gets --num-steps 20 --num-actors 16
  * --batch-size 8 --hidden-dim 64 --feature-dim 64 --lr 0.001 --ent-coef
- * 0.003 for each of these flags that neither the command line, the
+ * 0.003 --max-policy-lag 20 for each of these flags that neither the command line, the
  * environment nor the config file set (measured: tests/bench/README.md,
  * "Learning").  im_learner_config_defaults() holds rllte's values.   On IM_EINVAL err holds a one-line
  * reason naming the offending value; IM_EHELP after printing --help. */

@@ -132,6 +132,11 @@ def main():
                         "--eval-interval", "0", "--save-interval", "0",
                         "--log-interval", "0.5",
                         "--actor-timeout", str(ACTOR_TIMEOUT),
+                        # No stale-unroll eviction (the vector default is 20):
+                        # an unroll evicted from the store after it was
+                        # received is counted in both "unrolls_received" and
+                        # "dropped", which this ledger would call invented.
+                        "--max-policy-lag", "0",
                         "--num-train-steps", "1000000000")
         st = c.status()
         assert st["actors"] == [] and c.metrics()["impala_actors"] == 0

@@ -91,6 +91,7 @@ class Run:
                 "--eval-interval", "0", "--save-interval", "0",
                 "--num-train-steps", "1000000000",
                 "--actor-timeout", str(ACTOR_TIMEOUT),
+                "--max-policy-lag", "0",  # as test_elastic.py: exact ledger
                 "--bind", f"tcp://{netns.LEARNER_IP}:{BASE_PORT}", "--insecure",
                 "--status-addr", f"127.0.0.1:{STATUS_PORT}",
                 "--logdir", f"{self.tmp}/runs"]

@@ -146,6 +146,7 @@ static void test_defaults_by_observation(void **state)
 	assert_int_equal(c.hidden_dim, 64);
 	assert_int_equal(c.feature_dim, 64);
 	assert_true(c.lr == 0.001 && c.ent_coef == 0.003);
+	assert_int_equal(c.max_policy_lag, 20);
 	assert_int_equal(c.popart, 1);
 	/* A flag given keeps its value; the others still follow the kind. */
 	char *set[] = {"impala-learner", "--env", "Acrobot-v1", "--num-steps",
@@ -162,6 +163,7 @@ static void test_defaults_by_observation(void **state)
 	assert_int_equal(c.num_steps, d.num_steps);
 	assert_int_equal(c.hidden_dim, d.hidden_dim);
 	assert_true(c.lr == d.lr && c.ent_coef == d.ent_coef);
+	assert_int_equal(c.max_policy_lag, d.max_policy_lag);
 }
 
 int main(void)
