@@ -234,11 +234,16 @@ static void restore_unset(im_learner_config *c, const im_learner_config *d)
 
 /* Nonzero when env names an environment with rank-1 observations.  An
  * environment that cannot be made keeps rllte's values: the learner
- * reports the reason when it makes it itself. */
+ * reports the reason when it makes it itself.  Python environments (py:,
+ * gym:) are not made here: that would start the interpreter and run the
+ * user's code while flags are still being read; they keep rllte's values
+ * unless given sizes or a --config preset. */
 static int vector_obs(const char *env)
 {
 	im_env *e = NULL;
 	char err[256];
+	if (!strncmp(env, "py:", 3) || !strncmp(env, "gym:", 4))
+		return 0;
 	if (im_env_make(&e, env, err, sizeof err))
 		return 0;
 	int vec = im_env_obs_space(e)->ndim == 1;
