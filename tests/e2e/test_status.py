@@ -111,7 +111,11 @@ def main():
         c.start_learner(*ARGS)
         c.start_actor(11, 4)
         c.start_actor(12, 4)
-        st = c.wait_for(lambda s: s["updates"] >= 10 and len(s["actors"]) == 2, 30,
+        # Wait until both actors have been trained on: under load one actor
+        # can feed the first ten updates alone while the other still waits
+        # for its first broadcast.
+        st = c.wait_for(lambda s: s["updates"] >= 10 and len(s["actors"]) == 2
+                        and all(a["unrolls"] > 0 for a in s["actors"]), 30,
                         "updates from two actors")
         check_status(st)
 
