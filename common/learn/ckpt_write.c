@@ -307,8 +307,12 @@ int im_ckpt_remove_stale_temps(const char *path, int *removed)
 	const char *d = slash ? (slash == dir ? "/" : (*slash = '\0', dir)) : ".";
 	DIR *dp = *base ? opendir(d) : NULL;
 	if (!dp) {
+		/* base points into dir: decide before freeing it. */
+		int e = errno;
+		rc = *base ? IM_ESYS : IM_EINVAL;
 		free(dir);
-		return *base ? IM_ESYS : IM_EINVAL;
+		errno = e;
+		return rc;
 	}
 	struct dirent *ent;
 	while ((ent = readdir(dp)) != NULL) {
