@@ -200,9 +200,18 @@ static int copy_nested(void *dst, size_t *pos, PyObject *o, int d,
 		return im_errf(why, whylen, IM_ESHAPE, "observation: dimension "
 			       "%d has %zd elements, the space %d", d, n,
 			       s->shape[d]);
-	PyObject **items = PySequence_Fast_ITEMS(o);
+	/* A number's __float__ is the user's code and may change this list
+	 * while it is read: each item is held while it is converted, and
+	 * the size is checked again before each one. */
 	for (Py_ssize_t i = 0; i < n; i++) {
-		int rc = copy_nested(dst, pos, items[i], d + 1, s, why, whylen);
+		if (PySequence_Fast_GET_SIZE(o) != n)
+			return im_errf(why, whylen, IM_EINVAL, "observation: "
+				       "dimension %d changed size while it "
+				       "was read", d);
+		PyObject *item = PySequence_Fast_GET_ITEM(o, i);
+		Py_INCREF(item);
+		int rc = copy_nested(dst, pos, item, d + 1, s, why, whylen);
+		Py_DECREF(item);
 		if (rc)
 			return rc;
 	}

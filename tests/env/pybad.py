@@ -23,6 +23,17 @@ class MultiDiscrete:
         self.dtype = np.int64
 
 
+class _Clears:
+    """A number that empties the list holding it when it is read."""
+
+    def __init__(self, holder):
+        self.holder = holder
+
+    def __float__(self):
+        self.holder.clear()
+        return 0.5
+
+
 class Env:
     def __init__(self, mode, after):
         self.mode = mode
@@ -82,6 +93,11 @@ class Env:
             return self.obs(), 1.0, False, True, {}
         if m == "list_obs":
             return [0.25, -0.5, 1.0], 1, False, False, {}
+        if m == "list_shrinks":
+            # An element whose __float__ empties the list being read.
+            obs = [0.25, None, 1.0]
+            obs[1] = _Clears(obs)
+            return obs, 0.0, False, False, {}
         if m == "strided_obs":
             a = np.arange(6, dtype=np.float64).reshape(3, 2) / 8
             return a[:, 1], 1.0, False, False, {}

@@ -281,6 +281,8 @@ static const bad_case bad_cases[] = {
 	 "observation has shape (4,) but the observation space (3,)"},
 	{"wrong dtype", "py:pybad:make?mode=bad_dtype", 0, IM_EENVFAIL,
 	 "observation has dtype 'l'"},
+	{"list emptied while read", "py:pybad:make?mode=list_shrinks", 0,
+	 IM_EENVFAIL, "dimension 0 changed size while it was read"},
 	{"NaN observation", "py:pybad:make?mode=nan_obs", 0, IM_EENVFAIL,
 	 "observation element 1 is nan"},
 	{"reward not a number", "py:pybad:make?mode=reward_str", 0, IM_EENVFAIL,
