@@ -73,6 +73,10 @@ struct im_env_class {
 #define IM_ENV_STEP_TERMINATED 1
 #define IM_ENV_STEP_TRUNCATED 2
 
+/* The most elements an environment class may declare for one observation
+ * (plugin.c, pyenv.c): larger spaces are refused when the class opens. */
+#define IM_ENV_MAX_OBS_NUMEL (1u << 26)
+
 /* Built-in classes (cartpole.c, acrobot.c, mountain_car.c, pendulum.c).
  * Their states are plain arrays of doubles, so tests can set a chosen
  * state and call step() on it directly:

@@ -13,9 +13,6 @@
 #include "env/impala_env_plugin.h"
 #include "err.h"
 
-/* Observations larger than this are refused as a malformed table. */
-#define MAX_OBS_NUMEL (1u << 26)
-
 typedef uint32_t (*version_fn)(void);
 typedef const impala_env_plugin *(*entry_fn)(void);
 
@@ -94,7 +91,7 @@ static int check_spaces(im_env_class *c, const impala_env_plugin *p,
 	c->obs.ndim = p->obs_ndim;
 	for (int i = 0; i < p->obs_ndim; i++) {
 		if (p->obs_shape[i] < 1 ||
-		    (numel *= (uint64_t)p->obs_shape[i]) > MAX_OBS_NUMEL) {
+		    (numel *= (uint64_t)p->obs_shape[i]) > IM_ENV_MAX_OBS_NUMEL) {
 			im_errf(err, errlen, 0, "plugin '%s': bad observation shape",
 			     path);
 			return IM_EPLUGIN;

@@ -102,6 +102,11 @@ static int load_boot(char *err, size_t errlen)
 	PyObject *d = m ? PyModule_GetDict(m) : NULL;
 	if (d && !PyDict_GetItemString(d, "__builtins__"))
 		PyDict_SetItemString(d, "__builtins__", PyEval_GetBuiltins());
+	/* The bound every environment class keeps (env_class.h). */
+	PyObject *max = PyLong_FromUnsignedLong(IM_ENV_MAX_OBS_NUMEL);
+	if (d && max)
+		PyDict_SetItemString(d, "MAX_OBS_NUMEL", max);
+	Py_XDECREF(max);
 	PyObject *code = Py_CompileString(im_pyenv_boot_src, "<impala pyenv_boot.py>",
 					  Py_file_input);
 	PyObject *r = code && d ? PyEval_EvalCode(code, d, d) : NULL;

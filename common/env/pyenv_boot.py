@@ -143,6 +143,16 @@ def _flat(values, n, what):
     return out
 
 
+def _largest(values):
+    """The largest of a bound (scalar or array), read where it lies: a
+    frame's bound is not copied into a list of Python floats."""
+    if _np is not None:
+        return float(_np.max(_np.asarray(values, dtype=_np.float64)))
+    if isinstance(values, (list, tuple)):
+        return max(_largest(v) for v in values)
+    return float(values)
+
+
 def _shape(space):
     shape = getattr(space, "shape", None)
     try:
@@ -180,12 +190,16 @@ def obs_space(space):
         raise _unsupported(which, space, f"shape {shape} is not 0 to 4 "
                            "positive dimensions")
     shape = shape or (1,)
+    # MAX_OBS_NUMEL is set by pyenv.c (env_class.h) before this file runs.
+    if math.prod(shape) > MAX_OBS_NUMEL:
+        raise _unsupported(which, space, f"shape {shape} has "
+                           f"{math.prod(shape)} elements; at most "
+                           f"{MAX_OBS_NUMEL} are supported")
     dt = _dtype_name(space)
     if dt in ("float32", "float64"):
         return shape, "f32", 0.0
     if dt == "uint8":
-        n = math.prod(shape)
-        high = max(_flat(space.high, n, "observation high"))
+        high = _largest(space.high)
         # 0/1 grids (MinAtar) are fed as they are; camera-like frames of
         # 0..255 are scaled to [0, 1] by the first layer.
         return shape, "u8", 1.0 if high <= 1 else 1.0 / 255.0

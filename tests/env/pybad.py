@@ -23,6 +23,14 @@ class MultiDiscrete:
         self.dtype = np.int64
 
 
+class ScalarBox:
+    """A Box whose bounds are scalars, so a huge shape costs nothing."""
+
+    def __init__(self, low, high, shape, dtype):
+        self.low, self.high, self.shape = low, high, shape
+        self.dtype = np.dtype(dtype)
+
+
 class _Clears:
     """A number that empties the list holding it when it is read."""
 
@@ -48,6 +56,12 @@ class Env:
             self.observation_space = Discrete(5)
         if mode == "obs_uint16":
             self.observation_space = Box(0, 9, (3,), np.uint16)
+        if mode == "obs_huge_u8":  # 3.3e12 bytes: refused, not allocated
+            self.observation_space = ScalarBox(0, 255, (1 << 20, 1 << 20, 3),
+                                               np.uint8)
+        if mode == "obs_huge_f32":  # 2**31 does not fit a C int
+            self.observation_space = ScalarBox(-1.0, 1.0, (1 << 31,),
+                                               np.float32)
         if mode == "act_multidiscrete":
             self.action_space = MultiDiscrete()
         if mode == "act_box_inf":
