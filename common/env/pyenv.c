@@ -266,8 +266,14 @@ static void release_env(py_class *pc, PyObject *env)
 		PyErr_Clear();
 	} else {
 		PyObject *r = PyObject_CallNoArgs(close);
+		/* Logged with its traceback, but the reason kept is the
+		 * failure that led here (a refused space, a broken
+		 * contract), not close()'s. */
+		char keep[sizeof pc->last_error];
+		memcpy(keep, pc->last_error, sizeof keep);
 		if (!r)
 			take_exception(pc, "close()");
+		memcpy(pc->last_error, keep, sizeof keep);
 		Py_XDECREF(r);
 		Py_DECREF(close);
 	}

@@ -1,11 +1,11 @@
 """Python environments that misbehave in one chosen way each, for the
-bridge's tests (tests/env/test_pyenv.c, tests/e2e/test_pyenv_errors.py):
+bridge's tests (tests/env/test_pyenv.c, tests/e2e/test_pyenv.py):
 
     py:pybad:make?mode=step_raises&after=3
 
 `after` is the number of good steps before the bad one (reset counts as
 step 0 for the reset modes).  Modes that break at open time (spaces, the
-factory) ignore it."""
+factory) ignore it.  `close=raises` makes close() raise too."""
 import numpy as np
 
 from pycartpole import Box, Discrete
@@ -43,7 +43,8 @@ class _Clears:
 
 
 class Env:
-    def __init__(self, mode, after):
+    def __init__(self, mode, after, close="ok"):
+        self.close_mode = close
         self.mode = mode
         self.after = after
         self.t = 0
@@ -68,6 +69,10 @@ class Env:
             self.action_space = Box(-np.inf, np.inf, (2,), np.float32)
         if mode == "no_step":
             self.step = None
+
+    def close(self):
+        if self.close_mode == "raises":
+            raise OSError("close failed on purpose")
 
     def obs(self):
         return np.zeros(3, dtype=np.float32)
@@ -118,14 +123,14 @@ class Env:
         raise AssertionError(f"unknown mode {m}")
 
 
-def make(mode="fine", after=0):
+def make(mode="fine", after=0, close="ok"):
     if mode == "prints":
         print("hello from the factory")
     if mode == "factory_raises":
         raise KeyError("no such level")
     if mode == "not_an_env":
         return 42
-    return Env(mode, int(after))
+    return Env(mode, int(after), close)
 
 
 class SeedEcho:
