@@ -220,14 +220,20 @@ static int take_exception(py_class *pc, const char *where)
 		PyException_SetTraceback(value, tb);
 	int refused = value && boot.refused &&
 		      PyObject_IsInstance(value, boot.refused) == 1;
+	/* str() is the exception's own code and may raise in turn: that
+	 * second exception is dropped, so that formatting the traceback
+	 * below starts with none pending. */
 	PyObject *msg = value ? PyObject_Str(value) : NULL;
 	const char *m = msg ? PyUnicode_AsUTF8(msg) : NULL;
+	if (!m) {
+		PyErr_Clear();
+		m = "<str() failed>";
+	}
 	if (refused)
-		set_error(pc, "%s: %s", pc->spec, m ? m : "refused");
+		set_error(pc, "%s: %s", pc->spec, m);
 	else
 		set_error(pc, "%s: %s raised %s: %s", pc->spec, where,
-			  value ? Py_TYPE(value)->tp_name : "an exception",
-			  m ? m : "");
+			  value ? Py_TYPE(value)->tp_name : "an exception", m);
 	if (!refused) {
 		PyObject *text = value ? PyObject_CallOneArg(boot.format_exception,
 							     value) : NULL;

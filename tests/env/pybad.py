@@ -42,6 +42,13 @@ class _Clears:
         return 0.5
 
 
+class Unprintable(Exception):
+    """An exception whose str() raises in turn."""
+
+    def __str__(self):
+        raise RuntimeError("no text for you")
+
+
 class Env:
     def __init__(self, mode, after, close="ok"):
         self.close_mode = close
@@ -93,6 +100,8 @@ class Env:
             return self.obs(), 0.5, False, False, {}
         if m == "step_raises":
             raise ZeroDivisionError("step failed on purpose")
+        if m == "step_raises_unprintable":
+            raise Unprintable()
         if m == "refuse_action":
             raise ValueError(f"action {action} is not allowed here")
         if m == "bad_shape":

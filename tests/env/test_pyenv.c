@@ -282,6 +282,8 @@ static const bad_case bad_cases[] = {
 	 IM_EENVFAIL, "reset(): returned a numpy.ndarray; expected the tuple"},
 	{"step raises", "py:pybad:make?mode=step_raises&after=2", 0,
 	 IM_EENVFAIL, "step(1) raised ZeroDivisionError: step failed on purpose"},
+	{"unprintable exception", "py:pybad:make?mode=step_raises_unprintable",
+	 0, IM_EENVFAIL, "step(1) raised Unprintable: <str() failed>"},
 	{"action refused", "py:pybad:make?mode=refuse_action", 0, IM_EENVFAIL,
 	 "step(1) raised ValueError: action 1 is not allowed here"},
 	{"wrong shape", "py:pybad:make?mode=bad_shape", 0, IM_EENVFAIL,
