@@ -260,8 +260,8 @@ def describe(env):
         limit = int(limit or 0)
     except (TypeError, ValueError):
         raise Refused(f"max_episode_steps = {limit!r} is not an integer")
-    if limit < 0:
-        raise Refused(f"max_episode_steps = {limit} is negative")
+    if not 0 <= limit < 1 << 31:  # a C int on the other side
+        raise Refused(f"max_episode_steps = {limit} is not 0..{(1 << 31) - 1}")
     name = getattr(spec, "id", None) or type(env).__name__
     return (str(name), shape, dtype, scale, act, limit)
 

@@ -70,6 +70,8 @@ class Env:
         if mode == "obs_huge_f32":  # 2**31 does not fit a C int
             self.observation_space = ScalarBox(-1.0, 1.0, (1 << 31,),
                                                np.float32)
+        if mode == "limit_huge":
+            self.max_episode_steps = 1 << 40
         if mode == "act_multidiscrete":
             self.action_space = MultiDiscrete()
         if mode == "act_box_inf":

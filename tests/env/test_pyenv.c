@@ -262,6 +262,8 @@ static const bad_case bad_cases[] = {
 	 "has 3298534883328 elements; at most 67108864 are supported"},
 	{"huge float vector", "py:pybad:make?mode=obs_huge_f32", IM_EPLUGIN, 0,
 	 "has 2147483648 elements; at most 67108864"},
+	{"time limit beyond int", "py:pybad:make?mode=limit_huge", IM_EPLUGIN, 0,
+	 "max_episode_steps = 1099511627776 is not 0..2147483647"},
 	{"MultiDiscrete actions", "py:pybad:make?mode=act_multidiscrete",
 	 IM_EPLUGIN, 0, "MultiDiscrete spaces are not supported"},
 	{"infinite Box actions", "py:pybad:make?mode=act_box_inf", IM_EPLUGIN,
