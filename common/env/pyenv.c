@@ -520,7 +520,10 @@ static int adopt_desc(py_class *pc, PyObject *d)
 	if (!PyArg_ParseTuple(d, "UO!sdO!i", &name, &PyTuple_Type, &shape,
 			      &dtype, &scale, &PyTuple_Type, &act, &limit))
 		return IM_EPLUGIN;
-	snprintf(c->name_buf, sizeof c->name_buf, "%s", PyUnicode_AsUTF8(name));
+	const char *utf8 = PyUnicode_AsUTF8(name);
+	if (!utf8)
+		return IM_EPLUGIN;
+	snprintf(c->name_buf, sizeof c->name_buf, "%s", utf8);
 	c->name = c->name_buf;
 	c->max_episode_steps = limit;
 	c->obs.ndim = (int)PyTuple_GET_SIZE(shape);

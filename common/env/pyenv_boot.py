@@ -262,8 +262,10 @@ def describe(env):
         raise Refused(f"max_episode_steps = {limit!r} is not an integer")
     if not 0 <= limit < 1 << 31:  # a C int on the other side
         raise Refused(f"max_episode_steps = {limit} is not 0..{(1 << 31) - 1}")
-    name = getattr(spec, "id", None) or type(env).__name__
-    return (str(name), shape, dtype, scale, act, limit)
+    name = str(getattr(spec, "id", None) or type(env).__name__)
+    # C reads the name as UTF-8: lone surrogates are escaped, not lost.
+    name = name.encode("utf-8", "backslashreplace").decode("utf-8")
+    return (name, shape, dtype, scale, act, limit)
 
 
 def action_template(kind, dim, dtype):

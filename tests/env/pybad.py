@@ -6,6 +6,8 @@ bridge's tests (tests/env/test_pyenv.c, tests/e2e/test_pyenv.py):
 `after` is the number of good steps before the bad one (reset counts as
 step 0 for the reset modes).  Modes that break at open time (spaces, the
 factory) ignore it.  `close=raises` makes close() raise too."""
+import types
+
 import numpy as np
 
 from pycartpole import Box, Discrete
@@ -70,6 +72,9 @@ class Env:
         if mode == "obs_huge_f32":  # 2**31 does not fit a C int
             self.observation_space = ScalarBox(-1.0, 1.0, (1 << 31,),
                                                np.float32)
+        if mode == "name_surrogate":  # not encodable as UTF-8
+            self.spec = types.SimpleNamespace(id="Bad\udc80Name-v0",
+                                              max_episode_steps=7)
         if mode == "limit_huge":
             self.max_episode_steps = 1 << 40
         if mode == "act_multidiscrete":

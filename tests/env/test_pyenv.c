@@ -4,7 +4,8 @@
  *     observations, rewards and terminations;
  *   - spaces, time limits, arguments (JSON or strings), seeds at every
  *     reset, Box actions, the environment's own truncation, observations
- *     as lists, strided float64 arrays and uint8 images;
+ *     as lists, strided float64 arrays and uint8 images, a name that is
+ *     not UTF-8;
  *   - every bad behaviour (tests/env/pybad.py) is an error with its code
  *     and message, and the instance stays failed without calling Python
  *     again.
@@ -194,6 +195,18 @@ static void test_observation_forms(void **state)
 		assert_int_equal(res.truncated, t == 2);
 	}
 	assert_int_equal(im_env_step(e, &a, obs, &res), IM_ESTATE);
+	im_env_free(e);
+}
+
+static void test_unencodable_name(void **state)
+{
+	(void)state;
+	/* A name with a lone surrogate has no UTF-8: escaped, not lost. */
+	im_env *e = make_ok("py:pybad:make?mode=name_surrogate");
+	assert_string_equal(im_env_name(e), "Bad\\udc80Name-v0");
+	assert_int_equal(im_env_max_episode_steps(e), 7);
+	float obs[3];
+	assert_int_equal(im_env_reset(e, 1, obs), 0);
 	im_env_free(e);
 }
 
@@ -403,6 +416,7 @@ int main(int argc, char **argv)
 		cmocka_unit_test(test_arguments_seeds_box_actions),
 		cmocka_unit_test(test_observation_forms),
 		cmocka_unit_test(test_uint8_image),
+		cmocka_unit_test(test_unencodable_name),
 		cmocka_unit_test(test_bad_behaviour),
 	};
 	return cmocka_run_group_tests(tests, NULL, NULL);
