@@ -178,7 +178,6 @@ typedef struct py_class {
 
 typedef struct py_state {
 	PyObject *env, *reset, *step;
-	int broken;
 	int reset_rc; /* the last reset's result */
 } py_state;
 
@@ -257,7 +256,7 @@ static int contract_error(py_class *pc, py_state *s, const char *where,
 	set_error(pc, "%s: %s: %s", pc->spec, where, why);
 	im_error("%s", pc->last_error);
 	if (s)
-		s->broken = pc->failed = 1;
+		pc->failed = 1;
 	return IM_EENVFAIL;
 }
 
@@ -355,7 +354,7 @@ static int reset_locked(py_class *pc, py_state *s, uint64_t seed, void *obs)
 			      : NULL;
 	Py_XDECREF(args[0]);
 	if (!r) {
-		s->broken = pc->failed = 1;
+		pc->failed = 1;
 		return take_exception(pc, "reset()");
 	}
 	char why[300];
@@ -378,7 +377,7 @@ static void py_reset(const im_env_class *c, void *st, im_rng *rng, void *obs)
 	/* 32 bits: what random.seed, numpy.random.seed and Gymnasium's
 	 * seeding all accept. */
 	uint64_t seed = im_rng_u64(rng) >> 32;
-	if (s->broken || pyc(c)->failed) {
+	if (pyc(c)->failed) {
 		memset(obs, 0, im_obs_bytes(&c->obs));
 		s->reset_rc = IM_EENVFAIL;
 		return;
@@ -487,7 +486,7 @@ static int py_step(const im_env_class *c, void *st, const void *action,
 {
 	py_class *pc = pyc(c);
 	py_state *s = st;
-	if (s->broken || pc->failed)
+	if (pc->failed)
 		return IM_EENVFAIL;
 	char where[160];
 	PyGILState_STATE g = PyGILState_Ensure();
@@ -497,7 +496,7 @@ static int py_step(const im_env_class *c, void *st, const void *action,
 	Py_XDECREF(a);
 	if (!r) {
 		action_text(where, sizeof where, &c->act, action);
-		s->broken = pc->failed = 1;
+		pc->failed = 1;
 		rc = take_exception(pc, where);
 	} else {
 		rc = read_step(pc, s, r, obs, reward, terminated, "step()");
