@@ -25,6 +25,11 @@ class MultiDiscrete:
         self.dtype = np.int64
 
 
+# Calls of Env.reset() and Env.step() in this process, so a test can see
+# that a failed environment is not called again.
+CALLS = 0
+
+
 class ScalarBox:
     """A Box whose bounds are scalars, so a huge shape costs nothing."""
 
@@ -92,6 +97,8 @@ class Env:
         return np.zeros(3, dtype=np.float32)
 
     def reset(self, seed=None, options=None):
+        global CALLS
+        CALLS += 1
         self.t = 0
         if self.mode == "reset_raises":
             raise RuntimeError("reset failed on purpose")
@@ -100,6 +107,8 @@ class Env:
         return self.obs(), {}
 
     def step(self, action):
+        global CALLS
+        CALLS += 1
         self.t += 1
         good = self.t <= self.after
         m = self.mode

@@ -11,6 +11,8 @@
  *     again.
  * PYTHONPATH holds tests/env and examples/python.  With the argument
  * "fakegym" it runs only the gym: case against tests/env/fakegym. */
+#include <Python.h> /* first, as Python.h asks */
+
 #include <stdarg.h>
 #include <stddef.h>
 #include <setjmp.h>
@@ -319,6 +321,21 @@ static const bad_case bad_cases[] = {
 	 "Gymnasium is not importable"},
 };
 
+/* pybad.CALLS: how many times Python's reset() and step() ran. */
+static long pybad_calls(void)
+{
+	PyGILState_STATE g = PyGILState_Ensure();
+	PyObject *m = PyImport_ImportModule("pybad");
+	PyObject *n = m ? PyObject_GetAttrString(m, "CALLS") : NULL;
+	long calls = n ? PyLong_AsLong(n) : -1;
+	Py_XDECREF(n);
+	Py_XDECREF(m);
+	PyErr_Clear();
+	PyGILState_Release(g);
+	assert_true(calls >= 0);
+	return calls;
+}
+
 /* Runs episodes of action 1 until something fails; returns that code. */
 static int run_until_failure(im_env *e, float *obs)
 {
@@ -345,7 +362,9 @@ static void check_bad_case(const bad_case *c)
 		rc = run_until_failure(e, obs);
 		assert_int_equal(rc, c->run_rc);
 		/* The failed instance answers without calling Python. */
-		assert_int_not_equal(run_until_failure(e, obs), 0);
+		long calls = pybad_calls();
+		assert_int_equal(run_until_failure(e, obs), IM_EENVFAIL);
+		assert_int_equal(pybad_calls(), calls);
 		/* im_env keeps its class private; reopen it to read the
 		 * message through the class interface instead. */
 		im_env_free(e);
