@@ -4,6 +4,7 @@
 #include "env/env.h"
 #include "err.h"
 #include "flags.h"
+#include "runspec.h"
 #include "status.h"
 
 #include <stdio.h>
@@ -164,6 +165,14 @@ static int config_check(const im_learner_config *c, char *err, size_t errlen)
 			 "of letters, digits and . _ + = , @ - (not starting with "
 			 "'.', at most %d characters), so the run stays inside "
 			 "--logdir", c->tag, IM_LEARNER_TAG_MAX - 1);
+		return IM_EINVAL;
+	}
+	/* The spec travels to the actors in the run spec: a longer one would
+	 * reach them (and evaluation) cut, with other factory arguments. */
+	if (c->env && strlen(c->env) >= IM_RUNSPEC_NAME_MAX) {
+		snprintf(err, errlen, "--env '%.60s...' has %zu characters; at "
+			 "most %d fit the run spec the actors receive", c->env,
+			 strlen(c->env), IM_RUNSPEC_NAME_MAX - 1);
 		return IM_EINVAL;
 	}
 	if (!status_port_ok(c->status_addr)) {

@@ -81,6 +81,9 @@ def main():
         (["fly"], ["fly", "unknown verb"]),
         (["train", "eval"], ["verb"]),
         (["--env", "NoSuchEnv-v0", *bind], ["NoSuchEnv-v0", "CartPole-v1", "Pendulum-v1"]),
+        # A spec longer than the run spec carries would reach the actors
+        # cut (other factory arguments): refused.
+        (["--env", "CartPole-v1?" + "x" * 600, *bind], ["--env", "at most 511"]),
         (["--activation", "swish"], ["--activation", "swish"]),
         (["--encoder", "conv"], ["--encoder", "conv", "impala", "auto"]),
         (["--encoder", "nature", *bind], ["encoder nature", "CartPole-v1", "rank 1"]),
