@@ -75,9 +75,10 @@ static void newest_file(const char *dir, char *name, size_t len)
 }
 
 /* Cuts a torn record off the end of the file at path: 1 when the file
- * may be appended to, 0 when it is damaged (left as it is). */
+ * may be appended to, 0 when it is damaged (left as it is).  *records:
+ * the complete records it keeps (0: it needs its file_version first). */
 static int repair(const char *path, im_tfevents_info *info, char *err,
-		  size_t errlen, int *rc)
+		  size_t errlen, int *rc, uint64_t *records)
 {
 	FILE *f = fopen(path, "r+b");
 	if (!f) {
@@ -88,6 +89,7 @@ static int repair(const char *path, im_tfevents_info *info, char *err,
 	im_tfrecord_scan sc;
 	*rc = im_tfrecord_scan_file(f, &sc);
 	int ok = *rc == IM_OK && (sc.valid_len == sc.file_len || sc.torn);
+	*records = sc.records;
 	if (*rc == IM_OK && ok && sc.valid_len < sc.file_len) {
 		if (ftruncate(fileno(f), (off_t)sc.valid_len) != 0)
 			*rc = IM_ESYS;
@@ -129,7 +131,8 @@ static void new_name(im_tfevents *w, const im_tfevents_opts *o, double t)
 		snprintf(w->path + n, sizeof w->path - n, ".%d", k);
 }
 
-/* Picks the file (existing, or a new name); *fresh when it is new. */
+/* Picks the file (existing, or a new name); *fresh when it holds no
+ * record yet. */
 static int pick_file(im_tfevents *w, const im_tfevents_opts *o, double t,
 		     int *fresh, im_tfevents_info *info, char *err,
 		     size_t errlen)
@@ -139,9 +142,12 @@ static int pick_file(im_tfevents *w, const im_tfevents_opts *o, double t,
 	*fresh = 1;
 	if (name[0]) {
 		int rc = IM_OK;
+		uint64_t records = 0;
 		snprintf(w->path, sizeof w->path, "%s/%s", o->dir, name);
-		if (repair(w->path, info, err, errlen, &rc)) {
-			*fresh = 0;
+		if (repair(w->path, info, err, errlen, &rc, &records)) {
+			/* An empty file (a learner killed before its first
+			 * record was whole) still gets file_version first. */
+			*fresh = records == 0;
 			info->appended = 1;
 			return IM_OK;
 		}

@@ -10,7 +10,8 @@
  *
  * One file per run directory, so a resumed run continues its history:
  * opening appends to the newest event file already there (by name).  A
- * torn last record (a learner killed while writing) is cut off first; a
+ * torn last record (a learner killed while writing) is cut off first, and
+ * a file left with no whole record gets its file_version event first; a
  * file damaged anywhere else is left untouched and a new file started
  * (TensorBoard reads every event file of a directory as one run).  Every
  * open then writes a SessionLog START at the starting step, TensorBoard's

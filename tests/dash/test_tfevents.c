@@ -324,6 +324,46 @@ static void test_append_and_repair(void **state)
 	free_events(ev, n);
 }
 
+/* A file with no whole record (created, then the learner killed before
+ * its first record was complete) is appended to, and still starts with
+ * file_version, which TensorBoard expects first. */
+static void test_recordless_file_gets_version(void **state)
+{
+	static const struct {
+		const char *name;
+		const char *bytes;
+		size_t len;
+	} cases[] = {
+	    {"empty", "", 0},
+	    {"half a first record", "\x40\0\0\0\0\0\0\0\1\2", 10},
+	};
+	dir_fixture *d = *state;
+	for (size_t c = 0; c < sizeof cases / sizeof cases[0]; c++) {
+		char path[256];
+		snprintf(path, sizeof path,
+			 "%s/events.out.tfevents.1700000000.testhost", d->dir);
+		FILE *f = fopen(path, "wb");
+		assert_non_null(f);
+		fwrite(cases[c].bytes, 1, cases[c].len, f);
+		fclose(f);
+		im_tfevents_info info;
+		im_tfevents *w = open_at(d->dir, 1700000050, 70, &info);
+		assert_string_equal(im_tfevents_path(w), path);
+		assert_int_equal(info.appended, 1);
+		assert_int_equal(info.torn_bytes, cases[c].len);
+		im_tfevents_close(w);
+		Impala__Tb__Event *ev[8];
+		size_t n = read_events(path, ev, 8);
+		if (n != 2 ||
+		    ev[0]->what_case != IMPALA__TB__EVENT__WHAT_FILE_VERSION)
+			fail_msg("%s: %zu events, the first not file_version",
+				 cases[c].name, n);
+		assert_start(ev[1], 70);
+		free_events(ev, n);
+		unlink(path);
+	}
+}
+
 static void test_damaged_left_alone(void **state)
 {
 	dir_fixture *d = *state;
@@ -374,6 +414,8 @@ int main(void)
 					    dir_teardown),
 	    cmocka_unit_test_setup_teardown(test_append_and_repair, dir_setup,
 					    dir_teardown),
+	    cmocka_unit_test_setup_teardown(test_recordless_file_gets_version,
+					    dir_setup, dir_teardown),
 	    cmocka_unit_test_setup_teardown(test_damaged_left_alone, dir_setup,
 					    dir_teardown),
 	    cmocka_unit_test(test_missing_dir),
