@@ -82,7 +82,10 @@ static void halve(im_history *h)
 				if (isnan(next[IM_SC_EVAL_RETURN]))
 					next[IM_SC_EVAL_RETURN] =
 					    r[IM_SC_EVAL_RETURN];
-			} else {
+			} else if (isnan(h->carry_eval)) {
+				/* The last row: its evaluation waits for the
+				 * next kept row, unless a newer one (from a
+				 * row pushed after it) already does. */
 				carry(h, r);
 			}
 			continue;

@@ -249,6 +249,26 @@ static void test_eval_survives(void **state)
 	im_history_free(h);
 }
 
+/* When the ring halves and drops its newest kept row while a newer
+ * evaluation (from a row after it) already waits, the newer one reaches
+ * the next kept row, as at every other push. */
+static void test_eval_newest_waits(void **state)
+{
+	(void)state;
+	im_history *h = NULL;
+	assert_int_equal(im_history_new(&h, 4), IM_OK);
+	double row[IM_SC_COUNT];
+	/* Stride 2 after seq 4 (kept 0, 2, 4, 6); seq 7 is not kept, and
+	 * seq 8 halves the ring, dropping 2 and 6. */
+	const double evals[] = {NAN, NAN, NAN, NAN, NAN, NAN, 60, 70, NAN};
+	for (uint64_t seq = 0; seq < 9; seq++) {
+		make_row(row, seq, evals[seq]);
+		im_history_push(h, row);
+	}
+	assert_true(eval_of(h, 8) == 70);
+	im_history_free(h);
+}
+
 static void test_json(void **state)
 {
 	(void)state;
@@ -403,6 +423,7 @@ int main(void)
 	    cmocka_unit_test(test_ring_since),
 	    cmocka_unit_test(test_bad_capacity),
 	    cmocka_unit_test(test_eval_survives),
+	    cmocka_unit_test(test_eval_newest_waits),
 	    cmocka_unit_test(test_json),
 	    cmocka_unit_test(test_load_csv),
 	    cmocka_unit_test(test_routes),
