@@ -1,150 +1,68 @@
 /* JSON and Prometheus renderings of an im_status_snapshot. */
 #include "status.h"
 
-#include "err.h"
+#include "text.h"
 
 #include <math.h>
-#include <stdarg.h>
 #include <stdio.h>
-#include <stdlib.h>
 #include <string.h>
 
-/* A growing text buffer; a failed allocation sticks in `failed` so the
- * renderers check once at the end. */
-typedef struct sbuf {
-	char *p;
-	size_t len, cap;
-	int failed;
-} sbuf;
-
-static int sb_reserve(sbuf *b, size_t extra)
-{
-	if (b->failed)
-		return 0;
-	if (b->len + extra + 1 <= b->cap)
-		return 1;
-	size_t cap = b->cap ? b->cap : 4096;
-	while (cap < b->len + extra + 1)
-		cap *= 2;
-	char *np = realloc(b->p, cap);
-	if (!np) {
-		b->failed = 1;
-		return 0;
-	}
-	b->p = np;
-	b->cap = cap;
-	return 1;
-}
-
-__attribute__((format(printf, 2, 3))) static void sb_printf(sbuf *b,
-							    const char *fmt,
-							    ...)
-{
-	va_list ap;
-	va_start(ap, fmt);
-	int n = vsnprintf(NULL, 0, fmt, ap);
-	va_end(ap);
-	if (n < 0 || !sb_reserve(b, (size_t)n))
-		return;
-	va_start(ap, fmt);
-	vsnprintf(b->p + b->len, b->cap - b->len, fmt, ap);
-	va_end(ap);
-	b->len += (size_t)n;
-}
-
-static void sb_putc(sbuf *b, char c)
-{
-	if (!sb_reserve(b, 1))
-		return;
-	b->p[b->len++] = c;
-	b->p[b->len] = '\0';
-}
-
-static int sb_finish(sbuf *b, char **out, size_t *len)
-{
-	if (!sb_reserve(b, 0) || b->failed) {
-		free(b->p);
-		return IM_ENOMEM;
-	}
-	*out = b->p;
-	*len = b->len;
-	return IM_OK;
-}
-
-/* Untrusted text (an actor's host name) inside quotes.  Quotes, backslashes
- * and control characters are escaped; bytes outside ASCII become '?' so the
- * output stays valid UTF-8 whatever the input was. */
-static void sb_json_str(sbuf *b, const char *s)
-{
-	sb_putc(b, '"');
-	for (; *s; s++) {
-		unsigned char c = (unsigned char)*s;
-		if (c == '"' || c == '\\')
-			sb_printf(b, "\\%c", c);
-		else if (c < 0x20 || c == 0x7f)
-			sb_printf(b, "\\u%04x", c);
-		else
-			sb_putc(b, c >= 0x80 ? '?' : (char)c);
-	}
-	sb_putc(b, '"');
-}
-
 /* A Prometheus label value: backslash, quote and newline escaped. */
-static void sb_label(sbuf *b, const char *s)
+static void sb_label(im_text *b, const char *s)
 {
 	for (; *s; s++) {
 		unsigned char c = (unsigned char)*s;
 		if (c == '\\' || c == '"')
-			sb_printf(b, "\\%c", c);
+			im_text_printf(b, "\\%c", c);
 		else if (c == '\n')
-			sb_printf(b, "\\n");
+			im_text_printf(b, "\\n");
 		else
-			sb_putc(b, c >= 0x80 || c < 0x20 ? '?' : (char)c);
+			im_text_putc(b, c >= 0x80 || c < 0x20 ? '?' : (char)c);
 	}
 }
 
-static void sb_json_num(sbuf *b, double v)
+static void sb_json_num(im_text *b, double v)
 {
 	if (isfinite(v))
-		sb_printf(b, "%.9g", v);
+		im_text_printf(b, "%.9g", v);
 	else
-		sb_printf(b, "null");
+		im_text_printf(b, "null");
 }
 
-static void sb_prom_num(sbuf *b, double v)
+static void sb_prom_num(im_text *b, double v)
 {
 	if (isnan(v))
-		sb_printf(b, "NaN");
+		im_text_printf(b, "NaN");
 	else if (isinf(v))
-		sb_printf(b, v > 0 ? "+Inf" : "-Inf");
+		im_text_printf(b, v > 0 ? "+Inf" : "-Inf");
 	else
-		sb_printf(b, "%.9g", v);
+		im_text_printf(b, "%.9g", v);
 }
 
 /* ---- JSON ---- */
 
-static void json_key_num(sbuf *b, const char *k, double v)
+static void json_key_num(im_text *b, const char *k, double v)
 {
-	sb_printf(b, "\"%s\":", k);
+	im_text_printf(b, "\"%s\":", k);
 	sb_json_num(b, v);
-	sb_putc(b, ',');
+	im_text_putc(b, ',');
 }
 
-static void json_key_u64(sbuf *b, const char *k, uint64_t v)
+static void json_key_u64(im_text *b, const char *k, uint64_t v)
 {
-	sb_printf(b, "\"%s\":%llu,", k, (unsigned long long)v);
+	im_text_printf(b, "\"%s\":%llu,", k, (unsigned long long)v);
 }
 
-static void json_run(sbuf *b, const im_status_snapshot *s)
+static void json_run(im_text *b, const im_status_snapshot *s)
 {
-	sb_printf(b, "\"run_id\":\"%016llx\",\"env\":",
+	im_text_printf(b, "\"run_id\":\"%016llx\",\"env\":",
 		  (unsigned long long)s->run_id);
-	sb_json_str(b, s->env);
-	sb_printf(b, ",\"tag\":");
-	sb_json_str(b, s->tag);
-	sb_printf(b, ",\"blas_core\":");
-	sb_json_str(b, s->blas_core);
-	sb_putc(b, ',');
+	im_text_json_str(b, s->env);
+	im_text_printf(b, ",\"tag\":");
+	im_text_json_str(b, s->tag);
+	im_text_printf(b, ",\"blas_core\":");
+	im_text_json_str(b, s->blas_core);
+	im_text_putc(b, ',');
 	json_key_num(b, "uptime_s", s->uptime_s);
 	json_key_u64(b, "frames", s->frames);
 	json_key_u64(b, "updates", s->updates);
@@ -156,22 +74,22 @@ static void json_run(sbuf *b, const im_status_snapshot *s)
 	json_key_num(b, "mean_length", s->mean_length);
 }
 
-static void json_learning(sbuf *b, const im_status_snapshot *s)
+static void json_learning(im_text *b, const im_status_snapshot *s)
 {
-	sb_printf(b, "\"losses\":{");
+	im_text_printf(b, "\"losses\":{");
 	json_key_num(b, "total", s->total_loss);
 	json_key_num(b, "pg", s->pg_loss);
 	json_key_num(b, "baseline", s->baseline_loss);
-	sb_printf(b, "\"entropy\":");
+	im_text_printf(b, "\"entropy\":");
 	sb_json_num(b, s->entropy_loss);
-	sb_printf(b, "},");
+	im_text_printf(b, "},");
 	json_key_num(b, "grad_norm", s->grad_norm);
 	json_key_num(b, "learning_rate", s->learning_rate);
-	sb_printf(b, "\"policy_lag\":{\"mean\":");
+	im_text_printf(b, "\"policy_lag\":{\"mean\":");
 	sb_json_num(b, s->policy_lag_mean);
-	sb_printf(b, ",\"max\":");
+	im_text_printf(b, ",\"max\":");
 	sb_json_num(b, s->policy_lag_max);
-	sb_printf(b, "},\"store\":{\"depth\":%u,\"capacity\":%u},",
+	im_text_printf(b, "},\"store\":{\"depth\":%u,\"capacity\":%u},",
 		  s->store_depth, s->store_capacity);
 	json_key_u64(b, "unrolls_received", s->unrolls_received);
 	json_key_u64(b, "auth_refused", s->auth_refused);
@@ -179,82 +97,82 @@ static void json_learning(sbuf *b, const im_status_snapshot *s)
 	json_key_u64(b, "unroll_seq_repeats", s->unroll_seq_repeats);
 }
 
-static void json_dropped(sbuf *b, const im_status_snapshot *s)
+static void json_dropped(im_text *b, const im_status_snapshot *s)
 {
-	sb_printf(b, "\"dropped\":{");
+	im_text_printf(b, "\"dropped\":{");
 	for (int r = 1; r < IM_REJECT_COUNT; r++)
-		sb_printf(b, "%s\"%s\":%llu", r > 1 ? "," : "",
+		im_text_printf(b, "%s\"%s\":%llu", r > 1 ? "," : "",
 			  im_validate_reason_name((im_reject)r),
 			  (unsigned long long)s->dropped[r]);
-	sb_printf(b, "},");
+	im_text_printf(b, "},");
 }
 
-static void json_actors(sbuf *b, const im_status_snapshot *s)
+static void json_actors(im_text *b, const im_status_snapshot *s)
 {
 	uint32_t n = s->n_actors < IM_STATUS_MAX_ACTORS ? s->n_actors
 							: IM_STATUS_MAX_ACTORS;
-	sb_printf(b, "\"actors\":[");
+	im_text_printf(b, "\"actors\":[");
 	for (uint32_t i = 0; i < n; i++) {
 		const im_status_actor *a = &s->actors[i];
-		sb_printf(b, "%s{\"id\":%llu,\"host\":", i ? "," : "",
+		im_text_printf(b, "%s{\"id\":%llu,\"host\":", i ? "," : "",
 			  (unsigned long long)a->id);
-		sb_json_str(b, a->host);
-		sb_printf(b, ",\"frames\":%llu,\"unrolls\":%llu,\"last_seen_s\":",
+		im_text_json_str(b, a->host);
+		im_text_printf(b, ",\"frames\":%llu,\"unrolls\":%llu,\"last_seen_s\":",
 			  (unsigned long long)a->frames,
 			  (unsigned long long)a->unrolls);
 		sb_json_num(b, a->last_seen_s);
-		sb_printf(b, ",\"lag\":%lld}", (long long)a->lag);
+		im_text_printf(b, ",\"lag\":%lld}", (long long)a->lag);
 	}
-	sb_printf(b, "],\"actors_omitted\":%u", s->n_actors_omitted);
+	im_text_printf(b, "],\"actors_omitted\":%u", s->n_actors_omitted);
 }
 
 int im_status_render_json(const im_status_snapshot *s, char **out,
 			  size_t *len)
 {
-	sbuf b = {0};
-	sb_putc(&b, '{');
+	im_text b = {0};
+	im_text_putc(&b, '{');
 	json_run(&b, s);
 	json_learning(&b, s);
 	json_dropped(&b, s);
 	json_actors(&b, s);
-	sb_printf(&b, "}\n");
-	return sb_finish(&b, out, len);
+	im_text_printf(&b, "}\n");
+	return im_text_finish(&b, out, len);
 }
 
 /* ---- Prometheus text format 0.0.4 ---- */
 
-static void prom_head(sbuf *b, const char *name, const char *type,
+static void prom_head(im_text *b, const char *name, const char *type,
 		      const char *help)
 {
-	sb_printf(b, "# HELP %s %s\n# TYPE %s %s\n", name, help, name, type);
+	im_text_printf(b, "# HELP %s %s\n# TYPE %s %s\n", name, help, name, type);
 }
 
-static void prom_gauge(sbuf *b, const char *name, const char *help, double v)
+static void prom_gauge(im_text *b, const char *name, const char *help, double v)
 {
 	prom_head(b, name, "gauge", help);
-	sb_printf(b, "%s ", name);
+	im_text_printf(b, "%s ", name);
 	sb_prom_num(b, v);
-	sb_putc(b, '\n');
+	im_text_putc(b, '\n');
 }
 
-static void prom_counter(sbuf *b, const char *name, const char *help,
+static void prom_counter(im_text *b, const char *name, const char *help,
 			 uint64_t v)
 {
 	prom_head(b, name, "counter", help);
-	sb_printf(b, "%s %llu\n", name, (unsigned long long)v);
+	im_text_printf(b, "%s %llu\n", name, (unsigned long long)v);
 }
 
-static void prom_run(sbuf *b, const im_status_snapshot *s)
+static void prom_run(im_text *b, const im_status_snapshot *s)
 {
 	prom_head(b, "impala_info", "gauge", "Run identity (value 1).");
-	sb_printf(b, "impala_info{run_id=\"%016llx\",env=\"",
+	im_text_printf(b, "impala_info{run_id=\"%016llx\",env=\"",
 		  (unsigned long long)s->run_id);
 	sb_label(b, s->env);
-	sb_printf(b, "\",tag=\"");
+	im_text_printf(b, "\",tag=\"");
 	sb_label(b, s->tag);
-	sb_printf(b, "\",blas_core=\"");
+	im_text_printf(b, "\",blas_core=\"");
 	sb_label(b, s->blas_core);
-	sb_printf(b, "\"} 1\n");
+	im_text_printf(b, "\"} 1\n");
 	prom_gauge(b, "impala_uptime_seconds", "Seconds since the learner started.",
 		   s->uptime_s);
 	prom_counter(b, "impala_env_frames_total",
@@ -275,16 +193,16 @@ static void prom_run(sbuf *b, const im_status_snapshot *s)
 		   "Mean length of the last 100 episodes.", s->mean_length);
 }
 
-static void prom_learning(sbuf *b, const im_status_snapshot *s)
+static void prom_learning(im_text *b, const im_status_snapshot *s)
 {
 	static const char *const kinds[] = {"total", "pg", "baseline", "entropy"};
 	const double v[] = {s->total_loss, s->pg_loss, s->baseline_loss,
 			    s->entropy_loss};
 	prom_head(b, "impala_loss", "gauge", "Loss terms of the last update.");
 	for (int i = 0; i < 4; i++) {
-		sb_printf(b, "impala_loss{kind=\"%s\"} ", kinds[i]);
+		im_text_printf(b, "impala_loss{kind=\"%s\"} ", kinds[i]);
 		sb_prom_num(b, v[i]);
-		sb_putc(b, '\n');
+		im_text_putc(b, '\n');
 	}
 	prom_gauge(b, "impala_grad_norm", "Gradient norm before clipping.",
 		   s->grad_norm);
@@ -312,18 +230,18 @@ static void prom_learning(sbuf *b, const im_status_snapshot *s)
 		     "(duplicated or reordered).", s->unroll_seq_repeats);
 }
 
-static void prom_dropped(sbuf *b, const im_status_snapshot *s)
+static void prom_dropped(im_text *b, const im_status_snapshot *s)
 {
 	prom_head(b, "impala_dropped_messages_total", "counter",
 		  "Messages rejected or discarded, by reason.");
 	for (int r = 1; r < IM_REJECT_COUNT; r++)
-		sb_printf(b, "impala_dropped_messages_total{reason=\"%s\"} %llu\n",
+		im_text_printf(b, "impala_dropped_messages_total{reason=\"%s\"} %llu\n",
 			  im_validate_reason_name((im_reject)r),
 			  (unsigned long long)s->dropped[r]);
 }
 
 /* One labelled sample per actor; which field, by `which`. */
-static void prom_actor_family(sbuf *b, const im_status_snapshot *s,
+static void prom_actor_family(im_text *b, const im_status_snapshot *s,
 			      uint32_t n, int which)
 {
 	static const char *const names[] = {
@@ -339,26 +257,26 @@ static void prom_actor_family(sbuf *b, const im_status_snapshot *s,
 	prom_head(b, names[which], types[which], helps[which]);
 	for (uint32_t i = 0; i < n; i++) {
 		const im_status_actor *a = &s->actors[i];
-		sb_printf(b, "%s{actor=\"%llu\",host=\"", names[which],
+		im_text_printf(b, "%s{actor=\"%llu\",host=\"", names[which],
 			  (unsigned long long)a->id);
 		sb_label(b, a->host);
-		sb_printf(b, "\"} ");
+		im_text_printf(b, "\"} ");
 		if (which == 0)
-			sb_printf(b, "%llu", (unsigned long long)a->frames);
+			im_text_printf(b, "%llu", (unsigned long long)a->frames);
 		else if (which == 1)
-			sb_printf(b, "%llu", (unsigned long long)a->unrolls);
+			im_text_printf(b, "%llu", (unsigned long long)a->unrolls);
 		else if (which == 2)
 			sb_prom_num(b, a->last_seen_s);
 		else
-			sb_printf(b, "%lld", (long long)a->lag);
-		sb_putc(b, '\n');
+			im_text_printf(b, "%lld", (long long)a->lag);
+		im_text_putc(b, '\n');
 	}
 }
 
 int im_status_render_metrics(const im_status_snapshot *s, char **out,
 			     size_t *len)
 {
-	sbuf b = {0};
+	im_text b = {0};
 	uint32_t n = s->n_actors < IM_STATUS_MAX_ACTORS ? s->n_actors
 							: IM_STATUS_MAX_ACTORS;
 	prom_run(&b, s);
@@ -369,5 +287,5 @@ int im_status_render_metrics(const im_status_snapshot *s, char **out,
 		   (double)s->n_actors);
 	for (int which = 0; which < 4; which++)
 		prom_actor_family(&b, s, n, which);
-	return sb_finish(&b, out, len);
+	return im_text_finish(&b, out, len);
 }

@@ -1,5 +1,6 @@
-/* A growing text buffer for the dashboard's JSON documents (history.h,
- * dash.h).  A failed allocation sticks, so a renderer checks once, at
+/* A growing text buffer for the learner's text documents: the status
+ * port's JSON and Prometheus renderings (status_render.c) and the
+ * dashboard's (history.h, dash.h).  A failed allocation sticks, so a renderer checks once, at
  * im_text_finish(). */
 #ifndef IM_LEARNER_TEXT_H
 #define IM_LEARNER_TEXT_H
