@@ -60,9 +60,11 @@ static size_t read_n(FILE *f, uint8_t *p, size_t n)
 	return fread(p, 1, n, f);
 }
 
-/* One record at the current position: 1 valid (*len its size), 0 the end
- * of the file, -1 torn, -2 damaged, -3 a read error or no memory. */
-static int next_record(FILE *f, uint8_t **buf, size_t *cap, uint64_t *len)
+/* One record at the current position, `left` bytes before the end of the
+ * file: 1 valid (*len its size), 0 the end of the file, -1 torn, -2
+ * damaged, -3 a read error or no memory. */
+static int next_record(FILE *f, uint64_t left, uint8_t **buf, size_t *cap,
+		       uint64_t *len)
 {
 	uint8_t head[12];
 	size_t got = read_n(f, head, sizeof head);
@@ -75,6 +77,10 @@ static int next_record(FILE *f, uint8_t **buf, size_t *cap, uint64_t *len)
 	uint64_t n = get_le(head, 8);
 	if (n > IM_TFRECORD_MAX_LEN)
 		return -2;
+	/* A length the file cannot hold is a torn tail: found without
+	 * allocating what a crafted length asks for. */
+	if (n + 4 > left - 12)
+		return -1;
 	if (n + 4 > *cap) {
 		uint8_t *nb = realloc(*buf, n + 4);
 		if (!nb)
@@ -104,7 +110,8 @@ int im_tfrecord_scan_file(FILE *f, im_tfrecord_scan *out)
 	size_t cap = 0;
 	uint64_t len = 0;
 	int r;
-	while ((r = next_record(f, &buf, &cap, &len)) == 1) {
+	while ((r = next_record(f, out->file_len - out->valid_len, &buf, &cap,
+				&len)) == 1) {
 		out->records++;
 		out->valid_len += len;
 	}

@@ -40,7 +40,10 @@ typedef struct im_tfrecord_scan {
 	int torn;
 } im_tfrecord_scan;
 
-/* Reads f from its start to its end, checking every record.  IM_EIO on a
+/* Reads f from its start to its end, checking every record; a length
+ * longer than the rest of the file is a torn tail, found without
+ * allocating for it, so a crafted file costs no more memory than its
+ * largest whole record.  IM_EIO on a
  * read error (errno set), IM_ENOMEM; else IM_OK whatever the contents. */
 int im_tfrecord_scan_file(FILE *f, im_tfrecord_scan *out);
 

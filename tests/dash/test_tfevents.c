@@ -17,6 +17,8 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/resource.h>
+#include <sys/wait.h>
 #include <unistd.h>
 
 #include "err.h"
@@ -140,6 +142,58 @@ static void test_scan_huge_length(void **state)
 	assert_int_equal(im_tfrecord_scan_file(f, &sc), IM_OK);
 	assert_int_equal(sc.records, 0);
 	assert_int_equal(sc.torn, 0);
+	fclose(f);
+}
+
+/* A crafted length at the bound (64 MiB) in a file that holds a few
+ * bytes is a torn tail, found without allocating 64 MiB: the scan runs in
+ * a child whose address space has 16 MiB to spare.  Skipped under the
+ * sanitizers, which reserve far more address space than that. */
+static long vm_size_kb(void)
+{
+	FILE *f = fopen("/proc/self/status", "r");
+	char line[256];
+	long kb = -1;
+	while (f && fgets(line, sizeof line, f))
+		if (sscanf(line, "VmSize: %ld kB", &kb) == 1)
+			break;
+	if (f)
+		fclose(f);
+	return kb;
+}
+
+static void test_scan_length_beyond_file(void **state)
+{
+	(void)state;
+#if defined(__SANITIZE_ADDRESS__) || defined(__SANITIZE_THREAD__)
+	skip();
+#endif
+	FILE *f = tmpfile();
+	uint8_t head[12];
+	for (int i = 0; i < 8; i++)
+		head[i] = (uint8_t)((uint64_t)IM_TFRECORD_MAX_LEN >> (8 * i));
+	uint32_t m = im_tfrecord_mask(im_wire_crc32c(head, 8));
+	for (int i = 0; i < 4; i++)
+		head[8 + i] = (uint8_t)(m >> (8 * i));
+	fwrite(head, 1, sizeof head, f);
+	fwrite("some data", 1, 9, f);
+	fflush(f);
+	pid_t pid = fork();
+	assert_true(pid >= 0);
+	if (pid == 0) {
+		long kb = vm_size_kb();
+		struct rlimit rl = {.rlim_cur = (rlim_t)(kb + 16 * 1024) * 1024,
+				    .rlim_max = RLIM_INFINITY};
+		if (kb < 0 || setrlimit(RLIMIT_AS, &rl) != 0)
+			_exit(2);
+		im_tfrecord_scan sc;
+		int rc = im_tfrecord_scan_file(f, &sc);
+		_exit(rc == IM_OK && sc.torn && sc.records == 0 ? 0 : 1);
+	}
+	int status = 0;
+	assert_int_equal(waitpid(pid, &status, 0), pid);
+	assert_true(WIFEXITED(status));
+	assert_int_equal(WEXITSTATUS(status), 0);
 	fclose(f);
 }
 
@@ -410,6 +464,7 @@ int main(void)
 	    cmocka_unit_test(test_frame_layout),
 	    cmocka_unit_test(test_scan),
 	    cmocka_unit_test(test_scan_huge_length),
+	    cmocka_unit_test(test_scan_length_beyond_file),
 	    cmocka_unit_test_setup_teardown(test_new_file, dir_setup,
 					    dir_teardown),
 	    cmocka_unit_test_setup_teardown(test_append_and_repair, dir_setup,
