@@ -69,38 +69,45 @@ static void remove_at(im_actors *t, uint32_t i)
 	t->rows[i] = t->rows[--t->n];
 }
 
-/* How much a row is worth keeping: lower goes first (IM_ACTORS_MAX). */
-static int keep_rank(const actor_row *r)
+static uint64_t since(uint64_t now_ms, uint64_t last_ms);
+
+/* A row that may be forgotten (IM_ACTORS_MAX): it said Goodbye, or has
+ * been silent for the timeout; 0 for one that may still be training. */
+static int forgettable(const im_actors *t, const actor_row *r, uint64_t now_ms)
 {
-	if (r->left)
-		return 0;
-	if (r->silent)
-		return 1;
-	return r->unrolls == 0 ? 2 : 3;
+	return r->left || r->silent ||
+	       since(now_ms, r->last_ms) > t->timeout_ms;
 }
 
-/* Forgets the row least worth keeping.  Locked; t->n > 0. */
-static void evict_one(im_actors *t)
+/* Forgets the forgettable row heard from longest ago.  IM_EAGAIN when
+ * every row may still be training.  Locked. */
+static int evict_one(im_actors *t, uint64_t now_ms)
 {
-	uint32_t v = 0;
-	for (uint32_t i = 1; i < t->n; i++) {
-		int a = keep_rank(&t->rows[i]), b = keep_rank(&t->rows[v]);
-		if (a < b || (a == b && t->rows[i].last_ms < t->rows[v].last_ms))
+	uint32_t v = t->n;
+	for (uint32_t i = 0; i < t->n; i++)
+		if (forgettable(t, &t->rows[i], now_ms) &&
+		    (v == t->n || t->rows[i].last_ms < t->rows[v].last_ms))
 			v = i;
-	}
+	if (v == t->n)
+		return IM_EAGAIN;
 	remove_at(t, v);
+	return IM_OK;
 }
 
-/* A new row for id; NULL when memory runs out.  Locked. */
-static actor_row *add_row(im_actors *t, uint64_t id, uint64_t now_ms)
+/* A new row for id in *out.  IM_EAGAIN when the table is full of actors
+ * that may be training, IM_ENOMEM.  Locked. */
+static int add_row(im_actors *t, uint64_t id, uint64_t now_ms, actor_row **out)
 {
-	if (t->n >= IM_ACTORS_MAX)
-		evict_one(t);
+	if (t->n >= IM_ACTORS_MAX) {
+		int rc = evict_one(t, now_ms);
+		if (rc)
+			return rc;
+	}
 	if (t->n == t->cap) {
 		uint32_t cap = t->cap ? 2 * t->cap : 16;
 		actor_row *r = realloc(t->rows, cap * sizeof *r);
 		if (!r)
-			return NULL;
+			return IM_ENOMEM;
 		t->rows = r;
 		t->cap = cap;
 	}
@@ -108,7 +115,8 @@ static actor_row *add_row(im_actors *t, uint64_t id, uint64_t now_ms)
 	memset(r, 0, sizeof *r);
 	r->id = id;
 	r->last_ms = now_ms;
-	return r;
+	*out = r;
+	return IM_OK;
 }
 
 static size_t peer_kept(size_t len)
@@ -116,14 +124,15 @@ static size_t peer_kept(size_t len)
 	return len < IM_ACTORS_PEER_MAX ? len : IM_ACTORS_PEER_MAX;
 }
 
-void im_actors_hello(im_actors *t, const im_actors_hello_info *h,
-		     uint64_t now_ms)
+int im_actors_hello(im_actors *t, const im_actors_hello_info *h,
+		    uint64_t now_ms)
 {
+	int rc = IM_OK;
 	pthread_mutex_lock(&t->mu);
 	actor_row *r = find(t, h->id);
 	if (!r)
-		r = add_row(t, h->id, now_ms);
-	if (r) {
+		rc = add_row(t, h->id, now_ms, &r);
+	if (rc == IM_OK) {
 		/* Keep the text printable: it came from the network. */
 		size_t j = 0;
 		for (const char *p = h->host ? h->host : ""; *p && j + 1 < sizeof r->host; p++)
@@ -140,6 +149,7 @@ void im_actors_hello(im_actors *t, const im_actors_hello_info *h,
 		r->left = r->silent = 0;
 	}
 	pthread_mutex_unlock(&t->mu);
+	return rc;
 }
 
 int im_actors_lookup(im_actors *t, uint64_t id, im_validate_actor *out)

@@ -13,11 +13,14 @@
 
 typedef struct im_actors im_actors;
 
-/* Rows remembered at most.  A Hello beyond it forgets one row to make room:
- * first one that said Goodbye, then one silent for the timeout, then one
- * that never had an unroll accepted, then the one heard from longest ago,
- * so that a flood of Hellos under made-up ids evicts its own rows, not
- * the actors that are training. */
+/* Rows remembered at most.  A Hello beyond it forgets, to make room, the
+ * row heard from longest ago among those that said Goodbye or have been
+ * silent for the timeout, and is refused (IM_EAGAIN) when there is none:
+ * a row that may still be training is never forgotten, since its actor
+ * would not know it and every later unroll of it would be dropped as
+ * unknown_actor.  A flood of Hellos under made-up ids thus fills the free
+ * rows and then gets refusals; the actors already welcomed, even one
+ * whose first unroll has not arrived yet, keep training. */
 #define IM_ACTORS_MAX 16384u
 /* Bytes of a connection's routing id kept to recognise it (ZeroMQ's own
  * ids have 5, the actor's random ones 16). */
@@ -39,9 +42,11 @@ typedef struct im_actors_hello_info {
 
 /* Records a handshake: the actor is listed, and its unrolls are accepted
  * from now on (im_actors_lookup).  A new session: its unroll_seq numbers
- * may not follow the old ones. */
-void im_actors_hello(im_actors *t, const im_actors_hello_info *h,
-		     uint64_t now_ms);
+ * may not follow the old ones.  IM_EAGAIN when a new id finds the table
+ * full (IM_ACTORS_MAX) and IM_ENOMEM change nothing: the Hello must then
+ * be refused, not welcomed. */
+int im_actors_hello(im_actors *t, const im_actors_hello_info *h,
+		    uint64_t now_ms);
 /* 1 with *out filled when id was welcomed by this learner and is still
  * remembered, else 0 (the receiver's im_validate_state.actor_lookup). */
 int im_actors_lookup(im_actors *t, uint64_t id, im_validate_actor *out);

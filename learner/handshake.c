@@ -223,6 +223,19 @@ static void log_refused(im_learner *l, const Impala__Hello *h,
 		suppressed ? "; similar lines suppressed" : "");
 }
 
+/* Lists the actor before it is welcomed: a Welcome without a row would
+ * have every unroll of the actor dropped as unknown_actor. */
+static int record_hello(im_learner *l, const welcome_cache *wc,
+			zmq_msg_t *identity, const Impala__Hello *h)
+{
+	im_actors_hello_info hi = {
+		.id = h->actor_id, .host = h->host, .num_envs = h->num_envs,
+		.welcome_version = wc->version,
+		.peer = zmq_msg_data(identity), .peer_len = zmq_msg_size(identity),
+	};
+	return im_actors_hello(l->actors, &hi, im_now_ms());
+}
+
 /* Answers a Hello: the shared Welcome, or a refusal. */
 static void welcome(im_learner *l, welcome_cache *wc, zmq_msg_t *identity,
 		    const Impala__Hello *h, float *snapshot)
@@ -243,17 +256,20 @@ static void welcome(im_learner *l, welcome_cache *wc, zmq_msg_t *identity,
 				 "waiting to be read" : im_strerror(rc));
 		}
 	}
+	if (code == IMPALA__REFUSAL_CODE__REFUSAL_NONE) {
+		int rc = record_hello(l, wc, identity, h);
+		if (rc != IM_OK) {
+			code = IMPALA__REFUSAL_CODE__REFUSAL_BUSY;
+			snprintf(reason, sizeof reason, "learner busy (%s); try "
+				 "again", rc == IM_EAGAIN ? "actor table full"
+				 : im_strerror(rc));
+		}
+	}
 	if (code != IMPALA__REFUSAL_CODE__REFUSAL_NONE) {
 		log_refused(l, h, reason);
 		send_refusal(l, identity, code, reason);
 		return;
 	}
-	im_actors_hello_info hi = {
-		.id = h->actor_id, .host = h->host, .num_envs = h->num_envs,
-		.welcome_version = wc->version,
-		.peer = zmq_msg_data(identity), .peer_len = zmq_msg_size(identity),
-	};
-	im_actors_hello(l->actors, &hi, im_now_ms());
 	log_joined(l, h, wc->version);
 	send_to(l, identity, &wc->msg);
 }

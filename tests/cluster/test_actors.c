@@ -27,15 +27,22 @@ static im_actors *table(void)
 }
 
 /* A Hello over connection "peer-<id>" with 4 environments, welcomed at
- * version 10. */
-static void hello(im_actors *t, uint64_t id, const char *host, uint64_t now_ms)
+ * version 10; im_actors_hello's code. */
+static int hello_rc(im_actors *t, uint64_t id, const char *host,
+		    uint64_t now_ms)
 {
 	char peer[32];
 	int n = snprintf(peer, sizeof peer, "peer-%llu", (unsigned long long)id);
 	im_actors_hello_info h = {.id = id, .host = host, .num_envs = 4,
 				  .welcome_version = 10, .peer = peer,
 				  .peer_len = (size_t)n};
-	im_actors_hello(t, &h, now_ms);
+	return im_actors_hello(t, &h, now_ms);
+}
+
+/* The same, which must succeed. */
+static void hello(im_actors *t, uint64_t id, const char *host, uint64_t now_ms)
+{
+	assert_int_equal(hello_rc(t, id, host, now_ms), IM_OK);
 }
 
 /* A Goodbye over the connection of the actor's Hello. */
@@ -319,23 +326,42 @@ static void test_clock_read_before_update(void **state)
 }
 
 /* Issue 14, defect 2: Hellos under made-up ids cannot grow the table
- * without bound, and the rows they push out are their own, not those of
- * the actors that are training. */
+ * without bound, and they never push out an actor that may be training:
+ * neither one with unrolls accepted nor one welcomed whose first unroll
+ * has not come yet (forgotten, it would be dropped as unknown_actor
+ * forever, never told to say Hello again).  Beyond the bound, Hellos are
+ * refused until rows fall silent for the timeout. */
 static void test_bounded_under_hello_flood(void **state)
 {
 	(void)state;
 	im_actors *t = table();
 	hello(t, 1, "trainer", 0);
 	im_actors_unroll(t, 1, 0, 20, 0, 10);
+	hello(t, 2, "joining", 15);
 	const uint32_t flood = IM_ACTORS_MAX + 500;
+	uint32_t refused = 0;
 	for (uint32_t i = 0; i < flood; i++)
-		hello(t, 1000 + i, "flood", 20 + i);
+		refused += hello_rc(t, 1000 + i, "flood", 20 + i / 100) == IM_EAGAIN;
 	im_validate_actor va;
 	assert_int_equal(im_actors_lookup(t, 1, &va), 1);
+	assert_int_equal(im_actors_lookup(t, 2, &va), 1);
 	assert_int_equal(im_actors_count(t), IM_ACTORS_MAX);
-	/* The oldest flood rows went; the newest stay. */
+	assert_int_equal(refused, flood - (IM_ACTORS_MAX - 2));
+	/* The first flood rows stay; the ones beyond the bound were refused. */
+	assert_int_equal(im_actors_lookup(t, 1000, &va), 1);
+	assert_int_equal(im_actors_lookup(t, 1000 + flood - 1, &va), 0);
+	/* A welcomed actor says Hello again: its row is there, no room needed. */
+	hello(t, 2, "joining", 200);
+	/* Once the flood rows have been silent for the timeout, a newcomer
+	 * takes the place of the one heard from longest ago. */
+	uint64_t later = 20 + flood / 100 + TIMEOUT_MS + 1;
+	im_actors_unroll(t, 1, 1, 20, 0, later);
+	hello(t, 2, "joining", later);
+	hello(t, 5, "newcomer", later);
+	assert_int_equal(im_actors_lookup(t, 5, &va), 1);
 	assert_int_equal(im_actors_lookup(t, 1000, &va), 0);
-	assert_int_equal(im_actors_lookup(t, 1000 + flood - 1, &va), 1);
+	assert_int_equal(im_actors_lookup(t, 1, &va), 1);
+	assert_int_equal(im_actors_lookup(t, 2, &va), 1);
 	im_actors_free(t);
 }
 
