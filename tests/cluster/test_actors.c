@@ -365,6 +365,37 @@ static void test_bounded_under_hello_flood(void **state)
 	im_actors_free(t);
 }
 
+/* The rows are found through hash chains: rows forgotten from the middle
+ * of the table (the last row moves into their place) and ids alike in
+ * their low bits (as a peer could choose) must still be found exactly. */
+static void test_lookup_after_removals(void **state)
+{
+	(void)state;
+	im_actors *t = table();
+	const uint64_t n = 3000;
+	im_validate_actor va;
+	for (uint64_t i = 1; i <= n; i++)
+		hello(t, i << 20, "h", 0);
+	for (uint64_t i = 1; i <= n; i += 3)
+		assert_int_equal(bye(t, i << 20), 1);
+	/* Said Goodbye and silent for the timeout: forgotten; the others
+	 * are only no longer listed. */
+	im_actors_prune(t, TIMEOUT_MS + 1);
+	for (uint64_t i = 1; i <= n; i++) {
+		int want = (i - 1) % 3 != 0;
+		if (im_actors_lookup(t, i << 20, &va) != want)
+			fail_msg("id %llu: found %d", (unsigned long long)(i << 20),
+				 !want);
+	}
+	assert_int_equal(im_actors_lookup(t, (n + 1) << 20, &va), 0);
+	for (uint64_t i = 1; i <= n; i += 3)
+		hello(t, i << 20, "again", TIMEOUT_MS + 2);
+	for (uint64_t i = 1; i <= n; i++)
+		assert_int_equal(im_actors_lookup(t, i << 20, &va), 1);
+	assert_int_equal(im_actors_count(t), n / 3 + (n % 3 != 0));
+	im_actors_free(t);
+}
+
 static void test_free_null(void **state)
 {
 	(void)state;
@@ -381,6 +412,7 @@ int main(void)
 		cmocka_unit_test(test_seq),
 		cmocka_unit_test(test_clock_read_before_update),
 		cmocka_unit_test(test_bounded_under_hello_flood),
+		cmocka_unit_test(test_lookup_after_removals),
 		cmocka_unit_test(test_free_null),
 	};
 	return cmocka_run_group_tests(tests, NULL, NULL);
