@@ -44,6 +44,12 @@ struct im_actors {
 	uint32_t *heads;   /* [NBUCKETS] first row of each chain, +1 */
 	/* Random, so that a peer cannot choose ids that share one chain. */
 	uint64_t hash_key;
+	/* Full of rows that may be training, none forgettable before this
+	 * time (rows' last_ms only grow) unless one says Goodbye or is
+	 * pruned: Hellos under new ids are refused until then without a
+	 * scan, so that a flood of them against a full table costs no more
+	 * than one lookup each. */
+	uint64_t no_room_until_ms;
 	im_actors_seq_stats seq; /* over the table's life */
 };
 
@@ -140,13 +146,23 @@ static int forgettable(const im_actors *t, const actor_row *r, uint64_t now_ms)
  * every row may still be training.  Locked. */
 static int evict_one(im_actors *t, uint64_t now_ms)
 {
-	uint32_t v = t->n;
-	for (uint32_t i = 0; i < t->n; i++)
-		if (forgettable(t, &t->rows[i], now_ms) &&
-		    (v == t->n || t->rows[i].last_ms < t->rows[v].last_ms))
-			v = i;
-	if (v == t->n)
+	if (now_ms < t->no_room_until_ms)
 		return IM_EAGAIN;
+	uint32_t v = t->n;
+	uint64_t first = UINT64_MAX; /* when a row may first be forgotten */
+	for (uint32_t i = 0; i < t->n; i++) {
+		const actor_row *r = &t->rows[i];
+		if (!forgettable(t, r, now_ms)) {
+			uint64_t at = r->last_ms + t->timeout_ms + 1;
+			first = at < first ? at : first;
+		} else if (v == t->n || r->last_ms < t->rows[v].last_ms) {
+			v = i;
+		}
+	}
+	if (v == t->n) {
+		t->no_room_until_ms = first;
+		return IM_EAGAIN;
+	}
 	remove_at(t, v);
 	return IM_OK;
 }
@@ -271,6 +287,7 @@ int im_actors_goodbye(im_actors *t, uint64_t id, const void *peer,
 	} else if (r) {
 		rc = !r->left && !r->silent;
 		r->left = 1;
+		t->no_room_until_ms = 0;
 	}
 	pthread_mutex_unlock(&t->mu);
 	return rc;
@@ -299,6 +316,7 @@ int im_actors_prune(im_actors *t, uint64_t now_ms)
 			remove_at(t, i);
 		} else {
 			r->silent = 1;
+			t->no_room_until_ms = 0;
 			i++;
 		}
 	}

@@ -352,6 +352,12 @@ static void test_bounded_under_hello_flood(void **state)
 	assert_int_equal(im_actors_lookup(t, 1000 + flood - 1, &va), 0);
 	/* A welcomed actor says Hello again: its row is there, no room needed. */
 	hello(t, 2, "joining", 200);
+	/* A Goodbye makes room at once, for the next new id. */
+	assert_int_equal(hello_rc(t, 3, "waiting", 210), IM_EAGAIN);
+	assert_int_equal(bye(t, 1000 + 7), 1);
+	hello(t, 3, "waiting", 220);
+	assert_int_equal(im_actors_lookup(t, 1000 + 7, &va), 0);
+	assert_int_equal(hello_rc(t, 4, "waiting", 230), IM_EAGAIN);
 	/* Once the flood rows have been silent for the timeout, a newcomer
 	 * takes the place of the one heard from longest ago. */
 	uint64_t later = 20 + flood / 100 + TIMEOUT_MS + 1;
