@@ -7,8 +7,8 @@ and examples/python; meson sets it):
           within a frame budget and a wall-clock bound;
   catch   the uint8 image game of examples/python/catch.py ([10, 5, 1]
           bytes, actor -> wire -> learner) trains to a mean return of 0.9
-          (random play: about -0.6) with the MLP encoder, no unroll
-          dropped; through the conv encoder once that lands (issue 10);
+          (random play: about -0.6) with the MLP encoder and again
+          through the minatar conv encoder, no unroll dropped;
   errors  each bad behaviour stops the process that meets it with its
           exit status and message, the traceback logged exactly once:
           1 for the user's code failing (systemd restarts the process),
@@ -57,25 +57,36 @@ def test_solve():
             assert "joined run" in a.text() and a.alive(), a.text()[-1000:]
 
 
-def test_catch():
+CONV = ["--encoder", "minatar", "--feature-dim", "64", "--num-learners", "1",
+        "--batch-size", "32"]
+
+
+def train_catch(flags, first_layer):
+    """Trains catch with the encoder flags; checks the checkpoint's first
+    layer has the shape first_layer."""
     budget = 3_000_000
     with Cluster() as c:
-        c.start_learner("--env", "py:catch:make", *MLP, "--num-steps", "20",
+        c.start_learner("--env", "py:catch:make", *flags, "--num-steps", "20",
                         "--num-train-steps", str(budget),
                         "--target-return", "0.9")
         c.start_actor(1, 8)
         c.start_actor(2, 8)
         s = summary(c, 120)
-        print(f"catch: {s}", flush=True)
+        print(f"catch {flags[1]}: {s}", flush=True)
         log = c.learner.text()
         m = re.search(r"(\d+) unrolls accepted, (\d+) dropped", log)
         assert m and int(m.group(1)) > 0 and int(m.group(2)) == 0, log[-1500:]
         assert s["result"] == "target return reached", s
         assert s["mean_return"] >= 0.9 and s["episodes"] >= 100, s
-        # The image went over the wire as [T+1, 10, 5, 1] bytes: the
-        # checkpoint's first layer reads 50 inputs.
         h = checkpoint_header(s["checkpoint"])
-        assert h["encoder.0.weight"]["shape"] == [64, 50], h["encoder.0.weight"]
+        assert h["encoder.0.weight"]["shape"] == first_layer, h["encoder.0.weight"]
+
+
+def test_catch():
+    # The image went over the wire as [T+1, 10, 5, 1] bytes: the MLP's first
+    # layer reads 50 inputs, the conv's is (16 out, 1 channel, 3, 3).
+    train_catch(MLP, [64, 50])
+    train_catch(CONV, [16, 1, 3, 3])
 
 
 def run_learner(c, env, wall=60):
