@@ -73,32 +73,37 @@ static void route_block(float *restrict din, const float *restrict d,
 	const float *restrict img, const im_nn_pool2d *s, int h0, int h1,
 	int w0, int w1, int c0, int nc)
 {
-	/* Positions held as floats (exact: an image has far fewer than 2^24
-	 * values), so that the selects are all of one type and vectorise
-	 * even with SSE2 alone. */
+	/* Positions are counted within the window (k = row * width + column,
+	 * below K * K) and held as floats, so that the selects are all of one
+	 * type and vectorise even with SSE2 alone; they are exact whatever
+	 * the image's size (an offset into the image would not be once the
+	 * image has more than 2^24 values). */
 	float best[CBLOCK], at[CBLOCK];
 	size_t C = (size_t)s->C;
+	int ww = w1 - w0;
 	for (int c = 0; c < nc; c++) {
 		best[c] = -INFINITY;
 		at[c] = 0.0f;
 	}
 	for (int h = h0; h < h1; h++) {
 		for (int w = w0; w < w1; w++) {
-			size_t base = ((size_t)h * s->W + w) * C + (size_t)c0;
-			const float *x = img + base;
-			float fb = (float)base;
+			const float *x = img + ((size_t)h * s->W + w) * C + c0;
+			float fk = (float)((h - h0) * ww + (w - w0));
 			for (int c = 0; c < nc; c++) {
 				float v = x[c], b = best[c];
 				/* 0 or 1; the position update is exact in
 				 * float, and the max a MAX_EXPR. */
 				float more = (float)(v > b);
 				best[c] = v > b ? v : b;
-				at[c] += more * (fb + (float)c - at[c]);
+				at[c] += more * (fk - at[c]);
 			}
 		}
 	}
-	for (int c = 0; c < nc; c++)
-		din[(size_t)at[c]] += d[c0 + c];
+	for (int c = 0; c < nc; c++) {
+		int k = (int)at[c];
+		size_t h = (size_t)(h0 + k / ww), w = (size_t)(w0 + k % ww);
+		din[(h * s->W + w) * C + (size_t)(c0 + c)] += d[c0 + c];
+	}
 }
 
 void im_nn_maxpool_backward(float *din, const float *dout, const float *in,

@@ -235,6 +235,10 @@ static const pool_case POOL_CASES[] = {
 	{"70 channels (two blocks)", 2, 5, 5, 70, 3, 2, 1, 0},
 	{"ties go to the first maximum", 3, 7, 6, 4, 3, 2, 1, 1},
 	{"stride 1 overlapping windows", 2, 5, 6, 3, 3, 1, 1, 1},
+	/* Past 2^24 values in one image a float no longer holds every offset:
+	 * the backward must still route to the exact maximum. */
+	{"one image of 3 x 5.6M values (over 2^24)", 1, 3, 5600000, 1, 3, 2, 1,
+		0},
 };
 
 static void pool_case_matches_naive(const pool_case *c)
