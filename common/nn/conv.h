@@ -81,9 +81,10 @@ void im_nn_conv2d_backward_naive(float *din, float *dw, float *db,
 
 /* The same, except that din (not NULL) is ASSIGNED, its prior content
  * (even NaN) never read: for the first writer of a gradient buffer, which
- * then needs no zeroing.  With stride 1 the fast one computes din as the
- * convolution of dout by the flipped kernel (one lowering of dout and one
- * sgemm, no scatter), otherwise it zeroes din and scatters. */
+ * then needs no zeroing.  With stride 1 and a square kernel (KH == KW) the
+ * fast one computes din as the convolution of dout by the flipped kernel
+ * (one lowering of dout and one sgemm, no scatter), otherwise it zeroes din
+ * and scatters. */
 void im_nn_conv2d_backward_assign(float *din, float *dw, float *db,
 	float *scratch, const float *dout, const im_nn_conv_src *src,
 	const float *w, int N, const im_nn_conv2d *s, int chunk);
