@@ -42,20 +42,25 @@ typedef struct conv_case {
 	const char *name;
 	int N, H, W, C, O, K, stride, pad, chunk;
 	int u8, relu_in, relu_out;
+	int KW; /* 0: K (a square kernel); otherwise K is KH */
 } conv_case;
 
 static const conv_case CONV_CASES[] = {
-	{"odd 7x5x3, 3x3, valid", 2, 7, 5, 3, 4, 3, 1, 0, 2, 0, 0, 0},
-	{"stride 2, padding 1, odd", 3, 9, 7, 2, 5, 3, 2, 1, 3, 0, 0, 1},
-	{"nature first layer shape, 8x8 stride 4", 2, 20, 24, 4, 6, 8, 4, 0, 1, 0, 0, 1},
-	{"4x4 stride 2", 2, 10, 9, 5, 7, 4, 2, 0, 2, 0, 0, 0},
-	{"batch 1, padding 1, one channel", 1, 5, 5, 1, 3, 3, 1, 1, 1, 0, 0, 0},
-	{"chunks of 1 over 3 images, last short", 3, 6, 6, 2, 3, 3, 1, 1, 1, 0, 0, 1},
-	{"chunks of 2 over 5 images", 5, 6, 5, 3, 2, 3, 2, 1, 2, 0, 0, 0},
-	{"uint8 input scaled 1/255", 2, 8, 8, 4, 5, 3, 1, 0, 2, 1, 0, 1},
-	{"uint8 input, stride 4 padding 1", 2, 11, 9, 3, 4, 4, 4, 1, 1, 1, 0, 0},
-	{"ReLU read (residual block)", 2, 6, 7, 4, 4, 3, 1, 1, 2, 0, 1, 0},
-	{"1x1 kernel", 2, 4, 3, 6, 5, 1, 1, 0, 2, 0, 0, 0},
+	{"odd 7x5x3, 3x3, valid", 2, 7, 5, 3, 4, 3, 1, 0, 2, 0, 0, 0, 0},
+	{"stride 2, padding 1, odd", 3, 9, 7, 2, 5, 3, 2, 1, 3, 0, 0, 1, 0},
+	{"nature first layer shape, 8x8 stride 4", 2, 20, 24, 4, 6, 8, 4, 0, 1, 0, 0, 1, 0},
+	{"4x4 stride 2", 2, 10, 9, 5, 7, 4, 2, 0, 2, 0, 0, 0, 0},
+	{"batch 1, padding 1, one channel", 1, 5, 5, 1, 3, 3, 1, 1, 1, 0, 0, 0, 0},
+	{"chunks of 1 over 3 images, last short", 3, 6, 6, 2, 3, 3, 1, 1, 1, 0, 0, 1, 0},
+	{"chunks of 2 over 5 images", 5, 6, 5, 3, 2, 3, 2, 1, 2, 0, 0, 0, 0},
+	{"uint8 input scaled 1/255", 2, 8, 8, 4, 5, 3, 1, 0, 2, 1, 0, 1, 0},
+	{"uint8 input, stride 4 padding 1", 2, 11, 9, 3, 4, 4, 4, 1, 1, 1, 0, 0, 0},
+	{"ReLU read (residual block)", 2, 6, 7, 4, 4, 3, 1, 1, 2, 0, 1, 0, 0},
+	{"1x1 kernel", 2, 4, 3, 6, 5, 1, 1, 0, 2, 0, 0, 0, 0},
+	/* Non-square kernels: stride 1 cannot take the flipped-kernel path
+	 * (one padding for both axes), so they scatter. */
+	{"3x5 kernel, stride 1, padding 1", 2, 7, 9, 3, 4, 3, 1, 1, 2, 0, 0, 1, 5},
+	{"5x2 kernel, stride 2", 3, 9, 6, 2, 3, 5, 2, 0, 2, 0, 1, 0, 2},
 };
 
 typedef struct conv_fix {
@@ -69,10 +74,11 @@ typedef struct conv_fix {
 static void conv_fix_make(conv_fix *f, const conv_case *c, im_rng *r)
 {
 	memset(f, 0, sizeof(*f));
+	int kw = c->KW ? c->KW : c->K;
 	assert_int_equal(im_nn_conv2d_init(&f->s, c->H, c->W, c->C, c->O, c->K,
-		c->K, c->stride, c->pad), IM_OK);
+		kw, c->stride, c->pad), IM_OK);
 	f->nin = (size_t)c->N * c->H * c->W * c->C;
-	f->nw = (size_t)c->O * c->C * c->K * c->K;
+	f->nw = (size_t)c->O * c->C * c->K * kw;
 	f->nout = (size_t)c->N * f->s.OH * f->s.OW * c->O;
 	f->nscratch = im_nn_conv2d_scratch_floats(&f->s, c->chunk, 1);
 	f->in = fbuf(f->nin);
@@ -186,8 +192,8 @@ static void test_conv_gradcheck(void **state)
 	(void)state;
 	/* Stride, padding, several chunks, and a ReLU read away from 0. */
 	static const conv_case cases[] = {
-		{"stride 2 padding 1", 3, 7, 6, 2, 3, 3, 2, 1, 2, 0, 0, 0},
-		{"ReLU read", 2, 5, 5, 3, 2, 3, 1, 1, 1, 0, 1, 0},
+		{"stride 2 padding 1", 3, 7, 6, 2, 3, 3, 2, 1, 2, 0, 0, 0, 0},
+		{"ReLU read", 2, 5, 5, 3, 2, 3, 1, 1, 1, 0, 1, 0, 0},
 	};
 	for (size_t k = 0; k < 2; k++) {
 		im_rng r;
