@@ -8,7 +8,8 @@ The image configurations (issue 10) run the same encoders as common/nn
 (nature 84x84x4 and impala 64x64x3 at T = 20, minatar 10x10x4 at T = 80;
 B = 32, 6 actions) on uint8 frames in [T+1, B, H, W, C], converted to
 float, scaled and permuted to NCHW inside the forward, as the equivalent
-module of tests/reference/make_reference.py does.  Debian's torch runs
+module of tests/reference/make_reference.py does (both build their encoder
+with tests/reference/torch_image.py).  Debian's torch runs
 its convolutions through oneDNN (mkldnn).
 
 Usage: torch_update.py --threads N --seconds S
@@ -40,6 +41,11 @@ for _v in ("OMP_NUM_THREADS", "OPENBLAS_NUM_THREADS", "MKL_NUM_THREADS"):
 
 import torch  # noqa: E402
 
+# The image encoders: one definition, shared with the reference dumps.
+sys.path.insert(0, os.path.join(os.path.dirname(os.path.abspath(__file__)),
+                                "..", "reference"))
+from torch_image import image_encoder  # noqa: E402
+
 T, B, OBS, A = 80, 32, 4, 2
 
 # name: (kind, H, W, C, feature_dim, T, scale)
@@ -47,36 +53,6 @@ IMAGES = {"nature": ("nature", 84, 84, 4, 512, 20, 1 / 255),
           "impala": ("impala", 64, 64, 3, 256, 20, 1 / 255),
           "minatar": ("minatar", 10, 10, 4, 128, 80, 1.0)}
 IMG_A = 6
-
-
-class Residual(torch.nn.Module):
-    def __init__(self, ch):
-        super().__init__()
-        self.conv0 = torch.nn.Conv2d(ch, ch, 3, padding=1)
-        self.conv1 = torch.nn.Conv2d(ch, ch, 3, padding=1)
-
-    def forward(self, x):
-        return x + self.conv1(torch.relu(self.conv0(torch.relu(x))))
-
-
-def image_encoder(kind, H, W, C, feat):
-    nn = torch.nn
-    if kind == "minatar":
-        body = [nn.Conv2d(C, 16, 3), nn.ReLU()]
-    elif kind == "nature":
-        body = [nn.Conv2d(C, 32, 8, 4), nn.ReLU(), nn.Conv2d(32, 64, 4, 2), nn.ReLU(),
-                nn.Conv2d(64, 64, 3, 1), nn.ReLU()]
-    else:
-        body, cin = [], C
-        for ch in (16, 32, 32):
-            body.append(nn.Sequential(nn.Conv2d(cin, ch, 3, padding=1),
-                                      nn.MaxPool2d(3, 2, padding=1),
-                                      Residual(ch), Residual(ch)))
-            cin = ch
-        body.append(nn.ReLU())
-    with torch.no_grad():
-        flat = nn.Sequential(*body)(torch.zeros(1, C, H, W)).numel()
-    return nn.Sequential(*body, nn.Flatten(), nn.Linear(flat, feat), nn.ReLU())
 
 
 class ImageNet(torch.nn.Module):
