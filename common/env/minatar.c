@@ -129,9 +129,22 @@ static int parse_steps(const char *v, int *out)
 	return 0;
 }
 
-/* Applies one "key=value" to cfg and *max_steps. */
+/* The option keys, as bits of the set already given. */
+enum { OPT_STICKY = 1, OPT_RAMPING = 2, OPT_MAX_STEPS = 4 };
+
+static unsigned option_bit(const char *key)
+{
+	return !strcmp(key, "sticky")	   ? OPT_STICKY
+	       : !strcmp(key, "ramping")   ? OPT_RAMPING
+	       : !strcmp(key, "max_steps") ? OPT_MAX_STEPS
+					   : 0;
+}
+
+/* Applies one "key=value" to cfg and *max_steps; *seen collects the keys
+ * given so far, so that a key given twice is refused rather than the last
+ * one silently winning. */
 static int apply_option(char *kv, im_ma_config *cfg, int *max_steps,
-			char *err, size_t errlen)
+			unsigned *seen, char *err, size_t errlen)
 {
 	char *eq = strchr(kv, '=');
 	if (!eq)
@@ -139,17 +152,18 @@ static int apply_option(char *kv, im_ma_config *cfg, int *max_steps,
 			       "expected key=value", kv);
 	*eq = '\0';
 	const char *v = eq + 1;
-	int rc;
-	if (!strcmp(kv, "sticky"))
-		rc = parse_sticky(v, &cfg->sticky);
-	else if (!strcmp(kv, "ramping"))
-		rc = parse_flag(v, &cfg->ramping);
-	else if (!strcmp(kv, "max_steps"))
-		rc = parse_steps(v, max_steps);
-	else
+	unsigned bit = option_bit(kv);
+	if (!bit)
 		return im_errf(err, errlen, IM_EINVAL, "MinAtar option '%s': "
 			       "unknown (known: sticky, ramping, max_steps)",
 			       kv);
+	if (*seen & bit)
+		return im_errf(err, errlen, IM_EINVAL, "MinAtar option '%s': "
+			       "given twice", kv);
+	*seen |= bit;
+	int rc = bit == OPT_STICKY    ? parse_sticky(v, &cfg->sticky)
+		 : bit == OPT_RAMPING ? parse_flag(v, &cfg->ramping)
+				      : parse_steps(v, max_steps);
 	if (rc)
 		return im_errf(err, errlen, IM_EINVAL, "MinAtar option %s='%s':"
 			       " want %s", kv, v,
@@ -168,10 +182,11 @@ int im_ma_configure(im_env_class *copy, void *cfgp, const char *args,
 	if (!buf)
 		return IM_ENOMEM;
 	int rc = 0;
+	unsigned seen = 0;
 	char *save = NULL;
 	for (char *kv = strtok_r(buf, "&", &save); kv && !rc;
 	     kv = strtok_r(NULL, "&", &save))
-		rc = apply_option(kv, &cfg, &max_steps, err, errlen);
+		rc = apply_option(kv, &cfg, &max_steps, &seen, err, errlen);
 	free(buf);
 	if (rc)
 		return rc;

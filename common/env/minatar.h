@@ -90,7 +90,7 @@ void im_ma_step_batch(void *states, int k, const void *actions, void *obs,
 void im_ma_step_u8(void *st, int32_t action, uint8_t *cells, float *reward,
 		   uint8_t *terminated);
 /* Parses "key=value&..." into a copy of a MinAtar class (see top); on a
- * bad key or value returns IM_EINVAL with the reason in err and leaves
+ * bad key or value, or a key given twice, returns IM_EINVAL with the reason in err and leaves
  * *copy as it was. */
 int im_ma_configure(im_env_class *copy, void *cfg, const char *args,
 		    char *err, size_t errlen);
