@@ -94,12 +94,19 @@ void im_ma_step_batch(void *states, int k, const void *actions, void *obs,
 
 /* ---- options ----------------------------------------------------------- */
 
+/* strtod and strtol skip leading white space and take a sign; a value
+ * on the name should be the number itself, so both are refused here. */
+static int plain_number(const char *v)
+{
+	return (*v >= '0' && *v <= '9') || *v == '.';
+}
+
 static int parse_sticky(const char *v, double *out)
 {
 	char *end;
 	errno = 0;
 	double p = strtod(v, &end);
-	if (end == v || *end || errno || !(p >= 0.0 && p <= 1.0))
+	if (!plain_number(v) || end == v || *end || errno || !(p >= 0.0 && p <= 1.0))
 		return IM_EINVAL;
 	*out = p;
 	return 0;
@@ -123,7 +130,7 @@ static int parse_steps(const char *v, int *out)
 	char *end;
 	errno = 0;
 	long n = strtol(v, &end, 10);
-	if (end == v || *end || errno || n < 0 || n > INT_MAX)
+	if (!plain_number(v) || end == v || *end || errno || n < 0 || n > INT_MAX)
 		return IM_EINVAL;
 	*out = (int)n;
 	return 0;
