@@ -3,6 +3,7 @@
 
 #include "dash.h"
 #include "err.h"
+#include "procstat.h"
 
 #include <errno.h>
 #include <netdb.h>
@@ -178,6 +179,19 @@ static void respond_text(conn *c, int code, const char *text)
 	respond(c, code, "text/plain; charset=utf-8", text, strlen(text));
 }
 
+/* The figures only this thread knows: the process's resources, read now,
+ * and the status port's open connections. */
+static void add_process_stats(im_status_snapshot *snap, const im_status *s)
+{
+	im_procstat ps;
+	(void)im_procstat_read(&ps); /* zeros when /proc is unreadable */
+	snap->rss_bytes = ps.rss_bytes;
+	snap->open_fds = ps.open_fds;
+	snap->open_sockets = ps.open_sockets;
+	snap->max_fds = ps.max_fds;
+	snap->status_conns = s->n_conns > 0 ? (uint32_t)s->n_conns : 0;
+}
+
 /* Renders the latest snapshot with fn and sends it. */
 static void respond_rendered(conn *c, const char *ctype,
 			     int (*fn)(const im_status_snapshot *, char **,
@@ -187,6 +201,7 @@ static void respond_rendered(conn *c, const char *ctype,
 	pthread_mutex_lock(&s->mu);
 	memcpy(s->local, s->shared, sizeof *s->local);
 	pthread_mutex_unlock(&s->mu);
+	add_process_stats(s->local, s);
 	char *doc = NULL;
 	size_t len = 0;
 	if (fn(s->local, &doc, &len) != IM_OK) {

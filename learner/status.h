@@ -78,6 +78,15 @@ typedef struct im_status_snapshot {
 	uint64_t unroll_seq_gaps;
 	uint64_t unroll_seq_repeats;
 	uint64_t dropped[IM_REJECT_COUNT]; /* by reason; [OK] unused */
+	/* The process and the status port, filled in by the status server for
+	 * each request (the learner leaves them zero): resident memory, open
+	 * descriptors and sockets (learner/procstat.h), and open connections
+	 * on the status port, this request's included. */
+	uint64_t rss_bytes;
+	uint32_t open_fds;
+	uint32_t open_sockets;
+	uint64_t max_fds;
+	uint32_t status_conns;
 	uint32_t n_actors;
 	uint32_t n_actors_omitted;   /* rows beyond IM_STATUS_MAX_ACTORS */
 	im_status_actor actors[IM_STATUS_MAX_ACTORS];

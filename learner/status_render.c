@@ -97,6 +97,16 @@ static void json_learning(im_text *b, const im_status_snapshot *s)
 	json_key_u64(b, "unroll_seq_repeats", s->unroll_seq_repeats);
 }
 
+static void json_process(im_text *b, const im_status_snapshot *s)
+{
+	im_text_printf(b, "\"process\":{\"rss_bytes\":%llu,\"open_fds\":%u,"
+		  "\"open_sockets\":%u,\"max_fds\":%llu,"
+		  "\"status_connections\":%u},",
+		  (unsigned long long)s->rss_bytes, s->open_fds,
+		  s->open_sockets, (unsigned long long)s->max_fds,
+		  s->status_conns);
+}
+
 static void json_dropped(im_text *b, const im_status_snapshot *s)
 {
 	im_text_printf(b, "\"dropped\":{");
@@ -133,6 +143,7 @@ int im_status_render_json(const im_status_snapshot *s, char **out,
 	im_text_putc(&b, '{');
 	json_run(&b, s);
 	json_learning(&b, s);
+	json_process(&b, s);
 	json_dropped(&b, s);
 	json_actors(&b, s);
 	im_text_printf(&b, "}\n");
@@ -273,6 +284,25 @@ static void prom_actor_family(im_text *b, const im_status_snapshot *s,
 	}
 }
 
+/* The process metrics under the names Prometheus's client libraries use,
+ * so existing dashboards and alerts apply. */
+static void prom_process(im_text *b, const im_status_snapshot *s)
+{
+	prom_gauge(b, "process_resident_memory_bytes",
+		   "Resident memory size in bytes.", (double)s->rss_bytes);
+	prom_gauge(b, "process_open_fds", "Number of open file descriptors.",
+		   (double)s->open_fds);
+	prom_gauge(b, "process_max_fds",
+		   "Maximum number of open file descriptors.",
+		   (double)s->max_fds);
+	prom_gauge(b, "impala_open_sockets",
+		   "Open sockets: ZeroMQ peers and listeners, status clients.",
+		   (double)s->open_sockets);
+	prom_gauge(b, "impala_status_connections",
+		   "Open connections on the status port, this one included.",
+		   (double)s->status_conns);
+}
+
 int im_status_render_metrics(const im_status_snapshot *s, char **out,
 			     size_t *len)
 {
@@ -282,6 +312,7 @@ int im_status_render_metrics(const im_status_snapshot *s, char **out,
 	prom_run(&b, s);
 	prom_learning(&b, s);
 	prom_dropped(&b, s);
+	prom_process(&b, s);
 	/* n_actors counts every actor, listed rows and omitted ones alike. */
 	prom_gauge(&b, "impala_actors", "Actors seen recently.",
 		   (double)s->n_actors);

@@ -586,6 +586,64 @@ static void test_initial_snapshot(void **state)
 	assert_int_equal(im_status_close(s), IM_OK);
 }
 
+/* The process gauges come from /proc at each request and the connection
+ * gauge from the server: two idle clients and the request itself make 3,
+ * and 1 once the idle ones have gone.  The renderers print the fields as
+ * given, in both documents. */
+static void test_process_metrics(void **state)
+{
+	(void)state;
+	im_status *s = start(3000, 16);
+	int port = im_status_port(s);
+	char *r = malloc(RESP_CAP);
+	int idle[2] = {dial(port), dial(port)};
+	struct timespec ts = {0, 200 * 1000000L};
+	nanosleep(&ts, NULL);
+	assert_int_equal(request(port, "GET /metrics HTTP/1.1\r\n\r\n", r, RESP_CAP), 200);
+	const char *m = body_of(r);
+	assert_true(sample_value(m, "impala_status_connections") == 3.0);
+	double rss = sample_value(m, "process_resident_memory_bytes");
+	double fds = sample_value(m, "process_open_fds");
+	double socks = sample_value(m, "impala_open_sockets");
+	/* This process holds both ends: the listener, 2 x 3 connections. */
+	assert_true(socks >= 7.0 && fds >= socks);
+	assert_true(rss > 1e6 && rss < 1e10);
+	assert_true(sample_value(m, "process_max_fds") >= fds);
+	assert_true(check_exposition(r + (m - r)) > 30);
+	for (int i = 0; i < 2; i++)
+		close(idle[i]);
+	nanosleep(&ts, NULL);
+	assert_int_equal(request(port, "GET /status HTTP/1.1\r\n\r\n", r, RESP_CAP), 200);
+	assert_non_null(strstr(body_of(r), "\"status_connections\":1}"));
+	assert_true(json_valid(body_of(r)));
+	assert_int_equal(im_status_close(s), IM_OK);
+
+	im_status_snapshot *snap = calloc(1, sizeof *snap);
+	fill_snapshot(snap);
+	snap->rss_bytes = 123456789;
+	snap->open_fds = 42;
+	snap->open_sockets = 17;
+	snap->max_fds = 1024;
+	snap->status_conns = 5;
+	char *doc = NULL;
+	size_t len = 0;
+	assert_int_equal(im_status_render_metrics(snap, &doc, &len), IM_OK);
+	assert_true(sample_value(doc, "process_resident_memory_bytes") == 123456789.0);
+	assert_true(sample_value(doc, "process_open_fds") == 42.0);
+	assert_true(sample_value(doc, "impala_open_sockets") == 17.0);
+	assert_true(sample_value(doc, "process_max_fds") == 1024.0);
+	assert_true(sample_value(doc, "impala_status_connections") == 5.0);
+	free(doc);
+	assert_int_equal(im_status_render_json(snap, &doc, &len), IM_OK);
+	assert_non_null(strstr(doc, "\"process\":{\"rss_bytes\":123456789,"
+				    "\"open_fds\":42,\"open_sockets\":17,"
+				    "\"max_fds\":1024,\"status_connections\":5}"));
+	assert_true(json_valid(doc));
+	free(doc);
+	free(snap);
+	free(r);
+}
+
 static void test_bind_errors(void **state)
 {
 	(void)state;
@@ -623,6 +681,7 @@ int main(void)
 		cmocka_unit_test(test_slow_client),
 		cmocka_unit_test(test_idle_connections_evicted),
 		cmocka_unit_test(test_initial_snapshot),
+		cmocka_unit_test(test_process_metrics),
 		cmocka_unit_test(test_bind_errors),
 	};
 	return cmocka_run_group_tests(tests, NULL, NULL);
