@@ -8,6 +8,10 @@
 #
 #   scripts/install-deps.sh           build + tests
 #   scripts/install-deps.sh --bench   also the PyTorch reference (large)
+#   scripts/install-deps.sh --fuzz    also clang and libFuzzer (tests/fuzz/)
+#
+# The sanitizer step of scripts/test.sh builds with gcc, whose ASan, UBSan
+# and TSan runtimes come with gcc itself; clang is needed only to fuzz.
 set -euo pipefail
 
 pkgs=(
@@ -18,9 +22,13 @@ pkgs=(
   libpython3-dev python3-numpy
   libjs-dygraphs
   python3-protobuf chromium chromium-driver
+  python3-zmq
 )
 if [[ "${1:-}" == "--bench" ]]; then
   pkgs+=(python3-torch)
+fi
+if [[ "${1:-}" == "--fuzz" ]]; then
+  pkgs+=(clang libclang-rt-14-dev)
 fi
 
 missing=()
