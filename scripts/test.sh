@@ -19,21 +19,46 @@ fi
 meson test -C "$build" --print-errorlogs --num-processes 2 "$@"
 rc=$?
 
-python3 - "$build/meson-logs/testlog.json" <<'PY'
-import json, sys
+# The sanitize step (scripts/sanitize.sh): the suite again, built with
+# ASan+UBSan.  IMPALA_SANITIZE=0 leaves it out (a quick local run); CI
+# always runs it.
+logs=("$build/meson-logs/testlog.json")
+if [[ ${IMPALA_SANITIZE:-1} != 0 ]]; then
+  asan=${IMPALA_ASAN_DIR:-build-asan}
+  rm -f "$asan/meson-logs/testlog.json" "$asan/meson-logs/sanitize-extra.json"
+  scripts/sanitize.sh asan "$@" || rc=1
+  logs+=("$asan/meson-logs/testlog.json" "$asan/meson-logs/sanitize-extra.json")
+fi
+
+# One count over both runs: a test that passed in the plain build and under
+# ASan counts twice.  A missing log (a build that failed) counts as a
+# failure.
+python3 - "${logs[@]}" <<'PY'
+import json, os, sys
 counts = {"passed": 0, "failed": 0, "skipped": 0}
-with open(sys.argv[1]) as f:
-    for line in f:
-        line = line.strip()
-        if not line:
-            continue
-        r = json.loads(line).get("result")
-        if r in ("OK", "EXPECTEDFAIL"):
-            counts["passed"] += 1
-        elif r == "SKIP":
-            counts["skipped"] += 1
-        else:
-            counts["failed"] += 1
+parts = []
+for path in sys.argv[1:]:
+    c = {"passed": 0, "failed": 0, "skipped": 0}
+    if not os.path.exists(path):
+        c["failed"] += 1
+    else:
+        with open(path) as f:
+            for line in f:
+                line = line.strip()
+                if not line:
+                    continue
+                r = json.loads(line).get("result")
+                if r in ("OK", "EXPECTEDFAIL"):
+                    c["passed"] += 1
+                elif r == "SKIP":
+                    c["skipped"] += 1
+                else:
+                    c["failed"] += 1
+    parts.append(f'{path}: {c["passed"]} passed, {c["failed"]} failed, {c["skipped"]} skipped')
+    for k in counts:
+        counts[k] += c[k]
+for p in parts:
+    print(p)
 print(f'{counts["passed"]} passed, {counts["failed"]} failed, {counts["skipped"]} skipped')
 PY
 exit $rc
