@@ -28,10 +28,13 @@ declare -A asan_skip=(
   [e2e_blas_core]="LD_PRELOAD of a shim library; ASan must be the first library loaded"
 )
 
-# The suites TSan runs: every test whose program starts threads of ours
-# (learner threads, receiver, status server, actors' sessions).
+# What TSan runs: every test whose own program starts threads of ours
+# (receiver, store, status server, learner start-up, actors' sessions), and
+# the e2e tests that drive the real learner and actors (built with TSan)
+# through start, actor churn, bad input, the status port and shutdown.
 tsan_tests=(net_receiver net_status net_learner_start net_store
-  cluster_actors pipeline_behaviour_logp)
+  cluster_actors pipeline_behaviour_logp
+  e2e_smoke e2e_status e2e_actor_churn e2e_bad_input)
 
 case "$mode" in
 asan)

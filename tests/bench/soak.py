@@ -80,6 +80,7 @@ class Soak:
         self.next_id = 1
         self.live = []
         self.churn = {"sigkill": 0, "sigterm": 0, "started": 0}
+        self.status_errors = []
 
     def start_actor(self):
         a = self.c.start_actor(self.next_id, 1, "--learner-timeout", "10")
@@ -126,8 +127,13 @@ class Soak:
                 raise RuntimeError("learner died: " + self.c.learner.text()[-2000:])
             now = time.time()
             if now >= next_sample:
-                samples.append(self.sample(t0))
-                print(json.dumps(samples[-1]), flush=True)
+                try:
+                    samples.append(self.sample(t0))
+                    print(json.dumps(samples[-1]), flush=True)
+                except (OSError, ValueError) as e:
+                    # Counted and reported: on a loaded machine a status
+                    # request can fail without the learner being at fault.
+                    self.status_errors.append(f"{time.time() - t0:.0f}s: {e}")
                 next_sample += a.sample
             if now >= next_churn:
                 self.churn_one()
@@ -192,7 +198,7 @@ def main():
         "frames": end["frames"], "updates": end["updates"],
         "unrolls_received": received, "unrolls_trained": trained, "in_store": in_store,
         "dropped_by_reason": dropped, "unaccounted": unaccounted,
-        "learner_exit": rc,
+        "learner_exit": rc, "status_errors": soak.status_errors,
         "loadavg_start": [round(x, 2) for x in load0],
         "loadavg_end": [round(x, 2) for x in load1],
     }
