@@ -173,8 +173,16 @@ def main():
     with Cluster() as c:
         c.start_learner(*LEARNER)
         soak = Soak(c, args)
-        samples = soak.run()
-        end = soak.drain()
+        try:
+            samples = soak.run()
+            end = soak.drain()
+        except (RuntimeError, OSError) as e:
+            # A learner that died is the finding: say how, as JSON too.
+            tail = c.learner.text().strip().splitlines()[-3:]
+            print(json.dumps({"bench": "soak", "error": str(e).splitlines()[0][:200],
+                              "learner_alive": c.learner.alive(), "learner_log_tail": tail,
+                              "churn": soak.churn, "loadavg": os.getloadavg()}))
+            sys.exit(1)
         c.learner.signal(signal.SIGTERM)
         rc = c.learner.wait(60)
     load1 = os.getloadavg()
