@@ -104,8 +104,11 @@ meson test -C "$build" --print-errorlogs --num-processes 2 \
 rc=$?
 echo "sanitize: $mode ran ${#tests[@]}${*:+ + $*} tests in $(($(date +%s) - start)) s"
 
-reports=("$logs"/*)
-if [[ -e ${reports[0]} ]]; then
+# A log file can also hold only LeakSanitizer's list of suppressions used
+# (tests that set their own LSAN_OPTIONS print it); a report is a file
+# with an error in it.
+mapfile -t reports < <(grep -l -E 'ERROR: |runtime error:|WARNING: ThreadSanitizer' "$logs"/* 2>/dev/null)
+if ((${#reports[@]} > 0)); then
   echo "sanitize: ${#reports[@]} sanitizer report(s):" >&2
   for f in "${reports[@]}"; do
     echo "---- $f" >&2
