@@ -34,6 +34,14 @@ declare -A asan_skip=(
   # e2e_smoke, e2e_resume, e2e_actor_churn, e2e_uint8 and the unit tests.
   [e2e_solve]="learns within a wall-clock limit the ASan build cannot meet on a loaded machine"
   [e2e_lstm_box]="learns within a wall-clock limit the ASan build cannot meet on a loaded machine"
+  # Both assert time windows around --actor-timeout (an actor silent for
+  # it leaves, one that keeps sending stays) and, for cluster_elastic,
+  # throughput ratios between phases; an ASan actor on a loaded machine
+  # misses them (seen once each in two full runs here: the live actor
+  # dropped from /status; an estimate of a SIGKILLed actor's unrolls off
+  # by 10), with no sanitizer report.  They pass in the plain build.
+  [e2e_actor_churn]="asserts time windows around --actor-timeout that ASan actors miss under load"
+  [cluster_elastic]="asserts time windows and throughput ratios that ASan actors miss under load"
 )
 
 # What TSan runs: every test whose own program starts threads of ours
