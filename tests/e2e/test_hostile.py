@@ -17,10 +17,12 @@ handshake socket.  After every case:
   - /status shows no update and the same parameter version, and the
     parameters in a Welcome are bit-identical to the checkpoint's tensors.
 
-Cases that need issue 14's fixes (workstream `harden`) are written too and
-listed in PENDING: each runs against a fresh learner, and is expected to
-fail until its fix lands.  The test is strict about it: a pending case that
-passes fails the test, with a message saying to move it out of PENDING.
+The cases written for issue 14's defects (unknown actors' unrolls,
+implausible episodes, Welcome amplification, spoofed Goodbye, unroll_seq
+gaps) each run against a fresh learner.  A case written ahead of its fix
+goes in PENDING, where it is expected to fail; the test is strict about
+it: a pending case that passes fails the test, with a message saying to
+move it out of PENDING.
 
 Each case is a function named case_<what>; run one by naming it:
     IMPALA_BUILD=build python3 tests/e2e/test_hostile.py case_garbage
@@ -55,13 +57,11 @@ LEARNER_ARGS = ["--env", "CartPole-v1", "--hidden-dim", "16", "--feature-dim", "
 PEAK_RSS_MIB = 400
 HOSTILE_ID = 666
 
-# Cases expected to fail until `harden` fixes the defect named (issue 14).
+# Cases expected to fail until the defect named is fixed.
 PENDING = {
-    "case_unknown_actor_trained_on": "defect 1: unrolls of actors that never said Hello are trained on",
-    "case_implausible_episode": "defect 1: episode records are not checked against the run's time limit",
-    "case_welcome_amplification": "defect 2: every Hello queues a Welcome with the whole parameter arena",
-    "case_spoofed_goodbye": "defect 5: anyone can say Goodbye for another actor",
-    "case_unroll_seq_gap": "defect 9: one message sets unroll_seq_gaps to about 2^64",
+    # All five cases that needed issue 14's fixes pass since `harden` was
+    # merged (defects 1, 2, 5 and 9); add a case here, with the defect it
+    # waits for, when a new one is written ahead of its fix.
 }
 
 
@@ -288,16 +288,16 @@ def case_handshake_garbage(a):
 
 
 def case_hello_flood_read(a):
-    """2000 Hellos from one client that reads its Welcomes, up to 32 in
-    flight (more would overrun the ROUTER's send high-water mark, where
-    ZeroMQ drops replies by design): every one answered, and memory stays
-    bounded (each Welcome is freed once sent)."""
+    """2000 Hellos, back to back, from one client that reads each reply
+    before the next (a client with more in flight overruns the ROUTER's
+    per-connection reply queue, where ZeroMQ drops replies by design,
+    learner/handshake.c): every one answered, memory stays bounded."""
     d = a.dealer()
     try:
         sent = got = 0
         end = time.time() + 60
         while got < 2000 and time.time() < end:
-            while sent < 2000 and sent - got < 32:
+            while sent < 2000 and sent - got < 1:
                 d.send(pb.hello(10_000 + sent, "CartPole-v1"))
                 sent += 1
             if d.poll(200):

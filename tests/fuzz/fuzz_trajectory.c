@@ -8,10 +8,16 @@
 #include "validate.h"
 #include "wire.h"
 
-static int odd_known(void *ctx, uint64_t actor_id)
+/* Odd ids were welcomed, with 4 environments and parameters from
+ * version 6 on. */
+static int odd_known(void *ctx, uint64_t actor_id, im_validate_actor *out)
 {
 	(void)ctx;
-	return (int)(actor_id & 1);
+	if (!(actor_id & 1))
+		return 0;
+	out->num_envs = 4;
+	out->min_param_version = 6;
+	return 1;
 }
 
 static const im_run_dims runs[] = {
@@ -36,7 +42,8 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 		return 0;
 	const im_validate_state st = {
 		.run_id = 0x1234, .prev_run_id = 0x99, .param_version = 10,
-		.max_policy_lag = 5, .actor_known = odd_known};
+		.max_policy_lag = 5, .max_episode_steps = 500,
+		.actor_lookup = odd_known};
 	const im_validate_state open_st = {.run_id = 0x1234,
 					   .param_version = 1u << 30};
 	char msg[160];
