@@ -42,6 +42,13 @@ declare -A asan_skip=(
   # by 10), with no sanitizer report.  They pass in the plain build.
   [e2e_actor_churn]="asserts time windows around --actor-timeout that ASan actors miss under load"
   [cluster_elastic]="asserts time windows and throughput ratios that ASan actors miss under load"
+  # Runs the learner under RLIMIT_AS (2 GiB) to check the out-of-memory
+  # exit; ASan reserves terabytes of address space for its shadow at
+  # start, so the learner cannot even start under that limit.
+  [e2e_flags]="runs the learner under RLIMIT_AS, which ASan's shadow memory cannot fit in"
+  # test_welcome_amplification_bounded bounds the growth of RSS; freed
+  # blocks stay resident in ASan's quarantine, so RSS is not the live heap.
+  [harden_learner]="bounds RSS growth; ASan's quarantine keeps freed memory resident"
 )
 
 # What TSan runs: every test whose own program starts threads of ours
