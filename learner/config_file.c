@@ -70,7 +70,37 @@ static int split(char *line, char **name, char **value)
 
 typedef struct var {
 	char *name, *value;
+	int line;
 } var;
+
+enum { LINE_EOF = 0, LINE_OK = 1, LINE_LONG = -1, LINE_NUL = -2 };
+
+/* One line without its newline into buf (cap bytes, NUL-terminated).
+ * fgets() cannot tell a NUL byte from the end of the line, so a value
+ * after one would be silently cut: read byte by byte and refuse it. */
+static int read_line(FILE *f, char *buf, size_t cap)
+{
+	size_t len = 0;
+	int ch;
+	while ((ch = getc(f)) != EOF && ch != '\n') {
+		if (ch == '\0')
+			return LINE_NUL;
+		if (len + 1 == cap)
+			return LINE_LONG;
+		buf[len++] = (char)ch;
+	}
+	buf[len] = '\0';
+	return ch == EOF && len == 0 ? LINE_EOF : LINE_OK;
+}
+
+/* The earlier line that set name, or 0. */
+static int seen(const var *v, int n, const char *name)
+{
+	for (int i = 0; i < n; i++)
+		if (!strcmp(v[i].name, name))
+			return v[i].line;
+	return 0;
+}
 
 static void free_vars(var *v, int n)
 {
@@ -85,10 +115,14 @@ static int read_vars(FILE *f, const char *path, const im_flag *flags,
 		     size_t nflags, var *v, int *n, char *err, size_t errlen)
 {
 	char line[MAX_LINE];
-	for (int lineno = 1; fgets(line, sizeof line, f); lineno++) {
-		if (!strchr(line, '\n') && !feof(f))
+	int got;
+	for (int lineno = 1; (got = read_line(f, line, sizeof line)); lineno++) {
+		if (got == LINE_LONG)
 			return im_errf(err, errlen, IM_EINVAL,
 				       "%s:%d: line too long", path, lineno);
+		if (got == LINE_NUL)
+			return im_errf(err, errlen, IM_EINVAL,
+				       "%s:%d: NUL byte", path, lineno);
 		char *s = trim(line), *name, *value;
 		if (!*s || *s == '#' || *s == ';')
 			continue;
@@ -100,11 +134,17 @@ static int read_vars(FILE *f, const char *path, const im_flag *flags,
 			return im_errf(err, errlen, IM_EINVAL,
 				       "%s:%d: %s is not a variable of this "
 				       "program (see --help)", path, lineno, name);
+		int first = seen(v, *n, name);
+		if (first)
+			return im_errf(err, errlen, IM_EINVAL,
+				       "%s:%d: %s already set on line %d", path,
+				       lineno, name, first);
 		if (*n == MAX_VARS)
 			return im_errf(err, errlen, IM_EINVAL,
 				       "%s: more than %d variables", path, MAX_VARS);
 		v[*n].name = strdup(name);
 		v[*n].value = strdup(value);
+		v[*n].line = lineno;
 		if (!v[(*n)++].name || !v[*n - 1].value)
 			return im_errf(err, errlen, IM_ENOMEM, "%s: out of memory",
 				       path);

@@ -3,7 +3,11 @@
  *
  * Each line is blank, a comment (# or ;), or NAME=value where NAME is the
  * IMPALA_* variable of one of the program's flags; the value may be in
- * matching single or double quotes.  The variables are exported into the
+ * matching single or double quotes.  Refused, with the file and line: a
+ * line over 4095 bytes, a NUL byte, a variable set twice (a systemd
+ * EnvironmentFile would keep the last, the environment-first export the
+ * first: neither is what the author of both lines meant), more than 128
+ * variables.  A last line without a newline is read like any other.  The variables are exported into the
  * process's environment WITHOUT overwriting a variable already set, so the
  * precedence is: built-in default < config file < environment < command
  * line.  (Spawned actors inherit them, as they would under systemd.) */

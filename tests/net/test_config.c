@@ -18,6 +18,16 @@
 
 static char path[] = "/tmp/impala-config-XXXXXX";
 
+static const char *write_bytes(const char *text, size_t len)
+{
+	strcpy(path, "/tmp/impala-config-XXXXXX");
+	int fd = mkstemp(path);
+	assert_true(fd >= 0);
+	assert_int_equal(write(fd, text, len), (ssize_t)len);
+	close(fd);
+	return path;
+}
+
 static const char *write_file(const char *text)
 {
 	strcpy(path, "/tmp/impala-config-XXXXXX");
@@ -94,6 +104,7 @@ static void test_precedence(void **state)
 
 typedef struct bad_case {
 	const char *name, *text, *want;
+	size_t len; /* bytes of text; 0: strlen */
 } bad_case;
 
 static const bad_case bad_cases[] = {
@@ -104,6 +115,12 @@ static const bad_case bad_cases[] = {
 	{"not an IMPALA_ name", "PATH=/bin\n", ":1: not IMPALA_NAME=value"},
 	{"lower-case name", "impala_lr=1\n", ":1: not IMPALA_NAME=value"},
 	{"bad value", "IMPALA_NUM_STEPS=many\n", "IMPALA_NUM_STEPS"},
+	{"duplicate key", "IMPALA_NUM_STEPS=7\nIMPALA_NUM_STEPS=9\n",
+	 ":2: IMPALA_NUM_STEPS already set on line 1"},
+	/* Without the newline, fgets() took "7" and ignored the rest. */
+	{"NUL byte in the last line", "IMPALA_LR=0.5\nIMPALA_NUM_STEPS=7\0junk",
+	 ":2: NUL byte", 37},
+	{"NUL byte in a line", "IMPALA_NUM_STEPS=7\0\n", ":1: NUL byte", 20},
 };
 
 static void test_bad_files(void **state)
@@ -111,7 +128,9 @@ static void test_bad_files(void **state)
 	(void)state;
 	for (size_t i = 0; i < sizeof bad_cases / sizeof bad_cases[0]; i++) {
 		clear_env();
-		const char *f = write_file(bad_cases[i].text);
+		size_t len = bad_cases[i].len ? bad_cases[i].len
+					      : strlen(bad_cases[i].text);
+		const char *f = write_bytes(bad_cases[i].text, len);
 		char *argv[] = {"impala-learner", "--config", (char *)f};
 		im_learner_config c;
 		char err[256] = "";
@@ -122,6 +141,7 @@ static void test_bad_files(void **state)
 		/* A refused file exports nothing. */
 		if (i < 2)
 			assert_null(getenv("IMPALA_NUM_STEPS"));
+		assert_null(getenv("IMPALA_LR"));
 		unlink(f);
 	}
 	char *argv[] = {"impala-learner", "--config", "/nonexistent/x.env"};
@@ -130,6 +150,27 @@ static void test_bad_files(void **state)
 	assert_int_equal(parse(&c, 3, argv, err), IM_EIO);
 	assert_non_null(strstr(err, "/nonexistent/x.env"));
 	clear_env();
+}
+
+/* A line longer than the parser's buffer is refused, not split in two
+ * (the tail would otherwise be read as a line of its own). */
+static void test_long_line(void **state)
+{
+	(void)state;
+	clear_env();
+	static char text[6000];
+	memset(text, 'x', sizeof text);
+	memcpy(text, "IMPALA_TAG=", 11);
+	memcpy(text + 4500, "\nIMPALA_NUM_STEPS=7\n", 21);
+	const char *f = write_bytes(text, 4500 + 21);
+	char *argv[] = {"impala-learner", "--config", (char *)f};
+	im_learner_config c;
+	char err[256] = "";
+	assert_int_equal(parse(&c, 3, argv, err), IM_EINVAL);
+	assert_non_null(strstr(err, ":1: line too long"));
+	assert_null(getenv("IMPALA_TAG"));
+	assert_null(getenv("IMPALA_NUM_STEPS"));
+	unlink(f);
 }
 
 static void test_defaults_by_observation(void **state)
@@ -172,6 +213,7 @@ int main(void)
 		cmocka_unit_test(test_file_sets_flags),
 		cmocka_unit_test(test_precedence),
 		cmocka_unit_test(test_bad_files),
+		cmocka_unit_test(test_long_line),
 		cmocka_unit_test(test_defaults_by_observation),
 	};
 	return cmocka_run_group_tests(tests, NULL, NULL);
