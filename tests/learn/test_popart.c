@@ -15,6 +15,7 @@
 #include <string.h>
 
 #include "err.h"
+#include "learn/optim.h"
 #include "learn/popart.h"
 #include "naive.h"
 #include "nn/model.h"
@@ -247,6 +248,52 @@ static void test_head_forward_backward(void **state)
 	net_free(&n);
 }
 
+/* mu and sigma are set only by im_popart_update: neither optimiser moves
+ * them, and Adam's and RMSprop's moments for them stay zero (a moment
+ * that grew there would move them once the gradient changed). */
+static void test_optimisers_leave_stats(void **state)
+{
+	(void)state;
+	im_optim_kind kinds[] = {IM_OPTIM_RMSPROP, IM_OPTIM_ADAM};
+	for (int k = 0; k < 2; k++) {
+		net n;
+		net_new(&n, 1);
+		float *params = im_model_params(n.m);
+		size_t np = im_model_num_params(n.m);
+		size_t om = im_model_find(n.m, "baseline.mu")->offset;
+		size_t os = im_model_find(n.m, "baseline.sigma")->offset;
+		params[om] = -7.0f;
+		params[os] = 3.0f;
+		im_optim_opts oo = im_optim_defaults(kinds[k]);
+		im_optim *opt;
+		assert_int_equal(im_optim_new(&opt, &oo, np), IM_OK);
+		float *g = calloc(np, sizeof(float));
+		float dval[MB], dpol[MB * 3];
+		assert_non_null(g);
+		for (int step = 0; step < 5; step++) {
+			for (int i = 0; i < MB; i++)
+				dval[i] = (float)(i - 2) + 0.5f * (float)step;
+			for (int i = 0; i < MB * 3; i++)
+				dpol[i] = 0.1f * (float)((i % 5) - 2);
+			memset(g, 0, np * sizeof(float));
+			net_forward(&n, params);
+			assert_int_equal(im_model_backward(n.ws, params, dpol, dval,
+							   g), IM_OK);
+			im_optim_step(opt, params, g, 0.01f);
+		}
+		assert_true(params[om] == -7.0f && params[os] == 3.0f);
+		for (int i = 0; i < im_optim_state_count(opt); i++) {
+			const float *mom = im_optim_state(opt, i);
+			if (!mom)
+				continue;
+			assert_true(mom[om] == 0.0f && mom[os] == 0.0f);
+		}
+		free(g);
+		im_optim_free(opt);
+		net_free(&n);
+	}
+}
+
 static void test_update_preserves_model_outputs(void **state)
 {
 	(void)state;
@@ -304,6 +351,7 @@ int main(void)
 		cmocka_unit_test(test_rescale_preserves_output),
 		cmocka_unit_test(test_head_layout_and_init),
 		cmocka_unit_test(test_head_forward_backward),
+		cmocka_unit_test(test_optimisers_leave_stats),
 		cmocka_unit_test(test_update_preserves_model_outputs),
 		cmocka_unit_test(test_bad_inputs),
 	};
