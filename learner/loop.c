@@ -77,6 +77,8 @@ void im_learner_snapshot(im_learner *l, im_status_snapshot *s)
 	im_store_get_stats(l->store, &ss);
 	s->store_depth = ss.depth;
 	s->store_capacity = ss.capacity;
+	s->unrolls_batched = ss.taken;
+	s->unrolls_evicted = ss.dropped_lag;
 	im_receiver_stats rs = {0};
 	if (l->receiver)
 		im_receiver_get_stats(l->receiver, &rs);
@@ -85,7 +87,6 @@ void im_learner_snapshot(im_learner *l, im_status_snapshot *s)
 	s->auth_refused = l->zap ? im_zap_refused(l->zap) : 0;
 	for (int r = 1; r < IM_REJECT_COUNT; r++)
 		s->dropped[r] = atomic_load(&l->dropped[r]) + l->last_rs.dropped[r];
-	s->dropped[IM_REJECT_POLICY_LAG] += ss.dropped_lag;
 	im_actors_fill(l->actors, s, now);
 }
 

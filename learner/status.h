@@ -71,7 +71,15 @@ typedef struct im_status_snapshot {
 	double policy_lag_max;
 	uint32_t store_depth;
 	uint32_t store_capacity;
+	/* The unroll ledger: every unroll an actor sent is either accepted
+	 * (unrolls_received) or rejected at receipt (dropped, by reason); every
+	 * accepted one is then either handed to a learner thread
+	 * (unrolls_batched), evicted from the store as older than
+	 * --max-policy-lag (unrolls_evicted), or still in the store
+	 * (store_depth):  received = batched + evicted + store_depth. */
 	uint64_t unrolls_received;   /* accepted into the store */
+	uint64_t unrolls_batched;    /* taken from the store for an update */
+	uint64_t unrolls_evicted;    /* left the store unused, too stale */
 	uint64_t auth_refused;       /* CURVE connections refused (ZAP) */
 	/* Faults in the actors' unroll_seq streams (learner/actors.h):
 	 * numbers skipped, and unrolls repeated or out of order. */

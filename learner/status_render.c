@@ -92,6 +92,8 @@ static void json_learning(im_text *b, const im_status_snapshot *s)
 	im_text_printf(b, "},\"store\":{\"depth\":%u,\"capacity\":%u},",
 		  s->store_depth, s->store_capacity);
 	json_key_u64(b, "unrolls_received", s->unrolls_received);
+	json_key_u64(b, "unrolls_batched", s->unrolls_batched);
+	json_key_u64(b, "unrolls_evicted", s->unrolls_evicted);
 	json_key_u64(b, "auth_refused", s->auth_refused);
 	json_key_u64(b, "unroll_seq_gaps", s->unroll_seq_gaps);
 	json_key_u64(b, "unroll_seq_repeats", s->unroll_seq_repeats);
@@ -231,6 +233,12 @@ static void prom_learning(im_text *b, const im_status_snapshot *s)
 		   s->store_capacity);
 	prom_counter(b, "impala_unrolls_received_total",
 		     "Unrolls accepted into the store.", s->unrolls_received);
+	prom_counter(b, "impala_unrolls_batched_total",
+		     "Unrolls taken from the store for an update.",
+		     s->unrolls_batched);
+	prom_counter(b, "impala_unrolls_evicted_total",
+		     "Unrolls evicted from the store unused, older than "
+		     "--max-policy-lag.", s->unrolls_evicted);
 	prom_counter(b, "impala_auth_refused_total",
 		     "Connections refused by CURVE authorisation.", s->auth_refused);
 	prom_counter(b, "impala_unroll_seq_gaps_total",

@@ -31,7 +31,9 @@ What is checked at each change:
       learner's unrolls received (accepted into its store, /status
       "unrolls_received") plus the unrolls it dropped with a reason (sum of
       /status "dropped"), once every actor has stopped and the learner's
-      counters have stopped moving.  For the SIGKILLed actor, which cannot
+      counters have stopped moving; and every received unroll was batched
+      for an update, evicted as stale (the default --max-policy-lag 20) or
+      is still in the store: received = batched + evicted + depth.  For the SIGKILLed actor, which cannot
       say what it sent, "sent" is what the learner received from it: its
       row's "unrolls" read after the kill, once the row stopped changing
       and before --actor-timeout removed it.  Unrolls still inside the
@@ -115,7 +117,8 @@ def settle(c):
     end = time.time() + 20
     while time.time() < end:
         st = c.status()
-        key = (st["unrolls_received"], dropped_total(st))
+        key = (st["unrolls_received"], dropped_total(st), st["unrolls_batched"],
+               st["unrolls_evicted"], st["store"]["depth"])
         if key == last:
             return st
         last = key
@@ -132,11 +135,9 @@ def main():
                         "--eval-interval", "0", "--save-interval", "0",
                         "--log-interval", "0.5",
                         "--actor-timeout", str(ACTOR_TIMEOUT),
-                        # No stale-unroll eviction (the vector default is 20):
-                        # an unroll evicted from the store after it was
-                        # received is counted in both "unrolls_received" and
-                        # "dropped", which this ledger would call invented.
-                        "--max-policy-lag", "0",
+                        # The vector default --max-policy-lag 20 evicts
+                        # stale unrolls: counted as "unrolls_evicted", never
+                        # again as "dropped" (that made this ledger over-count).
                         "--num-train-steps", "1000000000")
         st = c.status()
         assert st["actors"] == [] and c.metrics()["impala_actors"] == 0
@@ -180,6 +181,10 @@ def main():
               f"seq gaps {st['unroll_seq_gaps']}, repeats {st['unroll_seq_repeats']}",
               flush=True)
         assert sum(sent.values()) == received + dropped, "unrolls lost or invented"
+        print(f"received {received} = batched {st['unrolls_batched']} + evicted "
+              f"{st['unrolls_evicted']} + in store {st['store']['depth']}", flush=True)
+        assert received == (st["unrolls_batched"] + st["unrolls_evicted"]
+                            + st["store"]["depth"]), "store ledger does not add up"
         assert st["unroll_seq_gaps"] == 0, "unrolls missing inside a stream"
         assert st["unroll_seq_repeats"] == 0, "unrolls duplicated or reordered"
 

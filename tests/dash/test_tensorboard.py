@@ -129,7 +129,7 @@ def check_against_csv(summaries, rows):
             assert math.isfinite(v), (tag, v)
         assert "train/entropy" in vals and "loss/entropy" in vals, sorted(vals)
         # A reason appears once it drops something, and the reasons add up
-        # to the total (the default --max-policy-lag drops stale unrolls).
+        # to the total.
         reasons = {t: v for t, v in vals.items() if t.startswith("dropped/") and t != "dropped/total"}
         assert all(v > 0 for v in reasons.values()), vals
         assert sum(reasons.values()) == vals.get("dropped/total", 0.0), vals

@@ -523,6 +523,51 @@ static void test_welcome_amplification_bounded(void **state)
 	finish(&f);
 }
 
+/* The ledger (deploy/README.md): an unroll evicted from the store as
+ * older than --max-policy-lag after it was accepted is counted in
+ * unrolls_evicted, not again as dropped.  It used to be in both, so
+ * received + dropped exceeded what the actors sent.  Holding the learner's
+ * lock while 6 unrolls of version v arrive makes this exact: with B = 2
+ * and lag 1, two updates bring the version to v + 2 and the last two
+ * queued unrolls are evicted. */
+static void test_evictions_are_not_drops(void **state)
+{
+	(void)state;
+	fx f = {.dir = "/tmp/im_harden_XXXXXX"};
+	config_small(&f);
+	f.cfg.max_policy_lag = 1;
+	start(&f);
+	running r;
+	run_start(&r, &f);
+	peers p;
+	peers_up(&p, &f);
+	void *d = dealer(&p);
+	Impala__Control *w = hello(d, 3, 0, 0);
+	uint64_t run = f.l->run_id, v = w->welcome->params->version;
+	impala__control__free_unpacked(w, NULL);
+	pthread_mutex_lock(&f.l->mu);
+	for (uint32_t i = 0; i < 6; i++)
+		push_unroll(&p, 5, run, 3, v, i % 2, 1.0f);
+	im_store_stats ss = {0};
+	uint64_t t0 = im_now_ms();
+	do {
+		struct timespec ts = {0, 20 * 1000000L};
+		nanosleep(&ts, NULL);
+		im_store_get_stats(f.l->store, &ss);
+	} while (ss.put < 6 && im_now_ms() - t0 < 10000);
+	assert_int_equal(ss.put, 6);
+	pthread_mutex_unlock(&f.l->mu);
+	wait_metric(&f, "impala_unrolls_evicted_total", 2);
+	assert_true(metric(&f, "impala_unrolls_received_total") == 6);
+	assert_true(metric(&f, "impala_unrolls_batched_total") == 4);
+	assert_true(metric(&f, "impala_store_depth") == 0);
+	assert_true(metric(&f, DROPPED("policy_lag")) == 0);
+	zmq_close(d);
+	peers_down(&p);
+	assert_int_equal(run_stop(&r), 0);
+	finish(&f);
+}
+
 /* Also seen: after a resume the learner issued parameter versions that
  * actors had already seen from the learner it replaced (different
  * parameters under one number; their next unrolls were dropped as
@@ -627,6 +672,7 @@ int main(void)
 		cmocka_unit_test(test_spoofed_goodbye_ignored),
 		cmocka_unit_test(test_welcome_amplification_bounded),
 		cmocka_unit_test(test_versions_unique_after_resume),
+		cmocka_unit_test(test_evictions_are_not_drops),
 		cmocka_unit_test(test_hello_log_rate_limited),
 	};
 	return cmocka_run_group_tests(tests, NULL, NULL);
