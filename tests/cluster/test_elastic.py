@@ -42,9 +42,12 @@ What is checked at each change:
       every accepted unroll's unroll_seq against the previous one of the
       same actor (learner/actors.c) and counts numbers skipped
       ("unroll_seq_gaps") and numbers repeated or out of order
-      ("unroll_seq_repeats"); both must stay 0 for the whole run.
-  Equal totals together with gap-free, repeat-free streams mean each
-  actor's sent unrolls 0..N-1 each arrived exactly once.
+      ("unroll_seq_repeats").  Repeats must stay 0; the gaps at most the
+      unrolls rejected at receipt (at the default --max-policy-lag a few
+      arrive already too old: each leaves a gap of one number, unless it
+      was its actor's last), so no gap is a lost unroll.
+  Equal totals together with these streams mean each actor's sent
+  unrolls 0..N-1 each arrived exactly once (accepted or rejected).
 """
 import signal
 import sys
@@ -185,7 +188,7 @@ def main():
               f"{st['unrolls_evicted']} + in store {st['store']['depth']}", flush=True)
         assert received == (st["unrolls_batched"] + st["unrolls_evicted"]
                             + st["store"]["depth"]), "store ledger does not add up"
-        assert st["unroll_seq_gaps"] == 0, "unrolls missing inside a stream"
+        assert st["unroll_seq_gaps"] <= dropped, "unrolls missing inside a stream"
         assert st["unroll_seq_repeats"] == 0, "unrolls duplicated or reordered"
 
         assert f4 >= 2.0 * f1, (f1, f4)
