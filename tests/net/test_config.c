@@ -109,14 +109,14 @@ typedef struct bad_case {
 
 static const bad_case bad_cases[] = {
 	{"unknown variable", "IMPALA_NUM_STEPS=7\nIMPALA_NOPE=1\n",
-	 ":2: IMPALA_NOPE is not a variable"},
+	 ":2: IMPALA_NOPE is not a variable", 0},
 	{"not a variable line", "IMPALA_NUM_STEPS=7\njust words\n",
-	 ":2: not IMPALA_NAME=value"},
-	{"not an IMPALA_ name", "PATH=/bin\n", ":1: not IMPALA_NAME=value"},
-	{"lower-case name", "impala_lr=1\n", ":1: not IMPALA_NAME=value"},
-	{"bad value", "IMPALA_NUM_STEPS=many\n", "IMPALA_NUM_STEPS"},
+	 ":2: not IMPALA_NAME=value", 0},
+	{"not an IMPALA_ name", "PATH=/bin\n", ":1: not IMPALA_NAME=value", 0},
+	{"lower-case name", "impala_lr=1\n", ":1: not IMPALA_NAME=value", 0},
+	{"bad value", "IMPALA_NUM_STEPS=many\n", "IMPALA_NUM_STEPS", 0},
 	{"duplicate key", "IMPALA_NUM_STEPS=7\nIMPALA_NUM_STEPS=9\n",
-	 ":2: IMPALA_NUM_STEPS already set on line 1"},
+	 ":2: IMPALA_NUM_STEPS already set on line 1", 0},
 	/* Without the newline, fgets() took "7" and ignored the rest. */
 	{"NUL byte in the last line", "IMPALA_LR=0.5\nIMPALA_NUM_STEPS=7\0junk",
 	 ":2: NUL byte", 37},
