@@ -60,7 +60,9 @@ def read_curve(run_dir):
     out = []
     for r in rows:
         try:
-            out.append((int(r["frames"]), float(r["mean_return"]), int(r.get("episodes", 0) or 0)))
+            ret = float(r["mean_return"])
+            out.append((int(r["frames"]), None if ret != ret else ret,
+                        int(r.get("episodes", 0) or 0)))
         except (KeyError, ValueError):
             continue
     return out
@@ -69,7 +71,7 @@ def read_curve(run_dir):
 def at_mark(curve, mark):
     """Mean return at the first row at or past `mark` frames, or None."""
     for frames, ret, _ in curve:
-        if frames >= mark:
+        if frames >= mark and ret is not None:
             return ret
     return None
 
