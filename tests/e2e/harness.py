@@ -169,6 +169,25 @@ class Cluster:
         assert code == 200, (code, body)
         return parse_metrics(body)
 
+    def train_to(self, budget, wall, every=0.1):
+        """Lets the learner train until it stops by itself, passes budget
+        frames, or wall seconds go by (then SIGTERM); asserts it exited 0
+        and returns its JSON summary."""
+        end = time.time() + wall
+        while self.learner.alive() and time.time() < end:
+            try:
+                if self.status()["frames"] > budget:
+                    break
+            except (OSError, ValueError, AssertionError):
+                pass
+            time.sleep(every)
+        if self.learner.alive():
+            self.learner.signal(signal.SIGTERM)
+        rc = self.learner.wait(60)
+        lines = [ln for ln in self.learner.stdout().splitlines() if ln.strip()]
+        assert rc == 0 and lines, f"exit {rc}: {self.learner.text()[-2000:]}"
+        return json.loads(lines[-1])
+
     def wait_for(self, pred, timeout, what, every=0.1):
         """Polls /status until pred(status) is true; returns that status."""
         end = time.time() + timeout
