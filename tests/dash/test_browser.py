@@ -18,6 +18,7 @@ IMPALA_DASH_SCREENSHOT).  Exits 77 (skipped) when no browser is installed:
 scripts/install-deps.sh installs one."""
 import json
 import os
+import signal
 import socket
 import sys
 import time
@@ -88,6 +89,9 @@ def check_page(st, port):
 
 
 def main():
+    # meson's timeout sends SIGTERM: leave through the with-blocks, so the
+    # learner, its actors, chromedriver and Chromium are all stopped.
+    signal.signal(signal.SIGTERM, lambda *_: sys.exit(143))
     if not Chrome.available():
         print("SKIP: chromium and chromedriver are not installed "
               "(scripts/install-deps.sh installs them)")

@@ -14,6 +14,7 @@ import base64
 import json
 import os
 import shutil
+import signal
 import socket
 import subprocess
 import tempfile
@@ -86,9 +87,12 @@ class Chrome:
     def start(self):
         self.port = _free_port()
         self.log = open(os.path.join(self.tmp, "chromedriver.log"), "w")
+        # Its own process group, so close() can stop the browsers it starts
+        # too, even when no session was ever made.
         self.proc = subprocess.Popen([self.driver_bin, f"--port={self.port}"],
                                      stdout=self.log, stderr=subprocess.STDOUT,
-                                     stdin=subprocess.DEVNULL)
+                                     stdin=subprocess.DEVNULL,
+                                     start_new_session=True)
         end = time.time() + 20
         while True:
             try:
@@ -127,11 +131,21 @@ class Chrome:
                 except subprocess.TimeoutExpired:
                     self.proc.kill()
                     self.proc.wait(timeout=10)
+            try:
+                os.killpg(self.proc.pid, signal.SIGKILL)
+            except OSError:
+                pass
             self.log.close()
         shutil.rmtree(self.tmp, ignore_errors=True)
 
     def __enter__(self):
-        return self.start()
+        try:
+            return self.start()
+        except BaseException:
+            # __exit__ is not called when __enter__ fails: a session that
+            # timed out must not leave chromedriver and Chromium running.
+            self.close()
+            raise
 
     def __exit__(self, *exc):
         self.close()
