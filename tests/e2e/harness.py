@@ -183,7 +183,12 @@ class Cluster:
             time.sleep(every)
         if self.learner.alive():
             self.learner.signal(signal.SIGTERM)
-        rc = self.learner.wait(60)
+        return self.summary(60)
+
+    def summary(self, wall):
+        """Waits up to wall seconds for the learner to exit; asserts it
+        exited 0 and returns its JSON summary (the last line of stdout)."""
+        rc = self.learner.wait(wall)
         lines = [ln for ln in self.learner.stdout().splitlines() if ln.strip()]
         assert rc == 0 and lines, f"exit {rc}: {self.learner.text()[-2000:]}"
         return json.loads(lines[-1])

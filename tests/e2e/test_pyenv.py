@@ -17,7 +17,6 @@ and examples/python; meson sets it):
   venv    a module installed only in a virtual environment imports when
           VIRTUAL_ENV names it, not otherwise, and a venv of another
           Python version is refused with both versions named."""
-import json
 import os
 import re
 import shutil
@@ -33,13 +32,6 @@ MLP = ["--encoder", "mlp", "--hidden-dim", "64", "--feature-dim", "64",
        "--lr", "0.0004", "--eval-interval", "0", "--save-interval", "0"]
 
 
-def summary(c, wall):
-    rc = c.learner.wait(wall)
-    assert rc == 0, f"learner exit {rc}: {c.learner.text()[-2000:]}"
-    lines = [ln for ln in c.learner.stdout().splitlines() if ln.strip()]
-    return json.loads(lines[-1])
-
-
 def test_solve():
     budget = 40_000_000
     with Cluster() as c:
@@ -48,7 +40,7 @@ def test_solve():
                         "--target-return", "475")
         c.start_actor(1, 8)
         c.start_actor(2, 8)
-        s = summary(c, 150)
+        s = c.summary(150)
         print(f"solve: {s}", flush=True)
         assert s["result"] == "target return reached", s
         assert s["mean_return"] >= 475 and s["episodes"] >= 100, s
@@ -71,7 +63,7 @@ def train_catch(flags, first_layer):
                         "--target-return", "0.9")
         c.start_actor(1, 8)
         c.start_actor(2, 8)
-        s = summary(c, 120)
+        s = c.summary(120)
         print(f"catch {flags[1]}: {s}", flush=True)
         log = c.learner.text()
         m = re.search(r"(\d+) unrolls accepted, (\d+) dropped", log)
