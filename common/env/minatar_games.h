@@ -44,15 +44,20 @@ typedef struct im_ma_asterix {
 	int16_t ramp_timer, ramp_index;
 } im_ma_asterix;
 
-/* Space Invaders. */
+/* Space Invaders: the grid column by column, bit y of column x being the
+ * cell (y, x), so that bullets fly by shifts (minatar_space_invaders.c). */
 typedef struct im_ma_space_invaders {
 	im_ma_core core;
-	int8_t pos;
-	int8_t dir; /* -1 left, +1 right */
-	int16_t move_interval, move_timer, shot_timer, alien_shot_timer;
-	int16_t ramp_index;
-	/* Bit x of row y is the cell (y, x). */
-	uint16_t alien[IM_MA_N], fbullet[IM_MA_N], ebullet[IM_MA_N];
+	int8_t cannon;        /* the cannon's column (it sits on row 9) */
+	int8_t march;         /* the block's heading: -1 left, +1 right */
+	int16_t march_period; /* frames between steps of a full block */
+	int16_t march_wait;   /* frames to wait before the block's next step */
+	int16_t reload;       /* frames to wait before the cannon may fire */
+	int16_t volley_wait;  /* frames to wait before the aliens' next shot */
+	int16_t speedups;     /* waves that began faster (MinAtar's ramp_index) */
+	uint16_t aliens[IM_MA_N]; /* [column] */
+	uint16_t shots[IM_MA_N];  /* [column] the cannon's bullets, flying up */
+	uint16_t bombs[IM_MA_N];  /* [column] the aliens' bullets, falling */
 } im_ma_space_invaders;
 
 /* Seaquest: lists keep MinAtar's order (oldest first); a spawn that

@@ -2,194 +2,312 @@
  *
  * A cannon on the bottom row shoots upward at a block of aliens (rows 0-3,
  * columns 2-7) that marches sideways, stepping down a row and turning
- * whenever it touches a side; the aliens shoot back.  +1 for each alien
- * shot; the episode ends when an alien or an alien's bullet reaches the
- * cannon, or an alien must step down from the bottom row.  A cleared wave
- * is replaced by a new one; with ramping each new wave marches faster.
- * Channels: 0 cannon, 1 alien, 2 alien moving left, 3 alien moving right,
- * 4 friendly bullet, 5 enemy bullet.  Minimal actions: no-op, left,
- * right, fire.  No time limit.
+ * whenever it touches the side it is heading for; the aliens shoot back.
+ * +1 for each alien shot; the episode ends when an alien or an alien's
+ * bullet reaches the cannon, or an alien must step down from the bottom
+ * row.  A cleared wave is replaced by a new one; with ramping each new
+ * wave marches faster.  Channels: 0 cannon, 1 alien, 2 alien moving left,
+ * 3 alien moving right, 4 friendly bullet, 5 enemy bullet.  Minimal
+ * actions: no-op, left, right, fire.  No time limit, no randomness (only
+ * the sticky-action draw of minatar.c).
+ *
+ * Written from MinAtar's README, docstrings and black-box runs
+ * (tests/env/minatar_replay); not from its source.
  *
  * Points the description leaves open, settled by running MinAtar:
- * - Firing (at most once every 5 frames) puts a bullet on the cannon's
- *   cell, which moves up one row in the same frame; friendly bullets move
- *   up and enemy bullets down one row every frame and vanish off the grid.
- *   A bullet and an alien meet only on the same cell after both moved.
- * - The block moves every move_interval frames (12 at the start), and
- *   faster when few aliens remain: after each move the countdown restarts
- *   at min(number of aliens, move_interval).  Stepping down from the
- *   bottom row ends the game (the block wraps to row 0 in the final
- *   observation, as MinAtar draws it).
- * - Every 10 frames the alien nearest to the cannon's column shoots: the
- *   lowest alien of the nearest non-empty column, the left column winning
- *   a tie; its bullet starts on the alien's own cell.
- * - Order within a frame: cannon acts; bullets move; enemy bullet and
- *   alien contact checks; the block moves and is checked again; aliens
- *   shoot; hits are scored; a cleared wave is replaced (move_interval
- *   drops by 1 per wave, down to 6, when ramping; the direction and the
- *   move countdown carry over). */
+ * - Start: cannon in column 5, the block heading left, 12 frames between
+ *   its steps, first step on frame 13, first alien shot on frame 11, the
+ *   cannon ready to fire.
+ * - Firing works only when the cannon has rested 5 frames since its last
+ *   shot (a fire action while reloading does nothing).  The new bullet
+ *   starts on the cannon's cell and flies with the others in the same
+ *   frame, so it appears one row above the cannon.  Cannon bullets fly up
+ *   and alien bullets fall one row every frame; off the grid they vanish;
+ *   they pass through each other.
+ * - The block turns only at the side it is heading for (an alien in
+ *   column 9 of a block heading left does not turn it): it steps down a
+ *   row instead of sideways and heads the other way.  An alien stepping
+ *   down from the bottom row ends the game; the block is then drawn as
+ *   MinAtar draws it, that alien wrapped round to row 0 (and heading the
+ *   new way).
+ * - The wait between steps is min(aliens left, the wave's period), so a
+ *   lone alien steps every frame.  The period starts at 12; each new wave
+ *   with ramping on is 1 frame faster, down to 6 (MinAtar's ramp_index
+ *   counts these speed-ups and stops with them).  The wait and the
+ *   block's heading carry over into the next wave.
+ * - Every 10 frames one alien shoots: the lowest alien of the non-empty
+ *   column nearest to the cannon's column, the left one of two equally
+ *   near.  Its bullet starts on the alien's own cell.
+ * - A bullet hits an alien only when both are on the same cell after both
+ *   moved (they can pass each other).
+ * - Order within a frame, which MinAtar's results depend on: the cannon
+ *   moves or fires; the bullets fly; the cannon is struck by an alien or
+ *   an alien bullet on its cell; the block steps (on its frame) and the
+ *   cannon is checked again; the aliens shoot (on their frame, before
+ *   hits are removed, so an alien shot this frame may still fire); hits
+ *   are scored and removed; a cleared block is replaced.  A frame that
+ *   ends the game is still played to its end and drawn.
+ *
+ * Representation (im_ma_space_invaders, minatar_games.h): the grid column
+ * by column, bit y of column x being the cell (y, x).  A bullet flies by
+ * shifting its column, a hit is the AND of two columns, a column's lowest
+ * alien is its highest bit and the block's step down rotates every
+ * column.  Each countdown holds the frames still to wait before its event;
+ * the event happens on a frame that finds it at 0. */
 #include <string.h>
 
 #include "minatar_games.h"
 
-enum { CH_CANNON, CH_ALIEN, CH_LEFT, CH_RIGHT, CH_FBULLET, CH_EBULLET, NCH };
-#define SHOT_COOL_DOWN 5
-#define ENEMY_MOVE_INTERVAL 12
-#define ENEMY_SHOT_INTERVAL 10
-#define WAVE_COLS 0xfcu /* columns 2..7 */
-#define COL0 0x1u
-#define COL9 0x200u
+enum {
+	CH_CANNON,
+	CH_ALIEN,
+	CH_ALIEN_LEFT,
+	CH_ALIEN_RIGHT,
+	CH_SHOT,
+	CH_BOMB,
+	NCH
+};
 
+#define BOTTOM (IM_MA_N - 1) /* the cannon's row */
+#define BOTTOM_BIT (1u << BOTTOM)
+#define FULL_COLUMN ((1u << IM_MA_N) - 1)
+#define WAVE_ROWS 0x000Fu /* a new wave fills rows 0-3 ... */
+#define WAVE_FIRST 2      /* ... of columns 2 to 7 */
+#define WAVE_LAST 7
+#define CANNON_START 5
+#define PERIOD_START 12
+#define PERIOD_FLOOR 6
+#define RELOAD_FRAMES 5
+#define VOLLEY_FRAMES 10
+
+/* ---- the block --------------------------------------------------------- */
 
 static void new_wave(im_ma_space_invaders *s)
 {
-	for (int y = 0; y < 4; y++)
-		s->alien[y] = WAVE_COLS;
+	for (int x = 0; x < IM_MA_N; x++)
+		s->aliens[x] = x >= WAVE_FIRST && x <= WAVE_LAST ? WAVE_ROWS : 0;
 }
+
+/* Set bits of a column, without a libgcc call when the target lacks a
+ * popcount instruction (this runs on every step of a lone alien). */
+static int count_bits(unsigned c)
+{
+	c = c - ((c >> 1) & 0x5555u);
+	c = (c & 0x3333u) + ((c >> 2) & 0x3333u);
+	c = (c + (c >> 4)) & 0x0F0Fu;
+	return (int)((c + (c >> 8)) & 0x1Fu);
+}
+
+static int aliens_left(const im_ma_space_invaders *s)
+{
+	int n = 0;
+	for (int x = 0; x < IM_MA_N; x++)
+		n += count_bits(s->aliens[x]);
+	return n;
+}
+
+/* The column at the side the block is heading for holds an alien. */
+static int at_leading_side(const im_ma_space_invaders *s)
+{
+	return s->aliens[s->march < 0 ? 0 : IM_MA_N - 1] != 0;
+}
+
+/* Every alien one column in the block's heading. */
+static void slide(im_ma_space_invaders *s)
+{
+	size_t keep = (IM_MA_N - 1) * sizeof(s->aliens[0]);
+	if (s->march < 0) {
+		memmove(&s->aliens[0], &s->aliens[1], keep);
+		s->aliens[IM_MA_N - 1] = 0;
+	} else {
+		memmove(&s->aliens[1], &s->aliens[0], keep);
+		s->aliens[0] = 0;
+	}
+}
+
+/* Every alien one row down, the bottom row wrapping round to row 0 (only
+ * ever seen in the final frame: stepping down from it ends the game);
+ * returns 1 if an alien was on the bottom row. */
+static int descend(im_ma_space_invaders *s)
+{
+	unsigned bottom = 0;
+	for (int x = 0; x < IM_MA_N; x++) {
+		unsigned c = s->aliens[x];
+		bottom |= c & BOTTOM_BIT;
+		s->aliens[x] = (uint16_t)(((c << 1) | (c >> BOTTOM)) &
+					  FULL_COLUMN);
+	}
+	s->march = (int8_t)-s->march;
+	return bottom != 0;
+}
+
+/* One step of the block; returns 1 if it ends the game. */
+static int march(im_ma_space_invaders *s)
+{
+	if (at_leading_side(s))
+		return descend(s);
+	slide(s);
+	return 0;
+}
+
+/* ---- the cannon and the bullets --------------------------------------- */
+
+static void steer_cannon(im_ma_space_invaders *s, int a)
+{
+	if (a == IM_MA_LEFT && s->cannon > 0)
+		s->cannon--;
+	else if (a == IM_MA_RIGHT && s->cannon < IM_MA_N - 1)
+		s->cannon++;
+	if (s->reload > 0) {
+		s->reload--;
+	} else if (a == IM_MA_FIRE) {
+		s->shots[s->cannon] |= BOTTOM_BIT;
+		s->reload = RELOAD_FRAMES - 1;
+	}
+}
+
+static void fly_bullets(im_ma_space_invaders *s)
+{
+	for (int x = 0; x < IM_MA_N; x++) {
+		s->shots[x] = (uint16_t)(s->shots[x] >> 1);
+		s->bombs[x] = (uint16_t)((s->bombs[x] << 1) & FULL_COLUMN);
+	}
+}
+
+static int cannon_struck(const im_ma_space_invaders *s)
+{
+	return ((s->aliens[s->cannon] | s->bombs[s->cannon]) & BOTTOM_BIT) !=
+	       0;
+}
+
+/* The non-empty column nearest to the cannon's, the left of two equally
+ * near; -1 if there are no aliens. */
+static int nearest_column(const im_ma_space_invaders *s)
+{
+	for (int d = 0; d < IM_MA_N; d++) {
+		int left = s->cannon - d, right = s->cannon + d;
+		if (left >= 0 && s->aliens[left])
+			return left;
+		if (right < IM_MA_N && s->aliens[right])
+			return right;
+	}
+	return -1;
+}
+
+/* The lowest alien of the nearest column drops a bullet on its cell. */
+static void alien_volley(im_ma_space_invaders *s)
+{
+	int x = nearest_column(s);
+	if (x < 0)
+		return;
+	int lowest = 31 - __builtin_clz(s->aliens[x]);
+	s->bombs[x] |= (uint16_t)(1u << lowest);
+}
+
+/* Removes every alien that shares a cell with a cannon bullet, and the
+ * bullet; returns how many. */
+static int score_hits(im_ma_space_invaders *s)
+{
+	int hits = 0;
+	for (int x = 0; x < IM_MA_N; x++) {
+		unsigned h = s->aliens[x] & s->shots[x];
+		if (!h)
+			continue;
+		s->aliens[x] = (uint16_t)(s->aliens[x] & ~h);
+		s->shots[x] = (uint16_t)(s->shots[x] & ~h);
+		hits += count_bits(h);
+	}
+	return hits;
+}
+
+static void replace_cleared_wave(im_ma_space_invaders *s)
+{
+	for (int x = 0; x < IM_MA_N; x++)
+		if (s->aliens[x])
+			return;
+	new_wave(s);
+	if (s->core.ramping && s->march_period > PERIOD_FLOOR) {
+		s->march_period--;
+		s->speedups++;
+	}
+}
+
+/* ---- the game ---------------------------------------------------------- */
 
 static void si_start(void *st)
 {
 	im_ma_space_invaders *s = st;
-	s->pos = 5;
-	s->dir = -1;
-	memset(s->alien, 0, sizeof(s->alien));
-	memset(s->fbullet, 0, sizeof(s->fbullet));
-	memset(s->ebullet, 0, sizeof(s->ebullet));
+	s->cannon = CANNON_START;
+	s->march = -1;
+	s->march_period = PERIOD_START;
+	s->march_wait = PERIOD_START;
+	s->reload = 0;
+	s->volley_wait = VOLLEY_FRAMES;
+	s->speedups = 0;
 	new_wave(s);
-	s->move_interval = ENEMY_MOVE_INTERVAL;
-	s->move_timer = ENEMY_MOVE_INTERVAL;
-	s->alien_shot_timer = ENEMY_SHOT_INTERVAL;
-	s->shot_timer = 0;
-	s->ramp_index = 0;
+	memset(s->shots, 0, sizeof(s->shots));
+	memset(s->bombs, 0, sizeof(s->bombs));
 }
 
-static int count_aliens(const im_ma_space_invaders *s, unsigned *any_cols)
+/* The block's step, if this is its frame; returns 1 if the game ends. */
+static int block_turn(im_ma_space_invaders *s)
 {
-	int n = 0;
-	unsigned cols = 0;
-	for (int y = 0; y < IM_MA_N; y++) {
-		n += im_ma_popcount(s->alien[y]);
-		cols |= s->alien[y];
+	if (s->march_wait > 0) {
+		s->march_wait--;
+		return 0;
 	}
-	if (any_cols)
-		*any_cols = cols;
-	return n;
+	int over = march(s) | cannon_struck(s);
+	int n = aliens_left(s);
+	s->march_wait = (int16_t)((n < s->march_period ? n : s->march_period) -
+				  1);
+	return over;
 }
 
-static void move_bullets(im_ma_space_invaders *s)
+static void volley_turn(im_ma_space_invaders *s)
 {
-	memmove(s->fbullet, s->fbullet + 1, (IM_MA_N - 1) * sizeof(uint16_t));
-	s->fbullet[IM_MA_N - 1] = 0;
-	memmove(s->ebullet + 1, s->ebullet, (IM_MA_N - 1) * sizeof(uint16_t));
-	s->ebullet[0] = 0;
-}
-
-/* The block marches sideways, or turns and steps down at a side. */
-static void move_block(im_ma_space_invaders *s, uint8_t *terminal)
-{
-	unsigned cols;
-	int n = count_aliens(s, &cols);
-	s->move_timer = (int16_t)(n < s->move_interval ? n : s->move_interval);
-	if (((cols & COL0) && s->dir < 0) || ((cols & COL9) && s->dir > 0)) {
-		s->dir = (int8_t)-s->dir;
-		uint16_t last = s->alien[IM_MA_N - 1];
-		if (last)
-			*terminal = 1;
-		memmove(s->alien + 1, s->alien,
-			(IM_MA_N - 1) * sizeof(uint16_t));
-		s->alien[0] = last;
+	if (s->volley_wait > 0) {
+		s->volley_wait--;
 		return;
 	}
-	for (int y = 0; y < IM_MA_N; y++)
-		s->alien[y] = (uint16_t)(s->dir > 0 ? s->alien[y] << 1
-						    : s->alien[y] >> 1);
-}
-
-static void alien_shoots(im_ma_space_invaders *s)
-{
-	unsigned cols;
-	count_aliens(s, &cols);
-	for (int d = 0; d < IM_MA_N; d++) {
-		int cand[2] = {s->pos - d, s->pos + d};
-		for (int j = 0; j < (d ? 2 : 1); j++) {
-			int x = cand[j];
-			if (x < 0 || x > 9 || !(cols & (1u << x)))
-				continue;
-			int y = IM_MA_N - 1;
-			while (!(s->alien[y] & (1u << x)))
-				y--;
-			s->ebullet[y] |= (uint16_t)(1u << x);
-			return;
-		}
-	}
+	alien_volley(s);
+	s->volley_wait = VOLLEY_FRAMES - 1;
 }
 
 static int si_act(void *st, int a, uint8_t *terminal)
 {
 	im_ma_space_invaders *s = st;
-	unsigned cannon = 1u << s->pos;
-	int r = 0;
-	if (a == IM_MA_FIRE && s->shot_timer == 0) {
-		s->fbullet[9] |= (uint16_t)cannon;
-		s->shot_timer = SHOT_COOL_DOWN;
-	} else if (a == IM_MA_LEFT && s->pos > 0) {
-		s->pos--;
-	} else if (a == IM_MA_RIGHT && s->pos < 9) {
-		s->pos++;
+	steer_cannon(s, a);
+	fly_bullets(s);
+	int over = cannon_struck(s);
+	over |= block_turn(s);
+	volley_turn(s);
+	int reward = score_hits(s);
+	replace_cleared_wave(s);
+	*terminal = (uint8_t)over;
+	return reward;
+}
+
+/* Sets channels c and c2 of every cell (y, x) whose bit y is in column
+ * x's mask (c2 == c for one channel). */
+static void render_column(uint8_t *cells, int x, unsigned mask, int c, int c2)
+{
+	for (; mask; mask &= mask - 1) {
+		uint8_t *cell = cells + im_ma_cell(__builtin_ctz(mask), x, 0, NCH);
+		cell[c] = 1;
+		cell[c2] = 1;
 	}
-	cannon = 1u << s->pos;
-	move_bullets(s);
-	if (s->ebullet[9] & cannon)
-		*terminal = 1;
-	if (s->alien[9] & cannon)
-		*terminal = 1;
-	if (s->move_timer == 0) {
-		move_block(s, terminal);
-		if (s->alien[9] & cannon)
-			*terminal = 1;
-	}
-	if (s->alien_shot_timer == 0) {
-		s->alien_shot_timer = ENEMY_SHOT_INTERVAL;
-		alien_shoots(s);
-	}
-	unsigned any = 0;
-	for (int y = 0; y < IM_MA_N; y++) {
-		uint16_t hit = s->alien[y] & s->fbullet[y];
-		if (hit) {
-			r += im_ma_popcount(hit);
-			s->alien[y] &= (uint16_t)~hit;
-			s->fbullet[y] &= (uint16_t)~hit;
-		}
-		any |= s->alien[y];
-	}
-	if (s->shot_timer > 0)
-		s->shot_timer--;
-	s->move_timer--;
-	s->alien_shot_timer--;
-	if (!any) {
-		if (s->move_interval > 6 && s->core.ramping) {
-			s->move_interval--;
-			s->ramp_index++;
-		}
-		new_wave(s);
-	}
-	return r;
 }
 
 static void si_render(const void *st, uint8_t *cells)
 {
 	const im_ma_space_invaders *s = st;
-	int dir_ch = s->dir < 0 ? CH_LEFT : CH_RIGHT;
+	int heading = s->march < 0 ? CH_ALIEN_LEFT : CH_ALIEN_RIGHT;
 	memset(cells, 0, IM_MA_N * IM_MA_N * NCH);
-	cells[im_ma_cell(9, s->pos, CH_CANNON, NCH)] = 1;
-	for (int y = 0; y < IM_MA_N; y++) {
-		for (unsigned m = s->alien[y]; m; m &= m - 1) {
-			size_t i = im_ma_cell(y, __builtin_ctz(m), 0, NCH);
-			cells[i + CH_ALIEN] = 1;
-			cells[i + dir_ch] = 1;
-		}
-		im_ma_render_row(cells, y, s->fbullet[y], CH_FBULLET, NCH);
-		im_ma_render_row(cells, y, s->ebullet[y], CH_EBULLET, NCH);
+	cells[im_ma_cell(BOTTOM, s->cannon, CH_CANNON, NCH)] = 1;
+	for (int x = 0; x < IM_MA_N; x++) {
+		render_column(cells, x, s->aliens[x], CH_ALIEN, heading);
+		render_column(cells, x, s->shots[x], CH_SHOT, CH_SHOT);
+		render_column(cells, x, s->bombs[x], CH_BOMB, CH_BOMB);
 	}
 }
 
@@ -210,7 +328,9 @@ static const im_ma_config cfg_v1 = {
 	.action_set = {IM_MA_NOOP, IM_MA_LEFT, IM_MA_RIGHT, IM_MA_FIRE},
 };
 
-const im_env_class im_env_minatar_space_invaders_v0_class = IM_MA_CLASS(
-	"MinAtar/SpaceInvaders-v0", NCH, 6, cfg_v0, im_ma_space_invaders);
-const im_env_class im_env_minatar_space_invaders_v1_class = IM_MA_CLASS(
-	"MinAtar/SpaceInvaders-v1", NCH, 4, cfg_v1, im_ma_space_invaders);
+const im_env_class im_env_minatar_space_invaders_v0_class =
+	IM_MA_CLASS("MinAtar/SpaceInvaders-v0", NCH, 6, cfg_v0,
+		    im_ma_space_invaders);
+const im_env_class im_env_minatar_space_invaders_v1_class =
+	IM_MA_CLASS("MinAtar/SpaceInvaders-v1", NCH, 4, cfg_v1,
+		    im_ma_space_invaders);

@@ -83,20 +83,31 @@ static int load_asterix(void *st, const int *s)
 	return a->spawn_timer != 0;
 }
 
+/* MinAtar's row-major [10, 10] map into our columns (bit y of column x). */
+static void columns(uint16_t *cols, const int *cells)
+{
+	for (int x = 0; x < IM_MA_N; x++) {
+		cols[x] = 0;
+		for (int y = 0; y < IM_MA_N; y++)
+			if (cells[y * IM_MA_N + x])
+				cols[x] |= (uint16_t)(1u << y);
+	}
+}
+
 static int load_space_invaders(void *st, const int *s)
 {
 	im_ma_space_invaders *v = st;
-	v->pos = (int8_t)s[0];
-	v->dir = (int8_t)s[1];
-	v->move_interval = (int16_t)s[2];
-	v->move_timer = (int16_t)s[3];
-	v->alien_shot_timer = (int16_t)s[4];
-	v->ramp_index = (int16_t)s[5];
-	v->shot_timer = (int16_t)s[6];
+	v->cannon = (int8_t)s[0];
+	v->march = (int8_t)s[1];
+	v->march_period = (int16_t)s[2];
+	v->march_wait = (int16_t)s[3];
+	v->volley_wait = (int16_t)s[4];
+	v->speedups = (int16_t)s[5];
+	v->reload = (int16_t)s[6];
 	v->core.ramping = (uint8_t)s[7];
-	bits(v->alien, s + 8);
-	bits(v->fbullet, s + 108);
-	bits(v->ebullet, s + 208);
+	columns(v->aliens, s + 8);
+	columns(v->shots, s + 108);
+	columns(v->bombs, s + 208);
 	return 1;
 }
 

@@ -9,15 +9,15 @@
 static void si_base(void *st, int pos)
 {
 	im_ma_space_invaders *s = st;
-	s->pos = (int8_t)pos;
-	memset(s->alien, 0, sizeof(s->alien));
-	s->move_timer = 5;
-	s->alien_shot_timer = 5;
+	s->cannon = (int8_t)pos;
+	memset(s->aliens, 0, sizeof(s->aliens));
+	s->march_wait = 5;
+	s->volley_wait = 5;
 }
 
 static void si_alien(void *st, int y, int x)
 {
-	((im_ma_space_invaders *)st)->alien[y] |= (uint16_t)(1u << x);
+	((im_ma_space_invaders *)st)->aliens[x] |= (uint16_t)(1u << y);
 }
 
 static void si_alien_cell(uint8_t *g, int y, int x, int right)
@@ -34,7 +34,7 @@ static void si_bottom_setup(void *st)
 	si_base(st, 5);
 	si_alien(st, 9, 0);
 	si_alien(st, 4, 3);
-	((im_ma_space_invaders *)st)->move_timer = 0;
+	((im_ma_space_invaders *)st)->march_wait = 0;
 }
 
 static void si_bottom_expect(uint8_t *g)
@@ -51,8 +51,8 @@ static void si_land_setup(void *st)
 	si_base(st, 5);
 	si_alien(st, 9, 4);
 	si_alien(st, 2, 4);
-	s->dir = 1;
-	s->move_timer = 0;
+	s->march = 1;
+	s->march_wait = 0;
 }
 
 static void si_land_expect(uint8_t *g)
@@ -65,7 +65,7 @@ static void si_land_expect(uint8_t *g)
 static void si_land_check(const void *st)
 {
 	/* Restarted at min(2 aliens, 12), minus the frame's tick. */
-	assert_int_equal(((const im_ma_space_invaders *)st)->move_timer, 1);
+	assert_int_equal(((const im_ma_space_invaders *)st)->march_wait, 1);
 }
 
 /* A bullet at (3, 5) moves onto the alien at (2, 5). */
@@ -74,7 +74,7 @@ static void si_shot_setup(void *st)
 	si_base(st, 5);
 	si_alien(st, 2, 5);
 	si_alien(st, 0, 0);
-	((im_ma_space_invaders *)st)->fbullet[3] = 1u << 5;
+	((im_ma_space_invaders *)st)->shots[5] = 1u << 3;
 }
 
 static void si_shot_expect(uint8_t *g)
@@ -99,7 +99,7 @@ static void si_fire_expect(uint8_t *g)
 
 static void si_fire_check(const void *st)
 {
-	assert_int_equal(((const im_ma_space_invaders *)st)->shot_timer, 4);
+	assert_int_equal(((const im_ma_space_invaders *)st)->reload, 4);
 }
 
 /* An enemy bullet reaches the cannon. */
@@ -107,7 +107,7 @@ static void si_hit_setup(void *st)
 {
 	si_base(st, 5);
 	si_alien(st, 0, 0);
-	((im_ma_space_invaders *)st)->ebullet[8] = 1u << 5;
+	((im_ma_space_invaders *)st)->bombs[5] = 1u << 8;
 }
 
 static void si_hit_expect(uint8_t *g)
@@ -125,7 +125,7 @@ static void si_aim_setup(void *st)
 	si_alien(st, 1, 2);
 	si_alien(st, 3, 2);
 	si_alien(st, 2, 8);
-	((im_ma_space_invaders *)st)->alien_shot_timer = 0;
+	((im_ma_space_invaders *)st)->volley_wait = 0;
 }
 
 static void si_aim_expect(uint8_t *g)
@@ -140,8 +140,7 @@ static void si_aim_expect(uint8_t *g)
 static void si_aim_check(const void *st)
 {
 	/* Restarted at 10, minus the frame's tick. */
-	assert_int_equal(
-		((const im_ma_space_invaders *)st)->alien_shot_timer, 9);
+	assert_int_equal(((const im_ma_space_invaders *)st)->volley_wait, 9);
 }
 
 /* A column nearer on the right (7, two away) beats one on the left. */
@@ -151,7 +150,7 @@ static void si_aim_right_setup(void *st)
 	si_alien(st, 0, 2);
 	si_alien(st, 1, 7);
 	si_alien(st, 0, 7);
-	((im_ma_space_invaders *)st)->alien_shot_timer = 0;
+	((im_ma_space_invaders *)st)->volley_wait = 0;
 }
 
 static void si_aim_right_expect(uint8_t *g)
@@ -168,7 +167,7 @@ static void si_wave_setup(void *st)
 {
 	si_base(st, 5);
 	si_alien(st, 2, 5);
-	((im_ma_space_invaders *)st)->fbullet[3] = 1u << 5;
+	((im_ma_space_invaders *)st)->shots[5] = 1u << 3;
 }
 
 static void si_wave_expect(uint8_t *g)
@@ -182,15 +181,49 @@ static void si_wave_expect(uint8_t *g)
 static void si_wave_check(const void *st)
 {
 	const im_ma_space_invaders *s = st;
-	assert_int_equal(s->move_interval, 11);
-	assert_int_equal(s->ramp_index, 1);
+	assert_int_equal(s->march_period, 11);
+	assert_int_equal(s->speedups, 1);
 }
 
 static void si_wave_noramp_check(const void *st)
 {
 	const im_ma_space_invaders *s = st;
-	assert_int_equal(s->move_interval, 12);
-	assert_int_equal(s->ramp_index, 0);
+	assert_int_equal(s->march_period, 12);
+	assert_int_equal(s->speedups, 0);
+}
+
+/* At the fastest period (6) a new wave is no faster, and the speed-ups
+ * (MinAtar's ramp_index) stop counting. */
+static void si_floor_setup(void *st)
+{
+	im_ma_space_invaders *s = st;
+	si_wave_setup(st);
+	s->march_period = 6;
+	s->speedups = 6;
+}
+
+static void si_floor_check(const void *st)
+{
+	const im_ma_space_invaders *s = st;
+	assert_int_equal(s->march_period, 6);
+	assert_int_equal(s->speedups, 6);
+}
+
+/* A block heading left with an alien in column 9 slides left: it turns
+ * only at the side it is heading for. */
+static void si_turn_setup(void *st)
+{
+	si_base(st, 5);
+	si_alien(st, 2, 9);
+	si_alien(st, 2, 5);
+	((im_ma_space_invaders *)st)->march_wait = 0;
+}
+
+static void si_turn_expect(uint8_t *g)
+{
+	lit(g, 9, 5, 0);
+	si_alien_cell(g, 2, 8, 0);
+	si_alien_cell(g, 2, 4, 0);
 }
 
 #define SI0 "MinAtar/SpaceInvaders-v0"
@@ -215,6 +248,10 @@ static const scenario scenarios[] = {
 	{"space_invaders_ramping_off_by_option", SI0 "?ramping=false",
 	 si_wave_setup, NOOP, 1, 1, 0, si_wave_expect, 0,
 	 si_wave_noramp_check},
+	{"space_invaders_fastest_wave_stops_speeding_up", SI0,
+	 si_floor_setup, NOOP, 1, 1, 0, si_wave_expect, 0, si_floor_check},
+	{"space_invaders_block_turns_only_at_its_leading_side", SI0,
+	 si_turn_setup, NOOP, 1, 0, 0, si_turn_expect, 0, NULL},
 	{"space_invaders_v1_action_3_is_fire", "MinAtar/SpaceInvaders-v1",
 	 si_fire_setup, 3, 1, 0, 0, si_fire_expect, 0, si_fire_check},
 
