@@ -7,147 +7,231 @@
  * 1 enemy, 2 trail (the cell behind each entity), 3 gold.  Minimal
  * actions: no-op, left, up, right, down.  No time limit.
  *
+ * Written from MinAtar's README, docstrings and black-box runs
+ * (tests/env/minatar_replay); not from its source.
+ *
  * Points the description leaves open, settled by running MinAtar:
- * - Start: player at (row 5, column 5), no entities; one spawn every
- *   spawn_speed frames (first at frame 11: the countdown starts at 10
- *   and a spawn happens at the start of the frame on which it is 0), one
- *   move of all entities every move_speed frames (first at frame 6).
- * - A spawn draws a side (fair coin) and gold with probability 1/3, then
- *   a uniformly random free row; with no free row nothing spawns.  An
- *   entity owns its row until it leaves the grid.
- * - Order within a frame: spawn; player moves; every entity on the
- *   player's cell is collected (gold) or ends the game (enemy); on a
- *   move frame every entity steps one cell, leaving at the edge, and the
- *   same contact check runs again.  Rewards of the frame still count
- *   after a contact with an enemy.
- * - Ramping: a countdown from 100 ticks every frame; once it has passed
- *   below 0 (102 frames after the start or the last ramp) spawn_speed
- *   drops by 1 and, on every second ramp (odd ramp index before it is
- *   increased), move_speed too; both stop at 1. */
+ * - Start: player at (row 5, column 5), no entities.  Spawns come every
+ *   10 frames, the first on frame 11; the entities step every 5 frames,
+ *   the first step on frame 6.
+ * - A spawn draws a side (fair coin: the left edge, heading right, or the
+ *   right edge, heading left), then gold with probability 1/3, then one
+ *   of the free rows (rows 1-8 without an entity), uniformly; with no
+ *   free row it places nothing (the two first draws are still made).  An
+ *   entity owns its row until it leaves the grid or is picked up.
+ * - The player stops at the grid's edges (rows 1 and 8, columns 0 and 9);
+ *   fire and no-op do nothing.
+ * - Order within a frame: spawn (on its frame); the player moves; the
+ *   player meets what is on its cell (gold is picked up, an enemy ends the
+ *   game); on the entities' frame every entity steps one cell (leaving the
+ *   grid past its edge) and the player meets what stepped onto its cell;
+ *   then ramping.  A frame that ends the game is still played to its end.
+ *   The player stepping onto an entity meets it before the entity steps,
+ *   so the two never swap cells unharmed.
+ * - The trail is the cell behind an entity, if inside the grid (none
+ *   while it stands on the edge it entered from).
+ * - Ramping (on by default): 102 frames after the start, and after every
+ *   speed-up, spawns come 1 frame sooner (down to every frame), and on
+ *   every second speed-up (the 2nd, 4th, ...) the entities step 1 frame
+ *   sooner (down to every frame).  When both are at every frame, ramping
+ *   stops (MinAtar's ramp_timer and ramp_index freeze).  Each speed-up
+ *   acts from the next frame.
+ *
+ * Representation (im_ma_asterix, minatar_games.h): a row mask per kind
+ * (bit x of row y is the cell (y, x)) and one bit per row for the
+ * heading, so a step is a shift of each occupied row and the only cell
+ * that can meet the player is a bit of the player's row.  Each countdown
+ * holds the frames still to wait before its event; the event happens on
+ * a frame that finds it at 0 (MinAtar's ramp_timer is our ramp_wait - 1:
+ * MinAtar speeds up on the frame after its timer passed 0). */
 #include <string.h>
 
 #include "minatar_games.h"
 
 enum { CH_PLAYER, CH_ENEMY, CH_TRAIL, CH_GOLD, NCH };
-#define RAMP_INTERVAL 100
-#define INIT_SPAWN_SPEED 10
-#define INIT_MOVE_INTERVAL 5
 
+#define TOP_ROW 1 /* the rows entities and the player may use */
+#define BOTTOM_ROW 8
+#define FULL_ROW ((1u << IM_MA_N) - 1)
+#define START_ROW 5
+#define START_COL 5
+#define SPAWN_PERIOD_START 10
+#define STEP_PERIOD_START 5
+#define RAMP_GAP 101 /* frames between speed-ups, the speed-up's excluded */
 
-static void ax_start(void *st)
+/* ---- entities ---------------------------------------------------------- */
+
+static unsigned occupied(const im_ma_asterix *s, int y)
 {
-	im_ma_asterix *s = st;
-	s->px = 5;
-	s->py = 5;
-	memset(s->live, 0, sizeof(s->live));
-	s->spawn_speed = INIT_SPAWN_SPEED;
-	s->spawn_timer = INIT_SPAWN_SPEED;
-	s->move_speed = INIT_MOVE_INTERVAL;
-	s->move_timer = INIT_MOVE_INTERVAL;
-	s->ramp_timer = RAMP_INTERVAL;
-	s->ramp_index = 0;
+	return (unsigned)s->enemy[y] | s->gold[y];
+}
+
+static void clear_row(im_ma_asterix *s, int y)
+{
+	s->enemy[y] = 0;
+	s->gold[y] = 0;
+	s->eastbound = (uint16_t)(s->eastbound & ~(1u << y));
+}
+
+/* The k-th (from 0) set bit of mask, which has more than k. */
+static int kth_bit(unsigned mask, unsigned k)
+{
+	for (; k > 0; k--)
+		mask &= mask - 1;
+	return __builtin_ctz(mask);
 }
 
 static void spawn(im_ma_asterix *s)
 {
 	im_rng *rng = &s->core.rng;
-	int right = im_rng_double(rng) < 0.5;
-	int gold = im_rng_double(rng) < 1.0 / 3.0;
-	int free_slots[IM_MA_ASTERIX_SLOTS], n = 0;
-	for (int i = 0; i < IM_MA_ASTERIX_SLOTS; i++)
-		if (!s->live[i])
-			free_slots[n++] = i;
+	int heads_right = im_rng_double(rng) < 0.5;
+	int is_gold = im_rng_double(rng) < 1.0 / 3.0;
+	unsigned free_rows = 0, n = 0;
+	for (int y = TOP_ROW; y <= BOTTOM_ROW; y++)
+		if (!occupied(s, y)) {
+			free_rows |= 1u << y;
+			n++;
+		}
 	if (n == 0)
 		return;
-	int i = free_slots[im_rng_below(rng, (uint64_t)n)];
-	s->live[i] = 1;
-	s->right[i] = (uint8_t)right;
-	s->gold[i] = (uint8_t)gold;
-	s->ex[i] = right ? 0 : 9;
+	int y = kth_bit(free_rows, (unsigned)im_rng_below(rng, n));
+	uint16_t cell = (uint16_t)(heads_right ? 1u : 1u << (IM_MA_N - 1));
+	if (is_gold)
+		s->gold[y] = cell;
+	else
+		s->enemy[y] = cell;
+	if (heads_right)
+		s->eastbound = (uint16_t)(s->eastbound | 1u << y);
 }
 
-/* Entity i on the player's cell: gold is collected, an enemy ends it. */
-static int contact(im_ma_asterix *s, int i, uint8_t *terminal)
+/* Every entity one cell along its row; past the edge it is gone. */
+static void step_entities(im_ma_asterix *s)
 {
-	if (!s->live[i] || s->ex[i] != s->px || i + 1 != s->py)
-		return 0;
-	if (!s->gold[i]) {
-		*terminal = 1;
-		return 0;
+	for (int y = TOP_ROW; y <= BOTTOM_ROW; y++) {
+		if (!occupied(s, y))
+			continue;
+		if (s->eastbound >> y & 1u) {
+			s->enemy[y] = (uint16_t)(s->enemy[y] << 1 & FULL_ROW);
+			s->gold[y] = (uint16_t)(s->gold[y] << 1 & FULL_ROW);
+		} else {
+			s->enemy[y] = (uint16_t)(s->enemy[y] >> 1);
+			s->gold[y] = (uint16_t)(s->gold[y] >> 1);
+		}
+		if (!occupied(s, y))
+			clear_row(s, y);
 	}
-	s->live[i] = 0;
+}
+
+/* ---- the player -------------------------------------------------------- */
+
+static void walk(im_ma_asterix *s, int a)
+{
+	if (a == IM_MA_LEFT && s->col > 0)
+		s->col--;
+	else if (a == IM_MA_RIGHT && s->col < IM_MA_N - 1)
+		s->col++;
+	else if (a == IM_MA_UP && s->row > TOP_ROW)
+		s->row--;
+	else if (a == IM_MA_DOWN && s->row < BOTTOM_ROW)
+		s->row++;
+}
+
+/* What shares the player's cell: gold is picked up (returns 1), an enemy
+ * ends the game. */
+static int meet(im_ma_asterix *s, uint8_t *terminal)
+{
+	unsigned here = 1u << s->col;
+	if (s->enemy[s->row] & here)
+		*terminal = 1;
+	if (!(s->gold[s->row] & here))
+		return 0;
+	clear_row(s, s->row);
 	return 1;
 }
 
-static void move_player(im_ma_asterix *s, int a)
+/* ---- the clock ---------------------------------------------------------- */
+
+static void speed_up(im_ma_asterix *s)
 {
-	if (a == IM_MA_LEFT && s->px > 0)
-		s->px--;
-	else if (a == IM_MA_RIGHT && s->px < 9)
-		s->px++;
-	else if (a == IM_MA_UP && s->py > 1)
-		s->py--;
-	else if (a == IM_MA_DOWN && s->py < 8)
-		s->py++;
+	if (s->spawn_period > 1)
+		s->spawn_period--;
+	s->ramps++;
+	if (s->ramps % 2 == 0 && s->step_period > 1)
+		s->step_period--;
 }
 
-static void ramp(im_ma_asterix *s)
+static void ramp_turn(im_ma_asterix *s)
 {
-	if (!s->core.ramping || (s->spawn_speed <= 1 && s->move_speed <= 1))
+	int fastest = s->spawn_period <= 1 && s->step_period <= 1;
+	if (!s->core.ramping || fastest)
 		return;
-	if (s->ramp_timer >= 0) {
-		s->ramp_timer--;
+	if (s->ramp_wait > 0) {
+		s->ramp_wait--;
 		return;
 	}
-	if (s->move_speed > 1 && (s->ramp_index & 1))
-		s->move_speed--;
-	if (s->spawn_speed > 1)
-		s->spawn_speed--;
-	s->ramp_index++;
-	s->ramp_timer = RAMP_INTERVAL;
+	speed_up(s);
+	s->ramp_wait = RAMP_GAP;
+}
+
+/* 1 on a frame of the event counted by *wait (then restarted at period),
+ * else 0 and one frame less to wait. */
+static int due(int16_t *wait, int16_t period)
+{
+	if (*wait > 0) {
+		(*wait)--;
+		return 0;
+	}
+	*wait = (int16_t)(period - 1);
+	return 1;
+}
+
+/* ---- the game ---------------------------------------------------------- */
+
+static void ax_start(void *st)
+{
+	im_ma_asterix *s = st;
+	s->row = START_ROW;
+	s->col = START_COL;
+	memset(s->enemy, 0, sizeof(s->enemy));
+	memset(s->gold, 0, sizeof(s->gold));
+	s->eastbound = 0;
+	s->spawn_period = SPAWN_PERIOD_START;
+	s->spawn_wait = SPAWN_PERIOD_START;
+	s->step_period = STEP_PERIOD_START;
+	s->step_wait = STEP_PERIOD_START;
+	s->ramp_wait = RAMP_GAP;
+	s->ramps = 0;
 }
 
 static int ax_act(void *st, int a, uint8_t *terminal)
 {
 	im_ma_asterix *s = st;
-	int r = 0;
-	if (s->spawn_timer == 0) {
+	if (due(&s->spawn_wait, s->spawn_period))
 		spawn(s);
-		s->spawn_timer = s->spawn_speed;
+	walk(s, a);
+	int reward = meet(s, terminal);
+	if (due(&s->step_wait, s->step_period)) {
+		step_entities(s);
+		reward += meet(s, terminal);
 	}
-	move_player(s, a);
-	for (int i = 0; i < IM_MA_ASTERIX_SLOTS; i++)
-		r += contact(s, i, terminal);
-	if (s->move_timer == 0) {
-		s->move_timer = s->move_speed;
-		for (int i = 0; i < IM_MA_ASTERIX_SLOTS; i++) {
-			if (!s->live[i])
-				continue;
-			s->ex[i] = (int8_t)(s->ex[i] + (s->right[i] ? 1 : -1));
-			if (s->ex[i] < 0 || s->ex[i] > 9)
-				s->live[i] = 0;
-			r += contact(s, i, terminal);
-		}
-	}
-	s->spawn_timer--;
-	s->move_timer--;
-	ramp(s);
-	return r;
+	ramp_turn(s);
+	return reward;
 }
 
 static void ax_render(const void *st, uint8_t *cells)
 {
 	const im_ma_asterix *s = st;
 	memset(cells, 0, IM_MA_N * IM_MA_N * NCH);
-	cells[im_ma_cell(s->py, s->px, CH_PLAYER, NCH)] = 1;
-	for (int i = 0; i < IM_MA_ASTERIX_SLOTS; i++) {
-		if (!s->live[i])
+	cells[im_ma_cell(s->row, s->col, CH_PLAYER, NCH)] = 1;
+	for (int y = TOP_ROW; y <= BOTTOM_ROW; y++) {
+		unsigned m = occupied(s, y);
+		if (!m)
 			continue;
-		int y = i + 1, x = s->ex[i];
-		int back = x + (s->right[i] ? -1 : 1);
-		cells[im_ma_cell(y, x, s->gold[i] ? CH_GOLD : CH_ENEMY, NCH)] = 1;
-		if (back >= 0 && back <= 9)
-			cells[im_ma_cell(y, back, CH_TRAIL, NCH)] = 1;
+		unsigned behind = s->eastbound >> y & 1u ? m >> 1
+							 : m << 1 & FULL_ROW;
+		im_ma_render_row(cells, y, s->enemy[y], CH_ENEMY, NCH);
+		im_ma_render_row(cells, y, s->gold[y], CH_GOLD, NCH);
+		im_ma_render_row(cells, y, behind, CH_TRAIL, NCH);
 	}
 }
 

@@ -31,17 +31,20 @@ typedef struct im_ma_freeway {
 	int8_t car_timer[IM_MA_FREEWAY_CARS];
 } im_ma_freeway;
 
-/* Asterix: slot i is row i + 1. */
-#define IM_MA_ASTERIX_SLOTS 8
+/* Asterix: the entities as bits of row masks (bit x of row y is the cell
+ * (y, x)); a row holds at most one entity (minatar_asterix.c). */
 typedef struct im_ma_asterix {
 	im_ma_core core;
-	int8_t px, py;
-	uint8_t live[IM_MA_ASTERIX_SLOTS];  /* slot holds an entity */
-	uint8_t right[IM_MA_ASTERIX_SLOTS]; /* it moves right */
-	uint8_t gold[IM_MA_ASTERIX_SLOTS];  /* gold, else an enemy */
-	int8_t ex[IM_MA_ASTERIX_SLOTS];
-	int16_t spawn_speed, spawn_timer, move_speed, move_timer;
-	int16_t ramp_timer, ramp_index;
+	int8_t row, col;          /* the player */
+	uint16_t enemy[IM_MA_N];  /* [row] */
+	uint16_t gold[IM_MA_N];   /* [row] */
+	uint16_t eastbound;       /* bit y: row y's entity moves right */
+	int16_t spawn_period;     /* frames between spawns */
+	int16_t spawn_wait;       /* frames to wait before the next spawn */
+	int16_t step_period;      /* frames between the entities' steps */
+	int16_t step_wait;        /* frames to wait before their next step */
+	int16_t ramp_wait;        /* frames to wait before the next speed-up */
+	int16_t ramps;            /* speed-ups so far (MinAtar's ramp_index) */
 } im_ma_asterix;
 
 /* Space Invaders: the grid column by column, bit y of column x being the

@@ -62,25 +62,28 @@ static int load_freeway(void *st, const int *s)
 static int load_asterix(void *st, const int *s)
 {
 	im_ma_asterix *a = st;
-	a->px = (int8_t)s[0];
-	a->py = (int8_t)s[1];
-	a->spawn_speed = (int16_t)s[2];
-	a->spawn_timer = (int16_t)s[3];
-	a->move_speed = (int16_t)s[4];
-	a->move_timer = (int16_t)s[5];
-	a->ramp_timer = (int16_t)s[6];
-	a->ramp_index = (int16_t)s[7];
+	a->col = (int8_t)s[0];
+	a->row = (int8_t)s[1];
+	a->spawn_period = (int16_t)s[2];
+	a->spawn_wait = (int16_t)s[3];
+	a->step_period = (int16_t)s[4];
+	a->step_wait = (int16_t)s[5];
+	a->ramp_wait = (int16_t)(s[6] + 1); /* see minatar_asterix.c */
+	a->ramps = (int16_t)s[7];
 	a->core.ramping = (uint8_t)s[8];
-	for (int i = 0; i < IM_MA_ASTERIX_SLOTS; i++) {
+	memset(a->enemy, 0, sizeof(a->enemy));
+	memset(a->gold, 0, sizeof(a->gold));
+	a->eastbound = 0;
+	for (int i = 0; i < 8; i++) { /* MinAtar's slot per row 1..8 */
 		const int *e = s + 9 + 5 * i; /* live, x, row, right, gold */
-		a->live[i] = (uint8_t)e[0];
 		if (!e[0])
-			continue; /* an empty slot's other fields are stale */
-		a->ex[i] = (int8_t)e[1];
-		a->right[i] = (uint8_t)e[3];
-		a->gold[i] = (uint8_t)e[4];
+			continue;
+		uint16_t *kind = e[4] ? a->gold : a->enemy;
+		kind[e[2]] = (uint16_t)(1u << e[1]);
+		if (e[3])
+			a->eastbound = (uint16_t)(a->eastbound | 1u << e[2]);
 	}
-	return a->spawn_timer != 0;
+	return a->spawn_wait != 0;
 }
 
 /* MinAtar's row-major [10, 10] map into our columns (bit y of column x). */

@@ -7,27 +7,28 @@
 static void ax_base(void *st)
 {
 	im_ma_asterix *s = st;
-	s->px = 5;
-	s->py = 5;
-	s->spawn_timer = 50;
-	s->move_timer = 3;
-	memset(s->live, 0, sizeof(s->live));
+	s->row = 5;
+	s->col = 5;
+	s->spawn_wait = 50;
+	s->step_wait = 3;
+	memset(s->enemy, 0, sizeof(s->enemy));
+	memset(s->gold, 0, sizeof(s->gold));
+	s->eastbound = 0;
 }
 
 static void ax_put(void *st, int row, int x, int right, int gold)
 {
 	im_ma_asterix *s = st;
-	s->live[row - 1] = 1;
-	s->ex[row - 1] = (int8_t)x;
-	s->right[row - 1] = (uint8_t)right;
-	s->gold[row - 1] = (uint8_t)gold;
+	(gold ? s->gold : s->enemy)[row] = (uint16_t)(1u << x);
+	if (right)
+		s->eastbound = (uint16_t)(s->eastbound | 1u << row);
 }
 
 /* Gold at (5, 6) heading left moves onto the player at (5, 5). */
 static void ax_gold_setup(void *st)
 {
 	ax_base(st);
-	((im_ma_asterix *)st)->move_timer = 0;
+	((im_ma_asterix *)st)->step_wait = 0;
 	ax_put(st, 5, 6, 0, 1);
 	ax_put(st, 2, 3, 1, 0);
 }
@@ -42,7 +43,7 @@ static void ax_gold_expect(uint8_t *g)
 static void ax_enemy_setup(void *st)
 {
 	ax_base(st);
-	((im_ma_asterix *)st)->move_timer = 0;
+	((im_ma_asterix *)st)->step_wait = 0;
 	ax_put(st, 5, 6, 0, 0);
 }
 
@@ -70,8 +71,8 @@ static void ax_leave_setup(void *st)
 {
 	ax_base(st);
 	im_ma_asterix *s = st;
-	s->py = 1;
-	s->move_timer = 0;
+	s->row = 1;
+	s->step_wait = 0;
 	ax_put(st, 7, 0, 0, 0);
 	ax_put(st, 8, 8, 1, 1);
 }
@@ -89,8 +90,8 @@ static void ax_ramp_setup(void *st)
 {
 	ax_base(st);
 	im_ma_asterix *s = st;
-	s->ramp_timer = -1;
-	s->ramp_index = 1;
+	s->ramp_wait = 0;
+	s->ramps = 1;
 }
 
 static void ax_player_only(uint8_t *g)
@@ -101,18 +102,18 @@ static void ax_player_only(uint8_t *g)
 static void ax_ramp_check(const void *st)
 {
 	const im_ma_asterix *s = st;
-	assert_int_equal(s->spawn_speed, 9);
-	assert_int_equal(s->move_speed, 4);
-	assert_int_equal(s->ramp_index, 2);
-	assert_int_equal(s->ramp_timer, 100);
+	assert_int_equal(s->spawn_period, 9);
+	assert_int_equal(s->step_period, 4);
+	assert_int_equal(s->ramps, 2);
+	assert_int_equal(s->ramp_wait, 101);
 }
 
 static void ax_noramp_check(const void *st)
 {
 	const im_ma_asterix *s = st;
-	assert_int_equal(s->spawn_speed, 10);
-	assert_int_equal(s->move_speed, 5);
-	assert_int_equal(s->ramp_index, 1);
+	assert_int_equal(s->spawn_period, 10);
+	assert_int_equal(s->step_period, 5);
+	assert_int_equal(s->ramps, 1);
 }
 
 /* After a ramp to move_speed 4, an entity moves 4 frames after its last
@@ -121,8 +122,8 @@ static void ax_fast_setup(void *st)
 {
 	ax_base(st);
 	im_ma_asterix *s = st;
-	s->move_speed = 4;
-	s->move_timer = 0;
+	s->step_period = 4;
+	s->step_wait = 0;
 	ax_put(st, 3, 2, 1, 0);
 }
 
@@ -131,6 +132,68 @@ static void ax_fast_expect(uint8_t *g)
 	lit(g, 5, 5, 0);
 	lit(g, 3, 4, 1);
 	lit(g, 3, 3, 2);
+}
+
+/* With every row taken, a spawn frame places nothing. */
+static void ax_full_setup(void *st)
+{
+	ax_base(st);
+	((im_ma_asterix *)st)->spawn_wait = 0;
+	for (int row = 1; row <= 8; row++)
+		ax_put(st, row, 2, 1, 0);
+}
+
+static void ax_full_expect(uint8_t *g)
+{
+	lit(g, 5, 5, 0);
+	for (int row = 1; row <= 8; row++) {
+		lit(g, row, 2, 1);
+		lit(g, row, 1, 2);
+	}
+}
+
+/* With one free row (3), the spawn enters it at the edge it heads away
+ * from: column 0 heading right or column 9 heading left. */
+static void ax_spawn_setup(void *st)
+{
+	ax_full_setup(st);
+	im_ma_asterix *s = st;
+	s->enemy[3] = 0;
+	s->eastbound = (uint16_t)(s->eastbound & ~(1u << 3));
+}
+
+static void ax_spawn_check(const void *st)
+{
+	const im_ma_asterix *s = st;
+	unsigned cell = (unsigned)s->enemy[3] | s->gold[3];
+	int right = s->eastbound >> 3 & 1u;
+	assert_true(s->enemy[3] == 0 || s->gold[3] == 0);
+	assert_int_equal(cell, right ? 1u : 1u << 9);
+	for (int row = 1; row <= 8; row++)
+		if (row != 3)
+			assert_int_equal(s->enemy[row], 1u << 2);
+	assert_int_equal(s->spawn_wait, 9);
+}
+
+/* Once spawns and steps come every frame, ramping stops: its countdown
+ * and count freeze. */
+static void ax_fastest_setup(void *st)
+{
+	ax_base(st);
+	im_ma_asterix *s = st;
+	s->spawn_period = 1;
+	s->step_period = 1;
+	s->ramp_wait = 0;
+	s->ramps = 17;
+}
+
+static void ax_fastest_check(const void *st)
+{
+	const im_ma_asterix *s = st;
+	assert_int_equal(s->spawn_period, 1);
+	assert_int_equal(s->step_period, 1);
+	assert_int_equal(s->ramp_wait, 0);
+	assert_int_equal(s->ramps, 17);
 }
 
 #define AX0 "MinAtar/Asterix-v0"
@@ -150,7 +213,13 @@ static const scenario scenarios[] = {
 	 NOOP, 1, 0, 0, ax_player_only, 0, ax_noramp_check},
 	{"asterix_faster_entities_move_sooner", AX0, ax_fast_setup, NOOP, 5,
 	 0, 0, ax_fast_expect, 0, NULL},
-
+	{"asterix_no_spawn_without_a_free_row", AX0, ax_full_setup, NOOP, 1,
+	 0, 0, ax_full_expect, 0, NULL},
+	{"asterix_spawn_enters_the_free_row_at_an_edge", AX0, ax_spawn_setup,
+	 NOOP, 1, 0, 0, ax_player_only, (1u << 1) | (1u << 2) | (1u << 3),
+	 ax_spawn_check},
+	{"asterix_ramping_stops_at_the_fastest", AX0, ax_fastest_setup, NOOP, 1,
+	 0, 0, ax_player_only, 0, ax_fastest_check},
 };
 
 int main(void)
