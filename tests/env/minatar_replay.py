@@ -13,9 +13,19 @@ MinAtar's [10, 10, C] observation after it.  minatar_replay loads each
 state into our game, steps it and compares; frames that draw random
 numbers (spawns, Freeway's new speeds) are skipped there.
 
+A random player never gets far: Space Invaders never clears a wave and
+Asterix rarely ramps past its second speed-up.  With DEEP given as
+"deep", Asterix and Space Invaders are played by a simple heuristic
+player instead (it chases gold and dodges enemies; it aims and dodges
+bullets), and half of Space Invaders' games start with only 1 to 3 of
+the wave's aliens (MinAtar's alien_map thinned right after reset, where
+no frame is compared), so the record reaches cleared waves and the
+fastest speeds.
+
 Needs MinAtar on PYTHONPATH and numpy (not needed by the build or tests):
     PYTHONPATH=/path/to/MinAtar /usr/bin/python3 tests/env/minatar_replay.py \\
-        breakout 20000 3 1 | build/tests/env/minatar_replay breakout
+        GAME FRAMES SEED [RAMPING [DEEP]] | build/tests/env/minatar_replay GAME
+e.g. breakout 20000 3 1, or space_invaders 50000 5 1 deep.
 """
 import sys
 from importlib import import_module
@@ -78,9 +88,67 @@ POLICY = {
 }
 
 
+def aim_space_invaders(e, rng):
+    """Dodges what falls on the cannon, else goes under the nearest
+    column of aliens and fires."""
+    if rng.rand() < 0.03:
+        return rng.randint(6)
+
+    def hot(x):
+        return e.e_bullet_map[6:9, x].any() or e.alien_map[8:, x].any()
+    if hot(e.pos):
+        for a, x in ((1, e.pos - 1), (3, e.pos + 1)):
+            if 0 <= x <= 9 and not hot(x):
+                return a
+        return 1 if e.pos > 0 else 3
+    cols = np.flatnonzero(e.alien_map.any(axis=0))
+    if len(cols) == 0:
+        return 5
+    target = cols[np.argmin(abs(cols - e.pos))]
+    if target == e.pos:
+        return 5
+    a = 1 if target < e.pos else 3
+    return 0 if hot(e.pos + (1 if a == 3 else -1)) else a
+
+
+def aim_asterix(e, rng):
+    """Steps towards the first gold among the moves that keep clear of
+    every enemy's cell and its neighbours in its row."""
+    if rng.rand() < 0.2:
+        return rng.randint(6)
+    y, x = e.player_y, e.player_x
+    ents = [n for n in e.entities if n is not None]
+    moves = {0: (y, x), 1: (y, max(0, x - 1)), 2: (max(1, y - 1), x),
+             3: (y, min(9, x + 1)), 4: (min(8, y + 1), x)}
+    safe = [a for a, (yy, xx) in moves.items()
+            if not any(not n[3] and n[1] == yy and abs(n[0] - xx) <= 1
+                       for n in ents)] or [0]
+    gold = [n for n in ents if n[3]]
+    if not gold:
+        return safe[rng.randint(len(safe))]
+    g = gold[0]
+    return min(safe, key=lambda a: abs(moves[a][0] - g[1]) +
+               abs(moves[a][1] - g[0]))
+
+
+def thin_wave(e, rng):
+    """Keeps 1 to 3 aliens of a new game's wave, in half the games."""
+    if rng.rand() < 0.5:
+        cells = np.argwhere(e.alien_map)
+        keep = cells[rng.choice(len(cells), 1 + rng.randint(3),
+                                replace=False)]
+        e.alien_map[:] = 0
+        for y, x in keep:
+            e.alien_map[y, x] = 1
+
+
+AIM = {"asterix": aim_asterix, "space_invaders": aim_space_invaders}
+
+
 def main():
     game, frames, seed = sys.argv[1], int(sys.argv[2]), int(sys.argv[3])
     ramping = len(sys.argv) < 5 or sys.argv[4] != "0"
+    deep = len(sys.argv) > 5 and sys.argv[5] == "deep" and game in AIM
     env = import_module("minatar.environments." + game).Env(ramping=ramping)
     env.random = np.random.RandomState(seed)
     env.reset()
@@ -88,7 +156,7 @@ def main():
     state = globals()["state_" + game]
     out = sys.stdout
     for _ in range(frames):
-        a = rng.choice(6, p=POLICY[game])
+        a = AIM[game](env, rng) if deep else rng.choice(6, p=POLICY[game])
         pre = state(env)
         r, term = env.act(a)
         post = np.flatnonzero(env.state().astype(np.uint8).flatten())
@@ -97,6 +165,8 @@ def main():
                                list(post))) + "\n")
         if term:
             env.reset()
+            if deep and game == "space_invaders":
+                thin_wave(env, rng)
 
 
 if __name__ == "__main__":
