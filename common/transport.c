@@ -147,8 +147,11 @@ void im_transport_defaults(im_sock_opts *o, int type)
 	o->tcp_keepalive_idle_s = 30;
 	o->tcp_keepalive_intvl_s = 10;
 	o->tcp_keepalive_cnt = 3;
-	o->heartbeat_ivl_ms = 1000;
-	o->heartbeat_timeout_ms = 10000;
+	/* No ZMTP heartbeats (transport.h, "Heartbeats"): in libzmq 4.3.4 a
+	 * PING written by or to a connection whose input is stopped by a full
+	 * queue aborts the process once that connection has failed. */
+	o->heartbeat_ivl_ms = 0;
+	o->heartbeat_timeout_ms = 0;
 	switch (type) {
 	case ZMQ_PULL:
 		o->max_msg_size = IM_WIRE_MAX_TRAJECTORY;

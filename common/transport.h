@@ -12,8 +12,25 @@
  * Options: im_transport_defaults() fills sane values per socket type (size
  * limits from wire.h, small high-water marks so memory stays bounded and
  * backpressure reaches the actors, bounded linger, reconnect with
- * exponential backoff, TCP keepalive and ZMTP heartbeats).  Every option is
- * applied before bind/connect, as ZeroMQ requires.
+ * exponential backoff, TCP keepalive).  Every option is applied before
+ * bind/connect, as ZeroMQ requires.
+ *
+ * Heartbeats: no socket uses ZMTP heartbeats by default.  Debian 12's
+ * libzmq 4.3.4 aborts the whole process ("Assertion failed: !_io_error
+ * (src/stream_engine_base.cpp:331)") when a connection whose input is
+ * stopped because its queue reached the high-water mark (backpressure: the
+ * learner's store is full) then fails (an actor killed: the heartbeat PING
+ * the learner writes to the dead peer is answered by a reset) and the
+ * engine is asked to write again: by its heartbeat timer, or by a PING
+ * from the peer that sat in the stalled input (stream_engine_base.cpp:
+ * in_event_internal marks the error, out_event asserts it away).  Without
+ * heartbeats a stalled connection is never written to after its handshake,
+ * so a dead actor leaves only a FIN that the engine reads when the queue
+ * drains, and closes cleanly.  Liveness does not depend on them: the actor
+ * judges the learner by the Params it hears (actor/session.h), the learner
+ * its actors by their unrolls (--actor-timeout), and TCP keepalive ends
+ * half-open connections.  A peer speaking raw ZMTP can still send PINGs of
+ * its own; CURVE keeps such peers out (deploy/README.md).
  *
  * No socket uses ZMQ_CONFLATE by default: its one-message queue in Debian
  * 12's libzmq 4.3.4 loses a pending message without freeing it when the
@@ -65,7 +82,7 @@ typedef struct im_sock_opts {
 	int tcp_keepalive_idle_s;
 	int tcp_keepalive_intvl_s;
 	int tcp_keepalive_cnt;
-	int heartbeat_ivl_ms;     /* ZMTP PING interval; 0 off */
+	int heartbeat_ivl_ms;     /* ZMTP PING interval; 0 off (default) */
 	int heartbeat_timeout_ms; /* peer dead after this without traffic */
 	/* SUB/PUB: ZMQ_CONFLATE (keep only the newest message).  Off by
 	 * default: it leaks in libzmq 4.3.4 (see above). */
@@ -99,8 +116,8 @@ void im_transport_curve_client(im_sock_opts *o, const char *public_z85,
  *   DEALER max IM_WIRE_MAX_CONTROL (a Welcome carries the params),
  *          immediate
  * and for every type: linger 500 ms, reconnect 100 ms doubling to 5 s,
- * keepalive on (idle 30 s, interval 10 s, 3 probes), heartbeat 1 s with a
- * 10 s timeout, no send/receive timeout, no CURVE. */
+ * keepalive on (idle 30 s, interval 10 s, 3 probes), no ZMTP heartbeat
+ * (see above), no send/receive timeout, no CURVE. */
 void im_transport_defaults(im_sock_opts *o, int zmq_type);
 
 /* Creates a socket of zmq_type in ctx with o applied (NULL: defaults).

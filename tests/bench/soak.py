@@ -19,10 +19,13 @@ line: its slope in KB/min is the headline ("flat" when below --flat-kb-min,
 
 At the end every actor is stopped, the learner drains its store down to
 less than one batch, and the accounting must close exactly:
-    unrolls received (accepted) = trained (frames / T) + in the store
-with the rejected ones reported by reason next to it (the learner runs
-without --max-policy-lag, so the store discards nothing).  An unroll
-unaccounted for makes the program exit 1; so does a learner that died.
+    unrolls received (accepted) = trained (frames / T) + evicted + in store
+with the rejected ones reported by reason next to it.  The learner runs
+with the vector default --max-policy-lag 20: unrolls too old on arrival
+are rejected ("policy_lag", dropped on arrival) and queued ones that grew
+too old are evicted from the store (unrolls_evicted); both are counted.
+An unroll unaccounted for makes the program exit 1; so does a learner that
+died.
 
 Prints one JSON object on its last line.
 Usage: soak.py [--actors 64] [--duration 1800] [--churn 5] [--sample 10]
@@ -190,8 +193,9 @@ def main():
     slope = slope_kb_per_min(after)
     received = end["unrolls_received"]
     trained = end["frames"] // T
+    evicted = end["unrolls_evicted"]
     in_store = end["store"]["depth"]
-    unaccounted = received - trained - in_store
+    unaccounted = received - trained - evicted - in_store
     dropped = {k: v for k, v in end["dropped"].items() if v}
     result = {
         "bench": "soak", "actors": args.actors, "envs_per_actor": 1,
@@ -204,7 +208,9 @@ def main():
         "flat": slope is not None and slope < args.flat_kb_min,
         "fds_first_last": [after[0]["fds"], samples[-1]["fds"]] if after else None,
         "frames": end["frames"], "updates": end["updates"],
-        "unrolls_received": received, "unrolls_trained": trained, "in_store": in_store,
+        "unrolls_received": received, "unrolls_trained": trained,
+        "unrolls_batched": end["unrolls_batched"], "unrolls_evicted": evicted,
+        "in_store": in_store,
         "dropped_by_reason": dropped, "unaccounted": unaccounted,
         "learner_exit": rc, "status_errors": soak.status_errors,
         "loadavg_start": [round(x, 2) for x in load0],

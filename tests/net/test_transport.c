@@ -1,7 +1,9 @@
 /* ZeroMQ helpers on loopback: endpoint derivation (table), options applied
  * as documented, PUSH/PULL delivery in order, PUB/SUB with CONFLATE keeping
  * only the newest message, an oversized message dropped by MAXMSGSIZE while
- * later small ones still arrive, free consecutive ports, error codes. */
+ * later small ones still arrive, free consecutive ports, error codes, and
+ * a receiver that survives a peer dying while its queue is full (the
+ * libzmq 4.3.4 abort of issue 14, see transport.h). */
 #include <stdarg.h>
 #include <stddef.h>
 #include <setjmp.h>
@@ -11,8 +13,11 @@
 #include <errno.h>
 #include <stdio.h>
 #include <stdlib.h>
+#include <signal.h>
 #include <string.h>
+#include <sys/wait.h>
 #include <time.h>
+#include <unistd.h>
 #include <zmq.h>
 
 #include "err.h"
@@ -92,6 +97,8 @@ static void test_options_applied(void **state)
 	assert_int_equal(get_int(pull, ZMQ_RECONNECT_IVL), 100);
 	assert_int_equal(get_int(pull, ZMQ_RECONNECT_IVL_MAX), 5000);
 	assert_int_equal(get_int(pull, ZMQ_TCP_KEEPALIVE), 1);
+	/* No heartbeats: they abort libzmq 4.3.4 (transport.h). */
+	assert_int_equal(get_int(pull, ZMQ_HEARTBEAT_IVL), 0);
 	im_sock_opts o;
 	im_transport_defaults(&o, ZMQ_SUB);
 	/* No ZMQ_CONFLATE: it leaks in libzmq 4.3.4 (transport.h). */
@@ -290,6 +297,99 @@ static void test_errors(void **state)
 	zmq_ctx_term(ctx);
 }
 
+/* ---- a peer dying while the receiver is stalled ----
+ *
+ * The learner's PULL socket stops reading a connection whose queue is at
+ * its high-water mark (backpressure).  In libzmq 4.3.4, if that connection
+ * then fails (an actor killed) and anything makes the stalled engine write
+ * (a ZMTP heartbeat timer, a PING from the peer), the process aborts with
+ * "Assertion failed: !_io_error (src/stream_engine_base.cpp:331)".  The
+ * receiver runs in a child so that an abort is a reported failure. */
+
+#define STALL_MSG 1024
+
+/* The peer: PUSH with the actor's defaults, sends until its queues and
+ * the kernel's are full (nothing accepted for 300 ms), reports the count
+ * on fd, and dies by SIGKILL as a killed actor does. */
+static void stalled_peer(const char *ep, int fd)
+{
+	void *ctx = zmq_ctx_new();
+	void *push = NULL;
+	if (im_transport_open_connected(&push, ctx, ZMQ_PUSH, NULL, ep) != IM_OK)
+		_exit(2);
+	char msg[STALL_MSG];
+	memset(msg, 'x', sizeof msg);
+	uint64_t sent = 0, last = im_now_ms(), t0 = last;
+	while (im_now_ms() - last < 300 && im_now_ms() - t0 < 10000) {
+		if (im_transport_send(push, msg, sizeof msg, ZMQ_DONTWAIT) == IM_OK) {
+			sent++;
+			last = im_now_ms();
+		} else {
+			sleep_ms(5);
+		}
+	}
+	if (write(fd, &sent, sizeof sent) != (ssize_t)sizeof sent)
+		_exit(3);
+	raise(SIGKILL);
+	_exit(4);
+}
+
+/* The receiver: PULL with the learner's defaults; lets the peer fill its
+ * queue, waits for it to die, stays stalled for `stall_ms` (several
+ * heartbeat intervals of the old defaults), then drains.  Exits 0 when it
+ * received more than its high-water mark (so it really was stalled), 5 when
+ * not, other codes for setup failures; SIGABRT is the bug. */
+static void stalled_receiver(int stall_ms)
+{
+	void *ctx = zmq_ctx_new();
+	im_sock_opts o;
+	im_transport_defaults(&o, ZMQ_PULL);
+	o.rcvtimeo_ms = 1000; /* the drain ends 1 s after the last message */
+	void *pull = NULL;
+	char ep[IM_TRANSPORT_ENDPOINT_MAX];
+	if (im_transport_open_bound(&pull, ctx, ZMQ_PULL, &o, "tcp://127.0.0.1:*") ||
+	    im_transport_last_endpoint(pull, ep, sizeof ep))
+		_exit(2);
+	int fds[2];
+	if (pipe(fds))
+		_exit(2);
+	pid_t peer = fork();
+	if (peer == 0)
+		stalled_peer(ep, fds[1]);
+	uint64_t sent = 0;
+	int st;
+	if (peer < 0 || read(fds[0], &sent, sizeof sent) != (ssize_t)sizeof sent ||
+	    waitpid(peer, &st, 0) != peer)
+		_exit(2);
+	sleep_ms(stall_ms);
+	uint64_t got = 0;
+	zmq_msg_t m;
+	zmq_msg_init(&m);
+	while (im_transport_recv(pull, &m, 0) >= 0)
+		got++;
+	zmq_msg_close(&m);
+	fprintf(stderr, "peer sent %llu, received %llu after its death\n",
+		(unsigned long long)sent, (unsigned long long)got);
+	_exit(got > (uint64_t)o.rcvhwm ? 0 : 5);
+}
+
+static void test_peer_dies_while_stalled(void **state)
+{
+	(void)state;
+	pid_t r = fork();
+	assert_true(r >= 0);
+	if (r == 0)
+		stalled_receiver(3500);
+	int st = 0;
+	assert_int_equal(waitpid(r, &st, 0), r);
+	if (WIFSIGNALED(st))
+		fail_msg("the receiver died by signal %d (SIGABRT is libzmq's "
+			 "!_io_error assertion)", WTERMSIG(st));
+	assert_true(WIFEXITED(st));
+	if (WEXITSTATUS(st) != 0)
+		fail_msg("receiver exit %d (5: it never stalled)", WEXITSTATUS(st));
+}
+
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
@@ -300,6 +400,7 @@ int main(void)
 		cmocka_unit_test(test_oversized_dropped),
 		cmocka_unit_test(test_free_ports),
 		cmocka_unit_test(test_errors),
+		cmocka_unit_test(test_peer_dies_while_stalled),
 	};
 	return cmocka_run_group_tests(tests, NULL, NULL);
 }
