@@ -34,6 +34,13 @@ struct im_session {
 	uint64_t last_params_ms;
 	uint64_t bad_params;
 	char host[64];
+	/* Random and nonzero, for the life of the process: sent in every
+	 * Hello and Goodbye, it tells the learner that a new Hello comes from
+	 * the process that already holds the actor id (proto: Hello.instance). */
+	uint64_t instance;
+	/* The retryable refusal last logged (0: none since the last Welcome),
+	 * so that an actor kept waiting says why once, not every retry. */
+	Impala__RefusalCode refused, told_refusal;
 };
 
 static int stopped(const im_session *s)
@@ -207,6 +214,8 @@ int im_session_new(im_session **out, const im_session_opts *o)
 	if (gethostname(s->host, sizeof s->host) != 0)
 		snprintf(s->host, sizeof s->host, "unknown");
 	s->host[sizeof s->host - 1] = '\0';
+	while (!s->instance)
+		s->instance = im_rng_entropy();
 	rc = IM_ENOMEM;
 	s->ctx = zmq_ctx_new();
 	if (!s->ctx)
@@ -274,6 +283,7 @@ static int send_hello(im_session *s, void *dealer)
 	h.num_envs = s->o.num_envs;
 	h.last_run_id = s->run_id;
 	h.last_param_version = s->version;
+	h.instance = s->instance;
 	Impala__Control c = IMPALA__CONTROL__INIT;
 	c.body_case = IMPALA__CONTROL__BODY_HELLO;
 	c.hello = &h;
@@ -340,6 +350,7 @@ static int attempt(im_session *s, Impala__Control **out, char *err,
 		snprintf(err, errlen, "learner refused: %s",
 			 w->reason && w->reason[0] ? w->reason : "no reason given");
 		rc = is_permanent(w->refusal) ? IM_EREFUSED : IM_EAGAIN;
+		s->refused = w->refusal;
 		impala__control__free_unpacked(c, NULL);
 		zmq_close(dealer);
 		return rc;
@@ -371,11 +382,17 @@ int im_session_handshake(im_session *s, Impala__Control **welcome, char *err,
 			s->session = w->params->learner_session;
 			s->version = w->params->version;
 			s->unverified = 0;
+			s->told_refusal = 0;
 			im_session_touch(s);
 			return IM_OK;
 		}
 		if (rc == IM_EREFUSED || rc == IM_ECANCELED)
 			return rc;
+		if (rc == IM_EAGAIN && s->refused && s->refused != s->told_refusal) {
+			im_warn("%s; retrying", err);
+			s->told_refusal = s->refused;
+		}
+		s->refused = 0;
 		if (rc != IM_ETIMEDOUT && rc != IM_EAGAIN)
 			im_warn("handshake with %s failed: %s; retrying",
 				s->ep.handshake, im_strerror(rc));
@@ -522,6 +539,7 @@ static void send_goodbye(im_session *s, const char *reason, uint64_t sent)
 	g.run_id = s->run_id;
 	g.actor_id = s->o.actor_id;
 	g.unrolls_sent = sent;
+	g.instance = s->instance;
 	g.reason = (char *)(reason ? reason : "");
 	Impala__Control c = IMPALA__CONTROL__INIT;
 	c.body_case = IMPALA__CONTROL__BODY_GOODBYE;

@@ -593,6 +593,10 @@ Impala__RefusalCode im_validate_hello(const Impala__Hello *h,
 		reason_printf(reason, reason_len, "actor id must be nonzero");
 		return IMPALA__REFUSAL_CODE__REFUSAL_BAD_REQUEST;
 	}
+	if (h->instance == 0) {
+		reason_printf(reason, reason_len, "instance must be nonzero");
+		return IMPALA__REFUSAL_CODE__REFUSAL_BAD_REQUEST;
+	}
 	if (h->num_envs == 0) {
 		reason_printf(reason, reason_len, "num_envs must be nonzero");
 		return IMPALA__REFUSAL_CODE__REFUSAL_BAD_REQUEST;

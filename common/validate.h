@@ -66,7 +66,9 @@
 	XX(BAD_CHECKSUM, "bad_checksum", "CRC-32C mismatch")                  \
 	XX(WRONG_MESSAGE, "wrong_message", "unexpected message kind")         \
 	XX(WRONG_PEER, "wrong_peer",                                          \
-	   "Goodbye from another connection than the actor's Hello")
+	   "Goodbye from another connection than the actor's Hello")          \
+	XX(ACTOR_ID_IN_USE, "actor_id_in_use",                                \
+	   "Hello for an actor id that another live instance holds")
 
 typedef enum im_reject {
 #define IM_XX_(id, name, text) IM_REJECT_##id,

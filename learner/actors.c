@@ -26,6 +26,7 @@ typedef struct actor_row {
 	uint64_t welcome_version;
 	uint8_t peer[IM_ACTORS_PEER_MAX];
 	size_t peer_len;
+	uint64_t instance; /* the process that holds the id (actors.h) */
 	uint32_t next;     /* next row of its hash chain, +1 (0: none) */
 } actor_row;
 
@@ -206,6 +207,8 @@ int im_actors_hello(im_actors *t, const im_actors_hello_info *h,
 	actor_row *r = find(t, h->id);
 	if (!r)
 		rc = add_row(t, h->id, now_ms, &r);
+	else if (r->instance != h->instance && !forgettable(t, r, now_ms))
+		rc = IM_EAUTH;
 	if (rc == IM_OK) {
 		/* Keep the text printable: it came from the network. */
 		size_t j = 0;
@@ -216,6 +219,7 @@ int im_actors_hello(im_actors *t, const im_actors_hello_info *h,
 		r->num_envs = h->num_envs;
 		r->welcome_version = h->welcome_version;
 		r->peer_len = h->peer_len;
+		r->instance = h->instance;
 		if (h->peer)
 			memcpy(r->peer, h->peer, peer_kept(h->peer_len));
 		/* A new session: its numbers may not follow the old ones. */
@@ -275,13 +279,13 @@ void im_actors_unroll(im_actors *t, uint64_t id, uint64_t seq,
 	pthread_mutex_unlock(&t->mu);
 }
 
-int im_actors_goodbye(im_actors *t, uint64_t id, const void *peer,
-		      size_t peer_len)
+int im_actors_goodbye(im_actors *t, uint64_t id, uint64_t instance,
+		      const void *peer, size_t peer_len)
 {
 	int rc = 0;
 	pthread_mutex_lock(&t->mu);
 	actor_row *r = find(t, id);
-	if (r && (peer_len != r->peer_len || !peer ||
+	if (r && (instance != r->instance || peer_len != r->peer_len || !peer ||
 		  memcmp(peer, r->peer, peer_kept(peer_len)) != 0)) {
 		rc = IM_EAUTH;
 	} else if (r) {

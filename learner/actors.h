@@ -38,13 +38,23 @@ typedef struct im_actors_hello_info {
 	uint64_t welcome_version;   /* parameter version of the Welcome */
 	const void *peer;           /* routing id of the connection; copied */
 	size_t peer_len;
+	uint64_t instance;          /* Hello.instance: the actor's process */
 } im_actors_hello_info;
 
 /* Records a handshake: the actor is listed, and its unrolls are accepted
  * from now on (im_actors_lookup).  A new session: its unroll_seq numbers
  * may not follow the old ones.  IM_EAGAIN when a new id finds the table
  * full (IM_ACTORS_MAX) and IM_ENOMEM change nothing: the Hello must then
- * be refused, not welcomed. */
+ * be refused, not welcomed.
+ *
+ * Identity without CURVE: an id is held by the instance (the actor
+ * process) of its latest Hello.  A Hello of the same instance re-binds the
+ * id to its new connection (an actor handshakes again over a new one); a
+ * Hello of another instance gets IM_EAUTH and changes nothing while the
+ * holder may still be training, and takes the id over once the holder said
+ * Goodbye or has been silent for the timeout (a restarted process with the
+ * same id waits that long).  With CURVE the ZAP handler decides who may
+ * connect at all; this rule still keeps two processes off one id. */
 int im_actors_hello(im_actors *t, const im_actors_hello_info *h,
 		    uint64_t now_ms);
 /* 1 with *out filled when id was welcomed by this learner and is still
@@ -58,13 +68,14 @@ int im_actors_lookup(im_actors *t, uint64_t id, im_validate_actor *out);
 void im_actors_unroll(im_actors *t, uint64_t id, uint64_t seq,
 		      uint64_t frames, int64_t lag, uint64_t now_ms);
 /* The actor leaves the list and the count at once (Goodbye), when the
- * Goodbye came over the connection that said its latest Hello (peer);
+ * Goodbye came over the connection that said its latest Hello (peer) and
+ * names that Hello's instance;
  * unrolls of it still in flight are accounted without listing it again,
  * until it has been silent for the timeout or says Hello.  Returns 1 if
  * it was listed, 0 if not, IM_EAUTH (and changes nothing) for a Goodbye
  * from another connection: anyone could otherwise remove a live actor. */
-int im_actors_goodbye(im_actors *t, uint64_t id, const void *peer,
-		      size_t peer_len);
+int im_actors_goodbye(im_actors *t, uint64_t id, uint64_t instance,
+		      const void *peer, size_t peer_len);
 /* Stops listing actors silent for longer than the timeout (they stay
  * welcomed: a slow learner must not lock out an actor whose unrolls wait
  * in its queues) and forgets those that said Goodbye; returns how many

@@ -232,6 +232,7 @@ static int record_hello(im_learner *l, const welcome_cache *wc,
 		.id = h->actor_id, .host = h->host, .num_envs = h->num_envs,
 		.welcome_version = wc->version,
 		.peer = zmq_msg_data(identity), .peer_len = zmq_msg_size(identity),
+		.instance = h->instance,
 	};
 	return im_actors_hello(l->actors, &hi, im_now_ms());
 }
@@ -258,7 +259,16 @@ static void welcome(im_learner *l, welcome_cache *wc, zmq_msg_t *identity,
 	}
 	if (code == IMPALA__REFUSAL_CODE__REFUSAL_NONE) {
 		int rc = record_hello(l, wc, identity, h);
-		if (rc != IM_OK) {
+		if (rc == IM_EAUTH) {
+			/* Counted like a bad message; the holder keeps the id. */
+			atomic_fetch_add(&l->dropped[IM_REJECT_ACTOR_ID_IN_USE], 1);
+			code = IMPALA__REFUSAL_CODE__REFUSAL_ACTOR_ID_IN_USE;
+			snprintf(reason, sizeof reason, "actor id %" PRIu64 " is "
+				 "held by another live actor process; it is free "
+				 "once that one says Goodbye or is silent for "
+				 "%g s (--actor-timeout)", h->actor_id,
+				 l->cfg->actor_timeout);
+		} else if (rc != IM_OK) {
 			code = IMPALA__REFUSAL_CODE__REFUSAL_BUSY;
 			snprintf(reason, sizeof reason, "learner busy (%s); try "
 				 "again", rc == IM_EAGAIN ? "actor table full"
@@ -285,14 +295,15 @@ static void hs_reject(im_learner *l, im_reject why, size_t len)
 			suppressed ? "; similar warnings suppressed" : "");
 }
 
-/* A Goodbye counts only from the connection that said the actor's Hello. */
+/* A Goodbye counts only from the connection and the instance that said
+ * the actor's Hello. */
 static void goodbye(im_learner *l, zmq_msg_t *identity, const Impala__Goodbye *g,
 		    size_t len)
 {
 	if (g->run_id != l->run_id)
 		return;
-	int rc = im_actors_goodbye(l->actors, g->actor_id, zmq_msg_data(identity),
-				   zmq_msg_size(identity));
+	int rc = im_actors_goodbye(l->actors, g->actor_id, g->instance,
+				   zmq_msg_data(identity), zmq_msg_size(identity));
 	if (rc == IM_EAUTH) {
 		hs_reject(l, IM_REJECT_WRONG_PEER, len);
 		return;

@@ -26,8 +26,21 @@ static im_actors *table(void)
 	return t;
 }
 
-/* A Hello over connection "peer-<id>" with 4 environments, welcomed at
- * version 10; im_actors_hello's code. */
+/* The instance (Hello.instance) of actor id's process in these cases. */
+#define INSTANCE(id) (1000u + (id))
+
+/* A Hello of instance inst over connection peer, with 4 environments,
+ * welcomed at version 10; im_actors_hello's code. */
+static int hello_as(im_actors *t, uint64_t id, uint64_t inst, const char *peer,
+		    uint64_t now_ms)
+{
+	im_actors_hello_info h = {.id = id, .host = "h", .num_envs = 4,
+				  .welcome_version = 10, .peer = peer,
+				  .peer_len = strlen(peer), .instance = inst};
+	return im_actors_hello(t, &h, now_ms);
+}
+
+/* A Hello of the actor's own instance over connection "peer-<id>". */
 static int hello_rc(im_actors *t, uint64_t id, const char *host,
 		    uint64_t now_ms)
 {
@@ -35,7 +48,7 @@ static int hello_rc(im_actors *t, uint64_t id, const char *host,
 	int n = snprintf(peer, sizeof peer, "peer-%llu", (unsigned long long)id);
 	im_actors_hello_info h = {.id = id, .host = host, .num_envs = 4,
 				  .welcome_version = 10, .peer = peer,
-				  .peer_len = (size_t)n};
+				  .peer_len = (size_t)n, .instance = INSTANCE(id)};
 	return im_actors_hello(t, &h, now_ms);
 }
 
@@ -50,7 +63,7 @@ static int bye(im_actors *t, uint64_t id)
 {
 	char peer[32];
 	int n = snprintf(peer, sizeof peer, "peer-%llu", (unsigned long long)id);
-	return im_actors_goodbye(t, id, peer, (size_t)n);
+	return im_actors_goodbye(t, id, INSTANCE(id), peer, (size_t)n);
 }
 
 /* The row of id in a fresh snapshot, or NULL. */
@@ -98,10 +111,12 @@ static void test_membership(void **state)
 	assert_int_equal(im_actors_count(t), 2);
 	/* Issue 14, defect 5: a Goodbye for actor 2 over another connection
 	 * (a spoof) changes nothing; a Goodbye for an unknown id neither. */
-	assert_int_equal(im_actors_goodbye(t, 2, "peer-3", 6), IM_EAUTH);
-	assert_int_equal(im_actors_goodbye(t, 2, "peer-2x", 7), IM_EAUTH);
-	assert_int_equal(im_actors_goodbye(t, 2, NULL, 0), IM_EAUTH);
-	assert_int_equal(im_actors_goodbye(t, 77, "peer-77", 7), 0);
+	assert_int_equal(im_actors_goodbye(t, 2, INSTANCE(2), "peer-3", 6), IM_EAUTH);
+	assert_int_equal(im_actors_goodbye(t, 2, INSTANCE(2), "peer-2x", 7), IM_EAUTH);
+	assert_int_equal(im_actors_goodbye(t, 2, INSTANCE(2), NULL, 0), IM_EAUTH);
+	/* ...nor one over the right connection naming another instance. */
+	assert_int_equal(im_actors_goodbye(t, 2, INSTANCE(3), "peer-2", 6), IM_EAUTH);
+	assert_int_equal(im_actors_goodbye(t, 77, INSTANCE(77), "peer-77", 7), 0);
 	assert_int_equal(im_actors_count(t), 2);
 	assert_non_null(row(t, s, 2, 500));
 	/* Actor 3 was heard at 100, actor 2 at 0: at 1050 only 2 is too
@@ -402,6 +417,39 @@ static void test_lookup_after_removals(void **state)
 	im_actors_free(t);
 }
 
+/* Identity without CURVE (actors.h): an id belongs to the instance of its
+ * latest Hello while that may be training.  Another instance's Hello is
+ * refused and changes nothing; the same instance re-binds the id to its
+ * new connection; after a Goodbye or the silence timeout the id is free. */
+static void test_id_held_by_instance(void **state)
+{
+	(void)state;
+	im_actors *t = table();
+	im_validate_actor va;
+	assert_int_equal(hello_as(t, 5, 0xa, "conn-1", 0), IM_OK);
+	/* Another process, another connection: refused, the holder keeps
+	 * its connection (its Goodbye would still count). */
+	assert_int_equal(hello_as(t, 5, 0xb, "conn-2", 100), IM_EAUTH);
+	assert_int_equal(hello_as(t, 5, 0xb, "conn-1", 100), IM_EAUTH);
+	assert_int_equal(im_actors_goodbye(t, 5, 0xb, "conn-2", 6), IM_EAUTH);
+	/* The holder handshakes again over a new connection: re-bound, and
+	 * only the new connection's Goodbye counts from now on. */
+	assert_int_equal(hello_as(t, 5, 0xa, "conn-3", 200), IM_OK);
+	assert_int_equal(im_actors_goodbye(t, 5, 0xa, "conn-1", 6), IM_EAUTH);
+	/* Unrolls keep it live: at 200 + timeout it is still held. */
+	im_actors_unroll(t, 5, 0, 20, 0, 900);
+	assert_int_equal(hello_as(t, 5, 0xb, "conn-2", 900 + TIMEOUT_MS), IM_EAUTH);
+	/* Silent for longer than the timeout (pruned or not): free. */
+	assert_int_equal(hello_as(t, 5, 0xb, "conn-2", 901 + TIMEOUT_MS), IM_OK);
+	assert_int_equal(im_actors_goodbye(t, 5, 0xa, "conn-3", 6), IM_EAUTH);
+	assert_int_equal(im_actors_lookup(t, 5, &va), 1);
+	/* A Goodbye frees it at once for anyone. */
+	assert_int_equal(im_actors_goodbye(t, 5, 0xb, "conn-2", 6), 1);
+	assert_int_equal(hello_as(t, 5, 0xc, "conn-4", 2000), IM_OK);
+	assert_int_equal(im_actors_count(t), 1);
+	im_actors_free(t);
+}
+
 static void test_free_null(void **state)
 {
 	(void)state;
@@ -419,6 +467,7 @@ int main(void)
 		cmocka_unit_test(test_clock_read_before_update),
 		cmocka_unit_test(test_bounded_under_hello_flood),
 		cmocka_unit_test(test_lookup_after_removals),
+		cmocka_unit_test(test_id_held_by_instance),
 		cmocka_unit_test(test_free_null),
 	};
 	return cmocka_run_group_tests(tests, NULL, NULL);

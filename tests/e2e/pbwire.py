@@ -6,9 +6,14 @@ Encoding follows proto3: scalar fields equal to their default are left out,
 repeated scalars are packed.  Decoding returns {field number: [values]}:
 varints as int, length-delimited fields as bytes, fixed32/fixed64 as bytes.
 """
+import random
 import struct
 
-PROTOCOL_VERSION = 1
+PROTOCOL_VERSION = 2
+# Hello.instance of this process: one test program is one actor process, so
+# its Hellos for an id re-bind it (a learner refuses another instance's
+# Hello for an id that is live: REFUSAL_ACTOR_ID_IN_USE).
+INSTANCE = random.SystemRandom().getrandbits(64) | 1
 DTYPE_FLOAT32, DTYPE_UINT8, DTYPE_INT32 = 0, 1, 2
 
 _VARINT, _I64, _LEN, _I32 = 0, 1, 2, 5
@@ -70,9 +75,10 @@ def tensor(shape, dtype, data):
 
 
 def hello(actor_id, env_name="", host="e2e-test", pid=1, num_envs=1,
-          version=PROTOCOL_VERSION):
+          version=PROTOCOL_VERSION, instance=INSTANCE):
     h = (f_varint(1, version) + f_varint(2, actor_id) + f_bytes(3, host.encode())
-         + f_varint(4, pid) + f_bytes(5, env_name.encode()) + f_varint(6, num_envs))
+         + f_varint(4, pid) + f_bytes(5, env_name.encode()) + f_varint(6, num_envs)
+         + f_varint(9, instance))
     return f_msg(1, h)  # Control.hello
 
 

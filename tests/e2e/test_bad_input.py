@@ -106,7 +106,10 @@ def bad_cases(w, stale_run_id):
         ("not a protobuf", "decode_error", b"\xff" * 64),
         ("truncated", "decode_error", truncated),
         ("oversized", "oversized", oversized),
-        ("protocol version 2", "bad_protocol_version", traj(protocol_version=2)),
+        ("the previous protocol version", "bad_protocol_version",
+         traj(protocol_version=pb.PROTOCOL_VERSION - 1)),
+        ("the next protocol version", "bad_protocol_version",
+         traj(protocol_version=pb.PROTOCOL_VERSION + 1)),
         ("protocol version missing", "bad_protocol_version", traj(protocol_version=0)),
         ("foreign run id", "foreign_run_id", traj(run_id=w["run_id"] ^ 0x5A5A5A5A)),
         ("stale run id", "stale_run_id", traj(run_id=stale_run_id)),
@@ -264,11 +267,14 @@ def main():
                                          "two-frame message got a reply"))
         hs_warnings = c.learner.text().count("rejected a handshake message")
         assert hs_warnings == 3, f"{hs_warnings} warnings for 3 bad handshake messages"
-        # An unknown protocol version in Hello is refused with a reason.
-        reply = c.request(pb.hello(ACTOR_ID + 1, version=7))
-        r = pb.welcome(reply)
-        assert r["refusal"] == 1 and "protocol" in r["reason"], r
-        assert not r["params"], "a refused Hello must not carry parameters"
+        # Another protocol version in Hello (the previous one, or any other)
+        # is refused with a reason naming both.
+        for v in (pb.PROTOCOL_VERSION - 1, 7):
+            reply = c.request(pb.hello(ACTOR_ID + 1, version=v))
+            r = pb.welcome(reply)
+            want = f"learner speaks protocol version {pb.PROTOCOL_VERSION}, actor {v}"
+            assert r["refusal"] == 1 and r["reason"] == want, r
+            assert not r["params"], "a refused Hello must not carry parameters"
 
         # The receiver still takes good unrolls after all that.
         chk.expect_accepted(valid)

@@ -368,6 +368,46 @@ def case_spoofed_goodbye(a):
         d.close(0)
 
 
+def case_actor_id_taken(a):
+    """Without CURVE an actor id was only a claim: a Hello for a live actor
+    from another process re-bound it.  Now another instance's Hello is
+    refused (REFUSAL_ACTOR_ID_IN_USE, counted as actor_id_in_use) while the
+    holder is live, the holder keeps its connection, and the id is free
+    once the holder says Goodbye."""
+    victim, holder, thief = 40404, 0x1111, 0x2222
+
+    def hello(sock, instance):
+        sock.send(pb.hello(victim, "CartPole-v1", instance=instance))
+        assert sock.poll(10000), "no reply to a Hello"
+        return pb.welcome(sock.recv())
+
+    d, e = a.dealer(), a.dealer()
+    try:
+        r = hello(d, holder)
+        assert r["refusal"] == 0, r["reason"]
+        s0 = a.c.status()
+        r = hello(e, thief)
+        assert r["refusal"] == 7 and "held by another live actor" in r["reason"], r
+        assert not r["params"], "a refused Hello must not carry parameters"
+        n0 = s0["dropped"]["actor_id_in_use"]
+        a.c.wait_for(lambda s: s["dropped"]["actor_id_in_use"] > n0, 10,
+                     "actor_id_in_use counted")
+        time.sleep(0.3)
+        n1 = a.c.status()["dropped"]["actor_id_in_use"]
+        assert n1 - n0 == 1, f"{n1 - n0} actor_id_in_use for one refused Hello"
+        # The holder still owns its connection: its Goodbye counts.
+        d.send(pb.f_msg(3, pb.f_varint(1, a.w0["run_id"]) + pb.f_varint(2, victim)
+                        + pb.f_bytes(4, b"done") + pb.f_varint(5, holder)))
+        a.c.wait_for(lambda s: all(x["id"] != victim for x in s["actors"]), 10,
+                     "the holder's Goodbye")
+        r = hello(e, thief)
+        assert r["refusal"] == 0, f"the id stayed taken after a Goodbye: {r['reason']}"
+    finally:
+        d.close(0)
+        e.close(0)
+    a.invariants("actor id taken")
+
+
 def case_unroll_seq_gap(a):
     """An unroll_seq of 2^64-1 after 1 from a welcomed actor counts a sane
     number of gaps (not about 2^64)."""
@@ -382,7 +422,8 @@ ROBUST = [case_garbage, case_wrong_shapes, case_non_finite, case_wrong_run_id,
           case_oversize_counted, case_oversize_cut, case_trajectory_flood,
           case_handshake_garbage, case_hello_flood_read]
 FIXES = [case_unknown_actor_trained_on, case_implausible_episode,
-         case_welcome_amplification, case_spoofed_goodbye, case_unroll_seq_gap]
+         case_welcome_amplification, case_spoofed_goodbye, case_unroll_seq_gap,
+         case_actor_id_taken]
 # The amplification case needs parameters large enough to show: a
 # 256-wide model carries about 270 KB per Welcome.
 CASE_ARGS = {"case_welcome_amplification": ["--hidden-dim", "256", "--feature-dim", "256"]}

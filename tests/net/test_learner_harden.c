@@ -304,6 +304,7 @@ static void send_hello(void *d, uint64_t actor, uint64_t last_run,
 	h.actor_id = actor;
 	h.host = "harden";
 	h.num_envs = 2;
+	h.instance = 0x5eed;
 	h.last_run_id = last_run;
 	h.last_param_version = last_version;
 	Impala__Control c = IMPALA__CONTROL__INIT;
@@ -332,6 +333,7 @@ static Impala__Control *hello(void *d, uint64_t actor, uint64_t last_run,
 static void goodbye(void *d, uint64_t run, uint64_t actor)
 {
 	Impala__Goodbye g = IMPALA__GOODBYE__INIT;
+	g.instance = 0x5eed; /* send_hello's */
 	g.run_id = run;
 	g.actor_id = actor;
 	g.reason = "test";

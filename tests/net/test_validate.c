@@ -12,6 +12,7 @@
 
 #include <ctype.h>
 #include <math.h>
+#include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 
@@ -224,7 +225,7 @@ static const float pinf = INFINITY;
 
 /* ---- the mutations ---- */
 static void m_none(fx *f) { (void)f; }
-static void m_protocol(fx *f) { f->t.protocol_version = 2; }
+static void m_protocol(fx *f) { f->t.protocol_version = 1; }
 static void m_stale_run(fx *f) { f->t.run_id = PREV_RUN; }
 static void m_foreign_run(fx *f) { f->t.run_id = 0xdeadbeefULL; }
 static void m_no_actor(fx *f) { f->t.actor_id = 0; }
@@ -558,15 +559,30 @@ static void test_hello(void **state)
 	h.host = "node-1";
 	h.env_name = "CartPole-v1";
 	h.num_envs = 8;
+	h.instance = 0x1234;
 	char why[128];
 	assert_int_equal(im_validate_hello(&h, "CartPole-v1", why, sizeof why),
 			 IMPALA__REFUSAL_CODE__REFUSAL_NONE);
 	assert_string_equal(why, "");
-	h.protocol_version = 2;
-	assert_int_equal(im_validate_hello(&h, "CartPole-v1", why, sizeof why),
-			 IMPALA__REFUSAL_CODE__REFUSAL_PROTOCOL_VERSION);
-	assert_non_null(strstr(why, "protocol"));
+	/* Any other version, the previous one included, with both named. */
+	static const uint32_t others[] = {0, 1, 3, 0xffffffffu};
+	for (size_t i = 0; i < sizeof others / sizeof others[0]; i++) {
+		char want[96];
+		h.protocol_version = others[i];
+		assert_int_equal(im_validate_hello(&h, "CartPole-v1", why, sizeof why),
+				 IMPALA__REFUSAL_CODE__REFUSAL_PROTOCOL_VERSION);
+		snprintf(want, sizeof want, "learner speaks protocol version %u, "
+			 "actor %u", (unsigned)IMPALA__CONSTANTS__PROTOCOL_VERSION,
+			 others[i]);
+		assert_string_equal(why, want);
+	}
 	h.protocol_version = IMPALA__CONSTANTS__PROTOCOL_VERSION;
+	/* Version 2 requires the instance nonce. */
+	h.instance = 0;
+	assert_int_equal(im_validate_hello(&h, "CartPole-v1", why, sizeof why),
+			 IMPALA__REFUSAL_CODE__REFUSAL_BAD_REQUEST);
+	assert_non_null(strstr(why, "instance"));
+	h.instance = 0x1234;
 	h.env_name = "Pendulum-v1";
 	assert_int_equal(im_validate_hello(&h, "CartPole-v1", why, sizeof why),
 			 IMPALA__REFUSAL_CODE__REFUSAL_WRONG_ENV);

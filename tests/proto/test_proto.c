@@ -63,7 +63,7 @@ static void test_control_hello_roundtrip(void **state)
 	Impala__Control *d = NULL;
 	assert_int_equal(im_wire_decode_control(buf, len, IM_WIRE_MAX_CONTROL, &d), IM_OK);
 	assert_int_equal(d->body_case, IMPALA__CONTROL__BODY_HELLO);
-	assert_int_equal(d->hello->protocol_version, 1);
+	assert_int_equal(d->hello->protocol_version, 2);
 	assert_int_equal(d->hello->actor_id, 77);
 	assert_string_equal(d->hello->host, "node-3");
 	assert_int_equal(d->hello->pid, 4242);
