@@ -15,7 +15,9 @@ its process_resident_memory_bytes gauge, with its open descriptors and
 sockets, frames, updates and the store.  After --warmup seconds (120, or a
 fifth of a shorter run) the RSS samples are fitted with a least-squares
 line: its slope in KB/min is the headline ("flat" when below --flat-kb-min,
-64 by default: 1.9 MiB over 30 minutes).  Reported, not asserted.
+64 by default: 1.9 MiB over 30 minutes), with the slope of each third of
+that window beside it (a leak keeps its slope; a heap still settling
+flattens).  Reported, not asserted.
 
 At the end every actor is stopped, the learner drains its store down to
 less than one batch, and the accounting must close exactly:
@@ -191,6 +193,12 @@ def main():
     load1 = os.getloadavg()
     after = [s for s in samples if s["t"] >= warmup]
     slope = slope_kb_per_min(after)
+    # The same fit over each third of the window: a leak keeps its slope,
+    # a heap still settling (allocator arenas, connection churn) flattens.
+    span = (args.duration - warmup) / 3
+    thirds = [slope_kb_per_min([s for s in after
+                                if warmup + i * span <= s["t"] < warmup + (i + 1) * span])
+              for i in range(3)]
     received = end["unrolls_received"]
     trained = end["frames"] // T
     evicted = end["unrolls_evicted"]
@@ -205,6 +213,8 @@ def main():
         "rss_mb_last": round(samples[-1]["rss"] / 2**20, 1) if samples else None,
         "rss_mb_peak": round(max(s["hwm"] for s in samples) / 2**20, 1) if samples else None,
         "rss_slope_kb_per_min": round(slope, 1) if slope is not None else None,
+        "rss_slope_kb_per_min_by_third": [round(x, 1) if x is not None else None
+                                          for x in thirds],
         "flat": slope is not None and slope < args.flat_kb_min,
         "fds_first_last": [after[0]["fds"], samples[-1]["fds"]] if after else None,
         "frames": end["frames"], "updates": end["updates"],
