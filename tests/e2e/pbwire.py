@@ -82,6 +82,12 @@ def hello(actor_id, env_name="", host="e2e-test", pid=1, num_envs=1,
     return f_msg(1, h)  # Control.hello
 
 
+def goodbye(run_id, actor_id, reason="", unrolls_sent=0, instance=INSTANCE):
+    g = (f_varint(1, run_id) + f_varint(2, actor_id) + f_varint(3, unrolls_sent)
+         + f_bytes(4, reason.encode()) + f_varint(5, instance))
+    return f_msg(3, g)  # Control.goodbye
+
+
 def episode(ret, length, truncated=False):
     return f_float(1, ret) + f_varint(2, length) + f_varint(3, int(truncated))
 

@@ -356,10 +356,10 @@ def case_spoofed_goodbye(a):
         d.recv()
         a.c.wait_for(lambda s: any(x["id"] == victim for x in s["actors"]), 10,
                      "the victim in /status")
-        goodbye = (pb.f_varint(1, a.w0["run_id"]) + pb.f_varint(2, victim)
-                   + pb.f_bytes(4, b"spoofed"))
+        # Even naming the victim's instance, another connection's Goodbye
+        # does not count.
         e = a.dealer()
-        e.send(pb.f_msg(3, goodbye))
+        e.send(pb.goodbye(a.w0["run_id"], victim, "spoofed"))
         time.sleep(1.0)
         e.close(0)
         ids = [x["id"] for x in a.c.status()["actors"]]
@@ -396,8 +396,7 @@ def case_actor_id_taken(a):
         n1 = a.c.status()["dropped"]["actor_id_in_use"]
         assert n1 - n0 == 1, f"{n1 - n0} actor_id_in_use for one refused Hello"
         # The holder still owns its connection: its Goodbye counts.
-        d.send(pb.f_msg(3, pb.f_varint(1, a.w0["run_id"]) + pb.f_varint(2, victim)
-                        + pb.f_bytes(4, b"done") + pb.f_varint(5, holder)))
+        d.send(pb.goodbye(a.w0["run_id"], victim, "done", instance=holder))
         a.c.wait_for(lambda s: all(x["id"] != victim for x in s["actors"]), 10,
                      "the holder's Goodbye")
         r = hello(e, thief)

@@ -16,9 +16,7 @@ FORGED = "2026-01-01T00:00:00.000Z impala[1] INFO forged"
 
 
 def goodbye(run_id, actor_id, reason):
-    g = (pb.f_varint(1, run_id) + pb.f_varint(2, actor_id) + pb.f_varint(3, 0)
-         + pb.f_bytes(4, reason.encode()))
-    return pb.f_msg(3, g)  # Control.goodbye
+    return pb.goodbye(run_id, actor_id, reason)  # this process's instance
 
 
 def main():
