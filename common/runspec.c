@@ -55,6 +55,7 @@ int im_runspec_build(im_runspec_store *s, uint64_t run_id,
 	s->model.param_count = param_count;
 	s->model.init_method = (char *)im_nn_init_name(m->init_method);
 	s->model.popart = m->popart != 0;
+	s->model.obs_norm = m->obs_norm != 0;
 	s->spec.model = &s->model;
 	return IM_OK;
 }
@@ -93,6 +94,7 @@ static int model_part(im_model_spec *o, const Impala__ModelSpec *m, char *err,
 	o->use_lstm = m->use_lstm;
 	o->lstm_hidden = (int)m->lstm_hidden;
 	o->popart = m->popart;
+	o->obs_norm = m->obs_norm;
 	return IM_OK;
 }
 
@@ -170,6 +172,9 @@ int im_runspec_model(im_model_spec *out, const Impala__RunSpec *spec,
 	rc = model_part(&o, spec->model, err, errlen);
 	if (rc)
 		return rc;
+	if (o.obs_norm && o.obs.dtype != IM_DTYPE_F32)
+		return spec_fail(err, errlen, "obs_norm needs float32 "
+				 "observations");
 	o.seed = spec->seed;
 	*out = o;
 	return IM_OK;

@@ -100,6 +100,24 @@ static int check_optimizer(const im_ckpt *f, const im_optim *opt,
 	return IM_OK;
 }
 
+/* A weights-only load ignores the optimiser's tensors, but a model tensor
+ * this model lacks (obs_norm.*, baseline.mu: a run with --obs-norm or
+ * --popart) means the weights expect a different input or output stage. */
+static int check_extra_model_tensors(const im_ckpt *f, const im_model *m,
+				     char *err, size_t errlen)
+{
+	for (size_t i = 0; i < im_ckpt_count(f); i++) {
+		const char *name = im_ckpt_at(f, i)->name;
+		if (strncmp(name, "optim.", 6) == 0 || im_model_find(m, name))
+			continue;
+		snprintf(err, errlen, "checkpoint has tensor '%s' that this "
+			 "model lacks (was it trained with --obs-norm or "
+			 "--popart, and this run without?)", name);
+		return IM_EARCH;
+	}
+	return IM_OK;
+}
+
 int im_checkpoint_load(const char *path, const im_model *m, float *params,
 		       im_optim *opt, im_ckpt_counters *c, char *err,
 		       size_t errlen)
@@ -113,6 +131,8 @@ int im_checkpoint_load(const char *path, const im_model *m, float *params,
 	if ((rc = read_counters(f, &cc, err, errlen)))
 		goto done;
 	if (opt && (rc = check_optimizer(f, opt, &step, err, errlen)))
+		goto done;
+	if (!opt && (rc = check_extra_model_tensors(f, m, err, errlen)))
 		goto done;
 	im_ckpt_group g[MAX_GROUPS];
 	char sfx[2][32];

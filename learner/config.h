@@ -46,6 +46,7 @@ typedef struct im_learner_config {
 	int clip_rewards;
 	int popart;               /* PopArt value normalisation (learn/popart.h) */
 	double popart_beta;       /* its statistics' step size */
+	int obs_norm;             /* observation normalisation (learn/obsnorm.h) */
 	int network_init_method;  /* index into im_learner_init_methods */
 	/* train() arguments. */
 	int64_t num_train_steps;  /* environment frames */

@@ -58,6 +58,13 @@ static int model_spec(const im_learner_config *c, im_model_spec *s, char *env,
 	s->init_method = (im_nn_init)c->network_init_method;
 	s->seed = (uint64_t)c->seed;
 	s->popart = c->popart;
+	s->obs_norm = c->obs_norm;
+	if (c->obs_norm && s->obs.dtype != IM_DTYPE_F32)
+		return im_errf(err, errlen, IM_EINVAL,
+			    "--obs-norm: %s has uint8 image observations, which "
+			    "their scale already maps to [0, 1]; observation "
+			    "normalisation is for float observations "
+			    "(use --no-obs-norm)", env);
 	return IM_OK;
 }
 
@@ -280,7 +287,8 @@ static void spec_json(im_learner *l)
 		 "\"activation\":\"%s\",\"encoder\":\"%s\","
 		 "\"use_lstm\":%d,\"lstm_hidden\":%d,"
 		 "\"network_init_method\":\"%s\",\"optimizer\":\"%s\",\"lr\":%g,"
-		 "\"discount\":%g,\"popart\":%d,\"seed\":%" PRId64 "}",
+		 "\"discount\":%g,\"popart\":%d,\"obs_norm\":%d,"
+		 "\"seed\":%" PRId64 "}",
 		 l->env, c->num_steps, c->batch_size, c->hidden_dim,
 		 c->num_hidden_layers, c->feature_dim,
 		 im_learner_activations[c->activation],
@@ -289,7 +297,7 @@ static void spec_json(im_learner *l)
 		 c->use_lstm ? c->lstm_hidden : 0,
 		 im_learner_init_methods[c->network_init_method],
 		 im_learner_optimizers[c->optimizer], c->lr, c->discount,
-		 c->popart, c->seed);
+		 c->popart, c->obs_norm, c->seed);
 }
 
 static int make_optimizer(im_learner *l)

@@ -3,6 +3,7 @@
 #include "internal.h"
 
 #include "err.h"
+#include "learn/obsnorm.h"
 #include "learn/popart.h"
 #include "learn/update.h"
 #include "transport.h"
@@ -210,6 +211,10 @@ static int learn_step(im_learner *l, learn_ctx *c)
 		rc = im_popart_update(l->model, l->params,
 				      im_update_vs(c->update), frames,
 				      im_popart_step(cfg->popart_beta, l->updates));
+	/* Steps 0..T-1 of each unroll: step T is the next unroll's step 0. */
+	if (rc == IM_OK && cfg->obs_norm)
+		rc = im_obsnorm_update(l->model, l->params,
+				       c->batch->input.in.obs, frames);
 	if (rc == IM_OK) {
 		l->frames += frames;
 		l->updates++;

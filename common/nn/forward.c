@@ -6,12 +6,14 @@
 
 #include "err.h"
 #include "nn/internal.h"
+#include "nn/obsnorm.h"
 
 struct im_model_ws {
 	const im_model *m;
 	int max_T1, max_B;
 	float *mem;
 	float *enc_ws;      /* encoder workspace for max_T1 * max_B rows */
+	float *nobs;        /* (N, obs_numel) normalised obs, obs_norm only */
 	float *x;           /* (N, core_in) LSTM input */
 	float *lstm_mem;    /* im_nn_lstm_cache_floats() */
 	float *lstm_scratch;
@@ -26,6 +28,7 @@ struct im_model_ws {
 	im_model_input in;
 	im_nn_lstm_cache cache;
 	const float *feat;  /* (T1*B, feature_dim) inside enc_ws */
+	const void *enc_obs; /* what the encoder read: in.obs or nobs */
 };
 
 /* Carves the next n floats of the block, keeping 64-byte alignment. */
@@ -40,6 +43,8 @@ static size_t ws_floats(const im_model *m, int T1, int B)
 {
 	size_t N = (size_t)T1 * B, H = (size_t)m->spec.lstm_hidden;
 	size_t n = im_nni_align(m->enc->ws_floats(m->enc_state, (int)N));
+	if (m->spec.obs_norm)
+		n += im_nni_align(N * m->obs_numel);
 	n += im_nni_align(N * m->core_dim);
 	n += im_nni_align(im_nni_heads_ws_floats(m, (int)N));
 	if (m->spec.use_lstm) {
@@ -71,6 +76,8 @@ int im_model_ws_new(im_model_ws **out, const im_model *m, int max_T1,
 		goto fail;
 	float *p = ws->mem;
 	ws->enc_ws = carve(&p, m->enc->ws_floats(m->enc_state, (int)N));
+	if (m->spec.obs_norm)
+		ws->nobs = carve(&p, N * m->obs_numel);
 	ws->dcore = carve(&p, N * m->core_dim);
 	ws->heads = carve(&p, im_nni_heads_ws_floats(m, (int)N));
 	if (m->spec.use_lstm) {
@@ -141,7 +148,14 @@ static int forward_rows(im_model_ws *ws, const float *params,
 	const im_model *m = ws->m;
 	int rows = in->T1 * in->B;
 	ws->have_forward = 0;
-	ws->feat = m->enc->forward(m->enc_state, params, in->obs, rows,
+	ws->enc_obs = in->obs;
+	if (m->spec.obs_norm) {
+		im_nn_obsnorm_apply(ws->nobs, in->obs,
+			im_nni_t(m, params, m->t_on_mean),
+			im_nni_t(m, params, m->t_on_var), rows, m->obs_numel);
+		ws->enc_obs = ws->nobs;
+	}
+	ws->feat = m->enc->forward(m->enc_state, params, ws->enc_obs, rows,
 		ws->enc_ws);
 	const float *core = ws->feat;
 	if (m->spec.use_lstm) {
@@ -267,7 +281,7 @@ int im_model_backward(im_model_ws *ws, const float *params,
 			im_nni_t(m, params, m->t_wih), im_nni_t(m, params, m->t_whh),
 			in->T1, in->B, m->core_in, m->spec.lstm_hidden);
 	}
-	m->enc->backward(m->enc_state, params, grads, in->obs, dfeat, rows,
+	m->enc->backward(m->enc_state, params, grads, ws->enc_obs, dfeat, rows,
 		ws->enc_ws);
 	return IM_OK;
 }

@@ -17,7 +17,8 @@
  * block by gate block ((H, in) each, so every recurrent block is a square
  * orthogonal matrix), and the LSTM biases are 0.  policy.log_std starts at 0
  * and PopArt's baseline.mu and baseline.sigma at 0 and 1 (the identity
- * normalisation) under every method.  Tensor i draws from im_rng_split(seed stream, i). */
+ * normalisation) under every method, as do obs_norm.mean, obs_norm.var
+ * and obs_norm.count at 0, 1 and 0.  Tensor i draws from im_rng_split(seed stream, i). */
 #include <math.h>
 #include <stdlib.h>
 #include <string.h>
@@ -128,12 +129,14 @@ static int init_tensor(const im_model *m, float *params, int i,
 	const im_tensor_desc *t = &m->tensors[i];
 	float *p = params + t->offset;
 	int lstm = !strncmp(t->name, "core.", 5);
-	if (i == m->t_logstd || i == m->t_mu) {
+	if (i == m->t_logstd || i == m->t_mu || i == m->t_on_mean ||
+	    i == m->t_on_count) {
 		memset(p, 0, t->numel * sizeof(float));
 		return IM_OK;
 	}
-	if (i == m->t_sigma) {
-		p[0] = 1.0f;
+	if (i == m->t_sigma || i == m->t_on_var) {
+		for (size_t k = 0; k < t->numel; k++)
+			p[k] = 1.0f;
 		return IM_OK;
 	}
 	if (method == IM_NN_INIT_IDENTITY) {

@@ -14,8 +14,8 @@
 /* Encoder tensors: 2 per MLP layer; the impala encoder has 15 convs and a
  * Linear, 32 tensors. */
 #define IM_NNI_MAX_ENC_TENSORS 40
-/* Tensors: the encoder's, 4 LSTM, 3 policy, 2 baseline. */
-#define IM_NNI_MAX_TENSORS (IM_NNI_MAX_ENC_TENSORS + 9)
+/* Tensors: the encoder's, 4 LSTM, 3 policy, 4 baseline, 3 obs_norm. */
+#define IM_NNI_MAX_TENSORS (IM_NNI_MAX_ENC_TENSORS + 14)
 
 /* Appends named tensors to a layout table, packed without padding. */
 typedef struct im_nni_layout {
@@ -90,6 +90,7 @@ struct im_model {
 	int t_wih, t_whh, t_bih, t_bhh;
 	int t_pw, t_pb, t_logstd, t_bw, t_bb;
 	int t_mu, t_sigma; /* PopArt's statistics (non-trainable), or -1 */
+	int t_on_mean, t_on_var, t_on_count; /* obs_norm's, or -1 */
 	float *params; /* (nparams), 64-byte aligned */
 	float *grads;  /* (nparams) */
 };

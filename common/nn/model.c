@@ -5,6 +5,7 @@
 
 #include "err.h"
 #include "nn/internal.h"
+#include "nn/obsnorm.h"
 
 void im_model_spec_default(im_model_spec *s, const im_obs_space *obs,
 	const im_act_space *act, int width)
@@ -45,6 +46,8 @@ static int check_spec(const im_model_spec *s)
 	if (s->obs.dtype != IM_DTYPE_F32 && s->obs.dtype != IM_DTYPE_U8)
 		return IM_EINVAL;
 	if (im_obs_scale_problem(s->obs.dtype, s->obs.scale))
+		return IM_EINVAL;
+	if (s->obs_norm && s->obs.dtype != IM_DTYPE_F32)
 		return IM_EINVAL;
 	if (s->feature_dim > MAX_WIDTH ||
 	    (s->use_lstm && s->lstm_hidden > MAX_WIDTH))
@@ -88,6 +91,16 @@ static int layout_rest(im_model *m, im_nni_layout *lay)
 		m->t_mu = im_nni_layout_add(lay, "baseline.mu", 1, 0);
 		m->t_sigma = im_nni_layout_add(lay, "baseline.sigma", 1, 0);
 		if (m->t_sigma < 0)
+			return IM_ERANGE;
+	}
+	m->t_on_mean = m->t_on_var = m->t_on_count = -1;
+	if (m->spec.obs_norm) {
+		m->t_on_mean = im_nni_layout_add(lay, "obs_norm.mean",
+			m->obs_numel, 0);
+		m->t_on_var = im_nni_layout_add(lay, "obs_norm.var",
+			m->obs_numel, 0);
+		m->t_on_count = im_nni_layout_add(lay, "obs_norm.count", 1, 0);
+		if (m->t_on_count < 0)
 			return IM_ERANGE;
 	}
 	return m->t_bb < 0 ? IM_ERANGE : IM_OK;
@@ -216,6 +229,11 @@ static void describe(const im_model *m, im_nni_writer *w)
 	const im_model_spec *s = &m->spec;
 	int C = m->core_dim;
 	im_nni_printf(w, "ActorCritic(\n");
+	if (s->obs_norm)
+		im_nni_printf(w, "  (obs_norm): RunningMeanStd(%d, clip=%g)  "
+			"# (x - mean) / sqrt(var + %g), clipped; mean, var, "
+			"count: buffers\n", m->obs_numel, (double)IM_OBSNORM_CLIP,
+			IM_OBSNORM_EPS);
 	m->enc->describe(m->enc_state, w);
 	if (s->use_lstm)
 		im_nni_printf(w, "  (core): LSTM(%d, %d)  "

@@ -12,6 +12,8 @@
  *             Gaussian mean (Box(n)), plus policy.log_std (n) for Box.
  *   baseline: Linear(core_out, 1); with spec.popart its output is
  *             sigma * (w h + b) + mu, with mu and sigma in the arena.
+ *   With spec.obs_norm, float observations are normalised by running
+ *   statistics in the arena before the encoder reads them (nn/obsnorm.h).
  *
  * Tensor names and (out, in) shapes are those of the equivalent PyTorch
  * module's state_dict ("encoder.0.weight", "core.weight_ih_l0", ...), in the
@@ -96,6 +98,13 @@ typedef struct im_model_spec {
 	 * value sigma * (w h + b) + mu; its backward scales the value
 	 * gradient by sigma, so dL/d(normalised output) = sigma * dL/dV. */
 	int popart;
+	/* Observation normalisation (common/nn/obsnorm.h): three
+	 * non-trainable tensors, obs_norm.mean and obs_norm.var (obs_numel)
+	 * and obs_norm.count (1), last in the arena; every forward
+	 * normalises and clips the observations with them first.  Float
+	 * observations only (IM_EINVAL for uint8, which their scale already
+	 * brings to [0, 1]). */
+	int obs_norm;
 } im_model_spec;
 
 /* The learner's and actor's network shape for "HxW": hidden W, layers H-1,
