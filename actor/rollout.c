@@ -1,5 +1,6 @@
 #include "rollout.h"
 
+#include "explore.h"
 #include "env/env.h"
 #include "err.h"
 #include "learn/dist.h"
@@ -29,6 +30,7 @@ struct im_rollout {
 	im_model_ws *ws;
 	im_vecenv *venv;
 	im_rng rng; /* sampling stream */
+	im_explore *explore; /* NULL unless the run spec asks for it */
 	int k, T, n, D, H, discrete;
 	size_t row; /* bytes of one observation: its elements in the space's
 		       dtype (float32, or uint8 kept as bytes end to end) */
@@ -68,6 +70,7 @@ void im_rollout_free(im_rollout *r)
 	if (!r)
 		return;
 	im_model_ws_free(r->ws);
+	im_explore_free(r->explore);
 	im_model_free(r->model);
 	im_vecenv_free(r->venv);
 	void *bufs[] = {r->obs, r->act, r->act_box, r->rew,
@@ -171,6 +174,23 @@ static int make_envs(im_rollout *r, const Impala__RunSpec *spec,
 	return check_spaces(r, err, errlen);
 }
 
+/* The run spec's exploration (explore.h), Discrete actions only. */
+static int make_explore(im_rollout *r, const Impala__RunSpec *spec, char *err,
+			size_t errlen)
+{
+	if (spec->explore_eps == 0.0f)
+		return IM_OK;
+	im_explore_opts o = {spec->explore_eps, spec->explore_hold};
+	const char *why = !r->discrete ? "needs Discrete actions"
+					: "is out of range";
+	int rc = r->discrete ? im_explore_new(&r->explore, &o, r->k, r->n)
+			     : IM_EINVAL;
+	if (rc == IM_EINVAL)
+		snprintf(err, errlen, "run spec: explore_eps %g, explore_hold "
+			 "%g: exploration %s", (double)o.eps, o.hold, why);
+	return rc;
+}
+
 int im_rollout_new(im_rollout **out, const Impala__RunSpec *spec,
 		   int num_envs, uint64_t actor_id, char *err, size_t errlen)
 {
@@ -202,6 +222,7 @@ int im_rollout_new(im_rollout **out, const Impala__RunSpec *spec,
 		goto fail;
 	}
 	if ((rc = alloc_buffers(r)) ||
+	    (rc = make_explore(r, spec, err, errlen)) ||
 	    (rc = make_envs(r, spec, actor_id, err, errlen)))
 		goto fail;
 	*out = r;
@@ -241,6 +262,9 @@ static void sample(im_rollout *r)
 {
 	if (r->discrete) {
 		im_dist_cat_sample(r->a, r->alogp, r->pol, r->k, r->n, &r->rng);
+		if (r->explore)
+			im_explore_apply(r->explore, r->a, r->alogp, r->pol,
+					 &r->rng);
 		return;
 	}
 	const im_tensor_desc *ls = im_model_find(r->model, "policy.log_std");
@@ -297,6 +321,8 @@ static void end_episode(im_rollout *r, int i, int t, const im_vecenv_bufs *vb,
 		memset(r->h + (size_t)i * (size_t)r->H, 0, (size_t)r->H * sizeof(float));
 		memset(r->c + (size_t)i * (size_t)r->H, 0, (size_t)r->H * sizeof(float));
 	}
+	if (r->explore)
+		im_explore_end(r->explore, i);
 	r->pa[i] = 0;
 	memset(r->pa_box + (size_t)i * (size_t)r->D, 0, (size_t)r->D * sizeof(float));
 	r->pr[i] = 0;

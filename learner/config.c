@@ -44,6 +44,7 @@ void im_learner_config_defaults(im_learner_config *c)
 	c->rho_bar = c->c_bar = c->pg_rho_bar = c->lambda = 1.0;
 	c->popart = 1;
 	c->popart_beta = 3e-4;
+	c->explore_hold = 20;
 	c->num_train_steps = 30000000;
 	c->log_interval = 1.0;
 	c->eval_interval = 5000;
@@ -100,6 +101,8 @@ size_t im_learner_config_table(im_learner_config *c, im_flag *f)
 		{"popart", IM_FLAG_BOOL, &c->popart, "PopArt value normalisation: baseline loss and policy-gradient advantage on the scale of running statistics of the V-trace targets (--no-popart: off)", 1, 0, NULL},
 		{"popart-beta", IM_FLAG_DOUBLE, &c->popart_beta, "step size of PopArt's running statistics", 1e-9, 1, NULL},
 		{"obs-norm", IM_FLAG_BOOL, &c->obs_norm, "observation normalisation: each float observation element minus its running mean over the trained batches, divided by its running standard deviation, clipped to [-5, 5]; statistics updated by the learner, sent to actors in Params, saved in checkpoints; refused for uint8 images. Off by default: measured, it halves Pendulum's frames but Acrobot never learns with it (README)", 1, 0, NULL},
+		{"explore-eps", IM_FLAG_DOUBLE, &c->explore_eps, "actors' temporally extended exploration (Discrete actions): at a step not already holding one, the chance of taking a uniformly random action for a hold of --explore-hold steps on average (geometric); V-trace corrects for it with the behaviour's exact probabilities; 0: off", 0, 1, NULL},
+		{"explore-hold", IM_FLAG_DOUBLE, &c->explore_hold, "mean length in steps of an exploratory hold (--explore-eps)", 1, 1e6, NULL},
 		{"network-init-method", IM_FLAG_CHOICE, &c->network_init_method, "weight initialisation", 1, 0, im_learner_init_methods},
 		{"num-train-steps", IM_FLAG_I64, &c->num_train_steps, "environment frames to train for", 1, BIG, NULL},
 		{"init-model-path", IM_FLAG_STR, &c->init_model_path, "checkpoint to start from", 1, 0, NULL},

@@ -47,6 +47,8 @@ typedef struct im_learner_config {
 	int popart;               /* PopArt value normalisation (learn/popart.h) */
 	double popart_beta;       /* its statistics' step size */
 	int obs_norm;             /* observation normalisation (learn/obsnorm.h) */
+	double explore_eps;       /* actors' held random actions (actor/explore.h) */
+	double explore_hold;      /* their mean length in steps */
 	int network_init_method;  /* index into im_learner_init_methods */
 	/* train() arguments. */
 	int64_t num_train_steps;  /* environment frames */

@@ -65,6 +65,11 @@ static int model_spec(const im_learner_config *c, im_model_spec *s, char *env,
 			    "their scale already maps to [0, 1]; observation "
 			    "normalisation is for float observations "
 			    "(use --no-obs-norm)", env);
+	if (c->explore_eps > 0 && s->act.kind != IM_ACT_DISCRETE)
+		return im_errf(err, errlen, IM_EINVAL,
+			    "--explore-eps: %s has Box actions; held random "
+			    "actions are for Discrete ones (its Gaussian "
+			    "policy explores by its own log_std)", env);
 	return IM_OK;
 }
 
@@ -288,6 +293,7 @@ static void spec_json(im_learner *l)
 		 "\"use_lstm\":%d,\"lstm_hidden\":%d,"
 		 "\"network_init_method\":\"%s\",\"optimizer\":\"%s\",\"lr\":%g,"
 		 "\"discount\":%g,\"popart\":%d,\"obs_norm\":%d,"
+		 "\"explore_eps\":%g,\"explore_hold\":%g,"
 		 "\"seed\":%" PRId64 "}",
 		 l->env, c->num_steps, c->batch_size, c->hidden_dim,
 		 c->num_hidden_layers, c->feature_dim,
@@ -297,7 +303,8 @@ static void spec_json(im_learner *l)
 		 c->use_lstm ? c->lstm_hidden : 0,
 		 im_learner_init_methods[c->network_init_method],
 		 im_learner_optimizers[c->optimizer], c->lr, c->discount,
-		 c->popart, c->obs_norm, c->seed);
+		 c->popart, c->obs_norm, c->explore_eps, c->explore_hold,
+		 c->seed);
 }
 
 static int make_optimizer(im_learner *l)
@@ -438,6 +445,8 @@ int im_learner_new(im_learner **out, const im_learner_config *cfg, char *err,
 		im_errf(err, errlen, rc, "run spec: environment name too long");
 		goto fail;
 	}
+	l->spec.spec.explore_eps = (float)cfg->explore_eps;
+	l->spec.spec.explore_hold = (float)cfg->explore_hold;
 	spec_json(l);
 	/* The run directory comes last: a refused --bind or --status-addr
 	 * must not leave an empty run (and a CSV header) behind. */
