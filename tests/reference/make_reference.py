@@ -13,7 +13,13 @@ of common/nn), a fixed batch, and computes with torch (float64):
     (a PyTorch module's registered buffers: no gradient), the baseline loss
     and the policy-gradient advantage are divided by sigma, and after the
     RMSprop step the statistics follow vs with step POPART_BETA while the
-    head is rescaled to preserve its outputs (common/learn/popart.h).
+    head is rescaled to preserve its outputs (common/learn/popart.h),
+  - with observation normalisation (case mlp_obsnorm): observations (and
+    the extra rows' final observations) enter the encoder as
+    clip((x - mean) / sqrt(var + 1e-8), -5, 5) with the buffers
+    obs_norm.mean, obs_norm.var (element 0's variance small, so most of
+    its values reach the clip), and after the RMSprop step the statistics
+    take in the batch's steps 0..T-1 (common/learn/obsnorm.h).
 Writes tests/reference/<case>.safetensors (float32 tensors, small).
 
 The image cases (issue 10: minatar 10x10x4 float 0/1 grids, nature 44x44x2
@@ -62,7 +68,9 @@ LR, ALPHA, EPS = 0.01, 0.99, 0.01
 ADAM_LR, BETA1, BETA2, ADAM_EPS = 0.001, 0.9, 0.999, 1e-8
 RHO_BAR, C_BAR, PG_RHO_BAR, LAMBDA = 1.0, 1.0, 1.0, 1.0
 POPART_MU, POPART_SIGMA, POPART_BETA = -3.0, 2.5, 0.25
-BUFFERS = ("baseline.mu", "baseline.sigma")
+BUFFERS = ("baseline.mu", "baseline.sigma", "obs_norm.mean", "obs_norm.var",
+           "obs_norm.count")
+OBSNORM_COUNT, OBSNORM_EPS, OBSNORM_CLIP = 40.0, 1e-8, 5.0
 
 
 def linear(gen, fan_in, fan_out):
@@ -73,7 +81,7 @@ def linear(gen, fan_in, fan_out):
     return w, b
 
 
-def make_params(gen, discrete, n, use_lstm, popart=False):
+def make_params(gen, discrete, n, use_lstm, popart=False, obs_norm=False):
     p = {}
     p["encoder.0.weight"], p["encoder.0.bias"] = linear(gen, OBS, HID)
     p["encoder.2.weight"], p["encoder.2.bias"] = linear(gen, HID, FEAT)
@@ -95,6 +103,12 @@ def make_params(gen, discrete, n, use_lstm, popart=False):
     if popart:
         p["baseline.mu"] = torch.tensor([POPART_MU])
         p["baseline.sigma"] = torch.tensor([POPART_SIGMA])
+    if obs_norm:
+        # Element 0's small variance sends most of its values to the clip.
+        p["obs_norm.mean"] = torch.randn(OBS, generator=gen) * 0.5
+        p["obs_norm.var"] = torch.rand(OBS, generator=gen) + 0.2
+        p["obs_norm.var"][0] = 0.01
+        p["obs_norm.count"] = torch.tensor([OBSNORM_COUNT])
     # Round to float32 first: the C code starts from exactly these values.
     return {k: v.float().double().requires_grad_(k not in BUFFERS)
             for k, v in p.items()}
@@ -146,9 +160,31 @@ def heads(p, core):
     return pol, v
 
 
+def normalise(p, obs):
+    """Observation normalisation (common/nn/obsnorm.h)."""
+    z = (obs - p["obs_norm.mean"]) / (p["obs_norm.var"] + OBSNORM_EPS).sqrt()
+    return z.clamp(-OBSNORM_CLIP, OBSNORM_CLIP)
+
+
+def obsnorm_step(p, x):
+    """The statistics merged with the rows x (n, OBS), in place: the plain
+    average over all rows so far, as two-pass moments of the union."""
+    c, k = float(p["obs_norm.count"]), x.shape[0]
+    mean, var = p["obs_norm.mean"], p["obs_norm.var"]
+    bm = x.mean(0)
+    bm2 = ((x - bm) ** 2).sum(0)
+    delta = bm - mean
+    tot = c + k
+    p["obs_norm.mean"] = mean + delta * k / tot
+    p["obs_norm.var"] = (var * c + bm2 + delta ** 2 * c * k / tot) / tot
+    p["obs_norm.count"] = torch.tensor([tot], dtype=torch.float64)
+
+
 def forward(p, d, discrete, n, use_lstm, enc=None):
     """Returns policy outputs [T+1,B,n], values [T+1,B], extra values."""
     enc = enc or encoder
+    if "obs_norm.mean" in p:
+        d = dict(d, obs=normalise(p, d["obs"]), extra_obs=normalise(p, d["extra_obs"]))
     feats = enc(p, d["obs"])
     extra_feats = enc(p, d["extra_obs"]) if d["n_extra"] else None
     if not use_lstm:
@@ -432,7 +468,7 @@ def sample_big(out):
 
 
 def run_case(name, discrete, use_lstm, clip_rewards, seed, image=None,
-             popart=False):
+             popart=False, obs_norm=False):
     gen = torch.Generator().manual_seed(seed)
     n = 3 if discrete else 2
     enc = None
@@ -445,7 +481,7 @@ def run_case(name, discrete, use_lstm, clip_rewards, seed, image=None,
         check_module(module, p, d, kind, H, W, C, use_lstm)
         enc = lambda q, o: image_features(q, kind, o, H, W, C)  # noqa: E731
     else:
-        p = make_params(gen, discrete, n, use_lstm, popart)
+        p = make_params(gen, discrete, n, use_lstm, popart, obs_norm)
         d = make_batch(gen, discrete, n)
     if use_lstm:
         check_lstm_against_torch(p, n)
@@ -496,6 +532,11 @@ def run_case(name, discrete, use_lstm, clip_rewards, seed, image=None,
         popart_step(stepped, vs)
         for k in names:
             out["popart." + k] = stepped[k]
+    if obs_norm:
+        stepped = {k: out["rmsprop." + k].clone() for k in names}
+        obsnorm_step(stepped, d["obs"][:T].reshape(T * B, OBS).double())
+        for k in names:
+            out["obsnorm." + k] = stepped[k]
     for k in ("obs", "actions", "rewards", "terminated", "truncated",
               "behaviour_logp", "reset", "prev_action", "prev_reward", "h0",
               "c0", "extra_index", "extra_obs", "extra_prev_action",
@@ -516,7 +557,8 @@ def run_case(name, discrete, use_lstm, clip_rewards, seed, image=None,
             "max_grad_norm": MAX_GRAD_NORM, "lr": LR, "alpha": ALPHA, "eps": EPS,
             "adam_lr": ADAM_LR, "beta1": BETA1, "beta2": BETA2,
             "adam_eps": ADAM_EPS, "n_extra": d["n_extra"],
-            "popart": int(popart), "popart_beta": POPART_BETA}
+            "popart": int(popart), "popart_beta": POPART_BETA,
+            "obs_norm": int(obs_norm)}
     if image:
         kind, (H, W, C), u8 = image
         meta.update({"encoder": kind, "H": H, "W": W, "C": C, "obs_u8": int(u8),
@@ -557,13 +599,15 @@ def main():
         cases.append((kind + "_discrete", True, False, True, 11 + 2 * i, (kind, shape, u8)))
         cases.append((kind + "_lstm_box", False, True, False, 12 + 2 * i, (kind, shape, u8)))
     cases.append(("mlp_popart", True, False, False, 5))
+    cases.append(("mlp_obsnorm", True, False, False, 6))
     only = set(sys.argv[1:])
     for name, discrete, use_lstm, clip, seed, *image in (c + (None,) if len(c) == 5 else c
                                                            for c in cases):
         if only and name not in only:
             continue
         out, meta = run_case(name, discrete, use_lstm, clip, seed, image[0],
-                             popart=name.endswith("popart"))
+                             popart=name.endswith("popart"),
+                             obs_norm=name.endswith("obsnorm"))
         path = os.path.join(here, name + ".safetensors")
         write_safetensors(path, out, meta)
         print("wrote", path, "loss", [round(float(x), 6) for x in out["out.loss"]],

@@ -30,6 +30,7 @@
 
 #include "err.h"
 #include "learn/ckpt.h"
+#include "learn/obsnorm.h"
 #include "learn/popart.h"
 #include "learn/update.h"
 
@@ -177,6 +178,8 @@ static im_model *make_model(const ref *r)
 		assert_int_equal(im_nn_encoder_parse(r->encoder, &s.encoder), IM_OK);
 	const char *popart = im_ckpt_meta(r->f, "popart");
 	s.popart = popart && atoi(popart);
+	const char *obs_norm = im_ckpt_meta(r->f, "obs_norm");
+	s.obs_norm = obs_norm && atoi(obs_norm);
 	im_model *m = NULL;
 	assert_int_equal(im_model_new(&m, &s), IM_OK);
 	return m;
@@ -346,6 +349,20 @@ static void check_popart(const ref *r, const im_model *m, float *stepped,
 	free(want);
 }
 
+/* The observation statistics' step after the optimiser's, from the
+ * batch's steps 0..T-1 (the first T * B rows of the time-major obs). */
+static void check_obsnorm(const ref *r, const im_model *m, float *stepped,
+			  const float *obs)
+{
+	size_t np = im_model_num_params(m);
+	size_t TB = (size_t)r->T * (size_t)r->B;
+	assert_int_equal(im_obsnorm_update(m, stepped, obs, TB), IM_OK);
+	float *want = malloc(np * sizeof *want);
+	load_group(r, m, "obsnorm", want);
+	expect_close("obsnorm", stepped, want, np);
+	free(want);
+}
+
 static void run_case(const char *name)
 {
 	char path[512], err[256];
@@ -427,6 +444,8 @@ static void run_case(const char *name)
 				    "rmsprop");
 	if (im_model_find(m, "baseline.sigma"))
 		check_popart(&r, m, stepped, im_update_vs(u));
+	if (im_model_find(m, "obs_norm.mean"))
+		check_obsnorm(&r, m, stepped, b.in.obs);
 	free(stepped);
 	free(check_step(&r, m, params, grads, IM_OPTIM_ADAM, "adam"));
 
@@ -502,6 +521,12 @@ static void test_mlp_popart(void **state)
 	run_case("mlp_popart");
 }
 
+static void test_mlp_obsnorm(void **state)
+{
+	(void)state;
+	run_case("mlp_obsnorm");
+}
+
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
@@ -516,6 +541,7 @@ int main(void)
 		cmocka_unit_test(test_impala_discrete),
 		cmocka_unit_test(test_impala_lstm_box),
 		cmocka_unit_test(test_mlp_popart),
+		cmocka_unit_test(test_mlp_obsnorm),
 	};
 	return cmocka_run_group_tests(tests, NULL, NULL);
 }
