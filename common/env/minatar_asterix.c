@@ -11,14 +11,15 @@
  * (tests/env/minatar_replay); not from its source.
  *
  * Points the description leaves open, settled by running MinAtar:
- * - Start: player at (row 5, column 5), no entities.  Spawns come every
- *   10 frames, the first on frame 11; the entities step every 5 frames,
- *   the first step on frame 6.
- * - A spawn draws a side (fair coin: the left edge, heading right, or the
- *   right edge, heading left), then gold with probability 1/3, then one
- *   of the free rows (rows 1-8 without an entity), uniformly; with no
- *   free row it places nothing (the two first draws are still made).  An
- *   entity owns its row until it leaves the grid or is picked up.
+ * - Start: player at (row 5, column 5), no entities; a reset draws no
+ *   random number.  Spawns come every 10 frames, the first on frame 11;
+ *   the entities step every 5 frames, the first step on frame 6.
+ * - A spawn draws a side (u < 1/2: the left edge, heading right; else the
+ *   right edge, heading left), then gold (u < 1/3), then one of the free
+ *   rows (rows 1-8 without an entity), uniformly by its rank from the
+ *   top; with no free row it places nothing (the two first draws are
+ *   still made).  An entity owns its row until it leaves the grid or is
+ *   picked up.
  * - The player stops at the grid's edges (rows 1 and 8, columns 0 and 9);
  *   fire and no-op do nothing.
  * - Order within a frame: spawn (on its frame); the player moves; the
@@ -26,195 +27,151 @@
  *   game); on the entities' frame every entity steps one cell (leaving the
  *   grid past its edge) and the player meets what stepped onto its cell;
  *   then ramping.  A frame that ends the game is still played to its end.
- *   The player stepping onto an entity meets it before the entity steps,
- *   so the two never swap cells unharmed.
+ *   So an entity spawned on the player's cell is met at once, and the
+ *   player stepping onto an entity meets it before the entity steps: the
+ *   two never swap cells unharmed.
  * - The trail is the cell behind an entity, if inside the grid (none
  *   while it stands on the edge it entered from).
  * - Ramping (on by default): 102 frames after the start, and after every
  *   speed-up, spawns come 1 frame sooner (down to every frame), and on
  *   every second speed-up (the 2nd, 4th, ...) the entities step 1 frame
  *   sooner (down to every frame).  When both are at every frame, ramping
- *   stops (MinAtar's ramp_timer and ramp_index freeze).  Each speed-up
- *   acts from the next frame.
+ *   stops (MinAtar's ramp_timer and ramp_index freeze); with ramping off
+ *   its countdown does not run.  Each speed-up acts from the next frame.
  *
- * Representation (im_ma_asterix, minatar_games.h): a row mask per kind
- * (bit x of row y is the cell (y, x)) and one bit per row for the
- * heading, so a step is a shift of each occupied row and the only cell
- * that can meet the player is a bit of the player's row.  Each countdown
- * holds the frames still to wait before its event; the event happens on
- * a frame that finds it at 0 (MinAtar's ramp_timer is our ramp_wait - 1:
- * MinAtar speeds up on the frame after its timer passed 0). */
+ * Representation (im_ma_asterix, minatar_games.h): the player's cell, and
+ * one lane record per row 1-8 saying what crosses it, where and which
+ * way.  All three periodic events (spawn, step, speed-up) are one
+ * countdown each, run by tick(); MinAtar's ramp_timer is our ramp_in - 1
+ * (MinAtar speeds up on the frame that finds its timer below 0). */
 #include <string.h>
 
 #include "minatar_games.h"
 
 enum { CH_PLAYER, CH_ENEMY, CH_TRAIL, CH_GOLD, NCH };
 
-#define TOP_ROW 1 /* the rows entities and the player may use */
-#define BOTTOM_ROW 8
-#define FULL_ROW ((1u << IM_MA_N) - 1)
-#define START_ROW 5
-#define START_COL 5
-#define SPAWN_PERIOD_START 10
-#define STEP_PERIOD_START 5
-#define RAMP_GAP 101 /* frames between speed-ups, the speed-up's excluded */
+enum {
+	TOP = 1,            /* the player's and the entities' rows */
+	BOTTOM = 8,
+	SPAWN_EVERY0 = 10,  /* the periods at the start */
+	MOVE_EVERY0 = 5,
+	RAMP_EVERY = 102,   /* frames between speed-ups */
+};
 
-/* ---- entities ---------------------------------------------------------- */
-
-static unsigned occupied(const im_ma_asterix *s, int y)
+/* One frame of a countdown: fires (returns 1) on the frame that finds it
+ * at 0, then waits `every` frames again (every - 1 more to count). */
+static int tick(int16_t *left, int every)
 {
-	return (unsigned)s->enemy[y] | s->gold[y];
-}
-
-static void clear_row(im_ma_asterix *s, int y)
-{
-	s->enemy[y] = 0;
-	s->gold[y] = 0;
-	s->eastbound = (uint16_t)(s->eastbound & ~(1u << y));
-}
-
-/* The k-th (from 0) set bit of mask, which has more than k. */
-static int kth_bit(unsigned mask, unsigned k)
-{
-	for (; k > 0; k--)
-		mask &= mask - 1;
-	return __builtin_ctz(mask);
-}
-
-static void spawn(im_ma_asterix *s)
-{
-	im_rng *rng = &s->core.rng;
-	int heads_right = im_rng_double(rng) < 0.5;
-	int is_gold = im_rng_double(rng) < 1.0 / 3.0;
-	unsigned free_rows = 0, n = 0;
-	for (int y = TOP_ROW; y <= BOTTOM_ROW; y++)
-		if (!occupied(s, y)) {
-			free_rows |= 1u << y;
-			n++;
-		}
-	if (n == 0)
-		return;
-	int y = kth_bit(free_rows, (unsigned)im_rng_below(rng, n));
-	uint16_t cell = (uint16_t)(heads_right ? 1u : 1u << (IM_MA_N - 1));
-	if (is_gold)
-		s->gold[y] = cell;
-	else
-		s->enemy[y] = cell;
-	if (heads_right)
-		s->eastbound = (uint16_t)(s->eastbound | 1u << y);
-}
-
-/* Every entity one cell along its row; past the edge it is gone. */
-static void step_entities(im_ma_asterix *s)
-{
-	for (int y = TOP_ROW; y <= BOTTOM_ROW; y++) {
-		if (!occupied(s, y))
-			continue;
-		if (s->eastbound >> y & 1u) {
-			s->enemy[y] = (uint16_t)(s->enemy[y] << 1 & FULL_ROW);
-			s->gold[y] = (uint16_t)(s->gold[y] << 1 & FULL_ROW);
-		} else {
-			s->enemy[y] = (uint16_t)(s->enemy[y] >> 1);
-			s->gold[y] = (uint16_t)(s->gold[y] >> 1);
-		}
-		if (!occupied(s, y))
-			clear_row(s, y);
-	}
-}
-
-/* ---- the player -------------------------------------------------------- */
-
-static void walk(im_ma_asterix *s, int a)
-{
-	if (a == IM_MA_LEFT && s->col > 0)
-		s->col--;
-	else if (a == IM_MA_RIGHT && s->col < IM_MA_N - 1)
-		s->col++;
-	else if (a == IM_MA_UP && s->row > TOP_ROW)
-		s->row--;
-	else if (a == IM_MA_DOWN && s->row < BOTTOM_ROW)
-		s->row++;
-}
-
-/* What shares the player's cell: gold is picked up (returns 1), an enemy
- * ends the game. */
-static int meet(im_ma_asterix *s, uint8_t *terminal)
-{
-	unsigned here = 1u << s->col;
-	if (s->enemy[s->row] & here)
-		*terminal = 1;
-	if (!(s->gold[s->row] & here))
-		return 0;
-	clear_row(s, s->row);
-	return 1;
-}
-
-/* ---- the clock ---------------------------------------------------------- */
-
-static void speed_up(im_ma_asterix *s)
-{
-	if (s->spawn_period > 1)
-		s->spawn_period--;
-	s->ramps++;
-	if (s->ramps % 2 == 0 && s->step_period > 1)
-		s->step_period--;
-}
-
-static void ramp_turn(im_ma_asterix *s)
-{
-	int fastest = s->spawn_period <= 1 && s->step_period <= 1;
-	if (!s->core.ramping || fastest)
-		return;
-	if (s->ramp_wait > 0) {
-		s->ramp_wait--;
-		return;
-	}
-	speed_up(s);
-	s->ramp_wait = RAMP_GAP;
-}
-
-/* 1 on a frame of the event counted by *wait (then restarted at period),
- * else 0 and one frame less to wait. */
-static int due(int16_t *wait, int16_t period)
-{
-	if (*wait > 0) {
-		(*wait)--;
+	if (*left > 0) {
+		(*left)--;
 		return 0;
 	}
-	*wait = (int16_t)(period - 1);
+	*left = (int16_t)(every - 1);
 	return 1;
 }
-
-/* ---- the game ---------------------------------------------------------- */
 
 static void ax_start(void *st)
 {
 	im_ma_asterix *s = st;
-	s->row = START_ROW;
-	s->col = START_COL;
-	memset(s->enemy, 0, sizeof(s->enemy));
-	memset(s->gold, 0, sizeof(s->gold));
-	s->eastbound = 0;
-	s->spawn_period = SPAWN_PERIOD_START;
-	s->spawn_wait = SPAWN_PERIOD_START;
-	s->step_period = STEP_PERIOD_START;
-	s->step_wait = STEP_PERIOD_START;
-	s->ramp_wait = RAMP_GAP;
-	s->ramps = 0;
+	s->py = 5;
+	s->px = 5;
+	memset(s->lane, 0, sizeof(s->lane));
+	s->spawn_every = SPAWN_EVERY0;
+	s->spawn_in = SPAWN_EVERY0;
+	s->move_every = MOVE_EVERY0;
+	s->move_in = MOVE_EVERY0;
+	s->ramp_in = RAMP_EVERY - 1;
+	s->speedups = 0;
+}
+
+/* A new entity in a free lane, chosen uniformly; the side and kind are
+ * drawn even when no lane is free, as MinAtar does. */
+static void spawn(im_ma_asterix *s)
+{
+	int free_lanes[IM_MA_AX_LANES], n = 0;
+	for (int i = 0; i < IM_MA_AX_LANES; i++)
+		if (s->lane[i].what == IM_MA_AX_EMPTY)
+			free_lanes[n++] = i;
+	int from_left = im_rng_double(&s->core.rng) < 0.5;
+	int gold = im_rng_double(&s->core.rng) < 1.0 / 3.0;
+	if (n == 0)
+		return;
+	im_ma_ax_lane *l = &s->lane[free_lanes[im_rng_below(&s->core.rng,
+							    (uint64_t)n)]];
+	l->what = gold ? IM_MA_AX_GOLD : IM_MA_AX_ENEMY;
+	l->x = from_left ? 0 : IM_MA_N - 1;
+	l->dx = from_left ? 1 : -1;
+}
+
+static void move_player(im_ma_asterix *s, int a)
+{
+	if (a == IM_MA_LEFT && s->px > 0)
+		s->px--;
+	else if (a == IM_MA_RIGHT && s->px < IM_MA_N - 1)
+		s->px++;
+	else if (a == IM_MA_UP && s->py > TOP)
+		s->py--;
+	else if (a == IM_MA_DOWN && s->py < BOTTOM)
+		s->py++;
+}
+
+/* The player meets what shares its cell: gold is taken (returns 1), an
+ * enemy ends the game. */
+static int meet(im_ma_asterix *s, uint8_t *terminal)
+{
+	im_ma_ax_lane *l = &s->lane[s->py - TOP];
+	if (l->what == IM_MA_AX_EMPTY || l->x != s->px)
+		return 0;
+	if (l->what == IM_MA_AX_ENEMY) {
+		*terminal = 1;
+		return 0;
+	}
+	memset(l, 0, sizeof(*l));
+	return 1;
+}
+
+/* Every entity one cell along its lane; past the edge it is gone. */
+static void step_entities(im_ma_asterix *s)
+{
+	for (int i = 0; i < IM_MA_AX_LANES; i++) {
+		im_ma_ax_lane *l = &s->lane[i];
+		if (l->what == IM_MA_AX_EMPTY)
+			continue;
+		int x = l->x + l->dx;
+		if (x < 0 || x >= IM_MA_N)
+			memset(l, 0, sizeof(*l));
+		else
+			l->x = (int8_t)x;
+	}
+}
+
+/* Difficulty ramping: one countdown, stopped once nothing can get faster. */
+static void ramp(im_ma_asterix *s)
+{
+	if (s->spawn_every == 1 && s->move_every == 1)
+		return;
+	if (!tick(&s->ramp_in, RAMP_EVERY))
+		return;
+	s->speedups++;
+	if (s->spawn_every > 1)
+		s->spawn_every--;
+	if (s->speedups % 2 == 0 && s->move_every > 1)
+		s->move_every--;
 }
 
 static int ax_act(void *st, int a, uint8_t *terminal)
 {
 	im_ma_asterix *s = st;
-	if (due(&s->spawn_wait, s->spawn_period))
+	if (tick(&s->spawn_in, s->spawn_every))
 		spawn(s);
-	walk(s, a);
+	move_player(s, a);
 	int reward = meet(s, terminal);
-	if (due(&s->step_wait, s->step_period)) {
+	if (tick(&s->move_in, s->move_every)) {
 		step_entities(s);
 		reward += meet(s, terminal);
 	}
-	ramp_turn(s);
+	if (s->core.ramping)
+		ramp(s);
 	return reward;
 }
 
@@ -222,16 +179,16 @@ static void ax_render(const void *st, uint8_t *cells)
 {
 	const im_ma_asterix *s = st;
 	memset(cells, 0, IM_MA_N * IM_MA_N * NCH);
-	cells[im_ma_cell(s->row, s->col, CH_PLAYER, NCH)] = 1;
-	for (int y = TOP_ROW; y <= BOTTOM_ROW; y++) {
-		unsigned m = occupied(s, y);
-		if (!m)
+	cells[im_ma_cell(s->py, s->px, CH_PLAYER, NCH)] = 1;
+	for (int i = 0; i < IM_MA_AX_LANES; i++) {
+		const im_ma_ax_lane *l = &s->lane[i];
+		if (l->what == IM_MA_AX_EMPTY)
 			continue;
-		unsigned behind = s->eastbound >> y & 1u ? m >> 1
-							 : m << 1 & FULL_ROW;
-		im_ma_render_row(cells, y, s->enemy[y], CH_ENEMY, NCH);
-		im_ma_render_row(cells, y, s->gold[y], CH_GOLD, NCH);
-		im_ma_render_row(cells, y, behind, CH_TRAIL, NCH);
+		int y = i + TOP, behind = l->x - l->dx;
+		int ch = l->what == IM_MA_AX_GOLD ? CH_GOLD : CH_ENEMY;
+		cells[im_ma_cell(y, l->x, ch, NCH)] = 1;
+		if (behind >= 0 && behind < IM_MA_N)
+			cells[im_ma_cell(y, behind, CH_TRAIL, NCH)] = 1;
 	}
 }
 

@@ -31,20 +31,26 @@ typedef struct im_ma_freeway {
 	int8_t car_timer[IM_MA_FREEWAY_CARS];
 } im_ma_freeway;
 
-/* Asterix: the entities as bits of row masks (bit x of row y is the cell
- * (y, x)); a row holds at most one entity (minatar_asterix.c). */
+/* Asterix: one lane per row the player can reach (rows 1..8); a lane
+ * holds at most one entity crossing it (minatar_asterix.c).  The three
+ * countdowns fire on the frame that finds them at 0 and then restart at
+ * their period minus 1. */
+#define IM_MA_AX_LANES 8
+enum { IM_MA_AX_EMPTY = 0, IM_MA_AX_ENEMY = 1, IM_MA_AX_GOLD = 2 };
+typedef struct im_ma_ax_lane {
+	uint8_t what; /* IM_MA_AX_EMPTY, _ENEMY or _GOLD */
+	int8_t x;     /* the entity's column (0 when empty) */
+	int8_t dx;    /* its heading: +1 right, -1 left (0 when empty) */
+} im_ma_ax_lane;
+
 typedef struct im_ma_asterix {
 	im_ma_core core;
-	int8_t row, col;          /* the player */
-	uint16_t enemy[IM_MA_N];  /* [row] */
-	uint16_t gold[IM_MA_N];   /* [row] */
-	uint16_t eastbound;       /* bit y: row y's entity moves right */
-	int16_t spawn_period;     /* frames between spawns */
-	int16_t spawn_wait;       /* frames to wait before the next spawn */
-	int16_t step_period;      /* frames between the entities' steps */
-	int16_t step_wait;        /* frames to wait before their next step */
-	int16_t ramp_wait;        /* frames to wait before the next speed-up */
-	int16_t ramps;            /* speed-ups so far (MinAtar's ramp_index) */
+	int8_t py, px;                       /* the player's row and column */
+	im_ma_ax_lane lane[IM_MA_AX_LANES]; /* lane i is row i + 1 */
+	int16_t spawn_every, spawn_in; /* spawn period; frames until a spawn */
+	int16_t move_every, move_in;   /* the entities' step period; countdown */
+	int16_t ramp_in;  /* frames until the next speed-up (period 102) */
+	int16_t speedups; /* speed-ups so far (MinAtar's ramp_index) */
 } im_ma_asterix;
 
 /* Space Invaders: the grid column by column, bit y of column x being the

@@ -62,28 +62,26 @@ static int load_freeway(void *st, const int *s)
 static int load_asterix(void *st, const int *s)
 {
 	im_ma_asterix *a = st;
-	a->col = (int8_t)s[0];
-	a->row = (int8_t)s[1];
-	a->spawn_period = (int16_t)s[2];
-	a->spawn_wait = (int16_t)s[3];
-	a->step_period = (int16_t)s[4];
-	a->step_wait = (int16_t)s[5];
-	a->ramp_wait = (int16_t)(s[6] + 1); /* see minatar_asterix.c */
-	a->ramps = (int16_t)s[7];
+	a->px = (int8_t)s[0];
+	a->py = (int8_t)s[1];
+	a->spawn_every = (int16_t)s[2];
+	a->spawn_in = (int16_t)s[3];
+	a->move_every = (int16_t)s[4];
+	a->move_in = (int16_t)s[5];
+	a->ramp_in = (int16_t)(s[6] + 1); /* see minatar_asterix.c */
+	a->speedups = (int16_t)s[7];
 	a->core.ramping = (uint8_t)s[8];
-	memset(a->enemy, 0, sizeof(a->enemy));
-	memset(a->gold, 0, sizeof(a->gold));
-	a->eastbound = 0;
-	for (int i = 0; i < 8; i++) { /* MinAtar's slot per row 1..8 */
+	memset(a->lane, 0, sizeof(a->lane));
+	for (int i = 0; i < IM_MA_AX_LANES; i++) { /* MinAtar's slot per row */
 		const int *e = s + 9 + 5 * i; /* live, x, row, right, gold */
 		if (!e[0])
 			continue;
-		uint16_t *kind = e[4] ? a->gold : a->enemy;
-		kind[e[2]] = (uint16_t)(1u << e[1]);
-		if (e[3])
-			a->eastbound = (uint16_t)(a->eastbound | 1u << e[2]);
+		im_ma_ax_lane *l = &a->lane[e[2] - 1];
+		l->what = e[4] ? IM_MA_AX_GOLD : IM_MA_AX_ENEMY;
+		l->x = (int8_t)e[1];
+		l->dx = e[3] ? 1 : -1;
 	}
-	return a->spawn_wait != 0;
+	return a->spawn_in != 0;
 }
 
 /* MinAtar's row-major [10, 10] map into our columns (bit y of column x). */

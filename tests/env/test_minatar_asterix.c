@@ -7,28 +7,26 @@
 static void ax_base(void *st)
 {
 	im_ma_asterix *s = st;
-	s->row = 5;
-	s->col = 5;
-	s->spawn_wait = 50;
-	s->step_wait = 3;
-	memset(s->enemy, 0, sizeof(s->enemy));
-	memset(s->gold, 0, sizeof(s->gold));
-	s->eastbound = 0;
+	s->py = 5;
+	s->px = 5;
+	s->spawn_in = 50;
+	s->move_in = 3;
+	memset(s->lane, 0, sizeof(s->lane));
 }
 
 static void ax_put(void *st, int row, int x, int right, int gold)
 {
-	im_ma_asterix *s = st;
-	(gold ? s->gold : s->enemy)[row] = (uint16_t)(1u << x);
-	if (right)
-		s->eastbound = (uint16_t)(s->eastbound | 1u << row);
+	im_ma_ax_lane *l = &((im_ma_asterix *)st)->lane[row - 1];
+	l->what = gold ? IM_MA_AX_GOLD : IM_MA_AX_ENEMY;
+	l->x = (int8_t)x;
+	l->dx = right ? 1 : -1;
 }
 
 /* Gold at (5, 6) heading left moves onto the player at (5, 5). */
 static void ax_gold_setup(void *st)
 {
 	ax_base(st);
-	((im_ma_asterix *)st)->step_wait = 0;
+	((im_ma_asterix *)st)->move_in = 0;
 	ax_put(st, 5, 6, 0, 1);
 	ax_put(st, 2, 3, 1, 0);
 }
@@ -43,7 +41,7 @@ static void ax_gold_expect(uint8_t *g)
 static void ax_enemy_setup(void *st)
 {
 	ax_base(st);
-	((im_ma_asterix *)st)->step_wait = 0;
+	((im_ma_asterix *)st)->move_in = 0;
 	ax_put(st, 5, 6, 0, 0);
 }
 
@@ -71,8 +69,8 @@ static void ax_leave_setup(void *st)
 {
 	ax_base(st);
 	im_ma_asterix *s = st;
-	s->row = 1;
-	s->step_wait = 0;
+	s->py = 1;
+	s->move_in = 0;
 	ax_put(st, 7, 0, 0, 0);
 	ax_put(st, 8, 8, 1, 1);
 }
@@ -85,13 +83,13 @@ static void ax_leave_expect(uint8_t *g)
 }
 
 /* Ramping: 102 frames after the last ramp, spawns come 1 frame sooner
- * and (on odd ramps) entities move 1 frame sooner. */
+ * and (on every second speed-up) entities move 1 frame sooner. */
 static void ax_ramp_setup(void *st)
 {
 	ax_base(st);
 	im_ma_asterix *s = st;
-	s->ramp_wait = 0;
-	s->ramps = 1;
+	s->ramp_in = 0;
+	s->speedups = 1;
 }
 
 static void ax_player_only(uint8_t *g)
@@ -102,18 +100,18 @@ static void ax_player_only(uint8_t *g)
 static void ax_ramp_check(const void *st)
 {
 	const im_ma_asterix *s = st;
-	assert_int_equal(s->spawn_period, 9);
-	assert_int_equal(s->step_period, 4);
-	assert_int_equal(s->ramps, 2);
-	assert_int_equal(s->ramp_wait, 101);
+	assert_int_equal(s->spawn_every, 9);
+	assert_int_equal(s->move_every, 4);
+	assert_int_equal(s->speedups, 2);
+	assert_int_equal(s->ramp_in, 101);
 }
 
 static void ax_noramp_check(const void *st)
 {
 	const im_ma_asterix *s = st;
-	assert_int_equal(s->spawn_period, 10);
-	assert_int_equal(s->step_period, 5);
-	assert_int_equal(s->ramps, 1);
+	assert_int_equal(s->spawn_every, 10);
+	assert_int_equal(s->move_every, 5);
+	assert_int_equal(s->speedups, 1);
 }
 
 /* After a ramp to move_speed 4, an entity moves 4 frames after its last
@@ -122,8 +120,8 @@ static void ax_fast_setup(void *st)
 {
 	ax_base(st);
 	im_ma_asterix *s = st;
-	s->step_period = 4;
-	s->step_wait = 0;
+	s->move_every = 4;
+	s->move_in = 0;
 	ax_put(st, 3, 2, 1, 0);
 }
 
@@ -138,7 +136,7 @@ static void ax_fast_expect(uint8_t *g)
 static void ax_full_setup(void *st)
 {
 	ax_base(st);
-	((im_ma_asterix *)st)->spawn_wait = 0;
+	((im_ma_asterix *)st)->spawn_in = 0;
 	for (int row = 1; row <= 8; row++)
 		ax_put(st, row, 2, 1, 0);
 }
@@ -158,21 +156,22 @@ static void ax_spawn_setup(void *st)
 {
 	ax_full_setup(st);
 	im_ma_asterix *s = st;
-	s->enemy[3] = 0;
-	s->eastbound = (uint16_t)(s->eastbound & ~(1u << 3));
+	memset(&s->lane[3 - 1], 0, sizeof(s->lane[0]));
 }
 
 static void ax_spawn_check(const void *st)
 {
 	const im_ma_asterix *s = st;
-	unsigned cell = (unsigned)s->enemy[3] | s->gold[3];
-	int right = s->eastbound >> 3 & 1u;
-	assert_true(s->enemy[3] == 0 || s->gold[3] == 0);
-	assert_int_equal(cell, right ? 1u : 1u << 9);
+	const im_ma_ax_lane *l = &s->lane[3 - 1];
+	assert_true(l->what == IM_MA_AX_ENEMY || l->what == IM_MA_AX_GOLD);
+	assert_true(l->dx == 1 || l->dx == -1);
+	assert_int_equal(l->x, l->dx == 1 ? 0 : 9);
 	for (int row = 1; row <= 8; row++)
-		if (row != 3)
-			assert_int_equal(s->enemy[row], 1u << 2);
-	assert_int_equal(s->spawn_wait, 9);
+		if (row != 3) {
+			assert_int_equal(s->lane[row - 1].what, IM_MA_AX_ENEMY);
+			assert_int_equal(s->lane[row - 1].x, 2);
+		}
+	assert_int_equal(s->spawn_in, 9);
 }
 
 /* Once spawns and steps come every frame, ramping stops: its countdown
@@ -181,19 +180,19 @@ static void ax_fastest_setup(void *st)
 {
 	ax_base(st);
 	im_ma_asterix *s = st;
-	s->spawn_period = 1;
-	s->step_period = 1;
-	s->ramp_wait = 0;
-	s->ramps = 17;
+	s->spawn_every = 1;
+	s->move_every = 1;
+	s->ramp_in = 0;
+	s->speedups = 17;
 }
 
 static void ax_fastest_check(const void *st)
 {
 	const im_ma_asterix *s = st;
-	assert_int_equal(s->spawn_period, 1);
-	assert_int_equal(s->step_period, 1);
-	assert_int_equal(s->ramp_wait, 0);
-	assert_int_equal(s->ramps, 17);
+	assert_int_equal(s->spawn_every, 1);
+	assert_int_equal(s->move_every, 1);
+	assert_int_equal(s->ramp_in, 0);
+	assert_int_equal(s->speedups, 17);
 }
 
 #define AX0 "MinAtar/Asterix-v0"
