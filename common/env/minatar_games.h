@@ -9,13 +9,19 @@
 
 #include "minatar.h"
 
-/* Breakout: directions 0 up-left, 1 up-right, 2 down-right, 3 down-left. */
+/* Breakout.  The ball moves one cell along each axis every frame. */
+typedef struct im_ma_ball {
+	int8_t y, x;   /* its cell */
+	int8_t vy, vx; /* its velocity: -1 or +1 along each axis */
+	int8_t ty, tx; /* the cell it left on the last frame (the trail) */
+} im_ma_ball;
+
 typedef struct im_ma_breakout {
 	im_ma_core core;
-	int8_t ball_x, ball_y, last_x, last_y;
-	uint8_t dir;
-	int8_t paddle;
-	uint8_t strike; /* the previous frame broke a brick */
+	im_ma_ball ball;
+	int8_t paddle;    /* the paddle's column (it sits on row 9) */
+	uint8_t tunnel;   /* bricks do not break: the ball broke one on an
+			   * earlier frame and has entered only bricks since */
 	uint16_t bricks[IM_MA_N]; /* bit x of row y: a brick at (y, x) */
 } im_ma_breakout;
 

@@ -30,16 +30,18 @@ static void bits(uint16_t *rows, const int *cells)
 	}
 }
 
+/* MinAtar's ball_dir: 0 up-left, 1 up-right, 2 down-right, 3 down-left. */
 static int load_breakout(void *st, const int *s)
 {
 	im_ma_breakout *b = st;
-	b->ball_x = (int8_t)s[0];
-	b->ball_y = (int8_t)s[1];
-	b->last_x = (int8_t)s[2];
-	b->last_y = (int8_t)s[3];
-	b->dir = (uint8_t)s[4];
+	int dir = s[4];
+	im_ma_ball ball = {.y = (int8_t)s[1], .x = (int8_t)s[0],
+			   .vy = (int8_t)(dir < 2 ? -1 : 1),
+			   .vx = (int8_t)(dir == 1 || dir == 2 ? 1 : -1),
+			   .ty = (int8_t)s[3], .tx = (int8_t)s[2]};
+	b->ball = ball;
 	b->paddle = (int8_t)s[5];
-	b->strike = (uint8_t)s[6];
+	b->tunnel = (uint8_t)s[6];
 	bits(b->bricks, s + 7);
 	return 1;
 }
