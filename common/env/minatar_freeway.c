@@ -5,109 +5,125 @@
  * back at the bottom and every car gets a new random speed and direction;
  * a car that hits the chicken sends it back to the bottom.  The chicken
  * moves at most once every 3 frames.  Channels: 0 chicken, 1 car, 2-6 the
- * trail behind each car, in the channel of its speed (1 = fastest, 5 =
+ * trail behind each car, in the channel of its speed (2 = fastest, 6 =
  * slowest).  Minimal actions: no-op, up, down.  No difficulty ramping.
  *
- * Points the description leaves open, settled by running MinAtar:
+ * Written from MinAtar's README, docstrings and black-box runs
+ * (tests/env/minatar_replay); not from its source.
+ *
+ * Our model: a car is a column, a direction and a pause p in 1..5: it
+ * rests p frames between two moves (it moves once every p + 1 frames) and
+ * its trail is drawn in channel 1 + p.  Points the description leaves
+ * open, settled by running MinAtar:
  * - Time limit: the game itself terminates (terminated, not truncated)
- *   on frame 2501 of the episode (a counter from 2500 that ends the game
- *   when it falls below 0).
- * - A car of speed s moves one cell every s + 1 frames; cars wrap around
- *   the sides, and the trail wraps with them.  Speeds are uniform in 1..5,
- *   directions a fair coin; at the start every car is in column 0 with its
- *   countdown set to its speed.
- * - The chicken cannot move during the first 3 frames of an episode.
- * - Order within a frame: the chicken moves; reaching row 0 scores and
- *   re-draws the speeds (positions stay); then each car in lane order
- *   checks for the chicken in its cell, moves if its countdown is 0 and
- *   checks again. */
+ *   on frame 2501 of the episode; that frame is played in full.
+ * - Cars wrap around the sides, and the trail wraps with them.  Pauses
+ *   are uniform in 1..5, directions a fair coin (drawn per lane, pause
+ *   first, then the coin: left below 0.5); at the start every car is
+ *   in column 0 and rests its full pause before its first move.
+ * - The chicken's cooldown is 3 at the start and after every up or down
+ *   taken while it is 0 (even one that the bottom edge stops), and counts
+ *   down once at the end of every frame; a hit leaves it as it is.
+ * - Order within a frame: the chicken moves; reaching row 0 scores,
+ *   returns the chicken to row 9 and re-draws every car's pause and
+ *   direction (columns stay, each rests its new pause); then each car in
+ *   lane order checks for the chicken in its cell, moves or rests one
+ *   frame, and checks again. */
 #include <string.h>
 
+#include "minatar.h"
 #include "minatar_games.h"
 
-enum { CH_CHICKEN, CH_CAR, CH_SPEED1, NCH = 7 };
-#define PLAYER_SPEED 3
-#define TIME_LIMIT 2500
+#define NCH 7
+#define LAST (IM_MA_N - 1)
+#define CHICKEN_X 4
+#define COOLDOWN 3
+#define FRAMES 2500 /* the episode ends on the frame after these */
 
+enum { CH_CHICKEN, CH_CAR, CH_TRAIL0 }; /* trail of pause p: CH_TRAIL0+p-1 */
 
-static int abs8(int8_t v)
+/* Every car gets a new pause and direction and rests the new pause. */
+static void draw_traffic(im_ma_freeway *s)
 {
-	return v < 0 ? -v : v;
-}
-
-static void randomize_cars(im_ma_freeway *s)
-{
-	for (int i = 0; i < IM_MA_FREEWAY_CARS; i++) {
-		int speed = 1 + (int)im_rng_below(&s->core.rng, 5);
-		int right = im_rng_double(&s->core.rng) >= 0.5;
-		s->car_speed[i] = (int8_t)(right ? speed : -speed);
-		s->car_timer[i] = (int8_t)speed;
+	for (int i = 0; i < IM_MA_FREEWAY_LANES; i++) {
+		im_ma_car *c = &s->car[i];
+		c->pause = (int8_t)(1 + im_rng_below(&s->core.rng, 5));
+		c->dx = im_rng_double(&s->core.rng) < 0.5 ? -1 : 1;
+		c->wait = c->pause;
 	}
 }
 
 static void fw_start(void *st)
 {
 	im_ma_freeway *s = st;
-	randomize_cars(s);
-	memset(s->car_x, 0, sizeof(s->car_x));
-	s->pos = 9;
-	s->move_timer = PLAYER_SPEED;
-	s->time_left = TIME_LIMIT;
+	s->row = LAST;
+	s->cooldown = COOLDOWN;
+	s->elapsed = 0;
+	for (int i = 0; i < IM_MA_FREEWAY_LANES; i++)
+		s->car[i].x = 0;
+	draw_traffic(s);
 }
 
-static void move_car(im_ma_freeway *s, int i)
+static void walk(im_ma_freeway *s, int a)
 {
-	int x = s->car_x[i] + (s->car_speed[i] > 0 ? 1 : -1);
-	s->car_x[i] = (int8_t)(x < 0 ? 9 : x > 9 ? 0 : x);
+	if (s->cooldown > 0 || (a != IM_MA_UP && a != IM_MA_DOWN))
+		return;
+	if (a == IM_MA_UP)
+		s->row--; /* never below 1 here: row 0 sends it back */
+	else if (s->row < LAST)
+		s->row++;
+	s->cooldown = COOLDOWN;
+}
+
+static void hit_check(im_ma_freeway *s, int lane)
+{
+	if (s->row == lane + 1 && s->car[lane].x == CHICKEN_X)
+		s->row = LAST;
+}
+
+/* One frame of the car in lane i: rest, or move one cell (wrapping). */
+static void drive(im_ma_car *c)
+{
+	if (c->wait > 0) {
+		c->wait--;
+		return;
+	}
+	c->x = (int8_t)((c->x + c->dx + IM_MA_N) % IM_MA_N);
+	c->wait = c->pause;
 }
 
 static int fw_act(void *st, int a, uint8_t *terminal)
 {
 	im_ma_freeway *s = st;
-	int r = 0;
-	if (a == IM_MA_UP && s->move_timer == 0) {
-		s->move_timer = PLAYER_SPEED;
-		s->pos = (int8_t)(s->pos > 0 ? s->pos - 1 : 0);
-	} else if (a == IM_MA_DOWN && s->move_timer == 0) {
-		s->move_timer = PLAYER_SPEED;
-		s->pos = (int8_t)(s->pos < 9 ? s->pos + 1 : 9);
+	int reward = 0;
+	walk(s, a);
+	if (s->row == 0) {
+		reward = 1;
+		s->row = LAST;
+		draw_traffic(s);
 	}
-	if (s->pos == 0) {
-		r = 1;
-		randomize_cars(s);
-		s->pos = 9;
+	for (int i = 0; i < IM_MA_FREEWAY_LANES; i++) {
+		hit_check(s, i);
+		drive(&s->car[i]);
+		hit_check(s, i);
 	}
-	for (int i = 0; i < IM_MA_FREEWAY_CARS; i++) {
-		if (s->car_x[i] == 4 && i + 1 == s->pos)
-			s->pos = 9;
-		if (s->car_timer[i] == 0) {
-			s->car_timer[i] = (int8_t)abs8(s->car_speed[i]);
-			move_car(s, i);
-			if (s->car_x[i] == 4 && i + 1 == s->pos)
-				s->pos = 9;
-		} else {
-			s->car_timer[i]--;
-		}
-	}
-	if (s->move_timer > 0)
-		s->move_timer--;
-	if (--s->time_left < 0)
-		*terminal = 1;
-	return r;
+	if (s->cooldown > 0)
+		s->cooldown--;
+	*terminal = (uint8_t)(++s->elapsed > FRAMES);
+	return reward;
 }
 
 static void fw_render(const void *st, uint8_t *cells)
 {
 	const im_ma_freeway *s = st;
-	memset(cells, 0, IM_MA_N * IM_MA_N * NCH);
-	cells[im_ma_cell(s->pos, 4, CH_CHICKEN, NCH)] = 1;
-	for (int i = 0; i < IM_MA_FREEWAY_CARS; i++) {
-		int y = i + 1, x = s->car_x[i];
-		int back = x + (s->car_speed[i] > 0 ? -1 : 1);
-		back = back < 0 ? 9 : back > 9 ? 0 : back;
-		int trail = CH_SPEED1 + abs8(s->car_speed[i]) - 1;
-		cells[im_ma_cell(y, x, CH_CAR, NCH)] = 1;
-		cells[im_ma_cell(y, back, trail, NCH)] = 1;
+	memset(cells, 0, (size_t)IM_MA_N * IM_MA_N * NCH);
+	cells[im_ma_cell(s->row, CHICKEN_X, CH_CHICKEN, NCH)] = 1;
+	for (int i = 0; i < IM_MA_FREEWAY_LANES; i++) {
+		const im_ma_car *c = &s->car[i];
+		int behind = (c->x - c->dx + IM_MA_N) % IM_MA_N;
+		cells[im_ma_cell(i + 1, c->x, CH_CAR, NCH)] = 1;
+		cells[im_ma_cell(i + 1, behind, CH_TRAIL0 + c->pause - 1,
+				 NCH)] = 1;
 	}
 }
 

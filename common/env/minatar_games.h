@@ -25,16 +25,21 @@ typedef struct im_ma_breakout {
 	uint16_t bricks[IM_MA_N]; /* bit x of row y: a brick at (y, x) */
 } im_ma_breakout;
 
-/* Freeway. */
-#define IM_MA_FREEWAY_CARS 8
+/* Freeway: lane i is row i + 1; the chicken walks up column 4. */
+#define IM_MA_FREEWAY_LANES 8
+typedef struct im_ma_car {
+	int8_t x;      /* its column */
+	int8_t dx;     /* its direction: -1 left, +1 right */
+	int8_t pause;  /* 1..5: frames it rests between two moves */
+	int8_t wait;   /* frames it still rests before the next move */
+} im_ma_car;
+
 typedef struct im_ma_freeway {
 	im_ma_core core;
-	int8_t pos;        /* the chicken's row */
-	int8_t move_timer; /* frames until the chicken may move */
-	int16_t time_left;
-	int8_t car_x[IM_MA_FREEWAY_CARS];     /* car i drives in row i + 1 */
-	int8_t car_speed[IM_MA_FREEWAY_CARS]; /* +-1..5: sign is the direction */
-	int8_t car_timer[IM_MA_FREEWAY_CARS];
+	int8_t row;      /* the chicken's row */
+	int8_t cooldown; /* frames before the chicken may move again */
+	int16_t elapsed; /* frames played in this episode */
+	im_ma_car car[IM_MA_FREEWAY_LANES];
 } im_ma_freeway;
 
 /* Asterix: one lane per row the player can reach (rows 1..8); a lane

@@ -46,17 +46,19 @@ static int load_breakout(void *st, const int *s)
 	return 1;
 }
 
+/* MinAtar's car: x, row, countdown, speed (signed: its direction). */
 static int load_freeway(void *st, const int *s)
 {
 	im_ma_freeway *f = st;
-	f->pos = (int8_t)s[0];
-	f->move_timer = (int8_t)s[1];
-	f->time_left = (int16_t)s[2];
-	for (int i = 0; i < IM_MA_FREEWAY_CARS; i++) {
-		const int *c = s + 3 + 4 * i; /* x, row, countdown, speed */
-		f->car_x[i] = (int8_t)c[0];
-		f->car_timer[i] = (int8_t)c[2];
-		f->car_speed[i] = (int8_t)c[3];
+	f->row = (int8_t)s[0];
+	f->cooldown = (int8_t)s[1];
+	f->elapsed = (int16_t)(2500 - s[2]);
+	for (int i = 0; i < IM_MA_FREEWAY_LANES; i++) {
+		const int *c = s + 3 + 4 * i;
+		im_ma_car car = {.x = (int8_t)c[0], .dx = (int8_t)(c[3] < 0 ? -1 : 1),
+				 .pause = (int8_t)(c[3] < 0 ? -c[3] : c[3]),
+				 .wait = (int8_t)c[2]};
+		f->car[i] = car;
 	}
 	return 1;
 }
