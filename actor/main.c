@@ -11,6 +11,7 @@
 #include "rollout.h"
 #include "session.h"
 #include "validate.h"
+#include "wire.h"
 
 #include <cblas.h>
 #include <inttypes.h>
@@ -184,20 +185,6 @@ static int adopt(actor *a, Impala__Welcome *w)
 	return IM_OK;
 }
 
-static int encode(actor *a, const Impala__Trajectory *t, size_t *len)
-{
-	size_t n = protobuf_c_message_get_packed_size(&t->base);
-	if (n > a->cap) {
-		uint8_t *b = realloc(a->buf, n);
-		if (!b)
-			return IM_ENOMEM;
-		a->buf = b;
-		a->cap = n;
-	}
-	*len = protobuf_c_message_pack(&t->base, a->buf);
-	return IM_OK;
-}
-
 /* Sends the last unroll of every environment.  IM_OK, or why the run must
  * be re-joined (IM_ETIMEDOUT, IM_ERUNID, IM_ESESSION) or left
  * (IM_ECANCELED). */
@@ -210,7 +197,7 @@ static int send_unrolls(actor *a)
 		size_t len;
 		im_rollout_trajectory(a->roll, i, a->run_id, (uint64_t)a->cfg.actor_id,
 				      a->unroll_seq, &t);
-		int rc = encode(a, t, &len);
+		int rc = im_wire_pack_into(&t->base, &a->buf, &a->cap, &len);
 		if (rc == IM_OK)
 			rc = im_session_send(a->session, a->buf, len, a->run_id,
 					     params, np, &a->version);

@@ -105,3 +105,16 @@ uint64_t im_now_ms(void)
 {
 	return im_now_ns() / 1000000ULL;
 }
+
+struct timespec im_deadline_ms(int ms)
+{
+	struct timespec ts;
+	clock_gettime(CLOCK_MONOTONIC, &ts);
+	ts.tv_sec += ms / 1000;
+	ts.tv_nsec += (long)(ms % 1000) * 1000000L;
+	if (ts.tv_nsec >= 1000000000L) {
+		ts.tv_sec++;
+		ts.tv_nsec -= 1000000000L;
+	}
+	return ts;
+}

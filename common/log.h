@@ -5,6 +5,7 @@
 #define IM_LOG_H
 
 #include <stdint.h>
+#include <time.h>
 
 typedef enum im_log_level {
 	IM_LOG_DEBUG = 0,
@@ -49,5 +50,9 @@ int im_log_ratelimit_ok(im_log_ratelimit *rl, uint64_t *suppressed);
 uint64_t im_now_ms(void);
 /* Nanoseconds on the monotonic clock. */
 uint64_t im_now_ns(void);
+/* The monotonic time ms (>= 0) milliseconds from now: the deadline for
+ * pthread_cond_timedwait on a condition variable whose clock was set to
+ * CLOCK_MONOTONIC (a wall-clock step must not stretch or cut a wait). */
+struct timespec im_deadline_ms(int ms);
 
 #endif

@@ -61,6 +61,21 @@ int im_wire_encode(const ProtobufCMessage *msg, uint8_t **buf, size_t *len)
 	return IM_OK;
 }
 
+int im_wire_pack_into(const ProtobufCMessage *msg, uint8_t **buf, size_t *cap,
+		      size_t *len)
+{
+	size_t n = protobuf_c_message_get_packed_size(msg);
+	if (n > *cap) {
+		uint8_t *b = realloc(*buf, n);
+		if (!b)
+			return IM_ENOMEM;
+		*buf = b;
+		*cap = n;
+	}
+	*len = protobuf_c_message_pack(msg, *buf);
+	return IM_OK;
+}
+
 static uint32_t crc_table[8][256];
 static pthread_once_t crc_once = PTHREAD_ONCE_INIT;
 

@@ -33,6 +33,13 @@ int im_wire_decode_trajectory(const uint8_t *buf, size_t len, size_t max,
  * free() and *len its size; on failure (IM_ENOMEM) nothing is allocated. */
 int im_wire_encode(const ProtobufCMessage *msg, uint8_t **buf, size_t *len);
 
+/* Packs msg into *buf, first growing it with realloc to the packed size
+ * when *cap is smaller (a sender's buffer reused from message to message).
+ * *buf stays the caller's either way; on success *len is the packed size;
+ * IM_ENOMEM leaves *buf and *cap as they were. */
+int im_wire_pack_into(const ProtobufCMessage *msg, uint8_t **buf, size_t *cap,
+		      size_t *len);
+
 /* CRC-32C (Castagnoli) of data, as carried in Params.checksum. */
 uint32_t im_wire_crc32c(const void *data, size_t len);
 

@@ -1,6 +1,7 @@
 #include "store.h"
 
 #include "err.h"
+#include "log.h"
 
 #include <errno.h>
 #include <pthread.h>
@@ -229,19 +230,6 @@ void im_store_free(im_store *s)
 	free(s);
 }
 
-static struct timespec deadline_after(int ms)
-{
-	struct timespec ts;
-	clock_gettime(CLOCK_MONOTONIC, &ts);
-	ts.tv_sec += ms / 1000;
-	ts.tv_nsec += (long)(ms % 1000) * 1000000L;
-	if (ts.tv_nsec >= 1000000000L) {
-		ts.tv_sec++;
-		ts.tv_nsec -= 1000000000L;
-	}
-	return ts;
-}
-
 /* One wait on c; IM_ETIMEDOUT once the deadline passed (timeout_ms >= 0). */
 static int wait_on(im_store *s, pthread_cond_t *c, int timeout_ms,
 		   const struct timespec *dl)
@@ -259,7 +247,7 @@ static int wait_on(im_store *s, pthread_cond_t *c, int timeout_ms,
 /* Reserves a free slot index in *idx under the lock. */
 static int reserve_slot(im_store *s, int timeout_ms, uint32_t *idx)
 {
-	struct timespec dl = deadline_after(timeout_ms > 0 ? timeout_ms : 0);
+	struct timespec dl = im_deadline_ms(timeout_ms > 0 ? timeout_ms : 0);
 	int rc = IM_OK, waited = 0;
 	while (!s->closed && s->n_free == 0 && rc == IM_OK) {
 		waited = 1;
@@ -319,7 +307,7 @@ static void drop_stale_locked(im_store *s)
 
 static int wait_batch_locked(im_store *s, int timeout_ms, uint32_t *idx)
 {
-	struct timespec dl = deadline_after(timeout_ms > 0 ? timeout_ms : 0);
+	struct timespec dl = im_deadline_ms(timeout_ms > 0 ? timeout_ms : 0);
 	int rc = IM_OK;
 	for (;;) {
 		if (s->closed)
