@@ -1,4 +1,5 @@
-/* Shared state of the learner's threads (learner.c, threads.c, loop.c). */
+/* Shared state of the learner's threads (learner.c, loop.c and the
+ * thread bodies: intake.c, handshake.c, publisher.c, learn.c). */
 #ifndef IM_LEARNER_INTERNAL_H
 #define IM_LEARNER_INTERNAL_H
 
@@ -16,13 +17,13 @@
 #include "learn/optim.h"
 #include "log.h"
 #include "nn/model.h"
+#include "progress.h"
 #include "receiver.h"
 #include "runspec.h"
 #include "status.h"
 #include "store.h"
 #include "validate.h"
 
-#define IM_RETURNS_WINDOW 100
 /* Bytes of encoded Welcomes that may wait in the queues of peers that do
  * not read them (at least four parameter arenas; handshake.c). */
 #define IM_LEARNER_WELCOME_BUDGET (64u << 20)
@@ -80,15 +81,8 @@ struct im_learner {
 	pthread_t *learn_thr;
 	int nlearn, threads_started;
 	int hs_started, pub_started, nlearn_started; /* what stop must join */
-	/* Statistics: guarded by stats_mu. */
-	pthread_mutex_t stats_mu;
-	float returns[IM_RETURNS_WINDOW];
-	float lengths[IM_RETURNS_WINDOW];
-	int nret, retpos;
-	uint64_t episodes;
-	double pg, base, ent, total, grad_norm, lr, lag_mean, lag_max;
-	double entropy;          /* mean policy entropy of the last batch */
-	uint64_t nonfinite_updates;
+	/* Episodes, losses, policy lag: their own lock (progress.h). */
+	im_progress *progress;
 	/* Handshake-socket rejections; the receiver counts its own. */
 	atomic_uint_fast64_t dropped[IM_REJECT_COUNT];
 	/* Files. */
@@ -114,9 +108,17 @@ int im_learner_observe_files(im_learner *l, char *err, size_t errlen);
 void im_learner_observe_row(im_learner *l, const im_status_snapshot *s);
 void im_learner_observe_free(im_learner *l);
 
-/* threads.c */
+/* threads.c: starts the receiver and the threads below; on failure
+ * stops those that started.  Stop is idempotent. */
 int im_learner_start_threads(im_learner *l, char *err, size_t errlen);
 void im_learner_stop_threads(im_learner *l);
+
+/* intake.c: starts the receiver with the learner's callbacks. */
+int im_learner_start_receiver(im_learner *l);
+
+/* publisher.c, learn.c: thread bodies (arg: the learner). */
+void *im_learner_publisher_main(void *arg);
+void *im_learner_learn_main(void *arg);
 
 /* learner.c: closes the three data sockets (linger 0) once the threads
  * that use them have stopped, before the actors are told to stop: unsent

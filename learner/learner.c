@@ -423,13 +423,17 @@ int im_learner_new(im_learner **out, const im_learner_config *cfg, char *err,
 	pthread_condattr_setclock(&ca, CLOCK_MONOTONIC);
 	pthread_cond_init(&l->updated, &ca);
 	pthread_condattr_destroy(&ca);
-	pthread_mutex_init(&l->stats_mu, NULL);
 	l->t0_ms = im_now_ms();
 	l->run_id = im_rng_entropy();
 	l->session = im_rng_entropy();
 	loss_options(l);
-	int rc = build_model(cfg, &l->model, l->env, sizeof l->env,
-			     &l->max_episode_steps, err, errlen);
+	int rc = im_progress_new(&l->progress);
+	if (rc) {
+		im_errf(err, errlen, rc, "out of memory");
+		goto fail;
+	}
+	rc = build_model(cfg, &l->model, l->env, sizeof l->env,
+			 &l->max_episode_steps, err, errlen);
 	if (rc)
 		goto fail;
 	l->params = im_model_params(l->model);
@@ -500,7 +504,7 @@ void im_learner_free(im_learner *l)
 	free(l->pids);
 	pthread_mutex_destroy(&l->mu);
 	pthread_cond_destroy(&l->updated);
-	pthread_mutex_destroy(&l->stats_mu);
+	im_progress_free(l->progress);
 	free(l);
 }
 

@@ -34,29 +34,6 @@ void im_learner_copy_state(im_learner *l, float *params, im_optim *shadow,
 	pthread_mutex_unlock(&l->mu);
 }
 
-static void stats_part(im_learner *l, im_status_snapshot *s)
-{
-	pthread_mutex_lock(&l->stats_mu);
-	double sr = 0, sl = 0;
-	for (int i = 0; i < l->nret; i++) {
-		sr += l->returns[i];
-		sl += l->lengths[i];
-	}
-	s->episodes = l->episodes;
-	s->mean_return = l->nret ? sr / l->nret : NAN;
-	s->mean_length = l->nret ? sl / l->nret : NAN;
-	s->total_loss = l->total;
-	s->pg_loss = l->pg;
-	s->baseline_loss = l->base;
-	s->entropy_loss = l->ent;
-	s->entropy = l->entropy;
-	s->grad_norm = l->grad_norm;
-	s->learning_rate = l->lr;
-	s->policy_lag_mean = l->lag_mean;
-	s->policy_lag_max = l->lag_max;
-	pthread_mutex_unlock(&l->stats_mu);
-}
-
 void im_learner_snapshot(im_learner *l, im_status_snapshot *s)
 {
 	uint64_t now = im_now_ms();
@@ -72,7 +49,7 @@ void im_learner_snapshot(im_learner *l, im_status_snapshot *s)
 	s->updates = l->updates;
 	s->param_version = l->version;
 	pthread_mutex_unlock(&l->mu);
-	stats_part(l, s);
+	im_progress_fill(l->progress, s);
 	im_store_stats ss;
 	im_store_get_stats(l->store, &ss);
 	s->store_depth = ss.depth;
@@ -206,7 +183,7 @@ static int spawn_actors(im_learner *l)
 
 static int solved(const im_learner *l, const im_status_snapshot *s)
 {
-	return l->cfg->target_return != 0 && s->episodes >= IM_RETURNS_WINDOW &&
+	return l->cfg->target_return != 0 && s->episodes >= IM_PROGRESS_WINDOW &&
 	       s->mean_return >= l->cfg->target_return;
 }
 
@@ -274,7 +251,7 @@ static void summary(im_learner *l, loop_ctx *c, const char *why)
 		why, c->snap.frames, c->snap.updates, secs,
 		(double)(c->snap.frames - l->start_frames) / (secs > 0 ? secs : 1),
 		c->snap.mean_return,
-		c->snap.episodes < IM_RETURNS_WINDOW ? (int)c->snap.episodes : IM_RETURNS_WINDOW,
+		c->snap.episodes < IM_PROGRESS_WINDOW ? (int)c->snap.episodes : IM_PROGRESS_WINDOW,
 		c->snap.unrolls_received, dropped_total(&c->snap));
 	/* No episode yet: the mean is NaN, which JSON cannot say; null, as
 	 * /status writes it. */

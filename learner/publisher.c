@@ -1,0 +1,84 @@
+/* The publisher thread: broadcasts the parameters on the PUB socket after
+ * every publish_every updates, and at least every publish_interval_ms
+ * (so that an actor that joined late or missed a message catches up), at
+ * most one broadcast per PUBLISH_MIN_MS. */
+#include "internal.h"
+
+#include "err.h"
+#include "transport.h"
+#include "wire.h"
+
+#include <stdlib.h>
+#include <string.h>
+#include <time.h>
+#include <zmq.h>
+
+#define PUBLISH_MIN_MS 2
+
+static int stopping(im_learner *l)
+{
+	return atomic_load(&l->stopping);
+}
+
+/* Sends one Params of the snapshot, packed into the reused *buf. */
+static void publish(im_learner *l, float *snapshot, size_t n, uint64_t version,
+		    uint8_t **buf, size_t *cap)
+{
+	Impala__Params p = IMPALA__PARAMS__INIT;
+	p.run_id = l->run_id;
+	p.learner_session = l->session;
+	p.version = version;
+	p.param_count = n;
+	p.data = (ProtobufCBinaryData){n * sizeof(float), (uint8_t *)snapshot};
+	p.checksum = im_wire_crc32c(snapshot, n * sizeof(float));
+	size_t len;
+	if (im_wire_pack_into(&p.base, buf, cap, &len) == IM_OK)
+		im_transport_send(l->pub, *buf, len, ZMQ_DONTWAIT);
+}
+
+/* Waits (l->mu held) until publish_every updates since version `last`,
+ * the interval, or stop. */
+static void wait_for_updates(im_learner *l, uint64_t last)
+{
+	/* l->updated's clock is monotonic (learner.c). */
+	struct timespec ts = im_deadline_ms(l->cfg->publish_interval_ms);
+	while (!stopping(l) && last != UINT64_MAX &&
+	       l->version - last < (uint64_t)l->cfg->publish_every &&
+	       pthread_cond_timedwait(&l->updated, &l->mu, &ts) == 0)
+		;
+}
+
+void *im_learner_publisher_main(void *arg)
+{
+	im_learner *l = arg;
+	size_t n = im_model_num_params(l->model), cap = 0;
+	float *snapshot = malloc(n * sizeof(float));
+	uint8_t *buf = NULL;
+	uint64_t last = UINT64_MAX, last_ms = 0;
+	pthread_mutex_lock(&l->mu);
+	while (snapshot && !stopping(l)) {
+		wait_for_updates(l, last);
+		if (stopping(l))
+			break;
+		/* At most one broadcast per PUBLISH_MIN_MS: a small model
+		 * updates thousands of times a second, and every copy costs
+		 * the learner a memcpy and a CRC and the actors bandwidth. */
+		if (im_now_ms() - last_ms < PUBLISH_MIN_MS) {
+			pthread_mutex_unlock(&l->mu);
+			struct timespec nap = {0, PUBLISH_MIN_MS * 1000000L};
+			nanosleep(&nap, NULL);
+			pthread_mutex_lock(&l->mu);
+			continue;
+		}
+		last_ms = im_now_ms();
+		memcpy(snapshot, l->params, n * sizeof(float));
+		last = l->version;
+		pthread_mutex_unlock(&l->mu);
+		publish(l, snapshot, n, last, &buf, &cap);
+		pthread_mutex_lock(&l->mu);
+	}
+	pthread_mutex_unlock(&l->mu);
+	free(snapshot);
+	free(buf);
+	return NULL;
+}
