@@ -7,18 +7,25 @@
 
 typedef void *(*wire_unpack_fn)(ProtobufCAllocator *, size_t, const uint8_t *);
 
-static int wire_decode(const uint8_t *buf, size_t len, size_t max,
-		       wire_unpack_fn unpack, void **out)
+static int wire_decode_in(ProtobufCAllocator *a, const uint8_t *buf,
+			  size_t len, size_t max, wire_unpack_fn unpack,
+			  void **out)
 {
 	if (!buf && len)
 		return IM_EINVAL;
 	if (len > max)
 		return IM_ETOOBIG;
-	void *m = unpack(NULL, len, buf);
+	void *m = unpack(a, len, buf);
 	if (!m)
 		return IM_EPROTO;
 	*out = m;
 	return IM_OK;
+}
+
+static int wire_decode(const uint8_t *buf, size_t len, size_t max,
+		       wire_unpack_fn unpack, void **out)
+{
+	return wire_decode_in(NULL, buf, len, max, unpack, out);
 }
 
 int im_wire_decode_control(const uint8_t *buf, size_t len, size_t max,
@@ -43,6 +50,15 @@ int im_wire_decode_trajectory(const uint8_t *buf, size_t len, size_t max,
 	return wire_decode(buf, len, max,
 			   (wire_unpack_fn)impala__trajectory__unpack,
 			   (void **)out);
+}
+
+int im_wire_decode_trajectory_in(ProtobufCAllocator *a, const uint8_t *buf,
+				 size_t len, size_t max,
+				 Impala__Trajectory **out)
+{
+	return wire_decode_in(a, buf, len, max,
+			      (wire_unpack_fn)impala__trajectory__unpack,
+			      (void **)out);
 }
 
 int im_wire_encode(const ProtobufCMessage *msg, uint8_t **buf, size_t *len)

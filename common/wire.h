@@ -28,6 +28,12 @@ int im_wire_decode_params(const uint8_t *buf, size_t len, size_t max,
 			  Impala__Params **out);
 int im_wire_decode_trajectory(const uint8_t *buf, size_t len, size_t max,
 			      Impala__Trajectory **out);
+/* The same with protobuf-c's allocator a (NULL: malloc), as the learner's
+ * store uses to decode straight into one of its slots; *out is then freed
+ * through a, and IM_EPROTO also means that a ran out. */
+int im_wire_decode_trajectory_in(ProtobufCAllocator *a, const uint8_t *buf,
+				 size_t len, size_t max,
+				 Impala__Trajectory **out);
 
 /* Packs msg into a new malloc'd buffer; on success *buf is the caller's to
  * free() and *len its size; on failure (IM_ENOMEM) nothing is allocated. */

@@ -33,30 +33,24 @@ static void reject(im_receiver *r, im_reject why, uint64_t actor,
 	count(&r->st.dropped[why], 1);
 }
 
-/* Puts t, waiting while the store is full; IM_ECANCELED once stopping. */
-static int put_waiting(im_receiver *r, const Impala__Trajectory *t)
+/* Reserves a slot, waiting while the store is full; IM_ECANCELED once
+ * stopping. */
+static int reserve_waiting(im_receiver *r, im_store_slot **slot)
 {
 	int rc;
 	do {
 		if (__atomic_load_n(&r->stop, __ATOMIC_ACQUIRE))
 			return IM_ECANCELED;
-		rc = im_store_put(r->o.store, t, r->o.poll_ms);
+		rc = im_store_reserve(r->o.store, r->o.poll_ms, slot);
 	} while (rc == IM_ETIMEDOUT);
 	return rc;
 }
 
-/* Decodes, validates and stores one message; IM_ECANCELED ends the loop. */
-static int handle(im_receiver *r, const uint8_t *buf, size_t len)
+/* Validates t (in slot) and queues it, or gives the slot back. */
+static void check_and_store(im_receiver *r, im_store_slot *slot,
+			    const Impala__Trajectory *t)
 {
 	char detail[192];
-	Impala__Trajectory *t = NULL;
-	int rc = im_wire_decode_trajectory(buf, len, r->max_bytes, &t);
-	if (rc != IM_OK) {
-		snprintf(detail, sizeof detail, "%zu-byte message: %s", len,
-			 im_strerror(rc));
-		reject(r, im_validate_decode_rc(rc), 0, detail);
-		return IM_OK;
-	}
 	uint64_t version = __atomic_load_n(r->o.param_version, __ATOMIC_ACQUIRE);
 	im_validate_state st = {
 		.run_id = r->o.run_id,
@@ -71,14 +65,38 @@ static int handle(im_receiver *r, const uint8_t *buf, size_t len)
 					       sizeof detail);
 	if (why != IM_REJECT_OK) {
 		reject(r, why, t->actor_id, detail);
-	} else if ((rc = put_waiting(r, t)) == IM_OK) {
-		if (r->o.on_accept)
-			r->o.on_accept(r->o.ctx, t, version - t->param_version);
+		im_store_release(r->o.store, slot);
+		return;
+	}
+	/* Before the commit: from then on a learner thread may take t. */
+	if (r->o.on_accept)
+		r->o.on_accept(r->o.ctx, t, version - t->param_version);
+	if (im_store_commit(r->o.store, slot) == IM_OK) {
 		count(&r->st.frames, r->o.dims.T);
 		count(&r->st.accepted, 1);
 	}
-	impala__trajectory__free_unpacked(t, NULL);
-	return rc == IM_ECANCELED ? IM_ECANCELED : IM_OK;
+}
+
+/* Decodes one message straight into a store slot (waiting for one),
+ * validates and stores it; IM_ECANCELED ends the loop. */
+static int handle(im_receiver *r, const uint8_t *buf, size_t len)
+{
+	im_store_slot *slot;
+	int rc = reserve_waiting(r, &slot);
+	if (rc != IM_OK)
+		return rc == IM_ECANCELED ? IM_ECANCELED : IM_OK;
+	Impala__Trajectory *t = NULL;
+	rc = im_store_decode(slot, buf, len, r->max_bytes, &t);
+	if (rc != IM_OK) {
+		char detail[192];
+		snprintf(detail, sizeof detail, "%zu-byte message: %s", len,
+			 im_strerror(rc));
+		im_store_release(r->o.store, slot);
+		reject(r, im_validate_decode_rc(rc), 0, detail);
+		return IM_OK;
+	}
+	check_and_store(r, slot, t);
+	return IM_OK;
 }
 
 /* Waits up to poll_ms for a message and handles it. */

@@ -1,10 +1,12 @@
 /* The learner's receiver: one thread that reads Trajectory messages from a
- * PULL socket, decodes and validates each against the run, counts every
- * rejection under its reason, and copies accepted unrolls into the store.
+ * PULL socket, decodes each straight into a store slot, validates it
+ * against the run, counts every rejection under its reason (and gives the
+ * slot back), and queues accepted unrolls in the store.
  *
- * Backpressure: when the store is full the thread waits in im_store_put()
- * (re-checking its stop flag every poll_ms), stops reading the socket, and
- * ZeroMQ's high-water marks push the wait back to the actors' sends.
+ * Backpressure: when the store is full the thread waits in
+ * im_store_reserve() (re-checking its stop flag every poll_ms), stops
+ * reading the socket, and ZeroMQ's high-water marks push the wait back to
+ * the actors' sends.
  *
  * Size limits: the receiver refuses as "oversized" any message larger than
  * im_validate_max_trajectory_bytes() for the run (counted); the socket's
@@ -41,7 +43,8 @@ typedef struct im_receiver_opts {
 	 * trajectories. */
 	int (*actor_lookup)(void *ctx, uint64_t actor_id,
 			    im_validate_actor *out);
-	/* Called on the receiver thread after t was put into the store, with
+	/* Called on the receiver thread for each valid t just before it is
+	 * queued in the store (after which a learner thread may take it), with
 	 * its policy lag (learner version minus t->param_version), e.g. to
 	 * account the actor's row.  t is valid during the call only.
 	 * NULL: nothing. */

@@ -2,6 +2,7 @@
 
 #include "err.h"
 #include "log.h"
+#include "wire.h"
 
 #include <errno.h>
 #include <pthread.h>
@@ -9,37 +10,24 @@
 #include <string.h>
 #include <time.h>
 
-/* Slots hold the wire's little-endian arrays as they came. */
-#if defined(__BYTE_ORDER__) && __BYTE_ORDER__ != __ORDER_LITTLE_ENDIAN__
-#error "store.c copies little-endian wire arrays natively; add byte swaps"
-#endif
+/* Alignment of every allocation in a slot's arena (malloc's). */
+#define ARENA_ALIGN 16
 
-/* One unroll, in the wire's layout.  Arrays are sized for the worst case
- * (T truncated steps, T episodes) and carved from one block (slot_carve);
- * pages never written stay unbacked. */
-typedef struct slot {
-	uint8_t *block;        /* every array below; owned */
-	uint8_t *obs;          /* (T+1, obs_numel) of obs_elem bytes */
-	uint8_t *final_obs;    /* (T, obs_numel), n_trunc rows used */
-	uint8_t *actions;      /* (T, D) int32 or float32 */
-	float *rewards;        /* (T) */
-	uint8_t *terminated;   /* (T) */
-	uint8_t *truncated;    /* (T) */
-	float *logp;           /* (T) */
-	float *h, *c;          /* (H) each; NULL without LSTM */
-	uint8_t *prev_action;  /* (D) int32 or float32 */
-	float prev_reward;
-	uint32_t n_trunc;
-	float *ep_return;      /* (T) */
-	uint32_t *ep_length;   /* (T) */
-	uint8_t *ep_truncated; /* (T) */
-	im_unroll_meta meta;   /* episode pointers unused here */
-} slot;
+/* One unroll: protobuf-c decodes the message straight into the slot's
+ * arena (arena_alloc), so the arrays are copied once, from the wire's
+ * bytes, until the batcher copies them into a batch. */
+struct im_store_slot {
+	uint8_t *arena;        /* owned; im_store_slot_bytes() */
+	size_t cap, used;
+	ProtobufCAllocator alloc;
+	Impala__Trajectory *t; /* in the arena; NULL until decoded */
+	uint32_t index;        /* in the store's slots */
+};
 
 struct im_store {
 	im_run_dims d;
 	uint32_t cap, B;
-	slot *slots;           /* (cap) */
+	im_store_slot *slots;  /* (cap) */
 	uint32_t *free_idx;    /* (cap) stack of free slot indices */
 	uint32_t n_free;
 	uint32_t *queue;       /* (cap) ring of full slots, oldest first */
@@ -54,71 +42,67 @@ struct im_store {
 
 /* ---- slots ---- */
 
-/* The next `bytes` of a slot's block at *at (NULL when only counting). */
-static void *carve(uint8_t *block, size_t *at, size_t bytes)
+static void *arena_alloc(void *data, size_t size)
 {
-	void *p = block ? block + *at : NULL;
-	*at += bytes;
-	return p;
+	im_store_slot *s = data;
+	size_t at = (s->used + ARENA_ALIGN - 1) & ~(size_t)(ARENA_ALIGN - 1);
+	if (at > s->cap || size > s->cap - at)
+		return NULL;
+	s->used = at + size;
+	return s->arena + at;
 }
 
-/* Points s's arrays into block, or with block NULL only counts: the one
- * list of a slot's arrays that slot_alloc and im_store_slot_bytes share.
- * Arrays of 4-byte elements come first, then the observation rows (so
- * float rows stay aligned), then the byte arrays: malloc's alignment
- * serves them all and no padding is needed.  Returns the block's bytes. */
-static size_t slot_carve(slot *s, const im_run_dims *d, uint8_t *block)
+/* Everything goes at once when the slot is reset. */
+static void arena_free(void *data, void *p)
 {
-	size_t T = d->T, row = d->obs_numel * d->obs_elem, at = 0;
-	size_t A = (size_t)d->action_dim * 4, H = (size_t)d->lstm_hidden * 4;
-	s->actions = carve(block, &at, T * A);
-	s->prev_action = carve(block, &at, A);
-	s->rewards = carve(block, &at, T * sizeof(float));
-	s->logp = carve(block, &at, T * sizeof(float));
-	s->ep_return = carve(block, &at, T * sizeof(float));
-	s->ep_length = carve(block, &at, T * sizeof(uint32_t));
-	s->h = carve(block, &at, H);
-	s->c = carve(block, &at, H);
-	s->obs = carve(block, &at, (T + 1) * row);
-	s->final_obs = carve(block, &at, T * row);
-	s->terminated = carve(block, &at, T);
-	s->truncated = carve(block, &at, T);
-	s->ep_truncated = carve(block, &at, T);
-	if (!H)
-		s->h = s->c = NULL;
-	return at;
+	(void)data;
+	(void)p;
 }
 
-static void slot_free(slot *s)
+static void slot_reset(im_store_slot *s)
 {
-	free(s->block);
-	s->block = NULL;
+	s->used = 0;
+	s->t = NULL;
 }
 
-static int slot_alloc(slot *s, const im_run_dims *d)
+/* What protobuf-c allocates besides the arrays, for a valid Trajectory:
+ * the message structs (Trajectory, four Tensors and their shapes, one
+ * Episode and its pointer per episode, at most T), its scan buffers
+ * (freed into nothing here) and the alignment of each allocation; the
+ * fixed part fits in the 4096 bytes im_validate_max_trajectory_bytes
+ * allows for tags.  The worst case (every step truncated, T episodes,
+ * test_worst_case_fits_a_slot) needs under 100 bytes a step and fails
+ * at 70; this allows twice that. */
+static size_t decode_overhead(const im_run_dims *d)
 {
-	memset(s, 0, sizeof *s);
-	s->block = malloc(slot_carve(s, d, NULL));
-	if (!s->block)
-		return IM_ENOMEM;
-	slot_carve(s, d, s->block);
-	return IM_OK;
+	return 4096 + (size_t)d->T * 192;
 }
 
 size_t im_store_slot_bytes(const im_run_dims *d)
 {
-	slot s;
-	return slot_carve(&s, d, NULL);
+	return im_validate_max_trajectory_bytes(d) + decode_overhead(d);
 }
 
-/* The byte lengths the copy relies on; validation checked much more. */
+static int slot_alloc(im_store_slot *s, const im_run_dims *d, uint32_t index)
+{
+	memset(s, 0, sizeof *s);
+	s->cap = im_store_slot_bytes(d);
+	s->arena = malloc(s->cap);
+	if (!s->arena)
+		return IM_ENOMEM;
+	s->alloc = (ProtobufCAllocator){arena_alloc, arena_free, s};
+	s->index = index;
+	return IM_OK;
+}
+
+/* The byte lengths the batcher relies on; validation checked much more. */
 static int fits(const Impala__Trajectory *t, const im_run_dims *d)
 {
 	size_t T = d->T, row = d->obs_numel * d->obs_elem;
 	size_t n_trunc = 0;
-	if (t->num_steps != d->T || !t->obs || !t->actions ||
+	if (!t || t->num_steps != d->T || !t->obs || !t->actions ||
 	    t->truncated.len != T || t->terminated.len != T)
-		return 0;
+		return 4096 + (size_t)d->T * 100;
 	for (size_t i = 0; i < T; i++)
 		n_trunc += t->truncated.data[i] != 0;
 	size_t final_len = t->final_obs ? t->final_obs->data.len : 0;
@@ -130,45 +114,6 @@ static int fits(const Impala__Trajectory *t, const im_run_dims *d)
 	       final_len == n_trunc * row && t->lstm_h.len == h &&
 	       t->lstm_c.len == h && pa == 4 * d->action_dim &&
 	       t->n_episodes <= T;
-}
-
-static void slot_fill(slot *s, const Impala__Trajectory *t,
-		      const im_run_dims *d)
-{
-	size_t T = d->T, row = d->obs_numel * d->obs_elem;
-	memcpy(s->obs, t->obs->data.data, (T + 1) * row);
-	s->n_trunc = 0;
-	for (size_t i = 0; i < T; i++)
-		s->n_trunc += t->truncated.data[i] != 0;
-	if (s->n_trunc)
-		memcpy(s->final_obs, t->final_obs->data.data, s->n_trunc * row);
-	memcpy(s->actions, t->actions->data.data, T * d->action_dim * 4);
-	memcpy(s->rewards, t->rewards.data, 4 * T);
-	memcpy(s->terminated, t->terminated.data, T);
-	memcpy(s->truncated, t->truncated.data, T);
-	memcpy(s->logp, t->behaviour_logp.data, 4 * T);
-	if (d->lstm_hidden) {
-		memcpy(s->h, t->lstm_h.data, 4 * (size_t)d->lstm_hidden);
-		memcpy(s->c, t->lstm_c.data, 4 * (size_t)d->lstm_hidden);
-	}
-	/* An absent previous action means "no action yet": zeros. */
-	if (t->prev_action)
-		memcpy(s->prev_action, t->prev_action->data.data, 4 * d->action_dim);
-	else
-		memset(s->prev_action, 0, 4 * d->action_dim);
-	s->prev_reward = t->prev_reward;
-	for (size_t i = 0; i < t->n_episodes; i++) {
-		s->ep_return[i] = t->episodes[i]->episode_return;
-		s->ep_length[i] = t->episodes[i]->length;
-		s->ep_truncated[i] = t->episodes[i]->truncated ? 1 : 0;
-	}
-	s->meta = (im_unroll_meta){
-		.actor_id = t->actor_id,
-		.unroll_seq = t->unroll_seq,
-		.param_version = t->param_version,
-		.env_index = t->env_index,
-		.n_episodes = (uint32_t)t->n_episodes,
-	};
 }
 
 /* ---- the store ---- */
@@ -190,7 +135,7 @@ int im_store_new(im_store **out, const im_store_opts *o)
 	if (!s->slots || !s->free_idx || !s->queue)
 		goto fail;
 	for (uint32_t i = 0; i < s->cap; i++) {
-		if (slot_alloc(&s->slots[i], &s->d) != IM_OK)
+		if (slot_alloc(&s->slots[i], &s->d, i) != IM_OK)
 			goto fail;
 		s->free_idx[s->n_free++] = i;
 	}
@@ -207,7 +152,7 @@ int im_store_new(im_store **out, const im_store_opts *o)
 fail:
 	/* Slots past the failed one are still zeroed by calloc. */
 	for (uint32_t i = 0; s->slots && i < s->cap; i++)
-		slot_free(&s->slots[i]);
+		free(s->slots[i].arena);
 	free(s->slots);
 	free(s->free_idx);
 	free(s->queue);
@@ -220,7 +165,7 @@ void im_store_free(im_store *s)
 	if (!s)
 		return;
 	for (uint32_t i = 0; i < s->cap; i++)
-		slot_free(&s->slots[i]);
+		free(s->slots[i].arena);
 	pthread_cond_destroy(&s->not_full);
 	pthread_cond_destroy(&s->enough);
 	pthread_mutex_destroy(&s->mu);
@@ -245,7 +190,7 @@ static int wait_on(im_store *s, pthread_cond_t *c, int timeout_ms,
 }
 
 /* Reserves a free slot index in *idx under the lock. */
-static int reserve_slot(im_store *s, int timeout_ms, uint32_t *idx)
+static int reserve_locked(im_store *s, int timeout_ms, uint32_t *idx)
 {
 	struct timespec dl = im_deadline_ms(timeout_ms > 0 ? timeout_ms : 0);
 	int rc = IM_OK, waited = 0;
@@ -262,28 +207,81 @@ static int reserve_slot(im_store *s, int timeout_ms, uint32_t *idx)
 	return IM_OK;
 }
 
-int im_store_put(im_store *s, const Impala__Trajectory *t, int timeout_ms)
+int im_store_reserve(im_store *s, int timeout_ms, im_store_slot **slot)
 {
-	if (!s || !t)
+	if (!s || !slot)
 		return IM_EINVAL;
-	if (!fits(t, &s->d))
-		return IM_ESHAPE;
 	uint32_t idx;
 	pthread_mutex_lock(&s->mu);
-	int rc = reserve_slot(s, timeout_ms, &idx);
+	int rc = reserve_locked(s, timeout_ms, &idx);
 	pthread_mutex_unlock(&s->mu);
-	if (rc != IM_OK)
-		return rc;
-	/* The slot is ours until queued: copy without holding the lock. */
-	slot_fill(&s->slots[idx], t, &s->d);
+	if (rc == IM_OK) {
+		slot_reset(&s->slots[idx]);
+		*slot = &s->slots[idx];
+	}
+	return rc;
+}
+
+int im_store_decode(im_store_slot *slot, const uint8_t *buf, size_t len,
+		    size_t max, Impala__Trajectory **t)
+{
+	slot_reset(slot);
+	int rc = im_wire_decode_trajectory_in(&slot->alloc, buf, len, max,
+					      &slot->t);
+	if (rc == IM_OK)
+		*t = slot->t;
+	else
+		slot_reset(slot);
+	return rc;
+}
+
+void im_store_release(im_store *s, im_store_slot *slot)
+{
+	slot_reset(slot);
 	pthread_mutex_lock(&s->mu);
-	s->queue[(s->q_head + s->q_len) % s->cap] = idx;
+	s->free_idx[s->n_free++] = slot->index;
+	pthread_cond_broadcast(&s->not_full);
+	pthread_mutex_unlock(&s->mu);
+}
+
+int im_store_commit(im_store *s, im_store_slot *slot)
+{
+	if (!fits(slot->t, &s->d)) {
+		im_store_release(s, slot);
+		return IM_ESHAPE;
+	}
+	pthread_mutex_lock(&s->mu);
+	s->queue[(s->q_head + s->q_len) % s->cap] = slot->index;
 	s->q_len++;
 	s->st.put++;
 	if (s->q_len >= s->B)
 		pthread_cond_broadcast(&s->enough);
 	pthread_mutex_unlock(&s->mu);
 	return IM_OK;
+}
+
+int im_store_put(im_store *s, const Impala__Trajectory *t, int timeout_ms)
+{
+	if (!s || !t)
+		return IM_EINVAL;
+	if (!fits(t, &s->d))
+		return IM_ESHAPE;
+	uint8_t *buf = NULL;
+	size_t len = 0;
+	if (im_wire_encode(&t->base, &buf, &len) != IM_OK)
+		return IM_ENOMEM;
+	im_store_slot *slot;
+	int rc = im_store_reserve(s, timeout_ms, &slot);
+	if (rc == IM_OK) {
+		Impala__Trajectory *copy;
+		rc = im_store_decode(slot, buf, len, slot->cap, &copy);
+		if (rc == IM_OK)
+			rc = im_store_commit(s, slot);
+		else
+			im_store_release(s, slot);
+	}
+	free(buf);
+	return rc;
 }
 
 /* Moves queued unrolls older than min_version back to the free stack,
@@ -293,7 +291,8 @@ static void drop_stale_locked(im_store *s)
 	uint32_t kept = 0, n = s->q_len;
 	for (uint32_t i = 0; i < n; i++) {
 		uint32_t idx = s->queue[(s->q_head + i) % s->cap];
-		if (s->slots[idx].meta.param_version < s->min_version) {
+		if (s->slots[idx].t->param_version < s->min_version) {
+			slot_reset(&s->slots[idx]);
 			s->free_idx[s->n_free++] = idx;
 			s->st.dropped_lag++;
 		} else {
@@ -326,142 +325,37 @@ static int wait_batch_locked(im_store *s, int timeout_ms, uint32_t *idx)
 	return IM_OK;
 }
 
-static void copy_action(im_batch *b, size_t at, const uint8_t *src,
-			int32_t *dst_i, float *dst_f)
-{
-	if (b->discrete)
-		memcpy(&dst_i[at], src, sizeof(int32_t));
-	else
-		memcpy(&dst_f[at * b->action_dim], src, 4 * b->action_dim);
-}
-
-static void zero_action(im_batch *b, size_t at, int32_t *dst_i, float *dst_f)
-{
-	if (b->discrete)
-		dst_i[at] = 0;
-	else
-		memset(&dst_f[at * b->action_dim], 0, 4 * b->action_dim);
-}
-
-/* Step-0 inputs and the per-step arrays of unroll bi. */
-static void assemble_steps(im_batch *b, const slot *s, uint32_t bi)
-{
-	size_t B = b->B, row = b->obs_numel * b->obs_elem, D = b->action_dim;
-	uint8_t *obs = b->obs;
-	/* Rows in the wire's dtype, as they came: bytes stay bytes. */
-	for (size_t t = 0; t <= b->T; t++)
-		memcpy(&obs[(t * B + bi) * row], &s->obs[t * row], row);
-	copy_action(b, bi, s->prev_action, b->prev_action, b->prev_action_box);
-	b->prev_reward[bi] = s->prev_reward;
-	b->reset[bi] = 0.0f;
-	b->reset_u8[bi] = 0;
-	for (size_t t = 0; t < b->T; t++) {
-		size_t at = t * B + bi, next = at + B;
-		const uint8_t *a = &s->actions[t * D * 4];
-		int done = s->terminated[t] || s->truncated[t];
-		copy_action(b, at, a, b->actions, b->actions_box);
-		b->rewards[at] = s->rewards[t];
-		b->terminated[at] = s->terminated[t] ? 1.0f : 0.0f;
-		b->truncated[at] = s->truncated[t] ? 1.0f : 0.0f;
-		b->behaviour_logp[at] = s->logp[t];
-		b->terminated_u8[at] = s->terminated[t] ? 1 : 0;
-		b->truncated_u8[at] = s->truncated[t] ? 1 : 0;
-		b->reset_u8[next] = done ? 1 : 0;
-		b->reset[next] = done ? 1.0f : 0.0f;
-		b->prev_reward[next] = done ? 0.0f : s->rewards[t];
-		if (done)
-			zero_action(b, next, b->prev_action, b->prev_action_box);
-		else
-			copy_action(b, next, a, b->prev_action, b->prev_action_box);
-	}
-}
-
-static void assemble_meta(im_batch *b, const slot *s, uint32_t bi)
-{
-	size_t off = (size_t)bi * b->T, ne = s->meta.n_episodes;
-	memcpy(&b->ep_return[off], s->ep_return, ne * sizeof(float));
-	memcpy(&b->ep_length[off], s->ep_length, ne * sizeof(uint32_t));
-	memcpy(&b->ep_truncated[off], s->ep_truncated, ne);
-	b->meta[bi] = s->meta;
-	b->meta[bi].episode_return = &b->ep_return[off];
-	b->meta[bi].episode_length = &b->ep_length[off];
-	b->meta[bi].episode_truncated = &b->ep_truncated[off];
-	if (b->lstm_hidden) {
-		size_t H = b->lstm_hidden;
-		memcpy(&b->h0[bi * H], s->h, H * sizeof(float));
-		memcpy(&b->c0[bi * H], s->c, H * sizeof(float));
-	}
-}
-
-/* Bootstrap rows for truncated steps, in ascending t*B + b. */
-static void assemble_extra(im_batch *b, slot *const *sl, uint32_t *rows)
-{
-	size_t B = b->B, n = b->obs_numel * b->obs_elem, D = b->action_dim;
-	uint8_t *extra_obs = b->extra_obs;
-	uint32_t k = 0;
-	/* rows[bi]: truncations seen so far in unroll bi, which is the row
-	 * of its final_obs that belongs to the next one. */
-	memset(rows, 0, B * sizeof *rows);
-	for (size_t t = 0; t < b->T; t++) {
-		for (size_t bi = 0; bi < B; bi++) {
-			const slot *s = sl[bi];
-			if (!s->truncated[t])
-				continue;
-			uint32_t row = rows[bi]++;
-			b->extra_index[k] = (int32_t)(t * B + bi);
-			memcpy(&extra_obs[(size_t)k * n],
-			       &s->final_obs[(size_t)row * n], n);
-			copy_action(b, k, &s->actions[t * D * 4],
-				    b->extra_prev_action, b->extra_prev_action_box);
-			b->extra_prev_reward[k] = s->rewards[t];
-			k++;
-		}
-	}
-	b->n_extra = k;
-	b->input.extra.n = (int)k;
-}
-
-static int batch_matches(const im_batch *b, const im_store *s)
-{
-	return b->T == s->d.T && b->B == s->B && b->obs_numel == s->d.obs_numel &&
-	       b->obs_elem == s->d.obs_elem &&
-	       b->action_dim == s->d.action_dim &&
-	       b->lstm_hidden == s->d.lstm_hidden &&
-	       b->discrete == (s->d.action_kind ==
-			       IMPALA__ACTION_KIND__ACTION_DISCRETE);
-}
-
 int im_store_take(im_store *s, im_batch *b, int timeout_ms)
 {
-	if (!s || !b || !batch_matches(b, s))
+	if (!s || !b || !im_batch_matches(b, &s->d, s->B))
 		return IM_EINVAL;
 	/* Per-call scratch, as several learner threads take at once. */
-	uint32_t *taken = malloc(2 * s->B * sizeof *taken);
-	slot **sl = malloc(s->B * sizeof *sl);
-	if (!taken || !sl) {
+	uint32_t *taken = malloc(s->B * sizeof *taken);
+	const Impala__Trajectory **ts = malloc(s->B * sizeof *ts);
+	if (!taken || !ts) {
 		free(taken);
-		free(sl);
+		free(ts);
 		return IM_ENOMEM;
 	}
 	pthread_mutex_lock(&s->mu);
 	int rc = wait_batch_locked(s, timeout_ms, taken);
 	pthread_mutex_unlock(&s->mu);
 	if (rc == IM_OK) {
-		for (uint32_t i = 0; i < s->B; i++) {
-			sl[i] = &s->slots[taken[i]];
-			assemble_steps(b, sl[i], i);
-			assemble_meta(b, sl[i], i);
-		}
-		assemble_extra(b, sl, taken + s->B);
-		pthread_mutex_lock(&s->mu);
+		/* The slots are this call's until freed below. */
 		for (uint32_t i = 0; i < s->B; i++)
+			ts[i] = s->slots[taken[i]].t;
+		im_batch_fill(b, ts);
+		pthread_mutex_lock(&s->mu);
+		for (uint32_t i = 0; i < s->B; i++) {
+			slot_reset(&s->slots[taken[i]]);
 			s->free_idx[s->n_free++] = taken[i];
+		}
 		s->st.taken += s->B;
 		pthread_cond_broadcast(&s->not_full);
 		pthread_mutex_unlock(&s->mu);
 	}
 	free(taken);
-	free(sl);
+	free(ts);
 	return rc;
 }
 
@@ -489,128 +383,4 @@ void im_store_get_stats(im_store *s, im_store_stats *out)
 	*out = s->st;
 	out->depth = s->q_len;
 	pthread_mutex_unlock(&s->mu);
-}
-
-/* ---- batches ---- */
-
-void im_batch_free(im_batch *b)
-{
-	if (!b)
-		return;
-	free(b->obs);
-	free(b->actions);
-	free(b->actions_box);
-	free(b->rewards);
-	free(b->terminated);
-	free(b->truncated);
-	free(b->behaviour_logp);
-	free(b->prev_action);
-	free(b->prev_action_box);
-	free(b->prev_reward);
-	free(b->reset);
-	free(b->terminated_u8);
-	free(b->truncated_u8);
-	free(b->reset_u8);
-	free(b->h0);
-	free(b->c0);
-	free(b->extra_index);
-	free(b->extra_obs);
-	free(b->extra_prev_action);
-	free(b->extra_prev_action_box);
-	free(b->extra_prev_reward);
-	free(b->meta);
-	free(b->ep_return);
-	free(b->ep_length);
-	free(b->ep_truncated);
-	free(b);
-}
-
-/* Arrays of the action type: int32 for Discrete, float for Box. */
-static int alloc_actions(im_batch *b, size_t TB, size_t T1B)
-{
-	size_t D = b->action_dim;
-	if (b->discrete) {
-		b->actions = malloc(TB * sizeof(int32_t));
-		b->prev_action = malloc(T1B * sizeof(int32_t));
-		b->extra_prev_action = malloc(TB * sizeof(int32_t));
-		return b->actions && b->prev_action && b->extra_prev_action;
-	}
-	b->actions_box = malloc(TB * D * sizeof(float));
-	b->prev_action_box = malloc(T1B * D * sizeof(float));
-	b->extra_prev_action_box = malloc(TB * D * sizeof(float));
-	return b->actions_box && b->prev_action_box && b->extra_prev_action_box;
-}
-
-/* The update's view of b (im_update_batch): every pointer into b. */
-static void set_input(im_batch *b)
-{
-	b->input = (im_update_batch){
-		.in = {(int)b->T + 1, (int)b->B, b->obs, b->prev_action,
-		       b->prev_action_box, b->prev_reward, b->reset_u8},
-		.h0 = b->h0,
-		.c0 = b->c0,
-		.extra = {0, b->extra_index, b->extra_obs, b->extra_prev_action,
-			  b->extra_prev_action_box, b->extra_prev_reward},
-		.act_discrete = b->actions,
-		.act_box = b->actions_box,
-		.behaviour_logp = b->behaviour_logp,
-		.rewards = b->rewards,
-		.terminated = b->terminated_u8,
-		.truncated = b->truncated_u8,
-	};
-}
-
-int im_batch_new(im_batch **out, const im_run_dims *d, uint32_t B)
-{
-	if (!out || !d || B == 0 || d->T == 0 || d->obs_numel == 0 ||
-	    (d->obs_elem != 1 && d->obs_elem != 4))
-		return IM_EINVAL;
-	im_batch *b = calloc(1, sizeof *b);
-	if (!b)
-		return IM_ENOMEM;
-	b->T = d->T;
-	b->B = B;
-	b->obs_numel = d->obs_numel;
-	b->obs_elem = d->obs_elem;
-	b->action_dim = d->action_dim;
-	b->lstm_hidden = d->lstm_hidden;
-	b->discrete = d->action_kind == IMPALA__ACTION_KIND__ACTION_DISCRETE;
-	size_t TB = (size_t)d->T * B, T1B = TB + B;
-	size_t row = d->obs_numel * d->obs_elem;
-	b->obs = malloc(T1B * row);
-	b->rewards = malloc(TB * sizeof(float));
-	b->terminated = malloc(TB * sizeof(float));
-	b->truncated = malloc(TB * sizeof(float));
-	b->behaviour_logp = malloc(TB * sizeof(float));
-	b->prev_reward = malloc(T1B * sizeof(float));
-	b->reset = malloc(T1B * sizeof(float));
-	b->extra_index = malloc(TB * sizeof(int32_t));
-	b->extra_obs = malloc(TB * row);
-	b->extra_prev_reward = malloc(TB * sizeof(float));
-	b->meta = calloc(B, sizeof *b->meta);
-	b->ep_return = malloc(TB * sizeof(float));
-	b->ep_length = malloc(TB * sizeof(uint32_t));
-	b->ep_truncated = malloc(TB);
-	b->terminated_u8 = malloc(TB);
-	b->truncated_u8 = malloc(TB);
-	b->reset_u8 = malloc(T1B);
-	int ok = b->obs && b->rewards && b->terminated && b->truncated &&
-		 b->behaviour_logp && b->prev_reward && b->reset &&
-		 b->extra_index && b->extra_obs && b->extra_prev_reward &&
-		 b->meta && b->ep_return && b->ep_length && b->ep_truncated &&
-		 b->terminated_u8 && b->truncated_u8 && b->reset_u8 &&
-		 alloc_actions(b, TB, T1B);
-	if (ok && d->lstm_hidden) {
-		b->h0 = malloc((size_t)B * d->lstm_hidden * sizeof(float));
-		b->c0 = malloc((size_t)B * d->lstm_hidden * sizeof(float));
-		ok = b->h0 && b->c0;
-	}
-	if (!ok)
-		goto fail;
-	set_input(b);
-	*out = b;
-	return IM_OK;
-fail:
-	im_batch_free(b);
-	return IM_ENOMEM;
 }

@@ -18,6 +18,7 @@
 #include "log.h"
 #include "store.h"
 #include "validate.h"
+#include "wire.h"
 
 #define MAXT 8
 #define MAXN 4 /* obs_numel */
@@ -205,13 +206,13 @@ static void check_input_view(const im_batch *b)
 	assert_int_equal(u->in.T1, (int)b->T + 1);
 	assert_int_equal(u->in.B, (int)b->B);
 	assert_ptr_equal(u->in.obs, b->obs);
-	assert_ptr_equal(u->in.reset, b->reset_u8);
+	assert_ptr_equal(u->in.reset, b->reset);
 	assert_ptr_equal(u->in.prev_reward, b->prev_reward);
 	assert_ptr_equal(u->extra.obs, b->extra_obs);
 	assert_ptr_equal(u->extra.index, b->extra_index);
 	assert_int_equal(u->extra.n, (int)b->n_extra);
-	assert_ptr_equal(u->terminated, b->terminated_u8);
-	assert_ptr_equal(u->truncated, b->truncated_u8);
+	assert_ptr_equal(u->terminated, b->terminated);
+	assert_ptr_equal(u->truncated, b->truncated);
 	assert_ptr_equal(u->rewards, b->rewards);
 	assert_ptr_equal(u->behaviour_logp, b->behaviour_logp);
 	assert_ptr_equal(u->h0, b->h0);
@@ -224,11 +225,11 @@ static void check_small_batch(const im_batch *b)
 	/* (t, b) at t*2 + b; values worked out by hand from fill_a/fill_b. */
 	static const int32_t actions[] = {1, 3, 2, 0, 3, 1};
 	static const float rewards[] = {0.5f, -1, 1, -2, 2, -3};
-	static const float term[] = {0, 0, 1, 0, 0, 0};
-	static const float trunc[] = {0, 1, 0, 0, 0, 1};
+	static const uint8_t term[] = {0, 0, 1, 0, 0, 0};
+	static const uint8_t trunc[] = {0, 1, 0, 0, 0, 1};
 	static const int32_t prev_action[] = {2, 0, 1, 0, 0, 0, 3, 0};
 	static const float prev_reward[] = {0.25f, 0, 0.5f, 0, 0, -2, 2, 0};
-	static const float reset[] = {0, 0, 0, 1, 1, 0, 0, 1};
+	static const uint8_t reset[] = {0, 0, 0, 1, 1, 0, 0, 1};
 	static const float h0[] = {1, 2, 5, 6}, c0[] = {3, 4, 7, 8};
 	static const int32_t extra_index[] = {1, 5};
 	static const float extra_obs[] = {900, 901, 910, 911};
@@ -238,11 +239,11 @@ static void check_small_batch(const im_batch *b)
 	static const float obs_t3[] = {130, 131, 230, 231};
 	assert_ints(b->actions, actions, 6, "actions");
 	assert_floats(b->rewards, rewards, 6, "rewards");
-	assert_floats(b->terminated, term, 6, "terminated");
-	assert_floats(b->truncated, trunc, 6, "truncated");
+	assert_memory_equal(b->terminated, term, 6);
+	assert_memory_equal(b->truncated, trunc, 6);
 	assert_ints(b->prev_action, prev_action, 8, "prev_action");
 	assert_floats(b->prev_reward, prev_reward, 8, "prev_reward");
-	assert_floats(b->reset, reset, 8, "reset");
+	assert_memory_equal(b->reset, reset, 8);
 	assert_floats(b->h0, h0, 4, "h0");
 	assert_floats(b->c0, c0, 4, "c0");
 	assert_floats((const float *)b->obs + 2 * 2 * 2, obs_t2, 4, "obs[2]");
@@ -254,14 +255,6 @@ static void check_small_batch(const im_batch *b)
 	assert_ints(b->extra_prev_action, extra_pa, 2, "extra_prev_action");
 	assert_floats(b->extra_prev_reward, extra_pr, 2, "extra_prev_reward");
 	assert_true(b->behaviour_logp[2] == -0.2f && b->behaviour_logp[3] == -1.0f);
-	/* The byte flags say the same. */
-	for (int i = 0; i < 8; i++) {
-		assert_int_equal(b->reset_u8[i], (int)reset[i]);
-		if (i < 6) {
-			assert_int_equal(b->terminated_u8[i], (int)term[i]);
-			assert_int_equal(b->truncated_u8[i], (int)trunc[i]);
-		}
-	}
 	check_input_view(b);
 }
 
@@ -333,13 +326,11 @@ static void test_batch_u8_box(void **state)
 	assert_int_equal(im_store_take(s, b, 1000), IM_OK);
 	static const float actions[] = {0.5f, -0.5f, 3, 4};
 	static const float prev_action[] = {9, 8, 0, 0, 3, 4};
-	static const float reset[] = {0, 1, 0};
 	static const float extra_pa[] = {0.5f, -0.5f};
 	assert_null(b->actions);
 	assert_null(b->h0);
 	assert_floats(b->actions_box, actions, 4, "actions_box");
 	assert_floats(b->prev_action_box, prev_action, 6, "prev_action_box");
-	assert_floats(b->reset, reset, 3, "reset");
 	assert_int_equal(b->n_extra, 1);
 	assert_int_equal(b->extra_index[0], 0);
 	assert_floats(b->extra_prev_action_box, extra_pa, 2, "extra_pa");
@@ -349,9 +340,9 @@ static void test_batch_u8_box(void **state)
 	assert_int_equal(b->obs_elem, 1);
 	assert_memory_equal(b->obs, obs_u8, 6);
 	assert_memory_equal(b->extra_obs, extra_u8, 2);
-	assert_memory_equal(b->reset_u8, reset_u8, 3);
-	assert_int_equal(b->truncated_u8[0], 1);
-	assert_int_equal(b->truncated_u8[1], 0);
+	assert_memory_equal(b->reset, reset_u8, 3);
+	assert_int_equal(b->truncated[0], 1);
+	assert_int_equal(b->truncated[1], 0);
 	check_input_view(b);
 	im_batch_free(b);
 	im_store_free(s);
@@ -518,7 +509,8 @@ static void test_refuses_misfits(void **state)
 }
 
 /* A slot's size for the README's case (84x84x4 uint8 frames, T = 80,
- * Discrete, the defaults' 60 slots): the observation rows at one byte per
+ * Discrete, the defaults' 60 slots): the largest valid message and what
+ * protobuf-c allocates besides; the observation rows at one byte per
  * value dominate; float32 frames would take four times as much. */
 static void test_slot_bytes(void **state)
 {
@@ -535,23 +527,118 @@ static void test_slot_bytes(void **state)
 	d.num_actions = 6;
 	d.action_dim = 1;
 	size_t frame = 84 * 84 * 4, T = 80;
-	/* (T+1) obs rows, T final rows; per step an int32 action, float
-	 * reward, logp and episode return, uint32 episode length, three flag
-	 * bytes; one int32 previous action. */
-	size_t per_step = 4 + 4 + 4 + 4 + 4 + 3;
-	size_t want = (2 * T + 1) * frame + T * per_step + 4;
 	size_t got = im_store_slot_bytes(&d);
-	assert_int_equal(got, want);
+	assert_true(got >= im_validate_max_trajectory_bytes(&d));
+	/* (T+1) obs rows and T final rows, and under 1% besides. */
+	assert_true(got >= (2 * T + 1) * frame);
+	assert_true(got < (2 * T + 1) * frame / 100 * 101);
 	print_message("slot %zu bytes; 60 slots %.1f MiB\n", got,
 		      60.0 * (double)got / (1 << 20));
 	/* An LSTM adds its two state vectors. */
 	d.lstm_hidden = 512;
-	assert_int_equal(im_store_slot_bytes(&d), want + 2 * 512 * 4);
+	assert_int_equal(im_store_slot_bytes(&d), got + 2 * 512 * 4);
 	/* The same frames as float32: four bytes a value. */
 	d.lstm_hidden = 0;
 	d.obs_dtype = IMPALA__DTYPE__DTYPE_FLOAT32;
 	d.obs_elem = 4;
-	assert_int_equal(im_store_slot_bytes(&d), want + 3 * (2 * T + 1) * frame);
+	assert_int_equal(im_store_slot_bytes(&d), got + 3 * (2 * T + 1) * frame);
+}
+
+/* The largest valid unroll for dims d: every step truncated (T final
+ * rows), T episodes, the LSTM state, Box actions, every id at its widest
+ * varint; encoded into *buf (the caller's). */
+static size_t worst_case(const im_run_dims *d, uint8_t **buf)
+{
+	size_t T = d->T, n = d->obs_numel, D = d->action_dim, H = d->lstm_hidden;
+	float *obs = calloc((T + 1) * n, 4), *fin = calloc(T * n, 4);
+	float *act = calloc(T * D, 4), *rew = calloc(T, 4), *logp = calloc(T, 4);
+	float *h = calloc(H, 4), *pa = calloc(D, 4);
+	uint8_t *term = calloc(T, 1), *trunc = malloc(T);
+	Impala__Episode *ep = calloc(T, sizeof *ep);
+	Impala__Episode **eps = calloc(T, sizeof *eps);
+	assert_non_null(obs && fin && act && rew && logp && h && pa && term &&
+			trunc && ep && eps);
+	memset(trunc, 1, T);
+	for (size_t i = 0; i < T; i++) {
+		impala__episode__init(&ep[i]);
+		ep[i].episode_return = -1e30f;
+		ep[i].length = UINT32_MAX;
+		ep[i].truncated = 1;
+		eps[i] = &ep[i];
+	}
+	uint32_t osh[2] = {(uint32_t)T + 1, (uint32_t)n}, fsh[2] = {(uint32_t)T, (uint32_t)n};
+	uint32_t ash[2] = {(uint32_t)T, (uint32_t)D}, psh[1] = {(uint32_t)D};
+	Impala__Tensor to, tf, ta, tp;
+	Impala__DType f32 = IMPALA__DTYPE__DTYPE_FLOAT32;
+	tensor(&to, osh, osh[0], osh[1], 2, f32, obs, 4 * (T + 1) * n);
+	tensor(&tf, fsh, fsh[0], fsh[1], 2, f32, fin, 4 * T * n);
+	tensor(&ta, ash, ash[0], ash[1], 2, f32, act, 4 * T * D);
+	tensor(&tp, psh, psh[0], 0, 1, f32, pa, 4 * D);
+	Impala__Trajectory t = IMPALA__TRAJECTORY__INIT;
+	t.protocol_version = UINT32_MAX;
+	t.run_id = t.actor_id = t.unroll_seq = t.param_version = UINT64_MAX;
+	t.env_index = UINT32_MAX;
+	t.num_steps = (uint32_t)T;
+	t.obs = &to, t.final_obs = &tf, t.actions = &ta, t.prev_action = &tp;
+	t.rewards = (ProtobufCBinaryData){4 * T, (uint8_t *)rew};
+	t.behaviour_logp = (ProtobufCBinaryData){4 * T, (uint8_t *)logp};
+	t.terminated = (ProtobufCBinaryData){T, term};
+	t.truncated = (ProtobufCBinaryData){T, trunc};
+	t.lstm_h = t.lstm_c = (ProtobufCBinaryData){4 * H, (uint8_t *)h};
+	t.prev_reward = 1;
+	t.n_episodes = T;
+	t.episodes = eps;
+	size_t len = 0;
+	assert_int_equal(im_wire_encode(&t.base, buf, &len), IM_OK);
+	free(obs), free(fin), free(act), free(rew), free(logp), free(h);
+	free(pa), free(term), free(trunc), free(ep), free(eps);
+	return len;
+}
+
+/* The largest valid unroll decodes into a slot, for short and long
+ * unrolls (the decode's own allocations grow with T), and the store
+ * batches it like any other. */
+static void test_worst_case_fits_a_slot(void **state)
+{
+	(void)state;
+	static const uint32_t Ts[] = {1, 8, 80, 1000, 20000};
+	for (size_t i = 0; i < sizeof Ts / sizeof Ts[0]; i++) {
+		im_run_dims d;
+		memset(&d, 0, sizeof d);
+		d.T = Ts[i];
+		d.obs_ndim = 1;
+		d.obs_shape[0] = 2;
+		d.obs_numel = 2;
+		d.obs_dtype = IMPALA__DTYPE__DTYPE_FLOAT32;
+		d.obs_elem = 4;
+		d.action_kind = IMPALA__ACTION_KIND__ACTION_BOX;
+		d.action_dim = 3;
+		d.lstm_hidden = 16;
+		uint8_t *buf = NULL;
+		size_t len = worst_case(&d, &buf);
+		size_t max = im_validate_max_trajectory_bytes(&d);
+		assert_true(len <= max);
+		im_store *s = NULL;
+		im_store_opts o = {.dims = d, .capacity = 1, .batch_size = 1};
+		assert_int_equal(im_store_new(&s, &o), IM_OK);
+		im_store_slot *slot = NULL;
+		Impala__Trajectory *t = NULL;
+		assert_int_equal(im_store_reserve(s, 0, &slot), IM_OK);
+		if (im_store_decode(slot, buf, len, max, &t) != IM_OK)
+			fail_msg("T %u: a %zu-byte valid unroll does not fit a "
+				 "%zu-byte slot", d.T, len, im_store_slot_bytes(&d));
+		assert_int_equal(t->n_episodes, d.T);
+		assert_int_equal(im_store_commit(s, slot), IM_OK);
+		im_batch *b = NULL;
+		assert_int_equal(im_batch_new(&b, &d, 1), IM_OK);
+		assert_int_equal(im_store_take(s, b, 0), IM_OK);
+		assert_int_equal(b->n_extra, d.T);
+		assert_int_equal(b->meta[0].n_episodes, d.T);
+		assert_int_equal(b->meta[0].episode_length[d.T - 1], UINT32_MAX);
+		im_batch_free(b);
+		im_store_free(s);
+		free(buf);
+	}
 }
 
 int main(void)
@@ -560,6 +647,7 @@ int main(void)
 		cmocka_unit_test(test_batch_layout),
 		cmocka_unit_test(test_batch_u8_box),
 		cmocka_unit_test(test_slot_bytes),
+		cmocka_unit_test(test_worst_case_fits_a_slot),
 		cmocka_unit_test(test_capacity_blocks_and_wakes),
 		cmocka_unit_test(test_fifo_and_min_version),
 		cmocka_unit_test(test_close_wakes_waiters),

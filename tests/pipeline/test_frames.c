@@ -150,10 +150,10 @@ static void replay(const im_batch *b, size_t bi, im_env *twin,
 		assert_int_equal(im_env_step(twin, &b->actions[at], frame, &r),
 				 IM_OK);
 		assert_true(b->rewards[at] == r.reward);
-		assert_int_equal(b->terminated_u8[at], r.terminated);
-		assert_int_equal(b->truncated_u8[at], r.truncated && !r.terminated);
+		assert_int_equal(b->terminated[at], r.terminated);
+		assert_int_equal(b->truncated[at], r.truncated && !r.terminated);
 		const uint8_t *x = extra_row(b, t, bi);
-		if (b->truncated_u8[at]) {
+		if (b->truncated[at]) {
 			/* The true last frame, not the reset one. */
 			assert_non_null(x);
 			assert_memory_equal(x, frame, FRAME);
