@@ -23,43 +23,23 @@
 #include "validate.h"
 #include "wire.h"
 
+#include "../fixture/trajectory.h"
+
 #define NT 2
 #define RUN 77
 #define VERSION 10
 
+/* T = 2, obs (2,) float, Discrete(2), no LSTM. */
 static im_run_dims dims(void)
 {
-	im_run_dims d;
-	memset(&d, 0, sizeof d);
-	d.T = NT;
-	d.obs_ndim = 1;
-	d.obs_shape[0] = 2;
-	d.obs_numel = 2;
-	d.obs_dtype = IMPALA__DTYPE__DTYPE_FLOAT32;
-	d.obs_elem = 4;
-	d.action_kind = IMPALA__ACTION_KIND__ACTION_DISCRETE;
-	d.num_actions = 2;
-	d.action_dim = 1;
-	return d;
+	return fx_dims(NT, 2, 0, 2, 0, 0);
 }
 
-typedef struct traj {
-	Impala__Trajectory t;
-	Impala__Tensor obs, act;
-	uint32_t obs_sh[2], act_sh[1];
-	float obs_f[(NT + 1) * 2];
-	int32_t act_i[NT];
-	float rew[NT], logp[NT];
-	uint8_t flags[NT];
-} traj;
-
-/* A valid unroll; callers break one thing. */
-static void traj_init(traj *x, uint64_t actor, uint64_t version)
+/* A valid unroll of run RUN with no episode end; callers break one
+ * thing. */
+static void traj_init(fx_traj *x, uint64_t actor, uint64_t version)
 {
 	memset(x, 0, sizeof *x);
-	impala__trajectory__init(&x->t);
-	impala__tensor__init(&x->obs);
-	impala__tensor__init(&x->act);
 	for (int i = 0; i < (NT + 1) * 2; i++)
 		x->obs_f[i] = (float)i;
 	for (int i = 0; i < NT; i++) {
@@ -67,24 +47,8 @@ static void traj_init(traj *x, uint64_t actor, uint64_t version)
 		x->rew[i] = 1.0f;
 		x->logp[i] = -0.5f;
 	}
-	x->obs_sh[0] = NT + 1, x->obs_sh[1] = 2, x->act_sh[0] = NT;
-	x->obs.n_shape = 2, x->obs.shape = x->obs_sh;
-	x->obs.data = (ProtobufCBinaryData){sizeof x->obs_f, (uint8_t *)x->obs_f};
-	x->act.n_shape = 1, x->act.shape = x->act_sh;
-	x->act.dtype = IMPALA__DTYPE__DTYPE_INT32;
-	x->act.data = (ProtobufCBinaryData){sizeof x->act_i, (uint8_t *)x->act_i};
-	Impala__Trajectory *t = &x->t;
-	t->protocol_version = IMPALA__CONSTANTS__PROTOCOL_VERSION;
-	t->run_id = RUN;
-	t->actor_id = actor;
-	t->param_version = version;
-	t->num_steps = NT;
-	t->obs = &x->obs;
-	t->actions = &x->act;
-	t->rewards = (ProtobufCBinaryData){sizeof x->rew, (uint8_t *)x->rew};
-	t->behaviour_logp = (ProtobufCBinaryData){sizeof x->logp, (uint8_t *)x->logp};
-	t->terminated = (ProtobufCBinaryData){NT, x->flags};
-	t->truncated = (ProtobufCBinaryData){NT, x->flags};
+	im_run_dims d = dims();
+	fx_traj_wire(x, &d, RUN, actor, version);
 }
 
 static void send_traj(void *push, const Impala__Trajectory *t)
@@ -221,7 +185,7 @@ static void test_counts_each_reason(void **state)
 	(void)state;
 	rig *g = malloc(sizeof *g);
 	rig_up(g, 8);
-	traj *x = malloc(sizeof *x);
+	fx_traj *x = malloc(sizeof *x);
 	traj_init(x, 5, 7);
 	send_traj(g->push, &x->t);                        /* accepted, lag 3 */
 	uint8_t junk[40];
@@ -282,7 +246,7 @@ static void test_backpressure_and_stop(void **state)
 	(void)state;
 	rig *g = malloc(sizeof *g);
 	rig_up(g, 2);
-	traj *x = malloc(sizeof *x);
+	fx_traj *x = malloc(sizeof *x);
 	traj_init(x, 5, VERSION);
 	for (int i = 0; i < 4; i++)
 		send_traj(g->push, &x->t);

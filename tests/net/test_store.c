@@ -20,97 +20,20 @@
 #include "validate.h"
 #include "wire.h"
 
-#define MAXT 8
-#define MAXN 4 /* obs_numel */
+#include "../fixture/trajectory.h"
 
-/* A trajectory whose arrays live in this struct. */
-typedef struct tb {
-	Impala__Trajectory t;
-	Impala__Tensor obs, act, fin, pa;
-	uint32_t obs_sh[2], act_sh[2], fin_sh[2], pa_sh[1];
-	float obs_f[(MAXT + 1) * MAXN], fin_f[MAXT * MAXN];
-	uint8_t obs_u8[(MAXT + 1) * MAXN], fin_u8[MAXT * MAXN];
-	int32_t act_i[MAXT];
-	float act_f[MAXT * 2];
-	float rew[MAXT], logp[MAXT], h[2], c[2], pa_f[2];
-	int32_t pa_i;
-	uint8_t term[MAXT], trunc[MAXT];
-	Impala__Episode ep[MAXT];
-	Impala__Episode *eps[MAXT];
-} tb;
+#define MAXT FX_MAXT
+#define MAXN FX_MAXN
 
-static void tensor(Impala__Tensor *x, uint32_t *sh, uint32_t a, uint32_t b,
-		   size_t ndim, Impala__DType dt, void *data, size_t len)
-{
-	impala__tensor__init(x);
-	sh[0] = a;
-	if (ndim > 1)
-		sh[1] = b;
-	x->n_shape = ndim;
-	x->shape = sh;
-	x->dtype = dt;
-	x->data.data = data;
-	x->data.len = len;
-}
-
-/* Wires up the message after the arrays have been filled for dims d. */
-static void tb_finish(tb *b, const im_run_dims *d, uint64_t actor,
+/* Wires up the message after the arrays have been filled for dims d: a
+ * valid trajectory of run 1. */
+static void tb_finish(fx_traj *b, const im_run_dims *d, uint64_t actor,
 		      uint64_t version)
 {
-	Impala__Trajectory *t = &b->t;
-	uint32_t T = d->T, n = (uint32_t)d->obs_numel, ntr = 0, ndone = 0;
-	int u8 = d->obs_dtype == IMPALA__DTYPE__DTYPE_UINT8;
-	Impala__DType odt = d->obs_dtype;
-	impala__trajectory__init(t);
-	t->protocol_version = IMPALA__CONSTANTS__PROTOCOL_VERSION;
-	t->run_id = 1;
-	t->actor_id = actor;
-	t->param_version = version;
-	t->num_steps = T;
-	for (uint32_t i = 0; i < T; i++) {
-		ntr += b->trunc[i];
-		ndone += b->term[i] | b->trunc[i];
-	}
-	tensor(&b->obs, b->obs_sh, T + 1, n, 2, odt,
-	       u8 ? (void *)b->obs_u8 : (void *)b->obs_f, (T + 1) * n * (u8 ? 1 : 4));
-	tensor(&b->fin, b->fin_sh, ntr, n, 2, odt,
-	       u8 ? (void *)b->fin_u8 : (void *)b->fin_f, ntr * n * (u8 ? 1 : 4));
-	if (d->action_kind == IMPALA__ACTION_KIND__ACTION_DISCRETE) {
-		tensor(&b->act, b->act_sh, T, 0, 1, IMPALA__DTYPE__DTYPE_INT32,
-		       b->act_i, 4 * T);
-		tensor(&b->pa, b->pa_sh, 1, 0, 1, IMPALA__DTYPE__DTYPE_INT32,
-		       &b->pa_i, 4);
-	} else {
-		tensor(&b->act, b->act_sh, T, d->action_dim, 2,
-		       IMPALA__DTYPE__DTYPE_FLOAT32, b->act_f, 4 * T * d->action_dim);
-		tensor(&b->pa, b->pa_sh, d->action_dim, 0, 1,
-		       IMPALA__DTYPE__DTYPE_FLOAT32, b->pa_f, 4 * d->action_dim);
-	}
-	t->obs = &b->obs;
-	t->final_obs = &b->fin;
-	t->actions = &b->act;
-	t->prev_action = &b->pa;
-	t->rewards = (ProtobufCBinaryData){4 * T, (uint8_t *)b->rew};
-	t->behaviour_logp = (ProtobufCBinaryData){4 * T, (uint8_t *)b->logp};
-	t->terminated = (ProtobufCBinaryData){T, b->term};
-	t->truncated = (ProtobufCBinaryData){T, b->trunc};
-	if (d->lstm_hidden) {
-		t->lstm_h = (ProtobufCBinaryData){4 * d->lstm_hidden, (uint8_t *)b->h};
-		t->lstm_c = (ProtobufCBinaryData){4 * d->lstm_hidden, (uint8_t *)b->c};
-	}
-	for (uint32_t i = 0; i < ndone; i++) {
-		impala__episode__init(&b->ep[i]);
-		b->ep[i].episode_return = 10.0f + (float)i;
-		b->ep[i].length = 20 + i;
-		b->ep[i].truncated = i & 1;
-		b->eps[i] = &b->ep[i];
-	}
-	t->n_episodes = ndone;
-	t->episodes = b->eps;
-	/* Fixtures must be valid trajectories. */
+	fx_traj_wire(b, d, 1, actor, version);
 	im_validate_state st = {.run_id = 1, .param_version = 1000};
 	char msg[200];
-	im_reject r = im_validate_trajectory(t, d, &st, msg, sizeof msg);
+	im_reject r = im_validate_trajectory(&b->t, d, &st, msg, sizeof msg);
 	if (r != IM_REJECT_OK)
 		fail_msg("fixture invalid: %s", msg);
 }
@@ -135,7 +58,7 @@ static im_run_dims dims_small(void)
 
 /* Unroll A: actions 1 2 3, rewards .5 1 2, step 1 terminated,
  * prev_action 2, prev_reward .25; obs[t][i] = 100 + 10t + i. */
-static void fill_a(tb *b)
+static void fill_a(fx_traj *b)
 {
 	memset(b, 0, sizeof *b);
 	static const int32_t a[] = {1, 2, 3};
@@ -155,7 +78,7 @@ static void fill_a(tb *b)
 
 /* Unroll B: actions 3 0 1, rewards -1 -2 -3, steps 0 and 2 truncated with
  * final observations (900, 901) and (910, 911); obs[t][i] = 200 + 10t + i. */
-static void fill_b(tb *b)
+static void fill_b(fx_traj *b)
 {
 	memset(b, 0, sizeof *b);
 	static const int32_t a[] = {3, 0, 1};
@@ -263,7 +186,7 @@ static void test_batch_layout(void **state)
 	(void)state;
 	im_run_dims d = dims_small();
 	im_store *s = new_store(&d, 4, 2);
-	tb *a = malloc(sizeof *a), *bb = malloc(sizeof *bb);
+	fx_traj *a = malloc(sizeof *a), *bb = malloc(sizeof *bb);
 	fill_a(a);
 	tb_finish(a, &d, 11, 7);
 	a->t.prev_reward = 0.25f; /* after tb_finish, which inits the message */
@@ -310,7 +233,7 @@ static void test_batch_u8_box(void **state)
 	d.lstm_hidden = 0;
 	d.T = 2;
 	im_store *s = new_store(&d, 1, 1);
-	tb *u = calloc(1, sizeof *u);
+	fx_traj *u = calloc(1, sizeof *u);
 	for (int i = 0; i < 6; i++)
 		u->obs_u8[i] = (uint8_t)(250 + i % 6);
 	u->fin_u8[0] = 7, u->fin_u8[1] = 255;
@@ -378,7 +301,7 @@ static void test_capacity_blocks_and_wakes(void **state)
 	(void)state;
 	im_run_dims d = dims_small();
 	im_store *s = new_store(&d, 2, 1);
-	tb *a = malloc(sizeof *a);
+	fx_traj *a = malloc(sizeof *a);
 	fill_a(a);
 	tb_finish(a, &d, 1, 0);
 	assert_int_equal(im_store_put(s, &a->t, 0), IM_OK);
@@ -413,7 +336,7 @@ static void test_fifo_and_min_version(void **state)
 	(void)state;
 	im_run_dims d = dims_small();
 	im_store *s = new_store(&d, 6, 2);
-	tb *a = malloc(sizeof *a);
+	fx_traj *a = malloc(sizeof *a);
 	static const uint64_t versions[] = {1, 4, 2, 6, 7};
 	for (int i = 0; i < 5; i++) {
 		fill_a(a);
@@ -460,7 +383,7 @@ static void test_close_wakes_waiters(void **state)
 	im_run_dims d = dims_small();
 	im_store *full = new_store(&d, 1, 1);
 	im_store *empty = new_store(&d, 2, 2);
-	tb *a = malloc(sizeof *a);
+	fx_traj *a = malloc(sizeof *a);
 	fill_a(a);
 	tb_finish(a, &d, 1, 0);
 	assert_int_equal(im_store_put(full, &a->t, 0), IM_OK);
@@ -495,7 +418,7 @@ static void test_refuses_misfits(void **state)
 	assert_int_equal(im_store_new(&s, &o), IM_EINVAL);
 	assert_null(s);
 	s = new_store(&d, 2, 2);
-	tb *a = malloc(sizeof *a);
+	fx_traj *a = malloc(sizeof *a);
 	fill_a(a);
 	tb_finish(a, &d, 1, 0);
 	a->t.rewards.len = 4;
@@ -570,10 +493,10 @@ static size_t worst_case(const im_run_dims *d, uint8_t **buf)
 	uint32_t ash[2] = {(uint32_t)T, (uint32_t)D}, psh[1] = {(uint32_t)D};
 	Impala__Tensor to, tf, ta, tp;
 	Impala__DType f32 = IMPALA__DTYPE__DTYPE_FLOAT32;
-	tensor(&to, osh, osh[0], osh[1], 2, f32, obs, 4 * (T + 1) * n);
-	tensor(&tf, fsh, fsh[0], fsh[1], 2, f32, fin, 4 * T * n);
-	tensor(&ta, ash, ash[0], ash[1], 2, f32, act, 4 * T * D);
-	tensor(&tp, psh, psh[0], 0, 1, f32, pa, 4 * D);
+	fx_tensor(&to, osh, osh[0], osh[1], 2, f32, obs, 4 * (T + 1) * n);
+	fx_tensor(&tf, fsh, fsh[0], fsh[1], 2, f32, fin, 4 * T * n);
+	fx_tensor(&ta, ash, ash[0], ash[1], 2, f32, act, 4 * T * D);
+	fx_tensor(&tp, psh, psh[0], 0, 1, f32, pa, 4 * D);
 	Impala__Trajectory t = IMPALA__TRAJECTORY__INIT;
 	t.protocol_version = UINT32_MAX;
 	t.run_id = t.actor_id = t.unroll_seq = t.param_version = UINT64_MAX;

@@ -20,6 +20,8 @@
 #include "validate.h"
 #include "wire.h"
 
+#include "../fixture/trajectory.h"
+
 #define T 4
 #define OBS 3
 #define NA 3
@@ -28,27 +30,16 @@
 #define RUN 0x1234567890abcdefULL
 #define PREV_RUN 0x1111ULL
 
-/* A run spec and one trajectory whose every array lives in this struct, so
- * that a case can break exactly one thing. */
+/* A run spec and one trajectory whose every array lives in the fixture
+ * (tests/fixture/trajectory.h), so that a case can break exactly one
+ * thing. */
 typedef struct fx {
 	Impala__RunSpec spec;
 	Impala__ModelSpec model;
 	uint32_t obs_shape[3];
 	im_run_dims dims;
 	im_validate_state st;
-	Impala__Trajectory t;
-	Impala__Tensor obs, actions, final_obs, prev_action;
-	uint32_t obs_sh[4], act_sh[2], fin_sh[4], pa_sh[1];
-	float obs_f[(T + 1) * OBS];
-	uint8_t obs_u8[(T + 1) * OBS];
-	int32_t act_i[T];
-	float act_f[T * D];
-	float rew[T], logp[T], fin_f[T * OBS], h[H], c[H], pa_f[D];
-	uint8_t fin_u8[T * OBS];
-	uint8_t term[T], trunc[T];
-	int32_t pa_i;
-	Impala__Episode ep[T];
-	Impala__Episode *eps[T];
+	fx_traj x;
 } fx;
 
 /* SPEC_U8_IMAGE: uint8 frames [H, W, C] = [1, OBS, 1]. */
@@ -96,112 +87,48 @@ static void fx_spec(fx *f, int kind)
 				    .actor_lookup = known_actor};
 }
 
-static void fx_tensor(Impala__Tensor *x, uint32_t *sh, uint32_t a, uint32_t b,
-		      size_t ndim, Impala__DType dt, void *data, size_t len)
-{
-	impala__tensor__init(x);
-	sh[0] = a;
-	if (ndim > 1)
-		sh[1] = b;
-	x->n_shape = ndim;
-	x->shape = sh;
-	x->dtype = dt;
-	x->data.data = data;
-	x->data.len = len;
-}
-
 /* Step 1 terminates an episode, step 2 is cut by a time limit. */
 static void fx_arrays(fx *f)
 {
 	for (int i = 0; i < (T + 1) * OBS; i++) {
-		f->obs_f[i] = 0.1f * (float)i - 0.5f;
-		f->obs_u8[i] = (uint8_t)(i * 17);
+		f->x.obs_f[i] = 0.1f * (float)i - 0.5f;
+		f->x.obs_u8[i] = (uint8_t)(i * 17);
 	}
 	for (int i = 0; i < T; i++) {
-		f->act_i[i] = i % NA;
-		f->rew[i] = 1.0f;
-		f->logp[i] = -0.7f;
-		f->term[i] = i == 1;
-		f->trunc[i] = i == 2;
+		f->x.act_i[i] = i % NA;
+		f->x.rew[i] = 1.0f;
+		f->x.logp[i] = -0.7f;
+		f->x.term[i] = i == 1;
+		f->x.trunc[i] = i == 2;
 	}
 	for (int i = 0; i < T * D; i++)
-		f->act_f[i] = 0.25f * (float)i - 3.0f; /* beyond [-2, 2] on purpose */
+		f->x.act_f[i] = 0.25f * (float)i - 3.0f; /* beyond [-2, 2] on purpose */
 	for (int i = 0; i < T * OBS; i++) {
-		f->fin_f[i] = 2.0f;
-		f->fin_u8[i] = 255;
+		f->x.fin_f[i] = 2.0f;
+		f->x.fin_u8[i] = 255;
 	}
 	for (int i = 0; i < H; i++) {
-		f->h[i] = 0.5f;
-		f->c[i] = -0.5f;
+		f->x.h[i] = 0.5f;
+		f->x.c[i] = -0.5f;
 	}
-	f->pa_i = 2;
-	f->pa_f[0] = 0.5f;
-	f->pa_f[1] = -0.5f;
+	f->x.pa_i = 2;
+	f->x.pa_f[0] = 0.5f;
+	f->x.pa_f[1] = -0.5f;
 }
 
 static void fx_episodes(fx *f, size_t n)
 {
-	for (size_t i = 0; i < n; i++) {
-		impala__episode__init(&f->ep[i]);
-		f->ep[i].episode_return = 12.0f;
-		f->ep[i].length = 12;
-		f->ep[i].truncated = i == 1;
-		f->eps[i] = &f->ep[i];
-	}
-	f->t.n_episodes = n;
-	f->t.episodes = f->eps;
+	fx_traj_episodes(&f->x, n);
 }
 
+/* Actor 7 acted with version 8; step 1 terminates an episode, step 2 is
+ * cut by a time limit (one final row). */
 static void fx_init(fx *f, int kind)
 {
 	memset(f, 0, sizeof *f);
 	fx_spec(f, kind);
 	fx_arrays(f);
-	Impala__Trajectory *t = &f->t;
-	impala__trajectory__init(t);
-	t->protocol_version = IMPALA__CONSTANTS__PROTOCOL_VERSION;
-	t->run_id = RUN;
-	t->actor_id = 7;
-	t->param_version = 8;
-	t->num_steps = T;
-	int u8 = kind == SPEC_U8 || kind == SPEC_U8_IMAGE, box = kind == SPEC_BOX;
-	Impala__DType odt = u8 ? IMPALA__DTYPE__DTYPE_UINT8 : IMPALA__DTYPE__DTYPE_FLOAT32;
-	size_t oel = u8 ? 1 : 4;
-	fx_tensor(&f->obs, f->obs_sh, T + 1, OBS, 2, odt,
-		  u8 ? (void *)f->obs_u8 : (void *)f->obs_f, (T + 1) * OBS * oel);
-	fx_tensor(&f->final_obs, f->fin_sh, 1, OBS, 2, odt,
-		  u8 ? (void *)f->fin_u8 : (void *)f->fin_f, OBS * oel);
-	if (kind == SPEC_U8_IMAGE) {
-		/* [rows, 1, OBS, 1]: the spec's [H, W, C] after the rows. */
-		f->obs_sh[1] = f->fin_sh[1] = 1;
-		f->obs_sh[2] = f->fin_sh[2] = OBS;
-		f->obs_sh[3] = f->fin_sh[3] = 1;
-		f->obs.n_shape = f->final_obs.n_shape = 4;
-	}
-	if (box) {
-		fx_tensor(&f->actions, f->act_sh, T, D, 2, IMPALA__DTYPE__DTYPE_FLOAT32,
-			  f->act_f, sizeof f->act_f);
-		fx_tensor(&f->prev_action, f->pa_sh, D, 0, 1,
-			  IMPALA__DTYPE__DTYPE_FLOAT32, f->pa_f, sizeof f->pa_f);
-	} else {
-		fx_tensor(&f->actions, f->act_sh, T, 0, 1, IMPALA__DTYPE__DTYPE_INT32,
-			  f->act_i, sizeof f->act_i);
-		fx_tensor(&f->prev_action, f->pa_sh, 1, 0, 1,
-			  IMPALA__DTYPE__DTYPE_INT32, &f->pa_i, sizeof f->pa_i);
-	}
-	t->obs = &f->obs;
-	t->actions = &f->actions;
-	t->final_obs = &f->final_obs;
-	t->prev_action = &f->prev_action;
-	t->rewards = (ProtobufCBinaryData){sizeof f->rew, (uint8_t *)f->rew};
-	t->behaviour_logp = (ProtobufCBinaryData){sizeof f->logp, (uint8_t *)f->logp};
-	t->terminated = (ProtobufCBinaryData){T, f->term};
-	t->truncated = (ProtobufCBinaryData){T, f->trunc};
-	if (kind == SPEC_DISCRETE_LSTM) {
-		t->lstm_h = (ProtobufCBinaryData){sizeof f->h, (uint8_t *)f->h};
-		t->lstm_c = (ProtobufCBinaryData){sizeof f->c, (uint8_t *)f->c};
-	}
-	fx_episodes(f, 2);
+	fx_traj_wire(&f->x, &f->dims, RUN, 7, 8);
 }
 
 /* Encodes, decodes and validates, as the learner's receiver does. */
@@ -209,7 +136,7 @@ static im_reject fx_check(fx *f, char *msg, size_t len)
 {
 	uint8_t *buf = NULL;
 	size_t n = 0;
-	assert_int_equal(im_wire_encode(&f->t.base, &buf, &n), IM_OK);
+	assert_int_equal(im_wire_encode(&f->x.t.base, &buf, &n), IM_OK);
 	Impala__Trajectory *d = NULL;
 	int rc = im_wire_decode_trajectory(buf, n, IM_WIRE_MAX_TRAJECTORY, &d);
 	free(buf);
@@ -225,87 +152,87 @@ static const float pinf = INFINITY;
 
 /* ---- the mutations ---- */
 static void m_none(fx *f) { (void)f; }
-static void m_protocol(fx *f) { f->t.protocol_version = 1; }
-static void m_stale_run(fx *f) { f->t.run_id = PREV_RUN; }
-static void m_foreign_run(fx *f) { f->t.run_id = 0xdeadbeefULL; }
-static void m_no_actor(fx *f) { f->t.actor_id = 0; }
-static void m_unknown_actor(fx *f) { f->t.actor_id = 99; }
-static void m_future(fx *f) { f->t.param_version = 11; }
-static void m_lagging(fx *f) { f->t.param_version = 4; }
+static void m_protocol(fx *f) { f->x.t.protocol_version = 1; }
+static void m_stale_run(fx *f) { f->x.t.run_id = PREV_RUN; }
+static void m_foreign_run(fx *f) { f->x.t.run_id = 0xdeadbeefULL; }
+static void m_no_actor(fx *f) { f->x.t.actor_id = 0; }
+static void m_unknown_actor(fx *f) { f->x.t.actor_id = 99; }
+static void m_future(fx *f) { f->x.t.param_version = 11; }
+static void m_lagging(fx *f) { f->x.t.param_version = 4; }
 /* Issue 14: env_index and the handshake's version floor checked. */
-static void m_env_index(fx *f) { f->t.env_index = 4; }
-static void m_env_index_ok(fx *f) { f->t.env_index = 3; }
-static void m_before_welcome(fx *f) { f->t.param_version = 2; }
+static void m_env_index(fx *f) { f->x.t.env_index = 4; }
+static void m_env_index_ok(fx *f) { f->x.t.env_index = 3; }
+static void m_before_welcome(fx *f) { f->x.t.param_version = 2; }
 /* Issue 14, defect 1: an episode longer than the time limit is made up. */
-static void m_ep_long(fx *f) { f->ep[0].length = 501; }
-static void m_ep_limit(fx *f) { f->ep[0].length = 500; }
-static void m_no_lookup(fx *f) { f->st.actor_lookup = NULL; f->t.actor_id = 99; f->t.env_index = 1000; }
-static void m_num_steps(fx *f) { f->t.num_steps = T + 1; }
-static void m_obs_missing(fx *f) { f->t.obs = NULL; }
-static void m_obs_rows(fx *f) { f->obs_sh[0] = T; f->obs.data.len = T * OBS * 4; }
-static void m_obs_width(fx *f) { f->obs_sh[1] = OBS + 1; }
-static void m_obs_rank(fx *f) { f->obs.n_shape = 1; f->obs_sh[0] = (T + 1) * OBS; }
-static void m_obs_dtype(fx *f) { f->obs.dtype = IMPALA__DTYPE__DTYPE_UINT8; }
-static void m_obs_short(fx *f) { f->obs.data.len -= 4; }
-static void m_obs_nan(fx *f) { f->obs_f[7] = qnan; }
-static void m_obs_inf(fx *f) { f->obs_f[(T + 1) * OBS - 1] = -pinf; }
-static void m_act_high(fx *f) { f->act_i[3] = NA; }
-static void m_act_neg(fx *f) { f->act_i[0] = -1; }
-static void m_act_dtype(fx *f) { f->actions.dtype = IMPALA__DTYPE__DTYPE_FLOAT32; }
-static void m_act_missing(fx *f) { f->t.actions = NULL; }
-static void m_rew_short(fx *f) { f->t.rewards.len = 4 * (T - 1); }
-static void m_rew_nan(fx *f) { f->rew[2] = qnan; }
-static void m_flag_two(fx *f) { f->term[0] = 2; }
-static void m_flag_both(fx *f) { f->term[2] = 1; }
-static void m_flag_short(fx *f) { f->t.truncated.len = T - 1; }
-static void m_logp_pos(fx *f) { f->logp[1] = 0.01f; }
-static void m_logp_inf(fx *f) { f->logp[3] = -pinf; }
-static void m_logp_short(fx *f) { f->t.behaviour_logp.len = 0; }
-static void m_final_missing(fx *f) { f->t.final_obs = NULL; }
-static void m_final_rows(fx *f) { f->fin_sh[0] = 2; f->final_obs.data.len = 2 * OBS * 4; }
-static void m_final_extra(fx *f) { f->trunc[2] = 0; fx_episodes(f, 1); }
-static void m_final_width(fx *f) { f->fin_sh[1] = OBS - 1; f->final_obs.data.len = (OBS - 1) * 4; }
-static void m_final_nan(fx *f) { f->fin_f[1] = qnan; }
-static void m_lstm_short(fx *f) { f->t.lstm_h.len = 4; }
-static void m_lstm_missing(fx *f) { f->t.lstm_c.len = 0; }
-static void m_lstm_nan(fx *f) { f->c[1] = qnan; }
-static void m_pa_missing(fx *f) { f->t.prev_action = NULL; }
-static void m_pa_range(fx *f) { f->pa_i = NA; }
-static void m_pa_dtype(fx *f) { f->prev_action.dtype = IMPALA__DTYPE__DTYPE_FLOAT32; }
-static void m_pa_shape(fx *f) { f->pa_sh[0] = 2; }
-static void m_prev_reward(fx *f) { f->t.prev_reward = pinf; }
+static void m_ep_long(fx *f) { f->x.ep[0].length = 501; }
+static void m_ep_limit(fx *f) { f->x.ep[0].length = 500; }
+static void m_no_lookup(fx *f) { f->st.actor_lookup = NULL; f->x.t.actor_id = 99; f->x.t.env_index = 1000; }
+static void m_num_steps(fx *f) { f->x.t.num_steps = T + 1; }
+static void m_obs_missing(fx *f) { f->x.t.obs = NULL; }
+static void m_obs_rows(fx *f) { f->x.obs_sh[0] = T; f->x.obs.data.len = T * OBS * 4; }
+static void m_obs_width(fx *f) { f->x.obs_sh[1] = OBS + 1; }
+static void m_obs_rank(fx *f) { f->x.obs.n_shape = 1; f->x.obs_sh[0] = (T + 1) * OBS; }
+static void m_obs_dtype(fx *f) { f->x.obs.dtype = IMPALA__DTYPE__DTYPE_UINT8; }
+static void m_obs_short(fx *f) { f->x.obs.data.len -= 4; }
+static void m_obs_nan(fx *f) { f->x.obs_f[7] = qnan; }
+static void m_obs_inf(fx *f) { f->x.obs_f[(T + 1) * OBS - 1] = -pinf; }
+static void m_act_high(fx *f) { f->x.act_i[3] = NA; }
+static void m_act_neg(fx *f) { f->x.act_i[0] = -1; }
+static void m_act_dtype(fx *f) { f->x.act.dtype = IMPALA__DTYPE__DTYPE_FLOAT32; }
+static void m_act_missing(fx *f) { f->x.t.actions = NULL; }
+static void m_rew_short(fx *f) { f->x.t.rewards.len = 4 * (T - 1); }
+static void m_rew_nan(fx *f) { f->x.rew[2] = qnan; }
+static void m_flag_two(fx *f) { f->x.term[0] = 2; }
+static void m_flag_both(fx *f) { f->x.term[2] = 1; }
+static void m_flag_short(fx *f) { f->x.t.truncated.len = T - 1; }
+static void m_logp_pos(fx *f) { f->x.logp[1] = 0.01f; }
+static void m_logp_inf(fx *f) { f->x.logp[3] = -pinf; }
+static void m_logp_short(fx *f) { f->x.t.behaviour_logp.len = 0; }
+static void m_final_missing(fx *f) { f->x.t.final_obs = NULL; }
+static void m_final_rows(fx *f) { f->x.fin_sh[0] = 2; f->x.fin.data.len = 2 * OBS * 4; }
+static void m_final_extra(fx *f) { f->x.trunc[2] = 0; fx_episodes(f, 1); }
+static void m_final_width(fx *f) { f->x.fin_sh[1] = OBS - 1; f->x.fin.data.len = (OBS - 1) * 4; }
+static void m_final_nan(fx *f) { f->x.fin_f[1] = qnan; }
+static void m_lstm_short(fx *f) { f->x.t.lstm_h.len = 4; }
+static void m_lstm_missing(fx *f) { f->x.t.lstm_c.len = 0; }
+static void m_lstm_nan(fx *f) { f->x.c[1] = qnan; }
+static void m_pa_missing(fx *f) { f->x.t.prev_action = NULL; }
+static void m_pa_range(fx *f) { f->x.pa_i = NA; }
+static void m_pa_dtype(fx *f) { f->x.pa.dtype = IMPALA__DTYPE__DTYPE_FLOAT32; }
+static void m_pa_shape(fx *f) { f->x.pa_sh[0] = 2; }
+static void m_prev_reward(fx *f) { f->x.t.prev_reward = pinf; }
 static void m_episodes(fx *f) { fx_episodes(f, 3); }
-static void m_ep_len(fx *f) { f->ep[1].length = 0; }
-static void m_ep_ret(fx *f) { f->ep[0].episode_return = qnan; }
-static void m_pa_scalar(fx *f) { f->prev_action.n_shape = 0; }
+static void m_ep_len(fx *f) { f->x.ep[1].length = 0; }
+static void m_ep_ret(fx *f) { f->x.ep[0].episode_return = qnan; }
+static void m_pa_scalar(fx *f) { f->x.pa.n_shape = 0; }
 static void m_no_episodes(fx *f) { fx_episodes(f, 0); }
 /* Non-LSTM spec. */
-static void m_lstm_present(fx *f) { f->t.lstm_h = (ProtobufCBinaryData){sizeof f->h, (uint8_t *)f->h}; }
+static void m_lstm_present(fx *f) { f->x.t.lstm_h = (ProtobufCBinaryData){4 * H, (uint8_t *)f->x.h}; }
 /* Box spec. */
-static void m_box_nan(fx *f) { f->act_f[5] = qnan; }
-static void m_box_shape(fx *f) { f->actions.n_shape = 1; f->act_sh[0] = T * D; }
-static void m_box_logp_pos(fx *f) { f->logp[0] = 3.5f; }
-static void m_box_pa_dim(fx *f) { f->pa_sh[0] = 1; f->prev_action.data.len = 4; }
-static void m_box_pa_nan(fx *f) { f->pa_f[1] = qnan; }
+static void m_box_nan(fx *f) { f->x.act_f[5] = qnan; }
+static void m_box_shape(fx *f) { f->x.act.n_shape = 1; f->x.act_sh[0] = T * D; }
+static void m_box_logp_pos(fx *f) { f->x.logp[0] = 3.5f; }
+static void m_box_pa_dim(fx *f) { f->x.pa_sh[0] = 1; f->x.pa.data.len = 4; }
+static void m_box_pa_nan(fx *f) { f->x.pa_f[1] = qnan; }
 /* uint8 spec. */
-static void m_u8_f32(fx *f) { f->obs.dtype = IMPALA__DTYPE__DTYPE_FLOAT32; }
-static void m_u8_final_dtype(fx *f) { f->final_obs.dtype = IMPALA__DTYPE__DTYPE_FLOAT32; f->final_obs.data.len = OBS * 4; }
+static void m_u8_f32(fx *f) { f->x.obs.dtype = IMPALA__DTYPE__DTYPE_FLOAT32; }
+static void m_u8_final_dtype(fx *f) { f->x.fin.dtype = IMPALA__DTYPE__DTYPE_FLOAT32; f->x.fin.data.len = OBS * 4; }
 /* Bytes are not floats: any value 0..255 is valid. */
-static void m_u8_all_255(fx *f) { memset(f->obs_u8, 255, sizeof f->obs_u8); }
-static void m_u8_short(fx *f) { f->obs.data.len -= 1; }
-static void m_u8_long(fx *f) { f->obs.data.len += 1; }
+static void m_u8_all_255(fx *f) { memset(f->x.obs_u8, 255, (T + 1) * OBS); }
+static void m_u8_short(fx *f) { f->x.obs.data.len -= 1; }
+static void m_u8_long(fx *f) { f->x.obs.data.len += 1; }
 /* float32 payload under a uint8 label: four times the bytes. */
-static void m_u8_float_bytes(fx *f) { f->obs.data = (ProtobufCBinaryData){sizeof f->obs_f, (uint8_t *)f->obs_f}; }
-static void m_u8_rows(fx *f) { f->obs_sh[0] = T; f->obs.data.len = T * OBS; }
-static void m_u8_final_short(fx *f) { f->final_obs.data.len -= 1; }
-static void m_u8_final_rows(fx *f) { f->fin_sh[0] = 2; f->final_obs.data.len = 2 * OBS; }
-static void m_u8_final_missing(fx *f) { f->t.final_obs = NULL; }
+static void m_u8_float_bytes(fx *f) { f->x.obs.data = (ProtobufCBinaryData){4 * (T + 1) * OBS, (uint8_t *)f->x.obs_f}; }
+static void m_u8_rows(fx *f) { f->x.obs_sh[0] = T; f->x.obs.data.len = T * OBS; }
+static void m_u8_final_short(fx *f) { f->x.fin.data.len -= 1; }
+static void m_u8_final_rows(fx *f) { f->x.fin_sh[0] = 2; f->x.fin.data.len = 2 * OBS; }
+static void m_u8_final_missing(fx *f) { f->x.t.final_obs = NULL; }
 /* uint8 image spec: the layout is checked dimension by dimension, so the
  * same bytes as [C, H, W] or flattened are refused. */
-static void m_img_chw(fx *f) { f->obs_sh[1] = 1; f->obs_sh[2] = 1; f->obs_sh[3] = OBS; }
-static void m_img_flat(fx *f) { f->obs.n_shape = 2; f->obs_sh[1] = OBS; }
-static void m_img_final_chw(fx *f) { f->fin_sh[2] = 1; f->fin_sh[3] = OBS; }
-static void m_img_f32(fx *f) { f->obs.dtype = IMPALA__DTYPE__DTYPE_FLOAT32; f->obs.data = (ProtobufCBinaryData){sizeof f->obs_f, (uint8_t *)f->obs_f}; }
+static void m_img_chw(fx *f) { f->x.obs_sh[1] = 1; f->x.obs_sh[2] = 1; f->x.obs_sh[3] = OBS; }
+static void m_img_flat(fx *f) { f->x.obs.n_shape = 2; f->x.obs_sh[1] = OBS; }
+static void m_img_final_chw(fx *f) { f->x.fin_sh[2] = 1; f->x.fin_sh[3] = OBS; }
+static void m_img_f32(fx *f) { f->x.obs.dtype = IMPALA__DTYPE__DTYPE_FLOAT32; f->x.obs.data = (ProtobufCBinaryData){4 * (T + 1) * OBS, (uint8_t *)f->x.obs_f}; }
 
 typedef struct vcase {
 	const char *name;
@@ -432,7 +359,7 @@ static void test_decode_failures(void **state)
 	fx_init(f, SPEC_DISCRETE_LSTM);
 	uint8_t *buf = NULL;
 	size_t n = 0;
-	assert_int_equal(im_wire_encode(&f->t.base, &buf, &n), IM_OK);
+	assert_int_equal(im_wire_encode(&f->x.t.base, &buf, &n), IM_OK);
 	Impala__Trajectory *d = NULL;
 	/* A message cut short is not a valid encoding. */
 	int rc = im_wire_decode_trajectory(buf, n - 5, IM_WIRE_MAX_TRAJECTORY, &d);
