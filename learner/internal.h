@@ -120,15 +120,19 @@ int im_learner_start_receiver(im_learner *l);
 void *im_learner_publisher_main(void *arg);
 void *im_learner_learn_main(void *arg);
 
-/* learner.c: closes the three data sockets (linger 0) once the threads
- * that use them have stopped, before the actors are told to stop: unsent
- * Params and Welcomes are worthless then, and unread unrolls lost. */
+/* sockets.c: binds the three data sockets (and starts CURVE's handler
+ * when configured); IM_E* with a reason in err.  Close (linger 0) runs
+ * once the threads that use them have stopped, before the actors are told
+ * to stop: unsent Params and Welcomes are worthless then, and unread
+ * unrolls lost.  Close is idempotent. */
+int im_learner_open_sockets(im_learner *l, char *err, size_t errlen);
 void im_learner_close_sockets(im_learner *l);
 
 /* handshake.c: the handshake thread's body (arg: the learner). */
 void *im_learner_handshake_main(void *arg);
 
-/* loop.c: snapshot of the statistics for the status port and the logs. */
+/* snapshot.c: snapshot of the statistics for the status port and the
+ * logs. */
 void im_learner_snapshot(im_learner *l, im_status_snapshot *s);
 /* Copies params (and the optimiser state into shadow, when not NULL) and
  * the counters under the lock. */

@@ -1,0 +1,63 @@
+/* What the main thread reads of the running learner: the parameters,
+ * optimiser state and counters under the model lock (for checkpoints and
+ * evaluation), and the snapshot of every statistic for /status, the logs
+ * and the dashboard. */
+#include "internal.h"
+
+#include "zap.h"
+
+#include <cblas.h>
+#include <stdio.h>
+#include <string.h>
+
+void im_learner_copy_state(im_learner *l, float *params, im_optim *shadow,
+			   uint64_t *frames, uint64_t *updates,
+			   uint64_t *version)
+{
+	size_t n = im_model_num_params(l->model);
+	pthread_mutex_lock(&l->mu);
+	memcpy(params, l->params, n * sizeof(float));
+	if (shadow) {
+		for (int i = 0; i < im_optim_state_count(l->opt); i++)
+			memcpy(im_optim_state(shadow, i), im_optim_state(l->opt, i),
+			       n * sizeof(float));
+		shadow->step = l->opt->step;
+	}
+	*frames = l->frames;
+	*updates = l->updates;
+	*version = l->version;
+	pthread_mutex_unlock(&l->mu);
+}
+
+void im_learner_snapshot(im_learner *l, im_status_snapshot *s)
+{
+	uint64_t now = im_now_ms();
+	memset(s, 0, sizeof *s);
+	s->run_id = l->run_id;
+	snprintf(s->env, sizeof s->env, "%.*s", (int)sizeof s->env - 1, l->env);
+	snprintf(s->tag, sizeof s->tag, "%s", l->cfg->tag);
+	const char *core = openblas_get_corename();
+	snprintf(s->blas_core, sizeof s->blas_core, "%s", core ? core : "");
+	s->uptime_s = (double)(now - l->t0_ms) / 1000.0;
+	pthread_mutex_lock(&l->mu);
+	s->frames = l->frames;
+	s->updates = l->updates;
+	s->param_version = l->version;
+	pthread_mutex_unlock(&l->mu);
+	im_progress_fill(l->progress, s);
+	im_store_stats ss;
+	im_store_get_stats(l->store, &ss);
+	s->store_depth = ss.depth;
+	s->store_capacity = ss.capacity;
+	s->unrolls_batched = ss.taken;
+	s->unrolls_evicted = ss.dropped_lag;
+	im_receiver_stats rs = {0};
+	if (l->receiver)
+		im_receiver_get_stats(l->receiver, &rs);
+	l->last_rs = l->receiver ? rs : l->last_rs;
+	s->unrolls_received = l->last_rs.accepted;
+	s->auth_refused = l->zap ? im_zap_refused(l->zap) : 0;
+	for (int r = 1; r < IM_REJECT_COUNT; r++)
+		s->dropped[r] = atomic_load(&l->dropped[r]) + l->last_rs.dropped[r];
+	im_actors_fill(l->actors, s, now);
+}

@@ -1,0 +1,139 @@
+/* The learner's three data sockets (PULL for trajectories, PUB for
+ * parameters, ROUTER for handshakes), with CURVE and its ZAP handler when
+ * configured, and the address local actors connect to. */
+#include "internal.h"
+
+#include "curve.h"
+#include "err.h"
+#include "transport.h"
+#include "zap.h"
+
+#include <errno.h>
+#include <stdio.h>
+#include <string.h>
+#include <zmq.h>
+
+static int is_loopback(const char *base)
+{
+	const char *h = strstr(base, "://");
+	h = h ? h + 3 : base;
+	return strncmp(h, "127.", 4) == 0 || strncmp(h, "localhost:", 10) == 0 ||
+	       strncmp(h, "[::1]:", 6) == 0 || strncmp(base, "ipc://", 6) == 0;
+}
+
+/* The address local actors use: a wildcard bind is reached on loopback. */
+static void actor_address(im_learner *l)
+{
+	const char *b = l->cfg->bind;
+	const char *h = strstr(b, "://") + 3;
+	const char *colon = strrchr(h, ':');
+	if (strncmp(h, "*:", 2) == 0 || strncmp(h, "0.0.0.0:", 8) == 0)
+		snprintf(l->actor_addr, sizeof l->actor_addr, "tcp://127.0.0.1%s", colon);
+	else
+		snprintf(l->actor_addr, sizeof l->actor_addr, "%s", b);
+}
+
+/* With --curve-secret-key: reads the key into secret and starts the ZAP
+ * handler, which must be bound before any CURVE socket takes a client. */
+static int start_curve(im_learner *l, char *secret, char *err, size_t errlen)
+{
+	const im_learner_config *c = l->cfg;
+	if (!c->curve_secret_key)
+		return IM_OK;
+	char why[400];
+	int rc = im_curve_read_key(c->curve_secret_key, secret, why, sizeof why);
+	if (rc)
+		return im_errf(err, errlen, rc, "--curve-secret-key: %s", why);
+	char pub[IM_CURVE_Z85_LEN + 1];
+	if (im_curve_public_of(secret, pub))
+		return im_errf(err, errlen, IM_EINVAL, "--curve-secret-key %s: not a "
+			    "CURVE secret key", c->curve_secret_key);
+	im_zap_opts zo = {.zctx = l->zctx, .keys_dir = c->authorized_keys};
+	rc = im_zap_start(&l->zap, &zo, err, errlen);
+	if (rc)
+		return rc;
+	im_info("CURVE on: learner public key %s, %u authorised key(s) in %s",
+		pub, im_zap_num_keys(l->zap), c->authorized_keys);
+	return IM_OK;
+}
+
+int im_learner_open_sockets(im_learner *l, char *err, size_t errlen)
+{
+	im_endpoints ep;
+	int rc = im_transport_endpoints(&ep, l->cfg->bind);
+	if (rc)
+		return im_errf(err, errlen, rc, "--bind %s: not tcp://host:port with room "
+			    "for port+2", l->cfg->bind);
+	if (!is_loopback(l->cfg->bind) && !l->cfg->insecure &&
+	    !l->cfg->curve_secret_key)
+		return im_errf(err, errlen, IM_EAUTH,
+			    "--bind %s is not a loopback address: without CURVE "
+			    "keys anyone could push data or read parameters; "
+			    "configure --curve-secret-key and --authorized-keys, "
+			    "or pass --insecure to allow it", l->cfg->bind);
+	l->zctx = zmq_ctx_new();
+	if (!l->zctx)
+		return im_errf(err, errlen, IM_ENOMEM, "cannot create a ZeroMQ context");
+	char secret[IM_CURVE_Z85_LEN + 1] = "";
+	if ((rc = start_curve(l, secret, err, errlen)))
+		return rc;
+	im_sock_opts o;
+	im_transport_defaults(&o, ZMQ_PULL);
+	o.max_msg_size = (int64_t)l->max_msg * 2 + 65536;
+	o.rcvhwm = 2 * l->cfg->batch_size + 16;
+	o.rcvbuf = 128 << 10;
+	im_sock_opts po;
+	im_transport_defaults(&po, ZMQ_PUB);
+	po.sndbuf = (int)(im_model_num_params(l->model) * sizeof(float)) + (64 << 10);
+	im_sock_opts ro;
+	im_transport_defaults(&ro, ZMQ_ROUTER);
+	/* What a peer can make the handshake socket hold: a few small
+	 * messages in, a few replies out (references to one shared Welcome,
+	 * handshake.c), per connection. */
+	ro.max_msg_size = IM_LEARNER_MAX_CONTROL_IN;
+	ro.rcvhwm = 16;
+	ro.sndhwm = 4;
+	if (secret[0]) {
+		im_transport_curve_server(&o, secret);
+		im_transport_curve_server(&po, secret);
+		im_transport_curve_server(&ro, secret);
+	}
+	const struct {
+		void **s;
+		int type;
+		const im_sock_opts *o;
+		const char *ep;
+	} socks[] = {
+		{&l->pull, ZMQ_PULL, &o, ep.trajectories},
+		{&l->pub, ZMQ_PUB, &po, ep.params},
+		{&l->router, ZMQ_ROUTER, &ro, ep.handshake},
+	};
+	for (size_t i = 0; i < 3; i++) {
+		rc = im_transport_open_bound(socks[i].s, l->zctx, socks[i].type,
+					     socks[i].o, socks[i].ep);
+		if (rc) {
+			/* A port still held by another process may be free on
+			 * the next try: IM_EAGAIN, which main() reports with an
+			 * exit status that lets a service manager retry. */
+			int busy = errno == EADDRINUSE;
+			return im_errf(err, errlen, busy ? IM_EAGAIN : rc,
+				       "cannot bind %s: %s", socks[i].ep,
+				       zmq_strerror(errno));
+		}
+	}
+	actor_address(l);
+	return IM_OK;
+}
+
+void im_learner_close_sockets(im_learner *l)
+{
+	void **socks[] = {&l->pull, &l->pub, &l->router};
+	for (size_t i = 0; i < 3; i++) {
+		if (!*socks[i])
+			continue;
+		int linger = 0;
+		zmq_setsockopt(*socks[i], ZMQ_LINGER, &linger, sizeof linger);
+		zmq_close(*socks[i]);
+		*socks[i] = NULL;
+	}
+}
