@@ -54,7 +54,7 @@ void im_learner_config_defaults(im_learner_config *c)
 	c->logdir = "runs";
 	c->tensorboard = 1;
 	c->bind = "tcp://127.0.0.1:5555";
-	c->status_addr = "127.0.0.1:8080";
+	c->status_addr = IM_STATUS_DEFAULT_ADDR;
 	c->actor_bin = NULL;
 	c->publish_every = 1;
 	c->publish_interval_ms = 100;

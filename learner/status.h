@@ -35,8 +35,8 @@
 #define IM_STATUS_HOST_MAX 64
 #define IM_STATUS_NAME_MAX 128
 #define IM_STATUS_MAX_HEAD 8192
-/* --status-addr when none is given: loopback only. */
-#define IM_STATUS_DEFAULT_ADDR "127.0.0.1:8089"
+/* --status-addr when none is given (config.c): loopback only. */
+#define IM_STATUS_DEFAULT_ADDR "127.0.0.1:8080"
 
 typedef struct im_status_actor {
 	uint64_t id;

@@ -1,9 +1,9 @@
 /* One learner update, composed: the model's learning forward over T+1 by B,
  * the bootstrap values of truncated steps, V-trace and the loss, the
  * model's backward; then, separately, global-norm clipping and the
- * optimiser step.  Splitting compute from apply lets the learner hold its
- * lock only where monobeast does, and lets tests compare the gradients
- * before any step.  With a PopArt model (spec.popart) the loss normalises
+ * optimiser step.  Splitting compute from apply lets tests compare the
+ * gradients before any step; the learner runs both under one lock
+ * (learner/learn.c), as monobeast's learn() does.  With a PopArt model (spec.popart) the loss normalises
  * by the arena's baseline.sigma; the statistics themselves are updated by
  * the caller after the step (learn/popart.h), from im_update_vs(). */
 #ifndef IM_LEARN_UPDATE_H

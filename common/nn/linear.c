@@ -1,6 +1,9 @@
-/* Fast linear and activation kernels: OpenBLAS sgemm with the transposes
- * folded into the call (weights stay (OC, C), nothing is transposed in
- * memory) and the bias and activation fused into one pass over the output. */
+/* Fast linear and activation kernels: OpenBLAS sgemm and the bias and
+ * activation fused into one pass over the output.  Weights stay (OC, C)
+ * in the model.  Mostly the transposes are folded into the sgemm call; on
+ * a core with OpenBLAS's small-matrix kernels the forward first copies w
+ * transposed into the caller's scratch wt (one pass over the weights) and
+ * multiplies untransposed, in blocks of rows (im_nn_linear_act_forward). */
 /* The fused loops use fastmath.h's clamps and selects; GCC if-converts
  * (and so vectorises) float selects only when comparisons may not trap.
  * We never enable floating-point traps, so the flag changes no result. */
