@@ -48,15 +48,15 @@ declare -A asan_skip=(
   [e2e_flags]="runs the learner under RLIMIT_AS, which ASan's shadow memory cannot fit in"
   # test_welcome_amplification_bounded bounds the growth of RSS; freed
   # blocks stay resident in ASan's quarantine, so RSS is not the live heap.
-  [harden_learner]="bounds RSS growth; ASan's quarantine keeps freed memory resident"
+  [learner_harden]="bounds RSS growth; ASan's quarantine keeps freed memory resident"
 )
 
 # What TSan runs: every test whose own program starts threads of ours
 # (receiver, store, status server, learner start-up, actors' sessions), and
 # the e2e tests that drive the real learner and actors (built with TSan)
 # through start, actor churn, bad input, the status port and shutdown.
-tsan_tests=(net_receiver net_status net_learner_start net_store
-  cluster_actors pipeline_behaviour_logp
+tsan_tests=(learner_receiver learner_status learner_start learner_store
+  learner_actors pipeline_behaviour_logp
   e2e_smoke e2e_status e2e_actor_churn e2e_bad_input)
 
 case "$mode" in
