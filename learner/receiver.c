@@ -1,7 +1,6 @@
 #include "receiver.h"
 
 #include "err.h"
-#include "wire.h"
 
 #include <errno.h>
 #include <pthread.h>
@@ -77,10 +76,23 @@ static void check_and_store(im_receiver *r, im_store_slot *slot,
 	}
 }
 
+static void reject_undecodable(im_receiver *r, size_t len, int rc)
+{
+	char detail[192];
+	snprintf(detail, sizeof detail, "%zu-byte message: %s", len,
+		 im_strerror(rc));
+	reject(r, im_validate_decode_rc(rc), 0, detail);
+}
+
 /* Decodes one message straight into a store slot (waiting for one),
- * validates and stores it; IM_ECANCELED ends the loop. */
+ * validates and stores it; IM_ECANCELED ends the loop.  An oversized
+ * message is refused at once, without waiting for a slot. */
 static int handle(im_receiver *r, const uint8_t *buf, size_t len)
 {
+	if (len > r->max_bytes) {
+		reject_undecodable(r, len, IM_ETOOBIG);
+		return IM_OK;
+	}
 	im_store_slot *slot;
 	int rc = reserve_waiting(r, &slot);
 	if (rc != IM_OK)
@@ -88,11 +100,8 @@ static int handle(im_receiver *r, const uint8_t *buf, size_t len)
 	Impala__Trajectory *t = NULL;
 	rc = im_store_decode(slot, buf, len, r->max_bytes, &t);
 	if (rc != IM_OK) {
-		char detail[192];
-		snprintf(detail, sizeof detail, "%zu-byte message: %s", len,
-			 im_strerror(rc));
 		im_store_release(r->o.store, slot);
-		reject(r, im_validate_decode_rc(rc), 0, detail);
+		reject_undecodable(r, len, rc);
 		return IM_OK;
 	}
 	check_and_store(r, slot, t);
