@@ -97,12 +97,15 @@ def main():
               "(scripts/install-deps.sh installs them)")
         return 77
     with Cluster() as c:
-        c.start_learner(*ARGS)
-        c.wait_for(lambda s: len(s["actors"]) == 2 and s["updates"] > 0, 60, "two actors")
-        # Let the run log a few rows before the page opens: it must
-        # still start from the first one.
-        time.sleep(2)
+        # Chromium starts before the run: on a loaded 2-core machine its
+        # start beside a training run at full speed took over a minute.
         with Chrome() as b:
+            c.start_learner(*ARGS)
+            c.wait_for(lambda s: len(s["actors"]) == 2 and s["updates"] > 0, 60,
+                       "two actors")
+            # Let the run log a few rows before the page opens: it must
+            # still start from the first one.
+            time.sleep(2)
             b.get(f"http://127.0.0.1:{c.status_port}/")
             st = wait_page(b, ready, 90, "charts with points, two actors and the configuration")
             check_page(st, c.status_port)
