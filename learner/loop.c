@@ -9,6 +9,7 @@
 
 #include <inttypes.h>
 #include <math.h>
+#include <stdbool.h>
 #include <stdlib.h>
 #include <string.h>
 #include <time.h>
@@ -181,15 +182,18 @@ static int loop_init(im_learner *l, loop_ctx *c)
 	return IM_OK;
 }
 
-/* The counters are final (what the checkpoint holds); the mean return is
- * the one the stop was decided on, so "target return reached" always comes
- * with a mean at or above the target, not one diluted by the episodes that
- * arrived while the learner shut down. */
-static void summary(im_learner *l, loop_ctx *c, const char *why)
+/* The counters are final (what the checkpoint holds).  After a target
+ * stop the mean return is the one the stop was decided on, so "target
+ * return reached" always comes with a mean at or above the target, not one
+ * diluted by the episodes that arrived while the learner shut down; after
+ * any other stop it is the final one (the last periodic snapshot can
+ * predate every episode of a run shorter than one log interval). */
+static void summary(im_learner *l, loop_ctx *c, const char *why, bool target)
 {
-	double mean_return = c->snap.mean_return;
+	double decided = c->snap.mean_return;
 	im_learner_snapshot(l, &c->snap);
-	c->snap.mean_return = mean_return;
+	if (target)
+		c->snap.mean_return = decided;
 	double secs = (double)(im_now_ms() - l->t0_ms) / 1000.0;
 	im_info("done (%s): %" PRIu64 " frames, %" PRIu64 " updates in %.1f s "
 		"(%.0f frames/s), mean return %.2f over the last %d episodes, "
@@ -229,6 +233,7 @@ int im_learner_run(im_learner *l, volatile sig_atomic_t *stop)
 	im_info("run %016" PRIx64 ": %s, handshake on %s, status on port %d, run dir %s",
 		l->run_id, l->env, l->cfg->bind, im_status_port(l->status), l->dir);
 	const char *why = "stopped";
+	bool target = false;
 	while (!code && !*stop) {
 		struct timespec ts = {0, 20 * 1000000L};
 		nanosleep(&ts, NULL);
@@ -243,6 +248,7 @@ int im_learner_run(im_learner *l, volatile sig_atomic_t *stop)
 		}
 		if (solved(l, &c.snap)) {
 			why = "target return reached";
+			target = true;
 			break;
 		}
 	}
@@ -255,7 +261,7 @@ int im_learner_run(im_learner *l, volatile sig_atomic_t *stop)
 		save(l, &c, "final");
 	if (l->npids)
 		im_spawn_stop(l->pids, l->npids, 3000);
-	summary(l, &c, code ? "error" : why);
+	summary(l, &c, code ? "error" : why, target && !code);
 	free(c.params);
 	im_optim_free(c.shadow);
 	return code;
