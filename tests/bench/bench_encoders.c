@@ -12,7 +12,13 @@
  * other instruction of the pass (lowering, pooling, ReLUs), so it is a
  * lower bound of the products' own rate.  Last line: one JSON object.
  *
- * Usage: bench_encoders [--seconds S] [--k K] [--configs nature,impala,minatar] */
+ * --T, --B and --channels replace the configurations' T, B = 32 and input
+ * channels (the MinAtar presets: --T 20 --B 16; the games have 4 to 10
+ * channels); --cpu times each call by the thread's CPU time instead of the
+ * wall clock (bench_util.h: the steadier figure on a shared machine).
+ *
+ * Usage: bench_encoders [--seconds S] [--k K] [--configs nature,impala,minatar]
+ *                       [--T T] [--B B] [--channels C] [--cpu] */
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -20,7 +26,10 @@
 #include "bench_util.h"
 #include "nn/model.h"
 
-enum { B = 32, A = 6 };
+enum { A = 6 };
+
+/* Rows of the learning pass: (T + 1) by B; 0: the configuration's T. */
+static int B = 32, T_override, C_override;
 
 typedef struct enc_cfg {
 	const char *name;
@@ -75,14 +84,15 @@ static void teardown(ctx *c)
 static int setup(ctx *c, const enc_cfg *e, int T1, int b)
 {
 	memset(c, 0, sizeof *c);
-	im_obs_space obs = {.ndim = 3, .shape = {e->H, e->W, e->C},
+	int C = C_override ? C_override : e->C;
+	im_obs_space obs = {.ndim = 3, .shape = {e->H, e->W, C},
 			    .dtype = IM_DTYPE_U8, .scale = e->scale};
 	im_act_space act = {.kind = IM_ACT_DISCRETE, .n = A};
 	im_model_spec s;
 	im_model_spec_default(&s, &obs, &act, e->feat);
 	s.encoder = e->kind;
 	c->rows = T1 * b;
-	size_t n = (size_t)c->rows * e->H * e->W * e->C;
+	size_t n = (size_t)c->rows * e->H * e->W * C;
 	c->frames = malloc(n);
 	c->pact = calloc((size_t)c->rows, sizeof(int32_t));
 	c->prew = calloc((size_t)c->rows, sizeof(float));
@@ -112,7 +122,8 @@ typedef struct fig {
 static int bench(const enc_cfg *e, int k, double seconds, fig *f)
 {
 	ctx c;
-	bench_sgemm_ctx g = bench_sgemm_new((e->T + 1) * B, 512, 512);
+	int T = T_override ? T_override : e->T;
+	bench_sgemm_ctx g = bench_sgemm_new((T + 1) * B, 512, 512);
 	double t, tg, best;
 	int reps;
 	if (setup(&c, e, 1, k)) {
@@ -123,7 +134,7 @@ static int bench(const enc_cfg *e, int k, double seconds, fig *f)
 			   &t, &tg, &best, &reps);
 	f->act_fps = k / t;
 	teardown(&c);
-	if (setup(&c, e, e->T + 1, B)) {
+	if (setup(&c, e, T + 1, B)) {
 		teardown(&c);
 		return -1;
 	}
@@ -144,17 +155,33 @@ int main(int argc, char **argv)
 	double seconds = 1.0;
 	int k = 32;
 	const char *configs = "nature,impala,minatar";
-	for (int i = 1; i + 1 < argc; i += 2) {
+	for (int i = 1; i < argc; i += 2) {
+		if (!strcmp(argv[i], "--cpu")) {
+			bench_use_cpu_clock(1);
+			i--;
+			continue;
+		}
+		if (i + 1 >= argc)
+			break;
 		if (!strcmp(argv[i], "--seconds"))
 			seconds = atof(argv[i + 1]);
 		else if (!strcmp(argv[i], "--k"))
 			k = atoi(argv[i + 1]);
 		else if (!strcmp(argv[i], "--configs"))
 			configs = argv[i + 1];
+		else if (!strcmp(argv[i], "--T"))
+			T_override = atoi(argv[i + 1]);
+		else if (!strcmp(argv[i], "--B"))
+			B = atoi(argv[i + 1]);
+		else if (!strcmp(argv[i], "--channels"))
+			C_override = atoi(argv[i + 1]);
 	}
-	if (!(seconds > 0) || k < 1 || k > 4096) {
+	if (!(seconds > 0) || k < 1 || k > 4096 || T_override < 0 ||
+	    T_override > 1000 || B < 1 || B > 1024 || C_override < 0 ||
+	    C_override > 64) {
 		fprintf(stderr, "usage: bench_encoders [--seconds S] [--k K] "
-			"[--configs nature,impala,minatar]\n");
+			"[--configs nature,impala,minatar] [--T T] [--B B] "
+			"[--channels C] [--cpu]\n");
 		return 2;
 	}
 	openblas_set_num_threads(1);
@@ -168,12 +195,17 @@ int main(int argc, char **argv)
 			return 1;
 		}
 		ran[i] = 1;
-		printf("%-8s act k=%d %10.0f frames/s   learn %8.1f ms %6.1f "
-		       "GFLOP/s  sgemm %6.1f  ratio %.2f\n", CFGS[i].name, k,
-		       f[i].act_fps, f[i].learn_ms, f[i].learn_gflops,
+		int T = T_override ? T_override : CFGS[i].T;
+		printf("%-8s act k=%d %10.0f frames/s   learn %8.1f ms (%.2f us "
+		       "a frame) %6.1f GFLOP/s  sgemm %6.1f  ratio %.2f\n",
+		       CFGS[i].name, k, f[i].act_fps, f[i].learn_ms,
+		       f[i].learn_ms * 1e3 / ((double)T * B), f[i].learn_gflops,
 		       f[i].sgemm, f[i].ratio);
 	}
-	printf("{\"k\": %d, \"blas_core\": \"%s\", \"encoders\": {", k,
+	printf("{\"k\": %d, \"B\": %d, \"T\": %d, \"channels\": %d, "
+	       "\"clock\": \"%s\", \"blas_core\": \"%s\", \"encoders\": {", k, B,
+	       T_override, C_override,
+	       bench_clock == CLOCK_MONOTONIC ? "wall" : "thread_cpu",
 	       openblas_get_corename());
 	for (int i = 0, first = 1; i < NCFG; i++) {
 		if (!ran[i])

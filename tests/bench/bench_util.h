@@ -17,10 +17,22 @@ void openblas_set_num_threads(int n);
 
 #define BENCH_MAXREP 100000
 
+/* The clock of bench_now: CLOCK_MONOTONIC (wall), or the calling thread's
+ * CPU time when a program's --cpu sets it.  On a machine shared with other
+ * builds the CPU time of a single-threaded call is the steadier figure:
+ * wall medians moved by up to 8x with the load, CPU medians by a few per
+ * cent (tests/bench/README.md). */
+static clockid_t bench_clock = CLOCK_MONOTONIC;
+
+static inline void bench_use_cpu_clock(int on)
+{
+	bench_clock = on ? CLOCK_THREAD_CPUTIME_ID : CLOCK_MONOTONIC;
+}
+
 static inline double bench_now(void)
 {
 	struct timespec ts;
-	clock_gettime(CLOCK_MONOTONIC, &ts);
+	clock_gettime(bench_clock, &ts);
 	return (double)ts.tv_sec + 1e-9 * (double)ts.tv_nsec;
 }
 
