@@ -180,6 +180,10 @@ void im_nn_conv2d_forward(float *out, float *scratch,
 {
 	size_t K = patch_k(s), pix = (size_t)s->OH * s->OW;
 	float *wp = scratch, *P = scratch + (size_t)s->O * K;
+	if (im_nn_conv2d_direct_pays(s, src, N)) {
+		im_nn_conv2d_forward_direct(out, scratch, src, w, b, N, s, relu);
+		return;
+	}
 	permute_weight(wp, w, s);
 	for (int n0 = 0; n0 < N; n0 += chunk) {
 		int m = N - n0 < chunk ? N - n0 : chunk;
@@ -235,6 +239,11 @@ static void conv_backward(float *din, float din_beta, float *dw, float *db,
 	float *wp = scratch, *dwp = wp + wk, *P = dwp + wk;
 	float *dP = P + (size_t)chunk * pix * K;
 	im_nn_conv2d t;
+	if (im_nn_conv2d_direct_pays(s, src, N)) {
+		im_nn_conv2d_backward_direct(din, din_beta, dw, db, scratch,
+			dout, src, w, N, s);
+		return;
+	}
 	int as_conv = din && din_as_conv(s);
 	if (as_conv)
 		transposed(&t, wp, w, s);

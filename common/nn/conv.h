@@ -92,6 +92,36 @@ void im_nn_conv2d_backward_assign_naive(float *din, float *dw, float *db,
 	float *scratch, const float *dout, const im_nn_conv_src *src,
 	const float *w, int N, const im_nn_conv2d *s, int chunk);
 
+/* The direct kernels (conv_direct.c): for stride 1, each non-zero input
+ * value is scattered through the kernel taps it meets, so the work is
+ * proportional to the non-zero inputs (MinAtar's 0/1 grids: 2 to 10 in
+ * 100).  The two functions above take them by themselves when
+ * im_nn_conv2d_direct_pays(); they are public for the tests and the
+ * benchmarks.  The same conventions (dw, db accumulate; din is assigned
+ * with din_beta 0, its prior content never read, or accumulated with 1).
+ * scratch: im_nn_conv2d_scratch_floats(s, 1, 1) floats at least. */
+void im_nn_conv2d_forward_direct(float *out, float *scratch,
+	const im_nn_conv_src *src, const float *w, const float *b, int N,
+	const im_nn_conv2d *s, int relu);
+void im_nn_conv2d_backward_direct(float *din, float din_beta, float *dw,
+	float *db, float *scratch, const float *dout,
+	const im_nn_conv_src *src, const float *w, int N,
+	const im_nn_conv2d *s);
+
+/* The direct kernels are taken when at most one value in this many of
+ * what the layer reads is non-zero (measured: tests/bench/README.md,
+ * "MinAtar training speed"). */
+#define IM_NN_CONV_DIRECT_DENSITY 8
+
+/* Whether the fast kernels take the direct path for these N images:
+ * stride 1 and sparse enough (one pass counting the non-zero values). */
+int im_nn_conv2d_direct_pays(const im_nn_conv2d *s,
+	const im_nn_conv_src *src, int N);
+
+/* -1 (the default): im_nn_conv2d_direct_pays decides by density; 0: never
+ * direct; 1: always for stride 1 (tests and benchmarks). */
+void im_nn_set_conv_direct(int mode);
+
 /* Max-pool over K x K windows with a stride and implicit -infinity padding
  * (PyTorch's MaxPool2d, ceil_mode False), on (H, W, C) images. */
 typedef struct im_nn_pool2d {

@@ -17,19 +17,59 @@
  * channels); --cpu times each call by the thread's CPU time instead of the
  * wall clock (bench_util.h: the steadier figure on a shared machine).
  *
+ * --env NAME (minatar only) takes the frames from that environment stepped
+ * with uniform random actions, and its channels: MinAtar's grids are 0/1
+ * and sparse (2 to 10 values in 100 set), which the conv kernels' choice of
+ * path depends on; without it frames are random bits (half set).
+ *
+ * --conv im2col|direct|auto forces the conv kernels' path (conv.h,
+ * im_nn_set_conv_direct; auto, the default, decides by density).
+ *
  * Usage: bench_encoders [--seconds S] [--k K] [--configs nature,impala,minatar]
- *                       [--T T] [--B B] [--channels C] [--cpu] */
+ *                       [--T T] [--B B] [--channels C] [--env NAME]
+ *                       [--conv im2col|direct|auto] [--cpu] */
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 
 #include "bench_util.h"
+#include "env/env.h"
+#include "nn/conv.h"
 #include "nn/model.h"
 
 enum { A = 6 };
 
 /* Rows of the learning pass: (T + 1) by B; 0: the configuration's T. */
 static int B = 32, T_override, C_override;
+static const char *env_name; /* --env: frames from this environment */
+
+/* n frames of obs_bytes each from env_name under uniform random actions;
+ * -1 when it cannot be made or its frames are not obs_bytes long. */
+static int frames_from_env(uint8_t *frames, size_t n, size_t obs_bytes)
+{
+	im_env *e;
+	char err[256];
+	if (im_env_make(&e, env_name, err, sizeof err)) {
+		fprintf(stderr, "bench_encoders: %s\n", err);
+		return -1;
+	}
+	const im_obs_space *o = im_env_obs_space(e);
+	const im_act_space *a = im_env_act_space(e);
+	int rc = im_obs_bytes(o) == obs_bytes && o->dtype == IM_DTYPE_U8 &&
+			 a->kind == IM_ACT_DISCRETE
+		? im_env_reset(e, 1, frames) : -1;
+	unsigned seed = 5;
+	for (size_t i = 1; !rc && i < n; i++) {
+		int32_t act = (int32_t)(rand_r(&seed) % (unsigned)a->n);
+		im_env_result r;
+		uint8_t *f = frames + i * obs_bytes;
+		rc = im_env_step(e, &act, f, &r);
+		if (!rc && (r.terminated || r.truncated))
+			rc = im_env_reset_next(e, f);
+	}
+	im_env_free(e);
+	return rc ? -1 : 0;
+}
 
 typedef struct enc_cfg {
 	const char *name;
@@ -105,9 +145,15 @@ static int setup(ctx *c, const enc_cfg *e, int T1, int b)
 	    im_model_ws_new(&c->ws, c->m, T1, b))
 		return -1;
 	unsigned seed = 3;
-	for (size_t i = 0; i < n; i++)
-		c->frames[i] = (uint8_t)(rand_r(&seed) >> 3) &
-			       (e->kind == IM_NN_ENCODER_MINATAR ? 1 : 255);
+	if (env_name && e->kind == IM_NN_ENCODER_MINATAR) {
+		if (frames_from_env(c->frames, (size_t)c->rows,
+			    n / (size_t)c->rows))
+			return -1;
+	} else {
+		for (size_t i = 0; i < n; i++)
+			c->frames[i] = (uint8_t)(rand_r(&seed) >> 3) &
+				       (e->kind == IM_NN_ENCODER_MINATAR ? 1 : 255);
+	}
 	for (int i = 0; i < c->rows * A; i++)
 		c->dpol[i] = 0.01f * (float)(i % 7 - 3);
 	c->in = (im_model_input){.T1 = T1, .B = b, .obs = c->frames,
@@ -175,14 +221,34 @@ int main(int argc, char **argv)
 			B = atoi(argv[i + 1]);
 		else if (!strcmp(argv[i], "--channels"))
 			C_override = atoi(argv[i + 1]);
+		else if (!strcmp(argv[i], "--env"))
+			env_name = argv[i + 1];
+#ifdef IM_NN_CONV_DIRECT_DENSITY /* absent before the direct kernels */
+		else if (!strcmp(argv[i], "--conv"))
+			im_nn_set_conv_direct(!strcmp(argv[i + 1], "im2col") ? 0
+				: !strcmp(argv[i + 1], "direct") ? 1 : -1);
+#endif
 	}
 	if (!(seconds > 0) || k < 1 || k > 4096 || T_override < 0 ||
 	    T_override > 1000 || B < 1 || B > 1024 || C_override < 0 ||
 	    C_override > 64) {
 		fprintf(stderr, "usage: bench_encoders [--seconds S] [--k K] "
 			"[--configs nature,impala,minatar] [--T T] [--B B] "
-			"[--channels C] [--cpu]\n");
+			"[--channels C] [--env NAME] [--conv im2col|direct|auto] "
+			"[--cpu]\n");
 		return 2;
+	}
+	if (env_name) {
+		/* The environment's channels replace the configuration's. */
+		im_env *ev;
+		char err[256];
+		if (im_env_make(&ev, env_name, err, sizeof err)) {
+			fprintf(stderr, "bench_encoders: %s\n", err);
+			return 2;
+		}
+		const im_obs_space *o = im_env_obs_space(ev);
+		C_override = o->ndim == 3 ? o->shape[2] : 0;
+		im_env_free(ev);
 	}
 	openblas_set_num_threads(1);
 	fig f[NCFG];

@@ -1,6 +1,8 @@
 /* The image kernels (common/nn/conv.h): the fast Conv2d, max-pool and
  * residual add equal their naive twins on a table of shapes (odd sizes,
- * stride > 1, padding, batch 1, several chunks, uint8 input, ReLU read),
+ * stride > 1, padding, batch 1, several chunks, uint8 input, ReLU read,
+ * sparse 0/1 grids), the Conv2d through each of its paths (im2col and the
+ * direct kernels, forced, and the choice left to the input's density),
  * and each backward is the gradient of its forward by finite differences
  * (gradcheck.h). */
 #include <stdarg.h>
@@ -43,24 +45,29 @@ typedef struct conv_case {
 	int N, H, W, C, O, K, stride, pad, chunk;
 	int u8, relu_in, relu_out;
 	int KW; /* 0: K (a square kernel); otherwise K is KH */
+	int sparse; /* u8: a 0/1 grid with about 1 value in 16 set, scale 1 */
 } conv_case;
 
 static const conv_case CONV_CASES[] = {
-	{"odd 7x5x3, 3x3, valid", 2, 7, 5, 3, 4, 3, 1, 0, 2, 0, 0, 0, 0},
-	{"stride 2, padding 1, odd", 3, 9, 7, 2, 5, 3, 2, 1, 3, 0, 0, 1, 0},
-	{"nature first layer shape, 8x8 stride 4", 2, 20, 24, 4, 6, 8, 4, 0, 1, 0, 0, 1, 0},
-	{"4x4 stride 2", 2, 10, 9, 5, 7, 4, 2, 0, 2, 0, 0, 0, 0},
-	{"batch 1, padding 1, one channel", 1, 5, 5, 1, 3, 3, 1, 1, 1, 0, 0, 0, 0},
-	{"chunks of 1 over 3 images, last short", 3, 6, 6, 2, 3, 3, 1, 1, 1, 0, 0, 1, 0},
-	{"chunks of 2 over 5 images", 5, 6, 5, 3, 2, 3, 2, 1, 2, 0, 0, 0, 0},
-	{"uint8 input scaled 1/255", 2, 8, 8, 4, 5, 3, 1, 0, 2, 1, 0, 1, 0},
-	{"uint8 input, stride 4 padding 1", 2, 11, 9, 3, 4, 4, 4, 1, 1, 1, 0, 0, 0},
-	{"ReLU read (residual block)", 2, 6, 7, 4, 4, 3, 1, 1, 2, 0, 1, 0, 0},
-	{"1x1 kernel", 2, 4, 3, 6, 5, 1, 1, 0, 2, 0, 0, 0, 0},
+	{"odd 7x5x3, 3x3, valid", 2, 7, 5, 3, 4, 3, 1, 0, 2, 0, 0, 0, 0, 0},
+	{"stride 2, padding 1, odd", 3, 9, 7, 2, 5, 3, 2, 1, 3, 0, 0, 1, 0, 0},
+	{"nature first layer shape, 8x8 stride 4", 2, 20, 24, 4, 6, 8, 4, 0, 1, 0, 0, 1, 0, 0},
+	{"4x4 stride 2", 2, 10, 9, 5, 7, 4, 2, 0, 2, 0, 0, 0, 0, 0},
+	{"batch 1, padding 1, one channel", 1, 5, 5, 1, 3, 3, 1, 1, 1, 0, 0, 0, 0, 0},
+	{"chunks of 1 over 3 images, last short", 3, 6, 6, 2, 3, 3, 1, 1, 1, 0, 0, 1, 0, 0},
+	{"chunks of 2 over 5 images", 5, 6, 5, 3, 2, 3, 2, 1, 2, 0, 0, 0, 0, 0},
+	{"uint8 input scaled 1/255", 2, 8, 8, 4, 5, 3, 1, 0, 2, 1, 0, 1, 0, 0},
+	{"uint8 input, stride 4 padding 1", 2, 11, 9, 3, 4, 4, 4, 1, 1, 1, 0, 0, 0, 0},
+	{"ReLU read (residual block)", 2, 6, 7, 4, 4, 3, 1, 1, 2, 0, 1, 0, 0, 0},
+	{"1x1 kernel", 2, 4, 3, 6, 5, 1, 1, 0, 2, 0, 0, 0, 0, 0},
 	/* Non-square kernels: stride 1 cannot take the flipped-kernel path
 	 * (one padding for both axes), so they scatter. */
-	{"3x5 kernel, stride 1, padding 1", 2, 7, 9, 3, 4, 3, 1, 1, 2, 0, 0, 1, 5},
-	{"5x2 kernel, stride 2", 3, 9, 6, 2, 3, 5, 2, 0, 2, 0, 1, 0, 2},
+	{"3x5 kernel, stride 1, padding 1", 2, 7, 9, 3, 4, 3, 1, 1, 2, 0, 0, 1, 5, 0},
+	{"5x2 kernel, stride 2", 3, 9, 6, 2, 3, 5, 2, 0, 2, 0, 1, 0, 2, 0},
+	/* MinAtar: 10 x 10 grids of 4 to 10 channels, 16 3x3 filters. */
+	{"MinAtar Breakout grid, 0/1, sparse", 5, 10, 10, 4, 16, 3, 1, 0, 2, 1, 0, 1, 0, 1},
+	{"MinAtar Seaquest grid, 0/1, sparse", 3, 10, 10, 10, 16, 3, 1, 0, 3, 1, 0, 1, 0, 1},
+	{"sparse grid, padding 1, 5 filters", 2, 7, 6, 3, 5, 3, 1, 1, 1, 1, 0, 0, 0, 1},
 };
 
 typedef struct conv_fix {
@@ -93,8 +100,10 @@ static void conv_fix_make(conv_fix *f, const conv_case *c, im_rng *r)
 		f->u8 = malloc(f->nin);
 		assert_non_null(f->u8);
 		for (size_t i = 0; i < f->nin; i++)
-			f->u8[i] = (uint8_t)im_rng_below(r, 256);
-		f->src = (im_nn_conv_src){.u8 = f->u8, .scale = 1.0f / 255};
+			f->u8[i] = c->sparse ? im_rng_below(r, 16) == 0
+					     : (uint8_t)im_rng_below(r, 256);
+		f->src = (im_nn_conv_src){.u8 = f->u8,
+			.scale = c->sparse ? 1.0f : 1.0f / 255};
 	} else {
 		f->src = (im_nn_conv_src){.f = f->in, .relu = c->relu_in};
 	}
@@ -162,13 +171,57 @@ static void conv_case_matches_naive(const conv_case *c)
 	conv_fix_free(&f);
 }
 
+/* Every case through each path: im2col forced (mode 0), the direct
+ * kernels forced (1; stride 1 only), and the choice by density (-1). */
 static void test_conv_matches_naive(void **state)
 {
 	(void)state;
-	for (size_t i = 0; i < sizeof(CONV_CASES) / sizeof(CONV_CASES[0]); i++) {
-		fprintf(stderr, "case: %s\n", CONV_CASES[i].name);
-		conv_case_matches_naive(&CONV_CASES[i]);
+	static const int modes[] = {0, 1, -1};
+	for (size_t m = 0; m < 3; m++) {
+		im_nn_set_conv_direct(modes[m]);
+		for (size_t i = 0; i < sizeof(CONV_CASES) / sizeof(CONV_CASES[0]);
+		     i++) {
+			if (modes[m] == 1 && CONV_CASES[i].stride != 1)
+				continue;
+			fprintf(stderr, "case: %s (direct mode %d)\n",
+				CONV_CASES[i].name, modes[m]);
+			conv_case_matches_naive(&CONV_CASES[i]);
+		}
 	}
+	im_nn_set_conv_direct(-1);
+}
+
+/* The density rule: a sparse 0/1 grid takes the direct kernels, a dense
+ * frame, a stride of 2 or a forced mode 0 do not. */
+static void test_conv_direct_choice(void **state)
+{
+	(void)state;
+	im_nn_conv2d s, s2;
+	assert_int_equal(im_nn_conv2d_init(&s, 10, 10, 4, 16, 3, 3, 1, 0), IM_OK);
+	assert_int_equal(im_nn_conv2d_init(&s2, 10, 10, 4, 16, 3, 3, 2, 0), IM_OK);
+	enum { N = 3, n = N * 10 * 10 * 4 };
+	uint8_t grid[n];
+	/* One value in 10 set: under the 1-in-IM_NN_CONV_DIRECT_DENSITY bar. */
+	for (int i = 0; i < n; i++)
+		grid[i] = i % 10 == 0;
+	im_nn_conv_src src = {.u8 = grid, .scale = 1.0f};
+	assert_true(im_nn_conv2d_direct_pays(&s, &src, N));
+	assert_false(im_nn_conv2d_direct_pays(&s2, &src, N));
+	im_nn_set_conv_direct(0);
+	assert_false(im_nn_conv2d_direct_pays(&s, &src, N));
+	im_nn_set_conv_direct(-1);
+	/* One in 4 set: dense enough for im2col. */
+	for (int i = 0; i < n; i++)
+		grid[i] = i % 4 == 0;
+	assert_false(im_nn_conv2d_direct_pays(&s, &src, N));
+	/* A float input after a ReLU: the negative values read as zeros. */
+	float f[n];
+	for (int i = 0; i < n; i++)
+		f[i] = i % 10 == 0 ? 1.0f : -1.0f;
+	im_nn_conv_src fs = {.f = f, .relu = 1};
+	assert_true(im_nn_conv2d_direct_pays(&s, &fs, N));
+	fs.relu = 0;
+	assert_false(im_nn_conv2d_direct_pays(&s, &fs, N));
 }
 
 /* ---- finite differences of the fast conv -------------------------------- */
@@ -190,12 +243,18 @@ static double conv_loss(void *p)
 static void test_conv_gradcheck(void **state)
 {
 	(void)state;
-	/* Stride, padding, several chunks, and a ReLU read away from 0. */
+	/* Stride, padding, several chunks, and a ReLU read away from 0;
+	 * the last two through the direct kernels (forced: random floats
+	 * are dense). */
 	static const conv_case cases[] = {
-		{"stride 2 padding 1", 3, 7, 6, 2, 3, 3, 2, 1, 2, 0, 0, 0, 0},
-		{"ReLU read", 2, 5, 5, 3, 2, 3, 1, 1, 1, 0, 1, 0, 0},
+		{"stride 2 padding 1", 3, 7, 6, 2, 3, 3, 2, 1, 2, 0, 0, 0, 0, 0},
+		{"ReLU read", 2, 5, 5, 3, 2, 3, 1, 1, 1, 0, 1, 0, 0, 0},
+		{"direct, padding 1", 2, 6, 5, 3, 4, 3, 1, 1, 2, 0, 0, 0, 0, 0},
+		{"direct, ReLU read, valid", 2, 6, 6, 2, 3, 3, 1, 0, 1, 0, 1, 0, 0, 0},
 	};
-	for (size_t k = 0; k < 2; k++) {
+	static const int direct[] = {-1, -1, 1, 1};
+	for (size_t k = 0; k < 4; k++) {
+		im_nn_set_conv_direct(direct[k]);
 		im_rng r;
 		im_rng_init(&r, 31 + k);
 		conv_gc g = {.c = &cases[k]};
@@ -224,6 +283,7 @@ static void test_conv_gradcheck(void **state)
 		free(din), free(dw), free(db), free(g.wout);
 		conv_fix_free(&g.f);
 	}
+	im_nn_set_conv_direct(-1);
 }
 
 /* ---- max-pool ----------------------------------------------------------- */
@@ -385,6 +445,7 @@ int main(void)
 {
 	const struct CMUnitTest tests[] = {
 		cmocka_unit_test(test_conv_matches_naive),
+		cmocka_unit_test(test_conv_direct_choice),
 		cmocka_unit_test(test_conv_gradcheck),
 		cmocka_unit_test(test_pool_matches_naive),
 		cmocka_unit_test(test_pool_gradcheck),
