@@ -95,12 +95,18 @@ def one_run(game, seed, budget, wall, keep, extra):
                 break
             time.sleep(0.2)
         secs = time.time() - t0
-        ended_itself = not c.learner.alive()
         if c.learner.alive():
             c.learner.signal(signal.SIGTERM)
-        # The learner exits by itself, 0, once it has trained on the budget.
-        reached = frames > budget or (ended_itself and c.learner.wait(60) == 0)
         c.learner.wait(60)
+        # The learner's JSON summary (its last line of stdout): why it
+        # stopped, its frames and the mean return of the last 100 episodes
+        # at that moment.
+        try:
+            summary = json.loads(c.learner.stdout().strip().splitlines()[-1])
+        except (ValueError, IndexError):
+            summary = {}
+        reached = (summary.get("result") == "num_train_steps reached"
+                   or summary.get("frames", frames) > budget)
         run_dir = os.path.join(c.tmp, "runs", tag, f"seed{seed}")
         curve = read_curve(run_dir)
         dest = os.path.join(keep, tag, f"seed{seed}")
@@ -109,11 +115,11 @@ def one_run(game, seed, budget, wall, keep, extra):
             shutil.copytree(run_dir, dest)
     last = curve[-1] if curve else (0, None, 0)
     at = {str(m): at_mark(curve, m) for m in MARKS}
-    # A run that trained on its whole budget (it stopped by itself, or
-    # /status passed the budget) has its last metrics.csv row up to one log
-    # interval (1 s) short of it: that row is the run's figure at the budget.
+    # A run that trained on its whole budget has its last metrics.csv row up
+    # to one log interval (1 s) short of it: the summary's return, taken at
+    # or past the budget, is the run's figure there.
     if reached and at.get(str(budget), 0) is None:
-        at[str(budget)] = last[1]
+        at[str(budget)] = summary.get("mean_return", last[1])
     done = budget if reached else last[0]
     return {"seed": seed, "frames": done, "seconds": round(secs, 1),
             "fps": round(done / secs) if secs > 0 else 0,
