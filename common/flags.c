@@ -88,23 +88,13 @@ static int set_double(const im_flag *f, const char *v, const char *src,
 	return IM_OK;
 }
 
-static int set_choice(const im_flag *f, const char *v, const char *src,
-		      char *err, size_t errlen)
+static int set_enum(const im_flag *f, const char *v, const char *src,
+		    char *err, size_t errlen)
 {
-	char known[256] = "";
-	size_t n = 0;
-	for (int i = 0; f->choices[i]; i++) {
-		if (strcmp(v, f->choices[i]) == 0) {
-			*(int *)f->dst = i;
-			return IM_OK;
-		}
-		n += (size_t)snprintf(known + n, n < sizeof known ? sizeof known - n : 0,
-				      "%s%s", i ? ", " : "", f->choices[i]);
-		if (n >= sizeof known)
-			n = sizeof known - 1;
-	}
-	return im_errf(err, errlen, IM_EINVAL, "%s: '%s' is not one of: %s", src, v,
-			 known);
+	char why[256];
+	if (f->en->parse(v, f->dst, why, sizeof why))
+		return im_errf(err, errlen, IM_EINVAL, "%s: %s", src, why);
+	return IM_OK;
 }
 
 static int flag_set(const im_flag *f, const char *v, const char *src,
@@ -128,8 +118,8 @@ static int flag_set(const im_flag *f, const char *v, const char *src,
 	case IM_FLAG_STR:
 		*(const char **)f->dst = v;
 		return IM_OK;
-	case IM_FLAG_CHOICE:
-		return set_choice(f, v, src, err, errlen);
+	case IM_FLAG_ENUM:
+		return set_enum(f, v, src, err, errlen);
 	}
 	return IM_EINVAL;
 }
@@ -255,8 +245,8 @@ static void value_text(const im_flag *f, char *buf, size_t len)
 		snprintf(buf, len, "%s", s ? s : "(unset)");
 		break;
 	}
-	case IM_FLAG_CHOICE:
-		snprintf(buf, len, "%s", f->choices[*(const int *)f->dst]);
+	case IM_FLAG_ENUM:
+		snprintf(buf, len, "%s", f->en->name(f->dst));
 		break;
 	}
 }

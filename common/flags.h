@@ -19,8 +19,18 @@ typedef enum im_flag_type {
 	IM_FLAG_DOUBLE, /* double */
 	IM_FLAG_BOOL,   /* int, 0 or 1 */
 	IM_FLAG_STR,    /* const char *, borrowed from argv or environ */
-	IM_FLAG_CHOICE, /* int: index into choices */
+	IM_FLAG_ENUM,   /* a module's enum, through en */
 } im_flag_type;
+
+/* How an IM_FLAG_ENUM flag reads and shows the enum its dst points to:
+ * two adapters over the module's own im_<x>_parse and im_<x>_name, so that
+ * a configuration stores the module's enum and keeps no names of its own. */
+typedef struct im_flag_enum {
+	/* IM_OK, or IM_EINVAL with the accepted names in err (names.h). */
+	int (*parse)(const char *s, void *dst, char *err, size_t errlen);
+	/* The name of the value at dst. */
+	const char *(*name)(const void *dst);
+} im_flag_enum;
 
 typedef struct im_flag {
 	const char *name; /* without dashes: "num-steps" */
@@ -29,8 +39,8 @@ typedef struct im_flag {
 	const char *help;
 	/* Inclusive bounds for numbers; ignored when lo > hi. */
 	double lo, hi;
-	/* NULL-terminated list for IM_FLAG_CHOICE. */
-	const char *const *choices;
+	/* IM_FLAG_ENUM only. */
+	const im_flag_enum *en;
 } im_flag;
 
 typedef struct im_flags_result {

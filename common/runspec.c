@@ -70,10 +70,13 @@ static int spec_fail(char *err, size_t errlen, const char *what)
 static int model_part(im_model_spec *o, const Impala__ModelSpec *m, char *err,
 		      size_t errlen)
 {
-	im_nn_encoder_kind enc;
-	if (!m->encoder || im_nn_encoder_parse(m->encoder, &enc))
-		return spec_fail(err, errlen, "unknown encoder (this build has "
-				 "mlp, minatar, nature and impala)");
+	im_nn_encoder_kind enc = IM_NN_ENCODER_MLP;
+	char why[200];
+	if (im_nn_encoder_parse(m->encoder, &enc, why, sizeof why) ||
+	    enc == IM_NN_ENCODER_AUTO)
+		return im_errf(err, errlen, IM_EINVAL, "run spec: encoder %s",
+			       enc == IM_NN_ENCODER_AUTO ? "'auto' is not an "
+			       "encoder (the learner resolves it)" : why);
 	if (m->n_hidden_sizes < 1 || m->n_hidden_sizes > IM_RUNSPEC_MAX_LAYERS)
 		return spec_fail(err, errlen, "hidden layer count out of range");
 	for (size_t i = 1; i < m->n_hidden_sizes; i++)
@@ -83,10 +86,13 @@ static int model_part(im_model_spec *o, const Impala__ModelSpec *m, char *err,
 	    m->feature_dim < 1 || m->feature_dim > 65536 ||
 	    m->lstm_hidden > 65536 || (m->use_lstm && m->lstm_hidden < 1))
 		return spec_fail(err, errlen, "layer width out of range");
-	if (!m->activation || im_nn_activation_parse(m->activation, &o->activation))
-		return spec_fail(err, errlen, "unknown activation");
-	if (!m->init_method || im_nn_init_parse(m->init_method, &o->init_method))
-		return spec_fail(err, errlen, "unknown init method");
+	if (im_nn_activation_parse(m->activation, &o->activation, why,
+				   sizeof why))
+		return im_errf(err, errlen, IM_EINVAL, "run spec: activation %s",
+			       why);
+	if (im_nn_init_parse(m->init_method, &o->init_method, why, sizeof why))
+		return im_errf(err, errlen, IM_EINVAL, "run spec: init method "
+			       "%s", why);
 	o->encoder = enc;
 	o->hidden_dim = (int)m->hidden_sizes[0];
 	o->num_hidden_layers = (int)m->n_hidden_sizes;

@@ -10,13 +10,29 @@
 #include <stdio.h>
 #include <string.h>
 
-const char *const im_learner_activations[] = {"relu", "tanh", NULL};
-const char *const im_learner_encoders[] = {"mlp", "minatar", "nature",
-	"impala", "auto", NULL};
-const char *const im_learner_optimizers[] = {"rmsprop", "adam", NULL};
-const char *const im_learner_init_methods[] = {
-	"identity", "orthogonal", "xavier_uniform", "xavier_normal", NULL};
 const char *const im_learner_verbs[] = {"train", "eval", "describe", NULL};
+
+/* The enum flags: adapters over each module's own parse and name (the
+ * modules hold the names; see flags.h, im_flag_enum). */
+#define ENUM_FLAG(var, type, parse_fn, name_fn)                              \
+	static int parse_##var(const char *s, void *dst, char *err,          \
+			       size_t errlen)                                \
+	{                                                                    \
+		return parse_fn(s, (type *)dst, err, errlen);                \
+	}                                                                    \
+	static const char *name_##var(const void *dst)                      \
+	{                                                                    \
+		return name_fn(*(const type *)dst);                          \
+	}                                                                    \
+	static const im_flag_enum var = {parse_##var, name_##var};
+
+ENUM_FLAG(activation_flag, im_nn_activation, im_nn_activation_parse,
+	  im_nn_activation_name)
+ENUM_FLAG(encoder_flag, im_nn_encoder_kind, im_nn_encoder_parse,
+	  im_nn_encoder_name)
+ENUM_FLAG(optimizer_flag, im_optim_kind, im_optim_kind_parse,
+	  im_optim_kind_name)
+ENUM_FLAG(init_flag, im_nn_init, im_nn_init_parse, im_nn_init_name)
 
 void im_learner_config_defaults(im_learner_config *c)
 {
@@ -33,7 +49,10 @@ void im_learner_config_defaults(im_learner_config *c)
 	c->feature_dim = 512;
 	c->hidden_dim = 512;
 	c->num_hidden_layers = 1;
-	c->encoder = IM_LEARNER_ENCODER_AUTO;
+	c->activation = IM_NN_ACT_RELU;
+	c->encoder = IM_NN_ENCODER_AUTO;
+	c->optimizer = IM_OPTIM_RMSPROP;
+	c->network_init_method = IM_NN_INIT_IDENTITY;
 	c->lr = 0.0004;
 	c->eps = 0.01;
 	c->alpha = 0.99;
@@ -81,14 +100,14 @@ size_t im_learner_config_table(im_learner_config *c, im_flag *f)
 		{"feature-dim", IM_FLAG_INT, &c->feature_dim, "encoder output width; 64 for vector observations", 1, 65536, NULL},
 		{"hidden-dim", IM_FLAG_INT, &c->hidden_dim, "encoder hidden layer width; 64 for vector observations", 1, 65536, NULL},
 		{"num-hidden-layers", IM_FLAG_INT, &c->num_hidden_layers, "encoder hidden layers", 1, 64, NULL},
-		{"encoder", IM_FLAG_CHOICE, &c->encoder, "observation encoder: mlp (vectors), minatar, nature or impala (images [H, W, C]); auto: mlp for vectors, minatar for images under 36 pixels a side, nature for larger ones", 1, 0, im_learner_encoders},
-		{"activation", IM_FLAG_CHOICE, &c->activation, "encoder activation", 1, 0, im_learner_activations},
+		{"encoder", IM_FLAG_ENUM, &c->encoder, "observation encoder: mlp (vectors), minatar, nature or impala (images [H, W, C]); auto: mlp for vectors, minatar for images under 36 pixels a side, nature for larger ones", 1, 0, &encoder_flag},
+		{"activation", IM_FLAG_ENUM, &c->activation, "encoder activation: relu or tanh", 1, 0, &activation_flag},
 		{"use-lstm", IM_FLAG_BOOL, &c->use_lstm, "LSTM core", 1, 0, NULL},
 		{"lstm-hidden", IM_FLAG_INT, &c->lstm_hidden, "LSTM width (0: feature-dim)", 0, 65536, NULL},
 		{"lr", IM_FLAG_DOUBLE, &c->lr, "learning rate (decays linearly to 0); 0.001 for vector observations", 0, 10, NULL},
 		{"eps", IM_FLAG_DOUBLE, &c->eps, "optimiser epsilon (> 0: a zero gradient over eps 0 is NaN)", 1e-12, 10, NULL},
 		{"alpha", IM_FLAG_DOUBLE, &c->alpha, "RMSprop smoothing constant", 0, 1, NULL},
-		{"optimizer", IM_FLAG_CHOICE, &c->optimizer, "optimiser", 1, 0, im_learner_optimizers},
+		{"optimizer", IM_FLAG_ENUM, &c->optimizer, "optimiser: rmsprop or adam", 1, 0, &optimizer_flag},
 		{"ent-coef", IM_FLAG_DOUBLE, &c->ent_coef, "entropy bonus weight; 0.003 for vector observations", 0, 1e6, NULL},
 		{"baseline-coef", IM_FLAG_DOUBLE, &c->baseline_coef, "baseline loss weight", 0, 1e6, NULL},
 		{"max-grad-norm", IM_FLAG_DOUBLE, &c->max_grad_norm, "global gradient-norm clip", 0, 1e12, NULL},
@@ -103,7 +122,7 @@ size_t im_learner_config_table(im_learner_config *c, im_flag *f)
 		{"obs-norm", IM_FLAG_BOOL, &c->obs_norm, "observation normalisation: each float observation element minus its running mean over the trained batches, divided by its running standard deviation, clipped to [-5, 5]; statistics updated by the learner, sent to actors in Params, saved in checkpoints; refused for uint8 images. Off by default: measured, it halves Pendulum's frames but Acrobot never learns with it (README)", 1, 0, NULL},
 		{"explore-eps", IM_FLAG_DOUBLE, &c->explore_eps, "actors' temporally extended exploration (Discrete actions): at a step not already holding one, the chance of taking a uniformly random action for a hold of --explore-hold steps on average (geometric); V-trace corrects for it with the behaviour's exact probabilities; 0: off", 0, 1, NULL},
 		{"explore-hold", IM_FLAG_DOUBLE, &c->explore_hold, "mean length in steps of an exploratory hold (--explore-eps)", 1, 1e6, NULL},
-		{"network-init-method", IM_FLAG_CHOICE, &c->network_init_method, "weight initialisation", 1, 0, im_learner_init_methods},
+		{"network-init-method", IM_FLAG_ENUM, &c->network_init_method, "weight initialisation: identity, orthogonal, xavier_uniform or xavier_normal", 1, 0, &init_flag},
 		{"num-train-steps", IM_FLAG_I64, &c->num_train_steps, "environment frames to train for", 1, BIG, NULL},
 		{"init-model-path", IM_FLAG_STR, &c->init_model_path, "checkpoint to start from", 1, 0, NULL},
 		{"resume", IM_FLAG_BOOL, &c->resume, "with --init-model-path: also restore optimiser and counters", 1, 0, NULL},

@@ -10,6 +10,9 @@
 #include <stddef.h>
 #include <stdint.h>
 
+#include "learn/optim.h"
+#include "nn/model.h"
+
 typedef enum im_verb {
 	IM_VERB_TRAIN = 0,
 	IM_VERB_EVAL = 1,
@@ -30,14 +33,14 @@ typedef struct im_learner_config {
 	int feature_dim;
 	int hidden_dim;
 	int num_hidden_layers;
-	int activation;           /* index into im_learner_activations */
-	int encoder;              /* index into im_learner_encoders */
+	im_nn_activation activation;
+	im_nn_encoder_kind encoder; /* IM_NN_ENCODER_AUTO: from the obs space */
 	int use_lstm;
 	int lstm_hidden;          /* 0: feature_dim */
 	double lr;
 	double eps;
 	double alpha;             /* RMSprop smoothing */
-	int optimizer;            /* index into im_learner_optimizers */
+	im_optim_kind optimizer;
 	double ent_coef;
 	double baseline_coef;
 	double max_grad_norm;
@@ -49,7 +52,7 @@ typedef struct im_learner_config {
 	int obs_norm;             /* observation normalisation (learn/obsnorm.h) */
 	double explore_eps;       /* actors' held random actions (actor/explore.h) */
 	double explore_hold;      /* their mean length in steps */
-	int network_init_method;  /* index into im_learner_init_methods */
+	im_nn_init network_init_method;
 	/* train() arguments. */
 	int64_t num_train_steps;  /* environment frames */
 	const char *init_model_path;
@@ -81,12 +84,7 @@ typedef struct im_learner_config {
 	const char *config;      /* --config FILE (config_file.h), or NULL */
 } im_learner_config;
 
-extern const char *const im_learner_activations[];
-/* mlp, minatar, nature, impala (im_nn_encoder_kind order), then auto. */
-extern const char *const im_learner_encoders[];
-#define IM_LEARNER_ENCODER_AUTO 4
-extern const char *const im_learner_optimizers[];
-extern const char *const im_learner_init_methods[];
+/* The names of im_verb's values, NULL-terminated. */
 extern const char *const im_learner_verbs[];
 
 /* The flag table over c's fields, in --help order: f has room for

@@ -37,22 +37,22 @@ static int model_spec(const im_learner_config *c, im_model_spec *s, char *env,
 	s->act = *im_env_act_space(e);
 	snprintf(env, envlen, "%s", c->env);
 	im_env_free(e);
-	if (c->encoder == IM_LEARNER_ENCODER_AUTO) {
+	if (c->encoder == IM_NN_ENCODER_AUTO) {
 		if (im_nn_encoder_auto(&s->obs, &s->encoder))
 			return im_errf(err, errlen, IM_EINVAL,
 				    "--encoder auto: no encoder for observations "
 				    "of rank %d (vectors: rank 1; images: rank 3, "
 				    "[H, W, C])", s->obs.ndim);
 	} else {
-		s->encoder = (im_nn_encoder_kind)c->encoder;
+		s->encoder = c->encoder;
 	}
 	s->hidden_dim = c->hidden_dim;
 	s->num_hidden_layers = c->num_hidden_layers;
 	s->feature_dim = c->feature_dim;
-	s->activation = c->activation == 1 ? IM_NN_ACT_TANH : IM_NN_ACT_RELU;
+	s->activation = c->activation;
 	s->use_lstm = c->use_lstm;
 	s->lstm_hidden = c->use_lstm ? c->lstm_hidden : 0;
-	s->init_method = (im_nn_init)c->network_init_method;
+	s->init_method = c->network_init_method;
 	s->seed = (uint64_t)c->seed;
 	s->popart = c->popart;
 	s->obs_norm = c->obs_norm;
@@ -183,12 +183,12 @@ static void write_spec_json(im_learner *l)
 		 "\"seed\":%" PRId64 "}",
 		 l->env, c->num_steps, c->batch_size, c->hidden_dim,
 		 c->num_hidden_layers, c->feature_dim,
-		 im_learner_activations[c->activation],
+		 im_nn_activation_name(c->activation),
 		 im_nn_encoder_name(im_model_get_spec(l->model)->encoder),
 		 c->use_lstm,
 		 c->use_lstm ? c->lstm_hidden : 0,
-		 im_learner_init_methods[c->network_init_method],
-		 im_learner_optimizers[c->optimizer], c->lr, c->discount,
+		 im_nn_init_name(c->network_init_method),
+		 im_optim_kind_name(c->optimizer), c->lr, c->discount,
 		 c->popart, c->obs_norm, c->explore_eps, c->explore_hold,
 		 c->seed);
 }
@@ -196,8 +196,7 @@ static void write_spec_json(im_learner *l)
 static int make_optimizer(im_learner *l)
 {
 	const im_learner_config *c = l->cfg;
-	im_optim_opts oo = im_optim_defaults(c->optimizer == 1 ? IM_OPTIM_ADAM
-							       : IM_OPTIM_RMSPROP);
+	im_optim_opts oo = im_optim_defaults(c->optimizer);
 	oo.eps = (float)c->eps;
 	oo.alpha = (float)c->alpha;
 	return im_optim_new(&l->opt, &oo, im_model_num_params(l->model));

@@ -38,8 +38,8 @@ static void flag_value(im_text *t, const im_flag *f)
 			im_text_printf(t, "null");
 		break;
 	}
-	case IM_FLAG_CHOICE:
-		im_text_json_str(t, f->choices[*(const int *)f->dst]);
+	case IM_FLAG_ENUM:
+		im_text_json_str(t, f->en->name(f->dst));
 		break;
 	}
 }

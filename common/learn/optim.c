@@ -5,6 +5,7 @@
 #include <string.h>
 
 #include "err.h"
+#include "names.h"
 
 im_optim_opts im_optim_defaults(im_optim_kind kind)
 {
@@ -73,20 +74,25 @@ float *im_optim_state(im_optim *opt, int i)
 	return i == 0 ? opt->m1 : i == 1 ? opt->m2 : NULL;
 }
 
+static const char *const kind_names[] = {
+	[IM_OPTIM_RMSPROP] = "rmsprop",
+	[IM_OPTIM_ADAM] = "adam",
+};
+enum { NKINDS = sizeof kind_names / sizeof kind_names[0] };
+
 const char *im_optim_kind_name(im_optim_kind kind)
 {
-	return kind == IM_OPTIM_ADAM ? "adam" : "rmsprop";
+	return (unsigned)kind < NKINDS ? kind_names[kind] : NULL;
 }
 
-int im_optim_kind_parse(const char *name, im_optim_kind *out)
+int im_optim_kind_parse(const char *name, im_optim_kind *out, char *err,
+			size_t errlen)
 {
-	if (!strcmp(name, "rmsprop"))
-		*out = IM_OPTIM_RMSPROP;
-	else if (!strcmp(name, "adam"))
-		*out = IM_OPTIM_ADAM;
-	else
-		return IM_EINVAL;
-	return IM_OK;
+	int i;
+	int rc = im_names_find(kind_names, NKINDS, name, &i, err, errlen);
+	if (rc == IM_OK)
+		*out = (im_optim_kind)i;
+	return rc;
 }
 
 /* Flat loops over restrict pointers with the constants hoisted: per

@@ -55,10 +55,14 @@ void im_optim_free(im_optim *opt);
 int im_optim_state_count(const im_optim *opt);
 const char *im_optim_state_name(const im_optim *opt, int i);
 float *im_optim_state(im_optim *opt, int i);
-/* "rmsprop" or "adam", as stored in the checkpoint's metadata. */
+/* "rmsprop" or "adam", as stored in the checkpoint's metadata; NULL for
+ * any other value. */
 const char *im_optim_kind_name(im_optim_kind kind);
-/* Parses a name from im_optim_kind_name(); IM_EINVAL if unknown. */
-int im_optim_kind_parse(const char *name, im_optim_kind *out);
+/* Parses a name from im_optim_kind_name(); IM_EINVAL if unknown, with the
+ * accepted names in err (names.h; err may be NULL).  *out is set only on
+ * success. */
+int im_optim_kind_parse(const char *name, im_optim_kind *out, char *err,
+			size_t errlen);
 
 /* One update of params (n) from grads (n) with learning rate lr; both
  * arenas the caller's.  Increments opt->step. */

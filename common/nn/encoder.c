@@ -5,6 +5,7 @@
 #include <string.h>
 
 #include "err.h"
+#include "names.h"
 #include "nn/internal.h"
 
 /* One row per encoder kind, indexed by im_nn_encoder_kind. */
@@ -15,24 +16,29 @@ static const im_nni_encoder_ops *const encoders[IM_NN_ENCODER_COUNT_] = {
 	[IM_NN_ENCODER_IMPALA] = &im_nni_encoder_conv,
 };
 
-static const char *const encoder_names[IM_NN_ENCODER_COUNT_] = {
-	"mlp", "minatar", "nature", "impala"};
+static const char *const encoder_names[] = {
+	[IM_NN_ENCODER_MLP] = "mlp",
+	[IM_NN_ENCODER_MINATAR] = "minatar",
+	[IM_NN_ENCODER_NATURE] = "nature",
+	[IM_NN_ENCODER_IMPALA] = "impala",
+	[IM_NN_ENCODER_AUTO] = "auto",
+};
+enum { NENCODER_NAMES = sizeof encoder_names / sizeof encoder_names[0] };
 
 const char *im_nn_encoder_name(im_nn_encoder_kind k)
 {
-	return (int)k >= 0 && k < IM_NN_ENCODER_COUNT_ ? encoder_names[k]
-						      : "unknown";
+	return (unsigned)k < NENCODER_NAMES ? encoder_names[k] : NULL;
 }
 
-int im_nn_encoder_parse(const char *s, im_nn_encoder_kind *out)
+int im_nn_encoder_parse(const char *s, im_nn_encoder_kind *out, char *err,
+			size_t errlen)
 {
-	for (int i = 0; s && i < IM_NN_ENCODER_COUNT_; i++) {
-		if (!strcmp(s, encoder_names[i])) {
-			*out = (im_nn_encoder_kind)i;
-			return IM_OK;
-		}
-	}
-	return IM_EINVAL;
+	int i;
+	int rc = im_names_find(encoder_names, NENCODER_NAMES, s, &i, err,
+			       errlen);
+	if (rc == IM_OK)
+		*out = (im_nn_encoder_kind)i;
+	return rc;
 }
 
 /* nature's three convs need 36 pixels a side: (36 - 8) / 4 + 1 = 8, then

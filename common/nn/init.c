@@ -24,29 +24,31 @@
 #include <string.h>
 
 #include "err.h"
+#include "names.h"
 #include "nn/internal.h"
 #include "rng.h"
 
+static const char *const init_names[] = {
+	[IM_NN_INIT_IDENTITY] = "identity",
+	[IM_NN_INIT_ORTHOGONAL] = "orthogonal",
+	[IM_NN_INIT_XAVIER_UNIFORM] = "xavier_uniform",
+	[IM_NN_INIT_XAVIER_NORMAL] = "xavier_normal",
+};
+enum { NINITS = sizeof init_names / sizeof init_names[0] };
+
 const char *im_nn_init_name(im_nn_init m)
 {
-	switch (m) {
-	case IM_NN_INIT_IDENTITY: return "identity";
-	case IM_NN_INIT_ORTHOGONAL: return "orthogonal";
-	case IM_NN_INIT_XAVIER_UNIFORM: return "xavier_uniform";
-	case IM_NN_INIT_XAVIER_NORMAL: return "xavier_normal";
-	}
-	return "unknown";
+	return (unsigned)m < NINITS ? init_names[m] : NULL;
 }
 
-int im_nn_init_parse(const char *s, im_nn_init *out)
+int im_nn_init_parse(const char *s, im_nn_init *out, char *err,
+		     size_t errlen)
 {
-	for (int i = IM_NN_INIT_IDENTITY; s && i <= IM_NN_INIT_XAVIER_NORMAL; i++) {
-		if (!strcmp(s, im_nn_init_name((im_nn_init)i))) {
-			*out = (im_nn_init)i;
-			return IM_OK;
-		}
-	}
-	return IM_EINVAL;
+	int i;
+	int rc = im_names_find(init_names, NINITS, s, &i, err, errlen);
+	if (rc == IM_OK)
+		*out = (im_nn_init)i;
+	return rc;
 }
 
 static void fill_uniform(float *w, size_t n, double bound, im_rng *r)

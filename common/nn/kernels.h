@@ -22,10 +22,13 @@ typedef enum im_nn_activation {
 	IM_NN_ACT_TANH = 1,
 } im_nn_activation;
 
-/* "relu" / "tanh" (the PyTorch module names are "ReLU" / "Tanh"). */
+/* "relu" / "tanh" (the PyTorch module names are "ReLU" / "Tanh"); NULL
+ * for a value that is neither. */
 const char *im_nn_activation_name(im_nn_activation a);
-/* Parses "relu" or "tanh"; IM_EINVAL otherwise. */
-int im_nn_activation_parse(const char *s, im_nn_activation *out);
+/* Parses "relu" or "tanh"; IM_EINVAL otherwise, with the accepted names in
+ * err (names.h; err may be NULL).  *out is set only on success. */
+int im_nn_activation_parse(const char *s, im_nn_activation *out, char *err,
+			   size_t errlen);
 
 /* ---- Linear: out = in @ w^T + b ---------------------------------------- */
 

@@ -17,26 +17,31 @@
 #include <cblas.h>
 
 #include "err.h"
+#include "names.h"
 #include "nn/fastmath.h"
 #include "nn/internal.h"
 #include "nn/kernels.h"
 
+static const char *const activation_names[] = {
+	[IM_NN_ACT_RELU] = "relu",
+	[IM_NN_ACT_TANH] = "tanh",
+};
+enum { NACTIVATIONS = sizeof activation_names / sizeof activation_names[0] };
+
 const char *im_nn_activation_name(im_nn_activation a)
 {
-	return a == IM_NN_ACT_TANH ? "tanh" : "relu";
+	return (unsigned)a < NACTIVATIONS ? activation_names[a] : NULL;
 }
 
-int im_nn_activation_parse(const char *s, im_nn_activation *out)
+int im_nn_activation_parse(const char *s, im_nn_activation *out, char *err,
+			   size_t errlen)
 {
-	if (!s)
-		return IM_EINVAL;
-	if (!strcmp(s, "relu"))
-		*out = IM_NN_ACT_RELU;
-	else if (!strcmp(s, "tanh"))
-		*out = IM_NN_ACT_TANH;
-	else
-		return IM_EINVAL;
-	return IM_OK;
+	int i;
+	int rc = im_names_find(activation_names, NACTIVATIONS, s, &i, err,
+			       errlen);
+	if (rc == IM_OK)
+		*out = (im_nn_activation)i;
+	return rc;
 }
 
 /* -1: decide from the running OpenBLAS core; 0 or 1: forced (tests). */

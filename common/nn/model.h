@@ -50,14 +50,20 @@ typedef enum im_nn_encoder_kind {
 	IM_NN_ENCODER_MINATAR = 1,
 	IM_NN_ENCODER_NATURE = 2,
 	IM_NN_ENCODER_IMPALA = 3,
-	IM_NN_ENCODER_COUNT_
+	IM_NN_ENCODER_COUNT_,
+	/* Not an encoder but a choice (--encoder auto): resolved by
+	 * im_nn_encoder_auto, which needs the observation space.  No model
+	 * and no run spec holds it. */
+	IM_NN_ENCODER_AUTO = IM_NN_ENCODER_COUNT_,
 } im_nn_encoder_kind;
 
-/* "mlp", "minatar", "nature", "impala" ("unknown" otherwise). */
+/* "mlp", "minatar", "nature", "impala", "auto"; NULL otherwise. */
 const char *im_nn_encoder_name(im_nn_encoder_kind k);
-/* Parses one of those names; IM_EINVAL otherwise ("auto" included: it is
- * resolved by im_nn_encoder_auto, which needs the observation space). */
-int im_nn_encoder_parse(const char *s, im_nn_encoder_kind *out);
+/* Parses one of those names (auto included); IM_EINVAL otherwise, with the
+ * accepted names in err (names.h; err may be NULL).  *out is set only on
+ * success. */
+int im_nn_encoder_parse(const char *s, im_nn_encoder_kind *out, char *err,
+			size_t errlen);
 /* The encoder --encoder auto picks: mlp for rank-1 observations; for
  * images, minatar when either side is below 36 pixels (tiny grids, where
  * nature's 8x8 stride-4 layer does not fit), nature otherwise (README:
@@ -76,9 +82,13 @@ typedef enum im_nn_init {
 	IM_NN_INIT_XAVIER_NORMAL = 3,
 } im_nn_init;
 
-/* "identity", "orthogonal", "xavier_uniform", "xavier_normal". */
+/* "identity", "orthogonal", "xavier_uniform", "xavier_normal"; NULL
+ * otherwise. */
 const char *im_nn_init_name(im_nn_init m);
-int im_nn_init_parse(const char *s, im_nn_init *out);
+/* Parses one of those names; IM_EINVAL otherwise, with the accepted names
+ * in err (names.h; err may be NULL).  *out is set only on success. */
+int im_nn_init_parse(const char *s, im_nn_init *out, char *err,
+		     size_t errlen);
 
 typedef struct im_model_spec {
 	im_obs_space obs; /* low/high are not used by the model */

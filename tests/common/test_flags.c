@@ -11,8 +11,20 @@
 
 #include "err.h"
 #include "flags.h"
+#include "nn/model.h"
 
-static const char *const inits[] = {"identity", "orthogonal", NULL};
+/* An enum flag over a module's own parse and name (nn's init methods). */
+static int parse_init(const char *s, void *dst, char *err, size_t errlen)
+{
+	return im_nn_init_parse(s, dst, err, errlen);
+}
+
+static const char *init_name(const void *dst)
+{
+	return im_nn_init_name(*(const im_nn_init *)dst);
+}
+
+static const im_flag_enum inits = {parse_init, init_name};
 
 typedef struct cfg {
 	int num_steps;
@@ -20,7 +32,7 @@ typedef struct cfg {
 	double lr;
 	int use_lstm;
 	const char *tag;
-	int init;
+	im_nn_init init;
 } cfg;
 
 static void table(cfg *c, im_flag *f)
@@ -30,15 +42,15 @@ static void table(cfg *c, im_flag *f)
 	c->lr = 0.0004;
 	c->use_lstm = 0;
 	c->tag = "default";
-	c->init = 0;
+	c->init = IM_NN_INIT_IDENTITY;
 	im_flag t[] = {
 		{"num-steps", IM_FLAG_INT, &c->num_steps, "T", 1, 100000, NULL},
 		{"num-train-steps", IM_FLAG_I64, &c->frames, "F", 1, 1e18, NULL},
 		{"lr", IM_FLAG_DOUBLE, &c->lr, "lr", 0, 1, NULL},
 		{"use-lstm", IM_FLAG_BOOL, &c->use_lstm, "lstm", 1, 0, NULL},
 		{"tag", IM_FLAG_STR, &c->tag, "tag", 1, 0, NULL},
-		{"network-init-method", IM_FLAG_CHOICE, &c->init, "init", 1, 0,
-		 inits},
+		{"network-init-method", IM_FLAG_ENUM, &c->init, "init", 1, 0,
+		 &inits},
 	};
 	memcpy(f, t, sizeof t);
 }
@@ -77,7 +89,7 @@ static void test_defaults_env_and_argv(void **state)
 	assert_true(c.lr == 0.01);
 	assert_int_equal(c.use_lstm, 0);
 	assert_string_equal(c.tag, "x");
-	assert_int_equal(c.init, 1);
+	assert_int_equal(c.init, IM_NN_INIT_ORTHOGONAL);
 	assert_true(c.frames == 5000000000LL);
 	assert_int_equal(res.npositional, 1);
 	assert_string_equal(res.positional[0], "train");
@@ -105,7 +117,9 @@ static void test_bad_values(void **state)
 		{"missing value", {"p", "--lr", NULL}, "missing value"},
 		{"unknown flag", {"p", "--frobnicate", NULL}, "unknown flag"},
 		{"single dash", {"p", "-x", NULL}, "unknown option"},
-		{"bad choice", {"p", "--network-init-method", "ones"}, "not one of"},
+		{"bad choice", {"p", "--network-init-method", "ones"},
+		 "--network-init-method: 'ones' is not one of: identity, "
+		 "orthogonal, xavier_uniform, xavier_normal"},
 		{"bool with junk", {"p", "--use-lstm=maybe", NULL}, "not a boolean"},
 	};
 	for (size_t i = 0; i < sizeof cases / sizeof cases[0]; i++) {

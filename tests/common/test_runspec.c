@@ -189,7 +189,19 @@ static void test_encoders_round_trip(void **state)
 	char err[128] = "";
 	assert_int_equal(im_runspec_model(&out, &s.spec, err, sizeof err),
 			 IM_EINVAL);
-	assert_non_null(strstr(err, "unknown encoder"));
+	assert_non_null(strstr(err, "encoder 'conv' is not one of: mlp, "
+			       "minatar, nature, impala"));
+	/* auto is a choice of the learner's flag, never a built encoder. */
+	s.model.encoder = "auto";
+	assert_int_equal(im_runspec_model(&out, &s.spec, err, sizeof err),
+			 IM_EINVAL);
+	assert_non_null(strstr(err, "'auto' is not an encoder"));
+	s.model.encoder = "mlp";
+	s.model.activation = "gelu";
+	assert_int_equal(im_runspec_model(&out, &s.spec, err, sizeof err),
+			 IM_EINVAL);
+	assert_non_null(strstr(err, "activation 'gelu' is not one of: relu, "
+			       "tanh"));
 }
 
 int main(void)

@@ -177,9 +177,16 @@ static void test_bad_options(void **state)
 	o.beta2 = -0.1f;
 	assert_int_equal(im_optim_new(&opt, &o, 3), IM_EINVAL);
 	im_optim_kind k;
-	assert_int_equal(im_optim_kind_parse("adam", &k), 0);
+	assert_int_equal(im_optim_kind_parse("adam", &k, NULL, 0), 0);
 	assert_int_equal(k, IM_OPTIM_ADAM);
-	assert_int_equal(im_optim_kind_parse("sgd", &k), IM_EINVAL);
+	assert_int_equal(im_optim_kind_parse("rmsprop", &k, NULL, 0), 0);
+	assert_int_equal(k, IM_OPTIM_RMSPROP);
+	char err[96] = "";
+	assert_int_equal(im_optim_kind_parse("sgd", &k, err, sizeof err),
+			 IM_EINVAL);
+	assert_string_equal(err, "'sgd' is not one of: rmsprop, adam");
+	assert_int_equal(k, IM_OPTIM_RMSPROP);
+	assert_null(im_optim_kind_name((im_optim_kind)2));
 	im_optim_free(NULL);
 }
 

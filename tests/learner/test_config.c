@@ -267,6 +267,62 @@ static void test_presets_carry_their_settings(void **state)
 	clear_all_impala_env();
 }
 
+/* The enum flags store the modules' own enums, named by the modules. */
+typedef struct enum_case {
+	const char *what;
+	char *argv[3];
+	int rc;
+	const char *want; /* IM_EINVAL: the message */
+} enum_case;
+
+static const enum_case enum_cases[] = {
+	{"activation tanh", {"l", "--activation", "tanh"}, IM_OK, NULL},
+	{"encoder impala", {"l", "--encoder", "impala"}, IM_OK, NULL},
+	{"optimizer adam", {"l", "--optimizer", "adam"}, IM_OK, NULL},
+	{"init xavier_normal", {"l", "--network-init-method", "xavier_normal"},
+	 IM_OK, NULL},
+	{"bad activation", {"l", "--activation", "gelu"}, IM_EINVAL,
+	 "--activation: 'gelu' is not one of: relu, tanh"},
+	{"bad encoder", {"l", "--encoder", "resnet"}, IM_EINVAL,
+	 "--encoder: 'resnet' is not one of: mlp, minatar, nature, impala, "
+	 "auto"},
+	{"bad optimizer", {"l", "--optimizer", "sgd"}, IM_EINVAL,
+	 "--optimizer: 'sgd' is not one of: rmsprop, adam"},
+	{"bad init", {"l", "--network-init-method", "kaiming"}, IM_EINVAL,
+	 "--network-init-method: 'kaiming' is not one of: identity, "
+	 "orthogonal, xavier_uniform, xavier_normal"},
+};
+
+static void test_enum_flags(void **state)
+{
+	(void)state;
+	clear_env();
+	im_learner_config c;
+	char err[256] = "";
+	char *none[] = {"l"};
+	assert_int_equal(parse(&c, 1, none, err), IM_OK);
+	assert_int_equal(c.activation, IM_NN_ACT_RELU);
+	assert_int_equal(c.encoder, IM_NN_ENCODER_AUTO); /* learner.c resolves it */
+	assert_int_equal(c.optimizer, IM_OPTIM_RMSPROP);
+	assert_int_equal(c.network_init_method, IM_NN_INIT_IDENTITY);
+	for (size_t i = 0; i < sizeof enum_cases / sizeof enum_cases[0]; i++) {
+		const enum_case *e = &enum_cases[i];
+		err[0] = '\0';
+		int rc = parse(&c, 3, (char **)e->argv, err);
+		print_message("%s: rc %d '%s'\n", e->what, rc, err);
+		assert_int_equal(rc, e->rc);
+		if (rc)
+			assert_string_equal(err, e->want);
+	}
+	char *all[] = {"l", "--activation=tanh", "--optimizer=adam",
+		       "--network-init-method=orthogonal", "--encoder=mlp"};
+	assert_int_equal(parse(&c, 5, all, err), IM_OK);
+	assert_int_equal(c.activation, IM_NN_ACT_TANH);
+	assert_int_equal(c.optimizer, IM_OPTIM_ADAM);
+	assert_int_equal(c.network_init_method, IM_NN_INIT_ORTHOGONAL);
+	assert_int_equal(c.encoder, IM_NN_ENCODER_MLP);
+}
+
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
@@ -276,6 +332,7 @@ int main(void)
 		cmocka_unit_test(test_long_line),
 		cmocka_unit_test(test_defaults_by_observation),
 		cmocka_unit_test(test_presets_carry_their_settings),
+		cmocka_unit_test(test_enum_flags),
 	};
 	return cmocka_run_group_tests(tests, NULL, NULL);
 }

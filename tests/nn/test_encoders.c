@@ -460,14 +460,21 @@ static void test_names_and_auto(void **state)
 {
 	(void)state;
 	im_nn_encoder_kind k;
-	static const char *const names[] = {"mlp", "minatar", "nature", "impala"};
-	for (int i = 0; i < 4; i++) {
-		assert_int_equal(im_nn_encoder_parse(names[i], &k), IM_OK);
+	static const char *const names[] = {"mlp", "minatar", "nature", "impala",
+					    "auto"};
+	for (int i = 0; i < 5; i++) {
+		assert_int_equal(im_nn_encoder_parse(names[i], &k, NULL, 0), IM_OK);
 		assert_int_equal(k, i);
 		assert_string_equal(im_nn_encoder_name(k), names[i]);
 	}
-	assert_int_equal(im_nn_encoder_parse("auto", &k), IM_EINVAL);
-	assert_int_equal(im_nn_encoder_parse("conv", &k), IM_EINVAL);
+	assert_int_equal(k, IM_NN_ENCODER_AUTO);
+	assert_null(im_nn_encoder_name((im_nn_encoder_kind)5));
+	char err[128] = "";
+	assert_int_equal(im_nn_encoder_parse("conv", &k, err, sizeof err),
+			 IM_EINVAL);
+	assert_string_equal(err, "'conv' is not one of: mlp, minatar, nature, "
+			    "impala, auto");
+	assert_int_equal(k, IM_NN_ENCODER_AUTO); /* untouched */
 	im_obs_space v = {.ndim = 1, .shape = {4}};
 	im_obs_space grid = {.ndim = 3, .shape = {10, 10, 4}};
 	im_obs_space atari = {.ndim = 3, .shape = {84, 84, 4}};

@@ -334,19 +334,62 @@ static void test_huge_sizes_refused(void **state)
 	assert_ptr_equal(m, (im_model *)&s);
 }
 
+/* Every name parses to its value and back; a bad one is refused with the
+ * accepted names, and leaves the output as it was. */
+typedef struct name_case {
+	const char *s;
+	int is_init;  /* im_nn_init_parse, else im_nn_activation_parse */
+	int rc;
+	int value;    /* IM_OK */
+	const char *err; /* IM_EINVAL: the whole message */
+} name_case;
+
+static const name_case name_cases[] = {
+	{"identity", 1, IM_OK, IM_NN_INIT_IDENTITY, NULL},
+	{"orthogonal", 1, IM_OK, IM_NN_INIT_ORTHOGONAL, NULL},
+	{"xavier_uniform", 1, IM_OK, IM_NN_INIT_XAVIER_UNIFORM, NULL},
+	{"xavier_normal", 1, IM_OK, IM_NN_INIT_XAVIER_NORMAL, NULL},
+	{"kaiming", 1, IM_EINVAL, 0, "'kaiming' is not one of: identity, "
+	 "orthogonal, xavier_uniform, xavier_normal"},
+	{"Orthogonal", 1, IM_EINVAL, 0, "'Orthogonal' is not one of"},
+	{NULL, 1, IM_EINVAL, 0, "'(null)' is not one of"},
+	{"relu", 0, IM_OK, IM_NN_ACT_RELU, NULL},
+	{"tanh", 0, IM_OK, IM_NN_ACT_TANH, NULL},
+	{"gelu", 0, IM_EINVAL, 0, "'gelu' is not one of: relu, tanh"},
+	{"", 0, IM_EINVAL, 0, "'' is not one of: relu, tanh"},
+};
+
 static void test_names_parse(void **state)
 {
 	(void)state;
-	im_nn_init i;
-	im_nn_activation a;
-	assert_int_equal(im_nn_init_parse("xavier_normal", &i), IM_OK);
-	assert_int_equal(i, IM_NN_INIT_XAVIER_NORMAL);
-	assert_int_equal(im_nn_init_parse("orthogonal", &i), IM_OK);
-	assert_int_equal(i, IM_NN_INIT_ORTHOGONAL);
-	assert_int_equal(im_nn_init_parse("kaiming", &i), IM_EINVAL);
-	assert_int_equal(im_nn_activation_parse("tanh", &a), IM_OK);
-	assert_int_equal(a, IM_NN_ACT_TANH);
-	assert_int_equal(im_nn_activation_parse("gelu", &a), IM_EINVAL);
+	for (size_t k = 0; k < sizeof name_cases / sizeof name_cases[0]; k++) {
+		const name_case *c = &name_cases[k];
+		char err[160] = "";
+		im_nn_init i = (im_nn_init)77;
+		im_nn_activation a = (im_nn_activation)77;
+		int rc = c->is_init ? im_nn_init_parse(c->s, &i, err, sizeof err)
+				    : im_nn_activation_parse(c->s, &a, err,
+							     sizeof err);
+		int got = c->is_init ? (int)i : (int)a;
+		print_message("%s: rc %d, value %d, err '%s'\n",
+			      c->s ? c->s : "NULL", rc, got, err);
+		assert_int_equal(rc, c->rc);
+		if (rc) {
+			assert_int_equal(got, 77);
+			assert_non_null(strstr(err, c->err));
+			continue;
+		}
+		assert_int_equal(got, c->value);
+		assert_string_equal(c->is_init ? im_nn_init_name(i)
+					       : im_nn_activation_name(a), c->s);
+		/* NULL err is allowed. */
+		assert_int_equal(c->is_init ? im_nn_init_parse(c->s, &i, NULL, 0)
+					    : im_nn_activation_parse(c->s, &a,
+								     NULL, 0),
+				 IM_OK);
+	}
+	assert_null(im_nn_init_name((im_nn_init)4));
+	assert_null(im_nn_activation_name((im_nn_activation)2));
 }
 
 int main(void)

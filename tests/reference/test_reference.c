@@ -175,7 +175,7 @@ static im_model *make_model(const ref *r)
 	s.use_lstm = r->use_lstm;
 	s.lstm_hidden = meta_int(r->f, "lstm_hidden");
 	if (r->encoder)
-		assert_int_equal(im_nn_encoder_parse(r->encoder, &s.encoder), IM_OK);
+		assert_int_equal(im_nn_encoder_parse(r->encoder, &s.encoder, NULL, 0), IM_OK);
 	const char *popart = im_ckpt_meta(r->f, "popart");
 	s.popart = popart && atoi(popart);
 	const char *obs_norm = im_ckpt_meta(r->f, "obs_norm");
