@@ -97,8 +97,8 @@ static int set_enum(const im_flag *f, const char *v, const char *src,
 	return IM_OK;
 }
 
-static int flag_set(const im_flag *f, const char *v, const char *src,
-		    char *err, size_t errlen)
+static int set_value(const im_flag *f, const char *v, const char *src,
+		     char *err, size_t errlen)
 {
 	int b;
 	switch (f->type) {
@@ -124,8 +124,26 @@ static int flag_set(const im_flag *f, const char *v, const char *src,
 	return IM_EINVAL;
 }
 
-static int parse_env(const im_flag *flags, size_t nflags, char *err,
-		     size_t errlen)
+/* Sets f and records in given (when not NULL) that a source gave it a
+ * value. */
+static int flag_set(const im_flag *f, const char *v, const char *src,
+		    unsigned char *given, char *err, size_t errlen)
+{
+	int rc = set_value(f, v, src, err, errlen);
+	if (rc == IM_OK && given)
+		*given = 1;
+	return rc;
+}
+
+/* Where to record that flags' f was given: res->given[f - flags]. */
+static unsigned char *given_of(im_flags_result *res, const im_flag *flags,
+			       const im_flag *f)
+{
+	return res ? &res->given[f - flags] : NULL;
+}
+
+static int parse_env(const im_flag *flags, size_t nflags,
+		     im_flags_result *res, char *err, size_t errlen)
 {
 	for (size_t i = 0; i < nflags; i++) {
 		char name[96];
@@ -133,7 +151,8 @@ static int parse_env(const im_flag *flags, size_t nflags, char *err,
 		const char *v = getenv(name);
 		if (!v)
 			continue;
-		int rc = flag_set(&flags[i], v, name, err, errlen);
+		int rc = flag_set(&flags[i], v, name,
+				  given_of(res, flags, &flags[i]), err, errlen);
 		if (rc)
 			return rc;
 	}
@@ -152,7 +171,8 @@ static const im_flag *find_flag(const im_flag *flags, size_t nflags,
 
 /* Handles argv[*i], a "--name[=value]" word; may consume argv[*i + 1]. */
 static int parse_one(const im_flag *flags, size_t nflags, int argc,
-		     char *const *argv, int *i, char *err, size_t errlen)
+		     char *const *argv, int *i, im_flags_result *res,
+		     char *err, size_t errlen)
 {
 	const char *word = argv[*i] + 2;
 	const char *eq = strchr(word, '=');
@@ -161,10 +181,9 @@ static int parse_one(const im_flag *flags, size_t nflags, int argc,
 	char src[112];
 	if (!f && strncmp(word, "no-", 3) == 0 && !eq) {
 		f = find_flag(flags, nflags, word + 3, len - 3);
-		if (f && f->type == IM_FLAG_BOOL) {
-			*(int *)f->dst = 0;
-			return IM_OK;
-		}
+		if (f && f->type == IM_FLAG_BOOL)
+			return flag_set(f, "0", word, given_of(res, flags, f),
+					err, errlen);
 		f = NULL;
 	}
 	if (!f)
@@ -172,16 +191,15 @@ static int parse_one(const im_flag *flags, size_t nflags, int argc,
 				 "unknown flag '--%.*s' (see --help)",
 				 (int)len, word);
 	snprintf(src, sizeof src, "--%s", f->name);
-	if (f->type == IM_FLAG_BOOL && !eq) {
-		*(int *)f->dst = 1;
-		return IM_OK;
-	}
+	unsigned char *given = given_of(res, flags, f);
+	if (f->type == IM_FLAG_BOOL && !eq)
+		return flag_set(f, "1", src, given, err, errlen);
 	if (eq)
-		return flag_set(f, eq + 1, src, err, errlen);
+		return flag_set(f, eq + 1, src, given, err, errlen);
 	if (*i + 1 >= argc)
 		return im_errf(err, errlen, IM_EINVAL, "%s: missing value", src);
 	*i += 1;
-	return flag_set(f, argv[*i], src, err, errlen);
+	return flag_set(f, argv[*i], src, given, err, errlen);
 }
 
 int im_flags_parse(const im_flag *flags, size_t nflags, int argc,
@@ -190,9 +208,12 @@ int im_flags_parse(const im_flag *flags, size_t nflags, int argc,
 {
 	if (err && errlen)
 		err[0] = '\0';
+	if (nflags > IM_FLAGS_MAX)
+		return im_errf(err, errlen, IM_EINVAL, "%zu flags: at most %d",
+			       nflags, IM_FLAGS_MAX);
 	if (res)
-		res->npositional = 0;
-	int rc = parse_env(flags, nflags, err, errlen);
+		*res = (im_flags_result){0};
+	int rc = parse_env(flags, nflags, res, err, errlen);
 	if (rc)
 		return rc;
 	int only_positional = 0;
@@ -206,8 +227,8 @@ int im_flags_parse(const im_flag *flags, size_t nflags, int argc,
 			continue;
 		}
 		if (!only_positional && a[0] == '-' && a[1] == '-') {
-			rc = parse_one(flags, nflags, argc, argv, &i, err,
-				       errlen);
+			rc = parse_one(flags, nflags, argc, argv, &i, res,
+				       err, errlen);
 			if (rc)
 				return rc;
 			continue;

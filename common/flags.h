@@ -43,16 +43,22 @@ typedef struct im_flag {
 	const im_flag_enum *en;
 } im_flag;
 
+/* Most flags one table may have. */
+#define IM_FLAGS_MAX 128
+
 typedef struct im_flags_result {
 	/* Positional arguments in order (borrowed from argv). */
 	const char *positional[8];
 	int npositional;
+	/* given[i]: flags[i] got a value from the environment or the command
+	 * line (a caller tells a value asked for from a default). */
+	unsigned char given[IM_FLAGS_MAX];
 } im_flags_result;
 
 /* Parses environment defaults, then argv[1..argc).  On failure writes a
  * one-line reason to err (NUL-terminated, truncated to errlen) and returns
  * IM_EINVAL; "--help" or "-h" returns IM_EHELP with nothing written.
- * "--" ends flag parsing. */
+ * "--" ends flag parsing.  More than IM_FLAGS_MAX flags is IM_EINVAL. */
 int im_flags_parse(const im_flag *flags, size_t nflags, int argc,
 		   char *const *argv, im_flags_result *res, char *err,
 		   size_t errlen);

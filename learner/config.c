@@ -156,6 +156,17 @@ size_t im_learner_config_table(im_learner_config *c, im_flag *f)
 	return sizeof t / sizeof t[0];
 }
 
+int im_learner_config_given(const im_learner_config *c, const char *name)
+{
+	im_learner_config tmp = *c; /* the table wants writable fields */
+	im_flag f[IM_LEARNER_MAX_FLAGS];
+	size_t n = im_learner_config_table(&tmp, f);
+	for (size_t i = 0; i < n; i++)
+		if (!strcmp(f[i].name, name))
+			return c->given[i];
+	return 0;
+}
+
 static int config_fail(char *err, size_t errlen, const char *msg)
 {
 	snprintf(err, errlen, "%s", msg);
@@ -338,6 +349,9 @@ int im_learner_config_parse(im_learner_config *c, int argc, char *const *argv,
 	}
 	if (rc)
 		return rc;
+	_Static_assert(IM_LEARNER_MAX_FLAGS <= IM_FLAGS_MAX,
+		       "the flags module records fewer flags");
+	memcpy(c->given, res.given, n);
 	obs_defaults(c, &d);
 	rc = verb_of(c, &res, err, errlen);
 	if (rc)

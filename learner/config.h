@@ -13,6 +13,9 @@
 #include "learn/optim.h"
 #include "nn/model.h"
 
+/* Room for the flag table (im_learner_config_table). */
+#define IM_LEARNER_MAX_FLAGS 96
+
 typedef enum im_verb {
 	IM_VERB_TRAIN = 0,
 	IM_VERB_EVAL = 1,
@@ -82,17 +85,26 @@ typedef struct im_learner_config {
 	int blas_threads;
 	const char *blas_core;   /* common/blas.h: auto, openblas or a core */
 	const char *config;      /* --config FILE (config_file.h), or NULL */
+	/* given[i]: flag i of im_learner_config_table was set by --config,
+	 * the environment or the command line (im_learner_config_given). */
+	unsigned char given[IM_LEARNER_MAX_FLAGS];
+	/* Storage for env when it comes from a checkpoint (ckpt_spec.h). */
+	char env_buf[256];
 } im_learner_config;
 
 /* The names of im_verb's values, NULL-terminated. */
 extern const char *const im_learner_verbs[];
 
+struct im_flag;
 /* The flag table over c's fields, in --help order: f has room for
  * IM_LEARNER_MAX_FLAGS; returns the count.  The parser and the
  * dashboard's /config (every flag with its value) read it. */
-#define IM_LEARNER_MAX_FLAGS 96
-struct im_flag;
 size_t im_learner_config_table(im_learner_config *c, struct im_flag *f);
+
+/* Whether the flag called name ("hidden-dim") was set by --config, the
+ * environment or the command line, rather than left at its default.  0
+ * for a name the table does not have. */
+int im_learner_config_given(const im_learner_config *c, const char *name);
 
 /* Sets every field to its default. */
 void im_learner_config_defaults(im_learner_config *c);

@@ -1,6 +1,7 @@
 /* impala-learner: the IMPALA learner service.  See learner/learner.h. */
 #include "blas.h"
 #include "config.h"
+#include "config_ckpt.h"
 #include "err.h"
 #include "learner.h"
 #include "log.h"
@@ -46,6 +47,21 @@ int main(int argc, char **argv)
 		return 2;
 	}
 	im_log(warn ? IM_LOG_WARN : IM_LOG_INFO, "OpenBLAS core %s", why);
+	/* The network a checkpoint was trained with is the one to build:
+	 * flags left at their defaults take its values (config_ckpt.h). */
+	if (cfg.init_model_path) {
+		char note[400];
+		rc = im_config_ckpt_adopt(&cfg, cfg.init_model_path,
+					  cfg.verb != IM_VERB_TRAIN, note,
+					  sizeof note, err, sizeof err);
+		if (rc) {
+			fprintf(stderr, "impala-learner: %s\n", err);
+			return 2;
+		}
+		if (note[0])
+			im_info("from the run spec of %s: %s",
+				cfg.init_model_path, note);
+	}
 	if (cfg.verb == IM_VERB_DESCRIBE)
 		return im_learner_describe(&cfg);
 	if (cfg.verb == IM_VERB_EVAL)

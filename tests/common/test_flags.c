@@ -90,9 +90,18 @@ static void test_defaults_env_and_argv(void **state)
 	assert_int_equal(c.use_lstm, 0);
 	assert_string_equal(c.tag, "x");
 	assert_int_equal(c.init, IM_NN_INIT_ORTHOGONAL);
+	/* Every flag a source set is recorded as given, the environment's
+	 * too; --no-use-lstm counts as a value. */
+	for (int i = 0; i < 6; i++)
+		assert_int_equal(res.given[i], 1);
 	assert_true(c.frames == 5000000000LL);
 	assert_int_equal(res.npositional, 1);
 	assert_string_equal(res.positional[0], "train");
+	unsetenv("IMPALA_USE_LSTM");
+	char *some[] = {"p", "--lr", "0.1"};
+	assert_int_equal(im_flags_parse(f, 6, 3, some, &res, err, 256), IM_OK);
+	for (int i = 0; i < 6; i++)
+		assert_int_equal(res.given[i], i == 0 || i == 2); /* env, argv */
 	unsetenv("IMPALA_NUM_STEPS");
 	unsetenv("IMPALA_USE_LSTM");
 }

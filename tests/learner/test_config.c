@@ -72,6 +72,11 @@ static void test_file_sets_flags(void **state)
 	assert_int_equal(c.num_steps, 33);
 	assert_string_equal(c.tag, "quoted-tag");
 	assert_int_equal(c.popart, 0);
+	/* A preset's values count as given; defaults do not. */
+	assert_true(im_learner_config_given(&c, "num-steps"));
+	assert_true(im_learner_config_given(&c, "popart"));
+	assert_false(im_learner_config_given(&c, "hidden-dim"));
+	assert_false(im_learner_config_given(&c, "no-such-flag"));
 	unlink(f);
 	clear_env();
 }
