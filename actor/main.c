@@ -32,7 +32,6 @@ typedef struct actor_cfg {
 	int64_t max_unrolls;
 	int send_hwm;
 	const char *log_level;
-	const char *blas_core;          /* common/blas.h */
 	const char *curve_secret_key;   /* files */
 	const char *curve_public_key;
 	const char *learner_public_key;
@@ -97,7 +96,7 @@ static int parse(actor_cfg *c, int argc, char **argv)
 	*c = (actor_cfg){.learner = "tcp://127.0.0.1:5555", .num_envs = 8,
 			 .env = "", .handshake_timeout = 2.0,
 			 .learner_timeout = 10.0, .send_hwm = 0,
-			 .log_level = "info", .blas_core = "auto"};
+			 .log_level = "info"};
 	const im_flag f[] = {
 		{"learner", IM_FLAG_STR, &c->learner, "learner base address tcp://host:port (handshake port; +1 trajectories, +2 parameters)", 1, 0, NULL},
 		{"num-envs", IM_FLAG_INT, &c->num_envs, "environments stepped together", 1, 65536, NULL},
@@ -108,7 +107,6 @@ static int parse(actor_cfg *c, int argc, char **argv)
 		{"max-unrolls", IM_FLAG_I64, &c->max_unrolls, "stop after sending this many unrolls (0: never)", 0, 9.2e18, NULL},
 		{"send-hwm", IM_FLAG_INT, &c->send_hwm, "unrolls queued for the learner (0: 2 x num-envs)", 0, 1000000, NULL},
 		{"log-level", IM_FLAG_STR, &c->log_level, "debug, info, warn or error", 1, 0, NULL},
-		{"blas-core", IM_FLAG_STR, &c->blas_core, "OpenBLAS kernels: auto (replace a generic fallback core by SkylakeX or Haswell), openblas (OpenBLAS's own choice) or a core name such as Haswell", 1, 0, NULL},
 		{"curve-secret-key", IM_FLAG_STR, &c->curve_secret_key, "file with this actor's CURVE secret key (Z85); turns CURVE on", 1, 0, NULL},
 		{"curve-public-key", IM_FLAG_STR, &c->curve_public_key, "file with this actor's CURVE public key (optional: derived from the secret key, checked against it when given)", 1, 0, NULL},
 		{"learner-public-key", IM_FLAG_STR, &c->learner_public_key, "file with the learner's CURVE public key", 1, 0, NULL},
@@ -299,8 +297,7 @@ int main(int argc, char **argv)
 	 * any thread or socket exists. */
 	char why[400], err[512];
 	int warn = 0;
-	if (im_blas_setup(a.cfg.blas_core, argv, why, sizeof why, &warn, err,
-			  sizeof err)) {
+	if (im_blas_setup(argv, why, sizeof why, &warn, err, sizeof err)) {
 		fprintf(stderr, "impala-actor: %s\n", err);
 		return 2;
 	}

@@ -80,7 +80,6 @@ void im_learner_config_defaults(im_learner_config *c)
 	c->actor_timeout = 10.0;
 	c->log_level = "info";
 	c->blas_threads = 1;
-	c->blas_core = "auto";
 }
 
 #define BIG 1e18
@@ -148,7 +147,6 @@ size_t im_learner_config_table(im_learner_config *c, im_flag *f)
 		{"authorized-keys", IM_FLAG_STR, &c->authorized_keys, "directory whose *.pub files are the actors' CURVE public keys allowed in (reread every second)", 1, 0, NULL},
 		{"log-level", IM_FLAG_STR, &c->log_level, "debug, info, warn or error", 1, 0, NULL},
 		{"blas-threads", IM_FLAG_INT, &c->blas_threads, "OpenBLAS threads of the learner", 1, 256, NULL},
-		{"blas-core", IM_FLAG_STR, &c->blas_core, "OpenBLAS kernels: auto (replace a generic fallback core by SkylakeX or Haswell), openblas (OpenBLAS's own choice) or a core name such as Haswell", 1, 0, NULL},
 	};
 	_Static_assert(sizeof t / sizeof t[0] <= IM_LEARNER_MAX_FLAGS,
 		       "raise IM_LEARNER_MAX_FLAGS");

@@ -83,7 +83,6 @@ typedef struct im_learner_config {
 	const char *authorized_keys;  /* directory of actors' *.pub keys */
 	const char *log_level;
 	int blas_threads;
-	const char *blas_core;   /* common/blas.h: auto, openblas or a core */
 	const char *config;      /* --config FILE (config_file.h), or NULL */
 	/* given[i]: flag i of im_learner_config_table was set by --config,
 	 * the environment or the command line (im_learner_config_given). */

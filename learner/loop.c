@@ -112,8 +112,7 @@ static int spawn_actors(im_learner *l)
 	int envs = c->envs_per_actor ? c->envs_per_actor
 				     : (c->num_actors + c->spawn_actors - 1) / c->spawn_actors;
 	im_spawn_opts so = {.actor_bin = c->actor_bin, .learner = l->actor_addr,
-			    .env = l->env, .num_envs = envs, .log_level = "warn",
-			    .blas_core = c->blas_core};
+			    .env = l->env, .num_envs = envs, .log_level = "warn"};
 	for (int i = 0; i < c->spawn_actors; i++) {
 		int rc = im_spawn_actor(&l->pids[i], i, &so);
 		if (rc) {

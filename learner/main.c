@@ -40,8 +40,7 @@ int main(int argc, char **argv)
 	 * any thread, socket or file exists. */
 	char why[400];
 	int warn = 0;
-	rc = im_blas_setup(cfg.blas_core, argv, why, sizeof why, &warn, err,
-			   sizeof err);
+	rc = im_blas_setup(argv, why, sizeof why, &warn, err, sizeof err);
 	if (rc) {
 		fprintf(stderr, "impala-learner: %s\n", err);
 		return 2;

@@ -77,7 +77,6 @@ int im_spawn_actor(pid_t *pid, int i, const im_spawn_opts *o)
 				"--num-envs", envs, "--actor-id", id,
 				"--env", (char *)(o->env ? o->env : ""),
 				"--log-level", (char *)(o->log_level ? o->log_level : "warn"),
-				"--blas-core", (char *)(o->blas_core ? o->blas_core : "auto"),
 				NULL};
 		execv(bin, argv);
 		fprintf(stderr, "impala-learner: cannot run %s: %s\n", bin,

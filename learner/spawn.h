@@ -11,11 +11,10 @@ typedef struct im_spawn_opts {
 	const char *learner;   /* base address the actors connect to */
 	const char *env;       /* expected environment */
 	int num_envs;          /* per actor */
+	/* The actors inherit the learner's environment, OPENBLAS_CORETYPE
+	 * (set by its restart, common/blas.h) among it, so they run the same
+	 * OpenBLAS core. */
 	const char *log_level;
-	/* The learner's --blas-core (or NULL: auto): with the environment the
-	 * actors inherit (OPENBLAS_CORETYPE set by the learner's own restart
-	 * among it) they make the same choice as the learner. */
-	const char *blas_core;
 } im_spawn_opts;
 
 /* Finds impala-actor: beside this executable, then in ../actor/ (the build

@@ -12,10 +12,10 @@
 #endif
 #include <stdatomic.h>
 #include <string.h>
-#include <strings.h>
 
 #include <cblas.h>
 
+#include "blas.h"
 #include "err.h"
 #include "names.h"
 #include "nn/fastmath.h"
@@ -46,32 +46,17 @@ int im_nn_activation_parse(const char *s, im_nn_activation *out, char *err,
 
 /* -1: decide from the running OpenBLAS core; 0 or 1: forced (tests). */
 static atomic_int row_blocks_mode = -1;
-/* -1 until read: whether the running core has small-matrix kernels. */
-static atomic_int core_small = -1;
 
 void im_nn_set_row_blocks(int mode)
 {
 	atomic_store(&row_blocks_mode, mode < 0 ? -1 : mode > 0);
 }
 
-/* OpenBLAS 0.3.21 runs its "small-matrix" sgemm kernels (products of up
- * to 10^6 multiply-adds, nothing packed) only on its AVX-512 cores; later
- * versions add SapphireRapids.  The core does not change while a process
- * runs, so it is read once. */
+/* Blocks pay only where OpenBLAS has its small-matrix sgemm kernels. */
 static int blocks_pay(void)
 {
 	int mode = atomic_load(&row_blocks_mode);
-	if (mode >= 0)
-		return mode;
-	int v = atomic_load(&core_small);
-	if (v < 0) {
-		const char *c = openblas_get_corename();
-		v = c && (!strcasecmp(c, "SkylakeX") ||
-			  !strcasecmp(c, "Cooperlake") ||
-			  !strcasecmp(c, "SapphireRapids"));
-		atomic_store(&core_small, v);
-	}
-	return v;
+	return mode >= 0 ? mode : im_blas_small_kernels();
 }
 
 /* Rows per sgemm call for a product of N rows by an (a, b) matrix.  On a

@@ -139,8 +139,8 @@ def last_json(argv, timeout=120, env=None):
 
 def breakdown(seconds, core):
     """The parts alone, on the OpenBLAS core the programs ran (the learner's
-    --blas-core auto may have replaced OpenBLAS's own choice; the
-    benchmarks do not restart themselves)."""
+    start-up restart may have replaced OpenBLAS's own choice, common/blas.h;
+    the benchmarks do not restart themselves)."""
     bench = os.path.join(BUILD, "tests", "bench")
     env = dict(os.environ)
     if core:
