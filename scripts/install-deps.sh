@@ -2,8 +2,10 @@
 # Installs every Debian package that impala's build, tests and benchmarks
 # need.  libjs-dygraphs is a build dependency (the learner's status page
 # embeds it); python3-protobuf, chromium and chromium-driver are for the
-# dashboard's tests (tests/dash/).  Idempotent: packages already installed
-# are not touched, and apt is not called at all when nothing is missing.
+# dashboard's tests (tests/dash/); clang-format (14, Debian's) is for
+# scripts/format.sh, which CI runs (scripts/test.sh).  Idempotent: packages
+# already installed are not touched, and apt is not called at all when
+# nothing is missing.
 # Runs as root, or through sudo.
 #
 #   scripts/install-deps.sh           build + tests
@@ -23,6 +25,7 @@ pkgs=(
   libjs-dygraphs
   python3-protobuf chromium chromium-driver
   python3-zmq
+  clang-format
 )
 if [[ "${1:-}" == "--bench" ]]; then
   pkgs+=(python3-torch)
