@@ -1,6 +1,8 @@
 #!/usr/bin/env bash
-# Installs what the tests need, builds, runs every test, and ends with the
-# line "N passed, N failed, N skipped".  Exits non-zero if any test failed.
+# Installs what the tests need, builds, runs every test, checks the tree's
+# habits (CONTRIBUTING.md: formatting, licence identifiers, commit
+# messages), and ends with the line "N passed, N failed, N skipped".  Exits
+# non-zero if any test or check failed.
 set -uo pipefail
 cd "$(dirname "$0")/.."
 
@@ -30,7 +32,21 @@ if [[ ${IMPALA_SANITIZE:-1} != 0 ]]; then
   logs+=("$asan/meson-logs/testlog.json" "$asan/meson-logs/sanitize-extra.json")
 fi
 
-# One count over both runs: a test that passed in the plain build and under
+# The habits (CONTRIBUTING.md), each one more test in the count: a tree
+# that clang-format would change, a source without its SPDX line or a
+# commit message without its why fails CI with the script's message.
+habits="$build/meson-logs/habits.json"
+: >"$habits"
+for check in "format scripts/format.sh --check" "spdx scripts/spdx.sh --check" \
+             "commits scripts/check-commits.sh"; do
+  read -r name cmd <<<"$check"
+  echo "== habit: $name ($cmd)"
+  if $cmd; then result=OK; else result=FAIL; rc=1; fi
+  printf '{"name": "habit_%s", "result": "%s"}\n' "$name" "$result" >>"$habits"
+done
+logs+=("$habits")
+
+# One count over every run: a test that passed in the plain build and under
 # ASan counts twice.  A missing log (a build that failed) counts as a
 # failure.
 python3 - "${logs[@]}" <<'PY'
