@@ -30,6 +30,7 @@ static const arch_field fields[] = {
 	{"encoder", "encoder", ENCODER, 0},
 	INT_FIELD("use-lstm", use_lstm, BOOL),
 	INT_FIELD("popart", popart, BOOL),
+	INT_FIELD("obs-norm", obs_norm, BOOL),
 };
 
 static int *int_at(im_learner_config *c, const arch_field *f)

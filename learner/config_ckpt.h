@@ -15,7 +15,7 @@
 
 /* Reads the run spec of the checkpoint at path into c: each architecture
  * flag (--hidden-dim, --num-hidden-layers, --feature-dim, --activation,
- * --encoder, --use-lstm, --lstm-hidden, --popart) that
+ * --encoder, --use-lstm, --lstm-hidden, --popart, --obs-norm) that
  * im_learner_config_given() says was not set takes the checkpoint's value;
  * with_env, so does --env (eval and describe: the checkpoint's task; a
  * training run keeps its own, which decides its other defaults).
