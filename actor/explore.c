@@ -13,9 +13,9 @@
 struct im_explore {
 	im_explore_opts o;
 	int k, n;
-	int32_t *held;   /* (k) the action being held */
-	uint64_t *left;  /* (k) steps of the hold still to take */
-	float *lp;       /* (n) scratch: log-softmax of one row */
+	int32_t *held;  /* (k) the action being held */
+	uint64_t *left; /* (k) steps of the hold still to take */
+	float *lp;      /* (n) scratch: log-softmax of one row */
 };
 
 int im_explore_new(im_explore **out, const im_explore_opts *o, int k, int n)

@@ -32,7 +32,7 @@ typedef struct actor_cfg {
 	int64_t max_unrolls;
 	int send_hwm;
 	const char *log_level;
-	const char *curve_secret_key;   /* files */
+	const char *curve_secret_key; /* files */
 	const char *curve_public_key;
 	const char *learner_public_key;
 	/* The keys read from them (Z85), when CURVE is on. */
@@ -93,10 +93,7 @@ static int load_keys(actor_cfg *c, char *err, size_t errlen)
 
 static int parse(actor_cfg *c, int argc, char **argv)
 {
-	*c = (actor_cfg){.learner = "tcp://127.0.0.1:5555", .num_envs = 8,
-			 .env = "", .handshake_timeout = 2.0,
-			 .learner_timeout = 10.0, .send_hwm = 0,
-			 .log_level = "info"};
+	*c = (actor_cfg){.learner = "tcp://127.0.0.1:5555", .num_envs = 8, .env = "", .handshake_timeout = 2.0, .learner_timeout = 10.0, .send_hwm = 0, .log_level = "info"};
 	const im_flag f[] = {
 		{"learner", IM_FLAG_STR, &c->learner, "learner base address tcp://host:port (handshake port; +1 trajectories, +2 parameters)", 1, 0, NULL},
 		{"num-envs", IM_FLAG_INT, &c->num_envs, "environments stepped together", 1, 65536, NULL},

@@ -21,7 +21,7 @@ typedef struct env_msg {
 	uint32_t fin_shape[IM_SPACE_MAX_DIMS + 1];
 	uint32_t prev_shape[1];
 	Impala__Episode **ep_ptrs; /* (T) pointers into eps */
-	Impala__Episode *eps;     /* (T) */
+	Impala__Episode *eps;      /* (T) */
 } env_msg;
 
 struct im_rollout {
@@ -29,7 +29,7 @@ struct im_rollout {
 	im_model *model;
 	im_model_ws *ws;
 	im_vecenv *venv;
-	im_rng rng; /* sampling stream */
+	im_rng rng;          /* sampling stream */
 	im_explore *explore; /* NULL unless the run spec asks for it */
 	int k, T, n, D, H, discrete;
 	size_t row; /* bytes of one observation: its elements in the space's
@@ -38,31 +38,31 @@ struct im_rollout {
 	/* Unroll record, per environment contiguous.  Observations are rows
 	 * of `row` bytes in the space's dtype, exactly as the wire carries
 	 * them. */
-	uint8_t *obs;       /* (k, T+1, row) */
-	int32_t *act;       /* (k, T) Discrete */
-	float *act_box;     /* (k, T, D) Box: the samples */
-	float *rew;         /* (k, T) */
-	uint8_t *term;      /* (k, T) */
-	uint8_t *trunc;     /* (k, T) */
-	float *logp;        /* (k, T) */
-	uint8_t *fin;       /* (k, T, row) final obs of truncated steps */
-	int *n_fin;         /* (k) */
-	float *h0, *c0;     /* (k, H) state at unroll start */
-	int32_t *pa0;       /* (k) prev action at unroll start */
-	float *pa0_box;     /* (k, D) */
-	float *pr0;         /* (k) */
+	uint8_t *obs;   /* (k, T+1, row) */
+	int32_t *act;   /* (k, T) Discrete */
+	float *act_box; /* (k, T, D) Box: the samples */
+	float *rew;     /* (k, T) */
+	uint8_t *term;  /* (k, T) */
+	uint8_t *trunc; /* (k, T) */
+	float *logp;    /* (k, T) */
+	uint8_t *fin;   /* (k, T, row) final obs of truncated steps */
+	int *n_fin;     /* (k) */
+	float *h0, *c0; /* (k, H) state at unroll start */
+	int32_t *pa0;   /* (k) prev action at unroll start */
+	float *pa0_box; /* (k, D) */
+	float *pr0;     /* (k) */
 	/* Acting state. */
-	float *h, *c;       /* (k, H) */
-	int32_t *pa;        /* (k) */
-	float *pa_box;      /* (k, D) */
-	float *pr;          /* (k) */
-	float *pol;         /* (k, n) head outputs */
-	float *base;        /* (k) */
-	float *alogp;       /* (k) */
-	int32_t *a;         /* (k) sampled Discrete */
-	float *a_box;       /* (k, D) sampled Box */
-	float *a_env;       /* (k, D) clipped for the environment */
-	env_msg *msg;       /* (k) */
+	float *h, *c;  /* (k, H) */
+	int32_t *pa;   /* (k) */
+	float *pa_box; /* (k, D) */
+	float *pr;     /* (k) */
+	float *pol;    /* (k, n) head outputs */
+	float *base;   /* (k) */
+	float *alogp;  /* (k) */
+	int32_t *a;    /* (k) sampled Discrete */
+	float *a_box;  /* (k, D) sampled Box */
+	float *a_env;  /* (k, D) clipped for the environment */
+	env_msg *msg;  /* (k) */
 };
 
 void im_rollout_free(im_rollout *r)
@@ -166,8 +166,7 @@ static int make_envs(im_rollout *r, const Impala__RunSpec *spec,
 	im_rng_init(&run, spec->seed);
 	im_rng_split(&actor, &run, actor_id);
 	im_rng_split(&r->rng, &actor, 0xffffffffULL);
-	im_vecenv_opts vo = {.spec = spec->env_name, .num_envs = r->k,
-			     .rng = &actor, .err = err, .errlen = errlen};
+	im_vecenv_opts vo = {.spec = spec->env_name, .num_envs = r->k, .rng = &actor, .err = err, .errlen = errlen};
 	int rc = im_vecenv_new(&r->venv, &vo);
 	if (rc)
 		return rc;
@@ -182,12 +181,13 @@ static int make_explore(im_rollout *r, const Impala__RunSpec *spec, char *err,
 		return IM_OK;
 	im_explore_opts o = {spec->explore_eps, spec->explore_hold};
 	const char *why = !r->discrete ? "needs Discrete actions"
-					: "is out of range";
+				       : "is out of range";
 	int rc = r->discrete ? im_explore_new(&r->explore, &o, r->k, r->n)
 			     : IM_EINVAL;
 	if (rc == IM_EINVAL)
 		snprintf(err, errlen, "run spec: explore_eps %g, explore_hold "
-			 "%g: exploration %s", (double)o.eps, o.hold, why);
+				      "%g: exploration %s",
+			 (double)o.eps, o.hold, why);
 	return rc;
 }
 
@@ -275,7 +275,8 @@ static void sample(im_rollout *r)
 		for (int d = 0; d < r->D; d++) {
 			float x = r->a_box[i * r->D + d];
 			float lo = r->ms.act.low[d], hi = r->ms.act.high[d];
-			r->a_env[i * r->D + d] = x < lo ? lo : x > hi ? hi : x;
+			r->a_env[i * r->D + d] = x < lo ? lo : x > hi ? hi
+								      : x;
 		}
 }
 
@@ -365,17 +366,13 @@ int im_rollout_run(im_rollout *r, uint64_t param_version)
 	begin_unroll(r);
 	r->param_version = param_version;
 	for (int t = 0; t < r->T; t++) {
-		im_model_input in = {.T1 = 1, .B = r->k, .obs = vb->obs,
-				     .prev_action = r->pa,
-				     .prev_action_box = r->pa_box,
-				     .prev_reward = r->pr, .reset = NULL};
+		im_model_input in = {.T1 = 1, .B = r->k, .obs = vb->obs, .prev_action = r->pa, .prev_action_box = r->pa_box, .prev_reward = r->pr, .reset = NULL};
 		int rc = im_model_act(r->ws, params, &in, r->H ? r->h : NULL,
 				      r->H ? r->c : NULL, r->pol, r->base);
 		if (rc)
 			return rc;
 		sample(r);
-		rc = im_vecenv_step(r->venv, r->discrete ? (const void *)r->a
-							 : (const void *)r->a_env,
+		rc = im_vecenv_step(r->venv, r->discrete ? (const void *)r->a : (const void *)r->a_env,
 				    NULL);
 		if (rc)
 			return rc;

@@ -25,9 +25,9 @@ struct im_session {
 	int unverified;           /* a data connection dropped since the
 				   * last Params of our learner session */
 	int told;                 /* ...and the log said why */
-	uint64_t run_id;       /* of the last Welcome, 0 before */
-	uint64_t session;      /* the learner's session of that Welcome */
-	uint64_t version;      /* newest parameter version of the run */
+	uint64_t run_id;          /* of the last Welcome, 0 before */
+	uint64_t session;         /* the learner's session of that Welcome */
+	uint64_t version;         /* newest parameter version of the run */
 	/* The DEALER whose Hello was welcomed, kept open: the learner takes
 	 * a Goodbye only from the connection that said Hello. */
 	void *dealer;
@@ -78,8 +78,8 @@ static int copy_keys(im_session *s, const im_session_opts *o)
  * actor can say why it gets nothing and, once a handshake succeeds again
  * (the key was authorised meanwhile), open both sockets afresh.  A failed
  * handshake never carried a message, so reopening loses nothing. */
-#define HANDSHAKE_FAILED (ZMQ_EVENT_HANDSHAKE_FAILED_AUTH |                   \
-			  ZMQ_EVENT_HANDSHAKE_FAILED_PROTOCOL |               \
+#define HANDSHAKE_FAILED (ZMQ_EVENT_HANDSHAKE_FAILED_AUTH | \
+			  ZMQ_EVENT_HANDSHAKE_FAILED_PROTOCOL | \
 			  ZMQ_EVENT_HANDSHAKE_FAILED_NO_DETAIL)
 /* A dropped connection may come back to another learner process (one
  * restarted from a checkpoint, same run id): see check_links(). */

@@ -18,13 +18,13 @@
 #include "transport.h"
 
 typedef struct im_session_opts {
-	const char *learner;       /* tcp://host:port (see transport.h) */
+	const char *learner; /* tcp://host:port (see transport.h) */
 	uint64_t actor_id;
-	const char *env;           /* expected environment, or "" for any */
+	const char *env; /* expected environment, or "" for any */
 	uint32_t num_envs;
-	int handshake_timeout_ms;  /* one Hello's wait for its Welcome */
-	int learner_timeout_ms;    /* Params silence that means "gone" */
-	int send_hwm;              /* PUSH high-water mark (messages) */
+	int handshake_timeout_ms;    /* one Hello's wait for its Welcome */
+	int learner_timeout_ms;      /* Params silence that means "gone" */
+	int send_hwm;                /* PUSH high-water mark (messages) */
 	volatile sig_atomic_t *stop; /* set by a signal handler */
 	/* CURVE (Z85 keys, 40 characters; all NULL: plaintext): the actor's
 	 * own key pair and the learner's public key.  Copied. */

@@ -56,9 +56,19 @@ int im_blas_small_kernels(void)
 static int is_generic(const char *core)
 {
 	static const char *const generic[] = {
-		"Unknown", "Katmai", "Coppermine", "Northwood", "Prescott",
-		"Banias", "Atom", "Core2", "Penryn", "Dunnington", "Nehalem",
-		"Sandybridge", NULL,
+		"Unknown",
+		"Katmai",
+		"Coppermine",
+		"Northwood",
+		"Prescott",
+		"Banias",
+		"Atom",
+		"Core2",
+		"Penryn",
+		"Dunnington",
+		"Nehalem",
+		"Sandybridge",
+		NULL,
 	};
 	return named(core, generic);
 }
@@ -87,8 +97,9 @@ void im_blas_decide(im_blas_plan *p, const im_blas_state *st)
 		p->warn = strcasecmp(st->coretype, run) != 0;
 		if (p->ours)
 			snprintf(p->why, sizeof p->why, "%s, chosen at start: "
-				 "OpenBLAS had chosen %s, a generic core, for "
-				 "this CPU", run, st->auto_from);
+							"OpenBLAS had chosen %s, a generic core, for "
+							"this CPU",
+				 run, st->auto_from);
 		else
 			snprintf(p->why, sizeof p->why, "%s, from %s=%s%s", run,
 				 IM_BLAS_ENV_CORETYPE, st->coretype,
@@ -96,12 +107,14 @@ void im_blas_decide(im_blas_plan *p, const im_blas_state *st)
 	} else if (set(st->auto_failed)) {
 		p->warn = is_generic(run) && better;
 		snprintf(p->why, sizeof p->why, "%s, OpenBLAS's own choice (%s "
-			 "failed the sgemm self-test)", run, st->auto_failed);
+						"failed the sgemm self-test)",
+			 run, st->auto_failed);
 	} else if (is_generic(run) && better) {
 		p->restart_with = better;
 		p->ours = 1;
 		snprintf(p->why, sizeof p->why, "OpenBLAS chose %s, a generic "
-			 "core; restarting with %s=%s", run,
+						"core; restarting with %s=%s",
+			 run,
 			 IM_BLAS_ENV_CORETYPE, better);
 	} else {
 		snprintf(p->why, sizeof p->why, "%s, OpenBLAS's own choice", run);
@@ -121,11 +134,16 @@ typedef struct gemm_case {
  * beta 0 and 1; M*N*K up to 1e6 takes OpenBLAS's small-matrix kernels on
  * AVX-512 cores, beyond it the blocked path with packing. */
 static const gemm_case cases[] = {
-	{0, 1, 37, 5, 3, 0.0f},    {0, 1, 67, 64, 4, 0.0f},
-	{0, 1, 129, 1, 33, 0.0f},  {0, 1, 160, 80, 96, 0.0f},
-	{0, 0, 67, 33, 2, 1.0f},   {0, 0, 41, 64, 64, 0.0f},
-	{0, 0, 160, 96, 80, 1.0f}, {1, 0, 5, 3, 37, 1.0f},
-	{1, 0, 64, 64, 67, 1.0f},  {1, 0, 96, 80, 160, 1.0f},
+	{0, 1, 37, 5, 3, 0.0f},
+	{0, 1, 67, 64, 4, 0.0f},
+	{0, 1, 129, 1, 33, 0.0f},
+	{0, 1, 160, 80, 96, 0.0f},
+	{0, 0, 67, 33, 2, 1.0f},
+	{0, 0, 41, 64, 64, 0.0f},
+	{0, 0, 160, 96, 80, 1.0f},
+	{1, 0, 5, 3, 37, 1.0f},
+	{1, 0, 64, 64, 67, 1.0f},
+	{1, 0, 96, 80, 160, 1.0f},
 	{1, 1, 19, 23, 29, 1.0f},
 };
 
@@ -143,7 +161,7 @@ static double at(const float *x, int ld, int t, int i, int j)
 }
 
 static int check_case(im_blas_sgemm_fn gemm, const gemm_case *c, float *a,
-	float *b, float *out, char *err, size_t errlen)
+		      float *b, float *out, char *err, size_t errlen)
 {
 	int M = c->M, N = c->N, K = c->K;
 	int lda = c->ta ? M : K, ldb = c->tb ? K : N;
@@ -174,7 +192,8 @@ static int check_case(im_blas_sgemm_fn gemm, const gemm_case *c, float *a,
 			if (!(fabs(got - ref) <= 4.0 * K * 0x1p-24 * mag + 1e-6))
 				return im_errf(err, errlen, IM_EBLAS,
 					       "sgemm %c%c %dx%dx%d beta %g: element "
-					       "(%d, %d) is %g, not %g", c->ta ? 'T' : 'N',
+					       "(%d, %d) is %g, not %g",
+					       c->ta ? 'T' : 'N',
 					       c->tb ? 'T' : 'N', M, N, K, c->beta,
 					       i, j, got, ref);
 		}
@@ -226,7 +245,7 @@ static const char *restart_failure(int e)
 /* Restarts with our core; on failure leaves the environment as it was
  * (OPENBLAS_CORETYPE was unset, or we would not be here) and says why. */
 static void restart_with(const char *core, const char *from,
-	char *const argv[], char *why, size_t whylen)
+			 char *const argv[], char *why, size_t whylen)
 {
 	if (!setenv(IM_BLAS_ENV_CORETYPE, core, 1) &&
 	    !setenv(IM_BLAS_ENV_AUTO_FROM, from, 1))
@@ -235,25 +254,26 @@ static void restart_with(const char *core, const char *from,
 	unsetenv(IM_BLAS_ENV_CORETYPE);
 	unsetenv(IM_BLAS_ENV_AUTO_FROM);
 	snprintf(why, whylen, "%s, OpenBLAS's own choice: the restart with "
-		 "%s=%s failed (%s); set that variable in the environment",
+			      "%s=%s failed (%s); set that variable in the environment",
 		 from, IM_BLAS_ENV_CORETYPE, core, restart_failure(e));
 }
 
 /* Our core failed the self-test: restart with OpenBLAS's own choice. */
 static int fall_back(const char *core, char *const argv[], char *err,
-	size_t errlen, const char *reason)
+		     size_t errlen, const char *reason)
 {
 	if (!setenv(IM_BLAS_ENV_AUTO_FAILED, core, 1) &&
 	    !unsetenv(IM_BLAS_ENV_CORETYPE) && !unsetenv(IM_BLAS_ENV_AUTO_FROM))
 		restart(argv);
 	return im_errf(err, errlen, IM_EBLAS, "OpenBLAS core %s, chosen at "
-		       "start, failed the sgemm self-test (%s), and the "
-		       "restart with OpenBLAS's own choice failed: %s", core,
+					      "start, failed the sgemm self-test (%s), and the "
+					      "restart with OpenBLAS's own choice failed: %s",
+		       core,
 		       reason, restart_failure(errno));
 }
 
 int im_blas_setup(char *const argv[], char *why, size_t whylen, int *warn,
-	char *err, size_t errlen)
+		  char *err, size_t errlen)
 {
 	const char *running = openblas_get_corename();
 	im_blas_state st = {
@@ -279,7 +299,7 @@ int im_blas_setup(char *const argv[], char *why, size_t whylen, int *warn,
 		return fall_back(st.running, argv, err, errlen, reason);
 	if (rc)
 		return im_errf(err, errlen, rc, "OpenBLAS core %s: %s; choose "
-			       "another with %s (Haswell, Prescott, ...)",
+						"another with %s (Haswell, Prescott, ...)",
 			       st.running, reason, IM_BLAS_ENV_CORETYPE);
 	return IM_OK;
 }

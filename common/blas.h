@@ -80,9 +80,9 @@ typedef struct im_blas_plan {
 void im_blas_decide(im_blas_plan *plan, const im_blas_state *st);
 
 typedef void (*im_blas_sgemm_fn)(enum CBLAS_ORDER, enum CBLAS_TRANSPOSE,
-	enum CBLAS_TRANSPOSE, blasint, blasint, blasint, float,
-	const float *, blasint, const float *, blasint, float, float *,
-	blasint);
+				 enum CBLAS_TRANSPOSE, blasint, blasint, blasint, float,
+				 const float *, blasint, const float *, blasint, float, float *,
+				 blasint);
 
 /* Runs gemm on the products our kernels make (row-major; A^T, B^T and
  * neither; beta 0 and 1; thin, square and tall shapes, through OpenBLAS's
@@ -99,6 +99,6 @@ int im_blas_selftest(im_blas_sgemm_fn gemm, char *err, size_t errlen);
  * not be made, a core OpenBLAS did not take).  IM_EBLAS (wrong results)
  * comes with a reason in err. */
 int im_blas_setup(char *const argv[], char *why, size_t whylen, int *warn,
-	char *err, size_t errlen);
+		  char *err, size_t errlen);
 
 #endif

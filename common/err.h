@@ -6,34 +6,34 @@
 #ifndef IM_ERR_H
 #define IM_ERR_H
 
-#define IM_ERRNO_MAP(XX)                                                       \
-	XX(INVAL, "invalid argument")                                          \
-	XX(NOMEM, "out of memory")                                             \
-	XX(RANGE, "value out of range")                                        \
-	XX(NOENT, "no such entry")                                             \
-	XX(IO, "input/output error")                                           \
-	XX(SYS, "system call failed (see errno)")                              \
-	XX(PROTO, "malformed message")                                         \
-	XX(TRUNC, "truncated input")                                           \
-	XX(TOOBIG, "input too large")                                          \
-	XX(VERSION, "unsupported version")                                     \
-	XX(SHAPE, "shape or length mismatch")                                  \
-	XX(NONFINITE, "non-finite value (NaN or infinity)")                    \
-	XX(ACTION, "action outside the action space")                          \
-	XX(CORRUPT, "corrupt or unreadable file")                              \
-	XX(ARCH, "model architecture mismatch")                                \
-	XX(PLUGIN, "environment plugin refused")                               \
-	XX(RUNID, "stale or foreign run id")                                   \
-	XX(AUTH, "not authorised")                                             \
-	XX(AGAIN, "resource temporarily unavailable")                          \
-	XX(TIMEDOUT, "timed out")                                              \
-	XX(CANCELED, "operation canceled")                                     \
-	XX(REFUSED, "refused by peer")                                         \
-	XX(STATE, "operation not valid in this state")                         \
-	XX(HELP, "help requested")                                              \
-	XX(BLAS, "the BLAS library computed wrong results")                    \
-	XX(ENVFAIL, "the environment failed (an exception or a broken "       \
-		    "contract; see the log)")                                 \
+#define IM_ERRNO_MAP(XX) \
+	XX(INVAL, "invalid argument") \
+	XX(NOMEM, "out of memory") \
+	XX(RANGE, "value out of range") \
+	XX(NOENT, "no such entry") \
+	XX(IO, "input/output error") \
+	XX(SYS, "system call failed (see errno)") \
+	XX(PROTO, "malformed message") \
+	XX(TRUNC, "truncated input") \
+	XX(TOOBIG, "input too large") \
+	XX(VERSION, "unsupported version") \
+	XX(SHAPE, "shape or length mismatch") \
+	XX(NONFINITE, "non-finite value (NaN or infinity)") \
+	XX(ACTION, "action outside the action space") \
+	XX(CORRUPT, "corrupt or unreadable file") \
+	XX(ARCH, "model architecture mismatch") \
+	XX(PLUGIN, "environment plugin refused") \
+	XX(RUNID, "stale or foreign run id") \
+	XX(AUTH, "not authorised") \
+	XX(AGAIN, "resource temporarily unavailable") \
+	XX(TIMEDOUT, "timed out") \
+	XX(CANCELED, "operation canceled") \
+	XX(REFUSED, "refused by peer") \
+	XX(STATE, "operation not valid in this state") \
+	XX(HELP, "help requested") \
+	XX(BLAS, "the BLAS library computed wrong results") \
+	XX(ENVFAIL, "the environment failed (an exception or a broken " \
+		    "contract; see the log)") \
 	XX(SESSION, "the learner restarted (a new session)")
 
 enum im_err_index_ {
@@ -41,7 +41,7 @@ enum im_err_index_ {
 #define IM_XX_(name, msg) IM_ERR_INDEX_##name,
 	IM_ERRNO_MAP(IM_XX_)
 #undef IM_XX_
-	IM_ERR_INDEX_COUNT_
+		IM_ERR_INDEX_COUNT_
 };
 
 enum im_err {

@@ -40,8 +40,8 @@ static int check_bounds(const im_flag *f, double x, const char *src,
 {
 	if (f->lo <= f->hi && (x < f->lo || x > f->hi))
 		return im_errf(err, errlen, IM_EINVAL,
-				 "%s: %s is out of range [%g, %g]", src, v,
-				 f->lo, f->hi);
+			       "%s: %s is out of range [%g, %g]", src, v,
+			       f->lo, f->hi);
 	return IM_OK;
 }
 
@@ -54,11 +54,11 @@ static int set_integer(const im_flag *f, const char *v, const char *src,
 	long long x = strtoll(v, &end, 10);
 	if (*v == '\0' || *end != '\0')
 		return im_errf(err, errlen, IM_EINVAL, "%s: '%s' is not an integer",
-				 src, v);
+			       src, v);
 	if (errno == ERANGE || (f->type == IM_FLAG_INT &&
 				(x > 2147483647LL || x < -2147483647LL - 1)))
 		return im_errf(err, errlen, IM_EINVAL, "%s: %s does not fit the type",
-				 src, v);
+			       src, v);
 	int rc = check_bounds(f, (double)x, src, v, err, errlen);
 	if (rc)
 		return rc;
@@ -77,10 +77,10 @@ static int set_double(const im_flag *f, const char *v, const char *src,
 	double x = strtod(v, &end);
 	if (*v == '\0' || *end != '\0')
 		return im_errf(err, errlen, IM_EINVAL, "%s: '%s' is not a number", src,
-				 v);
+			       v);
 	if (!isfinite(x))
 		return im_errf(err, errlen, IM_EINVAL, "%s: '%s' is not finite", src,
-				 v);
+			       v);
 	int rc = check_bounds(f, x, src, v, err, errlen);
 	if (rc)
 		return rc;
@@ -110,9 +110,9 @@ static int set_value(const im_flag *f, const char *v, const char *src,
 	case IM_FLAG_BOOL:
 		if (parse_bool_word(v, &b))
 			return im_errf(err, errlen, IM_EINVAL,
-					 "%s: '%s' is not a boolean (use 1/0, "
-					 "true/false, yes/no, on/off)",
-					 src, v);
+				       "%s: '%s' is not a boolean (use 1/0, "
+				       "true/false, yes/no, on/off)",
+				       src, v);
 		*(int *)f->dst = b;
 		return IM_OK;
 	case IM_FLAG_STR:
@@ -188,8 +188,8 @@ static int parse_one(const im_flag *flags, size_t nflags, int argc,
 	}
 	if (!f)
 		return im_errf(err, errlen, IM_EINVAL,
-				 "unknown flag '--%.*s' (see --help)",
-				 (int)len, word);
+			       "unknown flag '--%.*s' (see --help)",
+			       (int)len, word);
 	snprintf(src, sizeof src, "--%s", f->name);
 	unsigned char *given = given_of(res, flags, f);
 	if (f->type == IM_FLAG_BOOL && !eq)
@@ -235,12 +235,12 @@ int im_flags_parse(const im_flag *flags, size_t nflags, int argc,
 		}
 		if (!only_positional && a[0] == '-' && a[1] != '\0')
 			return im_errf(err, errlen, IM_EINVAL,
-					 "unknown option '%s' (flags are "
-					 "spelled --name; see --help)",
-					 a);
+				       "unknown option '%s' (flags are "
+				       "spelled --name; see --help)",
+				       a);
 		if (!res || res->npositional >= 8)
 			return im_errf(err, errlen, IM_EINVAL,
-					 "unexpected argument '%s'", a);
+				       "unexpected argument '%s'", a);
 		res->positional[res->npositional++] = a;
 	}
 	return IM_OK;

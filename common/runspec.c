@@ -76,7 +76,8 @@ static int model_part(im_model_spec *o, const Impala__ModelSpec *m, char *err,
 	    enc == IM_NN_ENCODER_AUTO)
 		return im_errf(err, errlen, IM_EINVAL, "run spec: encoder %s",
 			       enc == IM_NN_ENCODER_AUTO ? "'auto' is not an "
-			       "encoder (the learner resolves it)" : why);
+							   "encoder (the learner resolves it)"
+							 : why);
 	if (m->n_hidden_sizes < 1 || m->n_hidden_sizes > IM_RUNSPEC_MAX_LAYERS)
 		return spec_fail(err, errlen, "hidden layer count out of range");
 	for (size_t i = 1; i < m->n_hidden_sizes; i++)
@@ -92,7 +93,8 @@ static int model_part(im_model_spec *o, const Impala__ModelSpec *m, char *err,
 			       why);
 	if (im_nn_init_parse(m->init_method, &o->init_method, why, sizeof why))
 		return im_errf(err, errlen, IM_EINVAL, "run spec: init method "
-			       "%s", why);
+						       "%s",
+			       why);
 	o->encoder = enc;
 	o->hidden_dim = (int)m->hidden_sizes[0];
 	o->num_hidden_layers = (int)m->n_hidden_sizes;
@@ -112,9 +114,9 @@ static int dtype_part(im_obs_space *o, const Impala__RunSpec *s, char *err,
 	if (s->obs_dtype != IMPALA__DTYPE__DTYPE_FLOAT32 &&
 	    s->obs_dtype != IMPALA__DTYPE__DTYPE_UINT8)
 		return spec_fail(err, errlen, "observation dtype is neither "
-				 "float32 nor uint8");
+					      "float32 nor uint8");
 	o->dtype = s->obs_dtype == IMPALA__DTYPE__DTYPE_UINT8 ? IM_DTYPE_U8
-							     : IM_DTYPE_F32;
+							      : IM_DTYPE_F32;
 	const char *why = im_obs_scale_problem(o->dtype, k);
 	if (why) {
 		char what[96];
@@ -180,7 +182,7 @@ int im_runspec_model(im_model_spec *out, const Impala__RunSpec *spec,
 		return rc;
 	if (o.obs_norm && o.obs.dtype != IM_DTYPE_F32)
 		return spec_fail(err, errlen, "obs_norm needs float32 "
-				 "observations");
+					      "observations");
 	o.seed = spec->seed;
 	*out = o;
 	return IM_OK;

@@ -27,7 +27,7 @@ typedef enum im_dtype {
 } im_dtype;
 
 typedef struct im_obs_space {
-	int ndim;                     /* 1 for vectors, 3 for images (H,W,C) */
+	int ndim; /* 1 for vectors, 3 for images (H,W,C) */
 	int shape[IM_SPACE_MAX_DIMS];
 	im_dtype dtype;
 	/* uint8 only: the first layer uses v * scale for a byte v (1 for 0/1
@@ -47,7 +47,7 @@ typedef enum im_act_kind {
 
 typedef struct im_act_space {
 	im_act_kind kind;
-	int n;   /* Discrete(n): number of actions; Box: dim */
+	int n;                               /* Discrete(n): number of actions; Box: dim */
 	float low[IM_SPACE_MAX_ACTION_DIM];  /* Box only */
 	float high[IM_SPACE_MAX_ACTION_DIM]; /* Box only */
 } im_act_space;

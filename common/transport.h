@@ -70,11 +70,11 @@ typedef struct im_endpoints {
 int im_transport_endpoints(im_endpoints *out, const char *base);
 
 typedef struct im_sock_opts {
-	int64_t max_msg_size;     /* ZMQ_MAXMSGSIZE on receive; -1 unlimited */
-	int sndhwm;               /* messages; 0 = unlimited (avoid) */
+	int64_t max_msg_size; /* ZMQ_MAXMSGSIZE on receive; -1 unlimited */
+	int sndhwm;           /* messages; 0 = unlimited (avoid) */
 	int rcvhwm;
-	int linger_ms;            /* -1 forever (avoid) */
-	int sndtimeo_ms;          /* -1 blocks forever */
+	int linger_ms;   /* -1 forever (avoid) */
+	int sndtimeo_ms; /* -1 blocks forever */
 	int rcvtimeo_ms;
 	int reconnect_ivl_ms;     /* first retry after this */
 	int reconnect_ivl_max_ms; /* doubling up to this */
@@ -87,14 +87,14 @@ typedef struct im_sock_opts {
 	/* SUB/PUB: ZMQ_CONFLATE (keep only the newest message).  Off by
 	 * default: it leaks in libzmq 4.3.4 (see above). */
 	int conflate;
-	int immediate;            /* PUSH/DEALER: queue only on live peers */
-	int sndbuf, rcvbuf;       /* kernel socket buffers, bytes; 0: OS default */
+	int immediate;      /* PUSH/DEALER: queue only on live peers */
+	int sndbuf, rcvbuf; /* kernel socket buffers, bytes; 0: OS default */
 	/* CURVE (im_transport_curve_server/_client fill these): all empty
 	 * means plaintext.  A server needs its secret key; a client its own
 	 * key pair and the server's public key.  Z85 text, NUL-terminated. */
-	int curve_server;         /* 1: ZMQ_CURVE_SERVER */
+	int curve_server; /* 1: ZMQ_CURVE_SERVER */
 	char curve_secret[41];
-	char curve_public[41];    /* client only */
+	char curve_public[41];     /* client only */
 	char curve_server_key[41]; /* client only: the server's public key */
 } im_sock_opts;
 

@@ -139,11 +139,11 @@ size_t im_validate_max_trajectory_bytes(const im_run_dims *d)
 {
 	size_t T = d->T, row = d->obs_numel * d->obs_elem;
 	size_t D = d->action_dim, H = d->lstm_hidden;
-	size_t arrays = (2 * T + 1) * row      /* obs, and T final rows */
-			+ (T + 1) * D * 4      /* actions, prev_action */
-			+ T * (4 + 1 + 1 + 4)  /* rewards, flags, logp */
-			+ 2 * H * 4            /* lstm_h, lstm_c */
-			+ T * 24;              /* episode records */
+	size_t arrays = (2 * T + 1) * row     /* obs, and T final rows */
+			+ (T + 1) * D * 4     /* actions, prev_action */
+			+ T * (4 + 1 + 1 + 4) /* rewards, flags, logp */
+			+ 2 * H * 4           /* lstm_h, lstm_c */
+			+ T * 24;             /* episode records */
 	/* Every other byte (tags, lengths, shapes, scalars) fits in this. */
 	return arrays + 4096;
 }
@@ -495,11 +495,11 @@ static im_reject check_episodes(const Impala__Trajectory *t, uint32_t n_done,
 }
 
 /* Runs one check and returns from the caller on rejection. */
-#define TRY(expr)                                                             \
-	do {                                                                  \
-		im_reject r_ = (expr);                                        \
-		if (r_ != IM_REJECT_OK)                                       \
-			return r_;                                            \
+#define TRY(expr) \
+	do { \
+		im_reject r_ = (expr); \
+		if (r_ != IM_REJECT_OK) \
+			return r_; \
 	} while (0)
 
 im_reject im_validate_trajectory(const Impala__Trajectory *t,

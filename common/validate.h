@@ -30,51 +30,51 @@
 #define IM_VALIDATE_MAX_LSTM (1u << 16)
 
 /* name: metric label; text: what the reason means. */
-#define IM_REJECT_MAP(XX)                                                     \
-	XX(OK, "ok", "accepted")                                              \
-	XX(DECODE_ERROR, "decode_error", "not a valid protobuf encoding")     \
-	XX(OVERSIZED, "oversized", "message larger than the size limit")      \
-	XX(BAD_PROTOCOL_VERSION, "bad_protocol_version",                      \
-	   "unsupported protocol version")                                    \
-	XX(STALE_RUN_ID, "stale_run_id", "run id of an earlier run")          \
-	XX(FOREIGN_RUN_ID, "foreign_run_id", "run id of another run")         \
-	XX(MISSING_ACTOR_ID, "missing_actor_id", "actor id is zero")          \
-	XX(UNKNOWN_ACTOR, "unknown_actor", "actor never said hello")          \
-	XX(BAD_ENV_INDEX, "bad_env_index",                                    \
-	   "env_index not below the actor's number of environments")          \
-	XX(STALE_SESSION, "stale_session",                                    \
-	   "acted before the actor's latest handshake")                       \
-	XX(BAD_NUM_STEPS, "bad_num_steps", "unroll length differs from T")    \
-	XX(BAD_SHAPE, "bad_shape", "tensor shape mismatch")                   \
-	XX(BAD_DTYPE, "bad_dtype", "tensor dtype mismatch")                   \
-	XX(BAD_LENGTH, "bad_length", "byte length does not match the shape")  \
-	XX(NON_FINITE, "non_finite", "NaN or infinite value")                 \
-	XX(BAD_ACTION, "bad_action", "action outside the action space")       \
-	XX(BAD_FLAG, "bad_flag", "done flag not 0/1, or both set")            \
-	XX(BAD_LOGP, "bad_logp", "log-probability above 0")                   \
-	XX(BAD_FINAL_OBS, "bad_final_obs",                                    \
-	   "final observations do not match the truncated steps")             \
+#define IM_REJECT_MAP(XX) \
+	XX(OK, "ok", "accepted") \
+	XX(DECODE_ERROR, "decode_error", "not a valid protobuf encoding") \
+	XX(OVERSIZED, "oversized", "message larger than the size limit") \
+	XX(BAD_PROTOCOL_VERSION, "bad_protocol_version", \
+	   "unsupported protocol version") \
+	XX(STALE_RUN_ID, "stale_run_id", "run id of an earlier run") \
+	XX(FOREIGN_RUN_ID, "foreign_run_id", "run id of another run") \
+	XX(MISSING_ACTOR_ID, "missing_actor_id", "actor id is zero") \
+	XX(UNKNOWN_ACTOR, "unknown_actor", "actor never said hello") \
+	XX(BAD_ENV_INDEX, "bad_env_index", \
+	   "env_index not below the actor's number of environments") \
+	XX(STALE_SESSION, "stale_session", \
+	   "acted before the actor's latest handshake") \
+	XX(BAD_NUM_STEPS, "bad_num_steps", "unroll length differs from T") \
+	XX(BAD_SHAPE, "bad_shape", "tensor shape mismatch") \
+	XX(BAD_DTYPE, "bad_dtype", "tensor dtype mismatch") \
+	XX(BAD_LENGTH, "bad_length", "byte length does not match the shape") \
+	XX(NON_FINITE, "non_finite", "NaN or infinite value") \
+	XX(BAD_ACTION, "bad_action", "action outside the action space") \
+	XX(BAD_FLAG, "bad_flag", "done flag not 0/1, or both set") \
+	XX(BAD_LOGP, "bad_logp", "log-probability above 0") \
+	XX(BAD_FINAL_OBS, "bad_final_obs", \
+	   "final observations do not match the truncated steps") \
 	XX(BAD_LSTM_STATE, "bad_lstm_state", "LSTM state missing or sized wrong") \
-	XX(BAD_PREV_ACTION, "bad_prev_action", "previous action invalid")     \
-	XX(TOO_MANY_EPISODES, "too_many_episodes",                            \
-	   "more episodes than episode ends")                                 \
-	XX(BAD_EPISODE, "bad_episode", "episode record invalid")              \
-	XX(FUTURE_PARAM_VERSION, "future_param_version",                      \
-	   "parameter version newer than the learner's")                      \
-	XX(POLICY_LAG, "policy_lag", "acted with parameters too old")         \
-	XX(BAD_PARAM_COUNT, "bad_param_count", "parameter count mismatch")    \
-	XX(BAD_CHECKSUM, "bad_checksum", "CRC-32C mismatch")                  \
-	XX(WRONG_MESSAGE, "wrong_message", "unexpected message kind")         \
-	XX(WRONG_PEER, "wrong_peer",                                          \
-	   "Goodbye from another connection than the actor's Hello")          \
-	XX(ACTOR_ID_IN_USE, "actor_id_in_use",                                \
+	XX(BAD_PREV_ACTION, "bad_prev_action", "previous action invalid") \
+	XX(TOO_MANY_EPISODES, "too_many_episodes", \
+	   "more episodes than episode ends") \
+	XX(BAD_EPISODE, "bad_episode", "episode record invalid") \
+	XX(FUTURE_PARAM_VERSION, "future_param_version", \
+	   "parameter version newer than the learner's") \
+	XX(POLICY_LAG, "policy_lag", "acted with parameters too old") \
+	XX(BAD_PARAM_COUNT, "bad_param_count", "parameter count mismatch") \
+	XX(BAD_CHECKSUM, "bad_checksum", "CRC-32C mismatch") \
+	XX(WRONG_MESSAGE, "wrong_message", "unexpected message kind") \
+	XX(WRONG_PEER, "wrong_peer", \
+	   "Goodbye from another connection than the actor's Hello") \
+	XX(ACTOR_ID_IN_USE, "actor_id_in_use", \
 	   "Hello for an actor id that another live instance holds")
 
 typedef enum im_reject {
 #define IM_XX_(id, name, text) IM_REJECT_##id,
 	IM_REJECT_MAP(IM_XX_)
 #undef IM_XX_
-	IM_REJECT_COUNT
+		IM_REJECT_COUNT
 } im_reject;
 
 /* Metric label ("bad_shape"); "unknown" for an out-of-range value. */
@@ -88,16 +88,16 @@ im_reject im_validate_decode_rc(int rc);
 /* The dimensions every Trajectory of a run must have, derived once from the
  * RunSpec.  Plain data. */
 typedef struct im_run_dims {
-	uint32_t T;              /* steps per unroll */
-	uint32_t obs_ndim;       /* dims of one observation */
+	uint32_t T;        /* steps per unroll */
+	uint32_t obs_ndim; /* dims of one observation */
 	uint32_t obs_shape[IM_VALIDATE_MAX_OBS_DIMS];
 	size_t obs_numel;        /* elements of one observation */
 	Impala__DType obs_dtype; /* FLOAT32 or UINT8 */
 	size_t obs_elem;         /* bytes per observation element: 4 or 1 */
 	Impala__ActionKind action_kind;
-	uint32_t num_actions;    /* Discrete(n); 0 for Box */
-	uint32_t action_dim;     /* Box(d); 1 for Discrete */
-	uint32_t lstm_hidden;    /* 0 when the model has no LSTM */
+	uint32_t num_actions; /* Discrete(n); 0 for Box */
+	uint32_t action_dim;  /* Box(d); 1 for Discrete */
+	uint32_t lstm_hidden; /* 0 when the model has no LSTM */
 } im_run_dims;
 
 /* Fills *d from spec.  IM_EINVAL when the spec is NULL or has no model,
@@ -114,7 +114,7 @@ size_t im_validate_max_trajectory_bytes(const im_run_dims *d);
 
 /* What the learner's handshake knows of an actor. */
 typedef struct im_validate_actor {
-	uint32_t num_envs;          /* from its Hello: env_index < num_envs */
+	uint32_t num_envs; /* from its Hello: env_index < num_envs */
 	/* The version its latest Welcome carried: anything acted with an
 	 * older one was acted before that handshake (under a learner that
 	 * has since restarted, or before a reconnection) and is refused as

@@ -33,7 +33,8 @@ static int name_ok(const char *name)
 		return 0;
 	for (size_t i = 0; i < n; i++)
 		if (!strchr("abcdefghijklmnopqrstuvwxyzABCDEFGHIJKLMNOPQRSTUVWXYZ"
-			    "0123456789._-", name[i]))
+			    "0123456789._-",
+			    name[i]))
 			return 0;
 	return 1;
 }
@@ -78,7 +79,8 @@ int main(int argc, char **argv)
 	}
 	if (!name_ok(argv[2])) {
 		fprintf(stderr, "impala-keygen: '%s' is not a usable name (letters, "
-			"digits, '.', '_', '-'; not starting with '.' or '-')\n", argv[2]);
+				"digits, '.', '_', '-'; not starting with '.' or '-')\n",
+			argv[2]);
 		return 2;
 	}
 	return write_pair(argv[1], argv[2]);

@@ -93,8 +93,22 @@ static int corridor_step(void *env, const void *action, void *obs,
 
 static const float obs_low[MAX_LENGTH] = {0};
 static const float obs_high[MAX_LENGTH] = {
-	255, 255, 255, 255, 255, 255, 255, 255,
-	255, 255, 255, 255, 255, 255, 255, 255,
+	255,
+	255,
+	255,
+	255,
+	255,
+	255,
+	255,
+	255,
+	255,
+	255,
+	255,
+	255,
+	255,
+	255,
+	255,
+	255,
 };
 
 static const impala_env_plugin corridor_table = {

@@ -98,7 +98,22 @@ static int grid_step(void *env, const void *action, void *obs, float *reward,
 static const float obs_low[NUMEL]; /* all 0 */
 static const float obs_high[NUMEL] = {
 #define X8 255, 255, 255, 255, 255, 255, 255, 255
-	X8, X8, X8, X8, X8, X8, X8, X8, X8, X8, X8, X8, X8, X8, X8, X8,
+	X8,
+	X8,
+	X8,
+	X8,
+	X8,
+	X8,
+	X8,
+	X8,
+	X8,
+	X8,
+	X8,
+	X8,
+	X8,
+	X8,
+	X8,
+	X8,
 #undef X8
 };
 

@@ -71,7 +71,8 @@ static int run(im_env *e, int episodes, int64_t seed)
 	}
 	if (rc == 0)
 		printf("%s: mean return %.3f, mean length %.1f over %d "
-		       "episodes\n", im_env_name(e), sum_ret / episodes,
+		       "episodes\n",
+		       im_env_name(e), sum_ret / episodes,
 		       sum_len / episodes, episodes);
 	free(obs);
 	return rc;

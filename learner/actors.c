@@ -20,7 +20,7 @@ typedef struct actor_row {
 	 * on another socket and may overtake them) do not bring it back as a
 	 * new row.  A Hello clears it. */
 	int left;
-	int silent;        /* silent for the timeout: not listed */
+	int silent; /* silent for the timeout: not listed */
 	/* What its latest Hello said, and over which connection. */
 	uint32_t num_envs;
 	uint64_t welcome_version;
@@ -42,7 +42,7 @@ struct im_actors {
 	uint64_t timeout_ms;
 	actor_row *rows;
 	uint32_t n, cap;
-	uint32_t *heads;   /* [NBUCKETS] first row of each chain, +1 */
+	uint32_t *heads; /* [NBUCKETS] first row of each chain, +1 */
 	/* Random, so that a peer cannot choose ids that share one chain. */
 	uint64_t hash_key;
 	/* Full of rows that may be training, none forgettable before this

@@ -33,12 +33,12 @@ void im_actors_free(im_actors *t);
 /* A Welcome given: who, from which connection, and what it was told. */
 typedef struct im_actors_hello_info {
 	uint64_t id;
-	const char *host;           /* untrusted text: copied, made printable */
-	uint32_t num_envs;          /* env_index must stay below it */
-	uint64_t welcome_version;   /* parameter version of the Welcome */
-	const void *peer;           /* routing id of the connection; copied */
+	const char *host;         /* untrusted text: copied, made printable */
+	uint32_t num_envs;        /* env_index must stay below it */
+	uint64_t welcome_version; /* parameter version of the Welcome */
+	const void *peer;         /* routing id of the connection; copied */
 	size_t peer_len;
-	uint64_t instance;          /* Hello.instance: the actor's process */
+	uint64_t instance; /* Hello.instance: the actor's process */
 } im_actors_hello_info;
 
 /* Records a handshake: the actor is listed, and its unrolls are accepted

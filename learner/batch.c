@@ -163,11 +163,11 @@ void im_batch_free(im_batch *b)
 	if (!b)
 		return;
 	void *arrays[] = {b->obs, b->actions, b->actions_box, b->rewards,
-		b->terminated, b->truncated, b->behaviour_logp, b->prev_action,
-		b->prev_action_box, b->prev_reward, b->reset, b->h0, b->c0,
-		b->extra_index, b->extra_obs, b->extra_prev_action,
-		b->extra_prev_action_box, b->extra_prev_reward, b->meta,
-		b->ep_return, b->ep_length, b->ep_truncated, b->views, b->rows};
+			  b->terminated, b->truncated, b->behaviour_logp, b->prev_action,
+			  b->prev_action_box, b->prev_reward, b->reset, b->h0, b->c0,
+			  b->extra_index, b->extra_obs, b->extra_prev_action,
+			  b->extra_prev_action_box, b->extra_prev_reward, b->meta,
+			  b->ep_return, b->ep_length, b->ep_truncated, b->views, b->rows};
 	for (size_t i = 0; i < sizeof arrays / sizeof arrays[0]; i++)
 		free(arrays[i]);
 	free(b);

@@ -40,43 +40,43 @@ typedef struct im_unroll_meta {
 	uint64_t param_version;
 	uint32_t env_index;
 	uint32_t n_episodes;
-	const float *episode_return;     /* (n_episodes) */
-	const uint32_t *episode_length;  /* (n_episodes) */
+	const float *episode_return;      /* (n_episodes) */
+	const uint32_t *episode_length;   /* (n_episodes) */
 	const uint8_t *episode_truncated; /* (n_episodes) 0/1 */
 } im_unroll_meta;
 
 typedef struct im_batch {
 	uint32_t T, B;
 	size_t obs_numel;
-	uint32_t action_dim;       /* D; 1 for Discrete */
-	uint32_t lstm_hidden;      /* H; 0 without LSTM */
-	int discrete;              /* 1: int32 actions; 0: float Box actions */
-	size_t obs_elem;           /* bytes per observation element: 4 or 1 */
-	void *obs;                 /* (T+1, B, obs_numel) run's obs dtype */
-	int32_t *actions;          /* (T, B) Discrete; NULL for Box */
-	float *actions_box;        /* (T, B, D) Box; NULL for Discrete */
-	float *rewards;            /* (T, B) */
-	uint8_t *terminated;       /* (T, B) 0/1 */
-	uint8_t *truncated;        /* (T, B) 0/1 */
-	float *behaviour_logp;     /* (T, B) */
-	int32_t *prev_action;      /* (T+1, B) Discrete; NULL for Box */
-	float *prev_action_box;    /* (T+1, B, D) Box; NULL for Discrete */
-	float *prev_reward;        /* (T+1, B) */
-	uint8_t *reset;            /* (T+1, B) 0/1 */
-	float *h0;                 /* (B, H); NULL without LSTM */
-	float *c0;                 /* (B, H); NULL without LSTM */
-	uint32_t n_extra;          /* truncated steps in the batch, <= T*B */
-	int32_t *extra_index;      /* (n_extra) t*B + b */
-	void *extra_obs;           /* (n_extra, obs_numel) run's obs dtype */
-	int32_t *extra_prev_action; /* (n_extra) Discrete; NULL for Box */
+	uint32_t action_dim;          /* D; 1 for Discrete */
+	uint32_t lstm_hidden;         /* H; 0 without LSTM */
+	int discrete;                 /* 1: int32 actions; 0: float Box actions */
+	size_t obs_elem;              /* bytes per observation element: 4 or 1 */
+	void *obs;                    /* (T+1, B, obs_numel) run's obs dtype */
+	int32_t *actions;             /* (T, B) Discrete; NULL for Box */
+	float *actions_box;           /* (T, B, D) Box; NULL for Discrete */
+	float *rewards;               /* (T, B) */
+	uint8_t *terminated;          /* (T, B) 0/1 */
+	uint8_t *truncated;           /* (T, B) 0/1 */
+	float *behaviour_logp;        /* (T, B) */
+	int32_t *prev_action;         /* (T+1, B) Discrete; NULL for Box */
+	float *prev_action_box;       /* (T+1, B, D) Box; NULL for Discrete */
+	float *prev_reward;           /* (T+1, B) */
+	uint8_t *reset;               /* (T+1, B) 0/1 */
+	float *h0;                    /* (B, H); NULL without LSTM */
+	float *c0;                    /* (B, H); NULL without LSTM */
+	uint32_t n_extra;             /* truncated steps in the batch, <= T*B */
+	int32_t *extra_index;         /* (n_extra) t*B + b */
+	void *extra_obs;              /* (n_extra, obs_numel) run's obs dtype */
+	int32_t *extra_prev_action;   /* (n_extra) Discrete; NULL for Box */
 	float *extra_prev_action_box; /* (n_extra, D) Box; NULL for Discrete */
-	float *extra_prev_reward;  /* (n_extra) */
-	im_unroll_meta *meta;      /* (B) */
+	float *extra_prev_reward;     /* (n_extra) */
+	im_unroll_meta *meta;         /* (B) */
 	/* Backing store of the meta episode arrays: (B, T) each. */
 	float *ep_return;
 	uint32_t *ep_length;
 	uint8_t *ep_truncated;
-	im_update_batch input;     /* views of the arrays above */
+	im_update_batch input; /* views of the arrays above */
 	/* Scratch of im_batch_fill: each unroll's arrays, (B) each. */
 	struct im_batch_unroll *views;
 	uint32_t *rows;

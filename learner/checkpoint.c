@@ -10,7 +10,6 @@
 
 #define MAX_GROUPS 3
 
-
 /* Groups: the model, then one per optimiser moment. */
 static size_t groups(const im_model *m, float *params, const im_optim *opt,
 		     im_ckpt_group *g, char sfx[][32])
@@ -111,8 +110,9 @@ static int check_extra_model_tensors(const im_ckpt *f, const im_model *m,
 		if (strncmp(name, "optim.", 6) == 0 || im_model_find(m, name))
 			continue;
 		snprintf(err, errlen, "checkpoint has tensor '%s' that this "
-			 "model lacks (was it trained with --obs-norm or "
-			 "--popart, and this run without?)", name);
+				      "model lacks (was it trained with --obs-norm or "
+				      "--popart, and this run without?)",
+			 name);
 		return IM_EARCH;
 	}
 	return IM_OK;

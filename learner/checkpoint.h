@@ -14,10 +14,10 @@
 
 typedef struct im_ckpt_counters {
 	uint64_t run_id;
-	uint64_t frames;        /* environment frames consumed */
+	uint64_t frames; /* environment frames consumed */
 	uint64_t updates;
 	uint64_t param_version;
-	char env[256];          /* the environment the run trained */
+	char env[256]; /* the environment the run trained */
 } im_ckpt_counters;
 
 /* Writes path.  params and the optimiser state must be a consistent

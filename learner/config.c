@@ -14,16 +14,16 @@ const char *const im_learner_verbs[] = {"train", "eval", "describe", NULL};
 
 /* The enum flags: adapters over each module's own parse and name (the
  * modules hold the names; see flags.h, im_flag_enum). */
-#define ENUM_FLAG(var, type, parse_fn, name_fn)                              \
-	static int parse_##var(const char *s, void *dst, char *err,          \
-			       size_t errlen)                                \
-	{                                                                    \
-		return parse_fn(s, (type *)dst, err, errlen);                \
-	}                                                                    \
-	static const char *name_##var(const void *dst)                      \
-	{                                                                    \
-		return name_fn(*(const type *)dst);                          \
-	}                                                                    \
+#define ENUM_FLAG(var, type, parse_fn, name_fn) \
+	static int parse_##var(const char *s, void *dst, char *err, \
+			       size_t errlen) \
+	{ \
+		return parse_fn(s, (type *)dst, err, errlen); \
+	} \
+	static const char *name_##var(const void *dst) \
+	{ \
+		return name_fn(*(const type *)dst); \
+	} \
 	static const im_flag_enum var = {parse_##var, name_##var};
 
 ENUM_FLAG(activation_flag, im_nn_activation, im_nn_activation_parse,
@@ -194,22 +194,25 @@ static int config_check(const im_learner_config *c, char *err, size_t errlen)
 {
 	if (!tag_ok(c->tag)) {
 		snprintf(err, errlen, "--tag '%.200s': a tag is one directory name "
-			 "of letters, digits and . _ + = , @ - (not starting with "
-			 "'.', at most %d characters), so the run stays inside "
-			 "--logdir", c->tag, IM_LEARNER_TAG_MAX - 1);
+				      "of letters, digits and . _ + = , @ - (not starting with "
+				      "'.', at most %d characters), so the run stays inside "
+				      "--logdir",
+			 c->tag, IM_LEARNER_TAG_MAX - 1);
 		return IM_EINVAL;
 	}
 	/* The spec travels to the actors in the run spec: a longer one would
 	 * reach them (and evaluation) cut, with other factory arguments. */
 	if (c->env && strlen(c->env) >= IM_RUNSPEC_NAME_MAX) {
 		snprintf(err, errlen, "--env '%.60s...' has %zu characters; at "
-			 "most %d fit the run spec the actors receive", c->env,
+				      "most %d fit the run spec the actors receive",
+			 c->env,
 			 strlen(c->env), IM_RUNSPEC_NAME_MAX - 1);
 		return IM_EINVAL;
 	}
 	if (!status_port_ok(c->status_addr)) {
 		snprintf(err, errlen, "--status-addr '%.200s': not host:port with "
-			 "a port from 0 to 65535", c->status_addr);
+				      "a port from 0 to 65535",
+			 c->status_addr);
 		return IM_EINVAL;
 	}
 	if (c->batch_size > c->num_storages)

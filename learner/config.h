@@ -25,11 +25,11 @@ typedef enum im_verb {
 typedef struct im_learner_config {
 	im_verb verb;
 	/* rllte IMPALA / DistributedAgent parameters. */
-	const char *env;          /* environment name, or plugin:/path.so */
+	const char *env; /* environment name, or plugin:/path.so */
 	const char *tag;
 	int64_t seed;
-	int num_steps;            /* T */
-	int num_actors;           /* environments acting in parallel (local) */
+	int num_steps;  /* T */
+	int num_actors; /* environments acting in parallel (local) */
 	int num_learners;
 	int num_storages;
 	int batch_size;
@@ -39,10 +39,10 @@ typedef struct im_learner_config {
 	im_nn_activation activation;
 	im_nn_encoder_kind encoder; /* IM_NN_ENCODER_AUTO: from the obs space */
 	int use_lstm;
-	int lstm_hidden;          /* 0: feature_dim */
+	int lstm_hidden; /* 0: feature_dim */
 	double lr;
 	double eps;
-	double alpha;             /* RMSprop smoothing */
+	double alpha; /* RMSprop smoothing */
 	im_optim_kind optimizer;
 	double ent_coef;
 	double baseline_coef;
@@ -50,40 +50,40 @@ typedef struct im_learner_config {
 	double discount;
 	double rho_bar, c_bar, pg_rho_bar, lambda;
 	int clip_rewards;
-	int popart;               /* PopArt value normalisation (learn/popart.h) */
-	double popart_beta;       /* its statistics' step size */
-	int obs_norm;             /* observation normalisation (learn/obsnorm.h) */
-	double explore_eps;       /* actors' held random actions (actor/explore.h) */
-	double explore_hold;      /* their mean length in steps */
+	int popart;          /* PopArt value normalisation (learn/popart.h) */
+	double popart_beta;  /* its statistics' step size */
+	int obs_norm;        /* observation normalisation (learn/obsnorm.h) */
+	double explore_eps;  /* actors' held random actions (actor/explore.h) */
+	double explore_hold; /* their mean length in steps */
 	im_nn_init network_init_method;
 	/* train() arguments. */
-	int64_t num_train_steps;  /* environment frames */
+	int64_t num_train_steps; /* environment frames */
 	const char *init_model_path;
 	int resume;
-	int auto_resume;          /* resume the run directory's checkpoint if any */
-	double log_interval;      /* seconds between progress lines */
-	int64_t eval_interval;    /* updates between evaluations; 0 = never */
-	int64_t save_interval;    /* updates between checkpoints; 0 = final only */
+	int auto_resume;       /* resume the run directory's checkpoint if any */
+	double log_interval;   /* seconds between progress lines */
+	int64_t eval_interval; /* updates between evaluations; 0 = never */
+	int64_t save_interval; /* updates between checkpoints; 0 = final only */
 	int num_eval_episodes;
-	double target_return;     /* stop when the mean of the last 100 >= it */
+	double target_return; /* stop when the mean of the last 100 >= it */
 	const char *logdir;
-	int tensorboard;          /* event files in the run directory */
+	int tensorboard; /* event files in the run directory */
 	/* Service. */
-	const char *bind;         /* tcp://host:port; port, +1, +2 */
-	const char *status_addr;  /* host:port */
+	const char *bind;        /* tcp://host:port; port, +1, +2 */
+	const char *status_addr; /* host:port */
 	int spawn_actors;
 	const char *actor_bin;
-	int envs_per_actor;       /* 0: num_actors / spawn_actors */
-	int64_t max_policy_lag;   /* 0 = unlimited */
-	int publish_every;        /* updates between Params broadcasts */
-	int publish_interval_ms;  /* and at least this often */
-	double actor_timeout;     /* seconds without data before an actor leaves */
+	int envs_per_actor;      /* 0: num_actors / spawn_actors */
+	int64_t max_policy_lag;  /* 0 = unlimited */
+	int publish_every;       /* updates between Params broadcasts */
+	int publish_interval_ms; /* and at least this often */
+	double actor_timeout;    /* seconds without data before an actor leaves */
 	int insecure;
 	const char *curve_secret_key; /* file: the learner's CURVE secret key */
 	const char *authorized_keys;  /* directory of actors' *.pub keys */
 	const char *log_level;
 	int blas_threads;
-	const char *config;      /* --config FILE (config_file.h), or NULL */
+	const char *config; /* --config FILE (config_file.h), or NULL */
 	/* given[i]: flag i of im_learner_config_table was set by --config,
 	 * the environment or the command line (im_learner_config_given). */
 	unsigned char given[IM_LEARNER_MAX_FLAGS];

@@ -8,7 +8,10 @@
 #include <stdio.h>
 #include <string.h>
 
-typedef enum field_kind { INT, BOOL, ACTIVATION, ENCODER } field_kind;
+typedef enum field_kind { INT,
+			  BOOL,
+			  ACTIVATION,
+			  ENCODER } field_kind;
 
 /* An architecture flag and its key in the run spec. */
 typedef struct arch_field {
@@ -19,7 +22,9 @@ typedef struct arch_field {
 } arch_field;
 
 #define INT_FIELD(flag, key, kind) \
-	{flag, #key, kind, offsetof(im_learner_config, key)}
+	{ \
+		flag, #key, kind, offsetof(im_learner_config, key) \
+	}
 
 /* --lstm-hidden is handled after these: the spec stores 0 without LSTM. */
 static const arch_field fields[] = {
@@ -126,8 +131,9 @@ static int apply(im_learner_config *c, const arch_field *f, int want,
 	}
 	flag_text(f, get(c, f), ours, sizeof ours);
 	return im_errf(err, errlen, IM_EINVAL, "%s contradicts the checkpoint "
-		       "%s, trained with %s: drop the flag to use the "
-		       "checkpoint's architecture", ours, path, theirs);
+					       "%s, trained with %s: drop the flag to use the "
+					       "checkpoint's architecture",
+		       ours, path, theirs);
 }
 
 /* --lstm-hidden: the spec's value when the checkpoint has an LSTM core,
@@ -205,7 +211,8 @@ int im_config_ckpt_adopt(im_learner_config *c, const char *path,
 	if (text && (rc = im_json_parse(&spec, text, strlen(text), why,
 					sizeof why)))
 		rc = im_errf(err, errlen, IM_ECORRUPT, "--init-model-path %s: "
-			     "run spec: %s", path, why);
+						       "run spec: %s",
+			     path, why);
 	im_learner_config work = *c;
 	if (spec && spec->type == IM_JSON_OBJECT) {
 		char e[600];

@@ -73,7 +73,10 @@ typedef struct var {
 	int line;
 } var;
 
-enum { LINE_EOF = 0, LINE_OK = 1, LINE_LONG = -1, LINE_NUL = -2 };
+enum { LINE_EOF = 0,
+       LINE_OK = 1,
+       LINE_LONG = -1,
+       LINE_NUL = -2 };
 
 /* One line without its newline into buf (cap bytes, NUL-terminated).
  * fgets() cannot tell a NUL byte from the end of the line, so a value
@@ -133,7 +136,8 @@ static int read_vars(FILE *f, const char *path, const im_flag *flags,
 		if (!known(name, flags, nflags) || !strcmp(name, "IMPALA_CONFIG"))
 			return im_errf(err, errlen, IM_EINVAL,
 				       "%s:%d: %s is not a variable of this "
-				       "program (see --help)", path, lineno, name);
+				       "program (see --help)",
+				       path, lineno, name);
 		int first = seen(v, *n, name);
 		if (first)
 			return im_errf(err, errlen, IM_EINVAL,

@@ -32,7 +32,7 @@ extern const size_t im_dash_num_assets;
 typedef struct im_dash im_dash;
 
 typedef struct im_dash_opts {
-	im_history *history;	 /* borrowed: must outlive the dash */
+	im_history *history;     /* borrowed: must outlive the dash */
 	const char *config_json; /* copied; NULL: "{}" */
 } im_dash_opts;
 

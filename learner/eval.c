@@ -59,10 +59,7 @@ static int eval_init(eval_state *s, const im_model *m, const float *params,
 /* The greedy action for the current observation. */
 static int choose(eval_state *s)
 {
-	im_model_input in = {.T1 = 1, .B = 1, .obs = s->obs,
-			     .prev_action = &s->prev_act,
-			     .prev_action_box = s->prev_box,
-			     .prev_reward = &s->prev_reward};
+	im_model_input in = {.T1 = 1, .B = 1, .obs = s->obs, .prev_action = &s->prev_act, .prev_action_box = s->prev_box, .prev_reward = &s->prev_reward};
 	int rc = im_model_act(s->ws, s->params, &in, s->H ? s->h : NULL,
 			      s->H ? s->c : NULL, s->pol, &s->base);
 	if (rc)
@@ -78,7 +75,8 @@ static int choose(eval_state *s)
 	const im_act_space *a = im_env_act_space(s->env);
 	for (int j = 0; j < s->n; j++) {
 		float x = s->pol[j];
-		s->box[j] = x < a->low[j] ? a->low[j] : x > a->high[j] ? a->high[j] : x;
+		s->box[j] = x < a->low[j] ? a->low[j] : x > a->high[j] ? a->high[j]
+								       : x;
 	}
 	return IM_OK;
 }
@@ -97,8 +95,7 @@ static int episode(eval_state *s, double *ret, int *len)
 		if ((rc = choose(s)))
 			break;
 		im_env_result r;
-		rc = im_env_step(s->env, s->discrete ? (const void *)&s->act
-						     : (const void *)s->box,
+		rc = im_env_step(s->env, s->discrete ? (const void *)&s->act : (const void *)s->box,
 				 s->obs, &r);
 		if (rc)
 			break;

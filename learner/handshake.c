@@ -191,7 +191,8 @@ static uint64_t pass_versions_seen(im_learner *l, const Impala__Hello *h)
 	if (last >= l->version && last < l->start_version + VERSION_JUMP_MAX) {
 		im_info("actor %" PRIu64 " had parameter version %" PRIu64
 			" of this run from an earlier learner; versions continue "
-			"from %" PRIu64, h->actor_id, last, last + 1);
+			"from %" PRIu64,
+			h->actor_id, last, last + 1);
 		__atomic_store_n(&l->version, last + 1, __ATOMIC_RELEASE);
 	}
 	pthread_mutex_unlock(&l->mu);
@@ -205,7 +206,8 @@ static void log_joined(im_learner *l, const Impala__Hello *h, uint64_t version)
 		return;
 	char host[65];
 	im_info("actor %" PRIu64 " joined (host %s, pid %u, %u envs) at version "
-		"%" PRIu64 "%s", h->actor_id,
+		"%" PRIu64 "%s",
+		h->actor_id,
 		printable(host, sizeof host, h->host ? h->host : "?"), h->pid,
 		h->num_envs, version,
 		suppressed ? "; similar lines suppressed" : "");
@@ -229,9 +231,12 @@ static int record_hello(im_learner *l, const welcome_cache *wc,
 			zmq_msg_t *identity, const Impala__Hello *h)
 {
 	im_actors_hello_info hi = {
-		.id = h->actor_id, .host = h->host, .num_envs = h->num_envs,
+		.id = h->actor_id,
+		.host = h->host,
+		.num_envs = h->num_envs,
 		.welcome_version = wc->version,
-		.peer = zmq_msg_data(identity), .peer_len = zmq_msg_size(identity),
+		.peer = zmq_msg_data(identity),
+		.peer_len = zmq_msg_size(identity),
 		.instance = h->instance,
 	};
 	return im_actors_hello(l->actors, &hi, im_now_ms());
@@ -253,8 +258,10 @@ static void welcome(im_learner *l, welcome_cache *wc, zmq_msg_t *identity,
 		if (rc != IM_OK) {
 			code = IMPALA__REFUSAL_CODE__REFUSAL_BUSY;
 			snprintf(reason, sizeof reason, "learner busy (%s); try "
-				 "again", rc == IM_EAGAIN ? "too many Welcomes "
-				 "waiting to be read" : im_strerror(rc));
+							"again",
+				 rc == IM_EAGAIN ? "too many Welcomes "
+						   "waiting to be read"
+						 : im_strerror(rc));
 		}
 	}
 	if (code == IMPALA__REFUSAL_CODE__REFUSAL_NONE) {
@@ -264,15 +271,17 @@ static void welcome(im_learner *l, welcome_cache *wc, zmq_msg_t *identity,
 			atomic_fetch_add(&l->dropped[IM_REJECT_ACTOR_ID_IN_USE], 1);
 			code = IMPALA__REFUSAL_CODE__REFUSAL_ACTOR_ID_IN_USE;
 			snprintf(reason, sizeof reason, "actor id %" PRIu64 " is "
-				 "held by another live actor process; it is free "
-				 "once that one says Goodbye or is silent for "
-				 "%g s (--actor-timeout)", h->actor_id,
+							"held by another live actor process; it is free "
+							"once that one says Goodbye or is silent for "
+							"%g s (--actor-timeout)",
+				 h->actor_id,
 				 l->cfg->actor_timeout);
 		} else if (rc != IM_OK) {
 			code = IMPALA__REFUSAL_CODE__REFUSAL_BUSY;
 			snprintf(reason, sizeof reason, "learner busy (%s); try "
-				 "again", rc == IM_EAGAIN ? "actor table full"
-				 : im_strerror(rc));
+							"again",
+				 rc == IM_EAGAIN ? "actor table full"
+						 : im_strerror(rc));
 		}
 	}
 	if (code != IMPALA__REFUSAL_CODE__REFUSAL_NONE) {

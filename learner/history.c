@@ -15,8 +15,8 @@ struct im_history {
 	uint64_t instance;  /* random, per process */
 	uint32_t cap, n;
 	uint64_t stride, next_seq;
-	uint64_t *seqs;		  /* (cap) */
-	double *rows;		  /* (cap, IM_SC_COUNT) */
+	uint64_t *seqs;           /* (cap) */
+	double *rows;             /* (cap, IM_SC_COUNT) */
 	double last[IM_SC_COUNT]; /* the newest row pushed */
 	int has_last;
 	double carry_eval; /* an evaluation waiting for a kept row */
@@ -81,7 +81,7 @@ static void halve(im_history *h)
 				double *next = row_at(h, i + 1);
 				if (isnan(next[IM_SC_EVAL_RETURN]))
 					next[IM_SC_EVAL_RETURN] =
-					    r[IM_SC_EVAL_RETURN];
+						r[IM_SC_EVAL_RETURN];
 			} else if (isnan(h->carry_eval)) {
 				/* The last row: its evaluation waits for the
 				 * next kept row, unless a newer one (from a

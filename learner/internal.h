@@ -36,14 +36,14 @@ struct im_learner {
 	char env[IM_RUNSPEC_NAME_MAX];
 	/* The model, its optimiser and the counters: guarded by mu. */
 	pthread_mutex_t mu;
-	pthread_cond_t updated;  /* signalled after every update */
+	pthread_cond_t updated; /* signalled after every update */
 	im_model *model;
-	float *params;           /* the model's arena */
+	float *params; /* the model's arena */
 	im_optim *opt;
 	uint64_t frames, updates, version;
-	uint64_t start_frames;   /* at start (resume), for frames/s */
-	uint64_t start_version;  /* at start: bounds the versions a Hello may
-				  * skip (handshake.c) */
+	uint64_t start_frames;  /* at start (resume), for frames/s */
+	uint64_t start_version; /* at start: bounds the versions a Hello may
+				 * skip (handshake.c) */
 	im_loss_opts loss;
 	/* The run. */
 	uint64_t run_id;
@@ -57,25 +57,25 @@ struct im_learner {
 	im_runspec_store spec;
 	im_run_dims dims;
 	char spec_json[2048];
-	size_t max_msg;          /* largest valid Trajectory, bytes */
+	size_t max_msg; /* largest valid Trajectory, bytes */
 	/* Pieces. */
 	im_store *store;
 	im_actors *actors;
 	im_status *status;
 	void *zctx, *pull, *pub, *router;
-	struct im_zap *zap;      /* CURVE clients' authorisation, or NULL */
-	char actor_addr[300];    /* what local actors connect to */
+	struct im_zap *zap;   /* CURVE clients' authorisation, or NULL */
+	char actor_addr[300]; /* what local actors connect to */
 	pid_t *pids;
 	int npids;
 	/* Threads. */
 	atomic_int stopping;
-	atomic_int done;         /* num_train_steps reached by a learner */
-	atomic_int failed;       /* a learner thread stopped on an error */
+	atomic_int done;   /* num_train_steps reached by a learner */
+	atomic_int failed; /* a learner thread stopped on an error */
 	im_receiver *receiver;
-	im_receiver_stats last_rs; /* kept after the receiver stops */
-	im_log_ratelimit reject_rl; /* receiver thread only */
-	im_log_ratelimit hs_rl;     /* handshake thread only */
-	im_log_ratelimit hello_rl;  /* handshake thread only */
+	im_receiver_stats last_rs;   /* kept after the receiver stops */
+	im_log_ratelimit reject_rl;  /* receiver thread only */
+	im_log_ratelimit hs_rl;      /* handshake thread only */
+	im_log_ratelimit hello_rl;   /* handshake thread only */
 	atomic_size_t welcome_bytes; /* encoded Welcomes not yet freed */
 	pthread_t hs_thr, pub_thr;
 	pthread_t *learn_thr;

@@ -40,9 +40,10 @@ static int model_spec(const im_learner_config *c, im_model_spec *s, char *env,
 	if (c->encoder == IM_NN_ENCODER_AUTO) {
 		if (im_nn_encoder_auto(&s->obs, &s->encoder))
 			return im_errf(err, errlen, IM_EINVAL,
-				    "--encoder auto: no encoder for observations "
-				    "of rank %d (vectors: rank 1; images: rank 3, "
-				    "[H, W, C])", s->obs.ndim);
+				       "--encoder auto: no encoder for observations "
+				       "of rank %d (vectors: rank 1; images: rank 3, "
+				       "[H, W, C])",
+				       s->obs.ndim);
 	} else {
 		s->encoder = c->encoder;
 	}
@@ -58,15 +59,17 @@ static int model_spec(const im_learner_config *c, im_model_spec *s, char *env,
 	s->obs_norm = c->obs_norm;
 	if (c->obs_norm && s->obs.dtype != IM_DTYPE_F32)
 		return im_errf(err, errlen, IM_EINVAL,
-			    "--obs-norm: %s has uint8 image observations, which "
-			    "their scale already maps to [0, 1]; observation "
-			    "normalisation is for float observations "
-			    "(use --no-obs-norm)", env);
+			       "--obs-norm: %s has uint8 image observations, which "
+			       "their scale already maps to [0, 1]; observation "
+			       "normalisation is for float observations "
+			       "(use --no-obs-norm)",
+			       env);
 	if (c->explore_eps > 0 && s->act.kind != IM_ACT_DISCRETE)
 		return im_errf(err, errlen, IM_EINVAL,
-			    "--explore-eps: %s has Box actions; held random "
-			    "actions are for Discrete ones (its Gaussian "
-			    "policy explores by its own log_std)", env);
+			       "--explore-eps: %s has Box actions; held random "
+			       "actions are for Discrete ones (its Gaussian "
+			       "policy explores by its own log_std)",
+			       env);
 	return IM_OK;
 }
 
@@ -87,14 +90,14 @@ static int build_model(const im_learner_config *c, im_model **m, char *env,
 		else
 			snprintf(shape, sizeof shape, "of rank %d", s.obs.ndim);
 		return im_errf(err, errlen, rc, "cannot build the model: "
-			    "encoder %s needs images [H, W, C] large enough "
-			    "for its layers (nature: 36 pixels a side, minatar: "
-			    "3) and --activation relu; %s has observations %s",
-			    im_nn_encoder_name(s.encoder), env, shape);
+						"encoder %s needs images [H, W, C] large enough "
+						"for its layers (nature: 36 pixels a side, minatar: "
+						"3) and --activation relu; %s has observations %s",
+			       im_nn_encoder_name(s.encoder), env, shape);
 	}
 	if (rc)
 		return im_errf(err, errlen, rc, "cannot build the model: %s",
-			    im_strerror(rc));
+			       im_strerror(rc));
 	return IM_OK;
 }
 
@@ -147,13 +150,13 @@ static int load_initial(im_learner *l, char *err, size_t errlen)
 				    resume ? l->opt : NULL, &cc, why, sizeof why);
 	if (rc)
 		return im_errf(err, errlen, rc, "%s %s: %s",
-			    path == own ? "--auto-resume: checkpoint" : "--init-model-path",
-			    path, why);
+			       path == own ? "--auto-resume: checkpoint" : "--init-model-path",
+			       path, why);
 	if (resume) {
 		if (strcmp(cc.env, l->env) != 0)
 			return im_errf(err, errlen, IM_EARCH,
-				    "cannot resume: checkpoint trained '%s', this run '%s'",
-				    cc.env, l->env);
+				       "cannot resume: checkpoint trained '%s', this run '%s'",
+				       cc.env, l->env);
 		l->run_id = cc.run_id;
 		l->frames = l->start_frames = cc.frames;
 		l->updates = cc.updates;
@@ -222,7 +225,7 @@ static int open_run_dir(im_learner *l, char *err, size_t errlen)
 	snprintf(l->dir, sizeof l->dir, "%s/%s/seed%" PRId64, c->logdir, c->tag, c->seed);
 	if (mkdirs(l->dir))
 		return im_errf(err, errlen, IM_ESYS, "cannot create %s: %s", l->dir,
-			    strerror(errno));
+			       strerror(errno));
 	snprintf(l->ckpt_path, sizeof l->ckpt_path, "%s/checkpoint.safetensors", l->dir);
 	/* A learner killed while writing a checkpoint left its temporary
 	 * file; nothing else can be writing this run's checkpoint now. */
@@ -232,14 +235,15 @@ static int open_run_dir(im_learner *l, char *err, size_t errlen)
 			l->dir, strerror(errno));
 	if (removed)
 		im_info("removed %d temporary checkpoint file(s) left in %s by an "
-			"interrupted write", removed, l->dir);
+			"interrupted write",
+			removed, l->dir);
 	char csv[PATH_MAX + 16];
 	snprintf(csv, sizeof csv, "%s/metrics.csv", l->dir);
 	int fresh = access(csv, F_OK) != 0;
 	l->csv = fopen(csv, "a");
 	if (!l->csv)
 		return im_errf(err, errlen, IM_ESYS, "cannot open %s: %s", csv,
-			    strerror(errno));
+			       strerror(errno));
 	if (fresh)
 		fprintf(l->csv, "time_s,frames,updates,frames_per_s,episodes,"
 				"mean_return,mean_length,total_loss,pg_loss,"
@@ -261,14 +265,15 @@ static int build_store(im_learner *l, char *err, size_t errlen)
 	if (rc == IM_ENOMEM) {
 		size_t slot = im_store_slot_bytes(&l->dims);
 		return im_errf(err, errlen, rc, "cannot create the store: "
-			    "--num-storages %u unrolls of %zu bytes (%.1f MiB) "
-			    "do not fit in the memory available; lower --num-storages "
-			    "or --num-steps", so.capacity, slot,
-			    (double)so.capacity * (double)slot / 1048576.0);
+						"--num-storages %u unrolls of %zu bytes (%.1f MiB) "
+						"do not fit in the memory available; lower --num-storages "
+						"or --num-steps",
+			       so.capacity, slot,
+			       (double)so.capacity * (double)slot / 1048576.0);
 	}
 	if (rc)
 		return im_errf(err, errlen, rc, "cannot create the store: %s",
-			    im_strerror(rc));
+			       im_strerror(rc));
 	return im_actors_new(&l->actors, (uint64_t)(l->cfg->actor_timeout * 1000));
 }
 
@@ -280,16 +285,15 @@ static int start_status(im_learner *l, char *err, size_t errlen)
 	if (!snap)
 		return im_errf(err, errlen, IM_ENOMEM, "out of memory");
 	im_learner_snapshot(l, snap);
-	im_status_opts so = {.addr = l->cfg->status_addr, .initial = snap,
-			     .dash = l->dash};
+	im_status_opts so = {.addr = l->cfg->status_addr, .initial = snap, .dash = l->dash};
 	int rc = im_status_new(&l->status, &so);
 	free(snap);
 	if (rc)
 		return im_errf(err, errlen, rc, "--status-addr %s: %s", l->cfg->status_addr,
-			    rc == IM_ESYS ? strerror(errno)
-			    : rc == IM_EINVAL ? "not host:port (an IPv4 or [IPv6] address "
-						"and a port 0-65535)"
-			    : im_strerror(rc));
+			       rc == IM_ESYS     ? strerror(errno)
+			       : rc == IM_EINVAL ? "not host:port (an IPv4 or [IPv6] address "
+						   "and a port 0-65535)"
+						 : im_strerror(rc));
 	return IM_OK;
 }
 
@@ -361,7 +365,8 @@ void im_learner_free(im_learner *l)
 	im_learner_close_sockets(l);
 	if (l->zap)
 		im_info("CURVE: %" PRIu64 " connection(s) authorised, %" PRIu64
-			" refused", im_zap_accepted(l->zap), im_zap_refused(l->zap));
+			" refused",
+			im_zap_accepted(l->zap), im_zap_refused(l->zap));
 	/* The handler's socket must close before the context can end. */
 	im_zap_stop(l->zap);
 	if (l->zctx)

@@ -77,7 +77,8 @@ static int save(im_learner *l, loop_ctx *c, const char *why)
 		im_error("checkpoint %s failed: %s", l->ckpt_path, err);
 	else
 		im_info("checkpoint (%s): %s at %" PRIu64 " frames, %" PRIu64
-			" updates", why, l->ckpt_path, cc.frames, cc.updates);
+			" updates",
+			why, l->ckpt_path, cc.frames, cc.updates);
 	return rc;
 }
 
@@ -111,8 +112,7 @@ static int spawn_actors(im_learner *l)
 		return IM_ENOMEM;
 	int envs = c->envs_per_actor ? c->envs_per_actor
 				     : (c->num_actors + c->spawn_actors - 1) / c->spawn_actors;
-	im_spawn_opts so = {.actor_bin = c->actor_bin, .learner = l->actor_addr,
-			    .env = l->env, .num_envs = envs, .log_level = "warn"};
+	im_spawn_opts so = {.actor_bin = c->actor_bin, .learner = l->actor_addr, .env = l->env, .num_envs = envs, .log_level = "warn"};
 	for (int i = 0; i < c->spawn_actors; i++) {
 		int rc = im_spawn_actor(&l->pids[i], i, &so);
 		if (rc) {

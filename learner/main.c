@@ -27,7 +27,8 @@ int main(int argc, char **argv)
 	im_log_level lvl = IM_LOG_INFO;
 	if (rc == IM_OK && im_log_parse_level(cfg.log_level, &lvl)) {
 		snprintf(err, sizeof err, "--log-level: '%s' is not one of debug, "
-			 "info, warn, error", cfg.log_level);
+					  "info, warn, error",
+			 cfg.log_level);
 		rc = IM_EINVAL;
 	}
 	if (rc) {

@@ -147,9 +147,9 @@ void im_learner_observe_row(im_learner *l, const im_status_snapshot *s)
 	if (im_tfevents_write_row(l->tb, wall_time_s(), (int64_t)s->frames,
 				  row) != IM_OK) {
 		im_error(
-		    "TensorBoard: cannot write %s (%s); no more events this "
-		    "run",
-		    im_tfevents_path(l->tb), strerror(errno));
+			"TensorBoard: cannot write %s (%s); no more events this "
+			"run",
+			im_tfevents_path(l->tb), strerror(errno));
 		im_tfevents_close(l->tb);
 		l->tb = NULL;
 	}

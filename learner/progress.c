@@ -7,7 +7,7 @@
 #include <stdlib.h>
 
 struct im_progress {
-	pthread_mutex_t mu; /* guards every field below */
+	pthread_mutex_t mu;                /* guards every field below */
 	float returns[IM_PROGRESS_WINDOW]; /* ring of the last episodes */
 	float lengths[IM_PROGRESS_WINDOW];
 	int n, pos;        /* ring entries in use, next write */

@@ -10,7 +10,7 @@
 
 struct im_receiver {
 	im_receiver_opts o;
-	size_t max_bytes;     /* the run's largest valid Trajectory */
+	size_t max_bytes; /* the run's largest valid Trajectory */
 	pthread_t thread;
 	int stop;             /* atomic */
 	im_receiver_stats st; /* each field updated atomically */

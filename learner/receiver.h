@@ -28,16 +28,16 @@ typedef struct im_receiver_opts {
 	/* A bound PULL socket.  From start to stop only the receiver thread
 	 * touches it; it stays the caller's to close after stop. */
 	void *sock;
-	im_store *store;             /* borrowed */
-	im_run_dims dims;            /* copied */
+	im_store *store;  /* borrowed */
+	im_run_dims dims; /* copied */
 	uint64_t run_id;
-	uint64_t prev_run_id;        /* 0 if none */
-	uint64_t max_policy_lag;     /* 0: no limit */
+	uint64_t prev_run_id;    /* 0 if none */
+	uint64_t max_policy_lag; /* 0: no limit */
 	/* The learner's parameter version, read with atomic loads; borrowed
 	 * and must outlive the receiver. */
 	const uint64_t *param_version;
-	int poll_ms;                 /* stop-flag check interval; 0: 100 */
-	uint32_t max_episode_steps;  /* the environment's time limit; 0: none */
+	int poll_ms;                /* stop-flag check interval; 0: 100 */
+	uint32_t max_episode_steps; /* the environment's time limit; 0: none */
 	/* Optional, passed to validation (im_validate_state.actor_lookup):
 	 * nonzero, with what its handshake said, when the actor id may send
 	 * trajectories. */
@@ -55,7 +55,7 @@ typedef struct im_receiver_opts {
 	 * (im_log_ratelimit).  NULL: counted only. */
 	void (*on_reject)(void *ctx, im_reject why, uint64_t actor_id,
 			  const char *detail);
-	void *ctx;                   /* for the callbacks */
+	void *ctx; /* for the callbacks */
 } im_receiver_opts;
 
 typedef struct im_receiver_stats {

@@ -11,34 +11,34 @@ typedef struct scalar_info {
 /* Tags follow the grouping TensorBoard users know from torchbeast's and
  * Sample Factory's logs: the section before the slash is a panel. */
 static const scalar_info table[IM_SC_DROPPED_FIRST] = {
-    [IM_SC_TIME_S] = {"time_s", "perf/uptime_s"},
-    [IM_SC_FRAMES] = {"frames", "train/frames"},
-    [IM_SC_UPDATES] = {"updates", "train/updates"},
-    [IM_SC_FRAMES_PER_S] = {"frames_per_s", "perf/frames_per_s"},
-    [IM_SC_UPDATES_PER_S] = {"updates_per_s", "perf/updates_per_s"},
-    [IM_SC_EPISODES] = {"episodes", "train/episodes"},
-    [IM_SC_RETURN] = {"mean_return", "train/episode_return"},
-    [IM_SC_LENGTH] = {"mean_length", "train/episode_length"},
-    [IM_SC_EVAL_RETURN] = {"eval_return", "eval/episode_return"},
-    [IM_SC_LOSS_TOTAL] = {"total_loss", "loss/total"},
-    [IM_SC_LOSS_PG] = {"pg_loss", "loss/policy"},
-    [IM_SC_LOSS_BASELINE] = {"baseline_loss", "loss/baseline"},
-    [IM_SC_LOSS_ENTROPY] = {"entropy_loss", "loss/entropy"},
-    [IM_SC_ENTROPY] = {"entropy", "train/entropy"},
-    [IM_SC_GRAD_NORM] = {"grad_norm", "optim/grad_norm"},
-    [IM_SC_LR] = {"lr", "optim/learning_rate"},
-    [IM_SC_LAG_MEAN] = {"lag_mean", "policy_lag/mean"},
-    [IM_SC_LAG_MAX] = {"lag_max", "policy_lag/max"},
-    [IM_SC_STORE_DEPTH] = {"store_depth", "store/depth"},
-    [IM_SC_ACTORS] = {"actors", "actors/connected"},
-    [IM_SC_DROPPED] = {"dropped", "dropped/total"},
+	[IM_SC_TIME_S] = {"time_s", "perf/uptime_s"},
+	[IM_SC_FRAMES] = {"frames", "train/frames"},
+	[IM_SC_UPDATES] = {"updates", "train/updates"},
+	[IM_SC_FRAMES_PER_S] = {"frames_per_s", "perf/frames_per_s"},
+	[IM_SC_UPDATES_PER_S] = {"updates_per_s", "perf/updates_per_s"},
+	[IM_SC_EPISODES] = {"episodes", "train/episodes"},
+	[IM_SC_RETURN] = {"mean_return", "train/episode_return"},
+	[IM_SC_LENGTH] = {"mean_length", "train/episode_length"},
+	[IM_SC_EVAL_RETURN] = {"eval_return", "eval/episode_return"},
+	[IM_SC_LOSS_TOTAL] = {"total_loss", "loss/total"},
+	[IM_SC_LOSS_PG] = {"pg_loss", "loss/policy"},
+	[IM_SC_LOSS_BASELINE] = {"baseline_loss", "loss/baseline"},
+	[IM_SC_LOSS_ENTROPY] = {"entropy_loss", "loss/entropy"},
+	[IM_SC_ENTROPY] = {"entropy", "train/entropy"},
+	[IM_SC_GRAD_NORM] = {"grad_norm", "optim/grad_norm"},
+	[IM_SC_LR] = {"lr", "optim/learning_rate"},
+	[IM_SC_LAG_MEAN] = {"lag_mean", "policy_lag/mean"},
+	[IM_SC_LAG_MAX] = {"lag_max", "policy_lag/max"},
+	[IM_SC_STORE_DEPTH] = {"store_depth", "store/depth"},
+	[IM_SC_ACTORS] = {"actors", "actors/connected"},
+	[IM_SC_DROPPED] = {"dropped", "dropped/total"},
 };
 
 /* Drops by reason, from the X-macro the validator's names come from
  * (index 0, OK, is not a drop and has no scalar). */
 static const scalar_info dropped[IM_REJECT_COUNT] = {
 #define IM_XX_(id, name, text) {"dropped_" name, "dropped/" name},
-    IM_REJECT_MAP(IM_XX_)
+	IM_REJECT_MAP(IM_XX_)
 #undef IM_XX_
 };
 

@@ -47,7 +47,8 @@ static int start_curve(im_learner *l, char *secret, char *err, size_t errlen)
 	char pub[IM_CURVE_Z85_LEN + 1];
 	if (im_curve_public_of(secret, pub))
 		return im_errf(err, errlen, IM_EINVAL, "--curve-secret-key %s: not a "
-			    "CURVE secret key", c->curve_secret_key);
+						       "CURVE secret key",
+			       c->curve_secret_key);
 	im_zap_opts zo = {.zctx = l->zctx, .keys_dir = c->authorized_keys};
 	rc = im_zap_start(&l->zap, &zo, err, errlen);
 	if (rc)
@@ -63,14 +64,16 @@ int im_learner_open_sockets(im_learner *l, char *err, size_t errlen)
 	int rc = im_transport_endpoints(&ep, l->cfg->bind);
 	if (rc)
 		return im_errf(err, errlen, rc, "--bind %s: not tcp://host:port with room "
-			    "for port+2", l->cfg->bind);
+						"for port+2",
+			       l->cfg->bind);
 	if (!is_loopback(l->cfg->bind) && !l->cfg->insecure &&
 	    !l->cfg->curve_secret_key)
 		return im_errf(err, errlen, IM_EAUTH,
-			    "--bind %s is not a loopback address: without CURVE "
-			    "keys anyone could push data or read parameters; "
-			    "configure --curve-secret-key and --authorized-keys, "
-			    "or pass --insecure to allow it", l->cfg->bind);
+			       "--bind %s is not a loopback address: without CURVE "
+			       "keys anyone could push data or read parameters; "
+			       "configure --curve-secret-key and --authorized-keys, "
+			       "or pass --insecure to allow it",
+			       l->cfg->bind);
 	l->zctx = zmq_ctx_new();
 	if (!l->zctx)
 		return im_errf(err, errlen, IM_ENOMEM, "cannot create a ZeroMQ context");

@@ -24,19 +24,19 @@ struct im_status {
 	uv_tcp_t server;
 	uv_async_t stop;
 	uv_thread_t thread;
-	pthread_mutex_t mu;          /* guards shared */
-	im_status_snapshot *shared;  /* last published */
-	im_status_snapshot *local;   /* the loop thread's copy for rendering */
+	pthread_mutex_t mu;         /* guards shared */
+	im_status_snapshot *shared; /* last published */
+	im_status_snapshot *local;  /* the loop thread's copy for rendering */
 	int port;
 	int timeout_ms;
 	int max_conns;
-	int n_conns;                 /* loop thread only */
+	int n_conns; /* loop thread only */
 	/* Open connections not yet closing, oldest first (loop thread
 	 * only): when all max_conns are taken, a new client evicts the
 	 * head, so idle connections cannot lock monitoring out. */
 	struct conn *oldest, *newest;
 	int n_live;
-	const im_dash *dash;         /* extra routes, or NULL */
+	const im_dash *dash; /* extra routes, or NULL */
 };
 
 /* One client connection.  Two handles (tcp, timer); freed when both have
@@ -47,12 +47,12 @@ typedef struct conn {
 	uv_write_t wr;
 	uv_shutdown_t sd;
 	im_status *srv;
-	struct conn *prev, *next;    /* in srv's list while live */
-	int handles;                 /* open handles left to close */
+	struct conn *prev, *next; /* in srv's list while live */
+	int handles;              /* open handles left to close */
 	int closing;
 	int responded;
 	size_t len;
-	char *resp;                  /* response being written; owned */
+	char *resp; /* response being written; owned */
 	char head[IM_STATUS_MAX_HEAD + 1];
 } conn;
 

@@ -43,8 +43,8 @@ typedef struct im_status_actor {
 	char host[IM_STATUS_HOST_MAX]; /* as the actor's Hello said: untrusted */
 	uint64_t frames;
 	uint64_t unrolls;
-	double last_seen_s;            /* seconds since its last message */
-	int64_t lag;                   /* policy lag of its last unroll */
+	double last_seen_s; /* seconds since its last message */
+	int64_t lag;        /* policy lag of its last unroll */
 } im_status_actor;
 
 /* Plain data, copied whole.  Doubles that have no value yet (mean return
@@ -55,19 +55,19 @@ typedef struct im_status_snapshot {
 	char tag[IM_STATUS_NAME_MAX];
 	char blas_core[IM_STATUS_NAME_MAX]; /* OpenBLAS kernels (common/blas.h) */
 	double uptime_s;
-	uint64_t frames;         /* environment steps consumed (the "step") */
-	uint64_t updates;        /* learner updates */
-	uint64_t param_version;  /* parameters last published */
+	uint64_t frames;        /* environment steps consumed (the "step") */
+	uint64_t updates;       /* learner updates */
+	uint64_t param_version; /* parameters last published */
 	double frames_per_s;
 	double updates_per_s;
 	uint64_t episodes;
-	double mean_return;      /* over the last 100 episodes */
+	double mean_return; /* over the last 100 episodes */
 	double mean_length;
 	double total_loss, pg_loss, baseline_loss, entropy_loss;
-	double entropy;          /* mean policy entropy of the last batch */
+	double entropy; /* mean policy entropy of the last batch */
 	double grad_norm;
 	double learning_rate;
-	double policy_lag_mean;  /* over the last batch */
+	double policy_lag_mean; /* over the last batch */
 	double policy_lag_max;
 	uint32_t store_depth;
 	uint32_t store_capacity;
@@ -77,10 +77,10 @@ typedef struct im_status_snapshot {
 	 * (unrolls_batched), evicted from the store as older than
 	 * --max-policy-lag (unrolls_evicted), or still in the store
 	 * (store_depth):  received = batched + evicted + store_depth. */
-	uint64_t unrolls_received;   /* accepted into the store */
-	uint64_t unrolls_batched;    /* taken from the store for an update */
-	uint64_t unrolls_evicted;    /* left the store unused, too stale */
-	uint64_t auth_refused;       /* CURVE connections refused (ZAP) */
+	uint64_t unrolls_received; /* accepted into the store */
+	uint64_t unrolls_batched;  /* taken from the store for an update */
+	uint64_t unrolls_evicted;  /* left the store unused, too stale */
+	uint64_t auth_refused;     /* CURVE connections refused (ZAP) */
 	/* Faults in the actors' unroll_seq streams (learner/actors.h):
 	 * numbers skipped, and unrolls repeated or out of order. */
 	uint64_t unroll_seq_gaps;
@@ -96,17 +96,17 @@ typedef struct im_status_snapshot {
 	uint64_t max_fds;
 	uint32_t status_conns;
 	uint32_t n_actors;
-	uint32_t n_actors_omitted;   /* rows beyond IM_STATUS_MAX_ACTORS */
+	uint32_t n_actors_omitted; /* rows beyond IM_STATUS_MAX_ACTORS */
 	im_status_actor actors[IM_STATUS_MAX_ACTORS];
 } im_status_snapshot;
 
 typedef struct im_status im_status;
 
 typedef struct im_status_opts {
-	const char *addr;     /* "host:port", "[v6]:port"; port 0 picks one;
-			       * NULL: IM_STATUS_DEFAULT_ADDR */
-	int read_timeout_ms;  /* 0: 5000 */
-	int max_conns;        /* 0: 64 */
+	const char *addr;    /* "host:port", "[v6]:port"; port 0 picks one;
+			      * NULL: IM_STATUS_DEFAULT_ADDR */
+	int read_timeout_ms; /* 0: 5000 */
+	int max_conns;       /* 0: 64 */
 	/* Served until the first im_status_publish(); copied before the
 	 * port accepts anyone.  NULL: all zeros (tests only). */
 	const struct im_status_snapshot *initial;

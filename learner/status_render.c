@@ -56,7 +56,7 @@ static void json_key_u64(im_text *b, const char *k, uint64_t v)
 static void json_run(im_text *b, const im_status_snapshot *s)
 {
 	im_text_printf(b, "\"run_id\":\"%016llx\",\"env\":",
-		  (unsigned long long)s->run_id);
+		       (unsigned long long)s->run_id);
 	im_text_json_str(b, s->env);
 	im_text_printf(b, ",\"tag\":");
 	im_text_json_str(b, s->tag);
@@ -90,7 +90,7 @@ static void json_learning(im_text *b, const im_status_snapshot *s)
 	im_text_printf(b, ",\"max\":");
 	sb_json_num(b, s->policy_lag_max);
 	im_text_printf(b, "},\"store\":{\"depth\":%u,\"capacity\":%u},",
-		  s->store_depth, s->store_capacity);
+		       s->store_depth, s->store_capacity);
 	json_key_u64(b, "unrolls_received", s->unrolls_received);
 	json_key_u64(b, "unrolls_batched", s->unrolls_batched);
 	json_key_u64(b, "unrolls_evicted", s->unrolls_evicted);
@@ -102,11 +102,11 @@ static void json_learning(im_text *b, const im_status_snapshot *s)
 static void json_process(im_text *b, const im_status_snapshot *s)
 {
 	im_text_printf(b, "\"process\":{\"rss_bytes\":%llu,\"open_fds\":%u,"
-		  "\"open_sockets\":%u,\"max_fds\":%llu,"
-		  "\"status_connections\":%u},",
-		  (unsigned long long)s->rss_bytes, s->open_fds,
-		  s->open_sockets, (unsigned long long)s->max_fds,
-		  s->status_conns);
+			  "\"open_sockets\":%u,\"max_fds\":%llu,"
+			  "\"status_connections\":%u},",
+		       (unsigned long long)s->rss_bytes, s->open_fds,
+		       s->open_sockets, (unsigned long long)s->max_fds,
+		       s->status_conns);
 }
 
 static void json_dropped(im_text *b, const im_status_snapshot *s)
@@ -114,8 +114,8 @@ static void json_dropped(im_text *b, const im_status_snapshot *s)
 	im_text_printf(b, "\"dropped\":{");
 	for (int r = 1; r < IM_REJECT_COUNT; r++)
 		im_text_printf(b, "%s\"%s\":%llu", r > 1 ? "," : "",
-			  im_validate_reason_name((im_reject)r),
-			  (unsigned long long)s->dropped[r]);
+			       im_validate_reason_name((im_reject)r),
+			       (unsigned long long)s->dropped[r]);
 	im_text_printf(b, "},");
 }
 
@@ -127,11 +127,11 @@ static void json_actors(im_text *b, const im_status_snapshot *s)
 	for (uint32_t i = 0; i < n; i++) {
 		const im_status_actor *a = &s->actors[i];
 		im_text_printf(b, "%s{\"id\":%llu,\"host\":", i ? "," : "",
-			  (unsigned long long)a->id);
+			       (unsigned long long)a->id);
 		im_text_json_str(b, a->host);
 		im_text_printf(b, ",\"frames\":%llu,\"unrolls\":%llu,\"last_seen_s\":",
-			  (unsigned long long)a->frames,
-			  (unsigned long long)a->unrolls);
+			       (unsigned long long)a->frames,
+			       (unsigned long long)a->unrolls);
 		sb_json_num(b, a->last_seen_s);
 		im_text_printf(b, ",\"lag\":%lld}", (long long)a->lag);
 	}
@@ -179,7 +179,7 @@ static void prom_run(im_text *b, const im_status_snapshot *s)
 {
 	prom_head(b, "impala_info", "gauge", "Run identity (value 1).");
 	im_text_printf(b, "impala_info{run_id=\"%016llx\",env=\"",
-		  (unsigned long long)s->run_id);
+		       (unsigned long long)s->run_id);
 	sb_label(b, s->env);
 	im_text_printf(b, "\",tag=\"");
 	sb_label(b, s->tag);
@@ -238,15 +238,18 @@ static void prom_learning(im_text *b, const im_status_snapshot *s)
 		     s->unrolls_batched);
 	prom_counter(b, "impala_unrolls_evicted_total",
 		     "Unrolls evicted from the store unused, older than "
-		     "--max-policy-lag.", s->unrolls_evicted);
+		     "--max-policy-lag.",
+		     s->unrolls_evicted);
 	prom_counter(b, "impala_auth_refused_total",
 		     "Connections refused by CURVE authorisation.", s->auth_refused);
 	prom_counter(b, "impala_unroll_seq_gaps_total",
 		     "Unroll sequence numbers skipped in an actor's stream "
-		     "(lost or rejected).", s->unroll_seq_gaps);
+		     "(lost or rejected).",
+		     s->unroll_seq_gaps);
 	prom_counter(b, "impala_unroll_seq_repeats_total",
 		     "Unrolls accepted with a sequence number already passed "
-		     "(duplicated or reordered).", s->unroll_seq_repeats);
+		     "(duplicated or reordered).",
+		     s->unroll_seq_repeats);
 }
 
 static void prom_dropped(im_text *b, const im_status_snapshot *s)
@@ -255,8 +258,8 @@ static void prom_dropped(im_text *b, const im_status_snapshot *s)
 		  "Messages rejected or discarded, by reason.");
 	for (int r = 1; r < IM_REJECT_COUNT; r++)
 		im_text_printf(b, "impala_dropped_messages_total{reason=\"%s\"} %llu\n",
-			  im_validate_reason_name((im_reject)r),
-			  (unsigned long long)s->dropped[r]);
+			       im_validate_reason_name((im_reject)r),
+			       (unsigned long long)s->dropped[r]);
 }
 
 /* One labelled sample per actor; which field, by `which`. */
@@ -277,7 +280,7 @@ static void prom_actor_family(im_text *b, const im_status_snapshot *s,
 	for (uint32_t i = 0; i < n; i++) {
 		const im_status_actor *a = &s->actors[i];
 		im_text_printf(b, "%s{actor=\"%llu\",host=\"", names[which],
-			  (unsigned long long)a->id);
+			       (unsigned long long)a->id);
 		sb_label(b, a->host);
 		im_text_printf(b, "\"} ");
 		if (which == 0)

@@ -17,7 +17,7 @@
  * arena (arena_alloc), so the arrays are copied once, from the wire's
  * bytes, until the batcher copies them into a batch. */
 struct im_store_slot {
-	uint8_t *arena;        /* owned; im_store_slot_bytes() */
+	uint8_t *arena; /* owned; im_store_slot_bytes() */
 	size_t cap, used;
 	ProtobufCAllocator alloc;
 	Impala__Trajectory *t; /* in the arena; NULL until decoded */
@@ -27,10 +27,10 @@ struct im_store_slot {
 struct im_store {
 	im_run_dims d;
 	uint32_t cap, B;
-	im_store_slot *slots;  /* (cap) */
-	uint32_t *free_idx;    /* (cap) stack of free slot indices */
+	im_store_slot *slots; /* (cap) */
+	uint32_t *free_idx;   /* (cap) stack of free slot indices */
 	uint32_t n_free;
-	uint32_t *queue;       /* (cap) ring of full slots, oldest first */
+	uint32_t *queue; /* (cap) ring of full slots, oldest first */
 	uint32_t q_head, q_len;
 	pthread_mutex_t mu;
 	pthread_cond_t not_full;

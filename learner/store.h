@@ -104,11 +104,11 @@ void im_store_close(im_store *s);
 
 typedef struct im_store_stats {
 	uint32_t capacity;
-	uint32_t depth;        /* queued unrolls now */
-	uint64_t put;          /* unrolls accepted */
-	uint64_t taken;        /* unrolls handed out in batches */
-	uint64_t dropped_lag;  /* discarded by the min version */
-	uint64_t put_waits;    /* reserves that found the store full */
+	uint32_t depth;       /* queued unrolls now */
+	uint64_t put;         /* unrolls accepted */
+	uint64_t taken;       /* unrolls handed out in batches */
+	uint64_t dropped_lag; /* discarded by the min version */
+	uint64_t put_waits;   /* reserves that found the store full */
 } im_store_stats;
 
 void im_store_get_stats(im_store *s, im_store_stats *out);

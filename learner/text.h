@@ -14,7 +14,7 @@ typedef struct im_text {
 } im_text;
 
 void im_text_printf(im_text *t, const char *fmt, ...)
-    __attribute__((format(printf, 2, 3)));
+	__attribute__((format(printf, 2, 3)));
 void im_text_putc(im_text *t, char c);
 /* s (untrusted: an actor's host name, a flag value) as a JSON string:
  * quotes, backslashes and control characters escaped, bytes outside

@@ -211,7 +211,7 @@ int im_tfevents_write_row(im_tfevents *w, double wall_time, int64_t step,
 		impala__tb__summary__value__init(&values[n]);
 		values[n].tag = (char *)im_scalar_tag(i);
 		values[n].value_case =
-		    IMPALA__TB__SUMMARY__VALUE__VALUE_SIMPLE_VALUE;
+			IMPALA__TB__SUMMARY__VALUE__VALUE_SIMPLE_VALUE;
 		values[n].simple_value = (float)row[i];
 		ptrs[n] = &values[n];
 		n++;

@@ -27,7 +27,7 @@
 #include "scalars.h"
 
 #define IM_TFEVENTS_FILE_VERSION "brain.Event:2"
-#define IM_TFEVENTS_PREFIX	 "events.out.tfevents."
+#define IM_TFEVENTS_PREFIX "events.out.tfevents."
 
 typedef struct im_tfevents im_tfevents;
 
@@ -40,7 +40,7 @@ typedef struct im_tfevents_opts {
 
 /* What opening did, for the learner's log line. */
 typedef struct im_tfevents_info {
-	int appended;	     /* 1: continued an existing file */
+	int appended;        /* 1: continued an existing file */
 	uint64_t torn_bytes; /* cut off its end */
 	int damaged_skipped; /* 1: the newest file was damaged; a new one */
 } im_tfevents_info;

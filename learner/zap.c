@@ -29,9 +29,9 @@ typedef struct key_entry {
 typedef struct key_set {
 	key_entry *v;
 	uint32_t n, cap;
-	uint32_t skipped;      /* .pub files that are not valid keys */
-	uint64_t sig;          /* changes when the set or the skips change */
-	char first_bad[320];   /* why the first skipped file was skipped */
+	uint32_t skipped;    /* .pub files that are not valid keys */
+	uint64_t sig;        /* changes when the set or the skips change */
+	char first_bad[320]; /* why the first skipped file was skipped */
 } key_set;
 
 struct im_zap {
@@ -39,7 +39,7 @@ struct im_zap {
 	const char *dir;
 	uint32_t rescan_ms;
 	uint64_t last_scan_ms;
-	key_set keys;          /* the ZAP thread's alone once it runs */
+	key_set keys; /* the ZAP thread's alone once it runs */
 	pthread_t thr;
 	int started;
 	atomic_int stop;
@@ -147,7 +147,8 @@ static void maybe_rescan(im_zap *z)
 		fresh.sig = 0xdead;
 		if (z->keys.sig != fresh.sig)
 			im_warn("cannot read the authorised keys (%s): refusing every "
-				"new CURVE client", err);
+				"new CURVE client",
+				err);
 	} else if (fresh.sig != z->keys.sig) {
 		im_info("authorised keys in %s: %" PRIu32 " key(s)%s%s", z->dir,
 			fresh.n, fresh.skipped ? "; skipped invalid: " : "",
@@ -171,8 +172,14 @@ static const key_entry *find_key(const key_set *s, const uint8_t *key)
 /* ZAP request frames (RFC 27): version, request id, domain, address,
  * routing id, mechanism, then the mechanism's credentials (for CURVE one
  * frame: the client's 32-byte public key). */
-enum { F_VERSION, F_REQUEST_ID, F_DOMAIN, F_ADDRESS, F_ROUTING_ID, F_MECHANISM,
-       F_CREDENTIALS, F_COUNT };
+enum { F_VERSION,
+       F_REQUEST_ID,
+       F_DOMAIN,
+       F_ADDRESS,
+       F_ROUTING_ID,
+       F_MECHANISM,
+       F_CREDENTIALS,
+       F_COUNT };
 
 static int frame_is(zmq_msg_t *m, const char *text)
 {

@@ -105,7 +105,8 @@ static double wrap(double x, double lo, double hi)
 
 static double bound(double x, double lo, double hi)
 {
-	return x < lo ? lo : x > hi ? hi : x;
+	return x < lo ? lo : x > hi ? hi
+				    : x;
 }
 
 static int ab_step(const im_env_class *c, void *st, const void *action,
@@ -140,8 +141,7 @@ static void ab_step_batch(void *states, int k, const void *actions,
 const im_env_class im_env_acrobot_class = {
 	.name = "Acrobot-v1",
 	.max_episode_steps = 500,
-	.obs = {.ndim = 1, .shape = {6}, .dtype = IM_DTYPE_F32,
-		.low = obs_low, .high = obs_high},
+	.obs = {.ndim = 1, .shape = {6}, .dtype = IM_DTYPE_F32, .low = obs_low, .high = obs_high},
 	.act = {.kind = IM_ACT_DISCRETE, .n = 3},
 	.state_size = sizeof(acrobot),
 	.reset = ab_reset,

@@ -24,10 +24,15 @@ typedef struct cartpole {
 /* Observation bounds: twice the termination thresholds, so the failing
  * observation still lies inside the space. */
 static const float obs_high[4] = {
-	(float)(X_THRESHOLD * 2), FLT_MAX, (float)(THETA_THRESHOLD * 2), FLT_MAX,
+	(float)(X_THRESHOLD * 2),
+	FLT_MAX,
+	(float)(THETA_THRESHOLD * 2),
+	FLT_MAX,
 };
 static const float obs_low[4] = {
-	-(float)(X_THRESHOLD * 2), -FLT_MAX, -(float)(THETA_THRESHOLD * 2),
+	-(float)(X_THRESHOLD * 2),
+	-FLT_MAX,
+	-(float)(THETA_THRESHOLD * 2),
 	-FLT_MAX,
 };
 
@@ -103,8 +108,7 @@ static void cp_step_batch(void *states, int k, const void *actions,
 const im_env_class im_env_cartpole_class = {
 	.name = "CartPole-v1",
 	.max_episode_steps = 500,
-	.obs = {.ndim = 1, .shape = {4}, .dtype = IM_DTYPE_F32,
-		.low = obs_low, .high = obs_high},
+	.obs = {.ndim = 1, .shape = {4}, .dtype = IM_DTYPE_F32, .low = obs_low, .high = obs_high},
 	.act = {.kind = IM_ACT_DISCRETE, .n = 2},
 	.state_size = sizeof(cartpole),
 	.reset = cp_reset,

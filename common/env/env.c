@@ -58,7 +58,7 @@ char *im_env_known_names(char *buf, size_t len)
 	}
 	if (used < len)
 		snprintf(buf + used, len - used, ", plugin:/path/to/lib.so, "
-			 "py:package.module:factory, gym:ID");
+						 "py:package.module:factory, gym:ID");
 	return buf;
 }
 
@@ -70,7 +70,8 @@ static int open_plugin_spec(const im_env_class **out, const char *spec,
 	size_t plen = q ? (size_t)(q - path) : strlen(path);
 	if (plen == 0) {
 		im_errf(err, errlen, 0, "environment '%s': no library path after "
-			"'plugin:'", spec);
+					"'plugin:'",
+			spec);
 		return IM_EINVAL;
 	}
 	char *p = malloc(plen + 1);
@@ -91,7 +92,8 @@ static int open_builtin_args(const im_env_class **out, const im_env_class *b,
 {
 	if (!b->configure) {
 		im_errf(err, errlen, 0, "environment '%s': %s takes no options "
-			"after '?'", spec, b->name);
+					"after '?'",
+			spec, b->name);
 		return IM_EINVAL;
 	}
 	/* The cfg copy follows the class in one block, suitably aligned. */
@@ -176,7 +178,8 @@ int im_env_check_action(const im_act_space *a, const void *action)
 
 /* ---- one environment --------------------------------------------------- */
 
-enum { EPISODE_NONE = 0, EPISODE_RUNNING = 1 };
+enum { EPISODE_NONE = 0,
+       EPISODE_RUNNING = 1 };
 
 struct im_env {
 	const im_env_class *cls;

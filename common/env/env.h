@@ -129,11 +129,11 @@ int im_env_check_action(const im_act_space *a, const void *action);
 typedef struct im_vecenv im_vecenv;
 
 typedef struct im_vecenv_opts {
-	const char *spec;    /* as for im_env_make */
-	int num_envs;        /* k >= 1 */
-	const im_rng *rng;   /* parent stream; env i uses
-				im_rng_split(rng, i).  Borrowed for the call. */
-	char *err;           /* optional: a one-line reason on failure */
+	const char *spec;  /* as for im_env_make */
+	int num_envs;      /* k >= 1 */
+	const im_rng *rng; /* parent stream; env i uses
+			      im_rng_split(rng, i).  Borrowed for the call. */
+	char *err;         /* optional: a one-line reason on failure */
 	size_t errlen;
 } im_vecenv_opts;
 

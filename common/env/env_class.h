@@ -60,9 +60,9 @@ struct im_env_class {
 	int owned;
 
 	/* Plugins only. */
-	void *dl;                  /* dlopen handle, closed by class_close */
-	const void *plugin;        /* const impala_env_plugin * */
-	char *args;                /* text after '?' in the spec */
+	void *dl;           /* dlopen handle, closed by class_close */
+	const void *plugin; /* const impala_env_plugin * */
+	char *args;         /* text after '?' in the spec */
 	char name_buf[64];
 
 	/* Python environments only (pyenv.c): the class itself. */

@@ -73,7 +73,7 @@ typedef struct impala_env_plugin {
 	 * and struct_size to be exactly that version's table size (version
 	 * 1: IMPALA_ENV_PLUGIN_V1_SIZE), and reads nothing past it. */
 	uint32_t struct_size;
-	const char *name;     /* short display name, such as "Corridor-v0" */
+	const char *name; /* short display name, such as "Corridor-v0" */
 
 	/* Observation: a dense array of obs_shape[0] * ... * obs_shape[ndim-1]
 	 * elements of obs_dtype (float or uint8_t), row-major.  An image is
@@ -88,11 +88,11 @@ typedef struct impala_env_plugin {
 	/* Action: Discrete(act_n): an int32_t in [0, act_n); or
 	 * Box(act_n, act_low, act_high): act_n floats, each finite and within
 	 * [act_low[j], act_high[j]]. */
-	int32_t act_kind;       /* IMPALA_ENV_ACT_DISCRETE or _BOX */
-	int32_t act_n;          /* Discrete: 1..IMPALA_ENV_MAX_ACTIONS;
-				   Box: 1..IMPALA_ENV_MAX_ACTION_DIM */
-	const float *act_low;   /* (act_n) Box only, else NULL */
-	const float *act_high;  /* (act_n) Box only, else NULL */
+	int32_t act_kind;      /* IMPALA_ENV_ACT_DISCRETE or _BOX */
+	int32_t act_n;         /* Discrete: 1..IMPALA_ENV_MAX_ACTIONS;
+				  Box: 1..IMPALA_ENV_MAX_ACTION_DIM */
+	const float *act_low;  /* (act_n) Box only, else NULL */
+	const float *act_high; /* (act_n) Box only, else NULL */
 
 	/* Episodes are truncated after this many steps; 0 means never. */
 	int32_t max_episode_steps;

@@ -15,7 +15,16 @@ const float im_ma_zeros[IM_MA_MAX_CELLS];
 const float im_ma_ones[IM_MA_MAX_CELLS] = {
 #define O10 1, 1, 1, 1, 1, 1, 1, 1, 1, 1
 #define O100 O10, O10, O10, O10, O10, O10, O10, O10, O10, O10
-	O100, O100, O100, O100, O100, O100, O100, O100, O100, O100,
+	O100,
+	O100,
+	O100,
+	O100,
+	O100,
+	O100,
+	O100,
+	O100,
+	O100,
+	O100,
 #undef O100
 #undef O10
 };
@@ -137,11 +146,13 @@ static int parse_steps(const char *v, int *out)
 }
 
 /* The option keys, as bits of the set already given. */
-enum { OPT_STICKY = 1, OPT_RAMPING = 2, OPT_MAX_STEPS = 4 };
+enum { OPT_STICKY = 1,
+       OPT_RAMPING = 2,
+       OPT_MAX_STEPS = 4 };
 
 static unsigned option_bit(const char *key)
 {
-	return !strcmp(key, "sticky")	   ? OPT_STICKY
+	return !strcmp(key, "sticky")      ? OPT_STICKY
 	       : !strcmp(key, "ramping")   ? OPT_RAMPING
 	       : !strcmp(key, "max_steps") ? OPT_MAX_STEPS
 					   : 0;
@@ -156,27 +167,30 @@ static int apply_option(char *kv, im_ma_config *cfg, int *max_steps,
 	char *eq = strchr(kv, '=');
 	if (!eq)
 		return im_errf(err, errlen, IM_EINVAL, "MinAtar option '%s': "
-			       "expected key=value", kv);
+						       "expected key=value",
+			       kv);
 	*eq = '\0';
 	const char *v = eq + 1;
 	unsigned bit = option_bit(kv);
 	if (!bit)
 		return im_errf(err, errlen, IM_EINVAL, "MinAtar option '%s': "
-			       "unknown (known: sticky, ramping, max_steps)",
+						       "unknown (known: sticky, ramping, max_steps)",
 			       kv);
 	if (*seen & bit)
 		return im_errf(err, errlen, IM_EINVAL, "MinAtar option '%s': "
-			       "given twice", kv);
+						       "given twice",
+			       kv);
 	*seen |= bit;
 	int rc = bit == OPT_STICKY    ? parse_sticky(v, &cfg->sticky)
 		 : bit == OPT_RAMPING ? parse_flag(v, &cfg->ramping)
 				      : parse_steps(v, max_steps);
 	if (rc)
 		return im_errf(err, errlen, IM_EINVAL, "MinAtar option %s='%s':"
-			       " want %s", kv, v,
-			       !strcmp(kv, "sticky") ? "a probability in [0, 1]"
+						       " want %s",
+			       kv, v,
+			       !strcmp(kv, "sticky")    ? "a probability in [0, 1]"
 			       : !strcmp(kv, "ramping") ? "0, 1, true or false"
-						       : "an integer >= 0");
+							: "an integer >= 0");
 	return 0;
 }
 

@@ -30,8 +30,8 @@
 #include "env_class.h"
 #include "rng.h"
 
-#define IM_MA_N 10       /* the grid is IM_MA_N x IM_MA_N */
-#define IM_MA_MAX_CH 10  /* Seaquest has the most channels */
+#define IM_MA_N 10      /* the grid is IM_MA_N x IM_MA_N */
+#define IM_MA_MAX_CH 10 /* Seaquest has the most channels */
 #define IM_MA_MAX_CELLS (IM_MA_N * IM_MA_N * IM_MA_MAX_CH)
 
 /* MinAtar's six actions, in its order. */
@@ -47,10 +47,10 @@ enum {
 
 /* First member of every game's state. */
 typedef struct im_ma_core {
-	im_rng rng;          /* the game's own stream (spawns, sticky) */
-	double sticky;       /* probability of repeating last_action */
-	uint8_t ramping;     /* 1: difficulty ramps */
-	uint8_t last_action; /* MinAtar action taken on the previous frame */
+	im_rng rng;                            /* the game's own stream (spawns, sticky) */
+	double sticky;                         /* probability of repeating last_action */
+	uint8_t ramping;                       /* 1: difficulty ramps */
+	uint8_t last_action;                   /* MinAtar action taken on the previous frame */
 	uint8_t action_set[IM_MA_NUM_ACTIONS]; /* agent action -> MinAtar */
 	const struct im_ma_game *game;
 } im_ma_core;
@@ -73,7 +73,7 @@ typedef struct im_ma_config {
 	const im_ma_game *game;
 	double sticky;
 	int ramping;
-	int n_actions;  /* 6 for -v0, the minimal set's size for -v1 */
+	int n_actions; /* 6 for -v0, the minimal set's size for -v1 */
 	uint8_t action_set[IM_MA_NUM_ACTIONS];
 } im_ma_config;
 
@@ -102,19 +102,21 @@ extern const float im_ma_ones[IM_MA_MAX_CELLS];
 /* The fields every MinAtar class shares: CH channels, NACT actions, CFG
  * its static im_ma_config, STATE the game's state type (C wants literals
  * for a static initialiser). */
-#define IM_MA_CLASS(NAME, CH, NACT, CFG, STATE)                               \
-	{                                                                     \
-		.name = NAME, .max_episode_steps = 0,                         \
-		.obs = {.ndim = 3,                                            \
-			.shape = {IM_MA_N, IM_MA_N, CH},                     \
-			.dtype = IM_DTYPE_U8, .scale = 1.0f,                  \
-			.low = im_ma_zeros, .high = im_ma_ones},               \
-		.act = {.kind = IM_ACT_DISCRETE, .n = NACT},                 \
-		.state_size = sizeof(STATE),                                  \
-		.init = im_ma_init, .reset = im_ma_reset,                     \
-		.step = im_ma_step, .step_batch = im_ma_step_batch,           \
-		.cfg = &(CFG), .cfg_size = sizeof(im_ma_config),              \
-		.configure = im_ma_configure,                                 \
+#define IM_MA_CLASS(NAME, CH, NACT, CFG, STATE) \
+	{ \
+		.name = NAME, .max_episode_steps = 0, \
+		.obs = {.ndim = 3, \
+			.shape = {IM_MA_N, IM_MA_N, CH}, \
+			.dtype = IM_DTYPE_U8, \
+			.scale = 1.0f, \
+			.low = im_ma_zeros, \
+			.high = im_ma_ones}, \
+		.act = {.kind = IM_ACT_DISCRETE, .n = NACT}, \
+		.state_size = sizeof(STATE), \
+		.init = im_ma_init, .reset = im_ma_reset, \
+		.step = im_ma_step, .step_batch = im_ma_step_batch, \
+		.cfg = &(CFG), .cfg_size = sizeof(im_ma_config), \
+		.configure = im_ma_configure, \
 	}
 
 /* Grid helpers for the games' render functions. */

@@ -48,14 +48,18 @@
 
 #include "minatar_games.h"
 
-enum { CH_PLAYER, CH_ENEMY, CH_TRAIL, CH_GOLD, NCH };
+enum { CH_PLAYER,
+       CH_ENEMY,
+       CH_TRAIL,
+       CH_GOLD,
+       NCH };
 
 enum {
-	TOP = 1,            /* the player's and the entities' rows */
+	TOP = 1, /* the player's and the entities' rows */
 	BOTTOM = 8,
-	SPAWN_EVERY0 = 10,  /* the periods at the start */
+	SPAWN_EVERY0 = 10, /* the periods at the start */
 	MOVE_EVERY0 = 5,
-	RAMP_EVERY = 102,   /* frames between speed-ups */
+	RAMP_EVERY = 102, /* frames between speed-ups */
 };
 
 /* One frame of a countdown: fires (returns 1) on the frame that finds it
@@ -201,11 +205,17 @@ static const im_ma_game game = {
 };
 
 static const im_ma_config cfg_v0 = {
-	.game = &game, .sticky = 0.1, .ramping = 1, .n_actions = 6,
+	.game = &game,
+	.sticky = 0.1,
+	.ramping = 1,
+	.n_actions = 6,
 	.action_set = {0, 1, 2, 3, 4, 5},
 };
 static const im_ma_config cfg_v1 = {
-	.game = &game, .sticky = 0.1, .ramping = 1, .n_actions = 5,
+	.game = &game,
+	.sticky = 0.1,
+	.ramping = 1,
+	.n_actions = 5,
 	.action_set = {IM_MA_NOOP, IM_MA_LEFT, IM_MA_UP, IM_MA_RIGHT,
 		       IM_MA_DOWN},
 };

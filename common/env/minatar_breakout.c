@@ -38,10 +38,13 @@
 #include "minatar_games.h"
 
 #define NCH 4
-#define LAST (IM_MA_N - 1)        /* the last row and column */
+#define LAST (IM_MA_N - 1) /* the last row and column */
 #define FULL_ROW ((1u << IM_MA_N) - 1)
 
-enum { CH_PADDLE, CH_BALL, CH_TRAIL, CH_BRICK };
+enum { CH_PADDLE,
+       CH_BALL,
+       CH_TRAIL,
+       CH_BRICK };
 
 static void lay_bricks(im_ma_breakout *s)
 {
@@ -62,8 +65,7 @@ static void bo_start(void *st)
 {
 	im_ma_breakout *s = st;
 	int from_left = im_rng_below(&s->core.rng, 2) == 0;
-	im_ma_ball b = {.y = 3, .x = from_left ? 0 : LAST, .vy = 1,
-			.vx = from_left ? 1 : -1};
+	im_ma_ball b = {.y = 3, .x = from_left ? 0 : LAST, .vy = 1, .vx = from_left ? 1 : -1};
 	b.ty = b.y;
 	b.tx = b.x;
 	s->ball = b;
@@ -87,7 +89,7 @@ static int8_t aim_axis(int8_t pos, int8_t *v)
 	int next = pos + *v;
 	if (next >= 0 && next <= LAST)
 		return (int8_t)next;
-	*v = (int8_t)-*v;
+	*v = (int8_t) - *v;
 	return pos;
 }
 
@@ -129,7 +131,7 @@ static int enter_cell(im_ma_breakout *s, int8_t y, int8_t x)
 		b->y = y;
 		return 0;
 	}
-	s->bricks[y] &= (uint16_t)~(1u << x);
+	s->bricks[y] &= (uint16_t) ~(1u << x);
 	b->vy = (int8_t)-b->vy;
 	s->tunnel = 1;
 	return 1;
@@ -171,11 +173,17 @@ static const im_ma_game game = {
 };
 
 static const im_ma_config cfg_v0 = {
-	.game = &game, .sticky = 0.1, .ramping = 1, .n_actions = 6,
+	.game = &game,
+	.sticky = 0.1,
+	.ramping = 1,
+	.n_actions = 6,
 	.action_set = {0, 1, 2, 3, 4, 5},
 };
 static const im_ma_config cfg_v1 = {
-	.game = &game, .sticky = 0.1, .ramping = 1, .n_actions = 3,
+	.game = &game,
+	.sticky = 0.1,
+	.ramping = 1,
+	.n_actions = 3,
 	.action_set = {IM_MA_NOOP, IM_MA_LEFT, IM_MA_RIGHT},
 };
 

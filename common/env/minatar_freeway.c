@@ -40,7 +40,9 @@
 #define COOLDOWN 3
 #define FRAMES 2500 /* the episode ends on the frame after these */
 
-enum { CH_CHICKEN, CH_CAR, CH_TRAIL0 }; /* trail of pause p: CH_TRAIL0+p-1 */
+enum { CH_CHICKEN,
+       CH_CAR,
+       CH_TRAIL0 }; /* trail of pause p: CH_TRAIL0+p-1 */
 
 /* Every car gets a new pause and direction and rests the new pause. */
 static void draw_traffic(im_ma_freeway *s)
@@ -136,11 +138,17 @@ static const im_ma_game game = {
 };
 
 static const im_ma_config cfg_v0 = {
-	.game = &game, .sticky = 0.1, .ramping = 1, .n_actions = 6,
+	.game = &game,
+	.sticky = 0.1,
+	.ramping = 1,
+	.n_actions = 6,
 	.action_set = {0, 1, 2, 3, 4, 5},
 };
 static const im_ma_config cfg_v1 = {
-	.game = &game, .sticky = 0.1, .ramping = 1, .n_actions = 3,
+	.game = &game,
+	.sticky = 0.1,
+	.ramping = 1,
+	.n_actions = 3,
 	.action_set = {IM_MA_NOOP, IM_MA_UP, IM_MA_DOWN},
 };
 

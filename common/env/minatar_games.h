@@ -19,19 +19,19 @@ typedef struct im_ma_ball {
 typedef struct im_ma_breakout {
 	im_ma_core core;
 	im_ma_ball ball;
-	int8_t paddle;    /* the paddle's column (it sits on row 9) */
-	uint8_t tunnel;   /* bricks do not break: the ball broke one on an
-			   * earlier frame and has entered only bricks since */
+	int8_t paddle;            /* the paddle's column (it sits on row 9) */
+	uint8_t tunnel;           /* bricks do not break: the ball broke one on an
+				   * earlier frame and has entered only bricks since */
 	uint16_t bricks[IM_MA_N]; /* bit x of row y: a brick at (y, x) */
 } im_ma_breakout;
 
 /* Freeway: lane i is row i + 1; the chicken walks up column 4. */
 #define IM_MA_FREEWAY_LANES 8
 typedef struct im_ma_car {
-	int8_t x;      /* its column */
-	int8_t dx;     /* its direction: -1 left, +1 right */
-	int8_t pause;  /* 1..5: frames it rests between two moves */
-	int8_t wait;   /* frames it still rests before the next move */
+	int8_t x;     /* its column */
+	int8_t dx;    /* its direction: -1 left, +1 right */
+	int8_t pause; /* 1..5: frames it rests between two moves */
+	int8_t wait;  /* frames it still rests before the next move */
 } im_ma_car;
 
 typedef struct im_ma_freeway {
@@ -47,7 +47,9 @@ typedef struct im_ma_freeway {
  * countdowns fire on the frame that finds them at 0 and then restart at
  * their period minus 1. */
 #define IM_MA_AX_LANES 8
-enum { IM_MA_AX_EMPTY = 0, IM_MA_AX_ENEMY = 1, IM_MA_AX_GOLD = 2 };
+enum { IM_MA_AX_EMPTY = 0,
+       IM_MA_AX_ENEMY = 1,
+       IM_MA_AX_GOLD = 2 };
 typedef struct im_ma_ax_lane {
 	uint8_t what; /* IM_MA_AX_EMPTY, _ENEMY or _GOLD */
 	int8_t x;     /* the entity's column (0 when empty) */
@@ -56,25 +58,25 @@ typedef struct im_ma_ax_lane {
 
 typedef struct im_ma_asterix {
 	im_ma_core core;
-	int8_t py, px;                       /* the player's row and column */
+	int8_t py, px;                      /* the player's row and column */
 	im_ma_ax_lane lane[IM_MA_AX_LANES]; /* lane i is row i + 1 */
-	int16_t spawn_every, spawn_in; /* spawn period; frames until a spawn */
-	int16_t move_every, move_in;   /* the entities' step period; countdown */
-	int16_t ramp_in;  /* frames until the next speed-up (period 102) */
-	int16_t speedups; /* speed-ups so far (MinAtar's ramp_index) */
+	int16_t spawn_every, spawn_in;      /* spawn period; frames until a spawn */
+	int16_t move_every, move_in;        /* the entities' step period; countdown */
+	int16_t ramp_in;                    /* frames until the next speed-up (period 102) */
+	int16_t speedups;                   /* speed-ups so far (MinAtar's ramp_index) */
 } im_ma_asterix;
 
 /* Space Invaders: the grid column by column, bit y of column x being the
  * cell (y, x), so that bullets fly by shifts (minatar_space_invaders.c). */
 typedef struct im_ma_space_invaders {
 	im_ma_core core;
-	int8_t cannon;        /* the cannon's column (it sits on row 9) */
-	int8_t march;         /* the block's heading: -1 left, +1 right */
-	int16_t march_period; /* frames between steps of a full block */
-	int16_t march_wait;   /* frames to wait before the block's next step */
-	int16_t reload;       /* frames to wait before the cannon may fire */
-	int16_t volley_wait;  /* frames to wait before the aliens' next shot */
-	int16_t speedups;     /* waves that began faster (MinAtar's ramp_index) */
+	int8_t cannon;            /* the cannon's column (it sits on row 9) */
+	int8_t march;             /* the block's heading: -1 left, +1 right */
+	int16_t march_period;     /* frames between steps of a full block */
+	int16_t march_wait;       /* frames to wait before the block's next step */
+	int16_t reload;           /* frames to wait before the cannon may fire */
+	int16_t volley_wait;      /* frames to wait before the aliens' next shot */
+	int16_t speedups;         /* waves that began faster (MinAtar's ramp_index) */
 	uint16_t aliens[IM_MA_N]; /* [column] */
 	uint16_t shots[IM_MA_N];  /* [column] the cannon's bullets, flying up */
 	uint16_t bombs[IM_MA_N];  /* [column] the aliens' bullets, falling */

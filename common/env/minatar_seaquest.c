@@ -43,8 +43,17 @@
 #include "minatar_games.h"
 
 enum {
-	CH_SUB_FRONT, CH_SUB_BACK, CH_FBULLET, CH_TRAIL, CH_EBULLET,
-	CH_FISH, CH_ESUB, CH_OXYGEN, CH_DIVERS, CH_DIVER, NCH
+	CH_SUB_FRONT,
+	CH_SUB_BACK,
+	CH_FBULLET,
+	CH_TRAIL,
+	CH_EBULLET,
+	CH_FISH,
+	CH_ESUB,
+	CH_OXYGEN,
+	CH_DIVERS,
+	CH_DIVER,
+	NCH
 };
 #define MAX_OXYGEN 200
 #define INIT_SPAWN_SPEED 20
@@ -57,7 +66,6 @@ enum {
 #define MAX_ENEMIES 40
 #define MAX_BULLETS IM_MA_SEAQUEST_LIST
 #define MAX_DIVERS 8
-
 
 static void add(im_ma_ent_list *l, int cap, im_ma_ent e)
 {
@@ -125,9 +133,7 @@ static void spawn_enemy(im_ma_seaquest *s)
 	if (row_taken_other_way(&s->subs, y, right) ||
 	    row_taken_other_way(&s->fish, y, right))
 		return;
-	im_ma_ent e = {.x = right ? 0 : 9, .y = (int8_t)y, .right = (uint8_t)right,
-		 .timer = (int8_t)s->move_speed,
-		 .shot = ENEMY_SHOT_INTERVAL};
+	im_ma_ent e = {.x = right ? 0 : 9, .y = (int8_t)y, .right = (uint8_t)right, .timer = (int8_t)s->move_speed, .shot = ENEMY_SHOT_INTERVAL};
 	add(is_sub ? &s->subs : &s->fish, MAX_ENEMIES, e);
 }
 
@@ -136,8 +142,7 @@ static void spawn_diver(im_ma_seaquest *s)
 	im_rng *rng = &s->core.rng;
 	int right = im_rng_double(rng) < 0.5;
 	int y = 1 + (int)im_rng_below(rng, 8);
-	im_ma_ent e = {.x = right ? 0 : 9, .y = (int8_t)y, .right = (uint8_t)right,
-		 .timer = DIVER_MOVE_INTERVAL};
+	im_ma_ent e = {.x = right ? 0 : 9, .y = (int8_t)y, .right = (uint8_t)right, .timer = DIVER_MOVE_INTERVAL};
 	add(&s->divers, MAX_DIVERS, e);
 }
 
@@ -357,7 +362,8 @@ static void sq_render(const void *st, uint8_t *cells)
 	/* The sub cannot face the side it touches (turning moves it), so
 	 * back stays on the grid; numpy would wrap -1 to 9, and so do we. */
 	int back = s->x + (s->facing_right ? -1 : 1);
-	back = back < 0 ? 9 : back > 9 ? 9 : back;
+	back = back < 0 ? 9 : back > 9 ? 9
+				       : back;
 	cells[im_ma_cell(s->y, back, CH_SUB_BACK, NCH)] = 1;
 	int oxy = (s->oxygen > 0 ? s->oxygen : 0) * 10 / MAX_OXYGEN;
 	for (int x = 0; x < oxy; x++)
@@ -380,11 +386,17 @@ static const im_ma_game game = {
 };
 
 static const im_ma_config cfg_v0 = {
-	.game = &game, .sticky = 0.1, .ramping = 1, .n_actions = 6,
+	.game = &game,
+	.sticky = 0.1,
+	.ramping = 1,
+	.n_actions = 6,
 	.action_set = {0, 1, 2, 3, 4, 5},
 };
 static const im_ma_config cfg_v1 = {
-	.game = &game, .sticky = 0.1, .ramping = 1, .n_actions = 6,
+	.game = &game,
+	.sticky = 0.1,
+	.ramping = 1,
+	.n_actions = 6,
 	.action_set = {0, 1, 2, 3, 4, 5},
 };
 

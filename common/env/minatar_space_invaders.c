@@ -320,11 +320,17 @@ static const im_ma_game game = {
 };
 
 static const im_ma_config cfg_v0 = {
-	.game = &game, .sticky = 0.1, .ramping = 1, .n_actions = 6,
+	.game = &game,
+	.sticky = 0.1,
+	.ramping = 1,
+	.n_actions = 6,
 	.action_set = {0, 1, 2, 3, 4, 5},
 };
 static const im_ma_config cfg_v1 = {
-	.game = &game, .sticky = 0.1, .ramping = 1, .n_actions = 4,
+	.game = &game,
+	.sticky = 0.1,
+	.ramping = 1,
+	.n_actions = 4,
 	.action_set = {IM_MA_NOOP, IM_MA_LEFT, IM_MA_RIGHT, IM_MA_FIRE},
 };
 

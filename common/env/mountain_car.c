@@ -26,7 +26,8 @@ static const float obs_high[2] = {(float)MAX_POSITION, (float)MAX_SPEED};
 /* np.clip for finite values (a ternary: no libm call in the loop). */
 static inline double clip(double x, double lo, double hi)
 {
-	return x < lo ? lo : x > hi ? hi : x;
+	return x < lo ? lo : x > hi ? hi
+				    : x;
 }
 
 static void car_reset(const im_env_class *c, void *st, im_rng *rng,
@@ -115,8 +116,7 @@ static void mcc_step_batch(void *states, int k, const void *actions,
 const im_env_class im_env_mountain_car_class = {
 	.name = "MountainCar-v0",
 	.max_episode_steps = 200,
-	.obs = {.ndim = 1, .shape = {2}, .dtype = IM_DTYPE_F32,
-		.low = obs_low, .high = obs_high},
+	.obs = {.ndim = 1, .shape = {2}, .dtype = IM_DTYPE_F32, .low = obs_low, .high = obs_high},
 	.act = {.kind = IM_ACT_DISCRETE, .n = 3},
 	.state_size = sizeof(car),
 	.reset = car_reset,
@@ -127,8 +127,7 @@ const im_env_class im_env_mountain_car_class = {
 const im_env_class im_env_mountain_car_cont_class = {
 	.name = "MountainCarContinuous-v0",
 	.max_episode_steps = 999,
-	.obs = {.ndim = 1, .shape = {2}, .dtype = IM_DTYPE_F32,
-		.low = obs_low, .high = obs_high},
+	.obs = {.ndim = 1, .shape = {2}, .dtype = IM_DTYPE_F32, .low = obs_low, .high = obs_high},
 	.act = {.kind = IM_ACT_BOX, .n = 1, .low = {-1.0f}, .high = {1.0f}},
 	.state_size = sizeof(car),
 	.reset = car_reset,

@@ -84,7 +84,7 @@ static int check_spaces(im_env_class *c, const impala_env_plugin *p,
 	if (p->obs_ndim < 1 || p->obs_ndim > IMPALA_ENV_MAX_OBS_DIMS ||
 	    p->obs_ndim > IM_SPACE_MAX_DIMS) {
 		im_errf(err, errlen, 0, "plugin '%s': obs_ndim %d is not in 1..%d",
-		     path, (int)p->obs_ndim, IMPALA_ENV_MAX_OBS_DIMS);
+			path, (int)p->obs_ndim, IMPALA_ENV_MAX_OBS_DIMS);
 		return IM_EPLUGIN;
 	}
 	uint64_t numel = 1;
@@ -93,7 +93,7 @@ static int check_spaces(im_env_class *c, const impala_env_plugin *p,
 		if (p->obs_shape[i] < 1 ||
 		    (numel *= (uint64_t)p->obs_shape[i]) > IM_ENV_MAX_OBS_NUMEL) {
 			im_errf(err, errlen, 0, "plugin '%s': bad observation shape",
-			     path);
+				path);
 			return IM_EPLUGIN;
 		}
 		c->obs.shape[i] = p->obs_shape[i];
@@ -101,7 +101,8 @@ static int check_spaces(im_env_class *c, const impala_env_plugin *p,
 	if (p->obs_dtype != IMPALA_ENV_OBS_F32 &&
 	    p->obs_dtype != IMPALA_ENV_OBS_U8) {
 		im_errf(err, errlen, 0, "plugin '%s': obs_dtype %d is neither "
-		     "float32 (0) nor uint8 (1)", path, (int)p->obs_dtype);
+					"float32 (0) nor uint8 (1)",
+			path, (int)p->obs_dtype);
 		return IM_EPLUGIN;
 	}
 	c->obs.dtype = p->obs_dtype == IMPALA_ENV_OBS_U8 ? IM_DTYPE_U8
@@ -122,14 +123,16 @@ static int check_spaces(im_env_class *c, const impala_env_plugin *p,
 	    p->act_n > IM_SPACE_MAX_ACTION_DIM || !p->act_low ||
 	    !p->act_high) {
 		im_errf(err, errlen, 0, "plugin '%s': bad action space (kind %d, "
-		     "n %d)", path, (int)p->act_kind, (int)p->act_n);
+					"n %d)",
+			path, (int)p->act_kind, (int)p->act_n);
 		return IM_EPLUGIN;
 	}
 	c->act.kind = IM_ACT_BOX;
 	for (int j = 0; j < p->act_n; j++) {
 		if (!(p->act_low[j] <= p->act_high[j])) {
 			im_errf(err, errlen, 0, "plugin '%s': action bounds of "
-			     "dimension %d are empty or NaN", path, j);
+						"dimension %d are empty or NaN",
+				path, j);
 			return IM_EPLUGIN;
 		}
 		c->act.low[j] = p->act_low[j];
@@ -150,24 +153,25 @@ static int check_table(im_env_class *c, const impala_env_plugin *p,
 {
 	if (!p) {
 		im_errf(err, errlen, 0, "plugin '%s': %s() returned NULL", path,
-		     IMPALA_ENV_ENTRY_SYMBOL);
+			IMPALA_ENV_ENTRY_SYMBOL);
 		return IM_EPLUGIN;
 	}
 	if (p->abi_version != v || p->struct_size != table_size(v)) {
 		im_errf(err, errlen, 0, "plugin '%s': table says ABI version %u and "
-		     "size %u; expected %u and %zu", path, p->abi_version,
-		     p->struct_size, v, table_size(v));
+					"size %u; expected %u and %zu",
+			path, p->abi_version,
+			p->struct_size, v, table_size(v));
 		return IM_EPLUGIN;
 	}
 	if (!p->create || !p->destroy || !p->reset || !p->step) {
 		im_errf(err, errlen, 0, "plugin '%s': table lacks a function "
-		     "(create, destroy, reset and step are all required)",
-		     path);
+					"(create, destroy, reset and step are all required)",
+			path);
 		return IM_EPLUGIN;
 	}
 	if (p->max_episode_steps < 0) {
 		im_errf(err, errlen, 0, "plugin '%s': negative max_episode_steps",
-		     path);
+			path);
 		return IM_EPLUGIN;
 	}
 	c->max_episode_steps = p->max_episode_steps;
@@ -186,8 +190,9 @@ static int find_fn(void *dl, const char *sym, void *fn_out, size_t fn_size,
 	void *p = dlsym(dl, sym);
 	if (!p) {
 		im_errf(err, errlen, 0, "plugin '%s': missing symbol '%s' (is it an "
-		     "impala environment plugin built with "
-		     "impala_env_plugin.h?)", path, sym);
+					"impala environment plugin built with "
+					"impala_env_plugin.h?)",
+			path, sym);
 		return IM_EPLUGIN;
 	}
 	memcpy(fn_out, &p, fn_size);
@@ -210,7 +215,7 @@ int im_env_plugin_open(const im_env_class **out, const char *path,
 	if (!c->dl) {
 		const char *why = dlerror();
 		im_errf(err, errlen, 0, "plugin '%s': cannot load: %s", path,
-		     why ? why : "unknown reason");
+			why ? why : "unknown reason");
 		rc = IM_EPLUGIN;
 		goto fail;
 	}
@@ -222,9 +227,10 @@ int im_env_plugin_open(const im_env_class **out, const char *path,
 	uint32_t v = version();
 	if (v < 1 || v > IMPALA_ENV_ABI_VERSION) {
 		im_errf(err, errlen, 0, "plugin '%s': ABI version %u, but this "
-		     "program speaks versions 1 to %u; rebuild the plugin "
-		     "against this impala's impala_env_plugin.h", path, v,
-		     IMPALA_ENV_ABI_VERSION);
+					"program speaks versions 1 to %u; rebuild the plugin "
+					"against this impala's impala_env_plugin.h",
+			path, v,
+			IMPALA_ENV_ABI_VERSION);
 		rc = IM_EPLUGIN;
 		goto fail;
 	}

@@ -47,7 +47,8 @@ static int choose_executable(char *exe, size_t len, char *err, size_t errlen)
 	FILE *f = fopen(cfg, "r");
 	if (!f)
 		return im_errf(err, errlen, IM_EPLUGIN, "VIRTUAL_ENV=%s is not a "
-			       "virtual environment (no pyvenv.cfg)", venv);
+							"virtual environment (no pyvenv.cfg)",
+			       venv);
 	int major = 0, minor = 0, found = 0;
 	while (!found && fgets(line, sizeof line, f))
 		found = sscanf(line, " version = %d.%d", &major, &minor) == 2 ||
@@ -55,8 +56,9 @@ static int choose_executable(char *exe, size_t len, char *err, size_t errlen)
 	fclose(f);
 	if (found && (major != PY_MAJOR_VERSION || minor != PY_MINOR_VERSION))
 		return im_errf(err, errlen, IM_EPLUGIN, "VIRTUAL_ENV=%s was made "
-			       "by Python %d.%d, but impala embeds Python %d.%d; "
-			       "make the venv with python%d.%d", venv, major,
+							"by Python %d.%d, but impala embeds Python %d.%d; "
+							"make the venv with python%d.%d",
+			       venv, major,
 			       minor, PY_MAJOR_VERSION, PY_MINOR_VERSION,
 			       PY_MAJOR_VERSION, PY_MINOR_VERSION);
 	snprintf(exe, len, "%s/bin/python%d", venv, PY_MAJOR_VERSION);
@@ -115,7 +117,7 @@ static int load_boot(char *err, size_t errlen)
 	if (!r) {
 		PyErr_Print();
 		return im_errf(err, errlen, IM_EPLUGIN, "the Python bridge's "
-			       "start-up code failed (see the traceback)");
+							"start-up code failed (see the traceback)");
 	}
 	boot.load = boot_attr(d, "load");
 	boot.parse_kwargs = boot_attr(d, "parse_kwargs");
@@ -161,15 +163,15 @@ static int start_python(char *err, size_t errlen)
 /* ---- the class ---------------------------------------------------------- */
 
 typedef struct py_class {
-	im_env_class c;     /* first: the class is the py_class */
+	im_env_class c; /* first: the class is the py_class */
 	char *spec;
-	PyObject *factory;  /* callable */
-	PyObject *args;     /* tuple */
-	PyObject *kwargs;   /* dict */
-	PyObject *desc;     /* what describe() said of the first instance */
-	PyObject *first;    /* made at open, handed to the first init() */
+	PyObject *factory;      /* callable */
+	PyObject *args;         /* tuple */
+	PyObject *kwargs;       /* dict */
+	PyObject *desc;         /* what describe() said of the first instance */
+	PyObject *first;        /* made at open, handed to the first init() */
 	PyObject *act_template; /* Box actions: ndarray to fill and copy */
-	int act_f64;        /* the Box action's dtype is float64 */
+	int act_f64;            /* the Box action's dtype is float64 */
 	/* One instance failed: the others stop calling Python too, so one
 	 * failure gives one traceback, and the process stops on it. */
 	int failed;
@@ -235,7 +237,8 @@ static int take_exception(py_class *pc, const char *where)
 			  value ? Py_TYPE(value)->tp_name : "an exception", m);
 	if (!refused) {
 		PyObject *text = value ? PyObject_CallOneArg(boot.format_exception,
-							     value) : NULL;
+							     value)
+				       : NULL;
 		const char *t = text ? PyUnicode_AsUTF8(text) : NULL;
 		im_error("%s; the traceback:\n%s", pc->last_error,
 			 t ? t : "(no traceback)");
@@ -301,8 +304,8 @@ static PyObject *make_instance(py_class *pc)
 			take_exception(pc, "reading the spaces");
 		else
 			contract_error(pc, NULL, "the factory", "made an "
-				       "environment whose spaces or time limit "
-				       "differ from the first one's");
+								"environment whose spaces or time limit "
+								"differ from the first one's");
 		PyErr_Clear();
 		Py_XDECREF(desc);
 		release_env(pc, env);
@@ -361,7 +364,8 @@ static int reset_locked(py_class *pc, py_state *s, uint64_t seed, void *obs)
 	int rc = 0;
 	if (!PyTuple_Check(r) || PyTuple_GET_SIZE(r) != 2) {
 		snprintf(why, sizeof why, "returned a %s; expected the tuple "
-			 "(obs, info)", Py_TYPE(r)->tp_name);
+					  "(obs, info)",
+			 Py_TYPE(r)->tp_name);
 		rc = contract_error(pc, s, "reset()", why);
 	} else if (im_pyenv_copy_obs(obs, PyTuple_GET_ITEM(r, 0), &pc->c.obs,
 				     why, sizeof why)) {
@@ -409,8 +413,7 @@ static PyObject *make_action(py_class *pc, const void *action)
 		return l;
 	}
 	Py_buffer v;
-	if (PyObject_GetBuffer(pc->act_template, &v, PyBUF_C_CONTIGUOUS |
-							     PyBUF_WRITABLE))
+	if (PyObject_GetBuffer(pc->act_template, &v, PyBUF_C_CONTIGUOUS | PyBUF_WRITABLE))
 		return NULL;
 	for (int j = 0; j < n; j++) {
 		if (pc->act_f64)
@@ -445,11 +448,13 @@ static int read_step(py_class *pc, py_state *s, PyObject *r, void *obs,
 	char why[300];
 	if (!PyTuple_Check(r) || PyTuple_GET_SIZE(r) != 5) {
 		snprintf(why, sizeof why, "returned %s%s; expected the tuple "
-			 "(obs, reward, terminated, truncated, info)",
+					  "(obs, reward, terminated, truncated, info)",
 			 PyTuple_Check(r) && PyTuple_GET_SIZE(r) == 4
-				 ? "a 4-tuple (the old Gym API)" : "a ",
+				 ? "a 4-tuple (the old Gym API)"
+				 : "a ",
 			 PyTuple_Check(r) && PyTuple_GET_SIZE(r) == 4
-				 ? "" : Py_TYPE(r)->tp_name);
+				 ? ""
+				 : Py_TYPE(r)->tp_name);
 		return contract_error(pc, s, where, why);
 	}
 	if (im_pyenv_copy_obs(obs, PyTuple_GET_ITEM(r, 0), &pc->c.obs, why,
@@ -466,7 +471,8 @@ static int read_step(py_class *pc, py_state *s, PyObject *r, void *obs,
 	*reward = (float)x;
 	if (!isfinite(*reward)) {
 		snprintf(why, sizeof why, "the reward is %g (NaN and infinities "
-			 "are refused)", x);
+					  "are refused)",
+			 x);
 		return contract_error(pc, s, where, why);
 	}
 	int term = PyObject_IsTrue(PyTuple_GET_ITEM(r, 2));
@@ -474,7 +480,7 @@ static int read_step(py_class *pc, py_state *s, PyObject *r, void *obs,
 	if (term < 0 || trunc < 0) {
 		PyErr_Clear();
 		return contract_error(pc, s, where, "terminated or truncated "
-				      "has no truth value");
+						    "has no truth value");
 	}
 	*flags = (uint8_t)(term ? IM_ENV_STEP_TERMINATED : 0) |
 		 (uint8_t)(trunc ? IM_ENV_STEP_TRUNCATED : 0);

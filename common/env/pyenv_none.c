@@ -17,9 +17,10 @@ int im_env_pyenv_open(const im_env_class **out, const char *spec, char *err,
 {
 	(void)out;
 	return im_errf(err, errlen, IM_EPLUGIN, "environment '%s': this impala "
-		       "was built without Python support (the build found no "
-		       "python3-embed); install libpython3-dev (scripts/"
-		       "install-deps.sh does) and rebuild", spec);
+						"was built without Python support (the build found no "
+						"python3-embed); install libpython3-dev (scripts/"
+						"install-deps.sh does) and rebuild",
+		       spec);
 }
 
 void im_env_pyenv_close(const im_env_class *c)

@@ -14,7 +14,10 @@
 #include "err.h"
 
 /* The element types an observation buffer may hold. */
-typedef enum elem { ELEM_BAD = 0, ELEM_F32, ELEM_F64, ELEM_U8 } elem;
+typedef enum elem { ELEM_BAD = 0,
+		    ELEM_F32,
+		    ELEM_F64,
+		    ELEM_U8 } elem;
 
 /* Reads a struct-module format of one native or little-endian scalar. */
 static elem parse_format(const char *f)
@@ -26,7 +29,8 @@ static elem parse_format(const char *f)
 	if (f[0] == '\0' || f[1] != '\0')
 		return ELEM_BAD;
 	return f[0] == 'f' ? ELEM_F32 : f[0] == 'd' ? ELEM_F64
-	       : f[0] == 'B' ? ELEM_U8 : ELEM_BAD;
+				: f[0] == 'B'       ? ELEM_U8
+						    : ELEM_BAD;
 }
 
 static void shape_text(char *buf, size_t len, int ndim, const Py_ssize_t *py,
@@ -56,7 +60,8 @@ static int shape_matches(const Py_buffer *v, const im_obs_space *s)
 static int nonfinite(char *why, size_t whylen, size_t at, double x)
 {
 	return im_errf(why, whylen, IM_ENONFINITE, "observation element %zu is "
-		       "%g (NaN and infinities are refused)", at, x);
+						   "%g (NaN and infinities are refused)",
+		       at, x);
 }
 
 /* Element i of a buffer of type e at address p. */
@@ -139,14 +144,16 @@ static int copy_buffer(void *dst, const Py_buffer *v, const im_obs_space *s,
 		shape_text(got, sizeof got, v->ndim, v->shape, NULL);
 		shape_text(want, sizeof want, s->ndim, NULL, s->shape);
 		return im_errf(why, whylen, IM_ESHAPE, "observation has shape %s but "
-			       "the observation space %s", got, want);
+						       "the observation space %s",
+			       got, want);
 	}
 	elem e = parse_format(v->format);
 	int u8 = s->dtype == IM_DTYPE_U8;
 	if (e == ELEM_BAD || (u8 != (e == ELEM_U8)))
 		return im_errf(why, whylen, IM_EINVAL, "observation has dtype "
-			       "'%s' (struct format) but the observation "
-			       "space wants %s", v->format ? v->format : "B",
+						       "'%s' (struct format) but the observation "
+						       "space wants %s",
+			       v->format ? v->format : "B",
 			       u8 ? "uint8 ('B')"
 				  : "float32 ('f') or float64 ('d')");
 	size_t n = im_obs_numel(s);
@@ -165,8 +172,9 @@ static int copy_number(void *dst, PyObject *x, int u8, size_t at, char *why,
 		if (b < 0 || b > 255) {
 			PyErr_Clear();
 			return im_errf(why, whylen, IM_EINVAL, "observation "
-				       "element %zu is not an int in 0..255 "
-				       "(a uint8 space)", at);
+							       "element %zu is not an int in 0..255 "
+							       "(a uint8 space)",
+				       at);
 		}
 		((unsigned char *)dst)[at] = (unsigned char)b;
 		return 0;
@@ -175,7 +183,8 @@ static int copy_number(void *dst, PyObject *x, int u8, size_t at, char *why,
 	if (d == -1.0 && PyErr_Occurred()) {
 		PyErr_Clear();
 		return im_errf(why, whylen, IM_EINVAL, "observation element %zu "
-			       "is a %s, not a number", at, Py_TYPE(x)->tp_name);
+						       "is a %s, not a number",
+			       at, Py_TYPE(x)->tp_name);
 	}
 	float *f = (float *)dst + at;
 	*f = (float)d;
@@ -193,12 +202,13 @@ static int copy_nested(void *dst, size_t *pos, PyObject *o, int d,
 				   why, whylen);
 	if (!PyList_Check(o) && !PyTuple_Check(o))
 		return im_errf(why, whylen, IM_ESHAPE, "observation: a %s where "
-			       "dimension %d (a list of %d) was expected",
+						       "dimension %d (a list of %d) was expected",
 			       Py_TYPE(o)->tp_name, d, s->shape[d]);
 	Py_ssize_t n = PySequence_Fast_GET_SIZE(o);
 	if (n != s->shape[d])
 		return im_errf(why, whylen, IM_ESHAPE, "observation: dimension "
-			       "%d has %zd elements, the space %d", d, n,
+						       "%d has %zd elements, the space %d",
+			       d, n,
 			       s->shape[d]);
 	/* A number's __float__ is the user's code and may change this list
 	 * while it is read: each item is held while it is converted, and
@@ -206,8 +216,9 @@ static int copy_nested(void *dst, size_t *pos, PyObject *o, int d,
 	for (Py_ssize_t i = 0; i < n; i++) {
 		if (PySequence_Fast_GET_SIZE(o) != n)
 			return im_errf(why, whylen, IM_EINVAL, "observation: "
-				       "dimension %d changed size while it "
-				       "was read", d);
+							       "dimension %d changed size while it "
+							       "was read",
+				       d);
 		PyObject *item = PySequence_Fast_GET_ITEM(o, i);
 		Py_INCREF(item);
 		int rc = copy_nested(dst, pos, item, d + 1, s, why, whylen);
@@ -226,8 +237,9 @@ int im_pyenv_copy_obs(void *dst, PyObject *o, const im_obs_space *s,
 		if (PyObject_GetBuffer(o, &v, PyBUF_RECORDS_RO) != 0) {
 			PyErr_Clear();
 			return im_errf(why, whylen, IM_EINVAL, "observation: a %s "
-				       "whose buffer cannot be read as an "
-				       "array", Py_TYPE(o)->tp_name);
+							       "whose buffer cannot be read as an "
+							       "array",
+				       Py_TYPE(o)->tp_name);
 		}
 		int rc = copy_buffer(dst, &v, s, why, whylen);
 		PyBuffer_Release(&v);
@@ -241,6 +253,6 @@ int im_pyenv_copy_obs(void *dst, PyObject *o, const im_obs_space *s,
 		return copy_number(dst, o, s->dtype == IM_DTYPE_U8, 0, why,
 				   whylen);
 	return im_errf(why, whylen, IM_EINVAL, "observation is a %s; expected "
-		       "a NumPy array, a list or a number",
+					       "a NumPy array, a list or a number",
 		       Py_TYPE(o)->tp_name);
 }

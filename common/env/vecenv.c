@@ -109,7 +109,7 @@ int im_vecenv_new(im_vecenv **out, const im_vecenv_opts *o)
 	if (!out || !o || !o->rng || o->num_envs < 1) {
 		if (o && o->err && o->errlen)
 			snprintf(o->err, o->errlen, "vecenv: need num_envs >= 1 "
-				 "and a parent rng");
+						    "and a parent rng");
 		return IM_EINVAL;
 	}
 	im_vecenv *v = calloc(1, sizeof(*v));
@@ -129,7 +129,7 @@ int im_vecenv_new(im_vecenv **out, const im_vecenv_opts *o)
 		    (rc = v->cls->init(v->cls, state_at(v, v->ninit)))) {
 			if (o->err && o->errlen)
 				snprintf(o->err, o->errlen, "environment "
-					 "'%s': create() failed for env %d",
+							    "'%s': create() failed for env %d",
 					 o->spec, v->ninit);
 			goto fail;
 		}
@@ -139,7 +139,8 @@ int im_vecenv_new(im_vecenv **out, const im_vecenv_opts *o)
 	if ((rc = im_vecenv_reset(v))) {
 		if (o->err && o->errlen)
 			snprintf(o->err, o->errlen, "environment '%s': the "
-				 "first reset failed (see the log)", o->spec);
+						    "first reset failed (see the log)",
+				 o->spec);
 		goto fail;
 	}
 	*out = v;

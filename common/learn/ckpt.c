@@ -24,7 +24,7 @@ struct im_ckpt {
 	im_ckpt_tensor *t;   /* n tensors, header order */
 	size_t n;
 	const im_ckpt_tensor **by_name; /* n, sorted by name for lookups */
-	int verified; /* the content hash was present and matched */
+	int verified;                   /* the content hash was present and matched */
 };
 
 #define CORRUPT(...) im_errf(err, errlen, IM_ECORRUPT, __VA_ARGS__)
@@ -66,7 +66,8 @@ static int parse_offsets(im_ckpt_tensor *t, const im_json *o,
 	uint64_t b = o->items[0]->uint, e = o->items[1]->uint;
 	if (b > e || e > data_len)
 		return CORRUPT("tensor \"%s\": data_offsets [%llu, %llu] outside "
-			       "the %zu-byte data section", t->name,
+			       "the %zu-byte data section",
+			       t->name,
 			       (unsigned long long)b, (unsigned long long)e,
 			       data_len);
 	t->begin = (size_t)b;
@@ -182,7 +183,8 @@ static int check_hash(im_ckpt *f, char *err, size_t errlen)
 	for (size_t i = 0; !want && f->meta && i < f->meta->len; i++)
 		if (damaged_hash_key(f->meta->keys[i]))
 			return CORRUPT("metadata key \"%s\" is a damaged "
-				       "content hash key", f->meta->keys[i]);
+				       "content hash key",
+				       f->meta->keys[i]);
 	if (!want)
 		return IM_OK;
 	const char *hdr = (const char *)f->buf + 8;
@@ -216,7 +218,8 @@ static int parse_header(im_ckpt *f, char *err, size_t errlen)
 	uint64_t hl = ckpt_load64(f->buf);
 	if (hl > f->len - 8 || hl > IM_CKPT_MAX_HEADER)
 		return CORRUPT("header length %llu does not fit the %zu-byte "
-			       "file", (unsigned long long)hl, f->len);
+			       "file",
+			       (unsigned long long)hl, f->len);
 	f->data = f->buf + 8 + hl;
 	f->data_len = f->len - 8 - (size_t)hl;
 	char jerr[128];
@@ -305,7 +308,7 @@ int im_ckpt_open(im_ckpt **out, const char *path, char *err, size_t errlen)
 	int fd = open(path, O_RDONLY | O_CLOEXEC);
 	if (fd < 0)
 		return im_errf(err, errlen, errno == ENOENT ? IM_ENOENT : IM_EIO,
-			    "%s: %s", path, strerror(errno));
+			       "%s: %s", path, strerror(errno));
 	struct stat st;
 	unsigned char *buf = NULL;
 	int rc = IM_OK;
@@ -437,14 +440,15 @@ static int match_one(const im_ckpt *f, const im_ckpt_group *g,
 	const im_ckpt_tensor *t = im_ckpt_find(f, name);
 	if (!t)
 		return im_errf(err, errlen, IM_EARCH,
-			    "tensor \"%s\" is missing from the file", name);
+			       "tensor \"%s\" is missing from the file", name);
 	if (!same_shape(t, d)) {
 		char a[96], b[96];
 		shape_str(a, sizeof(a), t->ndim, t->shape);
 		shape_str(b, sizeof(b), d->ndim, d->shape);
 		return im_errf(err, errlen, IM_EARCH,
-			    "tensor \"%s\" has shape %s in the file, %s "
-			    "expected", name, a, b);
+			       "tensor \"%s\" has shape %s in the file, %s "
+			       "expected",
+			       name, a, b);
 	}
 	mark[t - f->t] = 1;
 	return IM_OK;
@@ -466,8 +470,9 @@ int im_ckpt_load(const im_ckpt *f, const im_ckpt_group *groups,
 	for (size_t i = 0; i < f->n && !rc; i++)
 		if (!mark[i] && !(flags & IM_CKPT_IGNORE_EXTRA))
 			rc = im_errf(err, errlen, IM_EARCH,
-				  "tensor \"%s\" in the file is not part of "
-				  "this model", f->t[i].name);
+				     "tensor \"%s\" in the file is not part of "
+				     "this model",
+				     f->t[i].name);
 	free(mark);
 	if (rc)
 		return rc;

@@ -46,8 +46,8 @@ typedef struct im_ckpt_group {
 	const char *prefix;         /* NULL or "" for none */
 	const im_tensor_desc *desc; /* ndesc entries; the caller's */
 	size_t ndesc;
-	float *arena; /* write: only read; load: written */
-	const char *suffix;         /* NULL or "" for none */
+	float *arena;       /* write: only read; load: written */
+	const char *suffix; /* NULL or "" for none */
 } im_ckpt_group;
 
 typedef struct im_ckpt_kv {

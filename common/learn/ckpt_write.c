@@ -80,9 +80,10 @@ static int collect(wtensor **out, size_t *n, const im_ckpt_group *g,
 				rc = IM_ENOMEM;
 			else if (!desc_ok(w[k].d))
 				rc = im_errf(err, errlen, IM_EINVAL,
-					  "tensor \"%s\": numel %zu is not the "
-					  "product of its shape", w[k].name,
-					  w[k].d->numel);
+					     "tensor \"%s\": numel %zu is not the "
+					     "product of its shape",
+					     w[k].name,
+					     w[k].d->numel);
 		}
 	*out = w;
 	*n = k;
@@ -97,7 +98,7 @@ static int collect(wtensor **out, size_t *n, const im_ckpt_group *g,
 	for (size_t i = 1; i < k && !rc; i++)
 		if (!strcmp(s[i - 1].name, s[i].name))
 			rc = im_errf(err, errlen, IM_EINVAL,
-				  "tensor \"%s\" named twice", s[i].name);
+				     "tensor \"%s\" named twice", s[i].name);
 	free(s);
 	return rc;
 }
@@ -226,7 +227,8 @@ static int write_file(const char *path, const im_json_buf *h,
 		int e = errno;
 		free(tmp);
 		return im_errf(err, errlen, IM_ESYS, "%s: cannot create a "
-			    "temporary file: %s", path, strerror(e));
+						     "temporary file: %s",
+			       path, strerror(e));
 	}
 	const char *step = "write";
 	int ok = !write_body(fd, h, w, n);
@@ -248,7 +250,7 @@ static int write_file(const char *path, const im_json_buf *h,
 	free(tmp);
 	if (!ok)
 		return im_errf(err, errlen, IM_EIO, "%s: %s failed: %s", path,
-			    step, strerror(e));
+			       step, strerror(e));
 	return IM_OK;
 }
 
@@ -262,13 +264,13 @@ int im_ckpt_write(const char *path, const im_ckpt_group *groups,
 		if (!meta[i].key || !meta[i].value ||
 		    !strcmp(meta[i].key, IM_CKPT_HASH_KEY))
 			return im_errf(err, errlen, IM_EINVAL,
-				    "bad metadata entry %zu", i);
+				       "bad metadata entry %zu", i);
 	for (size_t i = 0; i < nmeta; i++)
 		for (size_t j = 0; j < i; j++)
 			if (!strcmp(meta[i].key, meta[j].key))
 				return im_errf(err, errlen, IM_EINVAL,
-					    "metadata key \"%s\" given twice",
-					    meta[i].key);
+					       "metadata key \"%s\" given twice",
+					       meta[i].key);
 	wtensor *w = NULL;
 	size_t n = 0;
 	im_json_buf h = {0};

@@ -191,8 +191,7 @@ static char *parse_string(parser *p, size_t *n)
 		p->pos++;
 		long cp = e == 'u' ? unicode_escape(p) : simple_escape(e);
 		if (cp <= 0) {
-			fail(p, IM_EPROTO, cp == 0 ? "NUL in string"
-						   : "bad escape");
+			fail(p, IM_EPROTO, cp == 0 ? "NUL in string" : "bad escape");
 			break;
 		}
 		k += utf8_put(o + k, (unsigned)cp);

@@ -8,8 +8,17 @@
 #include "err.h"
 
 /* Scratch arrays, each (T, B) floats, carved out of one block. */
-enum { W_LOGP, W_ENT, W_LOGRHO, W_DISC, W_REW, W_VS, W_ADV, W_CLOGP,
-       W_CENT, W_LSE, W_COUNT };
+enum { W_LOGP,
+       W_ENT,
+       W_LOGRHO,
+       W_DISC,
+       W_REW,
+       W_VS,
+       W_ADV,
+       W_CLOGP,
+       W_CENT,
+       W_LSE,
+       W_COUNT };
 
 im_loss_opts im_loss_defaults(void)
 {
@@ -69,7 +78,8 @@ static void vtrace_inputs(float *const w[], const im_loss_batch *b,
 	for (int r = 0; r < rows; r++) {
 		float rw = b->rewards[r];
 		if (o->clip_rewards)
-			rw = rw > 1.0f ? 1.0f : rw < -1.0f ? -1.0f : rw;
+			rw = rw > 1.0f ? 1.0f : rw < -1.0f ? -1.0f
+							   : rw;
 		w[W_REW][r] = rw;
 		w[W_DISC][r] = b->terminated[r] ? 0.0f : o->discount;
 		w[W_LOGRHO][r] = w[W_LOGP][r] - b->behaviour_logp[r];

@@ -63,18 +63,18 @@ im_loss_opts im_loss_defaults(void);
 typedef struct im_loss_batch {
 	int T, B;
 	im_act_kind kind;
-	int n;                   /* Discrete: actions; Box: action dim D */
-	const float *policy;     /* (T, B, n): logits, or the Gaussian mean */
-	const float *log_std;    /* (n): Box only, shared by all rows */
-	const float *values;     /* (T, B): V(x_t) */
-	const float *next_values; /* (T, B): see the layout note above */
+	int n;                       /* Discrete: actions; Box: action dim D */
+	const float *policy;         /* (T, B, n): logits, or the Gaussian mean */
+	const float *log_std;        /* (n): Box only, shared by all rows */
+	const float *values;         /* (T, B): V(x_t) */
+	const float *next_values;    /* (T, B): see the layout note above */
 	const int32_t *act_discrete; /* (T, B): Discrete only */
-	const float *act_box;    /* (T, B, n): Box only */
+	const float *act_box;        /* (T, B, n): Box only */
 	const float *behaviour_logp; /* (T, B): log mu(a_t | x_t) */
-	const float *rewards;    /* (T, B): raw; clipped here if asked */
-	const uint8_t *terminated; /* (T, B): nonzero ends with no bootstrap */
-	const uint8_t *truncated;  /* (T, B): nonzero cuts by time limit */
-	float value_scale;       /* PopArt's sigma; 0: no normalisation */
+	const float *rewards;        /* (T, B): raw; clipped here if asked */
+	const uint8_t *terminated;   /* (T, B): nonzero ends with no bootstrap */
+	const uint8_t *truncated;    /* (T, B): nonzero cuts by time limit */
+	float value_scale;           /* PopArt's sigma; 0: no normalisation */
 } im_loss_batch;
 
 /* Gradients.  dpolicy and dvalues are WRITTEN (overwritten in full);

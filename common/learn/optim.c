@@ -66,12 +66,14 @@ const char *im_optim_state_name(const im_optim *opt, int i)
 {
 	if (opt->opts.kind == IM_OPTIM_RMSPROP)
 		return i == 0 ? "square_avg" : NULL;
-	return i == 0 ? "exp_avg" : i == 1 ? "exp_avg_sq" : NULL;
+	return i == 0 ? "exp_avg" : i == 1 ? "exp_avg_sq"
+					   : NULL;
 }
 
 float *im_optim_state(im_optim *opt, int i)
 {
-	return i == 0 ? opt->m1 : i == 1 ? opt->m2 : NULL;
+	return i == 0 ? opt->m1 : i == 1 ? opt->m2
+					 : NULL;
 }
 
 static const char *const kind_names[] = {

@@ -18,16 +18,16 @@
 /* One batch as the update needs it; every array the caller's and only
  * read.  Time-major, row t * B + b. */
 typedef struct im_update_batch {
-	im_model_input in;    /* T1 = T + 1 steps: obs, prev_action(_box),
-				 prev_reward, reset */
-	const float *h0, *c0; /* (B, H) or NULL */
-	im_model_extra extra; /* bootstrap rows of truncated steps */
-	const int32_t *act_discrete;  /* (T, B) */
-	const float *act_box;         /* (T, B, D) */
-	const float *behaviour_logp;  /* (T, B) */
-	const float *rewards;         /* (T, B) */
-	const uint8_t *terminated;    /* (T, B) */
-	const uint8_t *truncated;     /* (T, B) */
+	im_model_input in;           /* T1 = T + 1 steps: obs, prev_action(_box),
+					prev_reward, reset */
+	const float *h0, *c0;        /* (B, H) or NULL */
+	im_model_extra extra;        /* bootstrap rows of truncated steps */
+	const int32_t *act_discrete; /* (T, B) */
+	const float *act_box;        /* (T, B, D) */
+	const float *behaviour_logp; /* (T, B) */
+	const float *rewards;        /* (T, B) */
+	const uint8_t *terminated;   /* (T, B) */
+	const uint8_t *truncated;    /* (T, B) */
 } im_update_batch;
 
 typedef struct im_update_stats {

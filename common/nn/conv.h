@@ -36,7 +36,7 @@ typedef struct im_nn_conv2d {
 /* Fills s and its output size; IM_EINVAL when a size is below 1, the padding
  * is negative or as large as the kernel, or the kernel does not fit. */
 int im_nn_conv2d_init(im_nn_conv2d *s, int H, int W, int C, int O, int KH,
-	int KW, int stride, int pad);
+		      int KW, int stride, int pad);
 
 /* The input of a convolution: float images, or uint8 images whose byte v is
  * the value v * scale (the first layer reads the environment's frames
@@ -53,17 +53,17 @@ typedef struct im_nn_conv_src {
 /* Floats of scratch the fast forward (backward = 0) or backward (1) needs
  * for chunks of up to chunk images. */
 size_t im_nn_conv2d_scratch_floats(const im_nn_conv2d *s, int chunk,
-	int backward);
+				   int backward);
 
 /* out (N, OH, OW, O) = conv(src) + b, then ReLU when relu.  w: (O, C, KH,
  * KW); b: (O) or NULL.  scratch: im_nn_conv2d_scratch_floats(s, chunk, 0)
  * floats, clobbered; chunk >= 1 images are lowered at a time. */
 void im_nn_conv2d_forward(float *out, float *scratch,
-	const im_nn_conv_src *src, const float *w, const float *b, int N,
-	const im_nn_conv2d *s, int chunk, int relu);
+			  const im_nn_conv_src *src, const float *w, const float *b, int N,
+			  const im_nn_conv2d *s, int chunk, int relu);
 void im_nn_conv2d_forward_naive(float *out, float *scratch,
-	const im_nn_conv_src *src, const float *w, const float *b, int N,
-	const im_nn_conv2d *s, int chunk, int relu);
+				const im_nn_conv_src *src, const float *w, const float *b, int N,
+				const im_nn_conv2d *s, int chunk, int relu);
 
 /* From dout (N, OH, OW, O), the gradient of the convolution's output (before
  * any ReLU of the forward: the caller masks it): din (N, H, W, C) += the
@@ -73,11 +73,11 @@ void im_nn_conv2d_forward_naive(float *out, float *scratch,
  * (NULL: none).  src: the forward's input.  scratch:
  * im_nn_conv2d_scratch_floats(s, chunk, 1) floats, clobbered. */
 void im_nn_conv2d_backward(float *din, float *dw, float *db, float *scratch,
-	const float *dout, const im_nn_conv_src *src, const float *w, int N,
-	const im_nn_conv2d *s, int chunk);
+			   const float *dout, const im_nn_conv_src *src, const float *w, int N,
+			   const im_nn_conv2d *s, int chunk);
 void im_nn_conv2d_backward_naive(float *din, float *dw, float *db,
-	float *scratch, const float *dout, const im_nn_conv_src *src,
-	const float *w, int N, const im_nn_conv2d *s, int chunk);
+				 float *scratch, const float *dout, const im_nn_conv_src *src,
+				 const float *w, int N, const im_nn_conv2d *s, int chunk);
 
 /* The same, except that din (not NULL) is ASSIGNED, its prior content
  * (even NaN) never read: for the first writer of a gradient buffer, which
@@ -86,11 +86,11 @@ void im_nn_conv2d_backward_naive(float *din, float *dw, float *db,
  * (one lowering of dout and one sgemm, no scatter), otherwise it zeroes din
  * and scatters. */
 void im_nn_conv2d_backward_assign(float *din, float *dw, float *db,
-	float *scratch, const float *dout, const im_nn_conv_src *src,
-	const float *w, int N, const im_nn_conv2d *s, int chunk);
+				  float *scratch, const float *dout, const im_nn_conv_src *src,
+				  const float *w, int N, const im_nn_conv2d *s, int chunk);
 void im_nn_conv2d_backward_assign_naive(float *din, float *dw, float *db,
-	float *scratch, const float *dout, const im_nn_conv_src *src,
-	const float *w, int N, const im_nn_conv2d *s, int chunk);
+					float *scratch, const float *dout, const im_nn_conv_src *src,
+					const float *w, int N, const im_nn_conv2d *s, int chunk);
 
 /* The direct kernels (conv_direct.c): for stride 1, each non-zero input
  * value is scattered through the kernel taps it meets, so the work is
@@ -101,12 +101,12 @@ void im_nn_conv2d_backward_assign_naive(float *din, float *dw, float *db,
  * with din_beta 0, its prior content never read, or accumulated with 1).
  * scratch: im_nn_conv2d_scratch_floats(s, 1, 1) floats at least. */
 void im_nn_conv2d_forward_direct(float *out, float *scratch,
-	const im_nn_conv_src *src, const float *w, const float *b, int N,
-	const im_nn_conv2d *s, int relu);
+				 const im_nn_conv_src *src, const float *w, const float *b, int N,
+				 const im_nn_conv2d *s, int relu);
 void im_nn_conv2d_backward_direct(float *din, float din_beta, float *dw,
-	float *db, float *scratch, const float *dout,
-	const im_nn_conv_src *src, const float *w, int N,
-	const im_nn_conv2d *s);
+				  float *db, float *scratch, const float *dout,
+				  const im_nn_conv_src *src, const float *w, int N,
+				  const im_nn_conv2d *s);
 
 /* The direct kernels are taken when at most one value in this many of
  * what the layer reads is non-zero (measured: tests/bench/README.md,
@@ -116,7 +116,7 @@ void im_nn_conv2d_backward_direct(float *din, float din_beta, float *dw,
 /* Whether the fast kernels take the direct path for these N images:
  * stride 1 and sparse enough (one pass counting the non-zero values). */
 int im_nn_conv2d_direct_pays(const im_nn_conv2d *s,
-	const im_nn_conv_src *src, int N);
+			     const im_nn_conv_src *src, int N);
 
 /* -1 (the default): im_nn_conv2d_direct_pays decides by density; 0: never
  * direct; 1: always for stride 1 (tests and benchmarks). */
@@ -133,32 +133,32 @@ typedef struct im_nn_pool2d {
 /* IM_EINVAL unless 1 <= K, stride >= 1, 0 <= pad <= K / 2 and the window
  * fits. */
 int im_nn_pool2d_init(im_nn_pool2d *s, int H, int W, int C, int K,
-	int stride, int pad);
+		      int stride, int pad);
 
 /* out (N, OH, OW, C) = the maximum of each window of in (N, H, W, C). */
 void im_nn_maxpool_forward(float *out, const float *in, int N,
-	const im_nn_pool2d *s);
+			   const im_nn_pool2d *s);
 void im_nn_maxpool_forward_naive(float *out, const float *in, int N,
-	const im_nn_pool2d *s);
+				 const im_nn_pool2d *s);
 
 /* din (N, H, W, C) += dout routed to the first maximum of each window in
  * scan order (row by row), as PyTorch's CPU kernel picks it.  in and out
  * are the forward's input and output. */
 void im_nn_maxpool_backward(float *din, const float *dout, const float *in,
-	const float *out, int N, const im_nn_pool2d *s);
+			    const float *out, int N, const im_nn_pool2d *s);
 void im_nn_maxpool_backward_naive(float *din, const float *dout,
-	const float *in, const float *out, int N, const im_nn_pool2d *s);
+				  const float *in, const float *out, int N, const im_nn_pool2d *s);
 
 /* Residual add: y = x + fx over n values (y may equal x or fx).  Its
  * backward is the identity into both branches: dx += dy, dfx += dy (dfx
  * NULL when the branch's gradient is dy itself, as the encoder arranges). */
 void im_nn_residual_forward(float *y, const float *x, const float *fx,
-	size_t n);
+			    size_t n);
 void im_nn_residual_forward_naive(float *y, const float *x, const float *fx,
-	size_t n);
+				  size_t n);
 void im_nn_residual_backward(float *dx, float *dfx, const float *dy,
-	size_t n);
+			     size_t n);
 void im_nn_residual_backward_naive(float *dx, float *dfx, const float *dy,
-	size_t n);
+				   size_t n);
 
 #endif

@@ -45,7 +45,7 @@ static size_t count_nonzero(const im_nn_conv_src *src, size_t n)
 }
 
 int im_nn_conv2d_direct_pays(const im_nn_conv2d *s,
-	const im_nn_conv_src *src, int N)
+			     const im_nn_conv_src *src, int N)
 {
 	int mode = atomic_load(&direct_mode);
 	if (s->stride != 1 || mode == 0 || N < 1)
@@ -68,7 +68,7 @@ static inline float read_at(const im_nn_conv_src *src, size_t at)
 /* wt (KH, KW, C, O) = w (O, C, KH, KW): the O weights that one input
  * value meets through one kernel tap are contiguous. */
 static void taps_of_weight(float *restrict wt, const float *restrict w,
-	const im_nn_conv2d *s)
+			   const im_nn_conv2d *s)
 {
 	int KK = s->KH * s->KW;
 	for (int o = 0; o < s->O; o++)
@@ -80,14 +80,14 @@ static void taps_of_weight(float *restrict wt, const float *restrict w,
 
 /* y (n) += a * x (n). */
 static inline void axpy(float *restrict y, float a, const float *restrict x,
-	int n)
+			int n)
 {
 	for (int j = 0; j < n; j++)
 		y[j] += a * x[j];
 }
 
 static inline float dot(const float *restrict x, const float *restrict y,
-	int n)
+			int n)
 {
 	float acc = 0.0f;
 	for (int j = 0; j < n; j++)
@@ -98,7 +98,7 @@ static inline float dot(const float *restrict x, const float *restrict y,
 /* The kernel taps [*lo, *hi) through which input row (or column) i reaches
  * an output: o = i + pad - k within [0, n_out). */
 static inline void tap_range(int i, int pad, int K, int n_out, int *lo,
-	int *hi)
+			     int *hi)
 {
 	int a = i + pad - n_out + 1, b = i + pad + 1;
 	*lo = a > 0 ? a : 0;
@@ -107,26 +107,26 @@ static inline void tap_range(int i, int pad, int K, int n_out, int *lo,
 
 /* What one non-zero input value v at (ih, iw, c) of an image does, for
  * each output pixel it reaches through tap (kh, kw): fn(pixel, tap). */
-#define FOR_EACH_TAP(s, ih, iw, BODY)                                        \
-	do {                                                                 \
-		int kh0_, kh1_, kw0_, kw1_;                                  \
-		tap_range(ih, (s)->pad, (s)->KH, (s)->OH, &kh0_, &kh1_);     \
-		tap_range(iw, (s)->pad, (s)->KW, (s)->OW, &kw0_, &kw1_);     \
-		for (int kh = kh0_; kh < kh1_; kh++)                         \
-			for (int kw = kw0_; kw < kw1_; kw++) {               \
-				size_t pix = (size_t)(ih + (s)->pad - kh) *  \
-						     (s)->OW +               \
-					     (size_t)(iw + (s)->pad - kw);   \
-				size_t tap = (size_t)kh * (s)->KW + kw;      \
-				BODY;                                        \
-			}                                                    \
+#define FOR_EACH_TAP(s, ih, iw, BODY) \
+	do { \
+		int kh0_, kh1_, kw0_, kw1_; \
+		tap_range(ih, (s)->pad, (s)->KH, (s)->OH, &kh0_, &kh1_); \
+		tap_range(iw, (s)->pad, (s)->KW, (s)->OW, &kw0_, &kw1_); \
+		for (int kh = kh0_; kh < kh1_; kh++) \
+			for (int kw = kw0_; kw < kw1_; kw++) { \
+				size_t pix = (size_t)(ih + (s)->pad - kh) * \
+						     (s)->OW + \
+					     (size_t)(iw + (s)->pad - kw); \
+				size_t tap = (size_t)kh * (s)->KW + kw; \
+				BODY; \
+			} \
 	} while (0)
 
 /* out (OH, OW, O) of image n: bias, then every non-zero input scattered
  * through the taps it meets. */
 static void forward_image(float *restrict out, const float *restrict wt,
-	const float *b, const im_nn_conv_src *src, size_t n,
-	const im_nn_conv2d *s)
+			  const float *b, const im_nn_conv_src *src, size_t n,
+			  const im_nn_conv2d *s)
 {
 	int O = s->O, C = s->C;
 	size_t npix = (size_t)s->OH * s->OW;
@@ -140,25 +140,24 @@ static void forward_image(float *restrict out, const float *restrict wt,
 	for (int ih = 0; ih < s->H; ih++)
 		for (int iw = 0; iw < s->W; iw++)
 			for (int c = 0; c < C; c++) {
-				float v = read_at(src, img + ((size_t)ih * s->W +
-					iw) * C + c);
+				float v = read_at(src, img + ((size_t)ih * s->W + iw) * C + c);
 				if (v == 0.0f)
 					continue;
 				FOR_EACH_TAP(s, ih, iw,
-					axpy(out + pix * O, v,
-						wt + (tap * C + c) * O, O));
+					     axpy(out + pix * O, v,
+						  wt + (tap * C + c) * O, O));
 			}
 }
 
 void im_nn_conv2d_forward_direct(float *out, float *scratch,
-	const im_nn_conv_src *src, const float *w, const float *b, int N,
-	const im_nn_conv2d *s, int relu)
+				 const im_nn_conv_src *src, const float *w, const float *b, int N,
+				 const im_nn_conv2d *s, int relu)
 {
 	taps_of_weight(scratch, w, s);
 	size_t per = (size_t)s->OH * s->OW * s->O;
 	for (int n = 0; n < N; n++)
 		forward_image(out + (size_t)n * per, scratch, b, src, (size_t)n,
-			s);
+			      s);
 	for (size_t i = 0; relu && i < (size_t)N * per; i++)
 		out[i] = out[i] > 0.0f ? out[i] : 0.0f;
 }
@@ -166,28 +165,27 @@ void im_nn_conv2d_forward_direct(float *out, float *scratch,
 /* dwt (KH, KW, C, O) += the weight gradient of image n: each non-zero
  * input times the output gradients of the pixels it reached. */
 static void weight_grad_image(float *restrict dwt, const float *restrict d,
-	const im_nn_conv_src *src, size_t n, const im_nn_conv2d *s)
+			      const im_nn_conv_src *src, size_t n, const im_nn_conv2d *s)
 {
 	int O = s->O, C = s->C;
 	size_t img = n * s->H * s->W * C;
 	for (int ih = 0; ih < s->H; ih++)
 		for (int iw = 0; iw < s->W; iw++)
 			for (int c = 0; c < C; c++) {
-				float v = read_at(src, img + ((size_t)ih * s->W +
-					iw) * C + c);
+				float v = read_at(src, img + ((size_t)ih * s->W + iw) * C + c);
 				if (v == 0.0f)
 					continue;
 				FOR_EACH_TAP(s, ih, iw,
-					axpy(dwt + (tap * C + c) * O, v,
-						d + pix * O, O));
+					     axpy(dwt + (tap * C + c) * O, v,
+						  d + pix * O, O));
 			}
 }
 
 /* din (H, W, C) of image n = beta * din + the gradient gathered from the
  * output pixels each input reached. */
 static void input_grad_image(float *restrict din, float beta,
-	const float *restrict wt, const float *restrict d,
-	const im_nn_conv2d *s)
+			     const float *restrict wt, const float *restrict d,
+			     const im_nn_conv2d *s)
 {
 	int O = s->O, C = s->C;
 	for (int ih = 0; ih < s->H; ih++)
@@ -196,15 +194,15 @@ static void input_grad_image(float *restrict din, float beta,
 			for (int c = 0; c < C; c++)
 				g[c] = beta == 0.0f ? 0.0f : g[c];
 			FOR_EACH_TAP(s, ih, iw,
-				for (int c = 0; c < C; c++)
-					g[c] += dot(d + pix * O,
-						wt + (tap * C + c) * O, O));
+				     for (int c = 0; c < C; c++)
+					     g[c] += dot(d + pix * O,
+							 wt + (tap * C + c) * O, O));
 		}
 }
 
 /* dw (O, C, KH, KW) += dwt (KH, KW, C, O). */
 static void add_taps_grad(float *restrict dw, const float *restrict dwt,
-	const im_nn_conv2d *s)
+			  const im_nn_conv2d *s)
 {
 	int KK = s->KH * s->KW;
 	for (int o = 0; o < s->O; o++)
@@ -215,9 +213,9 @@ static void add_taps_grad(float *restrict dw, const float *restrict dwt,
 }
 
 void im_nn_conv2d_backward_direct(float *din, float din_beta, float *dw,
-	float *db, float *scratch, const float *dout,
-	const im_nn_conv_src *src, const float *w, int N,
-	const im_nn_conv2d *s)
+				  float *db, float *scratch, const float *dout,
+				  const im_nn_conv_src *src, const float *w, int N,
+				  const im_nn_conv2d *s)
 {
 	size_t wk = (size_t)s->O * s->C * s->KH * s->KW;
 	size_t pix = (size_t)s->OH * s->OW, per = pix * s->O;
@@ -231,7 +229,7 @@ void im_nn_conv2d_backward_direct(float *din, float din_beta, float *dw,
 		weight_grad_image(dwt, d, src, (size_t)n, s);
 		if (din)
 			input_grad_image(din + (size_t)n * in_per, din_beta, wt,
-				d, s);
+					 d, s);
 	}
 	add_taps_grad(dw, dwt, s);
 	for (size_t r = 0; db && r < (size_t)N * pix; r++)

@@ -67,7 +67,7 @@ const im_nni_encoder_ops *im_nni_encoder_get(im_nn_encoder_kind kind)
 }
 
 int im_nni_layout_add_nd(im_nni_layout *l, const char *name, int ndim,
-	const int64_t *shape)
+			 const int64_t *shape)
 {
 	if (l->n >= l->cap || strlen(name) >= IM_TENSOR_NAME_MAX || ndim < 1 ||
 	    ndim > IM_TENSOR_MAX_DIMS)
@@ -87,7 +87,7 @@ int im_nni_layout_add_nd(im_nni_layout *l, const char *name, int ndim,
 }
 
 int im_nni_layout_add(im_nni_layout *l, const char *name, int64_t d0,
-	int64_t d1)
+		      int64_t d1)
 {
 	int64_t shape[2] = {d0, d1};
 	return im_nni_layout_add_nd(l, name, d1 ? 2 : 1, shape);

@@ -28,7 +28,9 @@
 #include "nn/conv.h"
 #include "nn/internal.h"
 
-enum { ST_CONV, ST_POOL, ST_RES };
+enum { ST_CONV,
+       ST_POOL,
+       ST_RES };
 enum { MAX_STAGES = 12 };
 
 typedef struct conv_layer {
@@ -38,28 +40,28 @@ typedef struct conv_layer {
 
 typedef struct stage {
 	int kind;
-	conv_layer c[2];   /* ST_CONV: c[0]; ST_RES: conv0, conv1 */
-	im_nn_pool2d p;    /* ST_POOL */
-	int relu;          /* ST_CONV: ReLU after */
+	conv_layer c[2];    /* ST_CONV: c[0]; ST_RES: conv0, conv1 */
+	im_nn_pool2d p;     /* ST_POOL */
+	int relu;           /* ST_CONV: ReLU after */
 	size_t in_n, out_n; /* floats per image in and out */
-	size_t cache_n;    /* floats per image kept for the backward */
-	char path[16];     /* module path: "2", "0.1" */
+	size_t cache_n;     /* floats per image kept for the backward */
+	char path[16];      /* module path: "2", "0.1" */
 } stage;
 
 typedef struct convnet {
 	const char *name;
 	int nst;
 	stage st[MAX_STAGES];
-	int H, W, C;       /* current image while building; then the last */
-	int final_relu;    /* impala: ReLU before the flatten */
-	int flat, F;       /* Linear (F, flat) */
+	int H, W, C;    /* current image while building; then the last */
+	int final_relu; /* impala: ReLU before the flatten */
+	int flat, F;    /* Linear (F, flat) */
 	size_t lw, lb;
 	const char *flatten_at, *linear_at, *relu_at; /* module paths */
 	int u8;
 	float scale;
-	int chunk;         /* images per chunk of the lowering and backward */
-	size_t max_img;    /* largest activation of one image, floats */
-	size_t max_patch;  /* largest patch matrix of one image, floats */
+	int chunk;        /* images per chunk of the lowering and backward */
+	size_t max_img;   /* largest activation of one image, floats */
+	size_t max_patch; /* largest patch matrix of one image, floats */
 } convnet;
 
 /* Images whose patch matrices fill about this many floats make one chunk
@@ -74,10 +76,10 @@ void im_nn_set_conv_chunk_floats(size_t floats)
 /* ---- building ------------------------------------------------------------ */
 
 static int add_conv(convnet *e, conv_layer *l, im_nni_layout *lay,
-	const char *path, int O, int K, int stride, int pad)
+		    const char *path, int O, int K, int stride, int pad)
 {
 	int rc = im_nn_conv2d_init(&l->s, e->H, e->W, e->C, O, K, K, stride,
-		pad);
+				   pad);
 	if (rc)
 		return rc;
 	char name[IM_TENSOR_NAME_MAX];
@@ -121,7 +123,7 @@ static void end_stage(convnet *e, stage *s)
 }
 
 static int conv_stage(convnet *e, im_nni_layout *lay, const char *path,
-	int O, int K, int stride, int pad, int relu)
+		      int O, int K, int stride, int pad, int relu)
 {
 	stage *s = new_stage(e, ST_CONV, path);
 	if (!s)
@@ -211,7 +213,7 @@ static int build(convnet *e, im_nn_encoder_kind kind, im_nni_layout *lay)
 }
 
 static int conv_create(void **state, const im_model_spec *s,
-	im_nni_layout *lay)
+		       im_nni_layout *lay)
 {
 	/* Images only, and the encoders are ReLU networks by definition. */
 	if (s->obs.ndim != 3 || s->feature_dim < 1 ||
@@ -244,7 +246,8 @@ static int conv_create(void **state, const im_model_spec *s,
 	e->lw = lay->t[w].offset;
 	e->lb = lay->t[b].offset;
 	size_t c = chunk_budget / e->max_patch;
-	e->chunk = c < 1 ? 1 : c > 4096 ? 4096 : (int)c;
+	e->chunk = c < 1 ? 1 : c > 4096 ? 4096
+					: (int)c;
 	*state = e;
 	return IM_OK;
 }
@@ -280,7 +283,7 @@ static size_t scratch_floats(const convnet *e, int chunk)
 			if (e->st[i].kind == ST_POOL)
 				continue;
 			size_t m = im_nn_conv2d_scratch_floats(&e->st[i].c[k].s,
-				chunk, 1);
+							       chunk, 1);
 			n = m > n ? m : n;
 		}
 	return n;
@@ -334,7 +337,7 @@ static float *stage_out(const convnet *e, const plan *p, int i, int rows)
 /* The input of stage i from image n0 on: the previous stage's output or
  * the observations. */
 static im_nn_conv_src stage_src(const convnet *e, const plan *p,
-	const void *obs, int i, int rows, int n0)
+				const void *obs, int i, int rows, int n0)
 {
 	im_nn_conv_src src = {0};
 	size_t at = (size_t)n0 * e->st[i].in_n;
@@ -349,7 +352,7 @@ static im_nn_conv_src stage_src(const convnet *e, const plan *p,
 }
 
 static void forward_stage(const convnet *e, const plan *p,
-	const float *params, const void *obs, int i, int rows)
+			  const float *params, const void *obs, int i, int rows)
 {
 	const stage *s = &e->st[i];
 	const conv_layer *c = s->c;
@@ -357,17 +360,17 @@ static void forward_stage(const convnet *e, const plan *p,
 	im_nn_conv_src in = stage_src(e, p, obs, i, rows, 0);
 	if (s->kind == ST_CONV) {
 		im_nn_conv2d_forward(out, p->scratch, &in, params + c[0].w,
-			params + c[0].b, rows, &c[0].s, p->chunk, s->relu);
+				     params + c[0].b, rows, &c[0].s, p->chunk, s->relu);
 	} else if (s->kind == ST_POOL) {
 		im_nn_maxpool_forward(out, in.f, rows, &s->p);
 	} else {
 		float *y = stage_out(e, p, i, rows);
 		in.relu = 1;
 		im_nn_conv2d_forward(out, p->scratch, &in, params + c[0].w,
-			params + c[0].b, rows, &c[0].s, p->chunk, 1);
+				     params + c[0].b, rows, &c[0].s, p->chunk, 1);
 		im_nn_conv_src r = {.f = out};
 		im_nn_conv2d_forward(y, p->scratch, &r, params + c[1].w,
-			params + c[1].b, rows, &c[1].s, p->chunk, 0);
+				     params + c[1].b, rows, &c[1].s, p->chunk, 0);
 		im_nn_residual_forward(y, in.f, y, (size_t)rows * s->out_n);
 	}
 }
@@ -375,7 +378,7 @@ static void forward_stage(const convnet *e, const plan *p,
 /* flat (rows, C * H * W) = the last output (rows, H, W, C) with channels
  * outermost, through a ReLU for impala. */
 static void flatten(const convnet *e, float *restrict flat,
-	const float *restrict x, int rows)
+		    const float *restrict x, int rows)
 {
 	size_t C = (size_t)e->C, HW = (size_t)e->H * e->W;
 	for (size_t r = 0; r < (size_t)rows; r++) {
@@ -390,7 +393,7 @@ static void flatten(const convnet *e, float *restrict flat,
 }
 
 static const float *conv_forward(const void *state, const float *params,
-	const void *obs, int rows, float *ws)
+				 const void *obs, int rows, float *ws)
 {
 	const convnet *e = state;
 	plan p;
@@ -399,7 +402,7 @@ static const float *conv_forward(const void *state, const float *params,
 		forward_stage(e, &p, params, obs, i, rows);
 	flatten(e, p.flat, stage_out(e, &p, e->nst - 1, rows), rows);
 	im_nn_linear_act_forward(p.feat, NULL, p.flat, params + e->lw,
-		params + e->lb, rows, e->flat, e->F, IM_NN_ACT_RELU);
+				 params + e->lb, rows, e->flat, e->F, IM_NN_ACT_RELU);
 	return p.feat;
 }
 
@@ -408,7 +411,7 @@ static const float *conv_forward(const void *state, const float *params,
 /* g (m, H, W, C) = the flat gradient of images [n0, n0 + m) back in HWC,
  * zero where the final ReLU was off. */
 static void unflatten(const convnet *e, const plan *p, float *restrict g,
-	int n0, int m)
+		      int n0, int m)
 {
 	size_t C = (size_t)e->C, HW = (size_t)e->H * e->W;
 	for (size_t r = 0; r < (size_t)m; r++) {
@@ -419,14 +422,15 @@ static void unflatten(const convnet *e, const plan *p, float *restrict g,
 			for (size_t c = 0; c < C; c++) {
 				size_t k = c * HW + hw;
 				gr[hw * C + c] = e->final_relu && !(f[k] > 0.0f)
-					? 0.0f : d[k];
+							 ? 0.0f
+							 : d[k];
 			}
 	}
 }
 
 /* g *= (out > 0): the ReLU of the forward, from its output. */
 static void relu_mask(float *restrict g, const float *restrict out,
-	size_t n)
+		      size_t n)
 {
 	for (size_t i = 0; i < n; i++)
 		g[i] = out[i] > 0.0f ? g[i] : 0.0f;
@@ -434,7 +438,7 @@ static void relu_mask(float *restrict g, const float *restrict out,
 
 /* g += d * (x > 0): the gradient through a ReLU read, added. */
 static void relu_add(float *restrict g, const float *restrict d,
-	const float *restrict x, size_t n)
+		     const float *restrict x, size_t n)
 {
 	for (size_t i = 0; i < n; i++)
 		g[i] += x[i] > 0.0f ? d[i] : 0.0f;
@@ -443,8 +447,8 @@ static void relu_add(float *restrict g, const float *restrict d,
 /* One stage's backward over images [n0, n0 + m): *g holds the gradient of
  * its output and is replaced by that of its input (none for stage 0). */
 static void backward_stage(const convnet *e, const plan *p,
-	const float *params, float *grads, const void *obs, int i, int rows,
-	int n0, int m, float **g, float **spare)
+			   const float *params, float *grads, const void *obs, int i, int rows,
+			   int n0, int m, float **g, float **spare)
 {
 	const stage *s = &e->st[i];
 	const conv_layer *c = s->c;
@@ -457,12 +461,12 @@ static void backward_stage(const convnet *e, const plan *p,
 			relu_mask(*g, out, on);
 		if (din)
 			im_nn_conv2d_backward_assign(din, grads + c[0].w,
-				grads + c[0].b, p->scratch, *g, &in,
-				params + c[0].w, m, &c[0].s, m);
+						     grads + c[0].b, p->scratch, *g, &in,
+						     params + c[0].w, m, &c[0].s, m);
 		else
 			im_nn_conv2d_backward(NULL, grads + c[0].w,
-				grads + c[0].b, p->scratch, *g, &in,
-				params + c[0].w, m, &c[0].s, m);
+					      grads + c[0].b, p->scratch, *g, &in,
+					      params + c[0].w, m, &c[0].s, m);
 	} else if (s->kind == ST_POOL) {
 		memset(din, 0, inn * sizeof(float));
 		im_nn_maxpool_backward(din, *g, in.f, out, m, &s->p);
@@ -472,12 +476,12 @@ static void backward_stage(const convnet *e, const plan *p,
 		float *dr = spare[0], *dx1 = spare[1];
 		im_nn_conv_src rs = {.f = r};
 		im_nn_conv2d_backward_assign(dr, grads + c[1].w, grads + c[1].b,
-			p->scratch, *g, &rs, params + c[1].w, m, &c[1].s, m);
+					     p->scratch, *g, &rs, params + c[1].w, m, &c[1].s, m);
 		relu_mask(dr, r, on);
 		in.relu = 1;
 		im_nn_conv2d_backward_assign(dx1, grads + c[0].w,
-			grads + c[0].b, p->scratch, dr, &in, params + c[0].w, m,
-			&c[0].s, m);
+					     grads + c[0].b, p->scratch, dr, &in, params + c[0].w, m,
+					     &c[0].s, m);
 		/* dx = dy (the identity branch) + the branch through ReLU(x) */
 		relu_add(*g, dx1, in.f, on);
 		return;
@@ -488,40 +492,41 @@ static void backward_stage(const convnet *e, const plan *p,
 }
 
 static void conv_backward(const void *state, const float *params,
-	float *grads, const void *obs, float *dfeat, int rows, float *ws)
+			  float *grads, const void *obs, float *dfeat, int rows, float *ws)
 {
 	const convnet *e = state;
 	plan p;
 	layout(e, rows, ws, &p);
 	im_nn_act_bias_backward(dfeat, grads + e->lb, dfeat, p.feat, rows,
-		e->F, IM_NN_ACT_RELU);
+				e->F, IM_NN_ACT_RELU);
 	im_nn_linear_backward_assign(p.dflat, grads + e->lw, NULL, dfeat,
-		p.flat, params + e->lw, rows, e->flat, e->F);
+				     p.flat, params + e->lw, rows, e->flat, e->F);
 	for (int n0 = 0; n0 < rows; n0 += p.chunk) {
 		int m = rows - n0 < p.chunk ? rows - n0 : p.chunk;
 		float *g = p.g[0], *spare[2] = {p.g[1], p.g[2]};
 		unflatten(e, &p, g, n0, m);
 		for (int i = e->nst - 1; i >= 0; i--)
 			backward_stage(e, &p, params, grads, obs, i, rows, n0, m,
-				&g, spare);
+				       &g, spare);
 	}
 }
 
 /* ---- describe ----------------------------------------------------------- */
 
 static void describe_conv(im_nni_writer *w, const char *indent,
-	const char *name, const im_nn_conv2d *s)
+			  const char *name, const im_nn_conv2d *s)
 {
 	im_nni_printf(w, "%s(%s): Conv2d(%d, %d, kernel_size=(%d, %d), "
-		"stride=(%d, %d)", indent, name, s->C, s->O, s->KH, s->KW,
-		s->stride, s->stride);
+			 "stride=(%d, %d)",
+		      indent, name, s->C, s->O, s->KH, s->KW,
+		      s->stride, s->stride);
 	if (s->pad)
 		im_nni_printf(w, ", padding=(%d, %d)", s->pad, s->pad);
 	im_nni_printf(w, ")  # out %dx%dx%d\n", s->OH, s->OW, s->O);
 }
 
 static void describe_impala_stage(const convnet *e, im_nni_writer *w,
-	int i)
+				  int i)
 {
 	const stage *s = &e->st[i];
 	const char *k = strchr(s->path, '.') + 1;
@@ -531,11 +536,13 @@ static void describe_impala_stage(const convnet *e, im_nni_writer *w,
 		describe_conv(w, "      ", k, &s->c[0].s);
 	} else if (s->kind == ST_POOL) {
 		im_nni_printf(w, "      (%s): MaxPool2d(kernel_size=3, stride=2, "
-			"padding=1)  # out %dx%dx%d\n", k, s->p.OH, s->p.OW,
-			s->p.C);
+				 "padding=1)  # out %dx%dx%d\n",
+			      k, s->p.OH, s->p.OW,
+			      s->p.C);
 	} else {
 		im_nni_printf(w, "      (%s): ResidualBlock(  "
-			"# x + conv1(relu(conv0(relu(x))))\n", k);
+				 "# x + conv1(relu(conv0(relu(x))))\n",
+			      k);
 		describe_conv(w, "        ", "conv0", &s->c[0].s);
 		describe_conv(w, "        ", "conv1", &s->c[1].s);
 		im_nni_printf(w, "      )\n");
@@ -548,13 +555,15 @@ static void conv_describe(const void *state, im_nni_writer *w)
 {
 	const convnet *e = state;
 	im_nni_printf(w, "  (encoder): Sequential(  # %s; input (H, W, C) = "
-		"(%d, %d, %d) %s, permuted to NCHW by the module\n", e->name,
-		e->st[0].kind == ST_CONV ? e->st[0].c[0].s.H : 0,
-		e->st[0].c[0].s.W, e->st[0].c[0].s.C,
-		e->u8 ? "uint8" : "float32");
+			 "(%d, %d, %d) %s, permuted to NCHW by the module\n",
+		      e->name,
+		      e->st[0].kind == ST_CONV ? e->st[0].c[0].s.H : 0,
+		      e->st[0].c[0].s.W, e->st[0].c[0].s.C,
+		      e->u8 ? "uint8" : "float32");
 	if (e->u8)
 		im_nni_printf(w, "    # uint8 input: the first layer reads v * "
-			"%g\n", (double)e->scale);
+				 "%g\n",
+			      (double)e->scale);
 	for (int i = 0; i < e->nst; i++) {
 		const stage *s = &e->st[i];
 		if (e->final_relu) {
@@ -567,10 +576,12 @@ static void conv_describe(const void *state, im_nni_writer *w)
 	if (e->final_relu)
 		im_nni_printf(w, "    (3): ReLU()\n");
 	im_nni_printf(w, "    (%s): Flatten(start_dim=1, end_dim=-1)  "
-		"# C * H * W = %d * %d * %d\n", e->flatten_at, e->C, e->H, e->W);
+			 "# C * H * W = %d * %d * %d\n",
+		      e->flatten_at, e->C, e->H, e->W);
 	im_nni_printf(w, "    (%s): Linear(in_features=%d, out_features=%d, "
-		"bias=True)\n    (%s): ReLU()\n  )\n", e->linear_at, e->flat, e->F,
-		e->relu_at);
+			 "bias=True)\n    (%s): ReLU()\n  )\n",
+		      e->linear_at, e->flat, e->F,
+		      e->relu_at);
 }
 
 static double layer_macs(const im_nn_conv2d *s)

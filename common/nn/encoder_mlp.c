@@ -13,13 +13,13 @@
 #include "nn/internal.h"
 
 typedef struct mlp {
-	int L;                             /* linear layers */
-	int width[IM_NNI_MAX_LAYERS + 1];  /* width[0] = obs, width[L] = feature */
-	size_t w_off[IM_NNI_MAX_LAYERS];   /* (width[l+1], width[l]) */
-	size_t b_off[IM_NNI_MAX_LAYERS];   /* (width[l+1]) */
+	int L;                            /* linear layers */
+	int width[IM_NNI_MAX_LAYERS + 1]; /* width[0] = obs, width[L] = feature */
+	size_t w_off[IM_NNI_MAX_LAYERS];  /* (width[l+1], width[l]) */
+	size_t b_off[IM_NNI_MAX_LAYERS];  /* (width[l+1]) */
 	im_nn_activation act;
-	int u8;                            /* observations are uint8 */
-	float scale;                       /* uint8 only: input is v * scale */
+	int u8;      /* observations are uint8 */
+	float scale; /* uint8 only: input is v * scale */
 } mlp;
 
 static int mlp_create(void **state, const im_model_spec *s, im_nni_layout *lay)
@@ -105,7 +105,7 @@ static float *layer_out(const mlp *e, float *ws, int rows, int l)
 }
 
 static const float *input_of(const mlp *e, const void *obs, float *ws,
-	int rows, int convert)
+			     int rows, int convert)
 {
 	if (!e->u8)
 		return obs;
@@ -119,7 +119,7 @@ static const float *input_of(const mlp *e, const void *obs, float *ws,
 }
 
 static const float *mlp_forward(const void *state, const float *params,
-	const void *obs, int rows, float *ws)
+				const void *obs, int rows, float *ws)
 {
 	const mlp *e = state;
 	const float *in = input_of(e, obs, ws, rows, 1);
@@ -128,15 +128,15 @@ static const float *mlp_forward(const void *state, const float *params,
 	for (int l = 0; l < e->L; l++) {
 		float *out = layer_out(e, ws, rows, l + 1);
 		im_nn_linear_act_forward(out, wt, in, params + e->w_off[l],
-			params + e->b_off[l], rows, e->width[l], e->width[l + 1],
-			e->act);
+					 params + e->b_off[l], rows, e->width[l], e->width[l + 1],
+					 e->act);
 		in = out;
 	}
 	return in;
 }
 
 static void mlp_backward(const void *state, const float *params,
-	float *grads, const void *obs, float *dfeat, int rows, float *ws)
+			 float *grads, const void *obs, float *dfeat, int rows, float *ws)
 {
 	const mlp *e = state;
 	float *bufs[2];
@@ -149,7 +149,7 @@ static void mlp_backward(const void *state, const float *params,
 				    : input_of(e, obs, ws, rows, 0);
 		/* The bias gradient is summed in the activation's pass. */
 		im_nn_act_bias_backward(d, grads + e->b_off[l], d, out, rows,
-			e->width[l + 1], e->act);
+					e->width[l + 1], e->act);
 		/* The first layer's input is the observations: no gradient.
 		 * Elsewhere din is assigned, so the buffer needs no zeroing. */
 		float *din = l ? bufs[l & 1] : NULL, *dw = grads + e->w_off[l];
@@ -157,7 +157,7 @@ static void mlp_backward(const void *state, const float *params,
 		int C = e->width[l], OC = e->width[l + 1];
 		if (din)
 			im_nn_linear_backward_assign(din, dw, NULL, d, in, w, rows,
-				C, OC);
+						     C, OC);
 		else
 			im_nn_linear_backward(NULL, dw, NULL, d, in, w, rows, C, OC);
 		d = din;
@@ -171,9 +171,9 @@ static void mlp_describe(const void *state, im_nni_writer *w)
 	im_nni_printf(w, "  (encoder): Sequential(\n");
 	for (int l = 0; l < e->L; l++) {
 		im_nni_printf(w,
-			"    (%d): Linear(in_features=%d, out_features=%d, "
-			"bias=True)\n    (%d): %s()\n",
-			2 * l, e->width[l], e->width[l + 1], 2 * l + 1, act);
+			      "    (%d): Linear(in_features=%d, out_features=%d, "
+			      "bias=True)\n    (%d): %s()\n",
+			      2 * l, e->width[l], e->width[l + 1], 2 * l + 1, act);
 	}
 	im_nni_printf(w, "  )\n");
 }

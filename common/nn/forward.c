@@ -12,10 +12,10 @@ struct im_model_ws {
 	const im_model *m;
 	int max_T1, max_B;
 	float *mem;
-	float *enc_ws;      /* encoder workspace for max_T1 * max_B rows */
-	float *nobs;        /* (N, obs_numel) normalised obs, obs_norm only */
-	float *x;           /* (N, core_in) LSTM input */
-	float *lstm_mem;    /* im_nn_lstm_cache_floats() */
+	float *enc_ws;   /* encoder workspace for max_T1 * max_B rows */
+	float *nobs;     /* (N, obs_numel) normalised obs, obs_norm only */
+	float *x;        /* (N, core_in) LSTM input */
+	float *lstm_mem; /* im_nn_lstm_cache_floats() */
 	float *lstm_scratch;
 	float *dfeat;       /* (N, feature_dim), LSTM only */
 	float *dcore;       /* (N, core_dim) */
@@ -27,7 +27,7 @@ struct im_model_ws {
 	int have_forward;
 	im_model_input in;
 	im_nn_lstm_cache cache;
-	const float *feat;  /* (T1*B, feature_dim) inside enc_ws */
+	const float *feat;   /* (T1*B, feature_dim) inside enc_ws */
 	const void *enc_obs; /* what the encoder read: in.obs or nobs */
 };
 
@@ -58,7 +58,7 @@ static size_t ws_floats(const im_model *m, int T1, int B)
 }
 
 int im_model_ws_new(im_model_ws **out, const im_model *m, int max_T1,
-	int max_B)
+		    int max_B)
 {
 	if (max_T1 < 1 || max_B < 1 || (int64_t)max_T1 * max_B > (1 << 24))
 		return IM_EINVAL;
@@ -84,7 +84,7 @@ int im_model_ws_new(im_model_ws **out, const im_model *m, int max_T1,
 		ws->x = carve(&p, N * m->core_in);
 		ws->lstm_mem = carve(&p, im_nn_lstm_cache_floats(max_T1, max_B, (int)H));
 		ws->lstm_scratch = carve(&p,
-			im_nn_lstm_scratch_floats(max_T1, max_B, (int)H));
+					 im_nn_lstm_scratch_floats(max_T1, max_B, (int)H));
 		ws->dfeat = carve(&p, N * m->spec.feature_dim);
 		ws->eh = carve(&p, (size_t)max_B * H);
 		ws->ec = carve(&p, (size_t)max_B * H);
@@ -114,7 +114,7 @@ void im_model_ws_free(im_model_ws *ws)
 
 /* x (rows, F + 1 + n) = [features, clip(prev_reward, -1, 1), action]. */
 static int build_core_input(const im_model *m, float *x, const float *feat,
-	const im_model_input *in, int rows)
+			    const im_model_input *in, int rows)
 {
 	int F = m->spec.feature_dim, n = m->n, I = m->core_in;
 	int discrete = m->spec.act.kind == IM_ACT_DISCRETE;
@@ -122,7 +122,8 @@ static int build_core_input(const im_model *m, float *x, const float *feat,
 		float *xr = x + (size_t)r * I;
 		memcpy(xr, feat + (size_t)r * F, (size_t)F * sizeof(float));
 		float rw = in->prev_reward ? in->prev_reward[r] : 0.0f;
-		xr[F] = rw > 1.0f ? 1.0f : rw < -1.0f ? -1.0f : rw;
+		xr[F] = rw > 1.0f ? 1.0f : rw < -1.0f ? -1.0f
+						      : rw;
 		float *a = xr + F + 1;
 		if (discrete) {
 			int32_t k = in->prev_action ? in->prev_action[r] : 0;
@@ -132,7 +133,7 @@ static int build_core_input(const im_model *m, float *x, const float *feat,
 			a[k] = 1.0f;
 		} else if (in->prev_action_box) {
 			memcpy(a, in->prev_action_box + (size_t)r * n,
-				(size_t)n * sizeof(float));
+			       (size_t)n * sizeof(float));
 		} else {
 			memset(a, 0, (size_t)n * sizeof(float));
 		}
@@ -142,8 +143,8 @@ static int build_core_input(const im_model *m, float *x, const float *feat,
 
 /* Encoder, core and heads over in->T1 * in->B rows; keeps the cache. */
 static int forward_rows(im_model_ws *ws, const float *params,
-	const im_model_input *in, const float *h0, const float *c0,
-	float *policy_out, float *baseline)
+			const im_model_input *in, const float *h0, const float *c0,
+			float *policy_out, float *baseline)
 {
 	const im_model *m = ws->m;
 	int rows = in->T1 * in->B;
@@ -151,12 +152,12 @@ static int forward_rows(im_model_ws *ws, const float *params,
 	ws->enc_obs = in->obs;
 	if (m->spec.obs_norm) {
 		im_nn_obsnorm_apply(ws->nobs, in->obs,
-			im_nni_t(m, params, m->t_on_mean),
-			im_nni_t(m, params, m->t_on_var), rows, m->obs_numel);
+				    im_nni_t(m, params, m->t_on_mean),
+				    im_nni_t(m, params, m->t_on_var), rows, m->obs_numel);
 		ws->enc_obs = ws->nobs;
 	}
 	ws->feat = m->enc->forward(m->enc_state, params, ws->enc_obs, rows,
-		ws->enc_ws);
+				   ws->enc_ws);
 	const float *core = ws->feat;
 	if (m->spec.use_lstm) {
 		int rc = build_core_input(m, ws->x, ws->feat, in, rows);
@@ -165,13 +166,13 @@ static int forward_rows(im_model_ws *ws, const float *params,
 		int H = m->spec.lstm_hidden;
 		im_nn_lstm_cache_bind(&ws->cache, ws->lstm_mem, in->T1, in->B, H);
 		im_nn_lstm_forward(&ws->cache, ws->x, in->reset, h0, c0,
-			im_nni_t(m, params, m->t_wih), im_nni_t(m, params, m->t_whh),
-			im_nni_t(m, params, m->t_bih), im_nni_t(m, params, m->t_bhh),
-			in->T1, in->B, m->core_in, H);
+				   im_nni_t(m, params, m->t_wih), im_nni_t(m, params, m->t_whh),
+				   im_nni_t(m, params, m->t_bih), im_nni_t(m, params, m->t_bhh),
+				   in->T1, in->B, m->core_in, H);
 		core = ws->cache.h;
 	}
 	im_nni_heads_forward(policy_out, baseline, ws->heads, m, params, core,
-		rows);
+			     rows);
 	ws->in = *in;
 	ws->have_forward = 1;
 	return IM_OK;
@@ -186,8 +187,8 @@ static int check_input(const im_model_ws *ws, const im_model_input *in)
 }
 
 int im_model_act(im_model_ws *ws, const float *params,
-	const im_model_input *in, float *h, float *c, float *policy_out,
-	float *baseline)
+		 const im_model_input *in, float *h, float *c, float *policy_out,
+		 float *baseline)
 {
 	int rc = check_input(ws, in);
 	if (rc || in->T1 != 1)
@@ -204,7 +205,7 @@ int im_model_act(im_model_ws *ws, const float *params,
 /* Values of the extra bootstrap rows: one acting step each, from the
  * cached state after step t of sequence b, in chunks of max_B rows. */
 static int extra_rows(im_model_ws *ws, const float *params,
-	const im_model_extra *ex, float *value)
+		      const im_model_extra *ex, float *value)
 {
 	const im_model *m = ws->m;
 	int H = m->spec.lstm_hidden, rows = ws->in.T1 * ws->in.B;
@@ -218,20 +219,22 @@ static int extra_rows(im_model_ws *ws, const float *params,
 			if (!m->spec.use_lstm)
 				continue;
 			memcpy(ws->eh + (size_t)j * H, ws->cache.h + (size_t)idx * H,
-				(size_t)H * sizeof(float));
+			       (size_t)H * sizeof(float));
 			memcpy(ws->ec + (size_t)j * H, ws->cache.c + (size_t)idx * H,
-				(size_t)H * sizeof(float));
+			       (size_t)H * sizeof(float));
 		}
 		im_model_input in = {
-			.T1 = 1, .B = k,
+			.T1 = 1,
+			.B = k,
 			.obs = (const char *)ex->obs + (size_t)j0 * row,
 			.prev_action = ex->prev_action ? ex->prev_action + j0 : NULL,
 			.prev_action_box = ex->prev_action_box
-				? ex->prev_action_box + (size_t)j0 * m->n : NULL,
+						   ? ex->prev_action_box + (size_t)j0 * m->n
+						   : NULL,
 			.prev_reward = ex->prev_reward ? ex->prev_reward + j0 : NULL,
 		};
 		int rc = im_model_act(ws->extra, params, &in, ws->eh, ws->ec,
-			ws->epol, value + j0);
+				      ws->epol, value + j0);
 		if (rc)
 			return rc;
 	}
@@ -239,9 +242,9 @@ static int extra_rows(im_model_ws *ws, const float *params,
 }
 
 int im_model_forward(im_model_ws *ws, const float *params,
-	const im_model_input *in, const float *h0, const float *c0,
-	const im_model_extra *extra, float *policy_out, float *baseline,
-	float *extra_value)
+		     const im_model_input *in, const float *h0, const float *c0,
+		     const im_model_extra *extra, float *policy_out, float *baseline,
+		     float *extra_value)
 {
 	int rc = check_input(ws, in);
 	if (rc)
@@ -259,7 +262,7 @@ int im_model_forward(im_model_ws *ws, const float *params,
 }
 
 int im_model_backward(im_model_ws *ws, const float *params,
-	const float *dpolicy_out, const float *dbaseline, float *grads)
+		      const float *dpolicy_out, const float *dbaseline, float *grads)
 {
 	if (!ws->have_forward)
 		return IM_ESTATE;
@@ -268,20 +271,20 @@ int im_model_backward(im_model_ws *ws, const float *params,
 	int rows = in->T1 * in->B, F = m->spec.feature_dim;
 	const float *core = m->spec.use_lstm ? ws->cache.h : ws->feat;
 	im_nni_heads_backward(ws->dcore, grads, ws->heads, m, params,
-		dpolicy_out, dbaseline, core, rows);
+			      dpolicy_out, dbaseline, core, rows);
 	float *dfeat = ws->dcore;
 	if (m->spec.use_lstm) {
 		dfeat = ws->dfeat;
 		memset(dfeat, 0, (size_t)rows * F * sizeof(float));
 		im_nn_lstm_backward(dfeat, F, grads + m->tensors[m->t_wih].offset,
-			grads + m->tensors[m->t_whh].offset,
-			grads + m->tensors[m->t_bih].offset,
-			grads + m->tensors[m->t_bhh].offset, ws->lstm_scratch,
-			ws->dcore, &ws->cache, ws->x, in->reset,
-			im_nni_t(m, params, m->t_wih), im_nni_t(m, params, m->t_whh),
-			in->T1, in->B, m->core_in, m->spec.lstm_hidden);
+				    grads + m->tensors[m->t_whh].offset,
+				    grads + m->tensors[m->t_bih].offset,
+				    grads + m->tensors[m->t_bhh].offset, ws->lstm_scratch,
+				    ws->dcore, &ws->cache, ws->x, in->reset,
+				    im_nni_t(m, params, m->t_wih), im_nni_t(m, params, m->t_whh),
+				    in->T1, in->B, m->core_in, m->spec.lstm_hidden);
 	}
 	m->enc->backward(m->enc_state, params, grads, ws->enc_obs, dfeat, rows,
-		ws->enc_ws);
+			 ws->enc_ws);
 	return IM_OK;
 }

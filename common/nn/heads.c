@@ -14,7 +14,7 @@
 
 /* PopArt's statistics; the identity (0, 1) without PopArt. */
 static void value_stats(float *mu, float *sigma, const im_model *m,
-	const float *params)
+			const float *params)
 {
 	*mu = m->t_mu >= 0 ? *im_nni_t(m, params, m->t_mu) : 0.0f;
 	*sigma = m->t_sigma >= 0 ? *im_nni_t(m, params, m->t_sigma) : 1.0f;
@@ -59,7 +59,7 @@ static heads_ws carve(const im_model *m, float *ws)
 
 /* The arena's head weights as one (n+1, C) matrix; biases into b. */
 static void pack_weights(float *w, float *b, const im_model *m,
-	const float *params)
+			 const float *params)
 {
 	size_t C = (size_t)m->core_dim, n = (size_t)m->n;
 	memcpy(w, im_nni_t(m, params, m->t_pw), n * C * sizeof(float));
@@ -71,7 +71,7 @@ static void pack_weights(float *w, float *b, const im_model *m,
 }
 
 void im_nni_heads_forward(float *policy_out, float *baseline, float *ws,
-	const im_model *m, const float *params, const float *core, int rows)
+			  const im_model *m, const float *params, const float *core, int rows)
 {
 	heads_ws h = carve(m, ws);
 	int n = m->n, O = n + 1, C = m->core_dim;
@@ -84,7 +84,7 @@ void im_nni_heads_forward(float *policy_out, float *baseline, float *ws,
 	 * of core for three outputs (~3% of the 2x64 update). */
 	im_nni_transpose(h.wt, h.w, O, C);
 	cblas_sgemm(CblasRowMajor, CblasNoTrans, CblasNoTrans, rows, O, C,
-		1.0f, core, C, h.wt, O, 0.0f, h.io, O);
+		    1.0f, core, C, h.wt, O, 0.0f, h.io, O);
 	/* The bias is added while splitting, in the one pass over io; the
 	 * value is unnormalised there too (an exact no-op without PopArt). */
 	float mu, sigma;
@@ -102,7 +102,7 @@ void im_nni_heads_forward(float *policy_out, float *baseline, float *ws,
  * sums, summed in row order in float like im_nn_linear_backward's.  vscale
  * is PopArt's sigma: the normalised output's gradient is sigma dL/dV. */
 static void pack_dout(float *io, float *db, const float *dpolicy,
-	const float *dbaseline, float vscale, int n, int rows)
+		      const float *dbaseline, float vscale, int n, int rows)
 {
 	int O = n + 1;
 	memset(db, 0, (size_t)O * sizeof(float));
@@ -126,8 +126,8 @@ static void add_to(float *dst, const float *src, size_t len)
 }
 
 void im_nni_heads_backward(float *dcore, float *grads, float *ws,
-	const im_model *m, const float *params, const float *dpolicy,
-	const float *dbaseline, const float *core, int rows)
+			   const im_model *m, const float *params, const float *dpolicy,
+			   const float *dbaseline, const float *core, int rows)
 {
 	heads_ws h = carve(m, ws);
 	int n = m->n, O = n + 1, C = m->core_dim;
@@ -137,10 +137,10 @@ void im_nni_heads_backward(float *dcore, float *grads, float *ws,
 	pack_dout(h.io, h.b, dpolicy, dbaseline, sigma, n, rows);
 	memset(h.dw, 0, (size_t)O * C * sizeof(float));
 	im_nn_linear_backward_assign(dcore, h.dw, NULL, h.io, core, h.w, rows,
-		C, O);
+				     C, O);
 	add_to(grads + m->tensors[m->t_pw].offset, h.dw, (size_t)n * C);
 	add_to(grads + m->tensors[m->t_bw].offset, h.dw + (size_t)n * C,
-		(size_t)C);
+	       (size_t)C);
 	add_to(grads + m->tensors[m->t_pb].offset, h.b, (size_t)n);
 	add_to(grads + m->tensors[m->t_bb].offset, h.b + n, 1);
 }

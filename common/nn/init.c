@@ -100,7 +100,7 @@ static int fill_orthogonal(float *w, int rows, int cols, im_rng *r)
  * the kernel area of a conv weight flattened to (O, C * KH * KW) (1 for a
  * Linear), as torch.nn.init computes it. */
 static int fill_weight(float *w, int rows, int cols, int receptive,
-	im_nn_init method, im_rng *r)
+		       im_nn_init method, im_rng *r)
 {
 	double fan = (double)rows * receptive + cols;
 	switch (method) {
@@ -126,7 +126,7 @@ static double fan_in(const im_tensor_desc *t)
 }
 
 static int init_tensor(const im_model *m, float *params, int i,
-	im_nn_init method, im_rng *r)
+		       im_nn_init method, im_rng *r)
 {
 	const im_tensor_desc *t = &m->tensors[i];
 	float *p = params + t->offset;
@@ -143,9 +143,9 @@ static int init_tensor(const im_model *m, float *params, int i,
 	}
 	if (method == IM_NN_INIT_IDENTITY) {
 		/* A bias follows its weight; both use the weight's fan_in. */
-		double fi = lstm ? m->spec.lstm_hidden
-			  : t->ndim >= 2 ? fan_in(t)
-					 : fan_in(&m->tensors[i - 1]);
+		double fi = lstm           ? m->spec.lstm_hidden
+			    : t->ndim >= 2 ? fan_in(t)
+					   : fan_in(&m->tensors[i - 1]);
 		fill_uniform(p, t->numel, 1.0 / sqrt(fi), r);
 		return IM_OK;
 	}
@@ -158,7 +158,7 @@ static int init_tensor(const im_model *m, float *params, int i,
 	int blocks = lstm ? 4 : 1;
 	for (int g = 0; g < blocks; g++) {
 		int rc = fill_weight(p + (size_t)g * (rows / blocks) * cols,
-			rows / blocks, cols, receptive, method, r);
+				     rows / blocks, cols, receptive, method, r);
 		if (rc)
 			return rc;
 	}
@@ -166,7 +166,7 @@ static int init_tensor(const im_model *m, float *params, int i,
 }
 
 int im_model_init_params(const im_model *m, float *params, im_nn_init method,
-	uint64_t seed)
+			 uint64_t seed)
 {
 	if ((unsigned)method > IM_NN_INIT_XAVIER_NORMAL)
 		return IM_EINVAL;

@@ -26,10 +26,10 @@ typedef struct im_nni_layout {
 
 /* Adds a 1-D (d1 == 0) or 2-D tensor; returns its index or IM_ERANGE. */
 int im_nni_layout_add(im_nni_layout *l, const char *name, int64_t d0,
-	int64_t d1);
+		      int64_t d1);
 /* Adds a tensor of ndim (1..IM_TENSOR_MAX_DIMS) dimensions. */
 int im_nni_layout_add_nd(im_nni_layout *l, const char *name, int ndim,
-	const int64_t *shape);
+			 const int64_t *shape);
 
 /* Text sink of describe: a FILE or a bounded buffer (snprintf rules). */
 typedef struct im_nni_writer {
@@ -57,11 +57,11 @@ typedef struct im_nni_encoder_ops {
 	/* Features (rows, feature_dim) of obs (rows, obs_numel), returned as a
 	 * pointer into ws, valid until the next call on ws. */
 	const float *(*forward)(const void *state, const float *params,
-		const void *obs, int rows, float *ws);
+				const void *obs, int rows, float *ws);
 	/* Accumulates into grads from dfeat (rows, feature_dim; clobbered),
 	 * using the cache of the last forward on ws with the same obs. */
 	void (*backward)(const void *state, const float *params, float *grads,
-		const void *obs, float *dfeat, int rows, float *ws);
+			 const void *obs, float *dfeat, int rows, float *ws);
 	void (*describe)(const void *state, im_nni_writer *w);
 	/* Multiply-adds of the forward per observation; *first: those of the
 	 * first layer (whose input needs no gradient). */
@@ -89,16 +89,16 @@ struct im_model {
 	/* Indices into tensors (-1 when absent). */
 	int t_wih, t_whh, t_bih, t_bhh;
 	int t_pw, t_pb, t_logstd, t_bw, t_bb;
-	int t_mu, t_sigma; /* PopArt's statistics (non-trainable), or -1 */
+	int t_mu, t_sigma;                   /* PopArt's statistics (non-trainable), or -1 */
 	int t_on_mean, t_on_var, t_on_count; /* obs_norm's, or -1 */
-	float *params; /* (nparams), 64-byte aligned */
-	float *grads;  /* (nparams) */
+	float *params;                       /* (nparams), 64-byte aligned */
+	float *grads;                        /* (nparams) */
 };
 
 /* wt (C, O) = w (O, C) transposed, for products that run faster on the
  * untransposed weights (linear.c). */
 void im_nni_transpose(float *restrict wt, const float *restrict w, int O,
-	int C);
+		      int C);
 
 /* The policy and baseline heads as one fused layer (heads.c).  ws: at
  * least im_nni_heads_ws_floats() floats, 64-byte aligned, owned by the
@@ -107,15 +107,15 @@ void im_nni_transpose(float *restrict wt, const float *restrict w, int O,
 size_t im_nni_heads_ws_floats(const im_model *m, int rows);
 /* policy_out (rows, n) and baseline (rows) from core (rows, core_dim). */
 void im_nni_heads_forward(float *policy_out, float *baseline, float *ws,
-	const im_model *m, const float *params, const float *core, int rows);
+			  const im_model *m, const float *params, const float *core, int rows);
 /* ASSIGNS dcore (rows, core_dim) and accumulates the heads' weight and
  * bias gradients into grads (arena layout). */
 void im_nni_heads_backward(float *dcore, float *grads, float *ws,
-	const im_model *m, const float *params, const float *dpolicy,
-	const float *dbaseline, const float *core, int rows);
+			   const im_model *m, const float *params, const float *dpolicy,
+			   const float *dbaseline, const float *core, int rows);
 
 static inline const float *im_nni_t(const im_model *m, const float *arena,
-	int idx)
+				    int idx)
 {
 	return arena + m->tensors[idx].offset;
 }

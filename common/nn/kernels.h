@@ -40,9 +40,9 @@ void im_nn_set_row_blocks(int mode);
 
 /* out: (N, OC); in: (N, C); w: (OC, C); b: (OC) or NULL. */
 void im_nn_linear_forward(float *out, const float *in, const float *w,
-	const float *b, int N, int C, int OC);
+			  const float *b, int N, int C, int OC);
 void im_nn_linear_forward_naive(float *out, const float *in, const float *w,
-	const float *b, int N, int C, int OC);
+				const float *b, int N, int C, int OC);
 
 /* Fused out = act(in @ w^T + b): bias and activation applied to each block
  * of rows right after its product, while it is in cache.  wt: scratch of
@@ -53,53 +53,53 @@ void im_nn_linear_forward_naive(float *out, const float *in, const float *w,
  * fastest; otherwise, and without wt, one sgemm with w read transposed.
  * The naive twin ignores wt. */
 void im_nn_linear_act_forward(float *out, float *wt, const float *in,
-	const float *w, const float *b, int N, int C, int OC,
-	im_nn_activation act);
+			      const float *w, const float *b, int N, int C, int OC,
+			      im_nn_activation act);
 void im_nn_linear_act_forward_naive(float *out, float *wt, const float *in,
-	const float *w, const float *b, int N, int C, int OC,
-	im_nn_activation act);
+				    const float *w, const float *b, int N, int C, int OC,
+				    im_nn_activation act);
 
 /* din += dout @ w; dw += dout^T @ in; db += sum over rows of dout.
  * din: (N, C) or NULL (no gradient wanted, e.g. the observations);
  * dw: (OC, C); db: (OC) or NULL; dout: (N, OC); in: (N, C); w: (OC, C). */
 void im_nn_linear_backward(float *din, float *dw, float *db,
-	const float *dout, const float *in, const float *w, int N, int C,
-	int OC);
+			   const float *dout, const float *in, const float *w, int N, int C,
+			   int OC);
 void im_nn_linear_backward_naive(float *din, float *dw, float *db,
-	const float *dout, const float *in, const float *w, int N, int C,
-	int OC);
+				 const float *dout, const float *in, const float *w, int N, int C,
+				 int OC);
 
 /* The same, except that din is ASSIGNED: din = dout @ w (an sgemm with
  * beta 0), and its prior content, even NaN, is never read; dw and db still
  * accumulate.  For the first writer of a gradient buffer, which then needs
  * no zeroing pass first.  din: (N, C), not NULL. */
 void im_nn_linear_backward_assign(float *din, float *dw, float *db,
-	const float *dout, const float *in, const float *w, int N, int C,
-	int OC);
+				  const float *dout, const float *in, const float *w, int N, int C,
+				  int OC);
 void im_nn_linear_backward_assign_naive(float *din, float *dw, float *db,
-	const float *dout, const float *in, const float *w, int N, int C,
-	int OC);
+					const float *dout, const float *in, const float *w, int N, int C,
+					int OC);
 
 /* ---- Elementwise activations ------------------------------------------- */
 
 /* out = act(in); out may equal in.  n elements. */
 void im_nn_act_forward(float *out, const float *in, size_t n,
-	im_nn_activation act);
+		       im_nn_activation act);
 /* din = dout * act'(x), written from the forward OUTPUT out = act(x)
  * (relu: out > 0; tanh: 1 - out^2).  Assigns; din may equal dout. */
 void im_nn_act_backward(float *din, const float *dout, const float *out,
-	size_t n, im_nn_activation act);
+			size_t n, im_nn_activation act);
 void im_nn_act_backward_naive(float *din, const float *dout,
-	const float *out, size_t n, im_nn_activation act);
+			      const float *out, size_t n, im_nn_activation act);
 
 /* The same over N rows of OC, and db (OC) += the column sums of din: the
  * bias gradient of the linear layer whose output went through the
  * activation, summed in the same pass (pass NULL as that layer's db).
  * Assigns din (din may equal dout); db accumulates and must not overlap. */
 void im_nn_act_bias_backward(float *din, float *db, const float *dout,
-	const float *out, int N, int OC, im_nn_activation act);
+			     const float *out, int N, int OC, im_nn_activation act);
 void im_nn_act_bias_backward_naive(float *din, float *db, const float *dout,
-	const float *out, int N, int OC, im_nn_activation act);
+				   const float *out, int N, int OC, im_nn_activation act);
 
 /* ---- LSTM over T1 steps of B sequences, time-major ----------------------
  *
@@ -126,18 +126,18 @@ size_t im_nn_lstm_cache_floats(int T1, int B, int H);
 /* Points cache's arrays into mem (im_nn_lstm_cache_floats() floats, owned
  * by the caller and outliving the cache). */
 void im_nn_lstm_cache_bind(im_nn_lstm_cache *cache, float *mem, int T1,
-	int B, int H);
+			   int B, int H);
 
 /* x: (T1*B, IN); reset: (T1*B) or NULL (never reset); h0, c0: (B, H) or NULL
  * (zero); w_ih: (4H, IN); w_hh: (4H, H); b_ih, b_hh: (4H).  Fills cache. */
 void im_nn_lstm_forward(im_nn_lstm_cache *cache, const float *x,
-	const uint8_t *reset, const float *h0, const float *c0,
-	const float *w_ih, const float *w_hh, const float *b_ih,
-	const float *b_hh, int T1, int B, int IN, int H);
+			const uint8_t *reset, const float *h0, const float *c0,
+			const float *w_ih, const float *w_hh, const float *b_ih,
+			const float *b_hh, int T1, int B, int IN, int H);
 void im_nn_lstm_forward_naive(im_nn_lstm_cache *cache, const float *x,
-	const uint8_t *reset, const float *h0, const float *c0,
-	const float *w_ih, const float *w_hh, const float *b_ih,
-	const float *b_hh, int T1, int B, int IN, int H);
+			      const uint8_t *reset, const float *h0, const float *c0,
+			      const float *w_ih, const float *w_hh, const float *b_ih,
+			      const float *b_hh, int T1, int B, int IN, int H);
 
 /* Floats of scratch im_nn_lstm_backward() needs. */
 size_t im_nn_lstm_scratch_floats(int T1, int B, int H);
@@ -149,13 +149,13 @@ size_t im_nn_lstm_scratch_floats(int T1, int B, int H);
  * dx NULL or dx_cols 0 for none).  No gradient is returned for h0, c0.
  * scratch: im_nn_lstm_scratch_floats() floats, clobbered. */
 void im_nn_lstm_backward(float *dx, int dx_cols, float *dw_ih, float *dw_hh,
-	float *db_ih, float *db_hh, float *scratch, const float *dh,
-	const im_nn_lstm_cache *cache, const float *x, const uint8_t *reset,
-	const float *w_ih, const float *w_hh, int T1, int B, int IN, int H);
+			 float *db_ih, float *db_hh, float *scratch, const float *dh,
+			 const im_nn_lstm_cache *cache, const float *x, const uint8_t *reset,
+			 const float *w_ih, const float *w_hh, int T1, int B, int IN, int H);
 void im_nn_lstm_backward_naive(float *dx, int dx_cols, float *dw_ih,
-	float *dw_hh, float *db_ih, float *db_hh, float *scratch,
-	const float *dh, const im_nn_lstm_cache *cache, const float *x,
-	const uint8_t *reset, const float *w_ih, const float *w_hh, int T1,
-	int B, int IN, int H);
+			       float *dw_hh, float *db_ih, float *db_hh, float *scratch,
+			       const float *dh, const im_nn_lstm_cache *cache, const float *x,
+			       const uint8_t *reset, const float *w_ih, const float *w_hh, int T1,
+			       int B, int IN, int H);
 
 #endif

@@ -91,13 +91,13 @@ static int col_block(int N, int C, int OC)
 }
 
 void im_nn_linear_forward(float *out, const float *in, const float *w,
-	const float *b, int N, int C, int OC)
+			  const float *b, int N, int C, int OC)
 {
 	if (N <= 0 || OC <= 0)
 		return;
 	/* out (N, OC) = in (N, C) @ w^T: w is (OC, C) row-major, so op = T. */
 	cblas_sgemm(CblasRowMajor, CblasNoTrans, CblasTrans, N, OC, C, 1.0f,
-		in, C, w, C, 0.0f, out, OC);
+		    in, C, w, C, 0.0f, out, OC);
 	if (!b)
 		return;
 	for (int n = 0; n < N; n++) {
@@ -111,7 +111,7 @@ void im_nn_linear_forward(float *out, const float *in, const float *w,
  * element (a bias loop then an activation loop made two).  restrict: the
  * bias never overlaps the row, so GCC vectorises without checks. */
 static void bias_act_row(float *restrict o, const float *restrict b, int OC,
-	im_nn_activation act)
+			 im_nn_activation act)
 {
 	if (act == IM_NN_ACT_RELU) {
 		for (int j = 0; j < OC; j++) {
@@ -126,11 +126,11 @@ static void bias_act_row(float *restrict o, const float *restrict b, int OC,
 
 /* Bias and activation over rows [r0, r1) of out. */
 static void bias_act_rows(float *out, const float *b, int r0, int r1, int OC,
-	im_nn_activation act)
+			  im_nn_activation act)
 {
 	if (!b) {
 		im_nn_act_forward(out + (size_t)r0 * OC, out + (size_t)r0 * OC,
-			(size_t)(r1 - r0) * OC, act);
+				  (size_t)(r1 - r0) * OC, act);
 		return;
 	}
 	for (int n = r0; n < r1; n++)
@@ -138,7 +138,7 @@ static void bias_act_rows(float *out, const float *b, int r0, int r1, int OC,
 }
 
 void im_nni_transpose(float *restrict wt, const float *restrict w, int O,
-	int C)
+		      int C)
 {
 	for (int o = 0; o < O; o++)
 		for (int c = 0; c < C; c++)
@@ -146,8 +146,8 @@ void im_nni_transpose(float *restrict wt, const float *restrict w, int O,
 }
 
 void im_nn_linear_act_forward(float *out, float *wt, const float *in,
-	const float *w, const float *b, int N, int C, int OC,
-	im_nn_activation act)
+			      const float *w, const float *b, int N, int C, int OC,
+			      im_nn_activation act)
 {
 	if (N <= 0 || OC <= 0)
 		return;
@@ -159,8 +159,8 @@ void im_nn_linear_act_forward(float *out, float *wt, const float *in,
 		int cb = col_block(N, C, OC);
 		for (int o0 = 0; o0 < OC; o0 += cb)
 			cblas_sgemm(CblasRowMajor, CblasNoTrans, CblasTrans, N,
-				OC - o0 < cb ? OC - o0 : cb, C, 1.0f, in, C,
-				w + (size_t)o0 * C, C, 0.0f, out + o0, OC);
+				    OC - o0 < cb ? OC - o0 : cb, C, 1.0f, in, C,
+				    w + (size_t)o0 * C, C, 0.0f, out + o0, OC);
 		bias_act_rows(out, b, 0, N, OC, act);
 		return;
 	}
@@ -173,16 +173,16 @@ void im_nn_linear_act_forward(float *out, float *wt, const float *in,
 	for (int r0 = 0; r0 < N; r0 += R) {
 		int m = N - r0 < R ? N - r0 : R;
 		cblas_sgemm(CblasRowMajor, CblasNoTrans, CblasNoTrans, m, OC, C,
-			1.0f, in + (size_t)r0 * C, C, wt, OC, 0.0f,
-			out + (size_t)r0 * OC, OC);
+			    1.0f, in + (size_t)r0 * C, C, wt, OC, 0.0f,
+			    out + (size_t)r0 * OC, OC);
 		bias_act_rows(out, b, r0, r0 + m, OC, act);
 	}
 }
 
 /* din = din_beta * din + dout @ w; dw += dout^T @ in; db += colsum(dout). */
 static void linear_backward(float *din, float din_beta, float *dw, float *db,
-	const float *dout, const float *in, const float *w, int N, int C,
-	int OC)
+			    const float *dout, const float *in, const float *w, int N, int C,
+			    int OC)
 {
 	if (N <= 0 || OC <= 0)
 		return;
@@ -192,8 +192,8 @@ static void linear_backward(float *din, float din_beta, float *dw, float *db,
 	for (int r0 = 0; din && r0 < N; r0 += R) {
 		int m = N - r0 < R ? N - r0 : R;
 		cblas_sgemm(CblasRowMajor, CblasNoTrans, CblasNoTrans, m, C, OC,
-			1.0f, dout + (size_t)r0 * OC, OC, w, C, din_beta,
-			din + (size_t)r0 * C, C);
+			    1.0f, dout + (size_t)r0 * OC, OC, w, C, din_beta,
+			    din + (size_t)r0 * C, C);
 	}
 	/* dw (OC, C) += dout^T @ in, dout read transposed in place, summed
 	 * over the same blocks of rows (the order of the sum is fixed by the
@@ -201,8 +201,8 @@ static void linear_backward(float *din, float din_beta, float *dw, float *db,
 	for (int r0 = 0; r0 < N; r0 += R) {
 		int m = N - r0 < R ? N - r0 : R;
 		cblas_sgemm(CblasRowMajor, CblasTrans, CblasNoTrans, OC, C, m,
-			1.0f, dout + (size_t)r0 * OC, OC, in + (size_t)r0 * C, C,
-			1.0f, dw, C);
+			    1.0f, dout + (size_t)r0 * OC, OC, in + (size_t)r0 * C, C,
+			    1.0f, dw, C);
 	}
 	if (!db)
 		return;
@@ -214,8 +214,8 @@ static void linear_backward(float *din, float din_beta, float *dw, float *db,
 }
 
 void im_nn_linear_backward(float *din, float *dw, float *db,
-	const float *dout, const float *in, const float *w, int N, int C,
-	int OC)
+			   const float *dout, const float *in, const float *w, int N, int C,
+			   int OC)
 {
 	linear_backward(din, 1.0f, dw, db, dout, in, w, N, C, OC);
 }
@@ -224,14 +224,14 @@ void im_nn_linear_backward(float *din, float *dw, float *db,
  * (the narrow heads) then write C without reading it; its blocked path
  * zeroes C itself first, so there the memset only moves inside. */
 void im_nn_linear_backward_assign(float *din, float *dw, float *db,
-	const float *dout, const float *in, const float *w, int N, int C,
-	int OC)
+				  const float *dout, const float *in, const float *w, int N, int C,
+				  int OC)
 {
 	linear_backward(din, 0.0f, dw, db, dout, in, w, N, C, OC);
 }
 
 void im_nn_act_forward(float *out, const float *in, size_t n,
-	im_nn_activation act)
+		       im_nn_activation act)
 {
 	if (act == IM_NN_ACT_RELU) {
 		for (size_t i = 0; i < n; i++)
@@ -243,7 +243,7 @@ void im_nn_act_forward(float *out, const float *in, size_t n,
 }
 
 void im_nn_act_backward(float *din, const float *dout, const float *out,
-	size_t n, im_nn_activation act)
+			size_t n, im_nn_activation act)
 {
 	/* Branch-free forms so that the compiler vectorises both loops.  The
 	 * ReLU loop loads dout[i] unconditionally: written as
@@ -264,7 +264,7 @@ void im_nn_act_backward(float *din, const float *dout, const float *out,
 /* One row of im_nn_act_bias_backward; restrict: db never overlaps the
  * row, which lets GCC vectorise without run-time overlap checks. */
 static void act_bias_row(float *din, float *restrict db, const float *dout,
-	const float *out, int OC, im_nn_activation act)
+			 const float *out, int OC, im_nn_activation act)
 {
 	if (act == IM_NN_ACT_RELU) {
 		for (int j = 0; j < OC; j++) {
@@ -283,7 +283,7 @@ static void act_bias_row(float *din, float *restrict db, const float *dout,
 }
 
 void im_nn_act_bias_backward(float *din, float *db, const float *dout,
-	const float *out, int N, int OC, im_nn_activation act)
+			     const float *out, int N, int OC, im_nn_activation act)
 {
 	for (int n = 0; n < N; n++) {
 		size_t r = (size_t)n * OC;

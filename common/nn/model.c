@@ -8,7 +8,7 @@
 #include "nn/obsnorm.h"
 
 void im_model_spec_default(im_model_spec *s, const im_obs_space *obs,
-	const im_act_space *act, int width)
+			   const im_act_space *act, int width)
 {
 	memset(s, 0, sizeof(*s));
 	s->obs = *obs;
@@ -75,7 +75,7 @@ static int layout_rest(im_model *m, im_nni_layout *lay)
 	m->t_wih = m->t_whh = m->t_bih = m->t_bhh = m->t_logstd = -1;
 	if (m->spec.use_lstm) {
 		m->t_wih = im_nni_layout_add(lay, "core.weight_ih_l0", 4 * H,
-			m->core_in);
+					     m->core_in);
 		m->t_whh = im_nni_layout_add(lay, "core.weight_hh_l0", 4 * H, H);
 		m->t_bih = im_nni_layout_add(lay, "core.bias_ih_l0", 4 * H, 0);
 		m->t_bhh = im_nni_layout_add(lay, "core.bias_hh_l0", 4 * H, 0);
@@ -96,9 +96,9 @@ static int layout_rest(im_model *m, im_nni_layout *lay)
 	m->t_on_mean = m->t_on_var = m->t_on_count = -1;
 	if (m->spec.obs_norm) {
 		m->t_on_mean = im_nni_layout_add(lay, "obs_norm.mean",
-			m->obs_numel, 0);
+						 m->obs_numel, 0);
 		m->t_on_var = im_nni_layout_add(lay, "obs_norm.var",
-			m->obs_numel, 0);
+						m->obs_numel, 0);
 		m->t_on_count = im_nni_layout_add(lay, "obs_norm.count", 1, 0);
 		if (m->t_on_count < 0)
 			return IM_ERANGE;
@@ -231,38 +231,41 @@ static void describe(const im_model *m, im_nni_writer *w)
 	im_nni_printf(w, "ActorCritic(\n");
 	if (s->obs_norm)
 		im_nni_printf(w, "  (obs_norm): RunningMeanStd(%d, clip=%g)  "
-			"# (x - mean) / sqrt(var + %g), clipped; mean, var, "
-			"count: buffers\n", m->obs_numel, (double)IM_OBSNORM_CLIP,
-			IM_OBSNORM_EPS);
+				 "# (x - mean) / sqrt(var + %g), clipped; mean, var, "
+				 "count: buffers\n",
+			      m->obs_numel, (double)IM_OBSNORM_CLIP,
+			      IM_OBSNORM_EPS);
 	m->enc->describe(m->enc_state, w);
 	if (s->use_lstm)
 		im_nni_printf(w, "  (core): LSTM(%d, %d)  "
-			"# input: features %d + clipped reward 1 + %s %d\n",
-			m->core_in, s->lstm_hidden, s->feature_dim,
-			s->act.kind == IM_ACT_DISCRETE ? "one-hot action"
-						       : "action", m->n);
+				 "# input: features %d + clipped reward 1 + %s %d\n",
+			      m->core_in, s->lstm_hidden, s->feature_dim,
+			      s->act.kind == IM_ACT_DISCRETE ? "one-hot action"
+							     : "action",
+			      m->n);
 	im_nni_printf(w, "  (policy): Linear(in_features=%d, out_features=%d, "
-		"bias=True)  # %s\n", C, m->n,
-		s->act.kind == IM_ACT_DISCRETE
-			? "categorical logits"
-			: "Gaussian mean; log_std: learned, state-independent");
+			 "bias=True)  # %s\n",
+		      C, m->n,
+		      s->act.kind == IM_ACT_DISCRETE
+			      ? "categorical logits"
+			      : "Gaussian mean; log_std: learned, state-independent");
 	im_nni_printf(w, "  (baseline): %s(in_features=%d, "
-		"out_features=1, bias=True)%s\n)\n",
-		s->popart ? "PopArt" : "Linear", C,
-		s->popart ? "  # sigma * (w h + b) + mu; mu, sigma: buffers"
-			  : "");
+			 "out_features=1, bias=True)%s\n)\n",
+		      s->popart ? "PopArt" : "Linear", C,
+		      s->popart ? "  # sigma * (w h + b) + mu; mu, sigma: buffers"
+				: "");
 	im_nni_printf(w, "init: %s, seed %llu\n", im_nn_init_name(s->init_method),
-		(unsigned long long)s->seed);
+		      (unsigned long long)s->seed);
 	for (int i = 0; i < m->ntensors; i++) {
 		const im_tensor_desc *t = &m->tensors[i];
 		im_nni_printf(w, "  %-20s (", t->name);
 		for (int d = 0; d < t->ndim; d++)
 			im_nni_printf(w, "%s%lld", d ? ", " : "",
-				(long long)t->shape[d]);
+				      (long long)t->shape[d]);
 		im_nni_printf(w, t->ndim == 1 ? ",)\n" : ")\n");
 	}
 	im_nni_printf(w, "parameters: %zu (%.1f KiB as float32)\n", m->nparams,
-		(double)m->nparams * 4.0 / 1024.0);
+		      (double)m->nparams * 4.0 / 1024.0);
 }
 
 int im_model_describe(const im_model *m, FILE *f)

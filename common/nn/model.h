@@ -76,7 +76,7 @@ int im_nn_encoder_auto(const im_obs_space *obs, im_nn_encoder_kind *out);
 void im_nn_set_conv_chunk_floats(size_t floats);
 
 typedef enum im_nn_init {
-	IM_NN_INIT_IDENTITY = 0,   /* PyTorch's default layer init */
+	IM_NN_INIT_IDENTITY = 0, /* PyTorch's default layer init */
 	IM_NN_INIT_ORTHOGONAL = 1,
 	IM_NN_INIT_XAVIER_UNIFORM = 2,
 	IM_NN_INIT_XAVIER_NORMAL = 3,
@@ -120,7 +120,7 @@ typedef struct im_model_spec {
 /* The learner's and actor's network shape for "HxW": hidden W, layers H-1,
  * feature W, relu, no LSTM, identity init.  Convenience for tests/benches. */
 void im_model_spec_default(im_model_spec *s, const im_obs_space *obs,
-	const im_act_space *act, int width);
+			   const im_act_space *act, int width);
 
 typedef struct im_model im_model;
 
@@ -159,7 +159,7 @@ double im_model_encoder_macs(const im_model *m, double *first);
  * init_method with seed: each tensor draws from its own stream split from
  * the seed by its index, so the values are reproducible. */
 int im_model_init_params(const im_model *m, float *params, im_nn_init method,
-	uint64_t seed);
+			 uint64_t seed);
 
 /* Writes the architecture as a PyTorch-like module tree, the parameter
  * table and the total count.  The _buf form writes at most len bytes
@@ -176,7 +176,7 @@ int im_model_describe_buf(const im_model *m, char *buf, size_t len);
 typedef struct im_model_ws im_model_ws;
 
 int im_model_ws_new(im_model_ws **out, const im_model *m, int max_T1,
-	int max_B);
+		    int max_B);
 void im_model_ws_free(im_model_ws *ws);
 
 /* Inputs of one forward, time-major: row t * B + b is step t of sequence b.
@@ -197,8 +197,8 @@ typedef struct im_model_input {
  * IM_ESHAPE if the input exceeds the workspace, IM_EACTION for a Discrete
  * prev_action outside [0, n).  Allocation-free. */
 int im_model_act(im_model_ws *ws, const float *params,
-	const im_model_input *in, float *h, float *c, float *policy_out,
-	float *baseline);
+		 const im_model_input *in, float *h, float *c, float *policy_out,
+		 float *baseline);
 
 /* Rows that need a value but no gradient: for a step (t, b) truncated by a
  * time limit, V(final_obs) from the core state AFTER step t (no reset),
@@ -220,15 +220,15 @@ typedef struct im_model_extra {
  * IM_ERANGE for an index outside [0, T1*B).  Keeps the activations for
  * im_model_backward(); the inputs stay borrowed until then. */
 int im_model_forward(im_model_ws *ws, const float *params,
-	const im_model_input *in, const float *h0, const float *c0,
-	const im_model_extra *extra, float *policy_out, float *baseline,
-	float *extra_value);
+		     const im_model_input *in, const float *h0, const float *c0,
+		     const im_model_extra *extra, float *policy_out, float *baseline,
+		     float *extra_value);
 
 /* Backward of the last im_model_forward() on this workspace, with the same
  * params: dpolicy_out (T1*B, n) and dbaseline (T1*B) are the loss gradients
  * (every row honoured).  Accumulates (+=) into grads (this model's layout;
  * policy.log_std is left to the caller).  IM_ESTATE without a forward. */
 int im_model_backward(im_model_ws *ws, const float *params,
-	const float *dpolicy_out, const float *dbaseline, float *grads);
+		      const float *dpolicy_out, const float *dbaseline, float *grads);
 
 #endif

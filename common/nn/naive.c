@@ -8,7 +8,7 @@
 #include "nn/kernels.h"
 
 void im_nn_linear_forward_naive(float *out, const float *in, const float *w,
-	const float *b, int N, int C, int OC)
+				const float *b, int N, int C, int OC)
 {
 	for (int n = 0; n < N; n++) {
 		for (int o = 0; o < OC; o++) {
@@ -28,8 +28,8 @@ static float act_naive(float v, im_nn_activation act)
 }
 
 void im_nn_linear_act_forward_naive(float *out, float *wt, const float *in,
-	const float *w, const float *b, int N, int C, int OC,
-	im_nn_activation act)
+				    const float *w, const float *b, int N, int C, int OC,
+				    im_nn_activation act)
 {
 	(void)wt;
 	im_nn_linear_forward_naive(out, in, w, b, N, C, OC);
@@ -39,7 +39,7 @@ void im_nn_linear_act_forward_naive(float *out, float *wt, const float *in,
 
 /* din = dout @ w, added to din when accumulate, else assigned. */
 static void linear_din_naive(float *din, int accumulate, const float *dout,
-	const float *w, int N, int C, int OC)
+			     const float *w, int N, int C, int OC)
 {
 	for (int n = 0; din && n < N; n++) {
 		for (int c = 0; c < C; c++) {
@@ -54,7 +54,7 @@ static void linear_din_naive(float *din, int accumulate, const float *dout,
 
 /* dw += dout^T @ in; db += colsum(dout). */
 static void linear_dw_naive(float *dw, float *db, const float *dout,
-	const float *in, int N, int C, int OC)
+			    const float *in, int N, int C, int OC)
 {
 	for (int o = 0; o < OC; o++) {
 		for (int c = 0; c < C; c++) {
@@ -73,23 +73,23 @@ static void linear_dw_naive(float *dw, float *db, const float *dout,
 }
 
 void im_nn_linear_backward_naive(float *din, float *dw, float *db,
-	const float *dout, const float *in, const float *w, int N, int C,
-	int OC)
+				 const float *dout, const float *in, const float *w, int N, int C,
+				 int OC)
 {
 	linear_din_naive(din, 1, dout, w, N, C, OC);
 	linear_dw_naive(dw, db, dout, in, N, C, OC);
 }
 
 void im_nn_linear_backward_assign_naive(float *din, float *dw, float *db,
-	const float *dout, const float *in, const float *w, int N, int C,
-	int OC)
+					const float *dout, const float *in, const float *w, int N, int C,
+					int OC)
 {
 	linear_din_naive(din, 0, dout, w, N, C, OC);
 	linear_dw_naive(dw, db, dout, in, N, C, OC);
 }
 
 void im_nn_act_backward_naive(float *din, const float *dout,
-	const float *out, size_t n, im_nn_activation act)
+			      const float *out, size_t n, im_nn_activation act)
 {
 	for (size_t i = 0; i < n; i++) {
 		double d = act == IM_NN_ACT_RELU ? (out[i] > 0.0f ? 1.0 : 0.0)
@@ -99,7 +99,7 @@ void im_nn_act_backward_naive(float *din, const float *dout,
 }
 
 void im_nn_act_bias_backward_naive(float *din, float *db, const float *dout,
-	const float *out, int N, int OC, im_nn_activation act)
+				   const float *out, int N, int OC, im_nn_activation act)
 {
 	im_nn_act_backward_naive(din, dout, out, (size_t)N * OC, act);
 	for (int o = 0; o < OC; o++) {
@@ -116,9 +116,9 @@ static double sigmoid_naive(double x)
 }
 
 void im_nn_lstm_forward_naive(im_nn_lstm_cache *k, const float *x,
-	const uint8_t *reset, const float *h0, const float *c0,
-	const float *w_ih, const float *w_hh, const float *b_ih,
-	const float *b_hh, int T1, int B, int IN, int H)
+			      const uint8_t *reset, const float *h0, const float *c0,
+			      const float *w_ih, const float *w_hh, const float *b_ih,
+			      const float *b_hh, int T1, int B, int IN, int H)
 {
 	for (int t = 0; t < T1; t++) {
 		for (int b = 0; b < B; b++) {
@@ -167,8 +167,8 @@ void im_nn_lstm_forward_naive(im_nn_lstm_cache *k, const float *x,
 /* dz (4H) of one row from the total dh and dc reaching that step; dc_total
  * receives the cell gradient of this step. */
 static void gate_grads_naive(float *dz, const float *dh, const float *dc,
-	const float *gates, const float *cprev, const float *tanh_c, int H,
-	float *dc_total)
+			     const float *gates, const float *cprev, const float *tanh_c, int H,
+			     float *dc_total)
 {
 	for (int j = 0; j < H; j++) {
 		double i = gates[j], f = gates[H + j], g = gates[2 * H + j];
@@ -184,10 +184,10 @@ static void gate_grads_naive(float *dz, const float *dh, const float *dc,
 
 /* Per step and per sequence, with every matrix product a loop. */
 void im_nn_lstm_backward_naive(float *dx, int dx_cols, float *dw_ih,
-	float *dw_hh, float *db_ih, float *db_hh, float *scratch,
-	const float *dh, const im_nn_lstm_cache *k, const float *x,
-	const uint8_t *reset, const float *w_ih, const float *w_hh, int T1,
-	int B, int IN, int H)
+			       float *dw_hh, float *db_ih, float *db_hh, float *scratch,
+			       const float *dh, const im_nn_lstm_cache *k, const float *x,
+			       const uint8_t *reset, const float *w_ih, const float *w_hh, int T1,
+			       int B, int IN, int H)
 {
 	float *carry_h = scratch, *carry_c = carry_h + (size_t)B * H;
 	float *dz = carry_c + (size_t)B * H, *dhv = dz + 4 * H;
@@ -200,7 +200,7 @@ void im_nn_lstm_backward_naive(float *dx, int dx_cols, float *dw_ih,
 			for (int j = 0; j < H; j++)
 				dhv[j] = dh[r * H + j] + ch[j];
 			gate_grads_naive(dz, dhv, cc, k->gates + (size_t)r * 4 * H,
-				k->cprev + r * H, k->tanh_c + r * H, H, dct);
+					 k->cprev + r * H, k->tanh_c + r * H, H, dct);
 			for (int q = 0; q < 4 * H; q++) {
 				db_ih[q] += dz[q];
 				db_hh[q] += dz[q];

@@ -29,6 +29,6 @@
 /* out (rows, D) = the normalised obs (rows, D) with mean and var (D); all
  * caller-owned; out may not alias obs.  Allocation-free. */
 void im_nn_obsnorm_apply(float *out, const float *obs, const float *mean,
-	const float *var, int rows, int D);
+			 const float *var, int rows, int D);
 
 #endif

@@ -11,21 +11,19 @@
 #include "nn/conv.h"
 
 int im_nn_pool2d_init(im_nn_pool2d *s, int H, int W, int C, int K,
-	int stride, int pad)
+		      int stride, int pad)
 {
 	if (H < 1 || W < 1 || C < 1 || K < 1 || stride < 1 || pad < 0 ||
 	    pad > K / 2 || H + 2 * pad < K || W + 2 * pad < K)
 		return IM_EINVAL;
-	*s = (im_nn_pool2d){.H = H, .W = W, .C = C, .K = K, .stride = stride,
-		.pad = pad, .OH = (H + 2 * pad - K) / stride + 1,
-		.OW = (W + 2 * pad - K) / stride + 1};
+	*s = (im_nn_pool2d){.H = H, .W = W, .C = C, .K = K, .stride = stride, .pad = pad, .OH = (H + 2 * pad - K) / stride + 1, .OW = (W + 2 * pad - K) / stride + 1};
 	return IM_OK;
 }
 
 /* The window of output (oh, ow) clipped to the image: rows [*h0, *h1),
  * columns [*w0, *w1).  Never empty, since pad <= K / 2. */
 static void window(const im_nn_pool2d *s, int oh, int ow, int *h0, int *h1,
-	int *w0, int *w1)
+		   int *w0, int *w1)
 {
 	int ih = oh * s->stride - s->pad, iw = ow * s->stride - s->pad;
 	*h0 = ih < 0 ? 0 : ih;
@@ -41,7 +39,7 @@ static void max_into(float *restrict o, const float *restrict x, int C)
 }
 
 void im_nn_maxpool_forward(float *out, const float *in, int N,
-	const im_nn_pool2d *s)
+			   const im_nn_pool2d *s)
 {
 	size_t C = (size_t)s->C;
 	for (size_t n = 0; n < (size_t)N; n++) {
@@ -52,11 +50,11 @@ void im_nn_maxpool_forward(float *out, const float *in, int N,
 				int h0, h1, w0, w1;
 				window(s, oh, ow, &h0, &h1, &w0, &w1);
 				memcpy(o, img + ((size_t)h0 * s->W + w0) * C,
-					C * sizeof(float));
+				       C * sizeof(float));
 				for (int h = h0; h < h1; h++)
 					for (int w = w0; w < w1; w++)
 						max_into(o, img + ((size_t)h * s->W + w) * C,
-							s->C);
+							 s->C);
 			}
 		}
 	}
@@ -70,8 +68,8 @@ enum { CBLOCK = 64 };
 /* One output pixel's gradient d into din at the first maximum of each
  * channel's window, channels [c0, c0 + nc). */
 static void route_block(float *restrict din, const float *restrict d,
-	const float *restrict img, const im_nn_pool2d *s, int h0, int h1,
-	int w0, int w1, int c0, int nc)
+			const float *restrict img, const im_nn_pool2d *s, int h0, int h1,
+			int w0, int w1, int c0, int nc)
 {
 	/* Positions are counted within the window (k = row * width + column,
 	 * below K * K) and held as floats, so that the selects are all of one
@@ -107,7 +105,7 @@ static void route_block(float *restrict din, const float *restrict d,
 }
 
 void im_nn_maxpool_backward(float *din, const float *dout, const float *in,
-	const float *out, int N, const im_nn_pool2d *s)
+			    const float *out, int N, const im_nn_pool2d *s)
 {
 	(void)out;
 	size_t C = (size_t)s->C, img_sz = (size_t)s->H * s->W * C;
@@ -120,8 +118,8 @@ void im_nn_maxpool_backward(float *din, const float *dout, const float *in,
 				for (int c0 = 0; c0 < s->C; c0 += CBLOCK) {
 					int nc = s->C - c0 < CBLOCK ? s->C - c0 : CBLOCK;
 					route_block(din + n * img_sz, dout + at,
-						in + n * img_sz, s, h0, h1, w0, w1,
-						c0, nc);
+						    in + n * img_sz, s, h0, h1, w0, w1,
+						    c0, nc);
 				}
 			}
 		}
@@ -129,14 +127,14 @@ void im_nn_maxpool_backward(float *din, const float *dout, const float *in,
 }
 
 void im_nn_residual_forward(float *y, const float *x, const float *fx,
-	size_t n)
+			    size_t n)
 {
 	for (size_t i = 0; i < n; i++)
 		y[i] = x[i] + fx[i];
 }
 
 void im_nn_residual_backward(float *dx, float *dfx, const float *dy,
-	size_t n)
+			     size_t n)
 {
 	for (size_t i = 0; i < n; i++)
 		dx[i] += dy[i];

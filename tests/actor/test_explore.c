@@ -17,11 +17,22 @@
 #include "learn/dist.h"
 #include "rng.h"
 
-enum { K = 4, N = 3 };
+enum { K = 4,
+       N = 3 };
 
 static const float logits[K * N] = {
-	2.0f, 0.0f, -1.0f,  0.0f, 0.0f, 0.0f,
-	-3.0f, 1.0f, 0.5f,  0.2f, 0.1f, 4.0f,
+	2.0f,
+	0.0f,
+	-1.0f,
+	0.0f,
+	0.0f,
+	0.0f,
+	-3.0f,
+	1.0f,
+	0.5f,
+	0.2f,
+	0.1f,
+	4.0f,
 };
 
 /* log((1 - eps) pi(a) + eps / n), in double: the reference. */
@@ -84,7 +95,8 @@ static void run_one(const run_case *c)
 			double want = mixture_logp(i, a[i], c->eps);
 			if (fabs(lp[i] - want) > 1e-5 * fmax(1.0, fabs(want)))
 				fail_msg("%s: step %d env %d action %d: logp %.7g, "
-					 "want %.7g", c->name, step, i, a[i],
+					 "want %.7g",
+					 c->name, step, i, a[i],
 					 (double)lp[i], want);
 			if (im_explore_left(x, i) > 0 || c->hold == 1.0) {
 				/* A hold of one step leaves nothing to hold, so it
@@ -102,7 +114,8 @@ static void run_one(const run_case *c)
 		double rate = (double)starts / (double)free_steps;
 		if (fabs(rate - p_start) > 0.1 * p_start)
 			fail_msg("%s: holds started at %.4f of free steps, want "
-				 "%.4f", c->name, rate, p_start);
+				 "%.4f",
+				 c->name, rate, p_start);
 		/* Mean further steps per seen hold: (hold - 1) / P(L > 1). */
 		double per = (double)held_steps / (double)starts;
 		double want = (c->hold - 1.0) / (1.0 - 1.0 / c->hold);
@@ -170,7 +183,11 @@ static void test_bad_options(void **state)
 	(void)state;
 	im_explore *x = NULL;
 	const im_explore_opts bad[] = {
-		{-0.1, 20.0}, {1.5, 20.0}, {NAN, 20.0}, {0.1, 0.5}, {0.1, NAN},
+		{-0.1, 20.0},
+		{1.5, 20.0},
+		{NAN, 20.0},
+		{0.1, 0.5},
+		{0.1, NAN},
 		{0.1, INFINITY},
 	};
 	for (size_t i = 0; i < sizeof bad / sizeof bad[0]; i++)

@@ -84,7 +84,8 @@ static Impala__Control *fake_recv(fake *f, uint8_t *peer, size_t *peer_len)
 	memcpy(peer, zmq_msg_data(&id), *peer_len);
 	Impala__Control *c = NULL;
 	assert_int_equal(im_wire_decode_control(zmq_msg_data(&body), zmq_msg_size(&body),
-						1 << 20, &c), IM_OK);
+						1 << 20, &c),
+			 IM_OK);
 	zmq_msg_close(&id);
 	zmq_msg_close(&body);
 	return c;
@@ -158,9 +159,14 @@ static volatile sig_atomic_t g_stop;
 static im_session *session_up(fake *f)
 {
 	im_session_opts so = {
-		.learner = f->base, .actor_id = 7, .env = "", .num_envs = 2,
-		.handshake_timeout_ms = 5000, .learner_timeout_ms = 10000,
-		.send_hwm = 4, .stop = &g_stop,
+		.learner = f->base,
+		.actor_id = 7,
+		.env = "",
+		.num_envs = 2,
+		.handshake_timeout_ms = 5000,
+		.learner_timeout_ms = 10000,
+		.send_hwm = 4,
+		.stop = &g_stop,
 	};
 	im_session *s = NULL;
 	assert_int_equal(im_session_new(&s, &so), IM_OK);

@@ -28,7 +28,9 @@
 #include "validate.h"
 #include "wire.h"
 
-enum { OBS = 4, A = 2, MAXK = 1024 };
+enum { OBS = 4,
+       A = 2,
+       MAXK = 1024 };
 
 typedef struct act_ctx {
 	im_model *m;
@@ -76,8 +78,7 @@ static int act_setup(act_ctx *a, int k, int lstm, int sample)
 		if (!a->h || !a->c)
 			return -1;
 	}
-	a->in = (im_model_input){.T1 = 1, .B = k, .obs = a->obs,
-				 .prev_action = a->pact, .prev_reward = a->prew};
+	a->in = (im_model_input){.T1 = 1, .B = k, .obs = a->obs, .prev_action = a->pact, .prev_reward = a->prew};
 	return 0;
 }
 
@@ -108,7 +109,7 @@ typedef struct roll_ctx {
 	im_run_dims dims;
 	int encode, k, T;
 	uint64_t seq;
-	uint8_t *buf;   /* packed Trajectories, one slot each */
+	uint8_t *buf; /* packed Trajectories, one slot each */
 	size_t cap, last_len;
 	uint8_t **msgs; /* (k) copies for the decode stage */
 	size_t *lens;
@@ -213,7 +214,8 @@ int main(int argc, char **argv)
 	}
 	if (!(seconds > 0) || k < 1 || k > MAXK || T < 1) {
 		fprintf(stderr, "usage: bench_act [--seconds S] [--k 1..%d] "
-			"[--T T]\n", MAXK);
+				"[--T T]\n",
+			MAXK);
 		return 2;
 	}
 	openblas_set_num_threads(1);
@@ -221,7 +223,8 @@ int main(int argc, char **argv)
 	double act = act_fps(k, 0, 1, seconds);
 	double act_lstm = act_fps(k, 64, 1, seconds);
 	printf("k=%d 2x64: model %.0f frames/s, act (model + sample + logp) "
-	       "%.0f frames/s, with LSTM 64 %.0f frames/s\n", k, model, act,
+	       "%.0f frames/s, with LSTM 64 %.0f frames/s\n",
+	       k, model, act,
 	       act_lstm);
 
 	static roll_ctx c;
@@ -239,12 +242,14 @@ int main(int argc, char **argv)
 					     NULL, NULL);
 	printf("CartPole-v1 k=%d T=%d: rollout %.0f frames/s, + encode %.0f "
 	       "frames/s (%zu bytes per Trajectory); learner decode + validate "
-	       "%.0f frames/s\n", k, T, roll, enc, c.last_len, dec);
+	       "%.0f frames/s\n",
+	       k, T, roll, enc, c.last_len, dec);
 	printf("{\"k\": %d, \"T\": %d, \"act_frames_per_s\": {\"model\": %.0f, "
 	       "\"act\": %.0f, \"act_lstm64\": %.0f}, \"rollout_frames_per_s\": "
 	       "%.0f, \"rollout_encode_frames_per_s\": %.0f, "
 	       "\"trajectory_bytes\": %zu, \"decode_validate_frames_per_s\": "
-	       "%.0f, \"act_target\": 2000000, \"act_target_met\": %s}\n", k, T,
+	       "%.0f, \"act_target\": 2000000, \"act_target_met\": %s}\n",
+	       k, T,
 	       model, act, act_lstm, roll, enc, c.last_len, dec,
 	       act >= 2e6 ? "true" : "false");
 	roll_teardown(&c);

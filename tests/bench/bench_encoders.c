@@ -56,8 +56,9 @@ static int frames_from_env(uint8_t *frames, size_t n, size_t obs_bytes)
 	const im_obs_space *o = im_env_obs_space(e);
 	const im_act_space *a = im_env_act_space(e);
 	int rc = im_obs_bytes(o) == obs_bytes && o->dtype == IM_DTYPE_U8 &&
-			 a->kind == IM_ACT_DISCRETE
-		? im_env_reset(e, 1, frames) : -1;
+				 a->kind == IM_ACT_DISCRETE
+			 ? im_env_reset(e, 1, frames)
+			 : -1;
 	unsigned seed = 5;
 	for (size_t i = 1; !rc && i < n; i++) {
 		int32_t act = (int32_t)(rand_r(&seed) % (unsigned)a->n);
@@ -125,8 +126,7 @@ static int setup(ctx *c, const enc_cfg *e, int T1, int b)
 {
 	memset(c, 0, sizeof *c);
 	int C = C_override ? C_override : e->C;
-	im_obs_space obs = {.ndim = 3, .shape = {e->H, e->W, C},
-			    .dtype = IM_DTYPE_U8, .scale = e->scale};
+	im_obs_space obs = {.ndim = 3, .shape = {e->H, e->W, C}, .dtype = IM_DTYPE_U8, .scale = e->scale};
 	im_act_space act = {.kind = IM_ACT_DISCRETE, .n = A};
 	im_model_spec s;
 	im_model_spec_default(&s, &obs, &act, e->feat);
@@ -147,7 +147,7 @@ static int setup(ctx *c, const enc_cfg *e, int T1, int b)
 	unsigned seed = 3;
 	if (env_name && e->kind == IM_NN_ENCODER_MINATAR) {
 		if (frames_from_env(c->frames, (size_t)c->rows,
-			    n / (size_t)c->rows))
+				    n / (size_t)c->rows))
 			return -1;
 	} else {
 		for (size_t i = 0; i < n; i++)
@@ -156,8 +156,7 @@ static int setup(ctx *c, const enc_cfg *e, int T1, int b)
 	}
 	for (int i = 0; i < c->rows * A; i++)
 		c->dpol[i] = 0.01f * (float)(i % 7 - 3);
-	c->in = (im_model_input){.T1 = T1, .B = b, .obs = c->frames,
-				 .prev_action = c->pact, .prev_reward = c->prew};
+	c->in = (im_model_input){.T1 = T1, .B = b, .obs = c->frames, .prev_action = c->pact, .prev_reward = c->prew};
 	return 0;
 }
 
@@ -225,17 +224,18 @@ int main(int argc, char **argv)
 			env_name = argv[i + 1];
 #ifdef IM_NN_CONV_DIRECT_DENSITY /* absent before the direct kernels */
 		else if (!strcmp(argv[i], "--conv"))
-			im_nn_set_conv_direct(!strcmp(argv[i + 1], "im2col") ? 0
-				: !strcmp(argv[i + 1], "direct") ? 1 : -1);
+			im_nn_set_conv_direct(!strcmp(argv[i + 1], "im2col")   ? 0
+					      : !strcmp(argv[i + 1], "direct") ? 1
+									       : -1);
 #endif
 	}
 	if (!(seconds > 0) || k < 1 || k > 4096 || T_override < 0 ||
 	    T_override > 1000 || B < 1 || B > 1024 || C_override < 0 ||
 	    C_override > 64) {
 		fprintf(stderr, "usage: bench_encoders [--seconds S] [--k K] "
-			"[--configs nature,impala,minatar] [--T T] [--B B] "
-			"[--channels C] [--env NAME] [--conv im2col|direct|auto] "
-			"[--cpu]\n");
+				"[--configs nature,impala,minatar] [--T T] [--B B] "
+				"[--channels C] [--env NAME] [--conv im2col|direct|auto] "
+				"[--cpu]\n");
 		return 2;
 	}
 	if (env_name) {
@@ -269,7 +269,8 @@ int main(int argc, char **argv)
 		       f[i].sgemm, f[i].ratio);
 	}
 	printf("{\"k\": %d, \"B\": %d, \"T\": %d, \"channels\": %d, "
-	       "\"clock\": \"%s\", \"blas_core\": \"%s\", \"encoders\": {", k, B,
+	       "\"clock\": \"%s\", \"blas_core\": \"%s\", \"encoders\": {",
+	       k, B,
 	       T_override, C_override,
 	       bench_clock == CLOCK_MONOTONIC ? "wall" : "thread_cpu",
 	       openblas_get_corename());
@@ -278,7 +279,8 @@ int main(int argc, char **argv)
 			continue;
 		printf("%s\"%s\": {\"act_frames_per_s\": %.0f, \"learn_ms\": %.1f, "
 		       "\"learn_gflops\": %.2f, \"sgemm_gflops\": %.2f, "
-		       "\"ratio_to_sgemm\": %.3f}", first ? "" : ", ",
+		       "\"ratio_to_sgemm\": %.3f}",
+		       first ? "" : ", ",
 		       CFGS[i].name, f[i].act_fps, f[i].learn_ms,
 		       f[i].learn_gflops, f[i].sgemm, f[i].ratio);
 		first = 0;

@@ -42,9 +42,9 @@ typedef struct ctx {
 	im_env *env;
 	im_vecenv *vec;
 	int k;
-	size_t asz;            /* bytes per single action */
+	size_t asz;             /* bytes per single action */
 	unsigned char *actions; /* (RING, k) actions */
-	float obs[1000]; /* any space: up to Seaquest's 10 x 10 x 10 bytes */
+	float obs[1000];        /* any space: up to Seaquest's 10 x 10 x 10 bytes */
 	int naive;
 	im_rng parent;
 	/* MinAtar kernel: k states of cls, their (k, N) byte grids */
@@ -119,7 +119,7 @@ static double measure(ctx *c, long (*chunk)(ctx *), double seconds)
 	double rates[TRIALS];
 	for (int t = 0; t < TRIALS; t++) {
 		uint64_t t0 = cpu_ns(), end = t0 + (uint64_t)(seconds /
-							TRIALS * 1e9);
+							      TRIALS * 1e9);
 		long steps = 0;
 		uint64_t now;
 		do {
@@ -254,11 +254,13 @@ int main(int argc, char **argv)
 	}
 	int minatar_ok = 1;
 	printf("{\"unit\": \"steps/cpu-s\", \"k\": %d, \"trials\": %d, "
-	       "\"seconds_per_config\": %g, \"envs\": {", k, TRIALS, seconds);
+	       "\"seconds_per_config\": %g, \"envs\": {",
+	       k, TRIALS, seconds);
 	for (int e = 0; e < n; e++) {
 		const char *name = im_env_builtin_name(e);
 		printf("%s\"%s\": {\"single\": %.0f, \"vec\": %.0f, "
-		       "\"vec_naive\": %.0f", e ? ", " : "", name, f[e].single,
+		       "\"vec_naive\": %.0f",
+		       e ? ", " : "", name, f[e].single,
 		       f[e].vec, f[e].vec_naive);
 		if (is_minatar(name)) {
 			printf(", \"kernel_u8\": %.0f", f[e].kernel_u8);

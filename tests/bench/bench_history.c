@@ -82,9 +82,9 @@ int main(int argc, char **argv)
 		do_push(&c);
 	double push = (bench_now() - t0) / n;
 	printf(
-	    "history of %u rows (capacity %u, stride %llu), %d scalars a row\n",
-	    info.rows, info.capacity, (unsigned long long)info.stride,
-	    IM_SC_COUNT);
+		"history of %u rows (capacity %u, stride %llu), %d scalars a row\n",
+		info.rows, info.capacity, (unsigned long long)info.stride,
+		IM_SC_COUNT);
 	printf("push (learner, per log row, mean): %8.3f us\n", push * 1e6);
 	printf("copy under the lock (page view):  %8.3f us\n", copy * 1e6);
 	printf("render outside the lock:          %8.3f ms, %.0f KB of JSON\n",

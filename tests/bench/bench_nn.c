@@ -16,7 +16,12 @@
 
 void openblas_set_num_threads(int n);
 
-enum { T = 80, BB = 32, OBS = 4, A = 2, K = 32, MAXREP = 100000 };
+enum { T = 80,
+       BB = 32,
+       OBS = 4,
+       A = 2,
+       K = 32,
+       MAXREP = 100000 };
 
 static double now(void)
 {
@@ -60,7 +65,7 @@ static void learn_step(void *p)
 	run *r = p;
 	float *w = im_model_params(r->m);
 	im_model_forward(r->ws, w, &r->in, r->h, r->c, NULL, r->pol, r->base,
-		NULL);
+			 NULL);
 	im_model_backward(r->ws, w, r->dpol, r->dbase, im_model_grads(r->m));
 }
 
@@ -68,7 +73,7 @@ static void act_step(void *p)
 {
 	run *r = p;
 	im_model_act(r->ws, im_model_params(r->m), &r->in, r->h, r->c, r->pol,
-		r->base);
+		     r->base);
 }
 
 static float *frand(size_t n, unsigned *seed)
@@ -97,8 +102,7 @@ static void setup(run *r, int width, int lstm, int T1, int B)
 		pa[i] = rand_r(&seed) % A;
 		reset[i] = rand_r(&seed) % 50 == 0;
 	}
-	r->in = (im_model_input){.T1 = T1, .B = B, .obs = frand(N * OBS, &seed),
-		.prev_action = pa, .prev_reward = frand(N, &seed), .reset = reset};
+	r->in = (im_model_input){.T1 = T1, .B = B, .obs = frand(N * OBS, &seed), .prev_action = pa, .prev_reward = frand(N, &seed), .reset = reset};
 	r->h = lstm ? frand(B * H, &seed) : NULL;
 	r->c = lstm ? frand(B * H, &seed) : NULL;
 	r->pol = frand(N * A, &seed);
@@ -144,7 +148,7 @@ static double sgemm_gflops(int M, int Nn, int Kk, double seconds)
 		int n = 0;
 		while (now() - t0 < seconds / 3 || n < 3) {
 			cblas_sgemm(CblasRowMajor, CblasNoTrans, CblasTrans, M, Nn,
-				Kk, 1.0f, a, Kk, b, Kk, 0.0f, c, Nn);
+				    Kk, 1.0f, a, Kk, b, Kk, 0.0f, c, Nn);
 			n++;
 		}
 		double per = (now() - t0) / n;
@@ -168,7 +172,10 @@ int main(int argc, char **argv)
 	const int N = (T + 1) * BB;
 	double ceiling = sgemm_gflops(N, 512, 512, seconds);
 	printf("sgemm %dx512x512: %.1f GFLOP/s\n", N, ceiling);
-	static const struct { const char *name; int width, lstm; } cfg[] = {
+	static const struct {
+		const char *name;
+		int width, lstm;
+	} cfg[] = {
 		{"mlp64", 64, 0}, {"mlp512", 512, 0}, {"lstm256", 256, 256}};
 	double sps[3], gf[3];
 	for (int i = 0; i < 3; i++) {
@@ -178,8 +185,9 @@ int main(int argc, char **argv)
 		sps[i] = T * BB / t;
 		gf[i] = learn_flops(cfg[i].width, cfg[i].lstm, N) / t / 1e9;
 		printf("learn %-8s fwd+bwd %.3f ms  %.0f samples/s  %.1f GFLOP/s"
-		       " (%.0f%% of sgemm)\n", cfg[i].name, t * 1e3, sps[i], gf[i],
-			100 * gf[i] / ceiling);
+		       " (%.0f%% of sgemm)\n",
+		       cfg[i].name, t * 1e3, sps[i], gf[i],
+		       100 * gf[i] / ceiling);
 		teardown(&r);
 	}
 	run r;
@@ -190,13 +198,14 @@ int main(int argc, char **argv)
 	double tl = median_time(act_step, &r, seconds);
 	teardown(&r);
 	printf("act mlp64 k=%d: %.2f us/step  %.0f frames/s; with lstm64 "
-	       "%.0f frames/s\n", K, ta * 1e6, K / ta, K / tl);
+	       "%.0f frames/s\n",
+	       K, ta * 1e6, K / ta, K / tl);
 	printf("{\"threads\": %d, \"sgemm_gflops\": %.1f, "
 	       "\"learn_samples_per_s\": {\"mlp64\": %.0f, \"mlp512\": %.0f, "
 	       "\"lstm256\": %.0f}, \"learn_gflops\": {\"mlp64\": %.1f, "
 	       "\"mlp512\": %.1f, \"lstm256\": %.1f}, "
 	       "\"act_frames_per_s\": {\"mlp64\": %.0f, \"mlp64_lstm64\": %.0f}}\n",
-		threads, ceiling, sps[0], sps[1], sps[2], gf[0], gf[1], gf[2],
-		K / ta, K / tl);
+	       threads, ceiling, sps[0], sps[1], sps[2], gf[0], gf[1], gf[2],
+	       K / ta, K / tl);
 	return 0;
 }

@@ -115,8 +115,7 @@ static figures measure(const char *kind, PyObject *mod, long n, int rounds,
 	im_vecenv *v = NULL;
 	im_rng root;
 	im_rng_init(&root, 2);
-	im_vecenv_opts vo = {.spec = spec, .num_envs = k, .rng = &root,
-			     .err = err, .errlen = sizeof err};
+	im_vecenv_opts vo = {.spec = spec, .num_envs = k, .rng = &root, .err = err, .errlen = sizeof err};
 	if (im_env_make(&e, spec, err, sizeof err) || im_vecenv_new(&v, &vo)) {
 		fprintf(stderr, "bench_pyenv: %s\n", err);
 		exit(1);
@@ -174,7 +173,8 @@ int main(int argc, char **argv)
 	}
 	if (n < 100 || rounds < 1 || rounds > MAX_ROUNDS || k < 1 || k > n) {
 		fprintf(stderr, "usage: bench_pyenv [--steps N>=100] "
-			"[--rounds 1..%d] [--k K]\n", MAX_ROUNDS);
+				"[--rounds 1..%d] [--k K]\n",
+			MAX_ROUNDS);
 		return 2;
 	}
 	/* The first open starts the interpreter the loop module runs in. */

@@ -80,8 +80,7 @@ static int encode(ctx *x)
 		       ta = IMPALA__TENSOR__INIT;
 	to = (Impala__Tensor){to.base, 2, osh, dt, {(T + 1) * row, obs}};
 	tf = (Impala__Tensor){tf.base, 2, fsh, dt, {ntr * row, fin}};
-	ta = (Impala__Tensor){ta.base, 1, ash, IMPALA__DTYPE__DTYPE_INT32,
-			      {4 * T, (uint8_t *)act}};
+	ta = (Impala__Tensor){ta.base, 1, ash, IMPALA__DTYPE__DTYPE_INT32, {4 * T, (uint8_t *)act}};
 	Impala__Trajectory t = IMPALA__TRAJECTORY__INIT;
 	t.num_steps = d->T;
 	t.obs = &to;
@@ -130,13 +129,7 @@ static int setup(ctx *x, const cfg *c)
 	memset(x, 0, sizeof *x);
 	x->c = c;
 	x->d = (im_run_dims){
-		.T = c->T, .obs_ndim = 1, .obs_shape = {(uint32_t)c->obs_numel},
-		.obs_numel = c->obs_numel,
-		.obs_dtype = c->u8 ? IMPALA__DTYPE__DTYPE_UINT8
-				   : IMPALA__DTYPE__DTYPE_FLOAT32,
-		.obs_elem = c->u8 ? 1 : 4,
-		.action_kind = IMPALA__ACTION_KIND__ACTION_DISCRETE,
-		.num_actions = 2, .action_dim = 1};
+		.T = c->T, .obs_ndim = 1, .obs_shape = {(uint32_t)c->obs_numel}, .obs_numel = c->obs_numel, .obs_dtype = c->u8 ? IMPALA__DTYPE__DTYPE_UINT8 : IMPALA__DTYPE__DTYPE_FLOAT32, .obs_elem = c->u8 ? 1 : 4, .action_kind = IMPALA__ACTION_KIND__ACTION_DISCRETE, .num_actions = 2, .action_dim = 1};
 	x->max = im_validate_max_trajectory_bytes(&x->d);
 	im_store_opts so = {.dims = x->d, .capacity = c->cap, .batch_size = c->B};
 	int rc = encode(x);
@@ -190,7 +183,7 @@ int main(int argc, char **argv)
 		double us = 1e6 * s / cfgs[i].cap;
 		size_t bytes = payload_bytes(&x.d) * COPIES;
 		fprintf(stderr, "%-9s T %u B %u: %.2f us an unroll, %zu bytes "
-			"copied an unroll (%zu-byte message), %d rounds\n",
+				"copied an unroll (%zu-byte message), %d rounds\n",
 			cfgs[i].name, cfgs[i].T, cfgs[i].B, us, bytes, x.len, reps);
 		at += (size_t)snprintf(line + at, sizeof line - at,
 				       "%s\"%s\": {\"us_per_unroll\": %.3f, "

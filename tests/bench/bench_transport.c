@@ -62,7 +62,7 @@ int main(int argc, char **argv)
 	}
 	if (!(seconds > 0) || bytes < 2 || T < 1) {
 		fprintf(stderr, "usage: bench_transport [--seconds S] "
-			"[--bytes N>1] [--T T]\n");
+				"[--bytes N>1] [--T T]\n");
 		return 2;
 	}
 	/* The listener is bound before the fork so the child can connect at
@@ -117,10 +117,12 @@ int main(int argc, char **argv)
 	 * plus the marker's. */
 	double dt = t1 - t0, mps = (double)n / dt;
 	printf("PUSH/PULL tcp loopback, %ld-byte messages: %.0f msg/s, "
-	       "%.1f MB/s, %.0f frames/s (T = %ld)\n", bytes, mps,
+	       "%.1f MB/s, %.0f frames/s (T = %ld)\n",
+	       bytes, mps,
 	       mps * (double)bytes / 1e6, mps * (double)T, T);
 	printf("{\"bytes\": %ld, \"T\": %ld, \"messages\": %ld, \"msgs_per_s\": "
-	       "%.0f, \"mb_per_s\": %.1f, \"frames_per_s\": %.0f}\n", bytes, T, n,
+	       "%.0f, \"mb_per_s\": %.1f, \"frames_per_s\": %.0f}\n",
+	       bytes, T, n,
 	       mps, mps * (double)bytes / 1e6, mps * (double)T);
 	return 0;
 }

@@ -27,7 +27,9 @@
 #include "bench_util.h"
 #include "learn/update.h"
 
-enum { B = 32, OBS = 4, MAXT = 8 };
+enum { B = 32,
+       OBS = 4,
+       MAXT = 8 };
 
 typedef struct cfg {
 	const char *name;
@@ -136,13 +138,15 @@ static int make_batch(run *r, const cfg *c)
 		r->c0 = bench_frand((size_t)B * H, &seed);
 	}
 	r->b = (im_update_batch){
-		.in = {.T1 = T + 1, .B = B, .obs = r->obs, .prev_action = r->pact,
-		       .prev_reward = r->prew, .reset = r->reset},
-		.h0 = r->h0, .c0 = r->c0,
-		.extra = {.n = nx, .index = r->xidx, .obs = r->xobs,
-			  .prev_action = r->xact, .prev_reward = r->xrew},
-		.act_discrete = r->act, .behaviour_logp = r->blogp,
-		.rewards = r->rew, .terminated = r->term, .truncated = r->trunc};
+		.in = {.T1 = T + 1, .B = B, .obs = r->obs, .prev_action = r->pact, .prev_reward = r->prew, .reset = r->reset},
+		.h0 = r->h0,
+		.c0 = r->c0,
+		.extra = {.n = nx, .index = r->xidx, .obs = r->xobs, .prev_action = r->xact, .prev_reward = r->xrew},
+		.act_discrete = r->act,
+		.behaviour_logp = r->blogp,
+		.rewards = r->rew,
+		.terminated = r->term,
+		.truncated = r->trunc};
 	return 0;
 }
 
@@ -164,8 +168,7 @@ static int setup(run *r, const cfg *c)
 	r->A = c->A;
 	im_obs_space obs = {.ndim = 1, .shape = {OBS}};
 	if (c->enc != IM_NN_ENCODER_MLP)
-		obs = (im_obs_space){.ndim = 3, .shape = {c->H, c->W, c->C},
-				     .dtype = IM_DTYPE_U8, .scale = c->scale};
+		obs = (im_obs_space){.ndim = 3, .shape = {c->H, c->W, c->C}, .dtype = IM_DTYPE_U8, .scale = c->scale};
 	im_act_space act = {.kind = IM_ACT_DISCRETE, .n = c->A};
 	im_model_spec s;
 	im_model_spec_default(&s, &obs, &act, c->width);
@@ -275,8 +278,8 @@ int main(int argc, char **argv)
 	}
 	if (nt < 1 || !select_cfgs(configs, sel) || !(seconds > 0)) {
 		fprintf(stderr, "usage: bench_update [--threads 1,2] "
-			"[--seconds S] [--configs mlp64,mlp512,lstm256,"
-			"nature,impala,minatar]\n");
+				"[--seconds S] [--configs mlp64,mlp512,lstm256,"
+				"nature,impala,minatar]\n");
 		return 2;
 	}
 	static figures f[MAXT][NCFG];
@@ -297,13 +300,15 @@ int main(int argc, char **argv)
 			figures *x = &f[ti][ci];
 			printf("  update %-8s %8.3f ms  %9.0f samples/s  %5.1f "
 			       "GFLOP/s  sgemm %s %5.1f GFLOP/s  ratio %.2f  "
-			       "(%d reps, %d failed)\n", CFGS[ci].name, x->ms,
+			       "(%d reps, %d failed)\n",
+			       CFGS[ci].name, x->ms,
 			       x->sps, x->gflops, x->shape, x->sgemm, x->frac,
 			       x->reps, x->failures);
 		}
 	}
 	printf("{\"T\": 80, \"B\": %d, \"seconds\": %g, \"blas_core\": \"%s\", "
-	       "\"sgemm_512_gflops\": {", B, seconds, openblas_get_corename());
+	       "\"sgemm_512_gflops\": {",
+	       B, seconds, openblas_get_corename());
 	for (int ti = 0; ti < nt; ti++)
 		printf("%s\"%d\": %.1f", ti ? ", " : "", threads[ti], peak[ti]);
 	printf("}, \"update\": {");
@@ -320,7 +325,8 @@ int main(int argc, char **argv)
 			       "\"best_samples_per_s\": %.0f, \"ms\": %.3f, "
 			       "\"gflops\": %.2f, \"sgemm_shape\": \"%s\", "
 			       "\"sgemm_gflops\": %.2f, \"ratio_to_sgemm\": %.3f, "
-			       "\"reps\": %d, \"failed\": %d}", ti ? ", " : "",
+			       "\"reps\": %d, \"failed\": %d}",
+			       ti ? ", " : "",
 			       threads[ti], x->sps, x->best_sps, x->ms,
 			       x->gflops, x->shape,
 			       x->sgemm, x->frac, x->reps, x->failures);

@@ -17,9 +17,9 @@
 #include <cblas.h>
 
 typedef void (*sgemm_fn)(enum CBLAS_ORDER, enum CBLAS_TRANSPOSE,
-	enum CBLAS_TRANSPOSE, blasint, blasint, blasint, float,
-	const float *, blasint, const float *, blasint, float, float *,
-	blasint);
+			 enum CBLAS_TRANSPOSE, blasint, blasint, blasint, float,
+			 const float *, blasint, const float *, blasint, float, float *,
+			 blasint);
 typedef char *(*corename_fn)(void);
 
 static sgemm_fn real_sgemm;
@@ -52,10 +52,10 @@ static int broken(void)
 }
 
 void cblas_sgemm(const enum CBLAS_ORDER o, const enum CBLAS_TRANSPOSE ta,
-	const enum CBLAS_TRANSPOSE tb, const blasint M, const blasint N,
-	const blasint K, const float alpha, const float *A, const blasint lda,
-	const float *B, const blasint ldb, const float beta, float *C,
-	const blasint ldc)
+		 const enum CBLAS_TRANSPOSE tb, const blasint M, const blasint N,
+		 const blasint K, const float alpha, const float *A, const blasint lda,
+		 const float *B, const blasint ldb, const float beta, float *C,
+		 const blasint ldc)
 {
 	real_sgemm(o, ta, tb, M, N, K, alpha, A, lda, B, ldb, beta, C, ldc);
 	if (M > 0 && N > 0 && broken())

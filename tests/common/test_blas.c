@@ -20,7 +20,7 @@ enum {
 
 typedef struct decide_case {
 	const char *what;
-	im_blas_state st; /* coretype, auto_from, auto_failed, running, isa */
+	im_blas_state st;         /* coretype, auto_from, auto_failed, running, isa */
 	const char *restart_with; /* NULL: no restart */
 	int ours;
 	const char *in_why;
@@ -29,41 +29,75 @@ typedef struct decide_case {
 
 static const decide_case decide_cases[] = {
 	{"Prescott on AVX-512: restart with SkylakeX",
-	 {NULL, NULL, NULL, "Prescott", AVX512}, "SkylakeX", 1,
+	 {NULL, NULL, NULL, "Prescott", AVX512},
+	 "SkylakeX",
+	 1,
 	 "OpenBLAS chose Prescott, a generic core; restarting with "
-	 "OPENBLAS_CORETYPE=SkylakeX", 0},
+	 "OPENBLAS_CORETYPE=SkylakeX",
+	 0},
 	{"Prescott on AVX2 only: restart with Haswell",
-	 {NULL, NULL, NULL, "Prescott", AVX2}, "Haswell", 1, "Haswell", 0},
+	 {NULL, NULL, NULL, "Prescott", AVX2},
+	 "Haswell",
+	 1,
+	 "Haswell",
+	 0},
 	{"Nehalem and Sandybridge are generic too (any case)",
-	 {NULL, NULL, NULL, "SANDYBRIDGE", AVX2}, "Haswell", 1, "SANDYBRIDGE",
+	 {NULL, NULL, NULL, "SANDYBRIDGE", AVX2},
+	 "Haswell",
+	 1,
+	 "SANDYBRIDGE",
 	 0},
 	{"no running core name is OpenBLAS's 'unknown', a generic core",
-	 {NULL, NULL, NULL, NULL, AVX512}, "SkylakeX", 1,
-	 "OpenBLAS chose unknown", 0},
+	 {NULL, NULL, NULL, NULL, AVX512},
+	 "SkylakeX",
+	 1,
+	 "OpenBLAS chose unknown",
+	 0},
 	{"a generic core on a CPU without AVX2 is kept, no warning",
-	 {NULL, NULL, NULL, "Prescott", 0}, NULL, 0,
-	 "Prescott, OpenBLAS's own choice", 0},
+	 {NULL, NULL, NULL, "Prescott", 0},
+	 NULL,
+	 0,
+	 "Prescott, OpenBLAS's own choice",
+	 0},
 	{"OpenBLAS's AVX2 choice on an AVX-512 CPU is kept",
-	 {NULL, NULL, NULL, "Haswell", AVX512}, NULL, 0,
-	 "Haswell, OpenBLAS's own choice", 0},
+	 {NULL, NULL, NULL, "Haswell", AVX512},
+	 NULL,
+	 0,
+	 "Haswell, OpenBLAS's own choice",
+	 0},
 	{"Zen is kept", {NULL, NULL, NULL, "Zen", AVX2}, NULL, 0, "Zen", 0},
 	{"OPENBLAS_CORETYPE is respected, even a generic core",
-	 {"Prescott", NULL, NULL, "Prescott", AVX512}, NULL, 0,
-	 "Prescott, from OPENBLAS_CORETYPE=Prescott", 0},
+	 {"Prescott", NULL, NULL, "Prescott", AVX512},
+	 NULL,
+	 0,
+	 "Prescott, from OPENBLAS_CORETYPE=Prescott",
+	 0},
 	{"a name OpenBLAS did not take is worth a warning",
-	 {"Bogus", NULL, NULL, "Cooperlake", AVX512}, NULL, 0,
+	 {"Bogus", NULL, NULL, "Cooperlake", AVX512},
+	 NULL,
+	 0,
 	 "Cooperlake, from OPENBLAS_CORETYPE=Bogus (OpenBLAS did not take "
-	 "that name)", 1},
+	 "that name)",
+	 1},
 	{"after our restart: no second one, and the choice is ours",
-	 {"SkylakeX", "Prescott", NULL, "SkylakeX", AVX512}, NULL, 1,
-	 "SkylakeX, chosen at start: OpenBLAS had chosen Prescott", 0},
+	 {"SkylakeX", "Prescott", NULL, "SkylakeX", AVX512},
+	 NULL,
+	 1,
+	 "SkylakeX, chosen at start: OpenBLAS had chosen Prescott",
+	 0},
 	{"after our core failed the self-test: OpenBLAS's own, warned",
-	 {NULL, NULL, "SkylakeX", "Prescott", AVX512}, NULL, 0,
+	 {NULL, NULL, "SkylakeX", "Prescott", AVX512},
+	 NULL,
+	 0,
 	 "Prescott, OpenBLAS's own choice (SkylakeX failed the sgemm "
-	 "self-test)", 1},
+	 "self-test)",
+	 1},
 	{"a stale failure marker does not hide OPENBLAS_CORETYPE",
-	 {"Haswell", NULL, "SkylakeX", "Haswell", AVX512}, NULL, 0,
-	 "Haswell, from OPENBLAS_CORETYPE=Haswell", 0},
+	 {"Haswell", NULL, "SkylakeX", "Haswell", AVX512},
+	 NULL,
+	 0,
+	 "Haswell, from OPENBLAS_CORETYPE=Haswell",
+	 0},
 };
 
 static void test_decide(void **state)
@@ -100,9 +134,9 @@ static void test_selftest_passes_openblas(void **state)
 static int ignore_beta, flip_b, drop_last_k, nudge_one, only_big;
 
 static void broken_gemm(enum CBLAS_ORDER o, enum CBLAS_TRANSPOSE ta,
-	enum CBLAS_TRANSPOSE tb, blasint M, blasint N, blasint K, float alpha,
-	const float *A, blasint lda, const float *B, blasint ldb, float beta,
-	float *C, blasint ldc)
+			enum CBLAS_TRANSPOSE tb, blasint M, blasint N, blasint K, float alpha,
+			const float *A, blasint lda, const float *B, blasint ldb, float beta,
+			float *C, blasint ldc)
 {
 	int big = (double)M * N * K > 1e6;
 	if (only_big && !big) {

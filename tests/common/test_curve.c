@@ -78,7 +78,7 @@ static void test_valid_files(void **state)
 typedef struct bad_case {
 	const char *name;
 	const char *text;
-	size_t len;       /* 0: strlen(text) */
+	size_t len; /* 0: strlen(text) */
 	int rc;
 	const char *says; /* part of the reason */
 } bad_case;

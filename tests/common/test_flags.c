@@ -126,9 +126,8 @@ static void test_bad_values(void **state)
 		{"missing value", {"p", "--lr", NULL}, "missing value"},
 		{"unknown flag", {"p", "--frobnicate", NULL}, "unknown flag"},
 		{"single dash", {"p", "-x", NULL}, "unknown option"},
-		{"bad choice", {"p", "--network-init-method", "ones"},
-		 "--network-init-method: 'ones' is not one of: identity, "
-		 "orthogonal, xavier_uniform, xavier_normal"},
+		{"bad choice", {"p", "--network-init-method", "ones"}, "--network-init-method: 'ones' is not one of: identity, "
+								       "orthogonal, xavier_uniform, xavier_normal"},
 		{"bool with junk", {"p", "--use-lstm=maybe", NULL}, "not a boolean"},
 	};
 	for (size_t i = 0; i < sizeof cases / sizeof cases[0]; i++) {

@@ -77,14 +77,14 @@ static void test_uint8_scale_round_trip(void **state)
 	(void)state;
 	static const float scales[] = {1.0f / 255.0f, 1.0f, 0.0f};
 	for (size_t i = 0; i < sizeof scales / sizeof scales[0]; i++) {
-		im_obs_space obs = {.ndim = 3, .shape = {84, 84, 4},
-				    .dtype = IM_DTYPE_U8, .scale = scales[i]};
+		im_obs_space obs = {.ndim = 3, .shape = {84, 84, 4}, .dtype = IM_DTYPE_U8, .scale = scales[i]};
 		im_act_space act = {.kind = IM_ACT_DISCRETE, .n = 6};
 		im_model_spec m, back;
 		im_model_spec_default(&m, &obs, &act, 8);
 		im_runspec_store s;
 		assert_int_equal(im_runspec_build(&s, 1, "plugin:x.so", 80, 5,
-						  &m, 0), IM_OK);
+						  &m, 0),
+				 IM_OK);
 		assert_int_equal(s.spec.obs_dtype, IMPALA__DTYPE__DTYPE_UINT8);
 		assert_true(s.spec.obs_scale == (scales[i] ? scales[i] : 1.0f));
 		char err[128];
@@ -131,7 +131,8 @@ static void test_scale_and_dtype_checked(void **state)
 		base_spec(&m);
 		im_runspec_store s;
 		assert_int_equal(im_runspec_build(&s, 1, "CartPole-v1", 80, 5,
-						  &m, 0), IM_OK);
+						  &m, 0),
+				 IM_OK);
 		s.spec.obs_dtype = c->dtype;
 		s.spec.obs_scale = c->scale;
 		char err[128] = "";
@@ -167,8 +168,7 @@ static void test_encoders_round_trip(void **state)
 	for (int k = 0; k < IM_NN_ENCODER_COUNT_; k++) {
 		im_model_spec m, back;
 		base_spec(&m);
-		m.obs = (im_obs_space){.ndim = 3, .shape = {84, 84, 4},
-				       .dtype = IM_DTYPE_U8};
+		m.obs = (im_obs_space){.ndim = 3, .shape = {84, 84, 4}, .dtype = IM_DTYPE_U8};
 		m.encoder = (im_nn_encoder_kind)k;
 		im_runspec_store s;
 		assert_int_equal(im_runspec_build(&s, 1, "Pong", 80, 5, &m, 0),
@@ -190,7 +190,7 @@ static void test_encoders_round_trip(void **state)
 	assert_int_equal(im_runspec_model(&out, &s.spec, err, sizeof err),
 			 IM_EINVAL);
 	assert_non_null(strstr(err, "encoder 'conv' is not one of: mlp, "
-			       "minatar, nature, impala"));
+				    "minatar, nature, impala"));
 	/* auto is a choice of the learner's flag, never a built encoder. */
 	s.model.encoder = "auto";
 	assert_int_equal(im_runspec_model(&out, &s.spec, err, sizeof err),
@@ -201,7 +201,7 @@ static void test_encoders_round_trip(void **state)
 	assert_int_equal(im_runspec_model(&out, &s.spec, err, sizeof err),
 			 IM_EINVAL);
 	assert_non_null(strstr(err, "activation 'gelu' is not one of: relu, "
-			       "tanh"));
+				    "tanh"));
 }
 
 int main(void)

@@ -384,7 +384,8 @@ static void test_peer_dies_while_stalled(void **state)
 	assert_int_equal(waitpid(r, &st, 0), r);
 	if (WIFSIGNALED(st))
 		fail_msg("the receiver died by signal %d (SIGABRT is libzmq's "
-			 "!_io_error assertion)", WTERMSIG(st));
+			 "!_io_error assertion)",
+			 WTERMSIG(st));
 	assert_true(WIFEXITED(st));
 	if (WEXITSTATUS(st) != 0)
 		fail_msg("receiver exit %d (5: it never stalled)", WEXITSTATUS(st));

@@ -43,7 +43,11 @@ typedef struct fx {
 } fx;
 
 /* SPEC_U8_IMAGE: uint8 frames [H, W, C] = [1, OBS, 1]. */
-enum { SPEC_DISCRETE_LSTM, SPEC_DISCRETE_MLP, SPEC_BOX, SPEC_U8, SPEC_U8_IMAGE };
+enum { SPEC_DISCRETE_LSTM,
+       SPEC_DISCRETE_MLP,
+       SPEC_BOX,
+       SPEC_U8,
+       SPEC_U8_IMAGE };
 
 /* Every actor but 99 said Hello with 4 environments, and its latest
  * Welcome carried version 3. */
@@ -81,10 +85,7 @@ static void fx_spec(fx *f, int kind)
 	f->model.lstm_hidden = kind == SPEC_DISCRETE_LSTM ? H : 0;
 	f->spec.model = &f->model;
 	assert_int_equal(im_validate_dims(&f->dims, &f->spec), IM_OK);
-	f->st = (im_validate_state){.run_id = RUN, .prev_run_id = PREV_RUN,
-				    .param_version = 10, .max_policy_lag = 5,
-				    .max_episode_steps = 500,
-				    .actor_lookup = known_actor};
+	f->st = (im_validate_state){.run_id = RUN, .prev_run_id = PREV_RUN, .param_version = 10, .max_policy_lag = 5, .max_episode_steps = 500, .actor_lookup = known_actor};
 }
 
 /* Step 1 terminates an episode, step 2 is cut by a time limit. */
@@ -166,12 +167,25 @@ static void m_before_welcome(fx *f) { f->x.t.param_version = 2; }
 /* Issue 14, defect 1: an episode longer than the time limit is made up. */
 static void m_ep_long(fx *f) { f->x.ep[0].length = 501; }
 static void m_ep_limit(fx *f) { f->x.ep[0].length = 500; }
-static void m_no_lookup(fx *f) { f->st.actor_lookup = NULL; f->x.t.actor_id = 99; f->x.t.env_index = 1000; }
+static void m_no_lookup(fx *f)
+{
+	f->st.actor_lookup = NULL;
+	f->x.t.actor_id = 99;
+	f->x.t.env_index = 1000;
+}
 static void m_num_steps(fx *f) { f->x.t.num_steps = T + 1; }
 static void m_obs_missing(fx *f) { f->x.t.obs = NULL; }
-static void m_obs_rows(fx *f) { f->x.obs_sh[0] = T; f->x.obs.data.len = T * OBS * 4; }
+static void m_obs_rows(fx *f)
+{
+	f->x.obs_sh[0] = T;
+	f->x.obs.data.len = T * OBS * 4;
+}
 static void m_obs_width(fx *f) { f->x.obs_sh[1] = OBS + 1; }
-static void m_obs_rank(fx *f) { f->x.obs.n_shape = 1; f->x.obs_sh[0] = (T + 1) * OBS; }
+static void m_obs_rank(fx *f)
+{
+	f->x.obs.n_shape = 1;
+	f->x.obs_sh[0] = (T + 1) * OBS;
+}
 static void m_obs_dtype(fx *f) { f->x.obs.dtype = IMPALA__DTYPE__DTYPE_UINT8; }
 static void m_obs_short(fx *f) { f->x.obs.data.len -= 4; }
 static void m_obs_nan(fx *f) { f->x.obs_f[7] = qnan; }
@@ -189,9 +203,21 @@ static void m_logp_pos(fx *f) { f->x.logp[1] = 0.01f; }
 static void m_logp_inf(fx *f) { f->x.logp[3] = -pinf; }
 static void m_logp_short(fx *f) { f->x.t.behaviour_logp.len = 0; }
 static void m_final_missing(fx *f) { f->x.t.final_obs = NULL; }
-static void m_final_rows(fx *f) { f->x.fin_sh[0] = 2; f->x.fin.data.len = 2 * OBS * 4; }
-static void m_final_extra(fx *f) { f->x.trunc[2] = 0; fx_episodes(f, 1); }
-static void m_final_width(fx *f) { f->x.fin_sh[1] = OBS - 1; f->x.fin.data.len = (OBS - 1) * 4; }
+static void m_final_rows(fx *f)
+{
+	f->x.fin_sh[0] = 2;
+	f->x.fin.data.len = 2 * OBS * 4;
+}
+static void m_final_extra(fx *f)
+{
+	f->x.trunc[2] = 0;
+	fx_episodes(f, 1);
+}
+static void m_final_width(fx *f)
+{
+	f->x.fin_sh[1] = OBS - 1;
+	f->x.fin.data.len = (OBS - 1) * 4;
+}
 static void m_final_nan(fx *f) { f->x.fin_f[1] = qnan; }
 static void m_lstm_short(fx *f) { f->x.t.lstm_h.len = 4; }
 static void m_lstm_missing(fx *f) { f->x.t.lstm_c.len = 0; }
@@ -210,29 +236,66 @@ static void m_no_episodes(fx *f) { fx_episodes(f, 0); }
 static void m_lstm_present(fx *f) { f->x.t.lstm_h = (ProtobufCBinaryData){4 * H, (uint8_t *)f->x.h}; }
 /* Box spec. */
 static void m_box_nan(fx *f) { f->x.act_f[5] = qnan; }
-static void m_box_shape(fx *f) { f->x.act.n_shape = 1; f->x.act_sh[0] = T * D; }
+static void m_box_shape(fx *f)
+{
+	f->x.act.n_shape = 1;
+	f->x.act_sh[0] = T * D;
+}
 static void m_box_logp_pos(fx *f) { f->x.logp[0] = 3.5f; }
-static void m_box_pa_dim(fx *f) { f->x.pa_sh[0] = 1; f->x.pa.data.len = 4; }
+static void m_box_pa_dim(fx *f)
+{
+	f->x.pa_sh[0] = 1;
+	f->x.pa.data.len = 4;
+}
 static void m_box_pa_nan(fx *f) { f->x.pa_f[1] = qnan; }
 /* uint8 spec. */
 static void m_u8_f32(fx *f) { f->x.obs.dtype = IMPALA__DTYPE__DTYPE_FLOAT32; }
-static void m_u8_final_dtype(fx *f) { f->x.fin.dtype = IMPALA__DTYPE__DTYPE_FLOAT32; f->x.fin.data.len = OBS * 4; }
+static void m_u8_final_dtype(fx *f)
+{
+	f->x.fin.dtype = IMPALA__DTYPE__DTYPE_FLOAT32;
+	f->x.fin.data.len = OBS * 4;
+}
 /* Bytes are not floats: any value 0..255 is valid. */
 static void m_u8_all_255(fx *f) { memset(f->x.obs_u8, 255, (T + 1) * OBS); }
 static void m_u8_short(fx *f) { f->x.obs.data.len -= 1; }
 static void m_u8_long(fx *f) { f->x.obs.data.len += 1; }
 /* float32 payload under a uint8 label: four times the bytes. */
 static void m_u8_float_bytes(fx *f) { f->x.obs.data = (ProtobufCBinaryData){4 * (T + 1) * OBS, (uint8_t *)f->x.obs_f}; }
-static void m_u8_rows(fx *f) { f->x.obs_sh[0] = T; f->x.obs.data.len = T * OBS; }
+static void m_u8_rows(fx *f)
+{
+	f->x.obs_sh[0] = T;
+	f->x.obs.data.len = T * OBS;
+}
 static void m_u8_final_short(fx *f) { f->x.fin.data.len -= 1; }
-static void m_u8_final_rows(fx *f) { f->x.fin_sh[0] = 2; f->x.fin.data.len = 2 * OBS; }
+static void m_u8_final_rows(fx *f)
+{
+	f->x.fin_sh[0] = 2;
+	f->x.fin.data.len = 2 * OBS;
+}
 static void m_u8_final_missing(fx *f) { f->x.t.final_obs = NULL; }
 /* uint8 image spec: the layout is checked dimension by dimension, so the
  * same bytes as [C, H, W] or flattened are refused. */
-static void m_img_chw(fx *f) { f->x.obs_sh[1] = 1; f->x.obs_sh[2] = 1; f->x.obs_sh[3] = OBS; }
-static void m_img_flat(fx *f) { f->x.obs.n_shape = 2; f->x.obs_sh[1] = OBS; }
-static void m_img_final_chw(fx *f) { f->x.fin_sh[2] = 1; f->x.fin_sh[3] = OBS; }
-static void m_img_f32(fx *f) { f->x.obs.dtype = IMPALA__DTYPE__DTYPE_FLOAT32; f->x.obs.data = (ProtobufCBinaryData){4 * (T + 1) * OBS, (uint8_t *)f->x.obs_f}; }
+static void m_img_chw(fx *f)
+{
+	f->x.obs_sh[1] = 1;
+	f->x.obs_sh[2] = 1;
+	f->x.obs_sh[3] = OBS;
+}
+static void m_img_flat(fx *f)
+{
+	f->x.obs.n_shape = 2;
+	f->x.obs_sh[1] = OBS;
+}
+static void m_img_final_chw(fx *f)
+{
+	f->x.fin_sh[2] = 1;
+	f->x.fin_sh[3] = OBS;
+}
+static void m_img_f32(fx *f)
+{
+	f->x.obs.dtype = IMPALA__DTYPE__DTYPE_FLOAT32;
+	f->x.obs.data = (ProtobufCBinaryData){4 * (T + 1) * OBS, (uint8_t *)f->x.obs_f};
+}
 
 typedef struct vcase {
 	const char *name;
@@ -241,7 +304,10 @@ typedef struct vcase {
 	im_reject want;
 } vcase;
 
-#define C(spec, fn, want) {#fn, SPEC_##spec, fn, IM_REJECT_##want}
+#define C(spec, fn, want) \
+	{ \
+#fn, SPEC_##spec, fn, IM_REJECT_##want \
+	}
 static const vcase cases[] = {
 	C(DISCRETE_LSTM, m_none, OK),
 	C(DISCRETE_LSTM, m_pa_scalar, OK),
@@ -499,7 +565,8 @@ static void test_hello(void **state)
 		assert_int_equal(im_validate_hello(&h, "CartPole-v1", why, sizeof why),
 				 IMPALA__REFUSAL_CODE__REFUSAL_PROTOCOL_VERSION);
 		snprintf(want, sizeof want, "learner speaks protocol version %u, "
-			 "actor %u", (unsigned)IMPALA__CONSTANTS__PROTOCOL_VERSION,
+					    "actor %u",
+			 (unsigned)IMPALA__CONSTANTS__PROTOCOL_VERSION,
 			 others[i]);
 		assert_string_equal(why, want);
 	}

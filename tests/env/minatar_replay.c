@@ -35,10 +35,7 @@ static int load_breakout(void *st, const int *s)
 {
 	im_ma_breakout *b = st;
 	int dir = s[4];
-	im_ma_ball ball = {.y = (int8_t)s[1], .x = (int8_t)s[0],
-			   .vy = (int8_t)(dir < 2 ? -1 : 1),
-			   .vx = (int8_t)(dir == 1 || dir == 2 ? 1 : -1),
-			   .ty = (int8_t)s[3], .tx = (int8_t)s[2]};
+	im_ma_ball ball = {.y = (int8_t)s[1], .x = (int8_t)s[0], .vy = (int8_t)(dir < 2 ? -1 : 1), .vx = (int8_t)(dir == 1 || dir == 2 ? 1 : -1), .ty = (int8_t)s[3], .tx = (int8_t)s[2]};
 	b->ball = ball;
 	b->paddle = (int8_t)s[5];
 	b->tunnel = (uint8_t)s[6];
@@ -55,9 +52,7 @@ static int load_freeway(void *st, const int *s)
 	f->elapsed = (int16_t)(2500 - s[2]);
 	for (int i = 0; i < IM_MA_FREEWAY_LANES; i++) {
 		const int *c = s + 3 + 4 * i;
-		im_ma_car car = {.x = (int8_t)c[0], .dx = (int8_t)(c[3] < 0 ? -1 : 1),
-				 .pause = (int8_t)(c[3] < 0 ? -c[3] : c[3]),
-				 .wait = (int8_t)c[2]};
+		im_ma_car car = {.x = (int8_t)c[0], .dx = (int8_t)(c[3] < 0 ? -1 : 1), .pause = (int8_t)(c[3] < 0 ? -c[3] : c[3]), .wait = (int8_t)c[2]};
 		f->car[i] = car;
 	}
 	return 1;
@@ -77,7 +72,7 @@ static int load_asterix(void *st, const int *s)
 	a->core.ramping = (uint8_t)s[8];
 	memset(a->lane, 0, sizeof(a->lane));
 	for (int i = 0; i < IM_MA_AX_LANES; i++) { /* MinAtar's slot per row */
-		const int *e = s + 9 + 5 * i; /* live, x, row, right, gold */
+		const int *e = s + 9 + 5 * i;      /* live, x, row, right, gold */
 		if (!e[0])
 			continue;
 		im_ma_ax_lane *l = &a->lane[e[2] - 1];
@@ -120,8 +115,7 @@ static const int *load_list(im_ma_ent_list *l, const int *p, int width)
 {
 	l->n = *p++;
 	for (int i = 0; i < l->n; i++, p += width) {
-		im_ma_ent e = {.x = (int8_t)p[0], .y = (int8_t)p[1],
-			       .right = (uint8_t)p[2]};
+		im_ma_ent e = {.x = (int8_t)p[0], .y = (int8_t)p[1], .right = (uint8_t)p[2]};
 		if (width > 3)
 			e.timer = (int8_t)p[3];
 		if (width > 4)
@@ -191,11 +185,13 @@ static void print_diff(long frame, int a, float rew, int r, int term,
 		       int nch)
 {
 	printf("frame %ld: action %d reward %g (MinAtar %d) terminal %d "
-	       "(MinAtar %d)\n", frame, a, (double)rew, r, term, t);
+	       "(MinAtar %d)\n",
+	       frame, a, (double)rew, r, term, t);
 	for (int i = 0; i < n; i++)
 		if (got[i] != want[i])
 			printf("  cell (%d, %d) channel %d: ours %d, MinAtar "
-			       "%d\n", i / nch / IM_MA_N, i / nch % IM_MA_N,
+			       "%d\n",
+			       i / nch / IM_MA_N, i / nch % IM_MA_N,
 			       i % nch, got[i], want[i]);
 }
 

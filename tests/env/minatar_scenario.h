@@ -111,7 +111,12 @@ static void run_scenario(void **state)
 	im_env_class_close(c);
 }
 
-enum { NOOP, LEFT, UP, RIGHT, DOWN, FIRE }; /* MinAtar's -v0 actions */
+enum { NOOP,
+       LEFT,
+       UP,
+       RIGHT,
+       DOWN,
+       FIRE }; /* MinAtar's -v0 actions */
 
 /* Runs a table of scenarios, one named cmocka test each. */
 static int run_scenarios(const scenario *sc, size_t n)

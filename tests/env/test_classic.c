@@ -118,12 +118,12 @@ static void test_cartpole_termination(void **state)
 		double s[4];
 		int term;
 	} cases[] = {
-		{{0, 0, 0.2090, 0.5}, 1},    /* theta -> 0.2190 */
-		{{0, 0, -0.2090, -0.5}, 1},  /* theta -> -0.2190 */
-		{{0, 0, 0.2000, 0.2}, 0},    /* theta -> 0.2040 */
-		{{2.39, 1.0, 0, 0}, 1},      /* x -> 2.41 */
-		{{-2.39, -1.0, 0, 0}, 1},    /* x -> -2.41 */
-		{{2.30, 1.0, 0, 0}, 0},      /* x -> 2.32 */
+		{{0, 0, 0.2090, 0.5}, 1},   /* theta -> 0.2190 */
+		{{0, 0, -0.2090, -0.5}, 1}, /* theta -> -0.2190 */
+		{{0, 0, 0.2000, 0.2}, 0},   /* theta -> 0.2040 */
+		{{2.39, 1.0, 0, 0}, 1},     /* x -> 2.41 */
+		{{-2.39, -1.0, 0, 0}, 1},   /* x -> -2.41 */
+		{{2.30, 1.0, 0, 0}, 0},     /* x -> 2.32 */
 	};
 	for (size_t k = 0; k < sizeof(cases) / sizeof(cases[0]); k++) {
 		double s[4];
@@ -170,8 +170,7 @@ static void acrobot_rk4(const double *y, double tau, double *out)
 		acrobot_deriv(t, tau, k[st]);
 	}
 	for (int i = 0; i < 4; i++)
-		out[i] = y[i] + h / 6 * (k[0][i] + 2 * k[1][i] + 2 * k[2][i] +
-					 k[3][i]);
+		out[i] = y[i] + h / 6 * (k[0][i] + 2 * k[1][i] + 2 * k[2][i] + k[3][i]);
 }
 
 static void acrobot_ref(const double *s, int action, double *obs, int *term)
@@ -216,7 +215,7 @@ static void test_acrobot_states(void **state)
 		{0.1, -0.2, 0.3, -0.4, 2},
 		{1.0, 0.5, -2.0, 3.0, 0},
 		{-0.05, 0.07, 0.02, -0.01, 1},
-		{3.1, 0.0, 3.0, 0.0, 1},   /* theta1 wraps past pi */
+		{3.1, 0.0, 3.0, 0.0, 1}, /* theta1 wraps past pi */
 		{-2.5, 2.0, -6.0, 8.0, 2},
 	};
 	for (size_t k = 0; k < sizeof(cases) / sizeof(cases[0]); k++) {
@@ -453,11 +452,14 @@ static void test_batch_matches_single(void **state)
 {
 	(void)state;
 	const im_env_class *cls[] = {
-		&im_env_cartpole_class, &im_env_acrobot_class,
-		&im_env_mountain_car_class, &im_env_pendulum_class,
+		&im_env_cartpole_class,
+		&im_env_acrobot_class,
+		&im_env_mountain_car_class,
+		&im_env_pendulum_class,
 		&im_env_mountain_car_cont_class,
 	};
-	enum { K = 7, MAXST = 64 };
+	enum { K = 7,
+	       MAXST = 64 };
 	for (size_t ci = 0; ci < sizeof(cls) / sizeof(cls[0]); ci++) {
 		const im_env_class *c = cls[ci];
 		size_t ss = c->state_size, nobs = im_obs_numel(&c->obs);
@@ -476,7 +478,7 @@ static void test_batch_matches_single(void **state)
 					  ? (const void *)da
 					  : (const void *)fa;
 		size_t asz = c->act.kind == IM_ACT_DISCRETE ? sizeof(int32_t)
-							     : sizeof(float);
+							    : sizeof(float);
 		for (int step = 0; step < 50; step++) {
 			for (int i = 0; i < K; i++) {
 				da[i] = (int32_t)im_rng_below(

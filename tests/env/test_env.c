@@ -54,10 +54,8 @@ static const struct {
 	float obs_high[6];
 	float act_high;
 } specs[] = {
-	{"CartPole-v1", 500, 4, 1, 2,
-	 {4.8f, FLT_MAX, (float)(24 * M_PI / 180), FLT_MAX}, 0},
-	{"Acrobot-v1", 500, 6, 1, 3,
-	 {1, 1, 1, 1, (float)(4 * M_PI), (float)(9 * M_PI)}, 0},
+	{"CartPole-v1", 500, 4, 1, 2, {4.8f, FLT_MAX, (float)(24 * M_PI / 180), FLT_MAX}, 0},
+	{"Acrobot-v1", 500, 6, 1, 3, {1, 1, 1, 1, (float)(4 * M_PI), (float)(9 * M_PI)}, 0},
 	{"MountainCar-v0", 200, 2, 1, 3, {0.6f, 0.07f}, 0},
 	{"Pendulum-v1", 200, 3, 0, 1, {1, 1, 8}, 2.0f},
 	{"MountainCarContinuous-v0", 999, 2, 0, 1, {0.6f, 0.07f}, 1.0f},
@@ -114,8 +112,7 @@ static int run_until_done(im_env *e, uint64_t seed, int policy,
 	for (int t = 1; t <= 5000; t++) {
 		if (policy < 0)
 			da = balance(obs);
-		assert_int_equal(im_env_step(e, boxed ? (void *)&fa
-						      : (void *)&da,
+		assert_int_equal(im_env_step(e, boxed ? (void *)&fa : (void *)&da,
 					     obs, last),
 				 0);
 		assert_int_equal(im_env_elapsed_steps(e), t);
@@ -135,8 +132,10 @@ static void test_time_limits(void **state)
 		const char *name;
 		int policy, limit;
 	} cases[] = {
-		{"CartPole-v1", -1, 500},   {"Acrobot-v1", 1, 500},
-		{"MountainCar-v0", 1, 200}, {"Pendulum-v1", 0, 200},
+		{"CartPole-v1", -1, 500},
+		{"Acrobot-v1", 1, 500},
+		{"MountainCar-v0", 1, 200},
+		{"Pendulum-v1", 0, 200},
 		{"MountainCarContinuous-v0", 0, 999},
 	};
 	for (size_t k = 0; k < sizeof(cases) / sizeof(cases[0]); k++) {
@@ -152,8 +151,7 @@ static void test_time_limits(void **state)
 			int32_t a = 0;
 			float fa = 0;
 			int boxed = im_env_act_space(e)->kind == IM_ACT_BOX;
-			assert_int_equal(im_env_step(e, boxed ? (void *)&fa
-							      : (void *)&a,
+			assert_int_equal(im_env_step(e, boxed ? (void *)&fa : (void *)&a,
 						     obs, &r),
 					 IM_ESTATE);
 		}
@@ -199,16 +197,14 @@ static void test_step_before_reset(void **state)
 static const struct {
 	const char *name;
 	int nvar;
-	int idx[4];       /* obs index, or -1/-2: angle from obs 0,1 / 2,3 */
+	int idx[4]; /* obs index, or -1/-2: angle from obs 0,1 / 2,3 */
 	double lo[4], hi[4];
 } reset_ranges[] = {
-	{"CartPole-v1", 4, {0, 1, 2, 3}, {-.05, -.05, -.05, -.05},
-	 {.05, .05, .05, .05}},
+	{"CartPole-v1", 4, {0, 1, 2, 3}, {-.05, -.05, -.05, -.05}, {.05, .05, .05, .05}},
 	{"MountainCar-v0", 2, {0, 1}, {-.6, 0}, {-.4, 0}},
 	{"MountainCarContinuous-v0", 2, {0, 1}, {-.6, 0}, {-.4, 0}},
 	{"Pendulum-v1", 2, {-1, 2}, {-M_PI, -1}, {M_PI, 1}},
-	{"Acrobot-v1", 4, {-1, -2, 4, 5}, {-.1, -.1, -.1, -.1},
-	 {.1, .1, .1, .1}},
+	{"Acrobot-v1", 4, {-1, -2, 4, 5}, {-.1, -.1, -.1, -.1}, {.1, .1, .1, .1}},
 };
 
 static double reset_var(const float *obs, int idx)
@@ -277,9 +273,7 @@ static void run_random(im_env *e, uint64_t seed, float *trace, int n)
 	for (int t = 0; t < n; t++) {
 		int32_t da = (int32_t)im_rng_below(&pol, (uint64_t)a->n);
 		float fa = im_rng_uniform(&pol, a->low[0], a->high[0]);
-		assert_int_equal(im_env_step(e, a->kind == IM_ACT_BOX
-							? (void *)&fa
-							: (void *)&da,
+		assert_int_equal(im_env_step(e, a->kind == IM_ACT_BOX ? (void *)&fa : (void *)&da,
 					     obs, &r),
 				 0);
 		if (bytes <= 7 * sizeof(float))
@@ -322,10 +316,8 @@ static void test_bad_actions(void **state)
 		{"CartPole-v1", 1, {-1, 2, 1000}},
 		{"Acrobot-v1", 2, {-1, 3, -2147483647.0f}},
 		{"MountainCar-v0", 0, {3, -1, 7}},
-		{"Pendulum-v1", 1.5f, {NAN, INFINITY, -INFINITY, 2.0001f,
-				       -2.5f, 1e30f}},
-		{"MountainCarContinuous-v0", -0.5f,
-		 {NAN, -NAN, INFINITY, 1.0000001f, -1.5f, -INFINITY}},
+		{"Pendulum-v1", 1.5f, {NAN, INFINITY, -INFINITY, 2.0001f, -2.5f, 1e30f}},
+		{"MountainCarContinuous-v0", -0.5f, {NAN, -NAN, INFINITY, 1.0000001f, -1.5f, -INFINITY}},
 	};
 	for (size_t k = 0; k < sizeof(cases) / sizeof(cases[0]); k++) {
 		im_env *e = make(cases[k].name), *twin = make(cases[k].name);
@@ -348,8 +340,7 @@ static void test_bad_actions(void **state)
 				break;
 			float before[6];
 			memcpy(before, o1, sizeof(before));
-			assert_int_equal(im_env_step(e, boxed ? (void *)&fb
-							      : (void *)&db,
+			assert_int_equal(im_env_step(e, boxed ? (void *)&fb : (void *)&db,
 						     o1, &r1),
 					 IM_EACTION);
 			assert_memory_equal(before, o1, sizeof(before));

@@ -21,11 +21,16 @@ static const struct {
 	const char *name;
 	int channels, actions;
 } classes[] = {
-	{"MinAtar/Breakout-v0", 4, 6},      {"MinAtar/Breakout-v1", 4, 3},
-	{"MinAtar/Freeway-v0", 7, 6},       {"MinAtar/Freeway-v1", 7, 3},
-	{"MinAtar/Asterix-v0", 4, 6},       {"MinAtar/Asterix-v1", 4, 5},
-	{"MinAtar/Seaquest-v0", 10, 6},     {"MinAtar/Seaquest-v1", 10, 6},
-	{"MinAtar/SpaceInvaders-v0", 6, 6}, {"MinAtar/SpaceInvaders-v1", 6, 4},
+	{"MinAtar/Breakout-v0", 4, 6},
+	{"MinAtar/Breakout-v1", 4, 3},
+	{"MinAtar/Freeway-v0", 7, 6},
+	{"MinAtar/Freeway-v1", 7, 3},
+	{"MinAtar/Asterix-v0", 4, 6},
+	{"MinAtar/Asterix-v1", 4, 5},
+	{"MinAtar/Seaquest-v0", 10, 6},
+	{"MinAtar/Seaquest-v1", 10, 6},
+	{"MinAtar/SpaceInvaders-v0", 6, 6},
+	{"MinAtar/SpaceInvaders-v1", 6, 4},
 };
 #define NCLASSES (sizeof(classes) / sizeof(classes[0]))
 

@@ -12,8 +12,7 @@ static void bo_place(void *st, int y, int x, int vy, int vx, int ty, int tx,
 		     int paddle)
 {
 	im_ma_breakout *s = st;
-	im_ma_ball b = {.y = (int8_t)y, .x = (int8_t)x, .vy = (int8_t)vy,
-			.vx = (int8_t)vx, .ty = (int8_t)ty, .tx = (int8_t)tx};
+	im_ma_ball b = {.y = (int8_t)y, .x = (int8_t)x, .vy = (int8_t)vy, .vx = (int8_t)vx, .ty = (int8_t)ty, .tx = (int8_t)tx};
 	s->ball = b;
 	s->paddle = (int8_t)paddle;
 	s->tunnel = 0;

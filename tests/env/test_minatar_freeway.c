@@ -22,8 +22,7 @@ static void fw_base(void *st, int row)
 /* Car in lane i at column x heading dx, pause `pause`, due to move. */
 static void fw_car_due(void *st, int i, int x, int dx, int pause)
 {
-	im_ma_car c = {.x = (int8_t)x, .dx = (int8_t)dx,
-		       .pause = (int8_t)pause, .wait = 0};
+	im_ma_car c = {.x = (int8_t)x, .dx = (int8_t)dx, .pause = (int8_t)pause, .wait = 0};
 	((im_ma_freeway *)st)->car[i] = c;
 }
 

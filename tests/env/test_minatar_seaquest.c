@@ -20,8 +20,7 @@ static void sq_base(void *st, int x, int y)
 static void sq_add(im_ma_ent_list *l, int x, int y, int right, int timer,
 		   int shot)
 {
-	im_ma_ent e = {.x = (int8_t)x, .y = (int8_t)y, .right = (uint8_t)right,
-		       .timer = (int8_t)timer, .shot = (int8_t)shot};
+	im_ma_ent e = {.x = (int8_t)x, .y = (int8_t)y, .right = (uint8_t)right, .timer = (int8_t)timer, .shot = (int8_t)shot};
 	l->e[l->n++] = e;
 }
 

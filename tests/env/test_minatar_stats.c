@@ -94,11 +94,13 @@ static void assert_close(const char *what, double ours, double ours_sd,
 	double se = sqrt((ours_sd * ours_sd + theirs_sd * theirs_sd) /
 			 EPISODES);
 	printf("  %-6s ours %9.3f (sd %8.3f)  MinAtar %9.3f (sd %8.3f)  "
-	       "diff %.2f se\n", what, ours, ours_sd, theirs, theirs_sd,
+	       "diff %.2f se\n",
+	       what, ours, ours_sd, theirs, theirs_sd,
 	       se > 0 ? fabs(ours - theirs) / se : 0.0);
 	if (!(fabs(ours - theirs) <= 4 * se)) {
 		print_error("%s mean %.4f vs MinAtar's %.4f: more than 4 "
-			    "standard errors (%.4f) apart\n", what, ours,
+			    "standard errors (%.4f) apart\n",
+			    what, ours,
 			    theirs, se);
 		fail();
 	}

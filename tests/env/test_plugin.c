@@ -211,7 +211,7 @@ int main(int argc, char **argv)
 {
 	if (argc != 8) {
 		fprintf(stderr, "usage: %s CORRIDOR NOSYM BADABI BADTABLE "
-			"HUGEACT V1 BADSCALE\n",
+				"HUGEACT V1 BADSCALE\n",
 			argv[0]);
 		return 77; /* cannot run without the plugins: skip */
 	}

@@ -56,7 +56,8 @@ static void test_cartpole_side_by_side(void **state)
 			s0[i] = -0.05 + 0.1 * im_rng_double(&r);
 		/* %.17g: the same doubles reach Python through JSON. */
 		snprintf(spec, sizeof spec, "py:pycartpole:make?start="
-			 "[%.17g,%.17g,%.17g,%.17g]", s0[0], s0[1], s0[2], s0[3]);
+					    "[%.17g,%.17g,%.17g,%.17g]",
+			 s0[0], s0[1], s0[2], s0[3]);
 		im_env *py = make_ok(spec);
 		assert_int_equal(im_env_max_episode_steps(py), 500);
 		assert_string_equal(im_env_name(py), "PyCartPole-v1");
@@ -71,7 +72,8 @@ static void test_cartpole_side_by_side(void **state)
 			float rw = 0;
 			uint8_t term = 0;
 			assert_int_equal(im_env_cartpole_class.step(
-				&im_env_cartpole_class, c, &a, co, &rw, &term), 0);
+						 &im_env_cartpole_class, c, &a, co, &rw, &term),
+					 0);
 			im_env_result res;
 			assert_int_equal(im_env_step(py, &a, po, &res), 0);
 			for (int i = 0; i < 4; i++)
@@ -97,8 +99,7 @@ static void test_spaces_and_vecenv(void **state)
 	im_rng_init(&root, 3);
 	char err[512] = "";
 	im_vecenv *v = NULL;
-	im_vecenv_opts o = {.spec = "py:pycartpole:make", .num_envs = 3,
-			    .rng = &root, .err = err, .errlen = sizeof err};
+	im_vecenv_opts o = {.spec = "py:pycartpole:make", .num_envs = 3, .rng = &root, .err = err, .errlen = sizeof err};
 	assert_int_equal(im_vecenv_new(&v, &o), 0);
 	const im_obs_space *os = im_vecenv_obs_space(v);
 	assert_int_equal(os->ndim, 1);
@@ -138,10 +139,10 @@ static void test_arguments_seeds_box_actions(void **state)
 		const char *args;
 		double value;
 	} cases[] = {
-		{"value=2.5", 2.5},         /* JSON number */
-		{"value=[1,2,3]", 3},       /* JSON list */
-		{"value=abc", -3},          /* not JSON: a string */
-		{"value=%22ab%22", -2},     /* percent-decoded "ab": a string */
+		{"value=2.5", 2.5},     /* JSON number */
+		{"value=[1,2,3]", 3},   /* JSON list */
+		{"value=abc", -3},      /* not JSON: a string */
+		{"value=%22ab%22", -2}, /* percent-decoded "ab": a string */
 	};
 	for (size_t k = 0; k < sizeof cases / sizeof cases[0]; k++) {
 		char spec[256];
@@ -252,8 +253,8 @@ static void test_uint8_image(void **state)
 typedef struct bad_case {
 	const char *name;
 	const char *spec;
-	int open_rc;      /* expected from im_env_make */
-	int run_rc;       /* expected from the first failing call, if open ok */
+	int open_rc; /* expected from im_env_make */
+	int run_rc;  /* expected from the first failing call, if open ok */
 	const char *message;
 } bad_case;
 
@@ -369,7 +370,8 @@ static void check_bad_case(const bad_case *c)
 		 * message through the class interface instead. */
 		im_env_free(e);
 		assert_int_equal(im_env_class_open(&cls, c->spec, err,
-						   sizeof err), 0);
+						   sizeof err),
+				 0);
 		void *st = calloc(1, cls->state_size);
 		assert_non_null(st);
 		assert_int_equal(cls->init(cls, st), 0);

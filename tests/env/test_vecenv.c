@@ -20,7 +20,8 @@
 #include "env/env.h"
 #include "err.h"
 
-enum { K = 6, MAXB = 1000 }; /* MAXB: Seaquest's 10 x 10 x 10 bytes */
+enum { K = 6,
+       MAXB = 1000 }; /* MAXB: Seaquest's 10 x 10 x 10 bytes */
 
 /* "plugin:PATH" of the example grid plugin (argv[1]), or "" to skip. */
 static char grid_spec[1024];
@@ -30,8 +31,7 @@ static im_vecenv *make_vec(const char *spec, int k, uint64_t seed)
 	im_rng parent;
 	im_rng_init(&parent, seed);
 	char err[256] = "";
-	im_vecenv_opts o = {.spec = spec, .num_envs = k, .rng = &parent,
-			    .err = err, .errlen = sizeof(err)};
+	im_vecenv_opts o = {.spec = spec, .num_envs = k, .rng = &parent, .err = err, .errlen = sizeof(err)};
 	im_vecenv *v = NULL;
 	int rc = im_vecenv_new(&v, &o);
 	if (rc)
@@ -86,8 +86,7 @@ static void matches_single_envs(const char *name)
 	int boxed = as->kind == IM_ACT_BOX;
 	for (int t = 0; t < T; t++) {
 		random_actions(as, &pol, K, da, fa);
-		assert_int_equal(im_vecenv_step(v, boxed ? (void *)fa
-							 : (void *)da,
+		assert_int_equal(im_vecenv_step(v, boxed ? (void *)fa : (void *)da,
 						NULL),
 				 0);
 		for (int i = 0; i < K; i++) {
@@ -201,7 +200,8 @@ static void test_truncation_hands_back_final_obs(void **state)
 static void test_batched_equals_naive(void **state)
 {
 	(void)state;
-	enum { T = 1200, KB = 13 };
+	enum { T = 1200,
+	       KB = 13 };
 	for (int e = 0; e < im_env_builtin_count(); e++) {
 		const char *name = im_env_builtin_name(e);
 		im_vecenv *x = make_vec(name, KB, 5), *y = make_vec(name, KB, 5);
@@ -302,8 +302,7 @@ static void test_reset_and_errors(void **state)
 	im_rng_init(&parent, 1);
 	char err[512];
 	im_vecenv *v = NULL;
-	im_vecenv_opts o = {.spec = "Nope-v3", .num_envs = 2, .rng = &parent,
-			    .err = err, .errlen = sizeof(err)};
+	im_vecenv_opts o = {.spec = "Nope-v3", .num_envs = 2, .rng = &parent, .err = err, .errlen = sizeof(err)};
 	assert_int_equal(im_vecenv_new(&v, &o), IM_ENOENT);
 	assert_non_null(strstr(err, "unknown environment 'Nope-v3'; known: "));
 	assert_null(v);

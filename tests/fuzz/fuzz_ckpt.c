@@ -10,10 +10,8 @@
 
 /* A model of two tensors, named like the test checkpoints' encoder. */
 static const im_tensor_desc desc[] = {
-	{.name = "encoder.0.weight", .ndim = 2, .shape = {2, 3}, .offset = 0,
-	 .numel = 6},
-	{.name = "encoder.0.bias", .ndim = 1, .shape = {2}, .offset = 6,
-	 .numel = 2},
+	{.name = "encoder.0.weight", .ndim = 2, .shape = {2, 3}, .offset = 0, .numel = 6},
+	{.name = "encoder.0.bias", .ndim = 1, .shape = {2}, .offset = 6, .numel = 2},
 };
 
 static void use_opened(const im_ckpt *f)

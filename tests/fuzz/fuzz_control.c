@@ -20,8 +20,8 @@ static void welcome(const Impala__Welcome *w)
 	sink += im_runspec_model(&m, w->spec, err, sizeof err);
 	if (w->params && w->params->param_count <= (1u << 20))
 		sink += (int)im_validate_params(w->params, w->spec->run_id,
-					       w->params->param_count, err,
-					       sizeof err);
+						w->params->param_count, err,
+						sizeof err);
 	(void)sink;
 }
 

@@ -91,8 +91,8 @@ int main(int argc, char **argv)
 	for (int i = 1; i < argc; i++) {
 		struct stat st;
 		long n = stat(argv[i], &st) != 0 ? -1
-			 : S_ISDIR(st.st_mode)    ? run_dir(argv[i])
-						  : (run_file(argv[i]) == 0 ? 1 : -1);
+			 : S_ISDIR(st.st_mode)   ? run_dir(argv[i])
+						 : (run_file(argv[i]) == 0 ? 1 : -1);
 		if (n < 0) {
 			fprintf(stderr, "replay: %s failed\n", argv[i]);
 			return 1;

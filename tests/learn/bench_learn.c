@@ -15,7 +15,12 @@
 #include "learn/vtrace.h"
 #include "rng.h"
 
-enum { T = 80, B = 32, R = T * B, K = 32, NA = 6, REPS = 31 };
+enum { T = 80,
+       B = 32,
+       R = T * B,
+       K = 32,
+       NA = 6,
+       REPS = 31 };
 
 static double now(void)
 {
@@ -31,18 +36,18 @@ static int cmp_d(const void *a, const void *b)
 }
 
 /* Median seconds per call of fn over REPS timings of `inner` calls each. */
-#define MEDIAN(out, inner, stmt)                                               \
-	do {                                                                   \
-		double ts_[REPS];                                              \
-		for (int r_ = 0; r_ < REPS; r_++) {                            \
-			double t0_ = now();                                    \
-			for (int i_ = 0; i_ < (inner); i_++) {                 \
-				stmt;                                          \
-			}                                                      \
-			ts_[r_] = (now() - t0_) / (inner);                     \
-		}                                                              \
-		qsort(ts_, REPS, sizeof(double), cmp_d);                       \
-		(out) = ts_[REPS / 2];                                         \
+#define MEDIAN(out, inner, stmt) \
+	do { \
+		double ts_[REPS]; \
+		for (int r_ = 0; r_ < REPS; r_++) { \
+			double t0_ = now(); \
+			for (int i_ = 0; i_ < (inner); i_++) { \
+				stmt; \
+			} \
+			ts_[r_] = (now() - t0_) / (inner); \
+		} \
+		qsort(ts_, REPS, sizeof(double), cmp_d); \
+		(out) = ts_[REPS / 2]; \
 	} while (0)
 
 static float *randf(size_t n, im_rng *r, float lo, float hi)
@@ -65,8 +70,7 @@ int main(void)
 		cut[k] = 1;
 	im_vtrace_opts vo = im_vtrace_defaults();
 	double t_vtrace;
-	MEDIAN(t_vtrace, 20, im_vtrace(vs, adv, lr, disc, rew, val, nv, cut, T,
-				      B, &vo));
+	MEDIAN(t_vtrace, 20, im_vtrace(vs, adv, lr, disc, rew, val, nv, cut, T, B, &vo));
 
 	float *logits = randf((size_t)(T + 1) * B * NA, &r, -2, 2);
 	float *ls = randf(NA, &r, -0.5f, 0.5f), *ab = randf((size_t)R * NA, &r, -1, 1);
@@ -111,7 +115,8 @@ int main(void)
 	printf("loss discrete(%d): %.1f us, box(%d): %.1f us\n", NA,
 	       1e6 * t_loss_d, NA, 1e6 * t_loss_b);
 	printf("sample k=%d: categorical(2) %.1f ns/row, categorical(%d) "
-	       "%.1f ns/row, gaussian(%d) %.1f ns/row\n", K, 1e9 * t_cat2 / K,
+	       "%.1f ns/row, gaussian(%d) %.1f ns/row\n",
+	       K, 1e9 * t_cat2 / K,
 	       NA, 1e9 * t_cat6 / K, NA, 1e9 * t_gauss / K);
 	printf("rmsprop %zu params: %.1f us (naive %.1f us), clip %.1f us\n",
 	       np, 1e6 * t_rms, 1e6 * t_rms_naive, 1e6 * t_clip);
@@ -124,8 +129,23 @@ int main(void)
 	       1e6 * t_vtrace, 1e6 * t_loss_d, 1e6 * t_loss_b, K / t_cat2,
 	       K / t_cat6, K / t_gauss, 1e6 * t_rms, 1e6 * t_rms_naive,
 	       t_rms_naive / t_rms, 1e6 * t_clip);
-	free(lr); free(disc); free(rew); free(val); free(vs); free(adv);
-	free(cut); free(term); free(logits); free(ls); free(ab); free(blogp);
-	free(dpol); free(dval); free(ad); free(work); free(p); free(gr);
+	free(lr);
+	free(disc);
+	free(rew);
+	free(val);
+	free(vs);
+	free(adv);
+	free(cut);
+	free(term);
+	free(logits);
+	free(ls);
+	free(ab);
+	free(blogp);
+	free(dpol);
+	free(dval);
+	free(ad);
+	free(work);
+	free(p);
+	free(gr);
 	return 0;
 }

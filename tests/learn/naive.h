@@ -21,9 +21,9 @@ static inline double naive_min(double a, double b)
 }
 
 static inline void naive_vtrace(double *vs, double *pg_adv, const double *log_rhos,
-			 const double *disc, const double *rew,
-			 const double *val, const double *next_val,
-			 const uint8_t *cut, int T, int B, naive_vt o)
+				const double *disc, const double *rew,
+				const double *val, const double *next_val,
+				const uint8_t *cut, int T, int B, naive_vt o)
 {
 	for (int b = 0; b < B; b++)
 		for (int t = 0; t < T; t++) {
@@ -54,7 +54,7 @@ static inline void naive_vtrace(double *vs, double *pg_adv, const double *log_rh
 
 /* log pi(a) and entropy of a categorical, in double. */
 static inline void naive_cat(double *logp, double *ent, const double *l, int n,
-		      int a)
+			     int a)
 {
 	double m = l[0], s = 0.0, h = 0.0;
 	for (int j = 1; j < n; j++)
@@ -70,7 +70,7 @@ static inline void naive_cat(double *logp, double *ent, const double *l, int n,
 
 /* log N(a; mean, exp(log_std)^2) summed over D, and the entropy. */
 static inline void naive_gauss(double *logp, double *ent, const double *mean,
-			const double *log_std, const double *a, int D)
+			       const double *log_std, const double *a, int D)
 {
 	double lp = 0.0, h = 0.0;
 	for (int d = 0; d < D; d++) {

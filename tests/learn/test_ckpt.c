@@ -150,7 +150,7 @@ static void test_round_trip_bit_exact(void **state)
 	f->params[2] = -0.0f;
 	f->params[3] = INFINITY;
 	write_ok(f);
-	write_ok(f); /* replacing an existing file */
+	write_ok(f);                              /* replacing an existing file */
 	assert_int_equal(count_files(f->dir), 1); /* no temporary left */
 	float p[64], s[64];
 	memset(p, 0, sizeof(p));
@@ -282,7 +282,8 @@ static void test_every_bit_flip_refused(void **state)
 			b[i] ^= (unsigned char)(1u << bit);
 			if (rc != IM_ECORRUPT)
 				fail_msg("flip of bit %d of byte %zu (of %zu): "
-					 "rc %d", bit, i, len, rc);
+					 "rc %d",
+					 bit, i, len, rc);
 		}
 	im_ckpt *c;
 	assert_int_equal(im_ckpt_open_mem(&c, b, len, NULL, 0), 0);
@@ -363,9 +364,11 @@ static void test_handmade_headers(void **state)
 		{"{\"a\":{\"dtype\":\"F32\",\"shape\":[1],\"data_offsets\":[4,8]}}",
 		 8, "gap"},
 		{"{\"a\":{\"dtype\":\"F32\",\"shape\":[4611686018427387904,4],"
-		 "\"data_offsets\":[0,0]}}", 0, "too large"},
+		 "\"data_offsets\":[0,0]}}",
+		 0, "too large"},
 		{"{\"a\":{\"dtype\":\"F32\",\"shape\":[1],\"data_offsets\":[0,4],"
-		 "\"x\":1}}", 4, "unknown field"},
+		 "\"x\":1}}",
+		 4, "unknown field"},
 		{"{\"a\":{\"dtype\":\"F32\",\"shape\":[-1],\"data_offsets\":[0,4]}}",
 		 4, "bad shape"},
 		{"{\"__metadata__\":{\"k\":1}}", 0, "not a string"},
@@ -398,11 +401,13 @@ static void test_write_errors(void **state)
 	groups_of(f, g, f->params, f->sq);
 	char err[256];
 	assert_int_equal(im_ckpt_write("/nonexistent-dir/x.safetensors", g, 2,
-				       NULL, 0, err, sizeof(err)), IM_ESYS);
+				       NULL, 0, err, sizeof(err)),
+			 IM_ESYS);
 	g[1].prefix = "";
 	g[1].suffix = "";
 	assert_int_equal(im_ckpt_write(f->path, g, 2, NULL, 0, err,
-				       sizeof(err)), IM_EINVAL);
+				       sizeof(err)),
+			 IM_EINVAL);
 	assert_non_null(strstr(err, "named twice"));
 	im_ckpt_kv kv = {IM_CKPT_HASH_KEY, "x"};
 	assert_int_equal(im_ckpt_write(f->path, g, 1, &kv, 1, err, sizeof(err)),
@@ -411,7 +416,8 @@ static void test_write_errors(void **state)
 	d.numel = 11;
 	im_ckpt_group bad = {"", &d, 1, f->params, ""};
 	assert_int_equal(im_ckpt_write(f->path, &bad, 1, NULL, 0, err,
-				       sizeof(err)), IM_EINVAL);
+				       sizeof(err)),
+			 IM_EINVAL);
 	assert_int_equal(count_files(f->dir), 0); /* nothing was written */
 	im_ckpt *c;
 	assert_int_equal(im_ckpt_open(&c, f->path, err, sizeof(err)), IM_ENOENT);
@@ -438,7 +444,8 @@ static void test_python_reader_agrees(void **state)
 	while (fgets(line, sizeof(line), p)) {
 		char name[256], shape[128], rest[512];
 		assert_int_equal(sscanf(line, "%255s %127s %511[^\n]", name, shape,
-					rest), 3);
+					rest),
+				 3);
 		if (!strcmp(name, "meta")) {
 			if (!strcmp(shape, "frames"))
 				assert_string_equal(rest, "\"123456789012\"");

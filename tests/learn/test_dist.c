@@ -184,7 +184,8 @@ static void test_cat_sampling(void **state)
 	im_rng_init(&r, 5);
 	float l[4] = {0.5f, -1.0f, 2.0f, -INFINITY}, lsm[4];
 	im_dist_cat_log_softmax(lsm, l, 4);
-	enum { DRAWS = 200000, K = 16 };
+	enum { DRAWS = 200000,
+	       K = 16 };
 	float rows[K * 4], logp[K], check[K];
 	for (int i = 0; i < K; i++)
 		memcpy(rows + i * 4, l, sizeof(l));
@@ -239,7 +240,8 @@ static void test_gauss_sampling(void **state)
 	(void)state;
 	im_rng r;
 	im_rng_init(&r, 6);
-	enum { D = 2, DRAWS = 100000 };
+	enum { D = 2,
+	       DRAWS = 100000 };
 	float mean[D] = {1.0f, -2.0f}, ls[D] = {-1.0f, 0.5f};
 	double s[D] = {0}, s2[D] = {0};
 	for (int it = 0; it < DRAWS; it++) {
@@ -311,7 +313,8 @@ static void test_cat_rows_equal_plain(void **state)
 	(void)state;
 	im_rng r;
 	im_rng_init(&r, 8);
-	enum { RR = 300, NN = 7 };
+	enum { RR = 300,
+	       NN = 7 };
 	static float l[RR * NN], scratch[RR * NN], g1[RR * NN], g2[RR * NN];
 	float lp1[RR], lp2[RR], h1[RR], h2[RR], lse[RR], cl[RR], ce[RR];
 	int32_t a[RR];

@@ -19,7 +19,10 @@
 #include "naive.h"
 #include "rng.h"
 
-enum { T = 6, B = 3, R = T * B, NMAX = 4 };
+enum { T = 6,
+       B = 3,
+       R = T * B,
+       NMAX = 4 };
 
 typedef struct batch {
 	im_act_kind kind;
@@ -68,12 +71,20 @@ static void make_batch(batch *b, im_act_kind kind, uint64_t seed)
 static im_loss_batch view(const batch *b)
 {
 	im_loss_batch v = {
-		.T = T, .B = B, .kind = b->kind, .n = b->n,
-		.policy = b->policy, .log_std = b->log_std,
-		.values = b->values, .next_values = b->next_values,
-		.act_discrete = b->act_d, .act_box = b->act_b,
-		.behaviour_logp = b->blogp, .rewards = b->rewards,
-		.terminated = b->term, .truncated = b->trunc,
+		.T = T,
+		.B = B,
+		.kind = b->kind,
+		.n = b->n,
+		.policy = b->policy,
+		.log_std = b->log_std,
+		.values = b->values,
+		.next_values = b->next_values,
+		.act_discrete = b->act_d,
+		.act_box = b->act_b,
+		.behaviour_logp = b->blogp,
+		.rewards = b->rewards,
+		.terminated = b->term,
+		.truncated = b->trunc,
 		.value_scale = b->scale,
 	};
 	return v;

@@ -27,7 +27,9 @@
 
 /* ---- the statistics ----------------------------------------------------- */
 
-enum { MAXD = 3, MAXROWS = 4096, MAXBATCHES = 40 };
+enum { MAXD = 3,
+       MAXROWS = 4096,
+       MAXBATCHES = 40 };
 
 /* Each case draws batches of rows, element i from loc[i] + spread[i] N(0,1),
  * and checks the statistics after every batch. */
@@ -40,21 +42,14 @@ typedef struct stats_case {
 } stats_case;
 
 static const stats_case stats_cases[] = {
-	{"first batch replaces the initial (0, 1)", 3, {3.0f, -2.0f, 0.5f},
-	 {1.0f, 0.1f, 10.0f}, 1, {40}},
-	{"batches of unequal sizes", 3, {3.0f, -2.0f, 0.5f},
-	 {1.0f, 0.1f, 10.0f}, 5, {1, 7, 64, 3, 200}},
-	{"MountainCar-like scales", 2, {-0.5f, 0.0f}, {0.3f, 0.02f}, 4,
-	 {160, 160, 160, 160}},
-	{"large offset, unit spread", 2, {1e4f, -1e4f}, {1.0f, 1.0f}, 6,
-	 {50, 50, 50, 50, 50, 50}},
+	{"first batch replaces the initial (0, 1)", 3, {3.0f, -2.0f, 0.5f}, {1.0f, 0.1f, 10.0f}, 1, {40}},
+	{"batches of unequal sizes", 3, {3.0f, -2.0f, 0.5f}, {1.0f, 0.1f, 10.0f}, 5, {1, 7, 64, 3, 200}},
+	{"MountainCar-like scales", 2, {-0.5f, 0.0f}, {0.3f, 0.02f}, 4, {160, 160, 160, 160}},
+	{"large offset, unit spread", 2, {1e4f, -1e4f}, {1.0f, 1.0f}, 6, {50, 50, 50, 50, 50, 50}},
 	{"very large offset", 1, {1e6f}, {1.0f}, 4, {100, 100, 100, 100}},
 	{"tiny spread", 1, {0.0f}, {1e-4f}, 3, {30, 30, 30}},
-	{"constant element beside a varying one", 2, {7.0f, 1.0f},
-	 {0.0f, 2.0f}, 3, {20, 5, 9}},
-	{"one row at a time", 2, {1.0f, -1.0f}, {0.5f, 3.0f}, 30,
-	 {1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1,
-	  1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1}},
+	{"constant element beside a varying one", 2, {7.0f, 1.0f}, {0.0f, 2.0f}, 3, {20, 5, 9}},
+	{"one row at a time", 2, {1.0f, -1.0f}, {0.5f, 3.0f}, 30, {1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1}},
 };
 
 /* Population mean and variance of column i of rows (n, D), two passes in
@@ -88,7 +83,8 @@ static void expect_stats(const char *name, int batch, int i, float mean,
 	double tv = 1e-5 * rvar + 8.0 * e * sd + 4.0 * e * e + 1e-30;
 	if (fabs(mean - rmean) > tm || fabs(var - rvar) > tv)
 		fail_msg("%s, batch %d, element %d: mean %.9g var %.9g, want "
-			 "%.9g %.9g", name, batch, i, (double)mean, (double)var,
+			 "%.9g %.9g",
+			 name, batch, i, (double)mean, (double)var,
 			 rmean, rvar);
 }
 
@@ -107,7 +103,7 @@ static void run_stats_case(const stats_case *k, uint64_t seed, float *all)
 		for (int row = 0; row < k->sizes[b]; row++)
 			for (int i = 0; i < k->D; i++)
 				x[row * k->D + i] = k->loc[i] +
-					k->spread[i] * (float)im_rng_normal(&r);
+						    k->spread[i] * (float)im_rng_normal(&r);
 		assert_int_equal(im_obsnorm_stats(mean, var, &count, x,
 						  (size_t)k->sizes[b], k->D),
 				 IM_OK);
@@ -177,7 +173,11 @@ static void test_stats_errors(void **state)
 
 /* ---- the model's input stage -------------------------------------------- */
 
-enum { OBS = 3, NA = 3, T1 = 3, B = 2, ROWS = T1 * B };
+enum { OBS = 3,
+       NA = 3,
+       T1 = 3,
+       B = 2,
+       ROWS = T1 * B };
 
 typedef struct net {
 	im_model *m;
@@ -215,9 +215,24 @@ static void net_free(net *n)
 }
 
 static const float obs_rows[ROWS * OBS] = {
-	-0.5f, 0.01f, 3.0f,  -0.4f, -0.02f, 2.0f,   0.3f, 0.05f, 1.0f,
-	-2.5f, 0.0f, 0.0f,    0.5f, 0.9f, 2.5f,  /* -2.5, 0.9: clipped */
-	-0.6f, -0.001f, 1.5f,
+	-0.5f,
+	0.01f,
+	3.0f,
+	-0.4f,
+	-0.02f,
+	2.0f,
+	0.3f,
+	0.05f,
+	1.0f,
+	-2.5f,
+	0.0f,
+	0.0f,
+	0.5f,
+	0.9f,
+	2.5f, /* -2.5, 0.9: clipped */
+	-0.6f,
+	-0.001f,
+	1.5f,
 };
 static const int32_t prev_rows[ROWS] = {0, 1, 2, 2, 1, 0};
 static const float prew_rows[ROWS] = {-1, -1, -1, -1, -1, -1};
@@ -237,7 +252,8 @@ static void net_forward(net *n, const float *params, const float *obs)
 {
 	im_model_input in = {T1, B, obs, prev_rows, NULL, prew_rows, NULL};
 	assert_int_equal(im_model_forward(n->ws, params, &in, NULL, NULL, NULL,
-					  n->pol, n->val, NULL), IM_OK);
+					  n->pol, n->val, NULL),
+			 IM_OK);
 }
 
 /* Copies the tensors b has into b's arena from a's (same names). */
@@ -301,7 +317,8 @@ static void test_model_normalises_input(void **state)
 	assert_non_null(gb);
 	assert_int_equal(im_model_backward(a.ws, pa, dpol, dval, ga), IM_OK);
 	assert_int_equal(im_model_backward(b.ws, im_model_params(b.m), dpol,
-					   dval, gb), IM_OK);
+					   dval, gb),
+			 IM_OK);
 	int nt;
 	const im_tensor_desc *t = im_model_tensors(a.m, &nt);
 	for (int i = 0; i < nt; i++) {
@@ -339,7 +356,8 @@ static void test_actor_and_learner_agree(void **state)
 	im_runspec_store rs;
 	assert_int_equal(im_runspec_build(&rs, 42, "Test-v0", 20, 5,
 					  im_model_get_spec(l.m),
-					  im_model_num_params(l.m)), IM_OK);
+					  im_model_num_params(l.m)),
+			 IM_OK);
 	im_model_spec as;
 	char err[128] = "";
 	assert_int_equal(im_runspec_model(&as, &rs.spec, err, sizeof err), IM_OK);
@@ -355,7 +373,8 @@ static void test_actor_and_learner_agree(void **state)
 		im_model_input in = {1, 1, obs_rows + r * OBS, prev_rows + r,
 				     NULL, prew_rows + r, NULL};
 		assert_int_equal(im_model_act(aws, params, &in, NULL, NULL, pol,
-					      &val), IM_OK);
+					      &val),
+				 IM_OK);
 		expect_close("actor policy", pol, l.pol + r * NA, NA, 1e-5f);
 		expect_close("actor value", &val, l.val + r, 1, 1e-5f);
 	}
@@ -368,8 +387,7 @@ static void test_actor_and_learner_agree(void **state)
 static void test_uint8_refused(void **state)
 {
 	(void)state;
-	im_obs_space obs = {.ndim = 1, .shape = {OBS}, .dtype = IM_DTYPE_U8,
-			    .scale = 1.0f};
+	im_obs_space obs = {.ndim = 1, .shape = {OBS}, .dtype = IM_DTYPE_U8, .scale = 1.0f};
 	im_act_space a = {.kind = IM_ACT_DISCRETE, .n = NA};
 	im_model_spec s;
 	im_model_spec_default(&s, &obs, &a, 8);
@@ -405,7 +423,8 @@ static void test_update_on_arena(void **state)
 	float mean[OBS] = {0}, var[OBS] = {1, 1, 1}, count = 0.0f;
 	assert_int_equal(im_obsnorm_update(n.m, params, obs_rows, ROWS), IM_OK);
 	assert_int_equal(im_obsnorm_stats(mean, var, &count, obs_rows, ROWS,
-					  OBS), IM_OK);
+					  OBS),
+			 IM_OK);
 	const im_tensor_desc *tm = im_model_find(n.m, "obs_norm.mean");
 	const im_tensor_desc *tv = im_model_find(n.m, "obs_norm.var");
 	const im_tensor_desc *tc = im_model_find(n.m, "obs_norm.count");
@@ -415,7 +434,8 @@ static void test_update_on_arena(void **state)
 	/* Nothing else in the arena moved. */
 	assert_memory_equal(params, before, tm->offset * sizeof(float));
 	assert_int_equal(im_obsnorm_update(plain.m, im_model_params(plain.m),
-					   obs_rows, ROWS), IM_EINVAL);
+					   obs_rows, ROWS),
+			 IM_EINVAL);
 	free(before);
 	net_free(&n);
 	net_free(&plain);
@@ -451,7 +471,8 @@ static void test_optimisers_leave_stats(void **state)
 			memset(g, 0, np * sizeof(float));
 			net_forward(&n, params, obs_rows);
 			assert_int_equal(im_model_backward(n.ws, params, dpol, dval,
-							   g), IM_OK);
+							   g),
+					 IM_OK);
 			im_optim_step(opt, params, g, 0.01f);
 		}
 		assert_memory_equal(params + lo, keep, sizeof keep);
@@ -488,28 +509,32 @@ static void test_checkpoint_round_trip(void **state)
 	int fd = mkstemp(path);
 	assert_true(fd >= 0);
 	close(fd);
-	im_ckpt_counters c = {.run_id = 7, .frames = 1000, .updates = 10,
-			      .param_version = 10};
+	im_ckpt_counters c = {.run_id = 7, .frames = 1000, .updates = 10, .param_version = 10};
 	snprintf(c.env, sizeof c.env, "Test-v0");
 	char err[256] = "";
 	assert_int_equal(im_checkpoint_save(path, a.m, pa, opt, &c, "{}", err,
-					    sizeof err), IM_OK);
+					    sizeof err),
+			 IM_OK);
 	im_ckpt_counters back;
 	float *pb = im_model_params(b.m);
 	assert_int_equal(im_checkpoint_load(path, b.m, pb, opt2, &back, err,
-					    sizeof err), IM_OK);
+					    sizeof err),
+			 IM_OK);
 	assert_memory_equal(pb, pa, np * sizeof(float));
 	assert_true(pb[im_model_find(b.m, "obs_norm.count")->offset] ==
 		    640.0f + ROWS);
 	float *pp = im_model_params(plain.m);
 	assert_int_equal(im_checkpoint_load(path, plain.m, pp, NULL, &back, err,
-					    sizeof err), IM_EARCH);
+					    sizeof err),
+			 IM_EARCH);
 	assert_non_null(strstr(err, "obs_norm.mean"));
 	err[0] = '\0';
 	assert_int_equal(im_checkpoint_save(path, plain.m, pp, NULL, &c, "{}",
-					    err, sizeof err), IM_OK);
+					    err, sizeof err),
+			 IM_OK);
 	assert_int_equal(im_checkpoint_load(path, b.m, pb, NULL, &back, err,
-					    sizeof err), IM_EARCH);
+					    sizeof err),
+			 IM_EARCH);
 	assert_non_null(strstr(err, "obs_norm"));
 	unlink(path);
 	im_optim_free(opt);

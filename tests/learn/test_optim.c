@@ -21,7 +21,8 @@
 #include "learn/optim.h"
 #include "rng.h"
 
-enum { NP = 1000, STEPS = 8 };
+enum { NP = 1000,
+       STEPS = 8 };
 
 /* torch.optim.RMSprop / Adam as the PyTorch documentation writes them. */
 static void torch_doc_step(im_optim_kind kind, double *p, const double *g,

@@ -142,7 +142,8 @@ static void test_rescale_preserves_output(void **state)
 
 /* ---- the model's PopArt head -------------------------------------------- */
 
-enum { MB = 6, OBS = 4 };
+enum { MB = 6,
+       OBS = 4 };
 
 typedef struct net {
 	im_model *m;
@@ -181,7 +182,8 @@ static void net_forward(net *n, const float *params)
 {
 	im_model_input in = {1, MB, n->obs, n->prev, NULL, n->prew, NULL};
 	assert_int_equal(im_model_forward(n->ws, params, &in, NULL, NULL, NULL,
-					  n->pol, n->val, NULL), IM_OK);
+					  n->pol, n->val, NULL),
+			 IM_OK);
 }
 
 static float *stat(net *n, const char *name)
@@ -227,14 +229,16 @@ static void test_head_forward_backward(void **state)
 	net_forward(&n, im_model_params(n.m));
 	memcpy(v1, n.val, sizeof v1);
 	assert_int_equal(im_model_backward(n.ws, im_model_params(n.m), dpol,
-					   dval, g1), IM_OK);
+					   dval, g1),
+			 IM_OK);
 	*stat(&n, "baseline.mu") = -30.0f;
 	*stat(&n, "baseline.sigma") = 4.0f;
 	net_forward(&n, im_model_params(n.m));
 	for (int i = 0; i < MB; i++)
 		assert_float_equal(n.val[i], 4.0f * v1[i] - 30.0f, 1e-4);
 	assert_int_equal(im_model_backward(n.ws, im_model_params(n.m), dpol,
-					   dval, g2), IM_OK);
+					   dval, g2),
+			 IM_OK);
 	/* dL/dn = sigma dL/dV, so the head's gradient is 4 times larger. */
 	for (size_t i = 0; i < bw->numel; i++)
 		assert_float_equal(g2[bw->offset + i], 4.0f * g1[bw->offset + i],
@@ -278,7 +282,8 @@ static void test_optimisers_leave_stats(void **state)
 			memset(g, 0, np * sizeof(float));
 			net_forward(&n, params);
 			assert_int_equal(im_model_backward(n.ws, params, dpol, dval,
-							   g), IM_OK);
+							   g),
+					 IM_OK);
 			im_optim_step(opt, params, g, 0.01f);
 		}
 		assert_true(params[om] == -7.0f && params[os] == 3.0f);

@@ -34,9 +34,7 @@ static im_actors *table(void)
 static int hello_as(im_actors *t, uint64_t id, uint64_t inst, const char *peer,
 		    uint64_t now_ms)
 {
-	im_actors_hello_info h = {.id = id, .host = "h", .num_envs = 4,
-				  .welcome_version = 10, .peer = peer,
-				  .peer_len = strlen(peer), .instance = inst};
+	im_actors_hello_info h = {.id = id, .host = "h", .num_envs = 4, .welcome_version = 10, .peer = peer, .peer_len = strlen(peer), .instance = inst};
 	return im_actors_hello(t, &h, now_ms);
 }
 
@@ -46,9 +44,7 @@ static int hello_rc(im_actors *t, uint64_t id, const char *host,
 {
 	char peer[32];
 	int n = snprintf(peer, sizeof peer, "peer-%llu", (unsigned long long)id);
-	im_actors_hello_info h = {.id = id, .host = host, .num_envs = 4,
-				  .welcome_version = 10, .peer = peer,
-				  .peer_len = (size_t)n, .instance = INSTANCE(id)};
+	im_actors_hello_info h = {.id = id, .host = host, .num_envs = 4, .welcome_version = 10, .peer = peer, .peer_len = (size_t)n, .instance = INSTANCE(id)};
 	return im_actors_hello(t, &h, now_ms);
 }
 
@@ -233,57 +229,65 @@ typedef struct seq_case {
 } seq_case;
 
 static const seq_case seq_cases[] = {
-	{"in order", {{'h', 1, 0, 0}, {'u', 1, 0, 1}, {'u', 1, 1, 2}, {'u', 1, 2, 3}},
-	 4, 0, 0},
+	{"in order", {{'h', 1, 0, 0}, {'u', 1, 0, 1}, {'u', 1, 1, 2}, {'u', 1, 2, 3}}, 4, 0, 0},
 	{"two actors interleaved",
-	 {{'h', 1, 0, 0}, {'h', 2, 0, 0}, {'u', 1, 0, 1}, {'u', 2, 0, 1},
-	  {'u', 2, 1, 2}, {'u', 1, 1, 2}, {'u', 1, 2, 3}, {'u', 2, 2, 3}},
-	 8, 0, 0},
-	{"one lost", {{'h', 1, 0, 0}, {'u', 1, 0, 1}, {'u', 1, 2, 2}, {'u', 1, 3, 3}},
-	 4, 1, 0},
+	 {{'h', 1, 0, 0}, {'h', 2, 0, 0}, {'u', 1, 0, 1}, {'u', 2, 0, 1}, {'u', 2, 1, 2}, {'u', 1, 1, 2}, {'u', 1, 2, 3}, {'u', 2, 2, 3}},
+	 8,
+	 0,
+	 0},
+	{"one lost", {{'h', 1, 0, 0}, {'u', 1, 0, 1}, {'u', 1, 2, 2}, {'u', 1, 3, 3}}, 4, 1, 0},
 	{"three lost in two holes",
 	 {{'u', 1, 0, 1}, {'u', 1, 3, 2}, {'u', 1, 4, 3}, {'u', 1, 6, 4}},
-	 4, 3, 0},
-	{"duplicate", {{'u', 1, 0, 1}, {'u', 1, 1, 2}, {'u', 1, 1, 3}, {'u', 1, 2, 4}},
-	 4, 0, 1},
+	 4,
+	 3,
+	 0},
+	{"duplicate", {{'u', 1, 0, 1}, {'u', 1, 1, 2}, {'u', 1, 1, 3}, {'u', 1, 2, 4}}, 4, 0, 1},
 	/* 2 before 1: a gap of one when 2 comes, then 1 is a repeat. */
-	{"reordered", {{'u', 1, 0, 1}, {'u', 1, 2, 2}, {'u', 1, 1, 3}, {'u', 1, 3, 4}},
-	 4, 1, 1},
-	{"first unroll mid-stream", {{'h', 1, 0, 0}, {'u', 1, 57, 1}, {'u', 1, 58, 2}},
-	 3, 0, 0},
+	{"reordered", {{'u', 1, 0, 1}, {'u', 1, 2, 2}, {'u', 1, 1, 3}, {'u', 1, 3, 4}}, 4, 1, 1},
+	{"first unroll mid-stream", {{'h', 1, 0, 0}, {'u', 1, 57, 1}, {'u', 1, 58, 2}}, 3, 0, 0},
 	{"rejoin after a cut link continues",
-	 {{'h', 1, 0, 0}, {'u', 1, 0, 1}, {'u', 1, 1, 2}, {'h', 1, 0, 3},
-	  {'u', 1, 2, 4}, {'u', 1, 3, 5}},
-	 6, 0, 0},
+	 {{'h', 1, 0, 0}, {'u', 1, 0, 1}, {'u', 1, 1, 2}, {'h', 1, 0, 3}, {'u', 1, 2, 4}, {'u', 1, 3, 5}},
+	 6,
+	 0,
+	 0},
 	{"restarted process numbers from 0 again",
-	 {{'h', 1, 0, 0}, {'u', 1, 0, 1}, {'u', 1, 1, 2}, {'h', 1, 0, 3},
-	  {'u', 1, 0, 4}, {'u', 1, 1, 5}},
-	 6, 0, 0},
+	 {{'h', 1, 0, 0}, {'u', 1, 0, 1}, {'u', 1, 1, 2}, {'h', 1, 0, 3}, {'u', 1, 0, 4}, {'u', 1, 1, 5}},
+	 6,
+	 0,
+	 0},
 	{"pruned, then back mid-stream",
-	 {{'u', 1, 0, 1}, {'u', 1, 1, 2}, {'p', 0, 0, 5000}, {'u', 1, 9, 5001},
-	  {'u', 1, 10, 5002}},
-	 5, 0, 0},
+	 {{'u', 1, 0, 1}, {'u', 1, 1, 2}, {'p', 0, 0, 5000}, {'u', 1, 9, 5001}, {'u', 1, 10, 5002}},
+	 5,
+	 0,
+	 0},
 	{"faults outlive their row",
 	 {{'u', 1, 0, 1}, {'u', 1, 2, 2}, {'u', 1, 2, 3}, {'p', 0, 0, 5000}},
-	 4, 1, 1},
+	 4,
+	 1,
+	 1},
 	/* Issue 14, defect 9: one message numbered 2^64 - 1 set the gap
 	 * counter to about 2^64.  It is one fault, and the stream it cut
 	 * into goes on from where it was (one repeat, then in order). */
 	{"2^64 - 1 from a welcomed actor",
-	 {{'h', 1, 0, 0}, {'u', 1, 0, 1}, {'u', 1, UINT64_MAX, 2}, {'u', 1, 1, 3},
-	  {'u', 1, 2, 4}, {'u', 1, 3, 5}},
-	 6, 1, 1},
+	 {{'h', 1, 0, 0}, {'u', 1, 0, 1}, {'u', 1, UINT64_MAX, 2}, {'u', 1, 1, 3}, {'u', 1, 2, 4}, {'u', 1, 3, 5}},
+	 6,
+	 1,
+	 1},
 	{"2^64 - 1 twice, then the stream",
-	 {{'u', 1, 5, 1}, {'u', 1, UINT64_MAX, 2}, {'u', 1, UINT64_MAX, 3},
-	  {'u', 1, 6, 4}, {'u', 1, 7, 5}},
-	 5, 1, 2},
+	 {{'u', 1, 5, 1}, {'u', 1, UINT64_MAX, 2}, {'u', 1, UINT64_MAX, 3}, {'u', 1, 6, 4}, {'u', 1, 7, 5}},
+	 5,
+	 1,
+	 2},
 	{"a large but plausible loss is counted in full",
 	 {{'u', 1, 0, 1}, {'u', 1, IM_ACTORS_SEQ_JUMP_MAX + 1, 2}},
-	 2, IM_ACTORS_SEQ_JUMP_MAX, 0},
+	 2,
+	 IM_ACTORS_SEQ_JUMP_MAX,
+	 0},
 	{"one more is a jump",
-	 {{'u', 1, 0, 1}, {'u', 1, IM_ACTORS_SEQ_JUMP_MAX + 2, 2},
-	  {'u', 1, IM_ACTORS_SEQ_JUMP_MAX + 3, 3}},
-	 3, 1, 0},
+	 {{'u', 1, 0, 1}, {'u', 1, IM_ACTORS_SEQ_JUMP_MAX + 2, 2}, {'u', 1, IM_ACTORS_SEQ_JUMP_MAX + 3, 3}},
+	 3,
+	 1,
+	 0},
 };
 
 static void test_seq(void **state)

@@ -284,18 +284,13 @@ static const enum_case enum_cases[] = {
 	{"activation tanh", {"l", "--activation", "tanh"}, IM_OK, NULL},
 	{"encoder impala", {"l", "--encoder", "impala"}, IM_OK, NULL},
 	{"optimizer adam", {"l", "--optimizer", "adam"}, IM_OK, NULL},
-	{"init xavier_normal", {"l", "--network-init-method", "xavier_normal"},
-	 IM_OK, NULL},
-	{"bad activation", {"l", "--activation", "gelu"}, IM_EINVAL,
-	 "--activation: 'gelu' is not one of: relu, tanh"},
-	{"bad encoder", {"l", "--encoder", "resnet"}, IM_EINVAL,
-	 "--encoder: 'resnet' is not one of: mlp, minatar, nature, impala, "
-	 "auto"},
-	{"bad optimizer", {"l", "--optimizer", "sgd"}, IM_EINVAL,
-	 "--optimizer: 'sgd' is not one of: rmsprop, adam"},
-	{"bad init", {"l", "--network-init-method", "kaiming"}, IM_EINVAL,
-	 "--network-init-method: 'kaiming' is not one of: identity, "
-	 "orthogonal, xavier_uniform, xavier_normal"},
+	{"init xavier_normal", {"l", "--network-init-method", "xavier_normal"}, IM_OK, NULL},
+	{"bad activation", {"l", "--activation", "gelu"}, IM_EINVAL, "--activation: 'gelu' is not one of: relu, tanh"},
+	{"bad encoder", {"l", "--encoder", "resnet"}, IM_EINVAL, "--encoder: 'resnet' is not one of: mlp, minatar, nature, impala, "
+								 "auto"},
+	{"bad optimizer", {"l", "--optimizer", "sgd"}, IM_EINVAL, "--optimizer: 'sgd' is not one of: rmsprop, adam"},
+	{"bad init", {"l", "--network-init-method", "kaiming"}, IM_EINVAL, "--network-init-method: 'kaiming' is not one of: identity, "
+									   "orthogonal, xavier_uniform, xavier_normal"},
 };
 
 static void test_enum_flags(void **state)

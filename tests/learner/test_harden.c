@@ -323,7 +323,8 @@ static Impala__Control *hello(void *d, uint64_t actor, uint64_t last_run,
 	assert_true(zmq_msg_recv(&m, d, 0) >= 0);
 	Impala__Control *c = NULL;
 	assert_int_equal(im_wire_decode_control(zmq_msg_data(&m), zmq_msg_size(&m),
-						IM_WIRE_MAX_CONTROL, &c), IM_OK);
+						IM_WIRE_MAX_CONTROL, &c),
+			 IM_OK);
 	zmq_msg_close(&m);
 	assert_int_equal(c->body_case, IMPALA__CONTROL__BODY_WELCOME);
 	assert_int_equal(c->welcome->refusal, IMPALA__REFUSAL_CODE__REFUSAL_NONE);

@@ -43,8 +43,8 @@ static void test_scalar_table(void **state)
 			    "train/episode_return");
 	assert_string_equal(im_scalar_tag(IM_SC_LOSS_PG), "loss/policy");
 	assert_string_equal(
-	    im_scalar_name(IM_SC_DROPPED_FIRST + IM_REJECT_BAD_SHAPE - 1),
-	    "dropped_bad_shape");
+		im_scalar_name(IM_SC_DROPPED_FIRST + IM_REJECT_BAD_SHAPE - 1),
+		"dropped_bad_shape");
 	/* The last scalar is the last drop reason, whatever it is. */
 	char last[64];
 	snprintf(last, sizeof last, "dropped/%s",
@@ -87,30 +87,30 @@ typedef struct query_case {
 } query_case;
 
 static const query_case query_cases[] = {
-    {"no query", NULL, 1, 0},
-    {"empty query", "", 1, 0},
-    {"zero", "since=0", 1, 0},
-    {"a number", "since=42", 1, 42},
-    {"leading zeros, 20 digits", "since=00000000000000000001", 1, 1},
-    {"largest", "since=18446744073709551615", 1, UINT64_MAX},
-    {"overflow by one", "since=18446744073709551616", 0, 0},
-    {"21 digits", "since=000000000000000000001", 0, 0},
-    {"empty value", "since=", 0, 0},
-    {"no value", "since", 0, 0},
-    {"negative", "since=-1", 0, 0},
-    {"plus sign", "since=+1", 0, 0},
-    {"space", "since= 1", 0, 0},
-    {"trailing space", "since=1 ", 0, 0},
-    {"hex", "since=0x10", 0, 0},
-    {"fraction", "since=1.5", 0, 0},
-    {"percent escape", "since=%31", 0, 0},
-    {"upper-case key", "SINCE=1", 0, 0},
-    {"other key", "from=1", 0, 0},
-    {"extra key", "since=1&x=2", 0, 0},
-    {"repeated key", "since=1&since=2", 0, 0},
-    {"trailing ampersand", "since=1&", 0, 0},
-    {"fragment", "since=1#top", 0, 0},
-    {"double equals", "since==1", 0, 0},
+	{"no query", NULL, 1, 0},
+	{"empty query", "", 1, 0},
+	{"zero", "since=0", 1, 0},
+	{"a number", "since=42", 1, 42},
+	{"leading zeros, 20 digits", "since=00000000000000000001", 1, 1},
+	{"largest", "since=18446744073709551615", 1, UINT64_MAX},
+	{"overflow by one", "since=18446744073709551616", 0, 0},
+	{"21 digits", "since=000000000000000000001", 0, 0},
+	{"empty value", "since=", 0, 0},
+	{"no value", "since", 0, 0},
+	{"negative", "since=-1", 0, 0},
+	{"plus sign", "since=+1", 0, 0},
+	{"space", "since= 1", 0, 0},
+	{"trailing space", "since=1 ", 0, 0},
+	{"hex", "since=0x10", 0, 0},
+	{"fraction", "since=1.5", 0, 0},
+	{"percent escape", "since=%31", 0, 0},
+	{"upper-case key", "SINCE=1", 0, 0},
+	{"other key", "from=1", 0, 0},
+	{"extra key", "since=1&x=2", 0, 0},
+	{"repeated key", "since=1&since=2", 0, 0},
+	{"trailing ampersand", "since=1&", 0, 0},
+	{"fragment", "since=1#top", 0, 0},
+	{"double equals", "since==1", 0, 0},
 };
 
 static void test_query(void **state)
@@ -279,7 +279,7 @@ static void test_json(void **state)
 	assert_int_equal(im_history_render_json(h, 0, &doc, &len), IM_OK);
 	assert_non_null(strstr(doc, "\"rows\":[],\"last\":null}"));
 	assert_non_null(
-	    strstr(doc, "\"columns\":[\"seq\",\"time_s\",\"frames\","));
+		strstr(doc, "\"columns\":[\"seq\",\"time_s\",\"frames\","));
 	assert_int_equal(strlen(doc), len);
 	free(doc);
 	double row[IM_SC_COUNT];
@@ -294,7 +294,7 @@ static void test_json(void **state)
 	assert_non_null(strstr(doc, "\"rows\":[[4,400,401,"));
 	assert_null(strstr(doc, "[2,200"));
 	assert_non_null(strstr(doc, "\"last\":[4,400,401,"));
-	assert_non_null(strstr(doc, ",null,"));	    /* the NaN evaluation */
+	assert_non_null(strstr(doc, ",null,"));     /* the NaN evaluation */
 	assert_non_null(strstr(doc, ",0.000375,")); /* 9 digits, not rounded */
 	free(doc);
 	im_history_free(h);
@@ -416,18 +416,18 @@ static void test_page_is_self_contained(void **state)
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
-	    cmocka_unit_test(test_scalar_table),
-	    cmocka_unit_test(test_scalars_fill),
-	    cmocka_unit_test(test_query),
-	    cmocka_unit_test(test_ring_decimates),
-	    cmocka_unit_test(test_ring_since),
-	    cmocka_unit_test(test_bad_capacity),
-	    cmocka_unit_test(test_eval_survives),
-	    cmocka_unit_test(test_eval_newest_waits),
-	    cmocka_unit_test(test_json),
-	    cmocka_unit_test(test_load_csv),
-	    cmocka_unit_test(test_routes),
-	    cmocka_unit_test(test_page_is_self_contained),
+		cmocka_unit_test(test_scalar_table),
+		cmocka_unit_test(test_scalars_fill),
+		cmocka_unit_test(test_query),
+		cmocka_unit_test(test_ring_decimates),
+		cmocka_unit_test(test_ring_since),
+		cmocka_unit_test(test_bad_capacity),
+		cmocka_unit_test(test_eval_survives),
+		cmocka_unit_test(test_eval_newest_waits),
+		cmocka_unit_test(test_json),
+		cmocka_unit_test(test_load_csv),
+		cmocka_unit_test(test_routes),
+		cmocka_unit_test(test_page_is_self_contained),
 	};
 	return cmocka_run_group_tests(tests, NULL, NULL);
 }

@@ -151,7 +151,8 @@ static void rig_up(rig *g, uint32_t cap)
 	im_transport_defaults(&o, ZMQ_PULL);
 	o.linger_ms = 0;
 	assert_int_equal(im_transport_open_bound(&g->pull, g->ctx, ZMQ_PULL, &o,
-						 "tcp://127.0.0.1:*"), IM_OK);
+						 "tcp://127.0.0.1:*"),
+			 IM_OK);
 	char ep[IM_TRANSPORT_ENDPOINT_MAX];
 	assert_int_equal(im_transport_last_endpoint(g->pull, ep, sizeof ep), IM_OK);
 	im_transport_defaults(&o, ZMQ_PUSH);
@@ -162,11 +163,17 @@ static void rig_up(rig *g, uint32_t cap)
 	assert_int_equal(im_store_new(&g->store, &so), IM_OK);
 	g->version = VERSION;
 	im_receiver_opts ro = {
-		.sock = g->pull, .store = g->store, .dims = dims(),
-		.run_id = RUN, .max_policy_lag = 5,
-		.param_version = &g->version, .poll_ms = 20,
-		.actor_lookup = known, .on_accept = on_accept,
-		.on_reject = on_reject, .ctx = &g->seen,
+		.sock = g->pull,
+		.store = g->store,
+		.dims = dims(),
+		.run_id = RUN,
+		.max_policy_lag = 5,
+		.param_version = &g->version,
+		.poll_ms = 20,
+		.actor_lookup = known,
+		.on_accept = on_accept,
+		.on_reject = on_reject,
+		.ctx = &g->seen,
 	};
 	assert_int_equal(im_receiver_start(&g->recv, &ro), IM_OK);
 }
@@ -187,7 +194,7 @@ static void test_counts_each_reason(void **state)
 	rig_up(g, 8);
 	fx_traj *x = malloc(sizeof *x);
 	traj_init(x, 5, 7);
-	send_traj(g->push, &x->t);                        /* accepted, lag 3 */
+	send_traj(g->push, &x->t); /* accepted, lag 3 */
 	uint8_t junk[40];
 	memset(junk, 0xff, sizeof junk);
 	assert_int_equal(im_transport_send(g->push, junk, sizeof junk, 0), IM_OK);

@@ -39,7 +39,7 @@ int __real_pthread_create(pthread_t *t, const pthread_attr_t *a,
 int __wrap_pthread_create(pthread_t *t, const pthread_attr_t *a,
 			  void *(*fn)(void *), void *arg);
 
-static int fail_at;  /* 0: never; n: the n-th call fails */
+static int fail_at; /* 0: never; n: the n-th call fails */
 static int calls;
 
 int __wrap_pthread_create(pthread_t *t, const pthread_attr_t *a,
@@ -79,7 +79,7 @@ static int count_threads(void)
  * number nth of im_learner_run's threads fail, and checks that run fails
  * and leaves no thread of its own behind. */
 static im_learner *small_learner(im_learner_config *cfg, char *dir,
-				  char *bind, size_t bindlen)
+				 char *bind, size_t bindlen)
 {
 	assert_non_null(mkdtemp(dir));
 	int port = 0;

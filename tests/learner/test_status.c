@@ -351,12 +351,8 @@ static void fill_snapshot(im_status_snapshot *s)
 	s->unroll_seq_gaps = 4;
 	s->unroll_seq_repeats = 1;
 	s->n_actors = 2;
-	s->actors[0] = (im_status_actor){.id = 5, .host = "node-1",
-					 .frames = 1000, .unrolls = 10,
-					 .last_seen_s = 0.25, .lag = 3};
-	s->actors[1] = (im_status_actor){.id = 6, .host = "evil\"host\n\\",
-					 .frames = 2000, .unrolls = 20,
-					 .last_seen_s = 1.5, .lag = 1};
+	s->actors[0] = (im_status_actor){.id = 5, .host = "node-1", .frames = 1000, .unrolls = 10, .last_seen_s = 0.25, .lag = 3};
+	s->actors[1] = (im_status_actor){.id = 6, .host = "evil\"host\n\\", .frames = 2000, .unrolls = 20, .last_seen_s = 1.5, .lag = 1};
 }
 
 #define RESP_CAP (1 << 18)
@@ -559,7 +555,8 @@ static void test_idle_connections_evicted(void **state)
 		}
 		nanosleep(&ts, NULL);
 		assert_int_equal(request(port, "GET /healthz HTTP/1.1\r\n\r\n",
-					 r, RESP_CAP), 200);
+					 r, RESP_CAP),
+				 200);
 	}
 	for (int i = 0; i < 3; i++)
 		close(idle[i]);
@@ -579,7 +576,8 @@ static void test_initial_snapshot(void **state)
 	free(snap);
 	char *r = malloc(RESP_CAP);
 	assert_int_equal(request(im_status_port(s), "GET /status HTTP/1.1\r\n\r\n",
-				 r, RESP_CAP), 200);
+				 r, RESP_CAP),
+			 200);
 	assert_non_null(strstr(r, "\"run_id\":\"0000000000000abc\""));
 	assert_non_null(strstr(r, "\"env\":\"CartPole-v1\""));
 	free(r);

@@ -549,7 +549,8 @@ static void test_worst_case_fits_a_slot(void **state)
 		assert_int_equal(im_store_reserve(s, 0, &slot), IM_OK);
 		if (im_store_decode(slot, buf, len, max, &t) != IM_OK)
 			fail_msg("T %u: a %zu-byte valid unroll does not fit a "
-				 "%zu-byte slot", d.T, len, im_store_slot_bytes(&d));
+				 "%zu-byte slot",
+				 d.T, len, im_store_slot_bytes(&d));
 		assert_int_equal(t->n_episodes, d.T);
 		assert_int_equal(im_store_commit(s, slot), IM_OK);
 		im_batch *b = NULL;

@@ -21,7 +21,7 @@
 void *__real_malloc(size_t n);
 void *__wrap_malloc(size_t n);
 
-static int armed;     /* count calls and fail the fail_at-th */
+static int armed; /* count calls and fail the fail_at-th */
 static int calls, fail_at;
 
 void *__wrap_malloc(size_t n)

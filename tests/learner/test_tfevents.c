@@ -40,9 +40,9 @@ static void test_mask(void **state)
 	assert_int_equal(im_wire_crc32c("123456789", 9), 0xe3069283u);
 	assert_int_equal(im_tfrecord_mask(0), 0xa282ead8u);
 	assert_int_equal(
-	    im_tfrecord_mask(0xe3069283u),
-	    (uint32_t)(((0xe3069283u >> 15) | (0xe3069283u << 17)) +
-		       0xa282ead8u));
+		im_tfrecord_mask(0xe3069283u),
+		(uint32_t)(((0xe3069283u >> 15) | (0xe3069283u << 17)) +
+			   0xa282ead8u));
 	assert_int_equal(im_tfrecord_mask(0x00008000u), 0xa282ead9u);
 }
 
@@ -85,15 +85,15 @@ typedef struct scan_case {
 
 /* Records: 21 bytes at 0, 16 at 21, 28 at 37; 65 in all. */
 static const scan_case scan_cases[] = {
-    {"intact", 0, -1, 3, 0, 0},
-    {"last byte missing", 1, -1, 2, 1, 0},
-    {"only the last header", 28 - 12, -1, 2, 1, 0},
-    {"half a header", 28 - 5, -1, 2, 1, 0},
-    {"flipped data byte of the first", 0, 14, 0, 0, 1},
-    {"flipped data byte of the last", 0, 50, 2, 0, 1},
-    {"flipped length byte", 0, 21, 1, 0, 1},
-    {"flipped length CRC", 0, 29, 1, 0, 1},
-    {"flipped data CRC of the last", 0, 63, 2, 0, 1},
+	{"intact", 0, -1, 3, 0, 0},
+	{"last byte missing", 1, -1, 2, 1, 0},
+	{"only the last header", 28 - 12, -1, 2, 1, 0},
+	{"half a header", 28 - 5, -1, 2, 1, 0},
+	{"flipped data byte of the first", 0, 14, 0, 0, 1},
+	{"flipped data byte of the last", 0, 50, 2, 0, 1},
+	{"flipped length byte", 0, 21, 1, 0, 1},
+	{"flipped length CRC", 0, 29, 1, 0, 1},
+	{"flipped data CRC of the last", 0, 63, 2, 0, 1},
 };
 
 static void test_scan(void **state)
@@ -284,7 +284,7 @@ static im_tfevents *open_at(const char *dir, double t, int64_t step,
 			    im_tfevents_info *info)
 {
 	im_tfevents_opts o = {
-	    .dir = dir, .host = "testhost", .wall_time = t, .start_step = step};
+		.dir = dir, .host = "testhost", .wall_time = t, .start_step = step};
 	im_tfevents *w = NULL;
 	char err[256] = "";
 	int rc = im_tfevents_open(&w, &o, info, err, sizeof err);
@@ -309,7 +309,7 @@ static void test_new_file(void **state)
 	row[IM_SC_EVAL_RETURN] = NAN;
 	row[IM_SC_LOSS_PG] = 0; /* a zero is still written */
 	row[IM_SC_DROPPED_FIRST] =
-	    0; /* but not a reason that dropped nothing */
+		0; /* but not a reason that dropped nothing */
 	assert_int_equal(im_tfevents_write_row(w, 1700000001.5, 1234, row),
 			 IM_OK);
 	assert_int_equal(im_tfevents_close(w), IM_OK);
@@ -335,8 +335,8 @@ static void test_new_file(void **state)
 		assert_true(i < IM_SC_COUNT && i != IM_SC_EVAL_RETURN &&
 			    i != IM_SC_DROPPED_FIRST);
 		assert_int_equal(
-		    v->value_case,
-		    IMPALA__TB__SUMMARY__VALUE__VALUE_SIMPLE_VALUE);
+			v->value_case,
+			IMPALA__TB__SUMMARY__VALUE__VALUE_SIMPLE_VALUE);
 		assert_true(v->simple_value == (float)row[i]);
 	}
 	free_events(ev, n);
@@ -388,8 +388,8 @@ static void test_recordless_file_gets_version(void **state)
 		const char *bytes;
 		size_t len;
 	} cases[] = {
-	    {"empty", "", 0},
-	    {"half a first record", "\x40\0\0\0\0\0\0\0\1\2", 10},
+		{"empty", "", 0},
+		{"half a first record", "\x40\0\0\0\0\0\0\0\1\2", 10},
 	};
 	dir_fixture *d = *state;
 	for (size_t c = 0; c < sizeof cases / sizeof cases[0]; c++) {
@@ -460,20 +460,20 @@ static void test_missing_dir(void **state)
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
-	    cmocka_unit_test(test_mask),
-	    cmocka_unit_test(test_frame_layout),
-	    cmocka_unit_test(test_scan),
-	    cmocka_unit_test(test_scan_huge_length),
-	    cmocka_unit_test(test_scan_length_beyond_file),
-	    cmocka_unit_test_setup_teardown(test_new_file, dir_setup,
-					    dir_teardown),
-	    cmocka_unit_test_setup_teardown(test_append_and_repair, dir_setup,
-					    dir_teardown),
-	    cmocka_unit_test_setup_teardown(test_recordless_file_gets_version,
-					    dir_setup, dir_teardown),
-	    cmocka_unit_test_setup_teardown(test_damaged_left_alone, dir_setup,
-					    dir_teardown),
-	    cmocka_unit_test(test_missing_dir),
+		cmocka_unit_test(test_mask),
+		cmocka_unit_test(test_frame_layout),
+		cmocka_unit_test(test_scan),
+		cmocka_unit_test(test_scan_huge_length),
+		cmocka_unit_test(test_scan_length_beyond_file),
+		cmocka_unit_test_setup_teardown(test_new_file, dir_setup,
+						dir_teardown),
+		cmocka_unit_test_setup_teardown(test_append_and_repair, dir_setup,
+						dir_teardown),
+		cmocka_unit_test_setup_teardown(test_recordless_file_gets_version,
+						dir_setup, dir_teardown),
+		cmocka_unit_test_setup_teardown(test_damaged_left_alone, dir_setup,
+						dir_teardown),
+		cmocka_unit_test(test_missing_dir),
 	};
 	return cmocka_run_group_tests(tests, NULL, NULL);
 }

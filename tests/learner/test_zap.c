@@ -26,7 +26,7 @@
 typedef struct fixture {
 	char dir[64];
 	void *ctx;
-	void *server;               /* ROUTER, CURVE server */
+	void *server; /* ROUTER, CURVE server */
 	char endpoint[64];
 	char server_pub[41], server_sec[41];
 	im_zap *zap;
@@ -99,9 +99,11 @@ static int start(fixture *f, char *err, size_t errlen)
 	im_transport_defaults(&o, ZMQ_ROUTER);
 	im_transport_curve_server(&o, f->server_sec);
 	assert_int_equal(im_transport_open_bound(&f->server, f->ctx, ZMQ_ROUTER, &o,
-						 "tcp://127.0.0.1:*"), IM_OK);
+						 "tcp://127.0.0.1:*"),
+			 IM_OK);
 	assert_int_equal(im_transport_last_endpoint(f->server, f->endpoint,
-						    sizeof f->endpoint), IM_OK);
+						    sizeof f->endpoint),
+			 IM_OK);
 	return IM_OK;
 }
 
@@ -117,7 +119,8 @@ static int gets_in(fixture *f, const char *pub, const char *sec)
 		im_transport_curve_client(&o, pub, sec, f->server_pub);
 	void *c = NULL;
 	assert_int_equal(im_transport_open_connected(&c, f->ctx, ZMQ_DEALER, &o,
-						     f->endpoint), IM_OK);
+						     f->endpoint),
+			 IM_OK);
 	assert_int_equal(im_transport_send(c, "hi", 2, ZMQ_DONTWAIT), IM_OK);
 	int got = 0;
 	uint64_t end = im_now_ms() + 1000;

@@ -31,7 +31,7 @@ static inline void fill_randn(float *x, size_t n, float scale, im_rng *r)
 
 /* Uniform magnitudes in [lo, hi) with random signs: away from zero. */
 static inline void fill_away_from_zero(float *x, size_t n, float lo,
-	float hi, im_rng *r)
+				       float hi, im_rng *r)
 {
 	for (size_t i = 0; i < n; i++) {
 		float v = im_rng_uniform(r, lo, hi);
@@ -70,7 +70,7 @@ static inline double central_diff(float *p, float h, loss_fn f, void *ctx)
 /* Checks ana[i] == d loss / d p[i] for i < n with relative step hrel;
  * returns the tallies. */
 static inline gc_result gradcheck_step(const char *what, float *p,
-	const float *ana, size_t n, loss_fn f, void *ctx, float hrel)
+				       const float *ana, size_t n, loss_fn f, void *ctx, float hrel)
 {
 	gc_result r = {0, 0, 0, 0};
 	for (size_t i = 0; i < n; i++) {
@@ -98,7 +98,7 @@ static inline gc_result gradcheck_step(const char *what, float *p,
 
 /* One-sided difference quotient of f at *p over the step h (signed). */
 static inline double one_sided(float *p, float h, loss_fn f, void *ctx,
-	double l0)
+			       double l0)
 {
 	float p0 = *p;
 	*p = p0 + h;
@@ -122,7 +122,7 @@ static inline double one_sided(float *p, float h, loss_fn f, void *ctx,
  * at 1e-4 all three quotients agreed with each other and missed the
  * analytic value by 1.3e-3). */
 static inline gc_result gradcheck_kinks(const char *what, float *p,
-	const float *ana, size_t n, loss_fn f, void *ctx, float hrel)
+					const float *ana, size_t n, loss_fn f, void *ctx, float hrel)
 {
 	gc_result r = {0, 0, 0, 0};
 	for (size_t i = 0; i < n; i++) {
@@ -147,7 +147,8 @@ static inline gc_result gradcheck_kinks(const char *what, float *p,
 			if (err > tol) {
 				if (r.failed < 5)
 					fprintf(stderr, "%s[%zu]: numeric %.6g "
-						"analytic %.6g\n", what, i, num,
+							"analytic %.6g\n",
+						what, i, num,
 						(double)ana[i]);
 				r.failed++;
 			}
@@ -160,7 +161,7 @@ static inline gc_result gradcheck_kinks(const char *what, float *p,
 }
 
 static inline gc_result gradcheck(const char *what, float *p,
-	const float *ana, size_t n, loss_fn f, void *ctx)
+				  const float *ana, size_t n, loss_fn f, void *ctx)
 {
 	return gradcheck_step(what, p, ana, n, f, ctx, 5e-3f);
 }

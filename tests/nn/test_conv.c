@@ -30,13 +30,13 @@ static float *fbuf(size_t n)
  * terms: 1e-4 relative to 1 + |value| is a hundred times the rounding of
  * such sums, and an indexing or permutation error is O(1). */
 static void assert_close(const char *what, const float *a, const float *b,
-	size_t n)
+			 size_t n)
 {
 	for (size_t i = 0; i < n; i++) {
 		double tol = 1e-4 * (1.0 + fabs(b[i]));
 		if (!(fabs((double)a[i] - b[i]) <= tol))
 			fail_msg("%s[%zu]: fast %.8g naive %.8g", what, i,
-				(double)a[i], (double)b[i]);
+				 (double)a[i], (double)b[i]);
 	}
 }
 
@@ -44,7 +44,7 @@ typedef struct conv_case {
 	const char *name;
 	int N, H, W, C, O, K, stride, pad, chunk;
 	int u8, relu_in, relu_out;
-	int KW; /* 0: K (a square kernel); otherwise K is KH */
+	int KW;     /* 0: K (a square kernel); otherwise K is KH */
 	int sparse; /* u8: a 0/1 grid with about 1 value in 16 set, scale 1 */
 } conv_case;
 
@@ -83,7 +83,8 @@ static void conv_fix_make(conv_fix *f, const conv_case *c, im_rng *r)
 	memset(f, 0, sizeof(*f));
 	int kw = c->KW ? c->KW : c->K;
 	assert_int_equal(im_nn_conv2d_init(&f->s, c->H, c->W, c->C, c->O, c->K,
-		kw, c->stride, c->pad), IM_OK);
+					   kw, c->stride, c->pad),
+			 IM_OK);
 	f->nin = (size_t)c->N * c->H * c->W * c->C;
 	f->nw = (size_t)c->O * c->C * c->K * kw;
 	f->nout = (size_t)c->N * f->s.OH * f->s.OW * c->O;
@@ -103,7 +104,7 @@ static void conv_fix_make(conv_fix *f, const conv_case *c, im_rng *r)
 			f->u8[i] = c->sparse ? im_rng_below(r, 16) == 0
 					     : (uint8_t)im_rng_below(r, 256);
 		f->src = (im_nn_conv_src){.u8 = f->u8,
-			.scale = c->sparse ? 1.0f : 1.0f / 255};
+					  .scale = c->sparse ? 1.0f : 1.0f / 255};
 	} else {
 		f->src = (im_nn_conv_src){.f = f->in, .relu = c->relu_in};
 	}
@@ -123,9 +124,9 @@ static void conv_case_matches_naive(const conv_case *c)
 	conv_fix_make(&f, c, &r);
 	float *want = fbuf(f.nout);
 	im_nn_conv2d_forward(f.out, f.scratch, &f.src, f.w, f.b, c->N, &f.s,
-		c->chunk, c->relu_out);
+			     c->chunk, c->relu_out);
 	im_nn_conv2d_forward_naive(want, NULL, &f.src, f.w, f.b, c->N, &f.s,
-		c->chunk, c->relu_out);
+				   c->chunk, c->relu_out);
 	assert_close(c->name, f.out, want, f.nout);
 
 	/* Backward: every gradient starts non-zero, so accumulation is
@@ -146,9 +147,9 @@ static void conv_case_matches_naive(const conv_case *c)
 	memcpy(db[1], db[0], (size_t)c->O * sizeof(float));
 	float *di = c->u8 ? NULL : din[0], *dn = c->u8 ? NULL : din[1];
 	im_nn_conv2d_backward(di, dw[0], db[0], f.scratch, dout, &f.src, f.w,
-		c->N, &f.s, c->chunk);
+			      c->N, &f.s, c->chunk);
 	im_nn_conv2d_backward_naive(dn, dw[1], db[1], NULL, dout, &f.src,
-		f.w, c->N, &f.s, c->chunk);
+				    f.w, c->N, &f.s, c->chunk);
 	assert_close("din", din[0], din[1], f.nin);
 	assert_close("dw", dw[0], dw[1], f.nw);
 	assert_close("db", db[0], db[1], (size_t)c->O);
@@ -158,9 +159,9 @@ static void conv_case_matches_naive(const conv_case *c)
 		for (size_t i = 0; i < f.nin; i++)
 			din[0][i] = NAN;
 		im_nn_conv2d_backward_assign(din[0], dw[0], db[0], f.scratch,
-			dout, &f.src, f.w, c->N, &f.s, c->chunk);
+					     dout, &f.src, f.w, c->N, &f.s, c->chunk);
 		im_nn_conv2d_backward_assign_naive(din[1], dw[1], db[1], NULL,
-			dout, &f.src, f.w, c->N, &f.s, c->chunk);
+						   dout, &f.src, f.w, c->N, &f.s, c->chunk);
 		assert_close("din assigned", din[0], din[1], f.nin);
 		assert_close("dw after two", dw[0], dw[1], f.nw);
 	}
@@ -199,7 +200,8 @@ static void test_conv_direct_choice(void **state)
 	im_nn_conv2d s, s2;
 	assert_int_equal(im_nn_conv2d_init(&s, 10, 10, 4, 16, 3, 3, 1, 0), IM_OK);
 	assert_int_equal(im_nn_conv2d_init(&s2, 10, 10, 4, 16, 3, 3, 2, 0), IM_OK);
-	enum { N = 3, n = N * 10 * 10 * 4 };
+	enum { N = 3,
+	       n = N * 10 * 10 * 4 };
 	uint8_t grid[n];
 	/* One value in 10 set: under the 1-in-IM_NN_CONV_DIRECT_DENSITY bar. */
 	for (int i = 0; i < n; i++)
@@ -236,7 +238,7 @@ static double conv_loss(void *p)
 {
 	conv_gc *g = p;
 	im_nn_conv2d_forward(g->f.out, g->f.scratch, &g->f.src, g->f.w,
-		g->f.b, g->c->N, &g->f.s, g->c->chunk, 0);
+			     g->f.b, g->c->N, &g->f.s, g->c->chunk, 0);
 	return dot_f(g->f.out, g->wout, g->f.nout);
 }
 
@@ -265,17 +267,17 @@ static void test_conv_gradcheck(void **state)
 		float *din = fbuf(g.f.nin), *dw = fbuf(g.f.nw);
 		float *db = fbuf((size_t)cases[k].O);
 		im_nn_conv2d_backward(din, dw, db, g.f.scratch, g.wout, &g.f.src,
-			g.f.w, cases[k].N, &g.f.s, cases[k].chunk);
+				      g.f.w, cases[k].N, &g.f.s, cases[k].chunk);
 		/* With a ReLU read, din is the gradient of what the layer
 		 * read; the caller masks it (conv.h). */
 		for (size_t i = 0; cases[k].relu_in && i < g.f.nin; i++)
 			din[i] = g.f.in[i] > 0.0f ? din[i] : 0.0f;
 		gc_result a = gradcheck("conv din", g.f.in, din, g.f.nin,
-			conv_loss, &g);
+					conv_loss, &g);
 		gc_result b = gradcheck("conv dw", g.f.w, dw, g.f.nw, conv_loss,
-			&g);
+					&g);
 		gc_result c = gradcheck("conv db", g.f.b, db,
-			(size_t)cases[k].O, conv_loss, &g);
+					(size_t)cases[k].O, conv_loss, &g);
 		assert_int_equal(a.failed + b.failed + c.failed, 0);
 		assert_true(a.checked > 0 && b.checked > 0 && c.checked > 0);
 		/* Inputs sit at least 0.2 from the ReLU's kink. */
@@ -304,14 +306,15 @@ static const pool_case POOL_CASES[] = {
 	/* Past 2^24 values in one image a float no longer holds every offset:
 	 * the backward must still route to the exact maximum. */
 	{"one image of 3 x 5.6M values (over 2^24)", 1, 3, 5600000, 1, 3, 2, 1,
-		0},
+	 0},
 };
 
 static void pool_case_matches_naive(const pool_case *c)
 {
 	im_nn_pool2d s;
 	assert_int_equal(im_nn_pool2d_init(&s, c->H, c->W, c->C, c->K,
-		c->stride, c->pad), IM_OK);
+					   c->stride, c->pad),
+			 IM_OK);
 	size_t nin = (size_t)c->N * c->H * c->W * c->C;
 	size_t nout = (size_t)c->N * s.OH * s.OW * c->C;
 	im_rng r;
@@ -384,7 +387,7 @@ static void test_pool_gradcheck(void **state)
 	pool_loss(&g);
 	im_nn_maxpool_backward(din, g.wout, g.in, g.out, g.N, &g.s);
 	gc_result res = gradcheck_step("pool din", g.in, din, nin, pool_loss,
-		&g, 1e-3f);
+				       &g, 1e-3f);
 	assert_int_equal(res.failed, 0);
 	assert_int_equal(res.skipped, 0);
 	free(g.in), free(g.out), free(g.wout), free(din);

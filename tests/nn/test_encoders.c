@@ -17,7 +17,11 @@
 #include "gradcheck.h"
 #include "nn/model.h"
 
-enum { T1 = 3, B = 2, ROWS = T1 * B, NA = 3, LSTM_H = 5 };
+enum { T1 = 3,
+       B = 2,
+       ROWS = T1 * B,
+       NA = 3,
+       LSTM_H = 5 };
 
 typedef struct enc_case {
 	const char *name;
@@ -34,12 +38,11 @@ static const enc_case SMALL[] = {
 };
 
 static void spec_for(im_model_spec *s, const enc_case *c, int lstm,
-	int discrete)
+		     int discrete)
 {
-	im_obs_space obs = {.ndim = 3, .shape = {c->H, c->W, c->C},
-		.dtype = IM_DTYPE_F32};
+	im_obs_space obs = {.ndim = 3, .shape = {c->H, c->W, c->C}, .dtype = IM_DTYPE_F32};
 	im_act_space a = {.kind = discrete ? IM_ACT_DISCRETE : IM_ACT_BOX,
-		.n = discrete ? NA : 2};
+			  .n = discrete ? NA : 2};
 	im_model_spec_default(s, &obs, &a, 8);
 	s->encoder = c->kind;
 	s->feature_dim = 6;
@@ -58,7 +61,7 @@ static float *fbuf(size_t n)
 /* ---- names and shapes --------------------------------------------------- */
 
 static void expect_tensor(const im_model *m, const char *name, int ndim,
-	int64_t d0, int64_t d1, int64_t d2, int64_t d3)
+			  int64_t d0, int64_t d1, int64_t d2, int64_t d3)
 {
 	const im_tensor_desc *t = im_model_find(m, name);
 	if (!t)
@@ -160,8 +163,7 @@ static fixture *make_fixture(const enc_case *c, int lstm, int discrete)
 	fill_randn(f->wpol, ROWS * NA, 1, &r);
 	fill_randn(f->wbase, ROWS, 1, &r);
 	f->reset[2 * B + 1] = 1;
-	f->in = (im_model_input){.T1 = T1, .B = B, .obs = f->obs,
-		.prev_reward = f->pr, .reset = f->reset};
+	f->in = (im_model_input){.T1 = T1, .B = B, .obs = f->obs, .prev_reward = f->pr, .reset = f->reset};
 	if (discrete)
 		f->in.prev_action = f->pa;
 	else
@@ -181,8 +183,9 @@ static double model_loss(void *p)
 {
 	fixture *f = p;
 	assert_int_equal(im_model_forward(f->ws, im_model_params(f->m), &f->in,
-		f->lstm ? f->h0 : NULL, f->lstm ? f->c0 : NULL, NULL, f->pol,
-		f->base, NULL), IM_OK);
+					  f->lstm ? f->h0 : NULL, f->lstm ? f->c0 : NULL, NULL, f->pol,
+					  f->base, NULL),
+			 IM_OK);
 	return dot_f(f->pol, f->wpol, (size_t)ROWS * f->n) +
 	       dot_f(f->base, f->wbase, ROWS);
 }
@@ -203,7 +206,7 @@ static void gradcheck_encoder(const enc_case *c, int lstm, int discrete)
 	model_loss(f);
 	im_model_zero_grads(f->m);
 	assert_int_equal(im_model_backward(f->ws, p, f->wpol, f->wbase, g),
-		IM_OK);
+			 IM_OK);
 	float *ana = fbuf(np);
 	memcpy(ana, g, np * sizeof(float));
 	int nt;
@@ -216,7 +219,7 @@ static void gradcheck_encoder(const enc_case *c, int lstm, int discrete)
 		for (size_t i = 0; i < t[k].numel; i += step) {
 			size_t at = t[k].offset + i;
 			gc_result r = gradcheck_kinks(t[k].name, p + at,
-				ana + at, 1, model_loss, f, 1e-3f);
+						      ana + at, 1, model_loss, f, 1e-3f);
 			all.checked += r.checked;
 			all.skipped += r.skipped;
 			all.failed += r.failed;
@@ -224,7 +227,8 @@ static void gradcheck_encoder(const enc_case *c, int lstm, int discrete)
 		}
 	}
 	fprintf(stderr, "%s lstm %d discrete %d: %d checked, %d skipped, "
-		"worst error/tolerance %.3f\n", c->name, lstm, discrete,
+			"worst error/tolerance %.3f\n",
+		c->name, lstm, discrete,
 		all.checked, all.skipped, all.worst);
 	assert_int_equal(all.failed, 0);
 	/* Skips only at ReLU kinks and ties of the max-pool: rare. */
@@ -234,12 +238,36 @@ static void gradcheck_encoder(const enc_case *c, int lstm, int discrete)
 	free_fixture(f);
 }
 
-static void test_grad_minatar(void **s) { (void)s; gradcheck_encoder(&SMALL[0], 0, 1); }
-static void test_grad_minatar_lstm(void **s) { (void)s; gradcheck_encoder(&SMALL[0], 1, 0); }
-static void test_grad_nature(void **s) { (void)s; gradcheck_encoder(&SMALL[1], 0, 0); }
-static void test_grad_nature_lstm(void **s) { (void)s; gradcheck_encoder(&SMALL[1], 1, 1); }
-static void test_grad_impala(void **s) { (void)s; gradcheck_encoder(&SMALL[2], 0, 1); }
-static void test_grad_impala_lstm(void **s) { (void)s; gradcheck_encoder(&SMALL[2], 1, 0); }
+static void test_grad_minatar(void **s)
+{
+	(void)s;
+	gradcheck_encoder(&SMALL[0], 0, 1);
+}
+static void test_grad_minatar_lstm(void **s)
+{
+	(void)s;
+	gradcheck_encoder(&SMALL[0], 1, 0);
+}
+static void test_grad_nature(void **s)
+{
+	(void)s;
+	gradcheck_encoder(&SMALL[1], 0, 0);
+}
+static void test_grad_nature_lstm(void **s)
+{
+	(void)s;
+	gradcheck_encoder(&SMALL[1], 1, 1);
+}
+static void test_grad_impala(void **s)
+{
+	(void)s;
+	gradcheck_encoder(&SMALL[2], 0, 1);
+}
+static void test_grad_impala_lstm(void **s)
+{
+	(void)s;
+	gradcheck_encoder(&SMALL[2], 1, 0);
+}
 
 /* ---- acting, chunks, uint8 ---------------------------------------------- */
 
@@ -259,12 +287,9 @@ static void test_act_equals_learn(void **state)
 		memcpy(c, f->c0, sizeof(c));
 		size_t img = (size_t)SMALL[e].H * SMALL[e].W * SMALL[e].C;
 		for (int t = 0; t < T1; t++) {
-			im_model_input in = {.T1 = 1, .B = B,
-				.obs = f->obs + (size_t)t * B * img,
-				.prev_action = f->pa + t * B,
-				.prev_reward = f->pr + t * B};
+			im_model_input in = {.T1 = 1, .B = B, .obs = f->obs + (size_t)t * B * img, .prev_action = f->pa + t * B, .prev_reward = f->pr + t * B};
 			assert_int_equal(im_model_act(aw, p, &in, h, c, pol, base),
-				IM_OK);
+					 IM_OK);
 			for (int i = 0; i < B * NA; i++)
 				assert_true(fabsf(pol[i] - f->pol[t * B * NA + i]) <=
 					    1e-5f * (1 + fabsf(pol[i])));
@@ -292,8 +317,9 @@ static void test_chunks_change_nothing(void **state)
 			model_loss(f);
 			im_model_zero_grads(f->m);
 			assert_int_equal(im_model_backward(f->ws,
-				im_model_params(f->m), f->wpol, f->wbase,
-				im_model_grads(f->m)), IM_OK);
+							   im_model_params(f->m), f->wpol, f->wbase,
+							   im_model_grads(f->m)),
+					 IM_OK);
 			out[k] = fbuf(ROWS * (NA + 1));
 			memcpy(out[k], f->pol, sizeof(f->pol));
 			memcpy(out[k] + ROWS * NA, f->base, sizeof(f->base));
@@ -309,7 +335,7 @@ static void test_chunks_change_nothing(void **state)
 			if (!(fabsf(grad[0][i] - grad[1][i]) <=
 			      1e-4f * (1 + fabsf(grad[0][i]))))
 				fail_msg("%s grad[%zu]: %g vs %g", SMALL[e].name, i,
-					(double)grad[0][i], (double)grad[1][i]);
+					 (double)grad[0][i], (double)grad[1][i]);
 		free(out[0]), free(out[1]), free(grad[0]), free(grad[1]);
 	}
 }
@@ -320,49 +346,52 @@ static void test_uint8_frames(void **state)
 {
 	(void)state;
 	for (int e = 0; e < 3; e++)
-	for (int sc = 0; sc < 2; sc++) {
-		float scale = sc ? 1.0f / 255 : 0.0f;
-		fixture *f = make_fixture(&SMALL[e], 0, 1);
-		size_t on = (size_t)ROWS * SMALL[e].H * SMALL[e].W * SMALL[e].C;
-		uint8_t *u = malloc(on);
-		assert_non_null(u);
-		for (size_t i = 0; i < on; i++) {
-			u[i] = (uint8_t)((i * 131 + 7) % 256);
-			f->obs[i] = (float)u[i] * (sc ? scale : 1.0f);
+		for (int sc = 0; sc < 2; sc++) {
+			float scale = sc ? 1.0f / 255 : 0.0f;
+			fixture *f = make_fixture(&SMALL[e], 0, 1);
+			size_t on = (size_t)ROWS * SMALL[e].H * SMALL[e].W * SMALL[e].C;
+			uint8_t *u = malloc(on);
+			assert_non_null(u);
+			for (size_t i = 0; i < on; i++) {
+				u[i] = (uint8_t)((i * 131 + 7) % 256);
+				f->obs[i] = (float)u[i] * (sc ? scale : 1.0f);
+			}
+			im_model_spec s = *im_model_get_spec(f->m);
+			s.obs.dtype = IM_DTYPE_U8;
+			s.obs.scale = scale;
+			im_model *mu;
+			im_model_ws *wu;
+			assert_int_equal(im_model_new(&mu, &s), IM_OK);
+			assert_int_equal(im_model_ws_new(&wu, mu, T1, B), IM_OK);
+			size_t np = im_model_num_params(mu);
+			memcpy(im_model_params(mu), im_model_params(f->m),
+			       np * sizeof(float));
+			model_loss(f);
+			im_model_zero_grads(f->m);
+			assert_int_equal(im_model_backward(f->ws, im_model_params(f->m),
+							   f->wpol, f->wbase, im_model_grads(f->m)),
+					 IM_OK);
+			float pol[ROWS * NA], base[ROWS];
+			im_model_input in = f->in;
+			in.obs = u;
+			assert_int_equal(im_model_forward(wu, im_model_params(mu), &in,
+							  NULL, NULL, NULL, pol, base, NULL),
+					 IM_OK);
+			assert_int_equal(im_model_backward(wu, im_model_params(mu),
+							   f->wpol, f->wbase, im_model_grads(mu)),
+					 IM_OK);
+			for (int i = 0; i < ROWS * NA; i++)
+				assert_true(fabsf(pol[i] - f->pol[i]) <=
+					    1e-5f * (1 + fabsf(pol[i])));
+			const float *g0 = im_model_grads(f->m), *g1 = im_model_grads(mu);
+			for (size_t i = 0; i < np; i++)
+				assert_true(fabsf(g0[i] - g1[i]) <=
+					    1e-4f * (1 + fabsf(g0[i])));
+			im_model_ws_free(wu);
+			im_model_free(mu);
+			free(u);
+			free_fixture(f);
 		}
-		im_model_spec s = *im_model_get_spec(f->m);
-		s.obs.dtype = IM_DTYPE_U8;
-		s.obs.scale = scale;
-		im_model *mu;
-		im_model_ws *wu;
-		assert_int_equal(im_model_new(&mu, &s), IM_OK);
-		assert_int_equal(im_model_ws_new(&wu, mu, T1, B), IM_OK);
-		size_t np = im_model_num_params(mu);
-		memcpy(im_model_params(mu), im_model_params(f->m),
-			np * sizeof(float));
-		model_loss(f);
-		im_model_zero_grads(f->m);
-		assert_int_equal(im_model_backward(f->ws, im_model_params(f->m),
-			f->wpol, f->wbase, im_model_grads(f->m)), IM_OK);
-		float pol[ROWS * NA], base[ROWS];
-		im_model_input in = f->in;
-		in.obs = u;
-		assert_int_equal(im_model_forward(wu, im_model_params(mu), &in,
-			NULL, NULL, NULL, pol, base, NULL), IM_OK);
-		assert_int_equal(im_model_backward(wu, im_model_params(mu),
-			f->wpol, f->wbase, im_model_grads(mu)), IM_OK);
-		for (int i = 0; i < ROWS * NA; i++)
-			assert_true(fabsf(pol[i] - f->pol[i]) <=
-				    1e-5f * (1 + fabsf(pol[i])));
-		const float *g0 = im_model_grads(f->m), *g1 = im_model_grads(mu);
-		for (size_t i = 0; i < np; i++)
-			assert_true(fabsf(g0[i] - g1[i]) <=
-				    1e-4f * (1 + fabsf(g0[i])));
-		im_model_ws_free(wu);
-		im_model_free(mu);
-		free(u);
-		free_fixture(f);
-	}
 }
 
 /* ---- init, describe, refusals ------------------------------------------- */
@@ -374,36 +403,37 @@ static void test_init_methods(void **state)
 {
 	(void)state;
 	for (int e = 0; e < 3; e++)
-	for (int meth = 0; meth < 4; meth++) {
-		im_model_spec s;
-		spec_for(&s, &SMALL[e], 1, 1);
-		s.init_method = (im_nn_init)meth;
-		im_model *m;
-		assert_int_equal(im_model_new(&m, &s), IM_OK);
-		const float *p = im_model_params(m);
-		const im_tensor_desc *w = im_model_find(m, e == 2
-			? "encoder.1.0.weight" : "encoder.0.weight");
-		const im_tensor_desc *b = w + 1;
-		size_t rows = (size_t)w->shape[0], cols = w->numel / rows;
-		double bound = 1.0 / sqrt((double)cols), ss = 0;
-		for (size_t i = 0; i < w->numel; i++) {
-			ss += (double)p[w->offset + i] * p[w->offset + i];
-			if (meth == IM_NN_INIT_IDENTITY)
-				assert_true(fabs(p[w->offset + i]) <= bound);
-		}
-		assert_true(ss > 0);
-		if (meth == IM_NN_INIT_ORTHOGONAL && rows <= cols) {
-			for (size_t i = 0; i < rows; i++)
-			for (size_t j = 0; j < rows; j++) {
-				double d = dot_f(p + w->offset + i * cols,
-					p + w->offset + j * cols, cols);
-				assert_true(fabs(d - (i == j)) < 1e-4);
+		for (int meth = 0; meth < 4; meth++) {
+			im_model_spec s;
+			spec_for(&s, &SMALL[e], 1, 1);
+			s.init_method = (im_nn_init)meth;
+			im_model *m;
+			assert_int_equal(im_model_new(&m, &s), IM_OK);
+			const float *p = im_model_params(m);
+			const im_tensor_desc *w = im_model_find(m, e == 2
+									   ? "encoder.1.0.weight"
+									   : "encoder.0.weight");
+			const im_tensor_desc *b = w + 1;
+			size_t rows = (size_t)w->shape[0], cols = w->numel / rows;
+			double bound = 1.0 / sqrt((double)cols), ss = 0;
+			for (size_t i = 0; i < w->numel; i++) {
+				ss += (double)p[w->offset + i] * p[w->offset + i];
+				if (meth == IM_NN_INIT_IDENTITY)
+					assert_true(fabs(p[w->offset + i]) <= bound);
 			}
+			assert_true(ss > 0);
+			if (meth == IM_NN_INIT_ORTHOGONAL && rows <= cols) {
+				for (size_t i = 0; i < rows; i++)
+					for (size_t j = 0; j < rows; j++) {
+						double d = dot_f(p + w->offset + i * cols,
+								 p + w->offset + j * cols, cols);
+						assert_true(fabs(d - (i == j)) < 1e-4);
+					}
+			}
+			for (size_t i = 0; meth != IM_NN_INIT_IDENTITY && i < b->numel; i++)
+				assert_true(p[b->offset + i] == 0.0f);
+			im_model_free(m);
 		}
-		for (size_t i = 0; meth != IM_NN_INIT_IDENTITY && i < b->numel; i++)
-			assert_true(p[b->offset + i] == 0.0f);
-		im_model_free(m);
-	}
 }
 
 static void test_describe(void **state)
@@ -417,7 +447,8 @@ static void test_describe(void **state)
 		 "encoder.4.weight     (64, 64, 3, 3)"},
 		{"(1): MaxPool2d(kernel_size=3, stride=2, padding=1)",
 		 "(conv1): Conv2d(32, 32, kernel_size=(3, 3), stride=(1, 1), "
-		 "padding=(1, 1))", "(5): Linear(in_features=128, out_features=6"},
+		 "padding=(1, 1))",
+		 "(5): Linear(in_features=128, out_features=6"},
 	};
 	for (int e = 0; e < 3; e++) {
 		im_model_spec s;
@@ -473,7 +504,7 @@ static void test_names_and_auto(void **state)
 	assert_int_equal(im_nn_encoder_parse("conv", &k, err, sizeof err),
 			 IM_EINVAL);
 	assert_string_equal(err, "'conv' is not one of: mlp, minatar, nature, "
-			    "impala, auto");
+				 "impala, auto");
 	assert_int_equal(k, IM_NN_ENCODER_AUTO); /* untouched */
 	im_obs_space v = {.ndim = 1, .shape = {4}};
 	im_obs_space grid = {.ndim = 3, .shape = {10, 10, 4}};

@@ -17,14 +17,17 @@
 #include "gradcheck.h"
 #include "nn/model.h"
 
-enum { T1 = 5, B = 3, OBS = 3, H = 3 };
+enum { T1 = 5,
+       B = 3,
+       OBS = 3,
+       H = 3 };
 
 static void small_spec(im_model_spec *s, int discrete, int lstm,
-	im_nn_activation act)
+		       im_nn_activation act)
 {
 	im_obs_space obs = {.ndim = 1, .shape = {OBS}, .dtype = IM_DTYPE_F32};
 	im_act_space a = {.kind = discrete ? IM_ACT_DISCRETE : IM_ACT_BOX,
-		.n = discrete ? 3 : 2};
+			  .n = discrete ? 3 : 2};
 	im_model_spec_default(s, &obs, &a, 5);
 	s->num_hidden_layers = 2;
 	s->feature_dim = 4;
@@ -50,7 +53,7 @@ typedef struct fixture {
 } fixture;
 
 static fixture *make_fixture(int discrete, int lstm, im_nn_activation act,
-	uint64_t seed)
+			     uint64_t seed)
 {
 	fixture *f = calloc(1, sizeof(*f));
 	assert_non_null(f);
@@ -75,8 +78,7 @@ static fixture *make_fixture(int discrete, int lstm, im_nn_activation act,
 	fill_randn(f->wbase, T1 * B, 1, &r);
 	f->reset[2 * B + 1] = 1;
 	f->reset[3 * B + 0] = 1;
-	f->in = (im_model_input){.T1 = T1, .B = B, .obs = f->obs,
-		.prev_reward = f->pr, .reset = f->reset};
+	f->in = (im_model_input){.T1 = T1, .B = B, .obs = f->obs, .prev_reward = f->pr, .reset = f->reset};
 	if (discrete)
 		f->in.prev_action = f->pa;
 	else
@@ -96,8 +98,8 @@ static double model_loss(void *p)
 {
 	fixture *f = p;
 	int rc = im_model_forward(f->ws, im_model_params(f->m), &f->in,
-		f->lstm ? f->h0 : NULL, f->lstm ? f->c0 : NULL, NULL, f->pol,
-		f->base, NULL);
+				  f->lstm ? f->h0 : NULL, f->lstm ? f->c0 : NULL, NULL, f->pol,
+				  f->base, NULL);
 	assert_int_equal(rc, IM_OK);
 	return dot_f(f->pol, f->wpol, (size_t)T1 * B * f->n) +
 	       dot_f(f->base, f->wbase, T1 * B);
@@ -111,14 +113,15 @@ static void gradcheck_model(int discrete, int lstm, im_nn_activation act)
 	model_loss(f);
 	im_model_zero_grads(f->m);
 	assert_int_equal(im_model_backward(f->ws, p, f->wpol, f->wbase, g),
-		IM_OK);
+			 IM_OK);
 	float *ana = malloc(n * sizeof(float));
 	assert_non_null(ana);
 	memcpy(ana, g, n * sizeof(float));
 	gc_result r = gradcheck_step("param", p, ana, n, model_loss, f,
-		act == IM_NN_ACT_RELU ? 1e-3f : 5e-3f);
+				     act == IM_NN_ACT_RELU ? 1e-3f : 5e-3f);
 	fprintf(stderr, "discrete %d lstm %d act %d: %d checked, %d skipped, "
-		"worst error/tolerance %.3f\n", discrete, lstm, act, r.checked,
+			"worst error/tolerance %.3f\n",
+		discrete, lstm, act, r.checked,
 		r.skipped, r.worst);
 	assert_int_equal(r.failed, 0);
 	/* Skips only at ReLU kinks (about 2% of the probes through these
@@ -135,24 +138,48 @@ static void gradcheck_model(int discrete, int lstm, im_nn_activation act)
 		assert_true(g[ls->offset + i] == 0.0f);
 	/* Backward accumulates: a second call doubles the gradients. */
 	assert_int_equal(im_model_backward(f->ws, p, f->wpol, f->wbase, g),
-		IM_OK);
+			 IM_OK);
 	for (size_t i = 0; i < n; i++)
 		assert_true(fabsf(g[i] - 2 * ana[i]) <= 1e-6f * (1 + fabsf(ana[i])));
 	free(ana);
 	free_fixture(f);
 }
 
-static void test_grad_mlp_discrete(void **s) { (void)s; gradcheck_model(1, 0, IM_NN_ACT_TANH); }
-static void test_grad_mlp_box(void **s) { (void)s; gradcheck_model(0, 0, IM_NN_ACT_TANH); }
-static void test_grad_lstm_discrete(void **s) { (void)s; gradcheck_model(1, 1, IM_NN_ACT_TANH); }
-static void test_grad_lstm_box(void **s) { (void)s; gradcheck_model(0, 1, IM_NN_ACT_TANH); }
-static void test_grad_mlp_relu(void **s) { (void)s; gradcheck_model(1, 0, IM_NN_ACT_RELU); }
-static void test_grad_lstm_relu(void **s) { (void)s; gradcheck_model(0, 1, IM_NN_ACT_RELU); }
+static void test_grad_mlp_discrete(void **s)
+{
+	(void)s;
+	gradcheck_model(1, 0, IM_NN_ACT_TANH);
+}
+static void test_grad_mlp_box(void **s)
+{
+	(void)s;
+	gradcheck_model(0, 0, IM_NN_ACT_TANH);
+}
+static void test_grad_lstm_discrete(void **s)
+{
+	(void)s;
+	gradcheck_model(1, 1, IM_NN_ACT_TANH);
+}
+static void test_grad_lstm_box(void **s)
+{
+	(void)s;
+	gradcheck_model(0, 1, IM_NN_ACT_TANH);
+}
+static void test_grad_mlp_relu(void **s)
+{
+	(void)s;
+	gradcheck_model(1, 0, IM_NN_ACT_RELU);
+}
+static void test_grad_lstm_relu(void **s)
+{
+	(void)s;
+	gradcheck_model(0, 1, IM_NN_ACT_RELU);
+}
 
 /* Float results of the same maths through differently shaped sgemm calls
  * agree to rounding: 1e-5 relative is ~100 ulps. */
 static void assert_close_tol(const float *a, const float *b, size_t n,
-	double rel)
+			     double rel)
 {
 	for (size_t i = 0; i < n; i++) {
 		/* Written so that a NaN on either side fails too. */
@@ -172,18 +199,20 @@ static void assert_close(const float *a, const float *b, size_t n)
 /* One learning forward and backward at the learner's 81 x 32 rows; writes
  * the policy, baseline and gradients (grads zeroed first). */
 static void learn_once(im_model *m, const float *params, const float *obs,
-	const int32_t *pa, const float *dpol, const float *dbase, float *pol,
-	float *base, float *grads)
+		       const int32_t *pa, const float *dpol, const float *dbase, float *pol,
+		       float *base, float *grads)
 {
-	enum { LT1 = 81, LB = 32 };
+	enum { LT1 = 81,
+	       LB = 32 };
 	im_model_ws *ws;
 	assert_int_equal(im_model_ws_new(&ws, m, LT1, LB), IM_OK);
 	im_model_input in = {.T1 = LT1, .B = LB, .obs = obs, .prev_action = pa};
 	memset(grads, 0, im_model_num_params(m) * sizeof(float));
 	assert_int_equal(im_model_forward(ws, params, &in, NULL, NULL, NULL,
-		pol, base, NULL), IM_OK);
+					  pol, base, NULL),
+			 IM_OK);
 	assert_int_equal(im_model_backward(ws, params, dpol, dbase, grads),
-		IM_OK);
+			 IM_OK);
 	im_model_ws_free(ws);
 }
 
@@ -194,7 +223,7 @@ static void learn_once(im_model *m, const float *params, const float *obs,
  * input layer in one untransposed block), 2x128 with tanh, and an LSTM
  * core.  Gradients sum 2592 rows in another order: 1e-4 relative. */
 static void blocks_change_nothing(int hidden, int obs_n, int lstm,
-	im_nn_activation act)
+				  im_nn_activation act)
 {
 	enum { ROWS = 81 * 32 };
 	im_obs_space obs = {.ndim = 1, .shape = {obs_n}, .dtype = IM_DTYPE_F32};
@@ -210,7 +239,8 @@ static void blocks_change_nothing(int hidden, int obs_n, int lstm,
 	size_t np = im_model_num_params(m);
 	float *params = im_model_params(m);
 	assert_int_equal(im_model_init_params(m, params, IM_NN_INIT_ORTHOGONAL,
-		5), IM_OK);
+					      5),
+			 IM_OK);
 	im_rng r;
 	im_rng_init(&r, 77);
 	float *o = malloc(sizeof(float) * ROWS * obs_n);
@@ -231,7 +261,7 @@ static void blocks_change_nothing(int hidden, int obs_n, int lstm,
 	for (int k = 0; k < 2; k++) {
 		im_nn_set_row_blocks(k);
 		learn_once(m, params, o, pa, dpol, dbase, out[k][0], out[k][1],
-			out[k][2]);
+			   out[k][2]);
 	}
 	im_nn_set_row_blocks(-1);
 	assert_close_tol(out[1][0], out[0][0], ROWS * 2, 1e-5);
@@ -243,9 +273,21 @@ static void blocks_change_nothing(int hidden, int obs_n, int lstm,
 	im_model_free(m);
 }
 
-static void test_blocks_mlp64(void **s) { (void)s; blocks_change_nothing(64, 4, 0, IM_NN_ACT_RELU); }
-static void test_blocks_mlp128_tanh(void **s) { (void)s; blocks_change_nothing(128, 8, 0, IM_NN_ACT_TANH); }
-static void test_blocks_lstm(void **s) { (void)s; blocks_change_nothing(64, 4, 1, IM_NN_ACT_RELU); }
+static void test_blocks_mlp64(void **s)
+{
+	(void)s;
+	blocks_change_nothing(64, 4, 0, IM_NN_ACT_RELU);
+}
+static void test_blocks_mlp128_tanh(void **s)
+{
+	(void)s;
+	blocks_change_nothing(128, 8, 0, IM_NN_ACT_TANH);
+}
+static void test_blocks_lstm(void **s)
+{
+	(void)s;
+	blocks_change_nothing(64, 4, 1, IM_NN_ACT_RELU);
+}
 
 /* Acting step by step, carrying the state, equals every row of the
  * learning forward over the same inputs. */
@@ -260,15 +302,14 @@ static void act_equals_learn(int discrete, int lstm)
 	memcpy(h, f->h0, sizeof(h));
 	memcpy(c, f->c0, sizeof(c));
 	for (int t = 0; t < T1; t++) {
-		im_model_input in = {.T1 = 1, .B = B,
-			.obs = f->obs + t * B * OBS, .prev_reward = f->pr + t * B,
-			.reset = f->reset + t * B};
+		im_model_input in = {.T1 = 1, .B = B, .obs = f->obs + t * B * OBS, .prev_reward = f->pr + t * B, .reset = f->reset + t * B};
 		if (discrete)
 			in.prev_action = f->pa + t * B;
 		else
 			in.prev_action_box = f->pab + t * B * 2;
 		assert_int_equal(im_model_act(aws, p, &in, lstm ? h : NULL,
-			lstm ? c : NULL, pol, base), IM_OK);
+					      lstm ? c : NULL, pol, base),
+				 IM_OK);
 		assert_close(pol, f->pol + t * B * f->n, (size_t)B * f->n);
 		assert_close(base, f->base + t * B, B);
 	}
@@ -276,9 +317,21 @@ static void act_equals_learn(int discrete, int lstm)
 	free_fixture(f);
 }
 
-static void test_act_equals_learn_mlp(void **s) { (void)s; act_equals_learn(1, 0); }
-static void test_act_equals_learn_lstm_discrete(void **s) { (void)s; act_equals_learn(1, 1); }
-static void test_act_equals_learn_lstm_box(void **s) { (void)s; act_equals_learn(0, 1); }
+static void test_act_equals_learn_mlp(void **s)
+{
+	(void)s;
+	act_equals_learn(1, 0);
+}
+static void test_act_equals_learn_lstm_discrete(void **s)
+{
+	(void)s;
+	act_equals_learn(1, 1);
+}
+static void test_act_equals_learn_lstm_box(void **s)
+{
+	(void)s;
+	act_equals_learn(0, 1);
+}
 
 /* Extra row (t, b) must equal the learning forward's output at step t + 1
  * of sequence b on a batch whose step t + 1 has that observation, action
@@ -300,14 +353,14 @@ static void extras_equal_learn(int discrete, int lstm)
 		epa[j] = (int32_t)im_rng_below(&r, (uint64_t)f->n);
 		epr[j] = (float)im_rng_normal(&r) * 2;
 	}
-	im_model_extra ex = {.n = NE, .index = idx, .obs = eobs,
-		.prev_reward = epr};
+	im_model_extra ex = {.n = NE, .index = idx, .obs = eobs, .prev_reward = epr};
 	if (discrete)
 		ex.prev_action = epa;
 	else
 		ex.prev_action_box = epab;
 	assert_int_equal(im_model_forward(f->ws, p, &f->in, f->h0, f->c0, &ex,
-		f->pol, f->base, ev), IM_OK);
+					  f->pol, f->base, ev),
+			 IM_OK);
 	for (int j = 0; j < NE; j++) {
 		fixture *g = make_fixture(discrete, lstm, IM_NN_ACT_TANH, 41);
 		int row = idx[j] + B;
@@ -323,13 +376,25 @@ static void extras_equal_learn(int discrete, int lstm)
 	/* The backward after a forward with extras is the plain backward. */
 	float *gr = im_model_grads(f->m);
 	assert_int_equal(im_model_backward(f->ws, p, f->wpol, f->wbase, gr),
-		IM_OK);
+			 IM_OK);
 	free_fixture(f);
 }
 
-static void test_extras_mlp(void **s) { (void)s; extras_equal_learn(1, 0); }
-static void test_extras_lstm_discrete(void **s) { (void)s; extras_equal_learn(1, 1); }
-static void test_extras_lstm_box(void **s) { (void)s; extras_equal_learn(0, 1); }
+static void test_extras_mlp(void **s)
+{
+	(void)s;
+	extras_equal_learn(1, 0);
+}
+static void test_extras_lstm_discrete(void **s)
+{
+	(void)s;
+	extras_equal_learn(1, 1);
+}
+static void test_extras_lstm_box(void **s)
+{
+	(void)s;
+	extras_equal_learn(0, 1);
+}
 
 /* uint8 observations are the float model on their values. */
 static void test_uint8_observations(void **state)
@@ -356,10 +421,12 @@ static void test_uint8_observations(void **state)
 	int32_t pa[4] = {0, 1, 2, 0};
 	im_model_input in = {.T1 = 2, .B = 2, .obs = of, .prev_action = pa};
 	assert_int_equal(im_model_forward(wf, im_model_params(mf), &in, NULL,
-		NULL, NULL, pf, bf, NULL), IM_OK);
+					  NULL, NULL, pf, bf, NULL),
+			 IM_OK);
 	in.obs = ou;
 	assert_int_equal(im_model_forward(wu, im_model_params(mu), &in, NULL,
-		NULL, NULL, pu, bu, NULL), IM_OK);
+					  NULL, NULL, pu, bu, NULL),
+			 IM_OK);
 	assert_memory_equal(pf, pu, sizeof(pf));
 	assert_memory_equal(bf, bu, sizeof(bf));
 	im_model_ws_free(wf), im_model_ws_free(wu);
@@ -393,12 +460,15 @@ static void test_uint8_scale(void **state)
 	int32_t pa[4] = {0, 1, 2, 0};
 	im_model_input in = {.T1 = 2, .B = 2, .obs = of, .prev_action = pa};
 	assert_int_equal(im_model_forward(wf, im_model_params(mf), &in, NULL,
-		NULL, NULL, pf, bf, NULL), IM_OK);
+					  NULL, NULL, pf, bf, NULL),
+			 IM_OK);
 	in.obs = ou;
 	assert_int_equal(im_model_forward(wu, im_model_params(mu), &in, NULL,
-		NULL, NULL, pu, bu, NULL), IM_OK);
+					  NULL, NULL, pu, bu, NULL),
+			 IM_OK);
 	assert_int_equal(im_model_forward(w1, im_model_params(m1), &in, NULL,
-		NULL, NULL, p1, b1, NULL), IM_OK);
+					  NULL, NULL, p1, b1, NULL),
+			 IM_OK);
 	assert_memory_equal(pf, pu, sizeof(pf));
 	assert_memory_equal(bf, bu, sizeof(bf));
 	/* The scale matters: unscaled bytes give other outputs. */
@@ -415,9 +485,11 @@ static void test_uint8_scale(void **state)
 	assert_non_null(gf);
 	assert_non_null(gu);
 	assert_int_equal(im_model_backward(wf, im_model_params(mf), dpol, dbase,
-		gf), IM_OK);
+					   gf),
+			 IM_OK);
 	assert_int_equal(im_model_backward(wu, im_model_params(mu), dpol, dbase,
-		gu), IM_OK);
+					   gu),
+			 IM_OK);
 	assert_memory_equal(gf, gu, np * sizeof(float));
 	free(gf), free(gu);
 	/* A scale that is negative or not finite, or one on a float space,
@@ -473,17 +545,17 @@ static void uint8_extras(int lstm)
 		epr[j] = -0.2f * (float)j;
 	}
 	int32_t idx[NE] = {0 * B + 1, 1 * B + 0, 2 * B + 2, 3 * B + 1, 1 * B + 2};
-	im_model_input in = {.T1 = T1, .B = B, .obs = of, .prev_action = pa,
-		.prev_reward = pr};
-	im_model_extra ex = {.n = NE, .index = idx, .obs = ef,
-		.prev_action = epa, .prev_reward = epr};
+	im_model_input in = {.T1 = T1, .B = B, .obs = of, .prev_action = pa, .prev_reward = pr};
+	im_model_extra ex = {.n = NE, .index = idx, .obs = ef, .prev_action = epa, .prev_reward = epr};
 	float pol[T1 * B * 3], base[T1 * B], vf[NE], vu[NE];
 	assert_int_equal(im_model_forward(wf, im_model_params(mf), &in, NULL,
-		NULL, &ex, pol, base, vf), IM_OK);
+					  NULL, &ex, pol, base, vf),
+			 IM_OK);
 	in.obs = ou;
 	ex.obs = eu;
 	assert_int_equal(im_model_forward(wu, im_model_params(mu), &in, NULL,
-		NULL, &ex, pol, base, vu), IM_OK);
+					  NULL, &ex, pol, base, vu),
+			 IM_OK);
 	assert_memory_equal(vf, vu, sizeof vf);
 	for (int j = 1; j < NE; j++)
 		assert_true(vu[j] != vu[0]);
@@ -491,8 +563,16 @@ static void uint8_extras(int lstm)
 	im_model_free(mf), im_model_free(mu);
 }
 
-static void test_uint8_extras_mlp(void **s) { (void)s; uint8_extras(0); }
-static void test_uint8_extras_lstm(void **s) { (void)s; uint8_extras(1); }
+static void test_uint8_extras_mlp(void **s)
+{
+	(void)s;
+	uint8_extras(0);
+}
+static void test_uint8_extras_lstm(void **s)
+{
+	(void)s;
+	uint8_extras(1);
+}
 
 static void test_errors(void **state)
 {
@@ -502,33 +582,37 @@ static void test_errors(void **state)
 	float *g = im_model_grads(f->m);
 	/* Backward before any forward. */
 	assert_int_equal(im_model_backward(f->ws, p, f->wpol, f->wbase, g),
-		IM_ESTATE);
+			 IM_ESTATE);
 	/* Larger than the workspace. */
 	im_model_input big = f->in;
 	big.T1 = T1 + 1;
 	assert_int_equal(im_model_forward(f->ws, p, &big, NULL, NULL, NULL,
-		f->pol, f->base, NULL), IM_ESHAPE);
+					  f->pol, f->base, NULL),
+			 IM_ESHAPE);
 	/* Acting takes exactly one step. */
 	assert_int_equal(im_model_act(f->ws, p, &f->in, NULL, NULL, f->pol,
-		f->base), IM_ESHAPE);
+				      f->base),
+			 IM_ESHAPE);
 	/* A Discrete previous action outside [0, n). */
 	f->pa[4] = 3;
 	assert_int_equal(im_model_forward(f->ws, p, &f->in, NULL, NULL, NULL,
-		f->pol, f->base, NULL), IM_EACTION);
+					  f->pol, f->base, NULL),
+			 IM_EACTION);
 	assert_int_equal(im_model_backward(f->ws, p, f->wpol, f->wbase, g),
-		IM_ESTATE);
+			 IM_ESTATE);
 	f->pa[4] = -1;
 	assert_int_equal(im_model_forward(f->ws, p, &f->in, NULL, NULL, NULL,
-		f->pol, f->base, NULL), IM_EACTION);
+					  f->pol, f->base, NULL),
+			 IM_EACTION);
 	f->pa[4] = 0;
 	/* An extra row pointing outside the batch. */
 	int32_t idx = T1 * B;
 	float eobs[OBS] = {0}, epr = 0, ev;
 	int32_t epa = 0;
-	im_model_extra ex = {.n = 1, .index = &idx, .obs = eobs,
-		.prev_action = &epa, .prev_reward = &epr};
+	im_model_extra ex = {.n = 1, .index = &idx, .obs = eobs, .prev_action = &epa, .prev_reward = &epr};
 	assert_int_equal(im_model_forward(f->ws, p, &f->in, NULL, NULL, &ex,
-		f->pol, f->base, &ev), IM_ERANGE);
+					  f->pol, f->base, &ev),
+			 IM_ERANGE);
 	free_fixture(f);
 }
 

@@ -67,8 +67,7 @@ static void test_linear_forward_matches_naive(void **state)
 	(void)state;
 	/* The last two are split into blocks of rows (linear.c, row_block):
 	 * 700 rows of 64 x 64 in blocks of 240, 300 of 4 x 900 in 272. */
-	static const int shapes[][3] = {{1, 1, 1}, {7, 5, 3}, {33, 17, 65},
-		{64, 4, 128}, {2, 300, 1}, {700, 64, 64}, {300, 4, 900}};
+	static const int shapes[][3] = {{1, 1, 1}, {7, 5, 3}, {33, 17, 65}, {64, 4, 128}, {2, 300, 1}, {700, 64, 64}, {300, 4, 900}};
 	im_rng r;
 	im_rng_init(&r, 1);
 	for (size_t s = 0; s < sizeof(shapes) / sizeof(shapes[0]); s++) {
@@ -82,20 +81,20 @@ static void test_linear_forward_matches_naive(void **state)
 		for (int withb = 0; withb < 2; withb++) {
 			im_nn_linear_forward(o1, in, w, withb ? b : NULL, N, C, OC);
 			im_nn_linear_forward_naive(o2, in, w, withb ? b : NULL, N,
-				C, OC);
+						   C, OC);
 			assert_close(o1, o2, (size_t)N * OC, 1e-4);
 		}
 		for (int a = IM_NN_ACT_RELU; a <= IM_NN_ACT_TANH; a++) {
 			for (int withb = 0; withb < 2; withb++) {
 				const float *bb = withb ? b : NULL;
 				im_nn_linear_act_forward_naive(o2, NULL, in, w, bb,
-					N, C, OC, a);
+							       N, C, OC, a);
 				/* With and without the transpose scratch. */
 				im_nn_linear_act_forward(o1, wt, in, w, bb, N, C,
-					OC, a);
+							 OC, a);
 				assert_close(o1, o2, (size_t)N * OC, 1e-4);
 				im_nn_linear_act_forward(o1, NULL, in, w, bb, N, C,
-					OC, a);
+							 OC, a);
 				assert_close(o1, o2, (size_t)N * OC, 1e-4);
 			}
 		}
@@ -143,24 +142,23 @@ static void bwd_case_free(bwd_case *c)
 static void test_linear_backward_matches_naive(void **state)
 {
 	(void)state;
-	static const int shapes[][3] = {{37, 19, 23}, {700, 64, 64},
-		{300, 4, 900}};
+	static const int shapes[][3] = {{37, 19, 23}, {700, 64, 64}, {300, 4, 900}};
 	im_rng r;
 	im_rng_init(&r, 2);
 	for (size_t s = 0; s < sizeof(shapes) / sizeof(shapes[0]); s++) {
 		bwd_case c = bwd_case_new(shapes[s], &r);
 		im_nn_linear_backward(c.g1[0], c.g1[1], c.g1[2], c.dout, c.in,
-			c.w, c.N, c.C, c.OC);
+				      c.w, c.N, c.C, c.OC);
 		im_nn_linear_backward_naive(c.g2[0], c.g2[1], c.g2[2], c.dout,
-			c.in, c.w, c.N, c.C, c.OC);
+					    c.in, c.w, c.N, c.C, c.OC);
 		for (int k = 0; k < 3; k++)
 			assert_close(c.g1[k], c.g2[k], c.sz[k], 1e-4);
 		/* din NULL: weight gradients still accumulate, nothing else
 		 * read. */
 		im_nn_linear_backward(NULL, c.g1[1], NULL, c.dout, c.in, c.w,
-			c.N, c.C, c.OC);
+				      c.N, c.C, c.OC);
 		im_nn_linear_backward_naive(NULL, c.g2[1], NULL, c.dout, c.in,
-			c.w, c.N, c.C, c.OC);
+					    c.w, c.N, c.C, c.OC);
 		assert_close(c.g1[1], c.g2[1], c.sz[1], 1e-4);
 		bwd_case_free(&c);
 	}
@@ -173,8 +171,7 @@ static void test_linear_backward_matches_naive(void **state)
 static void test_linear_backward_assign_matches_naive(void **state)
 {
 	(void)state;
-	static const int shapes[][3] = {{37, 19, 23}, {300, 64, 64},
-		{500, 64, 3}};
+	static const int shapes[][3] = {{37, 19, 23}, {300, 64, 64}, {500, 64, 3}};
 	im_rng r;
 	im_rng_init(&r, 8);
 	for (size_t s = 0; s < sizeof(shapes) / sizeof(shapes[0]); s++) {
@@ -182,16 +179,16 @@ static void test_linear_backward_assign_matches_naive(void **state)
 		for (size_t i = 0; i < c.sz[0]; i++)
 			c.g1[0][i] = c.g2[0][i] = NAN;
 		im_nn_linear_backward_assign(c.g1[0], c.g1[1], c.g1[2], c.dout,
-			c.in, c.w, c.N, c.C, c.OC);
+					     c.in, c.w, c.N, c.C, c.OC);
 		im_nn_linear_backward_assign_naive(c.g2[0], c.g2[1], c.g2[2],
-			c.dout, c.in, c.w, c.N, c.C, c.OC);
+						   c.dout, c.in, c.w, c.N, c.C, c.OC);
 		for (int k = 0; k < 3; k++)
 			assert_close(c.g1[k], c.g2[k], c.sz[k], 1e-4);
 		/* The naive twin itself: din is exactly what accumulating into
 		 * zeros gives. */
 		memset(c.g1[0], 0, c.sz[0] * sizeof(float));
 		im_nn_linear_backward_naive(c.g1[0], c.g1[1], c.g1[2], c.dout,
-			c.in, c.w, c.N, c.C, c.OC);
+					    c.in, c.w, c.N, c.C, c.OC);
 		assert_close(c.g1[0], c.g2[0], c.sz[0], 0.0);
 		bwd_case_free(&c);
 	}
@@ -210,8 +207,8 @@ static void test_act_backward_matches_naive(void **state)
 		im_nn_act_forward(y, x, n, act);
 		for (size_t i = 0; i < n; i++)
 			assert_true(act == IM_NN_ACT_RELU
-				? y[i] == (x[i] > 0 ? x[i] : 0)
-				: fabsf(y[i] - tanhf(x[i])) < 1e-6f);
+					    ? y[i] == (x[i] > 0 ? x[i] : 0)
+					    : fabsf(y[i] - tanhf(x[i])) < 1e-6f);
 		im_nn_act_backward(a, d, y, n, act);
 		im_nn_act_backward_naive(b, d, y, n, act);
 		assert_close(a, b, n, 1e-6);
@@ -320,8 +317,8 @@ static void test_linear_gradcheck(void **state)
 	float *din = fbuf(30), *dw = fbuf(20), *db = fbuf(4);
 	im_nn_linear_backward(din, dw, db, c.wout, c.in, c.w, 6, 5, 4);
 	gc_result g[3] = {gradcheck("din", c.in, din, 30, lin_loss, &c),
-		gradcheck("dw", c.w, dw, 20, lin_loss, &c),
-		gradcheck("db", c.b, db, 4, lin_loss, &c)};
+			  gradcheck("dw", c.w, dw, 20, lin_loss, &c),
+			  gradcheck("db", c.b, db, 4, lin_loss, &c)};
 	for (int k = 0; k < 3; k++) {
 		assert_int_equal(g[k].failed, 0);
 		assert_int_equal(g[k].skipped, 0);
@@ -353,7 +350,10 @@ static void test_activation_gradcheck(void **state)
 
 /* ---- LSTM -------------------------------------------------------------- */
 
-enum { LT = 5, LB = 3, LI = 4, LH = 6 };
+enum { LT = 5,
+       LB = 3,
+       LI = 4,
+       LH = 6 };
 
 typedef struct lstm_ctx {
 	float x[LT * LB * LI], h0[LB * LH], c0[LB * LH];
@@ -390,8 +390,8 @@ static double lstm_loss(void *p)
 {
 	lstm_ctx *c = p;
 	(c->naive ? im_nn_lstm_forward_naive : im_nn_lstm_forward)(&c->k, c->x,
-		c->reset, c->h0, c->c0, c->wih, c->whh, c->bih, c->bhh, LT, LB,
-		LI, LH);
+								   c->reset, c->h0, c->c0, c->wih, c->whh, c->bih, c->bhh, LT, LB,
+								   LI, LH);
 	return dot_f(c->k.h, c->wout, LT * LB * LH);
 }
 
@@ -407,8 +407,8 @@ static void lstm_grad(lstm_ctx *c, lstm_grads *g, int naive, int dx_cols)
 	c->naive = naive;
 	lstm_loss(c);
 	(naive ? im_nn_lstm_backward_naive : im_nn_lstm_backward)(g->dx, dx_cols,
-		g->dwih, g->dwhh, g->dbih, g->dbhh, scratch, c->wout, &c->k, c->x,
-		c->reset, c->wih, c->whh, LT, LB, LI, LH);
+								  g->dwih, g->dwhh, g->dbih, g->dbhh, scratch, c->wout, &c->k, c->x,
+								  c->reset, c->wih, c->whh, LT, LB, LI, LH);
 	free(scratch);
 }
 
@@ -422,7 +422,7 @@ static void test_lstm_matches_naive(void **state)
 	im_nn_lstm_cache k2;
 	im_nn_lstm_cache_bind(&k2, mem2, LT, LB, LH);
 	im_nn_lstm_forward_naive(&k2, c->x, c->reset, c->h0, c->c0, c->wih,
-		c->whh, c->bih, c->bhh, LT, LB, LI, LH);
+				 c->whh, c->bih, c->bhh, LT, LB, LI, LH);
 	c->naive = 0;
 	lstm_loss(c);
 	assert_close(c->mem, mem2, im_nn_lstm_cache_floats(LT, LB, LH), 1e-5);
@@ -447,7 +447,12 @@ static void test_lstm_gradcheck_bptt_with_resets(void **state)
 	lstm_grads *g = malloc(sizeof(*g));
 	lstm_grad(c, g, 0, LI);
 	c->naive = 0;
-	struct { const char *name; float *p; float *ana; size_t n; } t[] = {
+	struct {
+		const char *name;
+		float *p;
+		float *ana;
+		size_t n;
+	} t[] = {
 		{"dx", c->x, g->dx, LT * LB * LI},
 		{"dw_ih", c->wih, g->dwih, 4 * LH * LI},
 		{"dw_hh", c->whh, g->dwhh, 4 * LH * LH},
@@ -456,7 +461,7 @@ static void test_lstm_gradcheck_bptt_with_resets(void **state)
 	};
 	for (size_t i = 0; i < sizeof(t) / sizeof(t[0]); i++) {
 		gc_result r = gradcheck(t[i].name, t[i].p, t[i].ana, t[i].n,
-			lstm_loss, c);
+					lstm_loss, c);
 		assert_int_equal(r.failed, 0);
 		assert_int_equal(r.skipped, 0);
 	}
@@ -483,10 +488,10 @@ static void test_lstm_gradcheck_bptt_with_resets(void **state)
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
-#define IN_EVERY_BLOCK_MODE(t)                                                \
-	cmocka_unit_test_setup_teardown(t, blocks_on, blocks_auto),            \
-	cmocka_unit_test_setup_teardown(t, blocks_off, blocks_auto),           \
-	cmocka_unit_test(t)
+#define IN_EVERY_BLOCK_MODE(t) \
+	cmocka_unit_test_setup_teardown(t, blocks_on, blocks_auto), \
+		cmocka_unit_test_setup_teardown(t, blocks_off, blocks_auto), \
+		cmocka_unit_test(t)
 		IN_EVERY_BLOCK_MODE(test_linear_forward_matches_naive),
 		IN_EVERY_BLOCK_MODE(test_linear_backward_matches_naive),
 		IN_EVERY_BLOCK_MODE(test_linear_backward_assign_matches_naive),

@@ -23,11 +23,11 @@ static float *fbuf(size_t n)
 }
 
 static void small_spec(im_model_spec *s, int discrete, int lstm,
-	im_nn_activation act)
+		       im_nn_activation act)
 {
 	im_obs_space obs = {.ndim = 1, .shape = {3}, .dtype = IM_DTYPE_F32};
 	im_act_space a = {.kind = discrete ? IM_ACT_DISCRETE : IM_ACT_BOX,
-		.n = discrete ? 3 : 2};
+			  .n = discrete ? 3 : 2};
 	im_model_spec_default(s, &obs, &a, 5);
 	s->num_hidden_layers = 2;
 	s->feature_dim = 4;
@@ -91,15 +91,15 @@ static void test_layout_names_and_sizes(void **state)
 {
 	(void)state;
 	static const char *const mlp_d[] = {"encoder.0.weight",
-		"encoder.0.bias", "encoder.2.weight", "encoder.2.bias",
-		"encoder.4.weight", "encoder.4.bias", "policy.weight",
-		"policy.bias", "baseline.weight", "baseline.bias", NULL};
+					    "encoder.0.bias", "encoder.2.weight", "encoder.2.bias",
+					    "encoder.4.weight", "encoder.4.bias", "policy.weight",
+					    "policy.bias", "baseline.weight", "baseline.bias", NULL};
 	static const char *const lstm_b[] = {"encoder.0.weight",
-		"encoder.0.bias", "encoder.2.weight", "encoder.2.bias",
-		"encoder.4.weight", "encoder.4.bias", "core.weight_ih_l0",
-		"core.weight_hh_l0", "core.bias_ih_l0", "core.bias_hh_l0",
-		"policy.weight", "policy.bias", "policy.log_std",
-		"baseline.weight", "baseline.bias", NULL};
+					     "encoder.0.bias", "encoder.2.weight", "encoder.2.bias",
+					     "encoder.4.weight", "encoder.4.bias", "core.weight_ih_l0",
+					     "core.weight_hh_l0", "core.bias_ih_l0", "core.bias_hh_l0",
+					     "policy.weight", "policy.bias", "policy.log_std",
+					     "baseline.weight", "baseline.bias", NULL};
 	check_layout(1, 0, mlp_d);
 	check_layout(0, 1, lstm_b);
 }
@@ -128,8 +128,8 @@ static double orth_error(const float *w, int r, int c, int rows_orthonormal)
 			int len = rows_orthonormal ? c : r;
 			for (int i = 0; i < len; i++)
 				s += rows_orthonormal
-					? (double)w[a * c + i] * w[b * c + i]
-					: (double)w[i * c + a] * w[i * c + b];
+					     ? (double)w[a * c + i] * w[b * c + i]
+					     : (double)w[i * c + a] * w[i * c + b];
 			worst = fmax(worst, fabs(s - (a == b)));
 		}
 	return worst;
@@ -193,7 +193,7 @@ static void test_init_bounds_and_moments(void **state)
 		if (method == IM_NN_INIT_XAVIER_NORMAL) {
 			/* 1024 draws: the sample sd is within 10% w.h.p. */
 			assert_true(fabs(sd - sqrt(2 / (fi + fo))) <
-				0.1 * sqrt(2 / (fi + fo)));
+				    0.1 * sqrt(2 / (fi + fo)));
 		} else {
 			assert_true(mx <= bound && mx > 0.95 * bound);
 			assert_true(fabs(sd - bound / sqrt(3)) < 0.1 * bound);
@@ -227,7 +227,7 @@ static void test_init_reproducible_and_seeded(void **state)
 		im_model *c = new_model(&s);
 		size_t n = im_model_num_params(a);
 		assert_memory_equal(im_model_params(a), im_model_params(b),
-			n * sizeof(float));
+				    n * sizeof(float));
 		size_t same = 0, nonzero = 0;
 		for (size_t i = 0; i < n; i++) {
 			float x = im_model_params(a)[i], y = im_model_params(c)[i];
@@ -239,7 +239,7 @@ static void test_init_reproducible_and_seeded(void **state)
 		/* The explicit form gives the same arena. */
 		float *q = fbuf(n);
 		assert_int_equal(im_model_init_params(a, q, (im_nn_init)method, 5),
-			IM_OK);
+				 IM_OK);
 		assert_memory_equal(q, im_model_params(a), n * sizeof(float));
 		free(q);
 		im_model_free(a), im_model_free(b), im_model_free(c);
@@ -260,10 +260,12 @@ static void test_describe(void **state)
 	assert_int_equal(strlen(buf), (size_t)len);
 	snprintf(count, sizeof(count), "parameters: %zu", im_model_num_params(m));
 	const char *want[] = {"(0): Linear(in_features=3, out_features=5",
-		"(1): Tanh()", "(4): Linear(in_features=5, out_features=4",
-		"(core): LSTM(8, 3)", "(policy): Linear(in_features=3, "
-		"out_features=3", "(baseline): Linear(in_features=3, "
-		"out_features=1", "core.weight_hh_l0", count};
+			      "(1): Tanh()", "(4): Linear(in_features=5, out_features=4",
+			      "(core): LSTM(8, 3)", "(policy): Linear(in_features=3, "
+						    "out_features=3",
+			      "(baseline): Linear(in_features=3, "
+			      "out_features=1",
+			      "core.weight_hh_l0", count};
 	for (size_t i = 0; i < sizeof(want) / sizeof(want[0]); i++) {
 		if (!strstr(buf, want[i]))
 			fprintf(stderr, "missing '%s' in:\n%s", want[i], buf);
@@ -338,9 +340,9 @@ static void test_huge_sizes_refused(void **state)
  * accepted names, and leaves the output as it was. */
 typedef struct name_case {
 	const char *s;
-	int is_init;  /* im_nn_init_parse, else im_nn_activation_parse */
+	int is_init; /* im_nn_init_parse, else im_nn_activation_parse */
 	int rc;
-	int value;    /* IM_OK */
+	int value;       /* IM_OK */
 	const char *err; /* IM_EINVAL: the whole message */
 } name_case;
 
@@ -350,7 +352,7 @@ static const name_case name_cases[] = {
 	{"xavier_uniform", 1, IM_OK, IM_NN_INIT_XAVIER_UNIFORM, NULL},
 	{"xavier_normal", 1, IM_OK, IM_NN_INIT_XAVIER_NORMAL, NULL},
 	{"kaiming", 1, IM_EINVAL, 0, "'kaiming' is not one of: identity, "
-	 "orthogonal, xavier_uniform, xavier_normal"},
+				     "orthogonal, xavier_uniform, xavier_normal"},
 	{"Orthogonal", 1, IM_EINVAL, 0, "'Orthogonal' is not one of"},
 	{NULL, 1, IM_EINVAL, 0, "'(null)' is not one of"},
 	{"relu", 0, IM_OK, IM_NN_ACT_RELU, NULL},
@@ -381,7 +383,8 @@ static void test_names_parse(void **state)
 		}
 		assert_int_equal(got, c->value);
 		assert_string_equal(c->is_init ? im_nn_init_name(i)
-					       : im_nn_activation_name(a), c->s);
+					       : im_nn_activation_name(a),
+				    c->s);
 		/* NULL err is allowed. */
 		assert_int_equal(c->is_init ? im_nn_init_parse(c->s, &i, NULL, 0)
 					    : im_nn_activation_parse(c->s, &a,

@@ -28,8 +28,8 @@
 static const char *ref_dir;
 
 typedef struct stfile {
-	char *hdr;      /* NUL-terminated JSON header */
-	uint8_t *data;  /* the byte buffer after the header */
+	char *hdr;     /* NUL-terminated JSON header */
+	uint8_t *data; /* the byte buffer after the header */
 	size_t ndata;
 } stfile;
 
@@ -107,7 +107,7 @@ static double meta_double(const stfile *f, const char *key)
 }
 
 static void assert_close(const char *what, const float *a, const float *b,
-	size_t n, double rel)
+			 size_t n, double rel)
 {
 	for (size_t i = 0; i < n; i++) {
 		if (fabs((double)a[i] - b[i]) > rel * (1 + fabs(b[i]))) {
@@ -120,8 +120,8 @@ static void assert_close(const char *what, const float *a, const float *b,
 
 /* d loss / d head outputs for rows t < T (rows of step T stay zero). */
 static void head_grads(const stfile *f, int discrete, int T, int Bn, int n,
-	const float *pol, const float *val, float *dpol, float *dval,
-	const float *logstd)
+		       const float *pol, const float *val, float *dpol, float *dval,
+		       const float *logstd)
 {
 	size_t TB = (size_t)T * Bn;
 	float *act = need(f, "in.actions", TB * (discrete ? 1 : n));
@@ -203,8 +203,7 @@ static void run_case(const char *name)
 		pai[r] = discrete ? (int32_t)pa[r] : 0;
 		reset[r] = rs[r] != 0.0f;
 	}
-	im_model_input in = {.T1 = T1, .B = Bn, .obs = xo, .prev_reward = pr,
-		.reset = reset};
+	im_model_input in = {.T1 = T1, .B = Bn, .obs = xo, .prev_reward = pr, .reset = reset};
 	if (discrete)
 		in.prev_action = pai;
 	else
@@ -213,7 +212,8 @@ static void run_case(const char *name)
 	assert_int_equal(im_model_ws_new(&ws, m, T1, Bn), IM_OK);
 	float *pol = calloc((size_t)N * n, 4), *val = calloc(N, 4);
 	assert_int_equal(im_model_forward(ws, p, &in, h0, c0, NULL, pol, val,
-		NULL), IM_OK);
+					  NULL),
+			 IM_OK);
 	float *rpol = need(&f, "out.policy", (size_t)N * n);
 	float *rval = need(&f, "out.values", N);
 	assert_close("policy", pol, rpol, (size_t)N * n, 2e-5);
@@ -222,7 +222,7 @@ static void run_case(const char *name)
 	float *dpol = calloc((size_t)N * n, 4), *dval = calloc(N, 4);
 	const im_tensor_desc *ls = im_model_find(m, "policy.log_std");
 	head_grads(&f, discrete, T, Bn, n, pol, val, dpol, dval,
-		ls ? p + ls->offset : NULL);
+		   ls ? p + ls->offset : NULL);
 	im_model_zero_grads(m);
 	assert_int_equal(im_model_backward(ws, p, dpol, dval, g), IM_OK);
 	for (int i = 0; i < nt; i++) {
@@ -241,10 +241,26 @@ static void run_case(const char *name)
 	im_model_free(m);
 }
 
-static void test_mlp_discrete(void **s) { (void)s; run_case("mlp_discrete"); }
-static void test_mlp_box(void **s) { (void)s; run_case("mlp_box"); }
-static void test_lstm_discrete(void **s) { (void)s; run_case("lstm_discrete"); }
-static void test_lstm_box(void **s) { (void)s; run_case("lstm_box"); }
+static void test_mlp_discrete(void **s)
+{
+	(void)s;
+	run_case("mlp_discrete");
+}
+static void test_mlp_box(void **s)
+{
+	(void)s;
+	run_case("mlp_box");
+}
+static void test_lstm_discrete(void **s)
+{
+	(void)s;
+	run_case("lstm_discrete");
+}
+static void test_lstm_box(void **s)
+{
+	(void)s;
+	run_case("lstm_box");
+}
 
 int main(int argc, char **argv)
 {

@@ -39,7 +39,10 @@ int pipeline_spaces(const char *env, im_model_spec *ms);
 /* T is more than twice the grid's time limit (50), so that some unroll
  * holds two truncated episodes and its second final frame is row 1 of
  * final_obs: a row found at the wrong stride shows. */
-enum { K = 4, T = 120, ROUNDS = 4, FRAME = 8 * 8 * 2 };
+enum { K = 4,
+       T = 120,
+       ROUNDS = 4,
+       FRAME = 8 * 8 * 2 };
 #define SEED 9
 #define ACTOR 3
 #define RUN 77
@@ -67,7 +70,8 @@ static void rig_up(rig *g)
 	ms.seed = 5;
 	assert_int_equal(im_model_new(&g->model, &ms), IM_OK);
 	assert_int_equal(im_runspec_build(&g->rs, RUN, spec_name, T, SEED, &ms,
-					  im_model_num_params(g->model)), IM_OK);
+					  im_model_num_params(g->model)),
+			 IM_OK);
 	char err[256] = "";
 	int rc = im_rollout_new(&g->ro, &g->rs.spec, K, ACTOR, err, sizeof err);
 	if (rc)
@@ -100,7 +104,8 @@ static void act_round(rig *g, int round)
 		size_t len;
 		assert_int_equal(im_wire_encode(&t->base, &buf, &len), IM_OK);
 		assert_int_equal(im_wire_decode_trajectory(buf, len,
-			IM_WIRE_MAX_TRAJECTORY, &d), IM_OK);
+							   IM_WIRE_MAX_TRAJECTORY, &d),
+				 IM_OK);
 		im_validate_state vs = {.run_id = RUN};
 		char why[200] = "";
 		if (im_validate_trajectory(d, &g->dims, &vs, why, sizeof why))
@@ -142,7 +147,8 @@ static void replay(const im_batch *b, size_t bi, im_env *twin,
 		const uint8_t *row = obs + (t * b->B + bi) * FRAME;
 		if (memcmp(row, frame, FRAME))
 			fail_msg("round %d env %zu step %zu: the batch's frame "
-				 "differs from the environment's", round, bi, t);
+				 "differs from the environment's",
+				 round, bi, t);
 		n->frames++;
 		if (t == b->T)
 			break;
@@ -197,7 +203,8 @@ static void test_frames_arrive_unchanged(void **state)
 			replay(g.batch, (size_t)e, twin[e], frame[e], &n, round);
 	}
 	print_message("%d frames byte-identical; %d episodes terminated, %d "
-		      "truncated, up to %d in one unroll\n", n.frames,
+		      "truncated, up to %d in one unroll\n",
+		      n.frames,
 		      n.terminated, n.truncated, n.most_truncated);
 	/* Both ends of an episode were seen, so final frames were checked,
 	 * beyond the first row of an unroll's final_obs too. */
@@ -255,7 +262,8 @@ static void test_actor_refuses_other_frames(void **state)
 		const spec_case *c = &cases[i];
 		im_runspec_store rs;
 		assert_int_equal(im_runspec_build(&rs, RUN, spec_name, T, SEED,
-			&ms, im_model_num_params(model)), IM_OK);
+						  &ms, im_model_num_params(model)),
+				 IM_OK);
 		if (c->fix)
 			c->fix(&rs.spec);
 		im_rollout *ro = NULL;

@@ -58,7 +58,8 @@ static void run_case(const pcase *c)
 	im_model *lm = NULL; /* the learner's model */
 	assert_int_equal(im_model_new(&lm, &ms), IM_OK);
 	assert_int_equal(im_runspec_build(&rs, 77, c->env, (uint32_t)c->T, 9, &ms,
-					  im_model_num_params(lm)), IM_OK);
+					  im_model_num_params(lm)),
+			 IM_OK);
 	assert_int_equal(im_rollout_new(&probe, &rs.spec, c->k, 3, err, sizeof err), IM_OK);
 	/* Same parameters on both sides, scaled up so the policy is far
 	 * from uniform and mistakes show. */
@@ -117,7 +118,8 @@ static void run_case(const pcase *c)
 			worst = dlt > worst ? dlt : worst;
 			if (dlt > 1e-4 + 1e-4 * fabs((double)logp[i]))
 				fail_msg("%s: unroll %d row %d: learner log pi %.6f, actor "
-					 "log mu %.6f", c->name, round, i, (double)logp[i],
+					 "log mu %.6f",
+					 c->name, round, i, (double)logp[i],
 					 (double)b->behaviour_logp[i]);
 		}
 	}

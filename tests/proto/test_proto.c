@@ -156,7 +156,9 @@ static void test_control_refusal_and_goodbye(void **state)
 	free(buf);
 }
 
-enum { T = 5, OBS = 4, H = 3 };
+enum { T = 5,
+       OBS = 4,
+       H = 3 };
 
 typedef struct traj_fixture {
 	Impala__Trajectory t;

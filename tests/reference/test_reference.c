@@ -129,12 +129,13 @@ static void gen_params(const ref *r, const im_model *m, float *arena)
 		if (d[k].ndim >= 2)
 			fan = (double)d[k].numel / (double)d[k].shape[0];
 		double bound = 1.0 / sqrt(strncmp(d[k].name, "core.", 5)
-			? fan : (double)im_model_state_dim(m));
+						  ? fan
+						  : (double)im_model_state_dim(m));
 		for (size_t i = 0; i < d[k].numel; i++) {
 			double u = (double)(splitmix64(&st) >> 40) / 16777216.0;
 			arena[d[k].offset + i] = logstd
-				? (float)((u - 0.5) * 0.4)
-				: (float)((2.0 * u - 1.0) * bound);
+							 ? (float)((u - 0.5) * 0.4)
+							 : (float)((2.0 * u - 1.0) * bound);
 		}
 	}
 }
@@ -161,9 +162,7 @@ static im_model *make_model(const ref *r)
 	im_model_spec s;
 	im_obs_space obs = {.ndim = 1, .shape = {meta_int(r->f, "obs")}};
 	if (r->encoder)
-		obs = (im_obs_space){.ndim = 3, .shape = {r->H, r->W, r->C},
-			.dtype = r->u8 ? IM_DTYPE_U8 : IM_DTYPE_F32,
-			.scale = (float)meta_num(r->f, "obs_scale")};
+		obs = (im_obs_space){.ndim = 3, .shape = {r->H, r->W, r->C}, .dtype = r->u8 ? IM_DTYPE_U8 : IM_DTYPE_F32, .scale = (float)meta_num(r->f, "obs_scale")};
 	im_act_space act = {.kind = r->discrete ? IM_ACT_DISCRETE : IM_ACT_BOX,
 			    .n = r->n};
 	for (int i = 0; i < r->n; i++) {
@@ -211,7 +210,8 @@ static void expect_group(const ref *r, const im_model *m, const char *prefix,
 		char name[160];
 		snprintf(name, sizeof name, "%s.%s", prefix, d[i].name);
 		size_t st = r->sample_above && d[i].numel > r->sample_above
-			? r->sample_stride : 1;
+				    ? r->sample_stride
+				    : 1;
 		size_t n = (d[i].numel + st - 1) / st;
 		float *want = get(r, name, n), *c = malloc(n * sizeof *c);
 		for (size_t k = 0; k < n; k++)
