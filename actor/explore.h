@@ -1,3 +1,4 @@
+// SPDX-License-Identifier: Apache-2.0
 /* Temporally extended exploration for Discrete actions (Dabney, Ostrovski
  * and Barreto 2021, "Temporally-extended epsilon-greedy exploration"), an
  * option of the actors' behaviour policy (--explore-eps, --explore-hold on

@@ -1,3 +1,4 @@
+// SPDX-License-Identifier: Apache-2.0
 /* impala-actor: runs environments with a local copy of the policy and
  * streams unrolls to a learner.  See actor/session.h for the protocol and
  * actor/rollout.h for the acting. */

@@ -1,3 +1,4 @@
+// SPDX-License-Identifier: Apache-2.0
 /* The actor's acting core, without any networking: k environments stepped
  * together through the model's acting path, cut into unrolls of T steps,
  * each encodable as one Trajectory per environment.

@@ -1,3 +1,4 @@
+// SPDX-License-Identifier: Apache-2.0
 /* The actor's conversation with a learner: the handshake (Hello ->
  * Welcome), parameter updates from the SUB socket, unrolls out through
  * PUSH, and a Goodbye when it stops.

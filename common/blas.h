@@ -1,3 +1,4 @@
+// SPDX-License-Identifier: Apache-2.0
 /* Which OpenBLAS kernels ("core") this process runs, and a check that they
  * compute our products correctly.
  *

@@ -1,3 +1,4 @@
+// SPDX-License-Identifier: Apache-2.0
 /* CURVE key files: reading, checking and writing the keys ZeroMQ's CURVE
  * mechanism uses (RFC 26 / CurveZMQ).
  *

@@ -1,3 +1,4 @@
+// SPDX-License-Identifier: Apache-2.0
 /* Error codes shared by every module.
  *
  * Library functions return 0 (IM_OK) on success and a negative IM_E* code on

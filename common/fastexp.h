@@ -1,3 +1,4 @@
+// SPDX-License-Identifier: Apache-2.0
 /* A branch-free float exp that the compiler vectorises (glibc's expf is a
  * call it cannot vectorise without -ffast-math), shared by the network's
  * activations (nn/fastmath.h) and the loss's softmax (learn/fastmath.h).

@@ -1,3 +1,4 @@
+// SPDX-License-Identifier: Apache-2.0
 /* Table-driven command-line flags with IMPALA_* environment defaults.
  *
  * Each flag "--num-steps" takes its default from the storage it points to,

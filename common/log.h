@@ -1,3 +1,4 @@
+// SPDX-License-Identifier: Apache-2.0
 /* Human log lines on stderr, one per event, journald-friendly:
  *   2026-11-21T13:30:00.123Z impala-learner[1234] WARN  message
  * Only programs' main paths log; library code returns IM_E* codes. */

@@ -1,3 +1,4 @@
+// SPDX-License-Identifier: Apache-2.0
 /* Enumerations named by strings: one lookup, one error text.
  *
  * A module that gives its enum values names (activations, encoders, init

@@ -1,3 +1,4 @@
+// SPDX-License-Identifier: Apache-2.0
 /* Seedable, splittable pseudo-random numbers (xoshiro256** seeded through
  * splitmix64).
  *

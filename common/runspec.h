@@ -1,3 +1,4 @@
+// SPDX-License-Identifier: Apache-2.0
 /* The RunSpec message <-> the model and environment it describes.
  *
  * The learner is the one source of truth for the architecture: it builds a

@@ -1,3 +1,4 @@
+// SPDX-License-Identifier: Apache-2.0
 /* The programs' orderly stop: SIGTERM and SIGINT set a flag that their
  * loops poll (so a stop always goes through the normal shutdown: Goodbye,
  * final checkpoint), and SIGPIPE is ignored (a vanished peer is an error

@@ -1,3 +1,4 @@
+// SPDX-License-Identifier: Apache-2.0
 /* Observation and action spaces, shared by environments, the model and the
  * wire validation.  Plain data; no allocation.
  *

@@ -1,3 +1,4 @@
+// SPDX-License-Identifier: Apache-2.0
 /* Named views into a flat float32 arena: the one layout shared by the
  * parameters, the gradients, the optimiser moments, the Params message and
  * the checkpoint file. */

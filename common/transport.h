@@ -1,3 +1,4 @@
+// SPDX-License-Identifier: Apache-2.0
 /* ZeroMQ sockets as both programs use them.
  *
  * Endpoints: one base address names all three sockets of a learner.

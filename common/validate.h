@@ -1,3 +1,4 @@
+// SPDX-License-Identifier: Apache-2.0
 /* Validation of wire messages before anything in them is used.
  *
  * The learner decodes a Trajectory and then calls im_validate_trajectory()

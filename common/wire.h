@@ -1,3 +1,4 @@
+// SPDX-License-Identifier: Apache-2.0
 /* Encoding and decoding of the wire messages (proto/impala.proto).
  *
  * Decoding always checks the buffer's size against a bound before handing it

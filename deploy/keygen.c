@@ -1,3 +1,4 @@
+// SPDX-License-Identifier: Apache-2.0
 /* impala-keygen: creates a CURVE key pair for a learner or an actor host.
  *
  *   impala-keygen DIR NAME

@@ -1,3 +1,4 @@
+// SPDX-License-Identifier: Apache-2.0
 /* An example environment plugin: a walk along a 1-D corridor.
  *
  * The agent stands on one of `length` cells and steps left (action 0) or

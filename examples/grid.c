@@ -1,3 +1,4 @@
+// SPDX-License-Identifier: Apache-2.0
 /* An example environment plugin with image observations: find the goal
  * on an 8x8 grid.
  *

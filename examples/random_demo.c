@@ -1,3 +1,4 @@
+// SPDX-License-Identifier: Apache-2.0
 /* impala-random-demo: steps an environment with a uniform random policy
  * and prints each episode's return and length, then the means.  A quick
  * check that an environment (built-in or plugin) works:

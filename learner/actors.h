@@ -1,3 +1,4 @@
+// SPDX-License-Identifier: Apache-2.0
 /* The learner's table of actors: who said Hello (only they may send
  * unrolls), over which connection, what each sent, when it was last heard
  * from.  An actor leaves the list when it says Goodbye or stays silent for

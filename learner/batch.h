@@ -1,3 +1,4 @@
+// SPDX-License-Identifier: Apache-2.0
 /* The time-major batcher: assembles batch_size validated unrolls into the
  * [T+1, B] arrays the learner's update reads (learn/update.h).
  *

@@ -1,3 +1,4 @@
+// SPDX-License-Identifier: Apache-2.0
 /* The learner's checkpoint: the model's parameters under their PyTorch
  * names, the optimiser's moments as "optim.<name>.<moment>", and in the
  * metadata the counters, the run id, the optimiser and the run spec (a JSON

@@ -1,3 +1,4 @@
+// SPDX-License-Identifier: Apache-2.0
 /* The learner's run configuration: rllte's IMPALA parameters with their
  * names and defaults, plus what a networked service needs.  Filled from
  * defaults, IMPALA_* environment variables and the command line. */

@@ -1,3 +1,4 @@
+// SPDX-License-Identifier: Apache-2.0
 /* The architecture a checkpoint records, adopted into the configuration.
  *
  * A checkpoint's metadata holds the run spec its run trained with (a JSON

@@ -1,3 +1,4 @@
+// SPDX-License-Identifier: Apache-2.0
 /* --config FILE: a file of IMPALA_*=value lines, the format of a systemd
  * EnvironmentFile (deploy/), e.g. the task presets in presets/.
  *

@@ -1,3 +1,4 @@
+// SPDX-License-Identifier: Apache-2.0
 /* The dashboard's routes: embedded files, the history, the configuration. */
 #include "dash.h"
 

@@ -1,3 +1,4 @@
+// SPDX-License-Identifier: Apache-2.0
 /* The dashboard on the status port: the routes status.c hands over.
  *
  *   GET /              the page (learner/web/index.html)

@@ -1,3 +1,4 @@
+// SPDX-License-Identifier: Apache-2.0
 /* Evaluation episodes on a separate environment inside the learner, with
  * the policy's most likely action (argmax of the logits; the Gaussian mean
  * clipped to the bounds), as rllte's eval (training=False) does. */

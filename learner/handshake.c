@@ -1,3 +1,4 @@
+// SPDX-License-Identifier: Apache-2.0
 /* The learner's handshake thread (ROUTER): Hello -> Welcome, Goodbye.
  *
  * What a peer can make the learner hold here is bounded whatever it sends

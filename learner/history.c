@@ -1,3 +1,4 @@
+// SPDX-License-Identifier: Apache-2.0
 /* The dashboard's history: a fixed array of rows, halved when full. */
 #include "history.h"
 

@@ -1,3 +1,4 @@
+// SPDX-License-Identifier: Apache-2.0
 /* The dashboard's history: the rows of scalars the learner logs at every
  * --log-interval (scalars.h), kept in a fixed amount of memory however long
  * the run lasts, so that a page opened late still draws the whole run.

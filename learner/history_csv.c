@@ -1,3 +1,4 @@
+// SPDX-License-Identifier: Apache-2.0
 /* Refilling the history of a resumed run from its metrics.csv. */
 #include "history.h"
 

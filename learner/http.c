@@ -1,3 +1,4 @@
+// SPDX-License-Identifier: Apache-2.0
 /* The status port's request-head parser (see http.h). */
 #include "http.h"
 

@@ -1,3 +1,4 @@
+// SPDX-License-Identifier: Apache-2.0
 /* Parsing of the HTTP/1.x request heads the status port accepts: the one
  * place where bytes from any client on the network are interpreted, kept
  * apart from the server's I/O so it can be tested and fuzzed on its own

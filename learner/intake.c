@@ -1,3 +1,4 @@
+// SPDX-License-Identifier: Apache-2.0
 /* The receiver's side of the learner: starts the receiver (receiver.h) on
  * the PULL socket with the callbacks that tie it to the learner: only
  * welcomed actors may send, every accepted unroll is accounted to its

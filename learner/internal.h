@@ -1,3 +1,4 @@
+// SPDX-License-Identifier: Apache-2.0
 /* Shared state of the learner's threads (learner.c, loop.c and the
  * thread bodies: intake.c, handshake.c, publisher.c, learn.c). */
 #ifndef IM_LEARNER_INTERNAL_H

@@ -1,3 +1,4 @@
+// SPDX-License-Identifier: Apache-2.0
 /* The learner threads: each takes batch_size unrolls from the store,
  * time-major, and applies one V-trace update to the shared parameters
  * under the learner's lock (l->mu, over the compute and the apply, as

@@ -1,3 +1,4 @@
+// SPDX-License-Identifier: Apache-2.0
 /* Building and tearing down the learner; the verbs that do not train. */
 #include "learner.h"
 

@@ -1,3 +1,4 @@
+// SPDX-License-Identifier: Apache-2.0
 /* The learner service: receives unrolls, validates and stores them, runs
  * V-trace updates on num_learners threads (each update applied under one
  * lock, as monobeast does), publishes parameters, answers handshakes,

@@ -1,3 +1,4 @@
+// SPDX-License-Identifier: Apache-2.0
 /* The learner's main thread: progress, status, CSV, evaluation,
  * checkpoints, actor supervision and the orderly shutdown. */
 #include "checkpoint.h"

@@ -1,3 +1,4 @@
+// SPDX-License-Identifier: Apache-2.0
 /* impala-learner: the IMPALA learner service.  See learner/learner.h. */
 #include "blas.h"
 #include "config.h"

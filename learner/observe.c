@@ -1,3 +1,4 @@
+// SPDX-License-Identifier: Apache-2.0
 /* What watches a run besides the log lines and the CSV: the dashboard's
  * history and routes, and the TensorBoard event file. */
 #include "dash.h"

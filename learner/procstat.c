@@ -1,3 +1,4 @@
+// SPDX-License-Identifier: Apache-2.0
 /* Process statistics from /proc/self/statm and /proc/self/fd. */
 #include "procstat.h"
 

@@ -1,3 +1,4 @@
+// SPDX-License-Identifier: Apache-2.0
 /* The learner process's own resource use, read from /proc/self (Linux), for
  * the status port: resident memory and open file descriptors, of which
  * sockets (ZeroMQ peers and listeners, status clients).  These are what a

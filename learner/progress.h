@@ -1,3 +1,4 @@
+// SPDX-License-Identifier: Apache-2.0
 /* The learner's progress statistics: the returns and lengths of the last
  * IM_PROGRESS_WINDOW finished episodes, the episode count, the terms of
  * the last update (losses, gradient norm, learning rate, policy lag).

@@ -1,3 +1,4 @@
+// SPDX-License-Identifier: Apache-2.0
 /* The publisher thread: broadcasts the parameters on the PUB socket after
  * every publish_every updates, and at least every publish_interval_ms
  * (so that an actor that joined late or missed a message catches up), at

@@ -1,3 +1,4 @@
+// SPDX-License-Identifier: Apache-2.0
 /* The learner's receiver: one thread that reads Trajectory messages from a
  * PULL socket, decodes each straight into a store slot, validates it
  * against the run, counts every rejection under its reason (and gives the

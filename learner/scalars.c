@@ -1,3 +1,4 @@
+// SPDX-License-Identifier: Apache-2.0
 /* The table of logged scalars: names for the history, tags for TensorBoard. */
 #include "scalars.h"
 

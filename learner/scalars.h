@@ -1,3 +1,4 @@
+// SPDX-License-Identifier: Apache-2.0
 /* The scalars the learner logs at every --log-interval, as one table that
  * the dashboard's history (history.h) and the TensorBoard writer
  * (tfevents.h) share: a row is IM_SC_COUNT doubles, NaN where a value does

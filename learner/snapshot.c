@@ -1,3 +1,4 @@
+// SPDX-License-Identifier: Apache-2.0
 /* What the main thread reads of the running learner: the parameters,
  * optimiser state and counters under the model lock (for checkpoints and
  * evaluation), and the snapshot of every statistic for /status, the logs

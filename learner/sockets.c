@@ -1,3 +1,4 @@
+// SPDX-License-Identifier: Apache-2.0
 /* The learner's three data sockets (PULL for trajectories, PUB for
  * parameters, ROUTER for handshakes), with CURVE and its ZAP handler when
  * configured, and the address local actors connect to. */

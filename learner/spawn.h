@@ -1,3 +1,4 @@
+// SPDX-License-Identifier: Apache-2.0
 /* Local actor processes for --spawn-actors: started on loopback, tied to
  * the learner's life (they get SIGTERM if the learner dies), stopped with
  * SIGTERM then SIGKILL after a grace period. */

@@ -1,3 +1,4 @@
+// SPDX-License-Identifier: Apache-2.0
 /* The status server: one libuv loop on its own thread. */
 #include "status.h"
 

@@ -1,3 +1,4 @@
+// SPDX-License-Identifier: Apache-2.0
 /* The learner's status port: HTTP/1.1 on libuv, on its own thread and loop.
  *
  *   GET /healthz  200 "ok\n"

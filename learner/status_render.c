@@ -1,3 +1,4 @@
+// SPDX-License-Identifier: Apache-2.0
 /* JSON and Prometheus renderings of an im_status_snapshot. */
 #include "status.h"
 

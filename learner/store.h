@@ -1,3 +1,4 @@
+// SPDX-License-Identifier: Apache-2.0
 /* The learner's bounded store of unrolls.
  *
  * `capacity` (num_storages) slots are allocated up front.  The receiver

@@ -1,3 +1,4 @@
+// SPDX-License-Identifier: Apache-2.0
 /* The dashboard's text buffer. */
 #include "text.h"
 

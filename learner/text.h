@@ -1,3 +1,4 @@
+// SPDX-License-Identifier: Apache-2.0
 /* A growing text buffer for the learner's text documents: the status
  * port's JSON and Prometheus renderings (status_render.c) and the
  * dashboard's (history.h, dash.h).  A failed allocation sticks, so a renderer checks once, at

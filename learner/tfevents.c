@@ -1,3 +1,4 @@
+// SPDX-License-Identifier: Apache-2.0
 /* TensorBoard event files: Events encoded by protobuf-c, framed as
  * TFRecords. */
 #include "tfevents.h"

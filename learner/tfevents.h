@@ -1,3 +1,4 @@
+// SPDX-License-Identifier: Apache-2.0
 /* TensorBoard event files: the learner's logged scalars (scalars.h) in
  * the format TensorBoard reads, `events.out.tfevents.<time>.<host>` in the
  * run directory (learner --tensorboard).

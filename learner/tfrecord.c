@@ -1,3 +1,4 @@
+// SPDX-License-Identifier: Apache-2.0
 /* TFRecord framing: writing records and checking a file's records. */
 #include "tfrecord.h"
 

@@ -1,3 +1,4 @@
+// SPDX-License-Identifier: Apache-2.0
 /* TFRecord framing, the container of TensorBoard's event files:
  *
  *   uint64 length (little-endian)

@@ -1,3 +1,4 @@
+// SPDX-License-Identifier: Apache-2.0
 /* Starting and stopping the learner's worker threads: the receiver
  * (intake.c), the handshake server (handshake.c), the publisher
  * (publisher.c) and num_learners learner threads (learn.c). */

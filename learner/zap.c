@@ -1,3 +1,4 @@
+// SPDX-License-Identifier: Apache-2.0
 /* The ZAP handler thread: see zap.h. */
 #include "zap.h"
 

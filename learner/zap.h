@@ -1,3 +1,4 @@
+// SPDX-License-Identifier: Apache-2.0
 /* The learner's ZAP handler (ZeroMQ RFC 27): decides which CURVE clients
  * may connect to the learner's sockets.
  *

@@ -1,4 +1,5 @@
 #!/usr/bin/env bash
+# SPDX-License-Identifier: Apache-2.0
 # Commit messages (CONTRIBUTING.md): a subject of at most 72 characters,
 # a blank line, and a body that says why.
 #

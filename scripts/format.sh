@@ -1,4 +1,5 @@
 #!/usr/bin/env bash
+# SPDX-License-Identifier: Apache-2.0
 # The project's C sources against .clang-format (clang-format 14, Debian's).
 #
 #   scripts/format.sh --check   list the files clang-format would change;

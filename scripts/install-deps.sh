@@ -1,4 +1,5 @@
 #!/usr/bin/env bash
+# SPDX-License-Identifier: Apache-2.0
 # Installs every Debian package that impala's build, tests and benchmarks
 # need.  libjs-dygraphs is a build dependency (the learner's status page
 # embeds it); python3-protobuf, chromium and chromium-driver are for the

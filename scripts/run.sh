@@ -1,4 +1,5 @@
 #!/usr/bin/env bash
+# SPDX-License-Identifier: Apache-2.0
 # The main job: installs what is needed, builds, and trains an IMPALA agent
 # on CartPole-v1 with a learner and two local actors on loopback until the
 # mean return of the last 100 episodes reaches 475 (solved).  Progress lines

@@ -1,4 +1,5 @@
 #!/usr/bin/env bash
+# SPDX-License-Identifier: Apache-2.0
 # Runs the test suite under a sanitizer, in a build directory of its own.
 #
 #   scripts/sanitize.sh asan [meson test args]   ASan + UBSan (gcc), every

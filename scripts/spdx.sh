@@ -1,4 +1,5 @@
 #!/usr/bin/env bash
+# SPDX-License-Identifier: Apache-2.0
 # SPDX licence identifiers in the project's sources (the licence: LICENSE,
 # Apache-2.0).
 #

@@ -1,4 +1,5 @@
 #!/usr/bin/env bash
+# SPDX-License-Identifier: Apache-2.0
 # Installs what the tests need, builds, runs every test, checks the tree's
 # habits (CONTRIBUTING.md: formatting, licence identifiers, commit
 # messages), and ends with the line "N passed, N failed, N skipped".  Exits

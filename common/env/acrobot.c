@@ -1,3 +1,4 @@
+// SPDX-License-Identifier: Apache-2.0
 /* Acrobot-v1 as Gymnasium defines it: two links, torque on the middle
  * joint, the book's dynamics (Sutton and Barto), one fourth-order
  * Runge-Kutta step of dt = 0.2 s per action, angles wrapped to [-pi, pi]

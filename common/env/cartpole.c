@@ -1,3 +1,4 @@
+// SPDX-License-Identifier: Apache-2.0
 /* CartPole-v1 as Gymnasium defines it (Barto, Sutton and Anderson's cart
  * and pole, Euler integration, tau = 0.02 s): physics in double as
  * Gymnasium's float64 numpy state, observations rounded to float32. */

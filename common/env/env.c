@@ -1,3 +1,4 @@
+// SPDX-License-Identifier: Apache-2.0
 /* The registry of environment kinds and the single-environment interface:
  * action checks, the time limit and the episode state machine live here,
  * once, for built-ins and plugins alike. */

@@ -1,3 +1,4 @@
+// SPDX-License-Identifier: Apache-2.0
 /* Environments: one interface for the built-in classic-control tasks and
  * for users' plugins, a registry by name, and a vectorised form.
  *

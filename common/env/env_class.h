@@ -1,3 +1,4 @@
+// SPDX-License-Identifier: Apache-2.0
 /* Internal: what one kind of environment provides to env.c and vecenv.c.
  * Built-ins are static const classes; a loaded plugin is a heap class
  * that owns its library handle.  Not part of the public API. */

@@ -1,3 +1,4 @@
+// SPDX-License-Identifier: Apache-2.0
 /* The C ABI of an impala environment plugin: a shared library that the
  * actor loads at run time (dlopen) when the environment is named
  * "plugin:/path/to/libmyenv.so" (optionally "plugin:/path/lib.so?ARGS").

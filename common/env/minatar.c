@@ -1,3 +1,4 @@
+// SPDX-License-Identifier: Apache-2.0
 /* The environment-class side of the MinAtar games (see minatar.h): the
  * sticky-action rule, the game's own stream and options parsed from the
  * spec's ?ARGS.  Observations are the game's byte grid itself (uint8

@@ -1,3 +1,4 @@
+// SPDX-License-Identifier: Apache-2.0
 /* Internal: what the five MinAtar games (Young and Tian 2019,
  * arXiv:1903.03176; rules of MinAtar 1.0.15) share.  Not part of the
  * public API.

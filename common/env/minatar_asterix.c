@@ -1,3 +1,4 @@
+// SPDX-License-Identifier: Apache-2.0
 /* MinAtar Asterix (MinAtar 1.0.15 rules).
  *
  * The player moves in the four directions inside rows 1-8.  Enemies and

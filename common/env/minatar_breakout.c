@@ -1,3 +1,4 @@
+// SPDX-License-Identifier: Apache-2.0
 /* MinAtar Breakout (MinAtar 1.0.15 rules).
  *
  * A paddle on the bottom row bounces a ball that travels only along

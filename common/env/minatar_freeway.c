@@ -1,3 +1,4 @@
+// SPDX-License-Identifier: Apache-2.0
 /* MinAtar Freeway (MinAtar 1.0.15 rules).
  *
  * A chicken in column 4 crosses eight lanes of traffic (rows 1-8) from the

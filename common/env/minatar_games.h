@@ -1,3 +1,4 @@
+// SPDX-License-Identifier: Apache-2.0
 /* Internal: the state of each MinAtar game, so that tests can set a chosen
  * state (after the class's init and reset) and call step() on it.  Each
  * struct starts with its im_ma_core; coordinates are (row y, column x) on

@@ -1,3 +1,4 @@
+// SPDX-License-Identifier: Apache-2.0
 /* MinAtar Seaquest (MinAtar 1.0.15 rules).
  *
  * The player's submarine (a front and a back cell, so its heading shows)

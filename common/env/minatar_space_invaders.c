@@ -1,3 +1,4 @@
+// SPDX-License-Identifier: Apache-2.0
 /* MinAtar Space Invaders (MinAtar 1.0.15 rules).
  *
  * A cannon on the bottom row shoots upward at a block of aliens (rows 0-3,

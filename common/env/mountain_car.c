@@ -1,3 +1,4 @@
+// SPDX-License-Identifier: Apache-2.0
 /* MountainCar-v0 and MountainCarContinuous-v0 as Gymnasium defines them
  * (Moore's car in a valley, height sin(3x)).  Physics in double.  The
  * continuous version stores its state as float32 after every step, as

@@ -1,3 +1,4 @@
+// SPDX-License-Identifier: Apache-2.0
 /* Pendulum-v1 as Gymnasium defines it: swing-up with torque in [-2, 2],
  * semi-implicit Euler with dt = 0.05, g = 10, cost on the angle (taken
  * from the upright, normalised to [-pi, pi)), the speed and the torque.

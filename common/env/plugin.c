@@ -1,3 +1,4 @@
+// SPDX-License-Identifier: Apache-2.0
 /* Loading a user's environment from a shared library (dlopen) through
  * impala_env_plugin.h, and wrapping it as an environment class.  Every
  * field of the plugin's table is checked before use, so a broken library

@@ -1,3 +1,4 @@
+// SPDX-License-Identifier: Apache-2.0
 /* The Python-environment bridge: an environment class whose instances are
  * objects with Gymnasium's interface, made by a user's factory inside one
  * embedded CPython interpreter per process (see pyenv.h).  Start-up and

@@ -1,3 +1,4 @@
+// SPDX-License-Identifier: Apache-2.0
 /* Internal: the Python-environment bridge (pyenv.c, pyenv_obs.c), an
  * environment class whose instances are objects with Gymnasium's interface
  * made by a user's factory.  Specs:

@@ -1,3 +1,4 @@
+# SPDX-License-Identifier: Apache-2.0
 # The Python half of impala's Python-environment bridge (common/env/pyenv.c).
 #
 # This file is compiled into the impala binaries (pyenv_embed.py turns it

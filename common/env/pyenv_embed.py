@@ -1,4 +1,5 @@
 #!/usr/bin/env python3
+# SPDX-License-Identifier: Apache-2.0
 """Build step: writes a text file (pyenv_boot.py) as a C header holding one
 NUL-terminated char array (bytes, not a string literal: ISO C bounds the
 length of those), so the Python half of the bridge is compiled into the

@@ -1,3 +1,4 @@
+// SPDX-License-Identifier: Apache-2.0
 /* The Python-environment bridge in a build without Python (meson found no
  * python3-embed, or -Dpython=disabled): py: and gym: are refused with the
  * way to get them. */

@@ -1,3 +1,4 @@
+// SPDX-License-Identifier: Apache-2.0
 /* One observation out of a Python object, into impala's buffer.  This is
  * the only place that knows how a Python observation is laid out; the
  * bridge calls it once per reset and step, and it writes the space's dtype

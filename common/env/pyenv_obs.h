@@ -1,3 +1,4 @@
+// SPDX-License-Identifier: Apache-2.0
 /* Internal: reading one observation out of a Python object (pyenv_obs.c).
  * Needs <Python.h>, so only the bridge's own files include it. */
 #ifndef IM_PYENV_OBS_H

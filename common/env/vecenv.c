@@ -1,3 +1,4 @@
+// SPDX-License-Identifier: Apache-2.0
 /* k environments of one kind stepped by one call, with auto-reset that
  * keeps the true final observation (see the contract in env.h).  Built-in
  * kinds step all k states in one tight loop (the class's step_batch);

@@ -1,3 +1,4 @@
+// SPDX-License-Identifier: Apache-2.0
 /* Reading checkpoints: every length, offset and shape checked before use. */
 #include "learn/ckpt.h"
 

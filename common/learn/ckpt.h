@@ -1,3 +1,4 @@
+// SPDX-License-Identifier: Apache-2.0
 /* Checkpoints as safetensors files, which PyTorch and NumPy read directly.
  *
  * File layout (https://github.com/huggingface/safetensors):

@@ -1,3 +1,4 @@
+// SPDX-License-Identifier: Apache-2.0
 /* The checkpoint's content hash, shared by the writer and the reader.
  *
  * Bytes are taken 8 at a time (little-endian words); each word w updates

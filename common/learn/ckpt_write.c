@@ -1,3 +1,4 @@
+// SPDX-License-Identifier: Apache-2.0
 /* Writing checkpoints: header, content hash, atomic replacement. */
 #include "learn/ckpt.h"
 

@@ -1,3 +1,4 @@
+// SPDX-License-Identifier: Apache-2.0
 /* Policy distributions over raw head outputs: a categorical over logits and a
  * diagonal Gaussian with a state-independent log standard deviation.
  *

@@ -1,3 +1,4 @@
+// SPDX-License-Identifier: Apache-2.0
 /* The clamps in im_fast_expf are selects, not branches, only when the
  * compiler may assume that comparisons do not trap; GCC's default
  * -ftrapping-math otherwise keeps this loop scalar.  The pragma comes before

@@ -1,3 +1,4 @@
+// SPDX-License-Identifier: Apache-2.0
 /* A vectorisable exp over float arrays, for the loss's softmax loops:
  * im_fast_expf (fastexp.h, where its method, range and error are
  * described) applied in place. */

@@ -1,3 +1,4 @@
+// SPDX-License-Identifier: Apache-2.0
 /* A small JSON reader and writer: what a safetensors header needs, and
  * strict about everything else (RFC 8259 syntax, nesting depth bounded,
  * duplicate object keys refused, no NUL inside strings).

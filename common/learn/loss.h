@@ -1,3 +1,4 @@
+// SPDX-License-Identifier: Apache-2.0
 /* The IMPALA loss over one batch of T steps by B unrolls, and its gradient
  * with respect to the raw head outputs (DESIGN.md section 3, monobeast).
  *

@@ -1,3 +1,4 @@
+// SPDX-License-Identifier: Apache-2.0
 /* Observation normalisation's statistics: the running mean and variance of
  * each observation element over every observation the learner has trained
  * on.  The model applies them (nn/obsnorm.h); this module moves them, on

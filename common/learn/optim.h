@@ -1,3 +1,4 @@
+// SPDX-License-Identifier: Apache-2.0
 /* Optimisers over one flat float arena, with PyTorch's exact update rules,
  * global gradient-norm clipping and the linear learning-rate schedule.
  *

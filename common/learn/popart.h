@@ -1,3 +1,4 @@
+// SPDX-License-Identifier: Apache-2.0
 /* PopArt value normalisation (van Hasselt et al. 2016, "Learning values
  * across many orders of magnitude"; with IMPALA: Hessel et al. 2019,
  * "Multi-task deep reinforcement learning with PopArt").

@@ -1,3 +1,4 @@
+// SPDX-License-Identifier: Apache-2.0
 /* One learner update, composed: the model's learning forward over T+1 by B,
  * the bootstrap values of truncated steps, V-trace and the loss, the
  * model's backward; then, separately, global-norm clipping and the

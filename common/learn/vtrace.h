@@ -1,3 +1,4 @@
+// SPDX-License-Identifier: Apache-2.0
 /* V-trace targets and policy-gradient advantages (Espeholt et al. 2018, as
  * torchbeast's vtrace.from_importance_weights), with time-limit truncation.
  *

@@ -1,3 +1,4 @@
+// SPDX-License-Identifier: Apache-2.0
 /* The fast Conv2d: im2col lowering of (N, H, W, C) images, chunk by chunk,
  * and one OpenBLAS sgemm per chunk for each product (conv.h). */
 #if defined(__GNUC__) && !defined(__clang__)

@@ -1,3 +1,4 @@
+// SPDX-License-Identifier: Apache-2.0
 /* Image kernels of the convolutional encoders: Conv2d, max-pool and the
  * residual add, in the conventions of kernels.h (outputs first, backward
  * ACCUMULATES into every gradient it is given, nothing allocates, logs or

@@ -1,3 +1,4 @@
+// SPDX-License-Identifier: Apache-2.0
 /* The direct Conv2d for stride-1 layers over sparse inputs (conv.h): each
  * non-zero input value is scattered into the outputs it reaches, so the
  * work is proportional to the non-zero inputs, not to the patches.

@@ -1,3 +1,4 @@
+// SPDX-License-Identifier: Apache-2.0
 /* Naive reference kernels of conv.h: the definitions as direct loops over
  * (n, oh, ow, o, c, kh, kw) with double accumulators, reading the weight in
  * PyTorch's (O, C, KH, KW) order; no lowering, no BLAS, no chunks.  Slow on

@@ -1,3 +1,4 @@
+// SPDX-License-Identifier: Apache-2.0
 /* The encoder table and the small helpers the model files share: the layout
  * builder and the describe text sink. */
 #include <stdarg.h>

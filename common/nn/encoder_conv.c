@@ -1,3 +1,4 @@
+// SPDX-License-Identifier: Apache-2.0
 /* The three image encoders as one small network of stages (conv, max-pool,
  * residual block), then flatten, Linear to feature_dim and ReLU:
  *

@@ -1,3 +1,4 @@
+// SPDX-License-Identifier: Apache-2.0
 /* The MLP encoder for vector observations:
  *   Linear(obs, hidden), act, [Linear(hidden, hidden), act] * (layers - 1),
  *   Linear(hidden, feature), act

@@ -1,3 +1,4 @@
+// SPDX-License-Identifier: Apache-2.0
 /* Branch-free float sigmoid and tanh that the compiler vectorises (glibc's
  * tanhf is a scalar call: it alone was a third of the LSTM step), built on
  * the shared vectorisable exp (fastexp.h).  Absolute errors: sigmoid

@@ -1,3 +1,4 @@
+// SPDX-License-Identifier: Apache-2.0
 /* Workspaces and the model's forward and backward passes: the acting step,
  * the learning forward over T+1 steps by B unrolls (with the extra
  * bootstrap rows), and the backward through heads, LSTM and encoder. */

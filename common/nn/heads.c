@@ -1,3 +1,4 @@
+// SPDX-License-Identifier: Apache-2.0
 /* The policy and baseline heads run as ONE linear layer of n + 1 outputs.
  * As two layers they cost four sgemms of 1 or 2 outputs, each of which
  * packs the whole core output again and runs OpenBLAS's kernel mostly

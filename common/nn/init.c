@@ -1,3 +1,4 @@
+// SPDX-License-Identifier: Apache-2.0
 /* Parameter initialisation by method, seeded and reproducible.
  *
  * identity (PyTorch's default layer init, named after rllte's "identity",

@@ -1,3 +1,4 @@
+// SPDX-License-Identifier: Apache-2.0
 /* Internals shared by the files of common/nn; not part of the public API.
  * Non-static internal names carry the im_nni_ prefix. */
 #ifndef IM_NN_INTERNAL_H

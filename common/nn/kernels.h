@@ -1,3 +1,4 @@
+// SPDX-License-Identifier: Apache-2.0
 /* Neural-network kernels as free functions, in the shape of karpathy/llm.c:
  * outputs first, then caches, inputs, weights, sizes.  All tensors are dense
  * row-major float32; weights are PyTorch-shaped (out, in).

@@ -1,3 +1,4 @@
+// SPDX-License-Identifier: Apache-2.0
 /* Fast linear and activation kernels: OpenBLAS sgemm and the bias and
  * activation fused into one pass over the output.  Weights stay (OC, C)
  * in the model.  Mostly the transposes are folded into the sgemm call; on

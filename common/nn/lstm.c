@@ -1,3 +1,4 @@
+// SPDX-License-Identifier: Apache-2.0
 /* Fast LSTM over a time-major batch.  The input projection of every step is
  * one large sgemm before the recurrence; each step then adds h @ w_hh^T with
  * a small sgemm and runs one fused pointwise pass (biases, gate

@@ -1,3 +1,4 @@
+// SPDX-License-Identifier: Apache-2.0
 /* The model object: spec validation, the arena layout, the arenas and the
  * describe text. */
 #include <stdlib.h>

@@ -1,3 +1,4 @@
+// SPDX-License-Identifier: Apache-2.0
 /* The actor-critic model: encoder -> optional LSTM core -> policy and
  * baseline heads, with all parameters in one contiguous float arena.
  *

@@ -1,3 +1,4 @@
+// SPDX-License-Identifier: Apache-2.0
 /* Naive reference kernels: the textbook formulas as plain loops with double
  * accumulators, no BLAS, no fusion.  They are slow on purpose and exist so
  * that the tests can hold the fast kernels against an obviously correct

@@ -1,3 +1,4 @@
+// SPDX-License-Identifier: Apache-2.0
 /* Observation normalisation, the model's input stage (spec.obs_norm).
  *
  * Each element i of a float observation becomes

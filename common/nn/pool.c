@@ -1,3 +1,4 @@
+// SPDX-License-Identifier: Apache-2.0
 /* Max-pool and the residual add on (N, H, W, C) images (conv.h): the loops
  * run over the channels innermost, where the data is contiguous, so that
  * the compiler vectorises them. */

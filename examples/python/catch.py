@@ -1,3 +1,4 @@
+# SPDX-License-Identifier: Apache-2.0
 """Catch: a complete Python environment for impala, in the shape of any
 Gymnasium environment (observation_space, action_space, reset, step).
 

@@ -1,3 +1,4 @@
+// SPDX-License-Identifier: Apache-2.0
 // The learner's dashboard: polls /history, /status and /config on the
 // status port and draws with dygraphs.  Text from the network (actor host
 // names, flag values) goes into the page as text, never as markup.

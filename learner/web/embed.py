@@ -1,4 +1,5 @@
 #!/usr/bin/env python3
+# SPDX-License-Identifier: Apache-2.0
 """Writes a C file that embeds the dashboard's files (learner/dash.h).
 
 usage: embed.py OUT.c URL_PATH CONTENT_TYPE FILE [URL_PATH CONTENT_TYPE FILE ...]

@@ -1,3 +1,4 @@
+// SPDX-License-Identifier: Apache-2.0
 /* Temporally extended exploration (actor/explore.h): the behaviour
  * log-probability of every step (the mixture at a free step, log 1 while
  * holding), how often holds start and how long they last, an episode end

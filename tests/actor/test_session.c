@@ -1,3 +1,4 @@
+// SPDX-License-Identifier: Apache-2.0
 /* The actor's session (actor/session.c) against a fake learner made of
  * raw ZeroMQ sockets on free loopback ports (ROUTER for the handshake, PUB
  * for parameters), for the parts issue 14 changed:

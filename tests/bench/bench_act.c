@@ -1,3 +1,4 @@
+// SPDX-License-Identifier: Apache-2.0
 /* The actor's side, on one core (OpenBLAS at 1 thread), in frames per
  * second, each stage adding to the previous one:
  *   model    im_model_act for k environments (MLP 2x64, obs 4, 2 actions)

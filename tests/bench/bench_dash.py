@@ -1,4 +1,5 @@
 #!/usr/bin/env python3
+# SPDX-License-Identifier: Apache-2.0
 """Do page views slow training?  A learner with two spawned actors on
 CartPole-v1 trains with nobody watching, then with a client that fetches
 the whole history (GET /history?since=0) and /status back to back, as fast

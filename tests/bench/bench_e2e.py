@@ -1,4 +1,5 @@
 #!/usr/bin/env python3
+# SPDX-License-Identifier: Apache-2.0
 """End-to-end benchmark: impala-learner with two spawned impala-actor
 processes on CartPole-v1 (MLP 2x64, the settings of scripts/run.sh), on
 this machine, for 3 seeds.  Per seed it reports the sustained environment

@@ -1,3 +1,4 @@
+// SPDX-License-Identifier: Apache-2.0
 /* The image encoders on one core (OpenBLAS at 1 thread), each beside a
  * plain sgemm timed call by call in the same run:
  *   act    im_model_act for k = 32 environments of uint8 frames (what an

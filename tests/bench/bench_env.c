@@ -1,3 +1,4 @@
+// SPDX-License-Identifier: Apache-2.0
 /* Environment stepping speed: steps per second on one core for each
  * built-in environment, through the single-environment interface, the
  * vectorised one (batched kernel) and the vectorised per-env reference

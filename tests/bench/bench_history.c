@@ -1,3 +1,4 @@
+// SPDX-License-Identifier: Apache-2.0
 /* The dashboard's history (learner/history.h) at full size: what a row
  * costs the learner's main thread (im_history_push, the mean over 200000
  * rows, halvings included), how long a page view

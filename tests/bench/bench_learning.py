@@ -1,4 +1,5 @@
 #!/usr/bin/env python3
+# SPDX-License-Identifier: Apache-2.0
 """Learning benchmark (issue 13): how many environment frames the learner
 needs to reach each built-in task's bar, at default flags and with the
 shipped preset (presets/<task>.env), on this machine.

@@ -1,4 +1,5 @@
 #!/usr/bin/env python3
+# SPDX-License-Identifier: Apache-2.0
 """MinAtar learning benchmark (issue 11): IMPALA with the `minatar` encoder
 on each of the five games, 2 local spawned actors, N seeds, a frame budget.
 

@@ -1,3 +1,4 @@
+// SPDX-License-Identifier: Apache-2.0
 /* Model timings: the learning forward + backward over T+1 = 81 steps by
  * B = 32 unrolls for MLP 2x64, 2x512 and the LSTM core at 256, the acting
  * step for k = 32 environments at 2x64, and a plain sgemm of the dominant

@@ -1,3 +1,4 @@
+// SPDX-License-Identifier: Apache-2.0
 /* The Python-environment bridge's speed: steps per second of the pure-Python
  * CartPole (tests/env/pycartpole.py) through the bridge (one im_env, and a
  * vecenv of K as an actor runs it) beside the same class stepped by a

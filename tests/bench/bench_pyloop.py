@@ -1,3 +1,4 @@
+# SPDX-License-Identifier: Apache-2.0
 """The Python side of bench_pyenv: the same environments stepped by a plain
 Python loop (the baseline the bridge is measured against), and a null
 environment whose step does nothing but return a ready-made tuple (so a

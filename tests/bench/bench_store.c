@@ -1,3 +1,4 @@
+// SPDX-License-Identifier: Apache-2.0
 /* The learner's path from an encoded Trajectory to the update's batch:
  * decode, store, take (time-major batch), per unroll, for three shapes of
  * run (CartPole-like float32 vectors, MinAtar-like 10x10x4 uint8 grids,

@@ -1,3 +1,4 @@
+// SPDX-License-Identifier: Apache-2.0
 /* Raw transport: Trajectory-sized messages PUSHed by one process and PULLed
  * by another over TCP loopback, with the sockets' production options
  * (im_transport_defaults: PUSH hwm 8 and immediate, PULL hwm 64), the

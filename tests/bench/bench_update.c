@@ -1,3 +1,4 @@
+// SPDX-License-Identifier: Apache-2.0
 /* The full learner update (common/learn/update.h: im_update_compute +
  * im_update_apply = forward over T+1 by B, bootstrap values of truncated
  * steps, V-trace, loss, backward, global-norm clipping, RMSprop) in samples

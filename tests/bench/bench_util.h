@@ -1,3 +1,4 @@
+// SPDX-License-Identifier: Apache-2.0
 /* Helpers shared by the benchmark programs: a monotonic clock, medians of
  * repeated timings with warm-up and a time bound, random buffers, the
  * matrix-product FLOP count of one learning forward + backward, and a

@@ -1,4 +1,5 @@
 #!/usr/bin/env python3
+# SPDX-License-Identifier: Apache-2.0
 """The learner update, ours against PyTorch, side by side in one run.
 
 Runs the C benchmark (bench_update) and the PyTorch script

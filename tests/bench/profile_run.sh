@@ -1,4 +1,5 @@
 #!/bin/bash
+# SPDX-License-Identifier: Apache-2.0
 # Where a training run's CPU goes (issue 11): starts impala-learner with a
 # preset and 2 spawned actors on loopback, waits WARM seconds, then over
 # SECONDS measures the frames the learner consumed (/status) and the CPU

@@ -1,4 +1,5 @@
 #!/usr/bin/env python3
+# SPDX-License-Identifier: Apache-2.0
 """Soak benchmark (issue 14): many actors against one learner for a long
 time, with actors killed and started at random; does the learner's memory
 stay flat, and is every unroll accounted for?

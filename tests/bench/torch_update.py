@@ -1,4 +1,5 @@
 #!/usr/bin/python3
+# SPDX-License-Identifier: Apache-2.0
 """PyTorch side of bench_update: the same learner update (forward over T+1 by
 B, V-trace, loss, backward, gradient clipping, RMSprop) on the same shapes as
 the C benchmark, float32 on the CPU.  Prints one JSON object on its last line:

@@ -1,3 +1,4 @@
+# SPDX-License-Identifier: Apache-2.0
 """Hosts made of Linux network namespaces, for the multi-host test.
 
 Topology (everything inside namespaces this module creates, so no traffic

@@ -1,3 +1,4 @@
+// SPDX-License-Identifier: Apache-2.0
 /* A test environment plugin whose steps take a fixed wall-clock time.
  *
  * The cluster tests need actors whose frame rate is set by the test, not by

@@ -1,4 +1,5 @@
 #!/usr/bin/env python3
+# SPDX-License-Identifier: Apache-2.0
 """Elastic actors: a running learner that was told no actor count takes
 actors as they come and go, on loopback.
 

@@ -1,4 +1,5 @@
 #!/usr/bin/env python3
+# SPDX-License-Identifier: Apache-2.0
 """Multi-host: a learner and two actor hosts in network namespaces joined
 by veth links through a bridge in the learner's namespace (netns.py), over
 real IP addresses (10.213.0.0/24, private, existing only inside the

@@ -1,3 +1,4 @@
+# SPDX-License-Identifier: Apache-2.0
 """Helpers shared by the cluster tests: the e2e harness imported by path,
 the paced environment plugin, rate sampling and log parsing."""
 import importlib.util

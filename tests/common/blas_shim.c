@@ -1,3 +1,4 @@
+// SPDX-License-Identifier: Apache-2.0
 /* LD_PRELOAD shim for tests/e2e/test_blas_core.py, standing for the
  * OpenBLAS builds this machine does not have:
  *

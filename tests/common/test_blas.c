@@ -1,3 +1,4 @@
+// SPDX-License-Identifier: Apache-2.0
 /* common/blas: the start-up decision for every kind of CPU, running core
  * and environment, and the sgemm self-test against OpenBLAS and against
  * deliberately broken products. */

@@ -1,3 +1,4 @@
+// SPDX-License-Identifier: Apache-2.0
 /* CURVE key files (common/curve.h): what a valid file is, and that every
  * way of getting one wrong is refused with a reason naming the file. */
 #include <setjmp.h>

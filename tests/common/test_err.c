@@ -1,3 +1,4 @@
+// SPDX-License-Identifier: Apache-2.0
 /* Every error code has a distinct name and a message. */
 #include <stdarg.h>
 #include <stddef.h>

@@ -1,3 +1,4 @@
+// SPDX-License-Identifier: Apache-2.0
 /* Flags: defaults, environment variables, command line precedence, and a
  * clear message for every kind of bad value. */
 #include <stdarg.h>

@@ -1,3 +1,4 @@
+// SPDX-License-Identifier: Apache-2.0
 /* The PRNG is deterministic under a seed, its split streams are independent
  * of each other and of the parent's consumption, and its distributions have
  * the right moments. */

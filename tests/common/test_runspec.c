@@ -1,3 +1,4 @@
+// SPDX-License-Identifier: Apache-2.0
 /* RunSpec <-> model spec: a spec built from a model describes that model
  * again (uint8 observations with their scale too), and sizes from the
  * network that would overflow, unknown dtypes and bad scales are

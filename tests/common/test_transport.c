@@ -1,3 +1,4 @@
+// SPDX-License-Identifier: Apache-2.0
 /* ZeroMQ helpers on loopback: endpoint derivation (table), options applied
  * as documented, PUSH/PULL delivery in order, PUB/SUB with CONFLATE keeping
  * only the newest message, an oversized message dropped by MAXMSGSIZE while

@@ -1,3 +1,4 @@
+// SPDX-License-Identifier: Apache-2.0
 /* Validation: a table of named bad trajectories, each refused with its own
  * reason after a real encode/decode, plus good ones accepted (float32
  * and uint8 observations, vectors and [H, W, C] frames: shape, dtype and

@@ -1,4 +1,5 @@
 #!/usr/bin/env python3
+# SPDX-License-Identifier: Apache-2.0
 """An independent reader of TensorBoard event files, for the tests: the
 TFRecord framing and CRC-32C here in plain Python, the Event messages
 decoded by Debian's python3-protobuf from a schema built below with

@@ -1,4 +1,5 @@
 #!/usr/bin/env python3
+# SPDX-License-Identifier: Apache-2.0
 """Takes a screenshot of the dashboard of a real run (for the README):
 
     IMPALA_BUILD=build python3 tests/dash/screenshot.py OUT.png SECONDS -- LEARNER ARGS...

@@ -1,4 +1,5 @@
 #!/usr/bin/env python3
+# SPDX-License-Identifier: Apache-2.0
 """The dashboard in a real browser: a learner with two spawned actors on
 loopback, its status page opened in headless Chromium (Debian's chromium
 and chromium-driver, driven by webdriver.py).

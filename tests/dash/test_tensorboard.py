@@ -1,4 +1,5 @@
 #!/usr/bin/env python3
+# SPDX-License-Identifier: Apache-2.0
 """TensorBoard event files of a real run, read by read_tfevents.py (our
 own framing and CRC-32C code, Debian's protobuf with TensorBoard's field
 numbers), not by the C code that wrote them:

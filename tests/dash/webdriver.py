@@ -1,3 +1,4 @@
+# SPDX-License-Identifier: Apache-2.0
 """A small W3C WebDriver client over HTTP (standard library only), enough
 to drive Debian's chromium through chromium-driver: start the driver on a
 free loopback port, open a headless session, navigate, run scripts, read

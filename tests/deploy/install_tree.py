@@ -1,3 +1,4 @@
+# SPDX-License-Identifier: Apache-2.0
 """Shared by the install and units tests: `meson install --destdir` of the
 build under test into a fresh directory, and where things landed."""
 import json

@@ -1,4 +1,5 @@
 #!/usr/bin/env python3
+# SPDX-License-Identifier: Apache-2.0
 """CURVE between real processes.  A learner with CURVE keys on loopback,
 then, while no authorised actor runs: an actor with valid keys that are
 not in the authorised-keys directory, a plaintext actor, and an actor that

@@ -1,4 +1,5 @@
 #!/usr/bin/env python3
+# SPDX-License-Identifier: Apache-2.0
 """`meson install` puts everything a deployment needs under the prefix: the
 three programs, the systemd units (in systemd's unit directory for the
 prefix, with ExecStart naming the installed programs), the example

@@ -1,4 +1,5 @@
 #!/usr/bin/env python3
+# SPDX-License-Identifier: Apache-2.0
 """The learner's /metrics passes `promtool check metrics` (the Prometheus
 project's own exposition-format checker and linter), both before any
 actor joined and while one trains, so every metric family is present.

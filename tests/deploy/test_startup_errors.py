@@ -1,4 +1,5 @@
 #!/usr/bin/env python3
+# SPDX-License-Identifier: Apache-2.0
 """Start-up errors of the security settings: each bad configuration stops
 impala-learner or impala-actor before it does anything, with exit status 2
 and a message that names the flag and the file.  And the loopback rule:

@@ -1,4 +1,5 @@
 #!/usr/bin/env python3
+# SPDX-License-Identifier: Apache-2.0
 """`systemd-analyze verify` accepts the installed units with no complaint at
 all, and `systemd-analyze security --offline=yes` rates each unit's
 exposure at 2.0 or better (lower is safer, 10 is an unprotected service);

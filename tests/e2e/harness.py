@@ -1,3 +1,4 @@
+# SPDX-License-Identifier: Apache-2.0
 """Helpers for tests that run impala-learner and impala-actor processes.
 
 Every process started here binds to loopback on free ports, is bounded in

@@ -1,4 +1,5 @@
 #!/usr/bin/env python3
+# SPDX-License-Identifier: Apache-2.0
 """A long run under LeakSanitizer (issue 14, defect 10): not a meson test
 (minutes long, and it needs a build with -Db_sanitize=address).
 

@@ -1,3 +1,4 @@
+# SPDX-License-Identifier: Apache-2.0
 """The protobuf wire format of proto/impala.proto, written by hand (python3
 standard library only), so the tests build exact messages, valid or broken,
 and read the learner's replies without protoc or the C code under test.

@@ -1,4 +1,5 @@
 #!/usr/bin/env python3
+# SPDX-License-Identifier: Apache-2.0
 """Actors come and go during a run.
 
 1. A SIGKILLed actor does not stop training: updates keep increasing on the

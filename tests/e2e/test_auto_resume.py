@@ -1,4 +1,5 @@
 #!/usr/bin/env python3
+# SPDX-License-Identifier: Apache-2.0
 """--auto-resume: a learner service that stops (here SIGTERM, as systemd's
 restart after a crash would find the last checkpoint) and starts again with
 the same flags continues its own run from its run directory's checkpoint:

@@ -1,4 +1,5 @@
 #!/usr/bin/env python3
+# SPDX-License-Identifier: Apache-2.0
 """Bad input at a live learner (issue 4, "Bad input").
 
 A learner runs with no actors, so it never updates.  Hand-built messages

@@ -1,4 +1,5 @@
 #!/usr/bin/env python3
+# SPDX-License-Identifier: Apache-2.0
 """The OpenBLAS core at start-up (common/blas.h), end to end, on the real
 programs and the machine's OpenBLAS.
 

@@ -1,4 +1,5 @@
 #!/usr/bin/env python3
+# SPDX-License-Identifier: Apache-2.0
 """A checkpoint's architecture comes from the checkpoint (learner/config_ckpt.h).
 
 A short run trains a network that differs from every default (Acrobot-v1,

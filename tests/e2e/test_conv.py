@@ -1,4 +1,5 @@
 #!/usr/bin/env python3
+# SPDX-License-Identifier: Apache-2.0
 """The image encoders between real processes: a learner with two spawned
 actors trains `--encoder auto` on the example grid plugin ([8, 8, 2] uint8
 frames, obs_scale 1/255; auto picks minatar, the frames being under 36

@@ -1,4 +1,5 @@
 #!/usr/bin/env python3
+# SPDX-License-Identifier: Apache-2.0
 """The actors' temporally extended exploration (--explore-eps,
 --explore-hold) between real processes:
 

@@ -1,4 +1,5 @@
 #!/usr/bin/env python3
+# SPDX-License-Identifier: Apache-2.0
 """Bad flags and configuration end both programs before they start: exit
 status 2 and a one-line message naming the flag (or file) and why.  Also the
 verbs that do not train: `describe` prints the architecture and parameter

@@ -1,4 +1,5 @@
 #!/usr/bin/env python3
+# SPDX-License-Identifier: Apache-2.0
 """The real impala-actor against a fake learner: a ROUTER socket speaking
 the handshake through Debian's python3-zmq (issue 14).  What an actor does
 with a learner's refusals:

@@ -1,4 +1,5 @@
 #!/usr/bin/env python3
+# SPDX-License-Identifier: Apache-2.0
 """A hostile peer against a live learner (issue 14, "Checks that keep it
 fixed").
 

@@ -1,4 +1,5 @@
 #!/usr/bin/env python3
+# SPDX-License-Identifier: Apache-2.0
 """Acrobot-v1 learns at default flags (issue 13): `impala-learner --env
 Acrobot-v1 --spawn-actors 2` (plus loopback ports and a log directory)
 brings the mean return of the last 100 episodes above -200 within 2M

@@ -1,4 +1,5 @@
 #!/usr/bin/env python3
+# SPDX-License-Identifier: Apache-2.0
 """MinAtar Breakout learns with the conv path (issue 11): `impala-learner
 --config presets/minatar-breakout.env --spawn-actors 2 --seed 1
 --target-return 3` (plus loopback ports and a log directory) brings the mean

@@ -1,4 +1,5 @@
 #!/usr/bin/env python3
+# SPDX-License-Identifier: Apache-2.0
 """Text that arrives from the network cannot forge or garble the learner's
 log: a Hello's host and environment name and a Goodbye's reason are logged
 with their control characters (newline, carriage return, escape) replaced,

@@ -1,4 +1,5 @@
 #!/usr/bin/env python3
+# SPDX-License-Identifier: Apache-2.0
 """The LSTM core and a Box action space each train end to end.
 
 - CartPole-v1 with --use-lstm: the mean return of the last 100 episodes

@@ -1,4 +1,5 @@
 #!/usr/bin/env python3
+# SPDX-License-Identifier: Apache-2.0
 """Observation normalisation (--obs-norm) between real processes:
 
 - a learner with two spawned actors trains MountainCar-v0 for 100k frames

@@ -1,4 +1,5 @@
 #!/usr/bin/env python3
+# SPDX-License-Identifier: Apache-2.0
 """Python environments between real processes (PYTHONPATH holds tests/env
 and examples/python; meson sets it):
 

@@ -1,4 +1,5 @@
 #!/usr/bin/env python3
+# SPDX-License-Identifier: Apache-2.0
 """A learner killed (SIGKILL) and restarted at once with --auto-resume on
 the same ports, while its actors keep running (issue 14: they kept pushing
 without a new Hello, and the resumed learner reissued parameter versions

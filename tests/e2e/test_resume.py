@@ -1,4 +1,5 @@
 #!/usr/bin/env python3
+# SPDX-License-Identifier: Apache-2.0
 """A learner killed with SIGKILL and restarted with --init-model-path <its
 checkpoint> --resume on the same ports continues from that checkpoint:
 

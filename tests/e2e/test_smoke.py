@@ -1,4 +1,5 @@
 #!/usr/bin/env python3
+# SPDX-License-Identifier: Apache-2.0
 """Smoke test of the two programs together: a learner and one actor on
 loopback; the actor joins, its unrolls are used for updates, the status
 port shows it, and SIGTERM ends both cleanly with exit code 0."""

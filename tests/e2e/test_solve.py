@@ -1,4 +1,5 @@
 #!/usr/bin/env python3
+# SPDX-License-Identifier: Apache-2.0
 """A learner and two actors (separate processes on loopback) solve
 CartPole-v1: the mean return of the last 100 episodes reaches 475 within a
 fixed budget of 40M environment frames, for seeds 1, 2 and 3.

@@ -1,4 +1,5 @@
 #!/usr/bin/env python3
+# SPDX-License-Identifier: Apache-2.0
 """The status port and the per-run CSV under a running learner.
 
 - /status is JSON with one row per connected actor holding exactly id,

@@ -1,4 +1,5 @@
 #!/usr/bin/env python3
+# SPDX-License-Identifier: Apache-2.0
 """uint8 frames end to end with real processes: a learner with two spawned
 actors trains an MLP on the example grid plugin ([8, 8, 2] uint8 frames,
 obs_scale 1/255) on loopback until a short frame budget is spent; every

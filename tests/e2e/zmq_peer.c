@@ -1,3 +1,4 @@
+// SPDX-License-Identifier: Apache-2.0
 /* zmq_peer: a raw ZeroMQ peer for the end-to-end tests, so the Python tests
  * (standard library only) can put exact bytes on a learner's sockets.
  *

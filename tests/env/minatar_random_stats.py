@@ -1,4 +1,5 @@
 #!/usr/bin/env python3
+# SPDX-License-Identifier: Apache-2.0
 """Random-policy figures of MinAtar itself, for tests/env/test_minatar_stats.c.
 
 Plays EPISODES episodes of each MinAtar game with uniformly random actions

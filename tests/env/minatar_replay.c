@@ -1,3 +1,4 @@
+// SPDX-License-Identifier: Apache-2.0
 /* Replays a MinAtar record (tests/env/minatar_replay.py) through our game:
  * for every frame, MinAtar's state before it is loaded into our state, the
  * frame is stepped with sticky actions off, and our observation, reward

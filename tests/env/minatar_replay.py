@@ -1,4 +1,5 @@
 #!/usr/bin/env python3
+# SPDX-License-Identifier: Apache-2.0
 """Frame-by-frame record of a MinAtar game, for tests/env/minatar_replay.c.
 
 Plays FRAMES frames of one MinAtar 1.0.15 game (sticky actions off: the

@@ -1,3 +1,4 @@
+// SPDX-License-Identifier: Apache-2.0
 /* The runner of the MinAtar scenario tests (test_minatar_<game>.c): each
  * file is a table of hand-built scenarios with the exact next observation,
  * reward and termination worked out from MinAtar 1.0.15's rules (the

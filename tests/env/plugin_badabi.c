@@ -1,3 +1,4 @@
+// SPDX-License-Identifier: Apache-2.0
 /* A broken plugin for the loader's tests: built for a future ABI version.
  * The loader must refuse it after asking the version, without reading the
  * table (whose layout it would not know). */

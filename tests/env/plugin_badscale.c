@@ -1,3 +1,4 @@
+// SPDX-License-Identifier: Apache-2.0
 /* A broken plugin for the loader's tests: right ABI version, but its
  * table says its uint8 frames have scale -1.  Refused with IM_EPLUGIN. */
 #include <stddef.h>

@@ -1,3 +1,4 @@
+// SPDX-License-Identifier: Apache-2.0
 /* A broken plugin for the loader's tests: right ABI version and every
  * function, but its table asks for Discrete(2^31 - 1), an absurd action
  * count that no model can be built for.  Refused with IM_EPLUGIN. */

@@ -1,3 +1,4 @@
+// SPDX-License-Identifier: Apache-2.0
 /* The functions of the broken test plugins (plugin_badtable.c,
  * plugin_hugeact.c, plugin_badscale.c).  The loader refuses those
  * libraries on reading their tables, so none of these runs; they exist

@@ -1,3 +1,4 @@
+// SPDX-License-Identifier: Apache-2.0
 /* A plugin built against ABI version 1, before obs_scale existed: its
  * table is version 2's without the last field.  The loader must still
  * load it, read nothing past its struct_size, and give its uint8

@@ -1,3 +1,4 @@
+# SPDX-License-Identifier: Apache-2.0
 """Python environments that misbehave in one chosen way each, for the
 bridge's tests (tests/env/test_pyenv.c, tests/e2e/test_pyenv.py):
 

@@ -1,3 +1,4 @@
+# SPDX-License-Identifier: Apache-2.0
 """CartPole in pure Python with NumPy, from the standard equations (Barto,
 Sutton and Anderson 1983; Euler integration with tau = 0.02 s, as Gymnasium's
 CartPole-v1), written for impala's Python-bridge tests.  It imports nothing

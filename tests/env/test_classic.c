@@ -1,3 +1,4 @@
+// SPDX-License-Identifier: Apache-2.0
 /* The built-in environments step as Gymnasium's published equations say.
  *
  * Each case sets a chosen state, steps once, and compares with numbers

@@ -1,3 +1,4 @@
+// SPDX-License-Identifier: Apache-2.0
 /* The environment interface: the registry by name, Gymnasium's spaces and
  * time limits for each built-in, termination ends the episode, reset
  * distributions, determinism under a seed, and bad actions refused with

@@ -1,3 +1,4 @@
+// SPDX-License-Identifier: Apache-2.0
 /* The MinAtar classes through the environment interface: their spaces
  * (uint8 [10, 10, C] in MinAtar's channel counts, scale 1, six actions or
  * the minimal set), the options on the name and their errors, and the

@@ -1,3 +1,4 @@
+// SPDX-License-Identifier: Apache-2.0
 /* MinAtar Seaquest frame by frame: hand-built scenarios with the exact next
  * observation (runner and conventions: minatar_scenario.h). */
 #include "minatar_scenario.h"

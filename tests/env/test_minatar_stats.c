@@ -1,3 +1,4 @@
+// SPDX-License-Identifier: Apache-2.0
 /* The MinAtar games under a uniformly random policy match MinAtar itself.
  *
  * Each case plays 1,000 episodes of MinAtar/NAME-v0 (six actions, sticky

@@ -1,3 +1,4 @@
+// SPDX-License-Identifier: Apache-2.0
 /* Environment plugins: the example corridor plugin loads by path, has the
  * spaces it declares (uint8 observations handed out as bytes, with their
  * scale), steps, takes arguments, truncates at its limit through the

@@ -1,3 +1,4 @@
+// SPDX-License-Identifier: Apache-2.0
 /* Python environments (py:, gym:) through the bridge:
  *   - a pure-Python CartPole (tests/env/pycartpole.py) stepped side by side
  *     with the built-in CartPole-v1 from the same states gives the same

@@ -1,3 +1,4 @@
+// SPDX-License-Identifier: Apache-2.0
 /* The vecenv contract the actor and learner rely on: env i runs on stream
  * i of the parent rng; after each step reward and flags are those of the
  * step, a finished env hands back its TRUE final observation, return and

@@ -1,3 +1,4 @@
+// SPDX-License-Identifier: Apache-2.0
 /* The entry point every fuzz target defines (libFuzzer's), and what the
  * replay driver (replay.c) calls for each corpus file.  A target must not
  * keep a pointer to data, leak, or print; it returns 0 for every input. */

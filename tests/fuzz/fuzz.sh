@@ -1,4 +1,5 @@
 #!/usr/bin/env bash
+# SPDX-License-Identifier: Apache-2.0
 # Fuzzes one target for a given time with libFuzzer, then merges what it
 # found into the committed corpus: only inputs that add coverage are
 # added.  See tests/fuzz/README.md.

@@ -1,3 +1,4 @@
+// SPDX-License-Identifier: Apache-2.0
 /* The checkpoint reader (common/learn/ckpt.c) on a file's bytes: open and
  * validate; then everything the learner does with an opened file: list
  * the tensors, read metadata as strings and numbers, and load into a small

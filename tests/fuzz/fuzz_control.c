@@ -1,3 +1,4 @@
+// SPDX-License-Identifier: Apache-2.0
 /* A Control message from either side of the handshake: a Hello or Goodbye
  * as the learner's ROUTER takes it (1 MiB bound), a Welcome as the actor
  * takes it: the run spec checked and turned into a model spec, and its

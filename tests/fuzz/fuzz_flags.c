@@ -1,3 +1,4 @@
+// SPDX-License-Identifier: Apache-2.0
 /* The learner's configuration from the command line and from IMPALA_*
  * environment variables (what systemd's EnvironmentFile= sets from
  * deploy/env/learner.env): the input's lines are either "IMPALA_NAME=value"

@@ -1,3 +1,4 @@
+// SPDX-License-Identifier: Apache-2.0
 /* The status port's request parsing (learner/http.c) as the server drives
  * it: bytes arrive into an 8 KiB head buffer; a NUL byte or a head without
  * its blank line within the limit is refused; a complete head is parsed in

@@ -1,3 +1,4 @@
+// SPDX-License-Identifier: Apache-2.0
 /* The JSON reader behind the checkpoint header (common/learn/json.c):
  * parse, then walk the whole tree reading every node as the checkpoint
  * reader would, and look a few keys up. */

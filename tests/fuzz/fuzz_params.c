@@ -1,3 +1,4 @@
+// SPDX-License-Identifier: Apache-2.0
 /* A Params broadcast as an actor takes it from its SUB socket: decoded
  * under the wire's bound, then validated for the actor's run and model
  * size, and for the count the message itself claims (so the CRC-32C and

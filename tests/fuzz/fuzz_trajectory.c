@@ -1,3 +1,4 @@
+// SPDX-License-Identifier: Apache-2.0
 /* A Trajectory as the learner's receiver takes it from the PULL socket:
  * decoded under the run's size bound, then validated against three runs
  * (a vector observation with Discrete actions, a Box action space with an

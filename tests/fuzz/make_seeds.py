@@ -1,4 +1,5 @@
 #!/usr/bin/env python3
+# SPDX-License-Identifier: Apache-2.0
 """Writes the seed inputs of the fuzz corpora (tests/fuzz/corpus/<target>/)
 from messages and files the project itself produces, plus the shapes of
 the inputs that broke or nearly broke it (issue 14): a Welcome and its

@@ -1,3 +1,4 @@
+// SPDX-License-Identifier: Apache-2.0
 /* replay: feeds each file of the given corpus directories (or files) to
  * the target's LLVMFuzzerTestOneInput, in name order, so that the corpus
  * runs as an ordinary test under gcc, plain or with ASan+UBSan.  A crash

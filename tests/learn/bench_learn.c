@@ -1,3 +1,4 @@
+// SPDX-License-Identifier: Apache-2.0
 /* Costs of the learning rule next to the network: V-trace and the loss at
  * T = 80, B = 32 (forward and backward of the loss in one call), the
  * actor's sampling for k = 32 environments, and one optimiser step over a

@@ -1,3 +1,4 @@
+// SPDX-License-Identifier: Apache-2.0
 /* Naive double-precision references for the learning-rule tests, written
  * straight from the formulas (DESIGN.md section 3), sharing no code with
  * common/learn.  V-trace here uses the explicit sum

@@ -1,4 +1,5 @@
 #!/usr/bin/env python3
+# SPDX-License-Identifier: Apache-2.0
 """Independent reader of a safetensors checkpoint (python3 standard library
 only: json and struct), used by tests/learn/test_ckpt.c as a cross-check of
 the C writer.

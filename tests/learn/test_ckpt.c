@@ -1,3 +1,4 @@
+// SPDX-License-Identifier: Apache-2.0
 /* Checkpoints: a bit-exact round trip with metadata; atomic replacement
  * leaves no temporary files; a file of another architecture is refused
  * naming the first mismatch and leaves the arenas untouched; every

@@ -1,3 +1,4 @@
+// SPDX-License-Identifier: Apache-2.0
 /* The policy distributions: log-probabilities and entropies equal the hand
  * formulas (in double), gradients equal central finite differences, and
  * sampling follows the distribution it samples. */

@@ -1,3 +1,4 @@
+// SPDX-License-Identifier: Apache-2.0
 /* The JSON reader accepts what RFC 8259 allows (as far as safetensors
  * headers need), refuses the rest with an offset, and round-trips what the
  * writer escapes. */

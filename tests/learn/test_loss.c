@@ -1,3 +1,4 @@
+// SPDX-License-Identifier: Apache-2.0
 /* The whole loss: its three terms, mean entropy and V-trace outputs equal a
  * naive double-precision implementation, and its gradients w.r.t. logits,
  * Gaussian mean, log-std and baselines equal central finite differences of

@@ -1,3 +1,4 @@
+// SPDX-License-Identifier: Apache-2.0
 /* Observation normalisation (nn/obsnorm.h, learn/obsnorm.h): the running
  * statistics against a naive two-pass computation over every row seen so
  * far (named cases, numerically hard ones included), the update on a

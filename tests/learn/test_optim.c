@@ -1,3 +1,4 @@
+// SPDX-License-Identifier: Apache-2.0
 /* Optimisers follow PyTorch's documented updates (re-implemented here in
  * double from the torch.optim docs) over several steps; eps sits outside the
  * square root; the fast loops match the naive ones; gradient clipping and

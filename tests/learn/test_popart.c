@@ -1,3 +1,4 @@
+// SPDX-License-Identifier: Apache-2.0
 /* PopArt (learn/popart.h): the statistics' update against a double
  * computation, the step size schedule, the sigma clamp, the rescale that
  * preserves a linear layer's unnormalised output, the model's PopArt head

@@ -1,3 +1,4 @@
+// SPDX-License-Identifier: Apache-2.0
 /* V-trace equals the naive double-precision explicit sum on random inputs
  * with terminal and truncated steps and importance ratios far from 1, for
  * several clipping settings, and handles truncation and termination as the

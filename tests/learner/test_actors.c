@@ -1,3 +1,4 @@
+// SPDX-License-Identifier: Apache-2.0
 /* The learner's table of connected actors (learner/actors.c): rows made by
  * Hello and by unrolls, Goodbye and the silence timeout removing them, the
  * count the status gauge shows, and the unroll_seq check that makes lost

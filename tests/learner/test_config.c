@@ -1,3 +1,4 @@
+// SPDX-License-Identifier: Apache-2.0
 /* The learner's configuration: --config FILE (IMPALA_*=value lines, as a
  * systemd EnvironmentFile) with its precedence under the environment and
  * the command line, its refusals, and the defaults that depend on the

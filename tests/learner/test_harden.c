@@ -1,3 +1,4 @@
+// SPDX-License-Identifier: Apache-2.0
 /* A live learner (CartPole, an MLP, free loopback ports) against the
  * defects of issue 14 that need the whole service: the status port's
  * first answer, the final summary, the temporary files of an interrupted

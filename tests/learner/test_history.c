@@ -1,3 +1,4 @@
+// SPDX-License-Identifier: Apache-2.0
 /* The dashboard's data: the table of logged scalars, the /history query
  * parser (a table of accepted and refused query strings), the history
  * ring against a reference of what decimation must keep, the evaluation

@@ -1,3 +1,4 @@
+// SPDX-License-Identifier: Apache-2.0
 /* learner/procstat: each figure moves by what the test does to this very
  * process: a pipe adds two descriptors and no socket, a socket pair adds
  * two of each, and touching 64 MiB adds about that much resident memory. */

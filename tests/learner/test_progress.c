@@ -1,3 +1,4 @@
+// SPDX-License-Identifier: Apache-2.0
 /* learner/progress.c: the window of the last episodes' returns and
  * lengths, the last update's terms, NaN means before the first episode,
  * the fields it leaves alone, and concurrent writers. */

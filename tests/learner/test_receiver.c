@@ -1,3 +1,4 @@
+// SPDX-License-Identifier: Apache-2.0
 /* The receiver on a live loopback PULL socket: bad messages (garbage,
  * oversized, foreign run, NaN, bad action, unknown actor, too old) are each
  * counted under their own reason and reported, good ones reach the store

@@ -1,3 +1,4 @@
+// SPDX-License-Identifier: Apache-2.0
 /* The learner when one of its threads cannot be created: im_learner_run()
  * must fail, and every thread it did start (receiver, handshake,
  * publisher, learners) must have ended by the time it returns, so that

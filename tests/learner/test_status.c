@@ -1,3 +1,4 @@
+// SPDX-License-Identifier: Apache-2.0
 /* The status server on a free loopback port, driven by a raw socket client:
  * each endpoint's status and content, JSON that parses, metrics that parse
  * as Prometheus text exposition, 404/400/405 for unknown paths, malformed

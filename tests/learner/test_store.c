@@ -1,3 +1,4 @@
+// SPDX-License-Identifier: Apache-2.0
 /* The store and batcher: capacity bound, blocking when full and waking on
  * take, FIFO order, time-major batch layout with prev_action, prev_reward
  * and reset derived from the done flags, bootstrap rows for truncated

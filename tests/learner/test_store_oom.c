@@ -1,3 +1,4 @@
+// SPDX-License-Identifier: Apache-2.0
 /* The store when memory runs out while it is being built (issue 14,
  * defect 3: "--num-storages 1000000" under a memory limit ended in a double
  * free).  malloc is wrapped (-Wl,--wrap=malloc reaches the calls in the

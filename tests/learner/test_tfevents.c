@@ -1,3 +1,4 @@
+// SPDX-License-Identifier: Apache-2.0
 /* TFRecord framing and TensorBoard event files: the framing byte for byte
  * (length, masked CRC-32C of it, data, masked CRC-32C of the data), a scan
  * that tells valid, torn and damaged files apart, and the event file's

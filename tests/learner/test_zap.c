@@ -1,3 +1,4 @@
+// SPDX-License-Identifier: Apache-2.0
 /* The learner's ZAP handler (learner/zap.h) against real CURVE sockets:
  * only keys in the directory get in, the directory is reread while the
  * handler runs (a key added lets its client in, a key removed keeps it

@@ -1,3 +1,4 @@
+// SPDX-License-Identifier: Apache-2.0
 /* Helpers shared by the nn tests: random tensors and a finite-difference
  * gradient check.
  *

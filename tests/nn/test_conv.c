@@ -1,3 +1,4 @@
+// SPDX-License-Identifier: Apache-2.0
 /* The image kernels (common/nn/conv.h): the fast Conv2d, max-pool and
  * residual add equal their naive twins on a table of shapes (odd sizes,
  * stride > 1, padding, batch 1, several chunks, uint8 input, ReLU read,

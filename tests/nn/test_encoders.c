@@ -1,3 +1,4 @@
+// SPDX-License-Identifier: Apache-2.0
 /* The image encoders (minatar, nature, impala) inside the whole model:
  * PyTorch names and shapes, gradients of the whole model by finite
  * differences with and without LSTM, acting equals learning, chunking

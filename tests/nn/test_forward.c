@@ -1,3 +1,4 @@
+// SPDX-License-Identifier: Apache-2.0
 /* The model's forward and backward: whole-model gradients by finite
  * differences (MLP and LSTM, Discrete and Box), acting equals learning,
  * the extra bootstrap rows equal what the learning forward gives for that

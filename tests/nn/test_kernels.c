@@ -1,3 +1,4 @@
+// SPDX-License-Identifier: Apache-2.0
 /* The nn kernels: each fast kernel equals its naive twin, and each backward
  * is the gradient of its forward (finite differences, see gradcheck.h). */
 #include <stdarg.h>

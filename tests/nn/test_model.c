@@ -1,3 +1,4 @@
+// SPDX-License-Identifier: Apache-2.0
 /* The actor-critic model: layout and names, initialisation, whole-model
  * gradients by finite differences, acting versus learning forward, the
  * extra bootstrap rows, describe, and error paths. */

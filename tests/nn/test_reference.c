@@ -1,3 +1,4 @@
+// SPDX-License-Identifier: Apache-2.0
 /* The model against PyTorch: tests/reference/<case>.safetensors (written by
  * tests/reference/make_reference.py in float64 from float32-exact weights
  * and inputs) holds a network's parameters, a batch, the policy outputs and

@@ -1,3 +1,4 @@
+// SPDX-License-Identifier: Apache-2.0
 #include "env/env.h"
 #include "nn/model.h"
 

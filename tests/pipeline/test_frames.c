@@ -1,3 +1,4 @@
+// SPDX-License-Identifier: Apache-2.0
 /* uint8 frames end to end, without sockets: every byte of every frame the
  * environment wrote arrives in the learner's batch unchanged.
  *

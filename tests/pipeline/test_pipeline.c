@@ -1,3 +1,4 @@
+// SPDX-License-Identifier: Apache-2.0
 /* The actor's and the learner's halves agree: an unroll acted by the
  * actor's rollout, encoded, decoded, validated, stored and batched, is
  * evaluated by the learner's forward (at the same parameters) to exactly

@@ -1,3 +1,4 @@
+// SPDX-License-Identifier: Apache-2.0
 /* Every wire message survives encode/decode unchanged; truncated, garbage
  * and oversized buffers are refused with the right code. */
 #include <stdarg.h>

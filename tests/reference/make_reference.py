@@ -1,4 +1,5 @@
 #!/usr/bin/python3
+# SPDX-License-Identifier: Apache-2.0
 """PyTorch reference for the learner update (issue 3).
 
 Builds, for each case, the same network the C code builds (names and shapes

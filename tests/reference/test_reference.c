@@ -1,3 +1,4 @@
+// SPDX-License-Identifier: Apache-2.0
 /* The learner update against PyTorch: tests/reference/make_reference.py
  * builds the same network in torch (float64), runs the same batch and dumps
  * the V-trace targets, the loss terms, every gradient, the norm and the

@@ -1,3 +1,4 @@
+# SPDX-License-Identifier: Apache-2.0
 """The image encoders as torch.nn modules, named as common/nn names them
 (common/nn/encoder_conv.c): the one definition that the reference dumps
 (make_reference.py) and the PyTorch side of the update benchmark

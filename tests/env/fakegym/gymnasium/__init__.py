@@ -1,3 +1,4 @@
+# SPDX-License-Identifier: Apache-2.0
 """A stand-in for Gymnasium (which Debian 12 does not package), so that the
 tests can check what impala does with gym:ID: it calls gymnasium.make(ID,
 **kwargs).  Only CartPole-v1 is registered, as the Python CartPole of
