@@ -103,7 +103,7 @@ static int fits(const Impala__Trajectory *t, const im_run_dims *d)
 	size_t n_trunc = 0;
 	if (!t || t->num_steps != d->T || !t->obs || !t->actions ||
 	    t->truncated.len != T || t->terminated.len != T)
-		return 4096 + (size_t)d->T * 100;
+		return 0;
 	for (size_t i = 0; i < T; i++)
 		n_trunc += t->truncated.data[i] != 0;
 	size_t final_len = t->final_obs ? t->final_obs->data.len : 0;

@@ -424,6 +424,18 @@ static void test_refuses_misfits(void **state)
 	tb_finish(a, &d, 1, 0);
 	a->t.rewards.len = 4;
 	assert_int_equal(im_store_put(s, &a->t, 0), IM_ESHAPE);
+	/* Each early refusal: a step count other than T, no observations,
+	 * flags of another length. */
+	tb_finish(a, &d, 1, 0);
+	a->t.num_steps -= 1;
+	assert_int_equal(im_store_put(s, &a->t, 0), IM_ESHAPE);
+	tb_finish(a, &d, 1, 0);
+	Impala__Tensor *obs = a->t.obs;
+	a->t.obs = NULL;
+	assert_int_equal(im_store_put(s, &a->t, 0), IM_ESHAPE);
+	a->t.obs = obs;
+	a->t.truncated.len -= 1;
+	assert_int_equal(im_store_put(s, &a->t, 0), IM_ESHAPE);
 	im_batch *b = NULL;
 	assert_int_equal(im_batch_new(&b, &d, 3), IM_OK);
 	assert_int_equal(im_store_take(s, b, 0), IM_EINVAL);
