@@ -196,7 +196,7 @@ static void test_defaults_by_observation(void **state)
 	assert_true(c.lr == 0.001 && c.ent_coef == 0.003);
 	assert_int_equal(c.max_policy_lag, 20);
 	assert_int_equal(c.popart, 1);
-	/* Measured to break Acrobot (README): off for every kind. */
+	/* Measured to break Acrobot (README): off for Discrete actions. */
 	assert_int_equal(c.obs_norm, 0);
 	assert_true(c.explore_eps == 0.0 && c.explore_hold == 20.0);
 	/* A flag given keeps its value; the others still follow the kind. */
@@ -206,6 +206,20 @@ static void test_defaults_by_observation(void **state)
 	assert_int_equal(c.num_steps, 80);
 	assert_true(c.ent_coef == 0.01);
 	assert_int_equal(c.batch_size, 8);
+	/* Vector observations with Box actions: obs-norm on (measured to
+	 * make Pendulum's default runs reliable, README), unless a flag says
+	 * otherwise. */
+	char *box[] = {"impala-learner", "--env", "Pendulum-v1"};
+	assert_int_equal(parse(&c, 3, box, err), IM_OK);
+	assert_int_equal(c.obs_norm, 1);
+	assert_int_equal(c.num_steps, 20);
+	char *boxoff[] = {"impala-learner", "--env", "Pendulum-v1", "--no-obs-norm"};
+	assert_int_equal(parse(&c, 4, boxoff, err), IM_OK);
+	assert_int_equal(c.obs_norm, 0);
+	setenv("IMPALA_OBS_NORM", "0", 1);
+	assert_int_equal(parse(&c, 3, box, err), IM_OK);
+	assert_int_equal(c.obs_norm, 0);
+	unsetenv("IMPALA_OBS_NORM");
 	/* No environment to look at: rllte's values. */
 	char *unk[] = {"impala-learner", "--env", "NoSuchEnv-v0"};
 	assert_int_equal(parse(&c, 3, unk, err), IM_OK);
