@@ -23,7 +23,13 @@ KEYGEN = os.path.join(BUILD, "deploy", "impala-keygen")
 SMALL = ["--env", "CartPole-v1", "--hidden-dim", "32", "--feature-dim", "32",
          "--num-steps", "20", "--batch-size", "4", "--num-storages", "16",
          "--num-learners", "1", "--eval-interval", "0", "--save-interval", "0",
-         "--num-train-steps", "1000000000000"]
+         "--num-train-steps", "1000000000000",
+         # This test is about who gets in, not about staleness.  On a fast
+         # machine one CartPole actor drives the learner to ~6,000 updates
+         # a second, and with the default lag bound (20 updates) a loaded
+         # newcomer's unrolls can all be dropped as stale: CI once saw
+         # actor 21 admitted but with 0 unrolls accepted for 30 s.
+         "--max-policy-lag", "0"]
 
 
 def keygen(d, name):
@@ -91,8 +97,14 @@ def main():
 
         # Authorising the refused key needs no restart of anything.
         shutil.copy(os.path.join(keys, "bad.pub"), auth)
-        st = c.wait_for(lambda s: any(a["id"] == 21 and a["unrolls"] > 0 for a in s["actors"]),
-                        30, "actor 21 to join once its key is authorised")
+        try:
+            st = c.wait_for(lambda s: any(a["id"] == 21 and a["unrolls"] > 0
+                                          for a in s["actors"]),
+                            30, "actor 21 to join once its key is authorised")
+        except AssertionError:
+            print("actors:", c.status()["actors"], "\nactor 21's log:\n",
+                  bad.text()[-3000:], file=sys.stderr)
+            raise
         assert not any(a["id"] in (22, 23) for a in st["actors"]), st["actors"]
 
         # Revoked: a new connection with that key is refused again.
