@@ -33,8 +33,10 @@ static void reject(im_receiver *r, im_reject why, uint64_t actor,
 	count(&r->st.dropped[why], 1);
 }
 
-/* Reserves a slot, waiting while the store is full; IM_ECANCELED once
- * stopping. */
+/* Reserves a slot; IM_ECANCELED once stopping.  The store keeps one slot
+ * more than its queue holds, so this waits only while a learner thread
+ * copies a batch out of the slots it holds (store.h): never for an update,
+ * never long enough for ZeroMQ's queues to fill. */
 static int reserve_waiting(im_receiver *r, im_store_slot **slot)
 {
 	int rc;

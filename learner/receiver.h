@@ -4,10 +4,14 @@
  * against the run, counts every rejection under its reason (and gives the
  * slot back), and queues accepted unrolls in the store.
  *
- * Backpressure: when the store is full the thread waits in
- * im_store_reserve() (re-checking its stop flag every poll_ms), stops
- * reading the socket, and ZeroMQ's high-water marks push the wait back to
- * the actors' sends.
+ * The input never stalls (issue 14): the store always has a slot for the
+ * next message, and a valid unroll committed to a full store evicts the
+ * oldest queued one (store.h), so the thread never waits for the learner
+ * and keeps reading its socket whatever the store's state.  (It used to
+ * wait for room, and ZeroMQ then stopped reading the connections: a peer
+ * speaking raw ZMTP could abort the learner through a libzmq 4.3.4
+ * assertion, common/transport.h; tests/learner/test_stall.c.)  The actors
+ * pace themselves instead (actor/flow.h).
  *
  * Size limits: the receiver refuses as "oversized" any message larger than
  * im_validate_max_trajectory_bytes() for the run (counted); the socket's

@@ -51,7 +51,8 @@ void im_learner_snapshot(im_learner *l, im_status_snapshot *s)
 	s->store_depth = ss.depth;
 	s->store_capacity = ss.capacity;
 	s->unrolls_batched = ss.taken;
-	s->unrolls_evicted = ss.dropped_lag;
+	s->unrolls_evicted = ss.dropped_lag + ss.evicted_full;
+	s->unrolls_evicted_full = ss.evicted_full;
 	im_receiver_stats rs = {0};
 	if (l->receiver)
 		im_receiver_get_stats(l->receiver, &rs);

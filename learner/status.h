@@ -75,13 +75,15 @@ typedef struct im_status_snapshot {
 	/* The unroll ledger: every unroll an actor sent is either accepted
 	 * (unrolls_received) or rejected at receipt (dropped, by reason); every
 	 * accepted one is then either handed to a learner thread
-	 * (unrolls_batched), evicted from the store as older than
-	 * --max-policy-lag (unrolls_evicted), or still in the store
+	 * (unrolls_batched), evicted from the store (unrolls_evicted: as
+	 * older than --max-policy-lag, or as the oldest when a newcomer found
+	 * the store full, unrolls_evicted_full), or still in the store
 	 * (store_depth):  received = batched + evicted + store_depth. */
-	uint64_t unrolls_received; /* accepted into the store */
-	uint64_t unrolls_batched;  /* taken from the store for an update */
-	uint64_t unrolls_evicted;  /* left the store unused, too stale */
-	uint64_t auth_refused;     /* CURVE connections refused (ZAP) */
+	uint64_t unrolls_received;     /* accepted into the store */
+	uint64_t unrolls_batched;      /* taken from the store for an update */
+	uint64_t unrolls_evicted;      /* left the store unused (both reasons) */
+	uint64_t unrolls_evicted_full; /* of which: oldest, store full */
+	uint64_t auth_refused;         /* CURVE connections refused (ZAP) */
 	/* Faults in the actors' unroll_seq streams (learner/actors.h):
 	 * numbers skipped, and unrolls repeated or out of order. */
 	uint64_t unroll_seq_gaps;

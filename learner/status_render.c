@@ -95,6 +95,7 @@ static void json_learning(im_text *b, const im_status_snapshot *s)
 	json_key_u64(b, "unrolls_received", s->unrolls_received);
 	json_key_u64(b, "unrolls_batched", s->unrolls_batched);
 	json_key_u64(b, "unrolls_evicted", s->unrolls_evicted);
+	json_key_u64(b, "unrolls_evicted_full", s->unrolls_evicted_full);
 	json_key_u64(b, "auth_refused", s->auth_refused);
 	json_key_u64(b, "unroll_seq_gaps", s->unroll_seq_gaps);
 	json_key_u64(b, "unroll_seq_repeats", s->unroll_seq_repeats);
@@ -238,9 +239,13 @@ static void prom_learning(im_text *b, const im_status_snapshot *s)
 		     "Unrolls taken from the store for an update.",
 		     s->unrolls_batched);
 	prom_counter(b, "impala_unrolls_evicted_total",
-		     "Unrolls evicted from the store unused, older than "
-		     "--max-policy-lag.",
+		     "Unrolls evicted from the store unused: older than "
+		     "--max-policy-lag, or the oldest when the store was full.",
 		     s->unrolls_evicted);
+	prom_counter(b, "impala_unrolls_evicted_full_total",
+		     "Unrolls evicted from the store unused as the oldest, "
+		     "for a newcomer when the store was full.",
+		     s->unrolls_evicted_full);
 	prom_counter(b, "impala_auth_refused_total",
 		     "Connections refused by CURVE authorisation.", s->auth_refused);
 	prom_counter(b, "impala_unroll_seq_gaps_total",

@@ -28,10 +28,14 @@ struct im_store_slot {
 struct im_store {
 	im_run_dims d;
 	uint32_t cap, B;
-	im_store_slot *slots; /* (cap) */
-	uint32_t *free_idx;   /* (cap) stack of free slot indices */
+	/* cap + 1: the queue holds at most cap unrolls, and the receiver
+	 * always finds a slot to decode the next message into while the
+	 * queue is full (the newcomer then evicts the oldest). */
+	uint32_t n_slots;
+	im_store_slot *slots; /* (n_slots) */
+	uint32_t *free_idx;   /* (n_slots) stack of free slot indices */
 	uint32_t n_free;
-	uint32_t *queue; /* (cap) ring of full slots, oldest first */
+	uint32_t *queue; /* (n_slots) ring of full slots, oldest first */
 	uint32_t q_head, q_len;
 	pthread_mutex_t mu;
 	pthread_cond_t not_full;
@@ -130,12 +134,13 @@ int im_store_new(im_store **out, const im_store_opts *o)
 	s->d = o->dims;
 	s->cap = o->capacity;
 	s->B = o->batch_size;
-	s->slots = calloc(s->cap, sizeof *s->slots);
-	s->free_idx = calloc(s->cap, sizeof *s->free_idx);
-	s->queue = calloc(s->cap, sizeof *s->queue);
+	s->n_slots = s->cap + 1;
+	s->slots = calloc(s->n_slots, sizeof *s->slots);
+	s->free_idx = calloc(s->n_slots, sizeof *s->free_idx);
+	s->queue = calloc(s->n_slots, sizeof *s->queue);
 	if (!s->slots || !s->free_idx || !s->queue)
 		goto fail;
-	for (uint32_t i = 0; i < s->cap; i++) {
+	for (uint32_t i = 0; i < s->n_slots; i++) {
 		if (slot_alloc(&s->slots[i], &s->d, i) != IM_OK)
 			goto fail;
 		s->free_idx[s->n_free++] = i;
@@ -152,7 +157,7 @@ int im_store_new(im_store **out, const im_store_opts *o)
 	return IM_OK;
 fail:
 	/* Slots past the failed one are still zeroed by calloc. */
-	for (uint32_t i = 0; s->slots && i < s->cap; i++)
+	for (uint32_t i = 0; s->slots && i < s->n_slots; i++)
 		free(s->slots[i].arena);
 	free(s->slots);
 	free(s->free_idx);
@@ -165,7 +170,7 @@ void im_store_free(im_store *s)
 {
 	if (!s)
 		return;
-	for (uint32_t i = 0; i < s->cap; i++)
+	for (uint32_t i = 0; i < s->n_slots; i++)
 		free(s->slots[i].arena);
 	pthread_cond_destroy(&s->not_full);
 	pthread_cond_destroy(&s->enough);
@@ -245,6 +250,18 @@ void im_store_release(im_store *s, im_store_slot *slot)
 	pthread_mutex_unlock(&s->mu);
 }
 
+/* Frees the oldest queued unroll, under the lock. */
+static void evict_oldest_locked(im_store *s)
+{
+	uint32_t idx = s->queue[s->q_head];
+	slot_reset(&s->slots[idx]);
+	s->free_idx[s->n_free++] = idx;
+	s->q_head = (s->q_head + 1) % s->n_slots;
+	s->q_len--;
+	s->st.evicted_full++;
+	pthread_cond_broadcast(&s->not_full);
+}
+
 int im_store_commit(im_store *s, im_store_slot *slot)
 {
 	if (!fits(slot->t, &s->d)) {
@@ -252,9 +269,11 @@ int im_store_commit(im_store *s, im_store_slot *slot)
 		return IM_ESHAPE;
 	}
 	pthread_mutex_lock(&s->mu);
-	s->queue[(s->q_head + s->q_len) % s->cap] = slot->index;
+	s->queue[(s->q_head + s->q_len) % s->n_slots] = slot->index;
 	s->q_len++;
 	s->st.put++;
+	if (s->q_len > s->cap)
+		evict_oldest_locked(s);
 	if (s->q_len >= s->B)
 		pthread_cond_broadcast(&s->enough);
 	pthread_mutex_unlock(&s->mu);
@@ -291,13 +310,13 @@ static void drop_stale_locked(im_store *s)
 {
 	uint32_t kept = 0, n = s->q_len;
 	for (uint32_t i = 0; i < n; i++) {
-		uint32_t idx = s->queue[(s->q_head + i) % s->cap];
+		uint32_t idx = s->queue[(s->q_head + i) % s->n_slots];
 		if (s->slots[idx].t->param_version < s->min_version) {
 			slot_reset(&s->slots[idx]);
 			s->free_idx[s->n_free++] = idx;
 			s->st.dropped_lag++;
 		} else {
-			s->queue[(s->q_head + kept++) % s->cap] = idx;
+			s->queue[(s->q_head + kept++) % s->n_slots] = idx;
 		}
 	}
 	s->q_len = kept;
@@ -320,8 +339,8 @@ static int wait_batch_locked(im_store *s, int timeout_ms, uint32_t *idx)
 		rc = wait_on(s, &s->enough, timeout_ms, &dl);
 	}
 	for (uint32_t b = 0; b < s->B; b++)
-		idx[b] = s->queue[(s->q_head + b) % s->cap];
-	s->q_head = (s->q_head + s->B) % s->cap;
+		idx[b] = s->queue[(s->q_head + b) % s->n_slots];
+	s->q_head = (s->q_head + s->B) % s->n_slots;
 	s->q_len -= s->B;
 	return IM_OK;
 }

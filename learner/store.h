@@ -1,7 +1,7 @@
 // SPDX-License-Identifier: Apache-2.0
 /* The learner's bounded store of unrolls.
  *
- * `capacity` (num_storages) slots are allocated up front.  The receiver
+ * `capacity` (num_storages) + 1 slots are allocated up front.  The receiver
  * thread reserves a free slot (im_store_reserve), decodes a message
  * straight into it (im_store_decode: protobuf-c allocates from the slot,
  * so the arrays are copied once, from the wire's bytes), validates it
@@ -12,14 +12,25 @@
  * A Trajectory is thus copied twice between the wire and the update:
  * decode, batch.
  *
- * Backpressure: when every slot is full, im_store_reserve() blocks (up to
- * its timeout) instead of dropping.  The receiver then stops reading its
- * PULL socket, ZeroMQ's receive and send high-water marks fill, and the
- * actors' PUSH sends block: the slowest stage sets the pace and memory
- * stays bounded, with no valid unroll thrown away for lack of room.
- * Unrolls are dropped only for being too old: im_store_set_min_version()
+ * A full store evicts, it never blocks its writer (issue 14).  The queue
+ * holds at most `capacity` unrolls; one slot more is allocated, so the
+ * receiver always has a slot to decode the next message into.  When a
+ * valid newcomer is committed to a full queue, the oldest queued unroll
+ * (the stalest: acted with the oldest parameters) is evicted and counted
+ * in im_store_stats.evicted_full.  A message that fails decoding or
+ * validation never evicts anything: eviction happens at commit.  So the
+ * receiver never waits for the learner threads (only, for the time of a
+ * memcpy, for a batch being assembled when every other slot is held),
+ * keeps reading its PULL socket, and ZeroMQ never stops reading a
+ * connection because of the learner (Debian 12's libzmq 4.3.4 can abort
+ * the process when a stopped connection fails: common/transport.h).  The
+ * pace of the actors is set by flow control in the actors instead
+ * (actor/flow.h), which the learner feeds with its store's free room.
+ * Unrolls are also dropped for being too old: im_store_set_min_version()
  * makes take() discard queued unrolls acted with older parameters
- * (counted in im_store_stats.dropped_lag).
+ * (counted in im_store_stats.dropped_lag).  Every unroll committed is
+ * taken, evicted (dropped_lag or evicted_full) or still queued:
+ * put = taken + dropped_lag + evicted_full + depth.
  *
  * im_store_close() wakes every waiter; from then on reserve, put and take
  * return IM_ECANCELED.  All functions are thread-safe except
@@ -58,8 +69,10 @@ size_t im_store_slot_bytes(const im_run_dims *d);
 int im_store_new(im_store **out, const im_store_opts *o);
 void im_store_free(im_store *s);
 
-/* Reserves a free slot, waiting while none is free: timeout_ms < 0 waits
- * forever, 0 does not wait.  On IM_OK *slot is the caller's until it
+/* Reserves a free slot, waiting while none is free (every slot queued,
+ * being assembled into a batch or reserved; with one reserver that means
+ * a take() is copying its batch): timeout_ms < 0 waits forever, 0 does
+ * not wait.  On IM_OK *slot is the caller's until it
  * passes it to im_store_commit or im_store_release; IM_ETIMEDOUT,
  * IM_ECANCELED after close. */
 int im_store_reserve(im_store *s, int timeout_ms, im_store_slot **slot);
@@ -72,9 +85,10 @@ int im_store_reserve(im_store *s, int timeout_ms, im_store_slot **slot);
 int im_store_decode(im_store_slot *slot, const uint8_t *buf, size_t len,
 		    size_t max, Impala__Trajectory **t);
 
-/* Queues the slot's Trajectory for take().  It must have passed
- * im_validate_trajectory() with the store's dims; IM_ESHAPE when its byte
- * lengths do not fit them anyway.  The slot is the store's again on
+/* Queues the slot's Trajectory for take(), evicting the oldest queued
+ * unroll when the queue already holds `capacity` (evicted_full).  It must
+ * have passed im_validate_trajectory() with the store's dims; IM_ESHAPE
+ * when its byte lengths do not fit them anyway.  The slot is the store's again on
  * return, whatever the result. */
 int im_store_commit(im_store *s, im_store_slot *slot);
 
@@ -105,11 +119,12 @@ void im_store_close(im_store *s);
 
 typedef struct im_store_stats {
 	uint32_t capacity;
-	uint32_t depth;       /* queued unrolls now */
-	uint64_t put;         /* unrolls accepted */
-	uint64_t taken;       /* unrolls handed out in batches */
-	uint64_t dropped_lag; /* discarded by the min version */
-	uint64_t put_waits;   /* reserves that found the store full */
+	uint32_t depth;        /* queued unrolls now */
+	uint64_t put;          /* unrolls accepted */
+	uint64_t taken;        /* unrolls handed out in batches */
+	uint64_t dropped_lag;  /* discarded by the min version */
+	uint64_t evicted_full; /* the oldest, evicted by a newcomer when full */
+	uint64_t put_waits;    /* reserves that found every slot held */
 } im_store_stats;
 
 void im_store_get_stats(im_store *s, im_store_stats *out);

@@ -1,6 +1,6 @@
 // SPDX-License-Identifier: Apache-2.0
-/* The store and batcher: capacity bound, blocking when full and waking on
- * take, FIFO order, time-major batch layout with prev_action, prev_reward
+/* The store and batcher: capacity bound, a full store evicting its oldest
+ * unroll for a newcomer, reserve waiting only for a held slot, FIFO order, time-major batch layout with prev_action, prev_reward
  * and reset derived from the done flags, bootstrap rows for truncated
  * steps (all against hand-built examples), stale unrolls dropped, and
  * close waking every waiter. */
@@ -275,61 +275,93 @@ static void test_batch_u8_box(void **state)
 
 /* ---- capacity, blocking, order ---- */
 
-typedef struct putter {
-	im_store *s;
-	const Impala__Trajectory *t;
-	int timeout_ms;
-	int rc;
-	int done; /* atomic */
-} putter;
-
-static void *put_thread(void *arg)
-{
-	putter *p = arg;
-	p->rc = im_store_put(p->s, p->t, p->timeout_ms);
-	__atomic_store_n(&p->done, 1, __ATOMIC_RELEASE);
-	return NULL;
-}
-
 static void sleep_ms(int ms)
 {
 	struct timespec ts = {ms / 1000, (long)(ms % 1000) * 1000000L};
 	nanosleep(&ts, NULL);
 }
 
-static void test_capacity_blocks_and_wakes(void **state)
+/* A full store never makes its writer wait for the learner: the newcomer
+ * evicts the oldest queued unroll (the stalest), counted as evicted_full,
+ * and the queue keeps its order. */
+static void test_full_store_evicts_oldest(void **state)
 {
 	(void)state;
 	im_run_dims d = dims_small();
 	im_store *s = new_store(&d, 2, 1);
 	fx_traj *a = malloc(sizeof *a);
-	fill_a(a);
-	tb_finish(a, &d, 1, 0);
-	assert_int_equal(im_store_put(s, &a->t, 0), IM_OK);
-	assert_int_equal(im_store_put(s, &a->t, 0), IM_OK);
-	assert_int_equal(im_store_put(s, &a->t, 0), IM_ETIMEDOUT);
-	uint64_t t0 = im_now_ms();
-	assert_int_equal(im_store_put(s, &a->t, 60), IM_ETIMEDOUT);
-	assert_true(im_now_ms() - t0 >= 55);
-	putter p = {s, &a->t, -1, 1, 0};
-	pthread_t th;
-	assert_int_equal(pthread_create(&th, NULL, put_thread, &p), 0);
-	sleep_ms(150);
-	/* Still waiting: a full store never drops, it blocks. */
-	assert_int_equal(__atomic_load_n(&p.done, __ATOMIC_ACQUIRE), 0);
-	im_batch *b = NULL;
-	assert_int_equal(im_batch_new(&b, &d, 1), IM_OK);
-	assert_int_equal(im_store_take(s, b, 1000), IM_OK);
-	pthread_join(th, NULL);
-	assert_int_equal(p.rc, IM_OK);
+	for (int i = 0; i < 5; i++) {
+		fill_a(a);
+		tb_finish(a, &d, 1, 0);
+		a->t.unroll_seq = (uint64_t)i;
+		assert_int_equal(im_store_put(s, &a->t, 0), IM_OK);
+	}
 	im_store_stats st;
 	im_store_get_stats(s, &st);
 	assert_int_equal(st.depth, 2);
 	assert_int_equal(st.capacity, 2);
-	assert_true(st.put_waits >= 2);
+	assert_int_equal(st.put, 5);
+	assert_int_equal(st.evicted_full, 3);
+	assert_int_equal(st.put_waits, 0);
+	im_batch *b = NULL;
+	assert_int_equal(im_batch_new(&b, &d, 1), IM_OK);
+	assert_int_equal(im_store_take(s, b, 0), IM_OK);
+	assert_int_equal(b->meta[0].unroll_seq, 3);
+	assert_int_equal(im_store_take(s, b, 0), IM_OK);
+	assert_int_equal(b->meta[0].unroll_seq, 4);
+	im_store_get_stats(s, &st);
+	assert_int_equal(st.taken + st.evicted_full + st.depth, st.put);
 	im_batch_free(b);
 	im_store_free(s);
 	free(a);
+}
+
+/* A reserve waits only while every slot is held (capacity + 1: queued,
+ * being batched, or reserved), and wakes when one is given back. */
+typedef struct reserver {
+	im_store *s;
+	int rc;
+	int done; /* atomic */
+} reserver;
+
+static void *reserve_thread(void *arg)
+{
+	reserver *r = arg;
+	im_store_slot *slot;
+	r->rc = im_store_reserve(r->s, -1, &slot);
+	if (r->rc == IM_OK)
+		im_store_release(r->s, slot);
+	__atomic_store_n(&r->done, 1, __ATOMIC_RELEASE);
+	return NULL;
+}
+
+static void test_reserve_waits_for_a_held_slot(void **state)
+{
+	(void)state;
+	im_run_dims d = dims_small();
+	im_store *s = new_store(&d, 2, 1);
+	im_store_slot *held[3];
+	for (int i = 0; i < 3; i++)
+		assert_int_equal(im_store_reserve(s, 0, &held[i]), IM_OK);
+	im_store_slot *extra;
+	assert_int_equal(im_store_reserve(s, 0, &extra), IM_ETIMEDOUT);
+	uint64_t t0 = im_now_ms();
+	assert_int_equal(im_store_reserve(s, 60, &extra), IM_ETIMEDOUT);
+	assert_true(im_now_ms() - t0 >= 55);
+	reserver r = {s, 1, 0};
+	pthread_t th;
+	assert_int_equal(pthread_create(&th, NULL, reserve_thread, &r), 0);
+	sleep_ms(100);
+	assert_int_equal(__atomic_load_n(&r.done, __ATOMIC_ACQUIRE), 0);
+	im_store_release(s, held[0]);
+	pthread_join(th, NULL);
+	assert_int_equal(r.rc, IM_OK);
+	im_store_stats st;
+	im_store_get_stats(s, &st);
+	assert_true(st.put_waits >= 3);
+	im_store_release(s, held[1]);
+	im_store_release(s, held[2]);
+	im_store_free(s);
 }
 
 static void test_fifo_and_min_version(void **state)
@@ -387,14 +419,16 @@ static void test_close_wakes_waiters(void **state)
 	fx_traj *a = malloc(sizeof *a);
 	fill_a(a);
 	tb_finish(a, &d, 1, 0);
-	assert_int_equal(im_store_put(full, &a->t, 0), IM_OK);
+	im_store_slot *held[2];
+	for (int i = 0; i < 2; i++)
+		assert_int_equal(im_store_reserve(full, 0, &held[i]), IM_OK);
 	assert_int_equal(im_store_put(empty, &a->t, 0), IM_OK);
 	im_batch *b = NULL;
 	assert_int_equal(im_batch_new(&b, &d, 2), IM_OK);
-	putter p = {full, &a->t, -1, 1, 0};
+	reserver p = {full, 1, 0};
 	taker k = {empty, b, 1};
 	pthread_t tp, tk;
-	assert_int_equal(pthread_create(&tp, NULL, put_thread, &p), 0);
+	assert_int_equal(pthread_create(&tp, NULL, reserve_thread, &p), 0);
 	assert_int_equal(pthread_create(&tk, NULL, take_thread, &k), 0);
 	sleep_ms(100);
 	im_store_close(full);
@@ -404,6 +438,8 @@ static void test_close_wakes_waiters(void **state)
 	assert_int_equal(p.rc, IM_ECANCELED);
 	assert_int_equal(k.rc, IM_ECANCELED);
 	assert_int_equal(im_store_put(empty, &a->t, 0), IM_ECANCELED);
+	for (int i = 0; i < 2; i++)
+		im_store_release(full, held[i]);
 	im_batch_free(b);
 	im_store_free(full);
 	im_store_free(empty);
@@ -585,7 +621,8 @@ int main(void)
 		cmocka_unit_test(test_batch_u8_box),
 		cmocka_unit_test(test_slot_bytes),
 		cmocka_unit_test(test_worst_case_fits_a_slot),
-		cmocka_unit_test(test_capacity_blocks_and_wakes),
+		cmocka_unit_test(test_full_store_evicts_oldest),
+		cmocka_unit_test(test_reserve_waits_for_a_held_slot),
 		cmocka_unit_test(test_fifo_and_min_version),
 		cmocka_unit_test(test_close_wakes_waiters),
 		cmocka_unit_test(test_refuses_misfits),
