@@ -217,6 +217,11 @@ static int act_loop(actor *a)
 						&a->version);
 		if (rc < 0)
 			return rc;
+		/* Flow control: act only when the learner has room. */
+		rc = im_session_hold(a->session, a->run_id, params, np,
+				     &a->version);
+		if (rc < 0)
+			return rc;
 		rc = im_rollout_run(a->roll, a->version);
 		/* A failed environment (a Python exception, a broken
 		 * contract) cannot be trusted again: stop, so that a
@@ -324,8 +329,9 @@ int main(int argc, char **argv)
 		a.cfg.curve_secret_key ? a.cfg.public : "");
 	int code = run(&a);
 	uint64_t frames = a.roll ? im_rollout_frames(a.roll) : 0;
-	im_info("stopping: %" PRIu64 " unrolls sent, %" PRIu64 " frames acted",
-		a.sent, frames);
+	im_info("stopping: %" PRIu64 " unrolls sent, %" PRIu64
+		" frames acted, %" PRIu64 " rounds waited for room (flow control)",
+		a.sent, frames, a.session ? im_session_holds(a.session) : 0);
 	im_session_free(a.session, *stop_flag ? "signal" : "done", a.sent);
 	im_rollout_free(a.roll);
 	free(a.buf);

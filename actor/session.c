@@ -2,6 +2,7 @@
 #include "session.h"
 
 #include "err.h"
+#include "flow.h"
 #include "log.h"
 #include "rng.h"
 #include "validate.h"
@@ -42,6 +43,7 @@ struct im_session {
 	/* The retryable refusal last logged (0: none since the last Welcome),
 	 * so that an actor kept waiting says why once, not every retry. */
 	Impala__RefusalCode refused, told_refusal;
+	im_flow flow; /* the learner's advice: how much more to send */
 };
 
 static int stopped(const im_session *s)
@@ -217,6 +219,7 @@ int im_session_new(im_session **out, const im_session_opts *o)
 	s->host[sizeof s->host - 1] = '\0';
 	while (!s->instance)
 		s->instance = im_rng_entropy();
+	im_flow_init(&s->flow, s->instance);
 	rc = IM_ENOMEM;
 	s->ctx = zmq_ctx_new();
 	if (!s->ctx)
@@ -384,6 +387,8 @@ int im_session_handshake(im_session *s, Impala__Control **welcome, char *err,
 			s->version = w->params->version;
 			s->unverified = 0;
 			s->told_refusal = 0;
+			/* Not limited until this learner's first advice. */
+			im_flow_advise(&s->flow, 0, 0, s->o.num_envs);
 			im_session_touch(s);
 			return IM_OK;
 		}
@@ -443,6 +448,8 @@ static int apply_params(im_session *s, const uint8_t *buf, size_t len,
 		s->unverified = 0;
 		memcpy(params, p->data.data, n * sizeof(float));
 		*version = s->version = p->version;
+		im_flow_advise(&s->flow, p->store_free, p->actor_envs,
+			       s->o.num_envs);
 		rc = 1;
 	}
 	impala__params__free_unpacked(p, NULL);
@@ -516,6 +523,8 @@ int im_session_send(im_session *s, const uint8_t *buf, size_t len,
 		return vrc;
 	for (;;) {
 		int rc = im_transport_send(s->push, buf, len, 0);
+		if (rc == IM_OK)
+			im_flow_sent(&s->flow, 1);
 		if (rc != IM_EAGAIN)
 			return rc;
 		if (stopped(s))
@@ -524,6 +533,30 @@ int im_session_send(im_session *s, const uint8_t *buf, size_t len,
 		if (rc < 0)
 			return rc;
 	}
+}
+
+int im_session_hold(im_session *s, uint64_t run_id, float *params,
+		    size_t param_count, uint64_t *version)
+{
+	if (im_flow_may_send(&s->flow))
+		return IM_OK;
+	s->flow.holds++;
+	while (!im_flow_may_send(&s->flow)) {
+		if (stopped(s))
+			return IM_ECANCELED;
+		zmq_pollitem_t it = {s->sub, 0, ZMQ_POLLIN, 0};
+		zmq_poll(&it, 1, 50);
+		int rc = im_session_poll_params(s, run_id, params, param_count,
+						version);
+		if (rc < 0)
+			return rc;
+	}
+	return IM_OK;
+}
+
+uint64_t im_session_holds(const im_session *s)
+{
+	return s->flow.holds;
 }
 
 /* Over the welcomed connection: the learner ignores a Goodbye from any

@@ -68,7 +68,18 @@ int im_session_poll_params(im_session *s, uint64_t run_id, float *params,
 /* Marks params as fresh now (after a Welcome). */
 void im_session_touch(im_session *s);
 
-/* Sends one encoded Trajectory.  While the learner applies backpressure it
+/* Waits, while the learner's last advice leaves the actor no room
+ * (actor/flow.h), for a Params that gives it some, applying Params into
+ * params as they come.  Returns at once when there is room or no advice.
+ * IM_OK; IM_ECANCELED when stopped; errors as im_session_poll_params
+ * (IM_ETIMEDOUT when the learner went silent). */
+int im_session_hold(im_session *s, uint64_t run_id, float *params,
+		    size_t param_count, uint64_t *version);
+/* Rounds that im_session_hold made wait, over the session's life. */
+uint64_t im_session_holds(const im_session *s);
+
+/* Sends one encoded Trajectory, counted against the flow-control share.
+ * While the PUSH socket's queue is full (the learner unreachable) it
  * waits, keeps draining Params into params (so liveness stays current) and
  * checks stop.  IM_OK when sent; IM_ECANCELED when stopped; IM_ETIMEDOUT
  * when the learner went silent (the unroll was not sent); IM_ERUNID as

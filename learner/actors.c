@@ -339,6 +339,17 @@ uint32_t im_actors_count(im_actors *t)
 	return n;
 }
 
+uint32_t im_actors_envs(im_actors *t)
+{
+	uint64_t n = 0;
+	pthread_mutex_lock(&t->mu);
+	for (uint32_t i = 0; i < t->n; i++)
+		if (!t->rows[i].left && !t->rows[i].silent)
+			n += t->rows[i].num_envs;
+	pthread_mutex_unlock(&t->mu);
+	return n > UINT32_MAX ? UINT32_MAX : (uint32_t)n;
+}
+
 void im_actors_seq(im_actors *t, im_actors_seq_stats *out)
 {
 	pthread_mutex_lock(&t->mu);

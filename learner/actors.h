@@ -83,6 +83,9 @@ int im_actors_goodbye(im_actors *t, uint64_t id, uint64_t instance,
  * listed actors went. */
 int im_actors_prune(im_actors *t, uint64_t now_ms);
 uint32_t im_actors_count(im_actors *t);
+/* The environments (Hello.num_envs) of the actors im_actors_count counts:
+ * the denominator of the flow-control advice in Params (actor/flow.h). */
+uint32_t im_actors_envs(im_actors *t);
 /* Faults in the actors' unroll_seq streams, over the learner's life (they
  * survive the rows).  An actor numbers its unrolls 0, 1, 2, ... per run;
  * the learner expects each accepted one to follow the previous accepted

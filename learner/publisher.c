@@ -2,7 +2,9 @@
 /* The publisher thread: broadcasts the parameters on the PUB socket after
  * every publish_every updates, and at least every publish_interval_ms
  * (so that an actor that joined late or missed a message catches up), at
- * most one broadcast per PUBLISH_MIN_MS. */
+ * most one broadcast per PUBLISH_MIN_MS.  Each carries the flow-control
+ * advice (actor/flow.h): the store's free room and the actors'
+ * environments, read just before sending. */
 #include "internal.h"
 
 #include "err.h"
@@ -32,6 +34,10 @@ static void publish(im_learner *l, float *snapshot, size_t n, uint64_t version,
 	p.param_count = n;
 	p.data = (ProtobufCBinaryData){n * sizeof(float), (uint8_t *)snapshot};
 	p.checksum = im_wire_crc32c(snapshot, n * sizeof(float));
+	im_store_stats ss;
+	im_store_get_stats(l->store, &ss);
+	p.store_free = ss.capacity > ss.depth ? ss.capacity - ss.depth : 0;
+	p.actor_envs = im_actors_envs(l->actors);
 	size_t len;
 	if (im_wire_pack_into(&p.base, buf, cap, &len) == IM_OK)
 		im_transport_send(l->pub, *buf, len, ZMQ_DONTWAIT);

@@ -137,16 +137,25 @@ static void fake_welcome(fake *f, uint64_t version)
 	free(buf);
 }
 
-static void publish(fake *f, uint64_t session, uint64_t version, float first)
+/* A Params with the learner's flow-control advice (actor/flow.h). */
+static void publish_advice(fake *f, uint64_t session, uint64_t version,
+			   float first, uint32_t store_free, uint32_t actor_envs)
 {
 	float data[NP] = {first, first + 1, first + 2};
 	Impala__Params p;
 	fill_params(&p, session, version, data);
+	p.store_free = store_free;
+	p.actor_envs = actor_envs;
 	uint8_t *buf;
 	size_t len;
 	assert_int_equal(im_wire_encode(&p.base, &buf, &len), IM_OK);
 	assert_int_equal(im_transport_send(f->pub, buf, len, 0), IM_OK);
 	free(buf);
+}
+
+static void publish(fake *f, uint64_t session, uint64_t version, float first)
+{
+	publish_advice(f, session, version, first, 0, 0);
 }
 
 static void sleep_ms(int ms)
@@ -285,11 +294,70 @@ static void test_session(void **state)
 	fake_down(&f);
 }
 
+typedef struct hold_arg {
+	im_session *s;
+	float *params;
+	uint64_t *version;
+	int rc;
+	int done; /* atomic */
+} hold_arg;
+
+static void *hold_main(void *p)
+{
+	hold_arg *a = p;
+	a->rc = im_session_hold(a->s, RUN, a->params, NP, a->version);
+	__atomic_store_n(&a->done, 1, __ATOMIC_RELEASE);
+	return NULL;
+}
+
+/* Flow control: no limit before the learner's advice; with a full store
+ * advertised the actor waits (polling, not acting) until a Params gives
+ * it room. */
+static void test_hold_until_room(void **state)
+{
+	(void)state;
+	fake f;
+	fake_up(&f);
+	im_session *s = session_up(&f);
+	handshake(&f, s, 5);
+	float params[NP] = {0};
+	uint64_t version = 5;
+	assert_int_equal(im_session_hold(s, RUN, params, NP, &version), IM_OK);
+	assert_int_equal(im_session_holds(s), 0);
+	/* The store is full (free 0), two environments listed. */
+	uint64_t t0 = im_now_ms();
+	int rc = 0;
+	while (rc == 0 && im_now_ms() - t0 < 5000) {
+		publish_advice(&f, SESSION, 6, 60, 0, 2);
+		sleep_ms(20);
+		rc = im_session_poll_params(s, RUN, params, NP, &version);
+	}
+	assert_int_equal(rc, 1);
+	hold_arg a = {s, params, &version, 1, 0};
+	pthread_t th;
+	assert_int_equal(pthread_create(&th, NULL, hold_main, &a), 0);
+	sleep_ms(300);
+	assert_int_equal(__atomic_load_n(&a.done, __ATOMIC_ACQUIRE), 0);
+	/* Room for four: the actor's share (its two environments of two) is
+	 * all of it. */
+	publish_advice(&f, SESSION, 7, 70, 4, 2);
+	t0 = im_now_ms();
+	while (!__atomic_load_n(&a.done, __ATOMIC_ACQUIRE) && im_now_ms() - t0 < 5000)
+		sleep_ms(10);
+	pthread_join(th, NULL);
+	assert_int_equal(a.rc, IM_OK);
+	assert_int_equal(version, 7);
+	assert_int_equal(im_session_holds(s), 1);
+	im_session_free(s, "test", 0);
+	fake_down(&f);
+}
+
 int main(void)
 {
 	im_log_set_level(IM_LOG_ERROR);
 	const struct CMUnitTest tests[] = {
 		cmocka_unit_test(test_session),
+		cmocka_unit_test(test_hold_until_room),
 	};
 	return cmocka_run_group_tests(tests, NULL, NULL);
 }

@@ -84,11 +84,12 @@ def run_seed(seed, timeout, warmup):
         t_start = time.time()
         c.start_learner(*TRAIN, "--seed", str(seed))
         lpid = c.learner.p.pid
-        samples, actor_cpu, learner_cpu = [], {}, 0.0
+        samples, actor_cpu, learner_cpu, last = [], {}, 0.0, {}
         end = t_start + timeout
         while c.learner.alive() and time.time() < end:
             try:
                 st = c.status()
+                last = st
                 samples.append({"t": time.time(), "frames": st["frames"],
                                 "updates": st["updates"],
                                 "actor_frames": sum(a["frames"] for a in st["actors"])})
@@ -126,7 +127,25 @@ def run_seed(seed, timeout, warmup):
             "updates_per_s": round(window_rate(samples, "updates", warmup), 1),
             "learner_cpu_s": round(learner_cpu, 2),
             "actors_cpu_s": round(sum(actor_cpu.values()), 2),
+            "learner_cpu_us_per_frame": round(1e6 * learner_cpu / summary["frames"], 3)
+            if summary and summary.get("frames") else None,
+            "actors_cpu_us_per_frame": round(1e6 * sum(actor_cpu.values()) / summary["frames"], 3)
+            if summary and summary.get("frames") else None,
+            # The ledger at the last /status read (a learner before issue
+            # 14's flow control has no unrolls_evicted_full).
+            "ledger": ledger(last),
         }
+
+
+def ledger(st):
+    """Unrolls received, batched, evicted (and of which for room) and
+    dropped on arrival (by reason, nonzero only) from one /status."""
+    if not st:
+        return None
+    return {"received": st.get("unrolls_received"), "batched": st.get("unrolls_batched"),
+            "evicted": st.get("unrolls_evicted"),
+            "evicted_full": st.get("unrolls_evicted_full"),
+            "dropped": {k: v for k, v in st.get("dropped", {}).items() if v}}
 
 
 def last_json(argv, timeout=120, env=None):
@@ -178,7 +197,7 @@ def main():
     ap.add_argument("--timeout", type=float, default=60.0, help="seconds per seed")
     ap.add_argument("--warmup", type=float, default=1.0)
     ap.add_argument("--part-seconds", type=float, default=0.5,
-                    help="seconds per stage of the breakdown benchmarks")
+                    help="seconds per stage of the breakdown benchmarks (0: none)")
     a = ap.parse_args()
     for exe in ("learner/impala-learner", "actor/impala-actor"):
         if not os.path.exists(os.path.join(BUILD, exe)):
@@ -192,8 +211,9 @@ def main():
               f"{r['sustained_frames_per_s']} frames/s sustained "
               f"(actors sent {r['actor_frames_per_s']}/s), {r['updates_per_s']} updates/s, "
               f"CPU learner {r['learner_cpu_s']} s actors {r['actors_cpu_s']} s "
-              f"over {r['wall_seconds']} s, OpenBLAS core {r['blas_core']}", flush=True)
-    parts = breakdown(a.part_seconds, runs[-1]["blas_core"])
+              f"over {r['wall_seconds']} s, OpenBLAS core {r['blas_core']}, "
+              f"ledger {r['ledger']}", flush=True)
+    parts = breakdown(a.part_seconds, runs[-1]["blas_core"]) if a.part_seconds > 0 else None
     fps = statistics.median(r["sustained_frames_per_s"] for r in runs)
     ups = statistics.median(r["updates_per_s"] for r in runs)
     solve = [r["seconds_to_solve"] if r["solved"] else float("inf") for r in runs]

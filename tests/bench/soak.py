@@ -26,7 +26,10 @@ less than one batch, and the accounting must close exactly:
 with the rejected ones reported by reason next to it.  The learner runs
 with the vector default --max-policy-lag 20: unrolls too old on arrival
 are rejected ("policy_lag", dropped on arrival) and queued ones that grew
-too old are evicted from the store (unrolls_evicted); both are counted.
+too old are evicted from the store (unrolls_evicted); so are the oldest
+queued ones when a newcomer finds the store full (unrolls_evicted_full, a
+part of unrolls_evicted: the receiver never stalls, issue 14); all are
+counted.
 An unroll unaccounted for makes the program exit 1; so does a learner that
 died.
 
@@ -221,6 +224,7 @@ def main():
         "frames": end["frames"], "updates": end["updates"],
         "unrolls_received": received, "unrolls_trained": trained,
         "unrolls_batched": end["unrolls_batched"], "unrolls_evicted": evicted,
+        "unrolls_evicted_full": end.get("unrolls_evicted_full"),
         "in_store": in_store,
         "dropped_by_reason": dropped, "unaccounted": unaccounted,
         "learner_exit": rc, "status_errors": soak.status_errors,
