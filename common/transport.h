@@ -11,27 +11,38 @@
  * to; the other two follow in the order an actor uses them.
  *
  * Options: im_transport_defaults() fills sane values per socket type (size
- * limits from wire.h, small high-water marks so memory stays bounded and
- * backpressure reaches the actors, bounded linger, reconnect with
- * exponential backoff, TCP keepalive).  Every option is applied before
- * bind/connect, as ZeroMQ requires.
+ * limits from wire.h, small high-water marks so memory stays bounded,
+ * bounded linger, reconnect with exponential backoff, TCP keepalive).  Every option is applied before
+ * bind/connect, as ZeroMQ requires.  (The learner's receiver reads its
+ * PULL socket continuously, learner/receiver.h; the high-water marks bound
+ * memory during bursts, and the actors pace themselves, actor/flow.h.)
  *
  * Heartbeats: no socket uses ZMTP heartbeats by default.  Debian 12's
  * libzmq 4.3.4 aborts the whole process ("Assertion failed: !_io_error
  * (src/stream_engine_base.cpp:331)") when a connection whose input is
- * stopped because its queue reached the high-water mark (backpressure: the
- * learner's store is full) then fails (an actor killed: the heartbeat PING
- * the learner writes to the dead peer is answered by a reset) and the
- * engine is asked to write again: by its heartbeat timer, or by a PING
- * from the peer that sat in the stalled input (stream_engine_base.cpp:
- * in_event_internal marks the error, out_event asserts it away).  Without
- * heartbeats a stalled connection is never written to after its handshake,
- * so a dead actor leaves only a FIN that the engine reads when the queue
- * drains, and closes cleanly.  Liveness does not depend on them: the actor
- * judges the learner by the Params it hears (actor/session.h), the learner
- * its actors by their unrolls (--actor-timeout), and TCP keepalive ends
- * half-open connections.  A peer speaking raw ZMTP can still send PINGs of
- * its own; CURVE keeps such peers out (deploy/README.md).
+ * stopped because its queue reached the high-water mark then fails (an
+ * actor killed: the heartbeat PING the learner writes to the dead peer is
+ * answered by a reset) and the engine is asked to write again: by its
+ * heartbeat timer, or by a PING from the peer that sat in the stopped
+ * input (stream_engine_base.cpp: in_event_internal marks the error,
+ * out_event asserts it away).  Without heartbeats a stopped connection is
+ * never written to after its handshake, so a dead actor leaves only a FIN
+ * that the engine reads when the queue drains, and closes cleanly.
+ * Liveness does not depend on them: the actor judges the learner by the
+ * Params it hears (actor/session.h), the learner its actors by their
+ * unrolls (--actor-timeout), and TCP keepalive ends half-open
+ * connections.
+ *
+ * A peer speaking raw ZMTP sends PINGs of its own, so the learner also
+ * never stops reading its PULL socket because of its own state (issue 14):
+ * its store evicts its oldest unroll when full instead of making the
+ * receiver wait (learner/store.h), and the actors pace themselves from
+ * the learner's advice in Params (actor/flow.h) instead of by the
+ * high-water marks.  tests/learner/test_stall.c is that peer.  What
+ * remains: a peer that floods faster than the receiver decodes fills the
+ * queue for a moment all the same, and a reset at that moment still
+ * aborts (tests/bench/README.md, "The libzmq abort"); CURVE keeps such
+ * peers out (deploy/README.md, section 3).
  *
  * No socket uses ZMQ_CONFLATE by default: its one-message queue in Debian
  * 12's libzmq 4.3.4 loses a pending message without freeing it when the

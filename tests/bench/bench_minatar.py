@@ -86,10 +86,11 @@ def one_run(game, seed, budget, wall, keep, extra):
     with Cluster() as c:
         t0 = time.time()
         c.start_learner(*args)
-        frames = 0
+        frames, st = 0, {}
         while c.learner.alive() and time.time() - t0 < wall:
             try:
-                frames = c.status().get("frames", frames)
+                st = c.status()
+                frames = st.get("frames", frames)
             except (OSError, ValueError, AssertionError):
                 pass
             if frames > budget:
@@ -126,6 +127,10 @@ def one_run(game, seed, budget, wall, keep, extra):
             "fps": round(done / secs) if secs > 0 else 0,
             "at": at,
             "final_return": last[1], "run_dir": dest,
+            # The unroll ledger at the last /status read (issue 14).
+            "ledger": {k: st.get(k) for k in ("unrolls_received", "unrolls_batched",
+                                              "unrolls_evicted", "unrolls_evicted_full")}
+            | {"dropped": {k: v for k, v in st.get("dropped", {}).items() if v}},
             "curve": [(f, r) for f, r, _ in curve[:: max(1, len(curve) // 20)]]}
 
 
