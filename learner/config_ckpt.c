@@ -2,11 +2,15 @@
 #include "config_ckpt.h"
 
 #include "err.h"
+#include "flags.h"
 #include "learn/ckpt.h"
 #include "learn/json.h"
 
+#include <inttypes.h>
+#include <stdarg.h>
 #include <stddef.h>
 #include <stdio.h>
+#include <stdlib.h>
 #include <string.h>
 
 typedef enum field_kind { INT,
@@ -44,29 +48,60 @@ static int *int_at(im_learner_config *c, const arch_field *f)
 	return (int *)(void *)((char *)c + f->off);
 }
 
-/* The value the spec holds for f, as an int (enums by their value). */
+/* The inclusive range the flag table (config.c) gives flag: the one
+ * source of the limits, so that a run spec cannot hold a size the flag
+ * would refuse. */
+static void flag_range(const char *flag, double *lo, double *hi)
+{
+	im_learner_config tmp;
+	im_flag t[IM_LEARNER_MAX_FLAGS];
+	im_learner_config_defaults(&tmp);
+	size_t n = im_learner_config_table(&tmp, t);
+	*lo = 1, *hi = 0;
+	for (size_t i = 0; i < n; i++)
+		if (!strcmp(t[i].name, flag))
+			*lo = t[i].lo, *hi = t[i].hi;
+}
+
+/* An enum field: its name in the spec, parsed by the module's own parser. */
+static int spec_enum(const arch_field *f, const im_json *v, int *out,
+		     char *err, size_t errlen)
+{
+	char why[160];
+	if (v->type != IM_JSON_STRING)
+		return im_errf(err, errlen, IM_ECORRUPT,
+			       "run spec: %s is not a name", f->key);
+	im_nn_activation a;
+	im_nn_encoder_kind e;
+	int rc = f->kind == ACTIVATION
+			 ? im_nn_activation_parse(v->str, &a, why, sizeof why)
+			 : im_nn_encoder_parse(v->str, &e, why, sizeof why);
+	if (rc || (f->kind == ENCODER && e == IM_NN_ENCODER_AUTO))
+		return im_errf(err, errlen, IM_ECORRUPT, "run spec: %s %s",
+			       f->key, rc ? why : "'auto' is not an encoder");
+	*out = f->kind == ACTIVATION ? (int)a : (int)e;
+	return IM_OK;
+}
+
+/* The value the spec holds for f, as an int (enums by their value): a
+ * BOOL is 0 or 1, an INT within its flag's range. */
 static int spec_value(const arch_field *f, const im_json *v, int *out,
 		      char *err, size_t errlen)
 {
-	char why[160];
-	if (f->kind == ACTIVATION || f->kind == ENCODER) {
-		if (v->type != IM_JSON_STRING)
-			return im_errf(err, errlen, IM_ECORRUPT,
-				       "run spec: %s is not a name", f->key);
-		im_nn_activation a;
-		im_nn_encoder_kind e;
-		int rc = f->kind == ACTIVATION
-				 ? im_nn_activation_parse(v->str, &a, why, sizeof why)
-				 : im_nn_encoder_parse(v->str, &e, why, sizeof why);
-		if (rc || (f->kind == ENCODER && e == IM_NN_ENCODER_AUTO))
-			return im_errf(err, errlen, IM_ECORRUPT, "run spec: %s %s",
-				       f->key, rc ? why : "'auto' is not an encoder");
-		*out = f->kind == ACTIVATION ? (int)a : (int)e;
-		return IM_OK;
-	}
-	if (v->type != IM_JSON_NUMBER || !v->is_uint || v->uint > 1u << 20)
+	if (f->kind == ACTIVATION || f->kind == ENCODER)
+		return spec_enum(f, v, out, err, errlen);
+	double lo = 0, hi = 1;
+	if (f->kind == INT)
+		flag_range(f->flag, &lo, &hi);
+	if (v->type != IM_JSON_NUMBER || !v->is_uint)
 		return im_errf(err, errlen, IM_ECORRUPT,
-			       "run spec: %s is not a size", f->key);
+			       "run spec: %s is not a whole number", f->key);
+	if ((double)v->uint < lo || (double)v->uint > hi)
+		return im_errf(err, errlen, IM_ECORRUPT,
+			       "run spec: %s %llu is outside --%s's range "
+			       "[%.0f, %.0f]",
+			       f->key, (unsigned long long)v->uint, f->flag, lo,
+			       hi);
 	*out = (int)v->uint;
 	return IM_OK;
 }
@@ -175,6 +210,21 @@ static int adopt_env(im_learner_config *c, const im_json *spec, char *note,
 	return IM_OK;
 }
 
+/* Every run spec this project wrote records the activation (it has since
+ * the first one), and the tensors' shapes are the same for relu and tanh:
+ * a checkpoint without it is another writer's, and guessing would build a
+ * network that computes something else.  Only an explicit --activation
+ * makes it unambiguous (README, "Checkpoints"). */
+static int no_activation(const im_json *spec, char *err, size_t errlen)
+{
+	const char *what = spec ? "its run spec records no activation"
+				: "it has no run spec";
+	return im_errf(err, errlen, IM_ECORRUPT,
+		       "%s, and the tensors cannot tell relu from tanh: give "
+		       "--activation relu or --activation tanh",
+		       what);
+}
+
 static int adopt(im_learner_config *c, const im_json *spec, const char *path,
 		 int with_env, char *note, size_t notelen, char *err,
 		 size_t errlen)
@@ -182,6 +232,9 @@ static int adopt(im_learner_config *c, const im_json *spec, const char *path,
 	for (size_t i = 0; i < sizeof fields / sizeof fields[0]; i++) {
 		const im_json *v = im_json_get(spec, fields[i].key);
 		int want, rc;
+		if (!v && fields[i].kind == ACTIVATION &&
+		    !im_learner_config_given(c, fields[i].flag))
+			return no_activation(spec, err, errlen);
 		if (!v)
 			continue;
 		if ((rc = spec_value(&fields[i], v, &want, err, errlen)) ||
@@ -214,8 +267,12 @@ int im_config_ckpt_adopt(im_learner_config *c, const char *path,
 		rc = im_errf(err, errlen, IM_ECORRUPT, "--init-model-path %s: "
 						       "run spec: %s",
 			     path, why);
+	if (rc == IM_OK && spec && spec->type != IM_JSON_OBJECT)
+		rc = im_errf(err, errlen, IM_ECORRUPT, "--init-model-path %s: "
+						       "run spec is not a JSON object",
+			     path);
 	im_learner_config work = *c;
-	if (spec && spec->type == IM_JSON_OBJECT) {
+	if (rc == IM_OK) {
 		char e[600];
 		rc = adopt(&work, spec, path, with_env, note, notelen, e, sizeof e);
 		if (rc == IM_ECORRUPT)
@@ -232,4 +289,65 @@ int im_config_ckpt_adopt(im_learner_config *c, const char *path,
 	im_json_free(spec);
 	im_ckpt_close(f);
 	return rc;
+}
+
+/* key and a number printed by fmt, after a comma unless the first member
+ * (the buffer then holds only the opening brace). */
+static void spec_raw(im_json_buf *b, const char *key, const char *fmt, ...)
+	__attribute__((format(printf, 3, 4)));
+static void spec_raw(im_json_buf *b, const char *key, const char *fmt, ...)
+{
+	char v[64];
+	va_list ap;
+	va_start(ap, fmt);
+	int n = vsnprintf(v, sizeof v, fmt, ap);
+	va_end(ap);
+	im_json_buf_cstr(b, b->len > 1 ? "," : "");
+	im_json_buf_str(b, key);
+	im_json_buf_cstr(b, ":");
+	im_json_buf_raw(b, v, n < 0 ? 0 : (size_t)n < sizeof v ? (size_t)n
+							       : sizeof v - 1);
+}
+
+/* key and the string v, escaped. */
+static void spec_str(im_json_buf *b, const char *key, const char *v)
+{
+	im_json_buf_cstr(b, b->len > 1 ? "," : "");
+	im_json_buf_str(b, key);
+	im_json_buf_cstr(b, ":");
+	im_json_buf_str(b, v);
+}
+
+int im_config_ckpt_spec_json(const im_learner_config *c, const char *env,
+			     im_nn_encoder_kind encoder, char **out)
+{
+	im_json_buf b = {0};
+	im_json_buf_cstr(&b, "{");
+	spec_str(&b, "env", env);
+	spec_raw(&b, "num_steps", "%d", c->num_steps);
+	spec_raw(&b, "batch_size", "%d", c->batch_size);
+	spec_raw(&b, "hidden_dim", "%d", c->hidden_dim);
+	spec_raw(&b, "num_hidden_layers", "%d", c->num_hidden_layers);
+	spec_raw(&b, "feature_dim", "%d", c->feature_dim);
+	spec_str(&b, "activation", im_nn_activation_name(c->activation));
+	spec_str(&b, "encoder", im_nn_encoder_name(encoder));
+	spec_raw(&b, "use_lstm", "%d", c->use_lstm);
+	spec_raw(&b, "lstm_hidden", "%d", c->use_lstm ? c->lstm_hidden : 0);
+	spec_str(&b, "network_init_method",
+		 im_nn_init_name(c->network_init_method));
+	spec_str(&b, "optimizer", im_optim_kind_name(c->optimizer));
+	spec_raw(&b, "lr", "%g", c->lr);
+	spec_raw(&b, "discount", "%g", c->discount);
+	spec_raw(&b, "popart", "%d", c->popart);
+	spec_raw(&b, "obs_norm", "%d", c->obs_norm);
+	spec_raw(&b, "explore_eps", "%g", c->explore_eps);
+	spec_raw(&b, "explore_hold", "%g", c->explore_hold);
+	spec_raw(&b, "seed", "%" PRId64, c->seed);
+	im_json_buf_cstr(&b, "}");
+	if (b.err) {
+		free(b.p);
+		return b.err;
+	}
+	*out = b.p;
+	return IM_OK;
 }

@@ -32,4 +32,14 @@ int im_config_ckpt_adopt(im_learner_config *c, const char *path,
 			 int with_env, char *note, size_t notelen, char *err,
 			 size_t errlen);
 
+/* The run spec of a run with configuration c, its environment env (the
+ * full spec, as --env gave it) and its model's encoder (auto resolved),
+ * as the JSON text every checkpoint stores and im_config_ckpt_adopt()
+ * reads.  Strings (env: a py: spec or a plugin path may hold quotes,
+ * backslashes or control characters) are escaped, so the text is JSON
+ * whatever they hold.  IM_OK with *out the caller's to free; IM_ENOMEM
+ * with *out untouched. */
+int im_config_ckpt_spec_json(const im_learner_config *c, const char *env,
+			     im_nn_encoder_kind encoder, char **out);
+
 #endif

@@ -57,8 +57,8 @@ struct im_learner {
 	uint64_t prev_run_id;
 	im_runspec_store spec;
 	im_run_dims dims;
-	char spec_json[2048];
-	size_t max_msg; /* largest valid Trajectory, bytes */
+	char *spec_json; /* run spec JSON (config_ckpt.h), owned */
+	size_t max_msg;  /* largest valid Trajectory, bytes */
 	/* Pieces. */
 	im_store *store;
 	im_actors *actors;

@@ -3,11 +3,13 @@
 #include "learner.h"
 
 #include "checkpoint.h"
+#include "config_ckpt.h"
 #include "env/env.h"
 #include "err.h"
 #include "eval.h"
 #include "internal.h"
 #include "learn/ckpt.h"
+#include "learn/json.h"
 #include "rng.h"
 #include "zap.h"
 
@@ -172,31 +174,6 @@ static int load_initial(im_learner *l, char *err, size_t errlen)
 	return IM_OK;
 }
 
-/* The run's settings as JSON, stored in every checkpoint. */
-static void write_spec_json(im_learner *l)
-{
-	const im_learner_config *c = l->cfg;
-	snprintf(l->spec_json, sizeof l->spec_json,
-		 "{\"env\":\"%s\",\"num_steps\":%d,\"batch_size\":%d,"
-		 "\"hidden_dim\":%d,\"num_hidden_layers\":%d,\"feature_dim\":%d,"
-		 "\"activation\":\"%s\",\"encoder\":\"%s\","
-		 "\"use_lstm\":%d,\"lstm_hidden\":%d,"
-		 "\"network_init_method\":\"%s\",\"optimizer\":\"%s\",\"lr\":%g,"
-		 "\"discount\":%g,\"popart\":%d,\"obs_norm\":%d,"
-		 "\"explore_eps\":%g,\"explore_hold\":%g,"
-		 "\"seed\":%" PRId64 "}",
-		 l->env, c->num_steps, c->batch_size, c->hidden_dim,
-		 c->num_hidden_layers, c->feature_dim,
-		 im_nn_activation_name(c->activation),
-		 im_nn_encoder_name(im_model_get_spec(l->model)->encoder),
-		 c->use_lstm,
-		 c->use_lstm ? c->lstm_hidden : 0,
-		 im_nn_init_name(c->network_init_method),
-		 im_optim_kind_name(c->optimizer), c->lr, c->discount,
-		 c->popart, c->obs_norm, c->explore_eps, c->explore_hold,
-		 c->seed);
-}
-
 static int make_optimizer(im_learner *l)
 {
 	const im_learner_config *c = l->cfg;
@@ -341,7 +318,14 @@ int im_learner_new(im_learner **out, const im_learner_config *cfg, char *err,
 	}
 	l->spec.spec.explore_eps = (float)cfg->explore_eps;
 	l->spec.spec.explore_hold = (float)cfg->explore_hold;
-	write_spec_json(l);
+	/* The run's settings as JSON, stored in every checkpoint. */
+	rc = im_config_ckpt_spec_json(cfg, l->env,
+				      im_model_get_spec(l->model)->encoder,
+				      &l->spec_json);
+	if (rc) {
+		im_errf(err, errlen, rc, "run spec: out of memory");
+		goto fail;
+	}
 	/* The run directory comes last: a refused --bind or --status-addr
 	 * must not leave an empty run (and a CSV header) behind. */
 	if ((rc = build_store(l, err, errlen)) || (rc = im_learner_open_sockets(l, err, errlen)) ||
@@ -383,6 +367,7 @@ void im_learner_free(im_learner *l)
 	pthread_mutex_destroy(&l->mu);
 	pthread_cond_destroy(&l->updated);
 	im_progress_free(l->progress);
+	free(l->spec_json);
 	free(l);
 }
 
@@ -426,10 +411,14 @@ int im_learner_eval(const im_learner_config *cfg)
 		im_error("eval: %s", err[0] ? err : im_strerror(rc));
 		return 2;
 	}
-	printf("{\"env\":\"%s\",\"episodes\":%d,\"mean_return\":%.4f,"
+	/* The env is the user's text (a py: spec may hold quotes): escaped. */
+	im_json_buf name = {0};
+	im_json_buf_str(&name, env);
+	printf("{\"env\":%s,\"episodes\":%d,\"mean_return\":%.4f,"
 	       "\"std_return\":%.4f,\"min_return\":%.4f,\"max_return\":%.4f,"
 	       "\"mean_length\":%.2f}\n",
-	       env, r.episodes, r.mean_return, r.std_return, r.min_return,
+	       name.err ? "null" : name.p, r.episodes, r.mean_return, r.std_return, r.min_return,
 	       r.max_return, r.mean_length);
+	free(name.p);
 	return 0;
 }

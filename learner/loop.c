@@ -6,6 +6,7 @@
 #include "eval.h"
 #include "internal.h"
 #include "learner.h"
+#include "learn/json.h"
 #include "spawn.h"
 
 #include <inttypes.h>
@@ -208,11 +209,15 @@ static void summary(im_learner *l, loop_ctx *c, const char *why, bool target)
 	char mean[32] = "null";
 	if (isfinite(c->snap.mean_return))
 		snprintf(mean, sizeof mean, "%.3f", c->snap.mean_return);
+	/* The checkpoint's path holds --logdir, the user's text: escaped. */
+	im_json_buf path = {0};
+	im_json_buf_str(&path, l->ckpt_path);
 	printf("{\"result\":\"%s\",\"frames\":%" PRIu64 ",\"updates\":%" PRIu64
 	       ",\"seconds\":%.2f,\"mean_return\":%s,\"episodes\":%" PRIu64
-	       ",\"checkpoint\":\"%s\"}\n",
+	       ",\"checkpoint\":%s}\n",
 	       why, c->snap.frames, c->snap.updates, secs, mean,
-	       c->snap.episodes, l->ckpt_path);
+	       c->snap.episodes, path.err ? "null" : path.p);
+	free(path.p);
 	fflush(stdout);
 }
 

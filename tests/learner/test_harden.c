@@ -32,6 +32,7 @@
 #include "internal.h"
 #include "wire.h"
 #include "err.h"
+#include "learn/json.h"
 #include "learner.h"
 #include "log.h"
 #include "transport.h"
@@ -139,17 +140,30 @@ static int run_captured(fx *f, char *out, size_t cap)
 }
 
 /* Defect 8: the summary said "mean_return":nan when no episode had
- * finished, which is not JSON. */
+ * finished, which is not JSON.  Its checkpoint path holds --logdir, the
+ * user's text, which it printed unescaped: a quote or a backslash there
+ * made the line unparsable too. */
 static void test_summary_is_json_without_episodes(void **state)
 {
 	(void)state;
 	fx f = {.dir = "/tmp/im_harden_XXXXXX"};
 	config_small(&f);
+	char logdir[128];
+	snprintf(logdir, sizeof logdir, "%s/q\"b\\s", f.dir);
+	f.cfg.logdir = logdir;
 	start(&f);
 	char out[1024];
 	assert_int_equal(run_captured(&f, out, sizeof out), 0);
 	assert_non_null(strstr(out, "\"mean_return\":null,"));
 	assert_null(strstr(out, "nan"));
+	im_json *j = NULL;
+	char why[128];
+	if (im_json_parse(&j, out, strlen(out), why, sizeof why))
+		fail_msg("summary is not JSON (%s): %s", why, out);
+	const im_json *ck = im_json_get(j, "checkpoint");
+	assert_non_null(ck);
+	assert_true(strncmp(ck->str, logdir, strlen(logdir)) == 0);
+	im_json_free(j);
 	finish(&f);
 }
 
@@ -665,6 +679,14 @@ static void test_hello_log_rate_limited(void **state)
 	finish(&f);
 }
 
+/* The ledger received = batched + evicted + depth holds in every
+ * snapshot while unrolls flow (reviewer's finding: unrolls_received was
+ * the receiver's count, bumped after the store's commit and read after
+ * the store's counters, so a snapshot could show it ahead or behind).
+ * The learner's threads run without its loop, so that this thread is the
+ * only one taking snapshots (and reading the store's counters slowly);
+ * unrolls carry the current version with
+ * --max-policy-lag 2, so some are evicted as the learner moves on. */
 int main(void)
 {
 	im_log_set_level(IM_LOG_ERROR);
