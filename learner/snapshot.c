@@ -53,11 +53,16 @@ void im_learner_snapshot(im_learner *l, im_status_snapshot *s)
 	s->unrolls_batched = ss.taken;
 	s->unrolls_evicted = ss.dropped_lag + ss.evicted_full;
 	s->unrolls_evicted_full = ss.evicted_full;
+	/* The ledger's terms from one read under the store's lock, so that
+	 * received = batched + evicted + depth holds in every snapshot: the
+	 * receiver's own count of accepted unrolls is bumped after the
+	 * commit and was read after the store's, so a snapshot could show
+	 * either side ahead. */
+	s->unrolls_received = ss.put;
 	im_receiver_stats rs = {0};
 	if (l->receiver)
 		im_receiver_get_stats(l->receiver, &rs);
 	l->last_rs = l->receiver ? rs : l->last_rs;
-	s->unrolls_received = l->last_rs.accepted;
 	s->auth_refused = l->zap ? im_zap_refused(l->zap) : 0;
 	for (int r = 1; r < IM_REJECT_COUNT; r++)
 		s->dropped[r] = atomic_load(&l->dropped[r]) + l->last_rs.dropped[r];

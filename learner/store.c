@@ -342,6 +342,10 @@ static int wait_batch_locked(im_store *s, int timeout_ms, uint32_t *idx)
 		idx[b] = s->queue[(s->q_head + b) % s->n_slots];
 	s->q_head = (s->q_head + s->B) % s->n_slots;
 	s->q_len -= s->B;
+	/* Counted as they leave the queue, under the same lock hold, so that
+	 * put = taken + dropped_lag + evicted_full + depth in every
+	 * im_store_get_stats(). */
+	s->st.taken += s->B;
 	return IM_OK;
 }
 
@@ -370,7 +374,6 @@ int im_store_take(im_store *s, im_batch *b, int timeout_ms)
 			slot_reset(&s->slots[taken[i]]);
 			s->free_idx[s->n_free++] = taken[i];
 		}
-		s->st.taken += s->B;
 		pthread_cond_broadcast(&s->not_full);
 		pthread_mutex_unlock(&s->mu);
 	}

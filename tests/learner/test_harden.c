@@ -24,7 +24,9 @@
 #include <sys/time.h>
 #include <unistd.h>
 
+#include <inttypes.h>
 #include <math.h>
+#include <stdatomic.h>
 #include <pthread.h>
 #include <zmq.h>
 
@@ -687,6 +689,83 @@ static void test_hello_log_rate_limited(void **state)
  * only one taking snapshots (and reading the store's counters slowly);
  * unrolls carry the current version with
  * --max-policy-lag 2, so some are evicted as the learner moves on. */
+/* The snapshot reads the store's counters through this wrapper
+ * (-Wl,--wrap, tests/learner/meson.build): while set, it waits 200 us
+ * after the read, so that any counter read separately after it would
+ * miss unrolls committed meanwhile, every time rather than once in a
+ * million snapshots. */
+static atomic_int widen_stats_read;
+void __real_im_store_get_stats(im_store *s, im_store_stats *out);
+void __wrap_im_store_get_stats(im_store *s, im_store_stats *out);
+void __wrap_im_store_get_stats(im_store *s, im_store_stats *out)
+{
+	__real_im_store_get_stats(s, out);
+	if (atomic_load(&widen_stats_read)) {
+		struct timespec ts = {0, 200 * 1000L};
+		nanosleep(&ts, NULL);
+	}
+}
+
+typedef struct flow {
+	peers *p;
+	fx *f;
+	uint64_t run;
+	atomic_int done;
+} flow;
+
+static void *push_many(void *arg)
+{
+	flow *w = arg;
+	for (uint32_t i = 0; i < 20000; i++)
+		push_unroll(w->p, 5, w->run, 3,
+			    __atomic_load_n(&w->f->l->version, __ATOMIC_ACQUIRE),
+			    i % 2, 1.0f);
+	atomic_store(&w->done, 1);
+	return NULL;
+}
+
+static void test_ledger_holds_in_every_snapshot(void **state)
+{
+	(void)state;
+	fx f = {.dir = "/tmp/im_harden_XXXXXX"};
+	config_small(&f);
+	f.cfg.max_policy_lag = 2;
+	start(&f);
+	char err[256] = "";
+	assert_int_equal(im_learner_start_threads(f.l, err, sizeof err), IM_OK);
+	peers p;
+	peers_up(&p, &f);
+	void *d = dealer(&p);
+	impala__control__free_unpacked(hello(d, 3, 0, 0), NULL);
+	flow w = {&p, &f, f.l->run_id, 0};
+	pthread_t th;
+	assert_int_equal(pthread_create(&th, NULL, push_many, &w), 0);
+	im_status_snapshot *s = malloc(sizeof *s);
+	uint64_t n = 0, mid = 0;
+	atomic_store(&widen_stats_read, 1);
+	while (!atomic_load(&w.done) || n < 300) {
+		im_learner_snapshot(f.l, s);
+		uint64_t sum = s->unrolls_batched + s->unrolls_evicted + s->store_depth;
+		if (s->unrolls_received != sum)
+			fail_msg("snapshot %" PRIu64 ": received %" PRIu64 " but "
+				 "batched %" PRIu64 " + evicted %" PRIu64
+				 " + depth %u = %" PRIu64,
+				 n, s->unrolls_received, s->unrolls_batched,
+				 s->unrolls_evicted, s->store_depth, sum);
+		mid += s->unrolls_received > 0 && !atomic_load(&w.done);
+		n++;
+	}
+	atomic_store(&widen_stats_read, 0);
+	pthread_join(th, NULL);
+	free(s);
+	/* The identity was seen while traffic flowed, not only at rest. */
+	assert_true(mid >= 20);
+	zmq_close(d);
+	peers_down(&p);
+	im_learner_stop_threads(f.l);
+	finish(&f);
+}
+
 int main(void)
 {
 	im_log_set_level(IM_LOG_ERROR);
@@ -700,6 +779,7 @@ int main(void)
 		cmocka_unit_test(test_versions_unique_after_resume),
 		cmocka_unit_test(test_evictions_are_not_drops),
 		cmocka_unit_test(test_hello_log_rate_limited),
+		cmocka_unit_test(test_ledger_holds_in_every_snapshot),
 	};
 	return cmocka_run_group_tests(tests, NULL, NULL);
 }
