@@ -18,6 +18,8 @@
 #include "gradcheck.h"
 #include "nn/model.h"
 
+#include "../fixture/model.h"
+
 enum { T1 = 3,
        B = 2,
        ROWS = T1 * B,
@@ -126,69 +128,12 @@ static void test_names_and_shapes(void **state)
 
 /* ---- whole-model gradients ---------------------------------------------- */
 
-typedef struct fixture {
-	im_model *m;
-	im_model_ws *ws;
-	float *obs;
-	int32_t pa[ROWS];
-	float pab[ROWS * 2], pr[ROWS];
-	uint8_t reset[ROWS];
-	float h0[B * LSTM_H], c0[B * LSTM_H];
-	im_model_input in;
-	int n, lstm;
-	float pol[ROWS * NA], base[ROWS], wpol[ROWS * NA], wbase[ROWS];
-} fixture;
-
-static fixture *make_fixture(const enc_case *c, int lstm, int discrete)
+/* The model of spec_for with a random input (tests/fixture/model.h). */
+static fx_model *make_fixture(const enc_case *c, int lstm, int discrete)
 {
-	fixture *f = calloc(1, sizeof(*f));
-	assert_non_null(f);
 	im_model_spec s;
 	spec_for(&s, c, lstm, discrete);
-	assert_int_equal(im_model_new(&f->m, &s), IM_OK);
-	assert_int_equal(im_model_ws_new(&f->ws, f->m, T1, B), IM_OK);
-	f->n = im_model_policy_dim(f->m);
-	f->lstm = lstm;
-	size_t on = (size_t)ROWS * c->H * c->W * c->C;
-	f->obs = fbuf(on);
-	im_rng r;
-	im_rng_init(&r, 77);
-	fill_randn(f->obs, on, 1, &r);
-	for (int i = 0; i < ROWS; i++) {
-		f->pa[i] = (int32_t)im_rng_below(&r, (uint64_t)f->n);
-		f->pr[i] = (float)im_rng_normal(&r);
-	}
-	fill_randn(f->pab, ROWS * 2, 1, &r);
-	fill_randn(f->h0, B * LSTM_H, 0.5f, &r);
-	fill_randn(f->c0, B * LSTM_H, 0.5f, &r);
-	fill_randn(f->wpol, ROWS * NA, 1, &r);
-	fill_randn(f->wbase, ROWS, 1, &r);
-	f->reset[2 * B + 1] = 1;
-	f->in = (im_model_input){.T1 = T1, .B = B, .obs = f->obs, .prev_reward = f->pr, .reset = f->reset};
-	if (discrete)
-		f->in.prev_action = f->pa;
-	else
-		f->in.prev_action_box = f->pab;
-	return f;
-}
-
-static void free_fixture(fixture *f)
-{
-	im_model_ws_free(f->ws);
-	im_model_free(f->m);
-	free(f->obs);
-	free(f);
-}
-
-static double model_loss(void *p)
-{
-	fixture *f = p;
-	assert_int_equal(im_model_forward(f->ws, im_model_params(f->m), &f->in,
-					  f->lstm ? f->h0 : NULL, f->lstm ? f->c0 : NULL, NULL, f->pol,
-					  f->base, NULL),
-			 IM_OK);
-	return dot_f(f->pol, f->wpol, (size_t)ROWS * f->n) +
-	       dot_f(f->base, f->wbase, ROWS);
+	return fx_model_new(&s, T1, B, 77, 1.0f);
 }
 
 /* Up to 24 coordinates of every tensor (all of the small ones), spread
@@ -201,10 +146,10 @@ static double model_loss(void *p)
  * -0.0403, -0.0401, -0.0384, -0.0376 for an analytic -0.0373). */
 static void gradcheck_encoder(const enc_case *c, int lstm, int discrete)
 {
-	fixture *f = make_fixture(c, lstm, discrete);
+	fx_model *f = make_fixture(c, lstm, discrete);
 	float *p = im_model_params(f->m), *g = im_model_grads(f->m);
 	size_t np = im_model_num_params(f->m);
-	model_loss(f);
+	fx_model_loss(f);
 	im_model_zero_grads(f->m);
 	assert_int_equal(im_model_backward(f->ws, p, f->wpol, f->wbase, g),
 			 IM_OK);
@@ -220,7 +165,7 @@ static void gradcheck_encoder(const enc_case *c, int lstm, int discrete)
 		for (size_t i = 0; i < t[k].numel; i += step) {
 			size_t at = t[k].offset + i;
 			gc_result r = gradcheck_kinks(t[k].name, p + at,
-						      ana + at, 1, model_loss, f, 1e-3f);
+						      ana + at, 1, fx_model_loss, f, 1e-3f);
 			all.checked += r.checked;
 			all.skipped += r.skipped;
 			all.failed += r.failed;
@@ -236,7 +181,7 @@ static void gradcheck_encoder(const enc_case *c, int lstm, int discrete)
 	assert_true(all.skipped * 20 <= all.checked);
 	assert_true(all.checked > 80);
 	free(ana);
-	free_fixture(f);
+	fx_model_free(f);
 }
 
 static void test_grad_minatar(void **s)
@@ -277,10 +222,10 @@ static void test_act_equals_learn(void **state)
 {
 	(void)state;
 	for (int e = 0; e < 3; e++) {
-		fixture *f = make_fixture(&SMALL[e], 1, 1);
+		fx_model *f = make_fixture(&SMALL[e], 1, 1);
 		f->in.reset = NULL;
 		float *p = im_model_params(f->m);
-		model_loss(f);
+		fx_model_loss(f);
 		im_model_ws *aw;
 		assert_int_equal(im_model_ws_new(&aw, f->m, 1, B), IM_OK);
 		float h[B * LSTM_H], c[B * LSTM_H], pol[B * NA], base[B];
@@ -299,7 +244,7 @@ static void test_act_equals_learn(void **state)
 					    1e-5f * (1 + fabsf(base[i])));
 		}
 		im_model_ws_free(aw);
-		free_fixture(f);
+		fx_model_free(f);
 	}
 }
 
@@ -313,20 +258,20 @@ static void test_chunks_change_nothing(void **state)
 		size_t np = 0;
 		for (int k = 0; k < 2; k++) {
 			im_nn_set_conv_chunk_floats(k ? 1 : ((size_t)1 << 24));
-			fixture *f = make_fixture(&SMALL[e], 1, 1);
+			fx_model *f = make_fixture(&SMALL[e], 1, 1);
 			np = im_model_num_params(f->m);
-			model_loss(f);
+			fx_model_loss(f);
 			im_model_zero_grads(f->m);
 			assert_int_equal(im_model_backward(f->ws,
 							   im_model_params(f->m), f->wpol, f->wbase,
 							   im_model_grads(f->m)),
 					 IM_OK);
 			out[k] = fbuf(ROWS * (NA + 1));
-			memcpy(out[k], f->pol, sizeof(f->pol));
-			memcpy(out[k] + ROWS * NA, f->base, sizeof(f->base));
+			memcpy(out[k], f->pol, ROWS * NA * sizeof(float));
+			memcpy(out[k] + ROWS * NA, f->base, ROWS * sizeof(float));
 			grad[k] = fbuf(np);
 			memcpy(grad[k], im_model_grads(f->m), np * sizeof(float));
-			free_fixture(f);
+			fx_model_free(f);
 		}
 		im_nn_set_conv_chunk_floats(0);
 		for (int i = 0; i < ROWS * (NA + 1); i++)
@@ -349,7 +294,7 @@ static void test_uint8_frames(void **state)
 	for (int e = 0; e < 3; e++)
 		for (int sc = 0; sc < 2; sc++) {
 			float scale = sc ? 1.0f / 255 : 0.0f;
-			fixture *f = make_fixture(&SMALL[e], 0, 1);
+			fx_model *f = make_fixture(&SMALL[e], 0, 1);
 			size_t on = (size_t)ROWS * SMALL[e].H * SMALL[e].W * SMALL[e].C;
 			uint8_t *u = malloc(on);
 			assert_non_null(u);
@@ -367,7 +312,7 @@ static void test_uint8_frames(void **state)
 			size_t np = im_model_num_params(mu);
 			memcpy(im_model_params(mu), im_model_params(f->m),
 			       np * sizeof(float));
-			model_loss(f);
+			fx_model_loss(f);
 			im_model_zero_grads(f->m);
 			assert_int_equal(im_model_backward(f->ws, im_model_params(f->m),
 							   f->wpol, f->wbase, im_model_grads(f->m)),
@@ -391,7 +336,7 @@ static void test_uint8_frames(void **state)
 			im_model_ws_free(wu);
 			im_model_free(mu);
 			free(u);
-			free_fixture(f);
+			fx_model_free(f);
 		}
 }
 

@@ -18,6 +18,8 @@
 #include "gradcheck.h"
 #include "nn/model.h"
 
+#include "../fixture/model.h"
+
 enum { T1 = 5,
        B = 3,
        OBS = 3,
@@ -38,87 +40,29 @@ static void small_spec(im_model_spec *s, int discrete, int lstm,
 	s->seed = 11;
 }
 
-typedef struct fixture {
-	im_model *m;
-	im_model_ws *ws;
-	float obs[T1 * B * OBS];
-	int32_t pa[T1 * B];
-	float pab[T1 * B * 2];
-	float pr[T1 * B];
-	uint8_t reset[T1 * B];
-	float h0[B * H], c0[B * H];
-	im_model_input in;
-	int n, lstm;
-	float pol[T1 * B * 3], base[T1 * B];
-	float wpol[T1 * B * 3], wbase[T1 * B]; /* loss weights */
-} fixture;
-
-static fixture *make_fixture(int discrete, int lstm, im_nn_activation act,
-			     uint64_t seed)
+/* The model of small_spec with a random input (tests/fixture/model.h). */
+static fx_model *make_fixture(int discrete, int lstm, im_nn_activation act,
+			      uint64_t seed)
 {
-	fixture *f = calloc(1, sizeof(*f));
-	assert_non_null(f);
 	im_model_spec s;
 	small_spec(&s, discrete, lstm, act);
 	s.seed = seed;
-	assert_int_equal(im_model_new(&f->m, &s), IM_OK);
-	assert_int_equal(im_model_ws_new(&f->ws, f->m, T1, B), IM_OK);
-	f->n = im_model_policy_dim(f->m);
-	f->lstm = lstm;
-	im_rng r;
-	im_rng_init(&r, seed + 100);
-	fill_randn(f->obs, T1 * B * OBS, 1, &r);
-	for (int i = 0; i < T1 * B; i++) {
-		f->pa[i] = (int32_t)im_rng_below(&r, (uint64_t)f->n);
-		f->pr[i] = (float)(im_rng_normal(&r) * 1.5); /* some beyond +-1 */
-	}
-	fill_randn(f->pab, T1 * B * 2, 1, &r);
-	fill_randn(f->h0, B * H, 0.5f, &r);
-	fill_randn(f->c0, B * H, 0.5f, &r);
-	fill_randn(f->wpol, T1 * B * 3, 1, &r);
-	fill_randn(f->wbase, T1 * B, 1, &r);
-	f->reset[2 * B + 1] = 1;
-	f->reset[3 * B + 0] = 1;
-	f->in = (im_model_input){.T1 = T1, .B = B, .obs = f->obs, .prev_reward = f->pr, .reset = f->reset};
-	if (discrete)
-		f->in.prev_action = f->pa;
-	else
-		f->in.prev_action_box = f->pab;
-	return f;
-}
-
-static void free_fixture(fixture *f)
-{
-	im_model_ws_free(f->ws);
-	im_model_free(f->m);
-	free(f);
-}
-
-/* sum(W1 .* policy_out) + sum(W2 .* baseline) at the model's arena. */
-static double model_loss(void *p)
-{
-	fixture *f = p;
-	int rc = im_model_forward(f->ws, im_model_params(f->m), &f->in,
-				  f->lstm ? f->h0 : NULL, f->lstm ? f->c0 : NULL, NULL, f->pol,
-				  f->base, NULL);
-	assert_int_equal(rc, IM_OK);
-	return dot_f(f->pol, f->wpol, (size_t)T1 * B * f->n) +
-	       dot_f(f->base, f->wbase, T1 * B);
+	return fx_model_new(&s, T1, B, seed + 100, 1.5f); /* rewards beyond +-1 */
 }
 
 static void gradcheck_model(int discrete, int lstm, im_nn_activation act)
 {
-	fixture *f = make_fixture(discrete, lstm, act, 21 + discrete + 2 * lstm);
+	fx_model *f = make_fixture(discrete, lstm, act, 21 + discrete + 2 * lstm);
 	float *p = im_model_params(f->m), *g = im_model_grads(f->m);
 	size_t n = im_model_num_params(f->m);
-	model_loss(f);
+	fx_model_loss(f);
 	im_model_zero_grads(f->m);
 	assert_int_equal(im_model_backward(f->ws, p, f->wpol, f->wbase, g),
 			 IM_OK);
 	float *ana = malloc(n * sizeof(float));
 	assert_non_null(ana);
 	memcpy(ana, g, n * sizeof(float));
-	gc_result r = gradcheck_step("param", p, ana, n, model_loss, f,
+	gc_result r = gradcheck_step("param", p, ana, n, fx_model_loss, f,
 				     act == IM_NN_ACT_RELU ? 1e-3f : 5e-3f);
 	fprintf(stderr, "discrete %d lstm %d act %d: %d checked, %d skipped, "
 			"worst error/tolerance %.3f\n",
@@ -143,7 +87,7 @@ static void gradcheck_model(int discrete, int lstm, im_nn_activation act)
 	for (size_t i = 0; i < n; i++)
 		assert_true(fabsf(g[i] - 2 * ana[i]) <= 1e-6f * (1 + fabsf(ana[i])));
 	free(ana);
-	free_fixture(f);
+	fx_model_free(f);
 }
 
 static void test_grad_mlp_discrete(void **s)
@@ -294,9 +238,9 @@ static void test_blocks_lstm(void **s)
  * learning forward over the same inputs. */
 static void act_equals_learn(int discrete, int lstm)
 {
-	fixture *f = make_fixture(discrete, lstm, IM_NN_ACT_RELU, 31);
+	fx_model *f = make_fixture(discrete, lstm, IM_NN_ACT_RELU, 31);
 	const float *p = im_model_params(f->m);
-	model_loss(f);
+	fx_model_loss(f);
 	im_model_ws *aws;
 	assert_int_equal(im_model_ws_new(&aws, f->m, 1, B), IM_OK);
 	float h[B * H], c[B * H], pol[B * 3], base[B];
@@ -315,7 +259,7 @@ static void act_equals_learn(int discrete, int lstm)
 		assert_close(base, f->base + t * B, B);
 	}
 	im_model_ws_free(aws);
-	free_fixture(f);
+	fx_model_free(f);
 }
 
 static void test_act_equals_learn_mlp(void **s)
@@ -340,7 +284,7 @@ static void test_act_equals_learn_lstm_box(void **s)
  * chunking. */
 static void extras_equal_learn(int discrete, int lstm)
 {
-	fixture *f = make_fixture(discrete, lstm, IM_NN_ACT_TANH, 41);
+	fx_model *f = make_fixture(discrete, lstm, IM_NN_ACT_TANH, 41);
 	const float *p = im_model_params(f->m);
 	enum { NE = 5 };
 	int32_t idx[NE] = {0 * B + 1, 1 * B + 0, 2 * B + 2, 3 * B + 1, 1 * B + 2};
@@ -363,22 +307,22 @@ static void extras_equal_learn(int discrete, int lstm)
 					  f->pol, f->base, ev),
 			 IM_OK);
 	for (int j = 0; j < NE; j++) {
-		fixture *g = make_fixture(discrete, lstm, IM_NN_ACT_TANH, 41);
+		fx_model *g = make_fixture(discrete, lstm, IM_NN_ACT_TANH, 41);
 		int row = idx[j] + B;
 		memcpy(g->obs + row * OBS, eobs + j * OBS, OBS * sizeof(float));
 		g->pa[row] = epa[j];
 		memcpy(g->pab + row * 2, epab + j * 2, 2 * sizeof(float));
 		g->pr[row] = epr[j];
 		g->reset[row] = 0;
-		model_loss(g);
+		fx_model_loss(g);
 		assert_close(&ev[j], &g->base[row], 1);
-		free_fixture(g);
+		fx_model_free(g);
 	}
 	/* The backward after a forward with extras is the plain backward. */
 	float *gr = im_model_grads(f->m);
 	assert_int_equal(im_model_backward(f->ws, p, f->wpol, f->wbase, gr),
 			 IM_OK);
-	free_fixture(f);
+	fx_model_free(f);
 }
 
 static void test_extras_mlp(void **s)
@@ -578,7 +522,7 @@ static void test_uint8_extras_lstm(void **s)
 static void test_errors(void **state)
 {
 	(void)state;
-	fixture *f = make_fixture(1, 1, IM_NN_ACT_RELU, 51);
+	fx_model *f = make_fixture(1, 1, IM_NN_ACT_RELU, 51);
 	const float *p = im_model_params(f->m);
 	float *g = im_model_grads(f->m);
 	/* Backward before any forward. */
@@ -614,7 +558,7 @@ static void test_errors(void **state)
 	assert_int_equal(im_model_forward(f->ws, p, &f->in, NULL, NULL, &ex,
 					  f->pol, f->base, &ev),
 			 IM_ERANGE);
-	free_fixture(f);
+	fx_model_free(f);
 }
 
 int main(void)
