@@ -186,6 +186,38 @@ class Cluster:
             self.learner.signal(signal.SIGTERM)
         return self.summary(60)
 
+    def train_spawned(self, env, frames, *args, seed=4, wall=90):
+        """Trains env with the flags args on two spawned actors of four
+        environments each (T 20, B 8, one learner thread, no evaluation,
+        the final checkpoint only) until frames; asserts the run reached
+        them with both actors joined, unrolls accepted and none dropped,
+        and returns (its JSON summary, the final checkpoint's path)."""
+        self.start_learner("--env", env, *args, "--spawn-actors", "2", "--num-actors", "8",
+                           "--num-steps", "20", "--batch-size", "8", "--num-storages", "16",
+                           "--num-learners", "1", "--num-train-steps", str(frames),
+                           "--eval-interval", "0", "--save-interval", "0", "--seed", str(seed))
+        s = self.summary(wall)
+        log = self.learner.text()
+        print(s, flush=True)
+        assert s["result"] == "num_train_steps reached", s
+        assert s["frames"] >= frames and s["updates"] > 0, s
+        assert log.count("joined (host") >= 2, log[-2000:]
+        m = re.search(r"(\d+) unrolls accepted, (\d+) dropped", log)
+        assert m and int(m.group(1)) > 0 and m.group(2) == "0", log[-2000:]
+        return s, os.path.join(self.tmp, "runs", "default", f"seed{seed}",
+                               "checkpoint.safetensors")
+
+    def evaluate(self, env, ckpt, episodes, *args):
+        """`impala-learner eval` of checkpoint ckpt on env with the flags
+        args; asserts it exited 0 and returns its JSON line."""
+        ev = subprocess.run([LEARNER, "eval", "--env", env, *args, "--init-model-path", ckpt,
+                             "--num-eval-episodes", str(episodes)], capture_output=True,
+                            text=True, timeout=60, stdin=subprocess.DEVNULL)
+        assert ev.returncode == 0, ev.stderr[-2000:]
+        e = json.loads(ev.stdout.strip().splitlines()[-1])
+        print(e, flush=True)
+        return e
+
     def summary(self, wall):
         """Waits up to wall seconds for the learner to exit; asserts it
         exited 0 and returns its JSON summary (the last line of stdout)."""

@@ -11,9 +11,7 @@ A nature encoder on the same frames is refused before anything starts.
 
 It checks that conv training runs end to end, not how well it learns.
 """
-import json
 import os
-import re
 import subprocess
 import sys
 
@@ -42,30 +40,11 @@ def main():
     assert bad.returncode == 2 and "36 pixels" in bad.stderr, bad.stderr[-2000:]
 
     with Cluster() as c:
-        c.start_learner("--env", ENV, *ARCH, "--spawn-actors", "2", "--num-actors", "8",
-                        "--num-steps", "20", "--batch-size", "8", "--num-storages", "16",
-                        "--num-learners", "1", "--num-train-steps", str(FRAMES),
-                        "--eval-interval", "0", "--save-interval", "0", "--seed", "4")
-        s = c.summary(90)
-        log = c.learner.text()
-        print(s, flush=True)
-        assert s["result"] == "num_train_steps reached", s
-        assert s["frames"] >= FRAMES and s["updates"] > 0, s
-        assert log.count("joined (host") >= 2, log[-2000:]
-        m = re.search(r"(\d+) unrolls accepted, (\d+) dropped", log)
-        assert m and int(m.group(1)) > 0 and m.group(2) == "0", log[-2000:]
-
-        ckpt = os.path.join(c.tmp, "runs", "default", "seed4", "checkpoint.safetensors")
+        _, ckpt = c.train_spawned(ENV, FRAMES, *ARCH)
         h = checkpoint_header(ckpt)
         assert h["encoder.0.weight"]["shape"] == [16, 2, 3, 3], h["encoder.0.weight"]
         assert h["encoder.3.weight"]["shape"] == [32, 6 * 6 * 16], h["encoder.3.weight"]
-
-        ev = subprocess.run([LEARNER, "eval", "--env", ENV, *ARCH, "--init-model-path", ckpt,
-                             "--num-eval-episodes", "3"], capture_output=True, text=True,
-                            timeout=60, stdin=subprocess.DEVNULL)
-        assert ev.returncode == 0, ev.stderr[-2000:]
-        e = json.loads(ev.stdout.strip().splitlines()[-1])
-        print(e, flush=True)
+        e = c.evaluate(ENV, ckpt, 3, *ARCH)
         assert e["episodes"] == 3 and -0.5 <= e["mean_return"] <= 1.0, e
     print("ok")
 
