@@ -14,7 +14,8 @@ Checked:
 * both actors join over the network and training runs (updates grow);
 * during the cut training goes on with host 2 (updates and actor 21's
   frames grow), actor 11's frames stop, and the learner drops actor 11 from
-  /status after --actor-timeout;
+  /status after --actor-timeout of silence (measured on the learner's
+  clock: /status uptime_s and the row's last_seen_s);
 * after the restore, without any restart (the same actor processes, still
   running), actor 11 is back in /status and its frames grow again, and the
   learner keeps updating;
@@ -91,6 +92,12 @@ class Run:
                 "--num-storages", "64", "--num-learners", "1",
                 "--eval-interval", "0", "--save-interval", "0",
                 "--num-train-steps", "1000000000",
+                # The test is about membership across a cut link, not
+                # staleness: at the vector default --max-policy-lag 20 a
+                # loaded actor's unrolls (and actor 11's first ones after
+                # the restore) can all be dropped as stale, and the waits
+                # on its frames would measure that instead.
+                "--max-policy-lag", "0",
                 "--actor-timeout", str(ACTOR_TIMEOUT),
                 "--bind", f"tcp://{netns.LEARNER_IP}:{BASE_PORT}", "--insecure",
                 "--status-addr", f"127.0.0.1:{STATUS_PORT}",
@@ -155,15 +162,29 @@ def scenario(run):
     assert absent, "the learner kept listing actor 11 through the cut"
     assert all(row(st, ACTOR_IDS[0]) is None for t, st in seen if t >= absent[0]), \
         "actor 11 reappeared while its link was down"
-    assert absent[0] >= ACTOR_TIMEOUT - 1.0, \
-        f"actor 11 dropped after {absent[0]:.1f} s, before --actor-timeout"
+    # Silence is measured on the learner's clock, from the last unroll it
+    # had from actor 11 (a listed row's uptime_s - last_seen_s) to the
+    # first snapshot without it.  Measured from the cut on this process's
+    # clock instead, it failed under load (dropped "after 3.9 s"): the
+    # loaded actor had been silent (re-handshaking) since before the cut,
+    # and each status read here (a Python started in the namespace) took
+    # seconds, so a sample's time was not the time of its snapshot.
+    heard = max(st["uptime_s"] - row(st, ACTOR_IDS[0])["last_seen_s"]
+                for st in [before] + [st for t, st in seen]
+                if row(st, ACTOR_IDS[0]) is not None)
+    gone = next(st for t, st in seen if row(st, ACTOR_IDS[0]) is None)
+    silent = gone["uptime_s"] - heard
+    assert silent >= ACTOR_TIMEOUT - 0.01, \
+        f"actor 11 dropped after {silent:.2f} s of silence, before --actor-timeout"
     assert end["updates"] > before["updates"], "training stopped during the cut"
     assert frames_of(end, ACTOR_IDS[1]) > frames_of(before, ACTOR_IDS[1]), \
         "actor 21 stopped during host 1's cut"
     print(f"cut {cut_s:.1f} s: updates {before['updates']} -> {end['updates']}, "
-          f"actor 11 dropped from the status list {absent[0]:.1f} s into it",
-          flush=True)
-    assert abs(cut_s - CUT_S) < 1.5, f"the cut lasted {cut_s:.1f} s"
+          f"actor 11 dropped from the status list {absent[0]:.1f} s into it, "
+          f"after {silent:.2f} s of silence", flush=True)
+    # Only a lower bound: a status read that took seconds on a loaded
+    # machine makes the cut longer, which changes nothing checked here.
+    assert cut_s >= CUT_S, f"the cut lasted {cut_s:.1f} s"
 
     # Restored: the same actor process comes back by itself.
     back = run.wait_for(lambda s: (frames_of(s, ACTOR_IDS[0]) or 0) > 0,
