@@ -27,11 +27,15 @@ from harness import Cluster, http_get  # noqa: E402
 
 T = 40
 LOG_INTERVAL = 0.5
+# --max-policy-lag 0: the test waits for both actors to be trained on,
+# which at the vector default (20) a fast learner fed by one actor can
+# prevent by dropping every unroll of the other as stale (under ASan the
+# wait ran out).  It is about the status port, not staleness.
 ARGS = ["--env", "CartPole-v1", "--hidden-dim", "32", "--feature-dim", "32",
         "--num-steps", str(T), "--batch-size", "8", "--num-storages", "32",
         "--num-learners", "1", "--num-train-steps", "1000000000", "--eval-interval", "0",
         "--save-interval", "0", "--log-interval", str(LOG_INTERVAL), "--tag", "statustest",
-        "--seed", "7"]
+        "--seed", "7", "--max-policy-lag", "0"]
 ROW_KEYS = {"id", "host", "frames", "unrolls", "last_seen_s", "lag"}
 
 SAMPLE = re.compile(r'^([a-zA-Z_:][a-zA-Z0-9_:]*)(\{([a-zA-Z_][a-zA-Z0-9_]*="(\\.|[^"\\])*"'
