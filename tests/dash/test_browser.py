@@ -31,7 +31,11 @@ from harness import ACTOR, Cluster, http_get  # noqa: E402
 from webdriver import Chrome  # noqa: E402
 
 CHARTS = ["return", "speed", "loss", "entropy", "grad", "lr", "lag", "store", "drops"]
-ARGS = ["--env", "CartPole-v1", "--spawn-actors", "2", "--num-actors", "4",
+# --max-policy-lag 0: the page must list both actors, and at the vector
+# default (20) a fast learner fed by one actor can drop every unroll of the
+# other as stale; an actor none of whose unrolls is accepted is silent and
+# leaves the list after --actor-timeout.  The test is about the page.
+ARGS = ["--env", "CartPole-v1", "--max-policy-lag", "0", "--spawn-actors", "2", "--num-actors", "4",
         "--actor-bin", ACTOR, "--hidden-dim", "32", "--feature-dim", "32",
         "--num-steps", "20", "--batch-size", "8", "--num-storages", "32",
         "--num-learners", "1", "--num-train-steps", "1000000000000",
