@@ -20,14 +20,19 @@
  * im_learner_config_given() says was not set takes the checkpoint's value;
  * with_env, so does --env (eval and describe: the checkpoint's task; a
  * training run keeps its own, which decides its other defaults).
- * --encoder auto matches any encoder.  A checkpoint without a run spec (or
- * without one of its keys) leaves those flags as they are: the load then
- * names any tensor that does not fit.
+ * --encoder auto matches any encoder.  A key the run spec lacks leaves its
+ * flag as it is (the load then names any tensor that does not fit),
+ * except the activation, which no tensor shows: without it in the run
+ * spec (or without a run spec) only an explicit --activation is accepted.
+ * Each size must lie in its flag's range (the flag table's) and each
+ * switch be 0 or 1.
  *
  * IM_OK with what was adopted in note ("hidden-dim 64, feature-dim 64";
  * empty when nothing); IM_EINVAL with both values in err when a given flag
- * contradicts the checkpoint; the checkpoint's own errors (IM_ESYS,
- * IM_ECORRUPT, ...) with the reason in err.  c is unchanged on failure. */
+ * contradicts the checkpoint; IM_ECORRUPT naming the key, the value and
+ * the range for a field out of range, or for a missing activation; the
+ * checkpoint's own errors (IM_ESYS, IM_ECORRUPT, ...) with the reason in
+ * err.  c is unchanged on failure. */
 int im_config_ckpt_adopt(im_learner_config *c, const char *path,
 			 int with_env, char *note, size_t notelen, char *err,
 			 size_t errlen);
