@@ -66,7 +66,12 @@ def wait_page(b, pred, timeout, what):
         if st and pred(st):
             return st
         time.sleep(0.5)
+    # Page state null: dash.js never ran (seen once under ASan, for 90 s,
+    # with an empty console); say what the browser holds instead.
+    doc = b.run("return [location.href, document.readyState, document.title, "
+                "Array.from(document.scripts).map((s) => s.src)];")
     raise AssertionError(f"timed out waiting for {what}; page state: {json.dumps(st)[:3000]}; "
+                         f"document: {doc}; "
                          f"console: {json.dumps(b.console())[:3000]}")
 
 
