@@ -6,7 +6,9 @@
  * convention the two sides share: observation alignment, the LSTM state
  * sent at step 0, resets after episode ends, previous action and reward,
  * Box samples versus clipped actions, uint8 frames and their scale (the
- * example grid plugin, whose path is argv[1]). */
+ * example grid plugin, whose path is argv[1]), and the conv encoder on
+ * MinAtar's sparse frames (a convolution may take the direct or the
+ * lowered path depending on its batch: im_nn_conv2d_direct_pays). */
 #include <stdarg.h>
 #include <stddef.h>
 #include <setjmp.h>
@@ -32,6 +34,7 @@ typedef struct pcase {
 	const char *env;
 	int use_lstm;
 	int T, k, unrolls;
+	im_nn_encoder_kind encoder;
 } pcase;
 
 /* "plugin:" and the grid plugin's path, or "" when not given. */
@@ -56,6 +59,7 @@ static void run_case(const pcase *c)
 	ms.use_lstm = c->use_lstm;
 	ms.lstm_hidden = c->use_lstm ? 8 : 0;
 	ms.seed = 5;
+	ms.encoder = c->encoder;
 	im_model *lm = NULL; /* the learner's model */
 	assert_int_equal(im_model_new(&lm, &ms), IM_OK);
 	assert_int_equal(im_runspec_build(&rs, 77, c->env, (uint32_t)c->T, 9, &ms,
@@ -135,12 +139,16 @@ static void run_case(const pcase *c)
 }
 
 static const pcase cases[] = {
-	{"mlp_cartpole", "CartPole-v1", 0, 40, 4, 30},
-	{"lstm_cartpole", "CartPole-v1", 1, 40, 4, 30},
-	{"mlp_pendulum", "Pendulum-v1", 0, 50, 3, 10},
-	{"lstm_pendulum", "Pendulum-v1", 1, 50, 3, 10},
-	{"mlp_grid_uint8", grid_spec, 0, 40, 4, 10},
-	{"lstm_grid_uint8", grid_spec, 1, 40, 4, 10},
+	{"mlp_cartpole", "CartPole-v1", 0, 40, 4, 30, IM_NN_ENCODER_MLP},
+	{"lstm_cartpole", "CartPole-v1", 1, 40, 4, 30, IM_NN_ENCODER_MLP},
+	{"mlp_pendulum", "Pendulum-v1", 0, 50, 3, 10, IM_NN_ENCODER_MLP},
+	{"lstm_pendulum", "Pendulum-v1", 1, 50, 3, 10, IM_NN_ENCODER_MLP},
+	{"mlp_grid_uint8", grid_spec, 0, 40, 4, 10, IM_NN_ENCODER_MLP},
+	{"lstm_grid_uint8", grid_spec, 1, 40, 4, 10, IM_NN_ENCODER_MLP},
+	/* The conv encoder on a MinAtar game's sparse 0/1 frames: the
+	 * actor's and the learner's convolutions must agree. */
+	{"conv_minatar_breakout", "MinAtar/Breakout-v0", 0, 20, 4, 10, IM_NN_ENCODER_MINATAR},
+	{"conv_minatar_seaquest", "MinAtar/Seaquest-v0", 1, 20, 4, 10, IM_NN_ENCODER_MINATAR},
 };
 
 static void test_cases(void **state)
