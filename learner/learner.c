@@ -299,6 +299,7 @@ int im_learner_new(im_learner **out, const im_learner_config *cfg, char *err,
 		im_errf(err, errlen, rc, "out of memory");
 		goto fail;
 	}
+	im_progress_set_target(l->progress, cfg->target_return);
 	rc = build_model(cfg, &l->model, l->env, sizeof l->env,
 			 &l->max_episode_steps, err, errlen);
 	if (rc)

@@ -129,10 +129,11 @@ static int spawn_actors(im_learner *l)
 	return IM_OK;
 }
 
-static int solved(const im_learner *l, const im_status_snapshot *s)
+/* Decided at the episode that crossed the target (progress.h), not on
+ * this loop's snapshot: *mean is the window's mean then. */
+static int solved(const im_learner *l, double *mean)
 {
-	return l->cfg->target_return != 0 && s->episodes >= IM_PROGRESS_WINDOW &&
-	       s->mean_return >= l->cfg->target_return;
+	return im_progress_reached(l->progress, mean);
 }
 
 static void periodic(im_learner *l, loop_ctx *c)
@@ -184,14 +185,15 @@ static int loop_init(im_learner *l, loop_ctx *c)
 }
 
 /* The counters are final (what the checkpoint holds).  After a target
- * stop the mean return is the one the stop was decided on, so "target
+ * stop the mean return is the one the stop was decided on (the window's
+ * mean at the episode that reached the target, `decided`), so "target
  * return reached" always comes with a mean at or above the target, not one
  * diluted by the episodes that arrived while the learner shut down; after
  * any other stop it is the final one (the last periodic snapshot can
  * predate every episode of a run shorter than one log interval). */
-static void summary(im_learner *l, loop_ctx *c, const char *why, bool target)
+static void summary(im_learner *l, loop_ctx *c, const char *why, bool target,
+		    double decided)
 {
-	double decided = c->snap.mean_return;
 	im_learner_snapshot(l, &c->snap);
 	if (target)
 		c->snap.mean_return = decided;
@@ -239,6 +241,7 @@ int im_learner_run(im_learner *l, volatile sig_atomic_t *stop)
 		l->run_id, l->env, l->cfg->bind, im_status_port(l->status), l->dir);
 	const char *why = "stopped";
 	bool target = false;
+	double decided = NAN;
 	while (!code && !*stop) {
 		struct timespec ts = {0, 20 * 1000000L};
 		nanosleep(&ts, NULL);
@@ -251,7 +254,7 @@ int im_learner_run(im_learner *l, volatile sig_atomic_t *stop)
 			why = "num_train_steps reached";
 			break;
 		}
-		if (solved(l, &c.snap)) {
+		if (solved(l, &decided)) {
 			why = "target return reached";
 			target = true;
 			break;
@@ -266,7 +269,7 @@ int im_learner_run(im_learner *l, volatile sig_atomic_t *stop)
 		save(l, &c, "final");
 	if (l->npids)
 		im_spawn_stop(l->pids, l->npids, 3000);
-	summary(l, &c, code ? "error" : why, target && !code);
+	summary(l, &c, code ? "error" : why, target && !code, decided);
 	free(c.params);
 	im_optim_free(c.shadow);
 	return code;

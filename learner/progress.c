@@ -13,6 +13,9 @@ struct im_progress {
 	float lengths[IM_PROGRESS_WINDOW];
 	int n, pos;        /* ring entries in use, next write */
 	uint64_t episodes; /* all finished so far */
+	double target;     /* the armed target return (when armed) */
+	int armed, reached;
+	double reached_mean; /* the window's mean when it latched */
 	double pg, base, ent, total, entropy, grad_norm, lr;
 	double lag_mean, lag_max;
 };
@@ -35,6 +38,29 @@ void im_progress_free(im_progress *p)
 	free(p);
 }
 
+/* The mean of the window's n entries, summed as im_progress_fill sums
+ * them, so the latch and /status agree to the last bit. */
+static double window_mean(const float *v, int n)
+{
+	double sum = 0;
+	for (int i = 0; i < n; i++)
+		sum += v[i];
+	return sum / n;
+}
+
+/* A hundred additions per episode, and only while armed and not yet
+ * reached. */
+static void check_target(im_progress *p)
+{
+	if (!p->armed || p->reached || p->n < IM_PROGRESS_WINDOW)
+		return;
+	double mean = window_mean(p->returns, p->n);
+	if (mean >= p->target) {
+		p->reached = 1;
+		p->reached_mean = mean;
+	}
+}
+
 void im_progress_episode(im_progress *p, float ret, uint32_t length)
 {
 	pthread_mutex_lock(&p->mu);
@@ -44,7 +70,27 @@ void im_progress_episode(im_progress *p, float ret, uint32_t length)
 	if (p->n < IM_PROGRESS_WINDOW)
 		p->n++;
 	p->episodes++;
+	check_target(p);
 	pthread_mutex_unlock(&p->mu);
+}
+
+void im_progress_set_target(im_progress *p, double target)
+{
+	pthread_mutex_lock(&p->mu);
+	p->target = target;
+	p->armed = target != 0;
+	p->reached = 0;
+	pthread_mutex_unlock(&p->mu);
+}
+
+int im_progress_reached(im_progress *p, double *mean)
+{
+	pthread_mutex_lock(&p->mu);
+	int reached = p->reached;
+	if (reached && mean)
+		*mean = p->reached_mean;
+	pthread_mutex_unlock(&p->mu);
+	return reached;
 }
 
 void im_progress_update(im_progress *p, const im_update_stats *st, double lr,
@@ -66,14 +112,9 @@ void im_progress_update(im_progress *p, const im_update_stats *st, double lr,
 void im_progress_fill(im_progress *p, im_status_snapshot *s)
 {
 	pthread_mutex_lock(&p->mu);
-	double sr = 0, sl = 0;
-	for (int i = 0; i < p->n; i++) {
-		sr += p->returns[i];
-		sl += p->lengths[i];
-	}
 	s->episodes = p->episodes;
-	s->mean_return = p->n ? sr / p->n : NAN;
-	s->mean_length = p->n ? sl / p->n : NAN;
+	s->mean_return = p->n ? window_mean(p->returns, p->n) : NAN;
+	s->mean_length = p->n ? window_mean(p->lengths, p->n) : NAN;
 	s->total_loss = p->total;
 	s->pg_loss = p->pg;
 	s->baseline_loss = p->base;

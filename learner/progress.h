@@ -26,8 +26,21 @@ int im_progress_new(im_progress **out);
 /* Accepts NULL.  No other thread may be using p. */
 void im_progress_free(im_progress *p);
 
-/* One finished episode. */
+/* One finished episode.  With a target set, latches "reached" when this
+ * episode fills the window or keeps it full with a mean return at or
+ * above the target. */
 void im_progress_episode(im_progress *p, float ret, uint32_t length);
+
+/* Arms the target-return latch (--target-return; 0 disarms it, as the
+ * flag's 0 means off) and clears a latched crossing. */
+void im_progress_set_target(im_progress *p, double target);
+
+/* 1 when, since im_progress_set_target, some finished episode left a full
+ * window of IM_PROGRESS_WINDOW episodes whose mean return reached the
+ * target, and then *mean (when not NULL) is the mean at the first such
+ * episode; 0 otherwise (*mean untouched).  The latch holds when later
+ * episodes lower the mean. */
+int im_progress_reached(im_progress *p, double *mean);
 
 /* One applied update: its loss terms and gradient norm, the learning rate
  * it used, and the mean and largest policy lag of its batch. */

@@ -1,7 +1,8 @@
 // SPDX-License-Identifier: Apache-2.0
 /* learner/progress.c: the window of the last episodes' returns and
  * lengths, the last update's terms, NaN means before the first episode,
- * the fields it leaves alone, and concurrent writers. */
+ * the fields it leaves alone, concurrent writers, and the target-return
+ * latch. */
 #include <stdarg.h>
 #include <stddef.h>
 #include <setjmp.h>
@@ -82,6 +83,85 @@ static void test_update_terms_and_other_fields(void **state)
 	im_progress_free(p);
 }
 
+static im_progress *armed(double target)
+{
+	im_progress *p = NULL;
+	assert_int_equal(im_progress_new(&p), IM_OK);
+	im_progress_set_target(p, target);
+	return p;
+}
+
+static void episodes(im_progress *p, int n, float ret)
+{
+	for (int i = 0; i < n; i++)
+		im_progress_episode(p, ret, 10);
+}
+
+/* Not before the window is full: 99 episodes above the target are not
+ * "the mean of the last 100"; the 100th is. */
+static void test_target_waits_for_a_full_window(void **state)
+{
+	(void)state;
+	im_progress *p = armed(475);
+	double mean = -1;
+	episodes(p, 99, 500);
+	assert_int_equal(im_progress_reached(p, &mean), 0);
+	assert_float_equal(mean, -1, 0);
+	episodes(p, 1, 500);
+	assert_int_equal(im_progress_reached(p, &mean), 1);
+	assert_float_equal(mean, 500, 1e-9);
+	im_progress_free(p);
+}
+
+/* The mean crosses the target at the exact episode (9 + 11k/100 >= 10 at
+ * k = 10, not at 9) and the latch holds when the mean falls back: the
+ * case a periodic look at the mean can miss. */
+static void test_target_latches_the_crossing(void **state)
+{
+	(void)state;
+	im_progress *p = armed(10);
+	double mean = 0;
+	episodes(p, 100, 9);
+	episodes(p, 9, 20);
+	assert_int_equal(im_progress_reached(p, NULL), 0);
+	episodes(p, 1, 20);
+	assert_int_equal(im_progress_reached(p, &mean), 1);
+	assert_float_equal(mean, 10.1, 1e-9);
+	episodes(p, 100, 0);
+	assert_int_equal(im_progress_reached(p, &mean), 1);
+	assert_float_equal(mean, 10.1, 1e-9);
+	im_status_snapshot s;
+	fill(p, &s);
+	assert_float_equal(s.mean_return, 0, 0);
+	im_progress_free(p);
+}
+
+/* Negative targets (Acrobot's -100) work; 0 (the flag's off) never
+ * latches; arming again clears a latched crossing. */
+static void test_target_negative_off_and_rearmed(void **state)
+{
+	(void)state;
+	im_progress *p = armed(-100);
+	episodes(p, 100, -150);
+	assert_int_equal(im_progress_reached(p, NULL), 0);
+	episodes(p, 100, -90);
+	assert_int_equal(im_progress_reached(p, NULL), 1);
+	im_progress_set_target(p, 0);
+	assert_int_equal(im_progress_reached(p, NULL), 0);
+	episodes(p, 200, 1e6f);
+	assert_int_equal(im_progress_reached(p, NULL), 0);
+	im_progress_set_target(p, 1e7);
+	episodes(p, 100, 1e6f);
+	assert_int_equal(im_progress_reached(p, NULL), 0);
+	im_progress_free(p);
+
+	p = NULL;
+	assert_int_equal(im_progress_new(&p), IM_OK);
+	episodes(p, 200, 500);
+	assert_int_equal(im_progress_reached(p, NULL), 0);
+	im_progress_free(p);
+}
+
 #define WRITERS 4
 #define EACH 5000
 
@@ -127,6 +207,9 @@ int main(void)
 		cmocka_unit_test(test_window_keeps_the_last_episodes),
 		cmocka_unit_test(test_update_terms_and_other_fields),
 		cmocka_unit_test(test_concurrent_writers),
+		cmocka_unit_test(test_target_waits_for_a_full_window),
+		cmocka_unit_test(test_target_latches_the_crossing),
+		cmocka_unit_test(test_target_negative_off_and_rearmed),
 	};
 	return cmocka_run_group_tests(tests, NULL, NULL);
 }
