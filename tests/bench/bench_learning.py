@@ -18,8 +18,21 @@ Prints a table (task, preset or default, frames to the bar per seed or
 on its last line, with each missed run's curve (frames, mean return) from
 the run's metrics.csv.  Targets are reported, never asserted.
 
+Two modes for experiments on a setting:
+- --compare "FLAGS": every seed runs twice, without and with FLAGS (the
+  order alternating from seed to seed), so that load hits both alike; the
+  table has a row for each.
+- --after-bar: does the return stay once it is reached?  Runs do not stop
+  at the bar (--target-return 0) but at the budget, logging every 20 ms;
+  per run, the frames at the first crossing (from the logged rows), the
+  lowest mean return after it, and the share of the frames after it with
+  the mean below bar - 0.2 |bar| (380 for CartPole's 475); a run whose
+  mean fell below bar - 0.4 |bar| (285) after reaching the bar counts as
+  a collapse.
+
 Usage: bench_learning.py [--only default|preset] [--tasks CartPole-v1,...]
                          [--seeds N] [--wall 600] [--extra "--flag value ..."]
+                         [--compare "--flag value ..."] [--after-bar]
 Needs IMPALA_BUILD (meson passes it) or a build at ../../build.
 """
 import argparse
@@ -65,10 +78,32 @@ def curve(run_dir, every=10):
     return [(int(r["frames"]), float(r["mean_return"])) for r in rows[::step]]
 
 
-def one_run(task, mode, bar, budget, seed, wall, extra=()):
+def after_bar(run_dir, bar, budget):
+    """What the return did after it first reached bar (--after-bar)."""
+    try:
+        with open(os.path.join(run_dir, "metrics.csv")) as f:
+            rows = [(int(r["frames"]), float(r["mean_return"])) for r in csv.DictReader(f)]
+    except (OSError, ValueError):
+        return None
+    rows = [(fr, m) for fr, m in rows if fr <= budget]
+    first = next((i for i, (_, m) in enumerate(rows) if m >= bar), None)
+    if first is None:
+        return {"first": None}
+    after = rows[first:]
+    low, floor = bar - 0.2 * abs(bar), bar - 0.4 * abs(bar)
+    below = sum(f1 - f0 for (f0, m0), (f1, _) in zip(after, after[1:]) if m0 < low)
+    span = after[-1][0] - after[0][0]
+    lowest = min(m for _, m in after)
+    return {"first": after[0][0], "lowest": lowest, "collapsed": lowest < floor,
+            "share_below": below / span if span else 0.0}
+
+
+def one_run(task, mode, bar, budget, seed, wall, extra=(), stay=False):
+    # The command line overrides a preset's IMPALA_TARGET_RETURN.
     args = ["train", "--env", task, "--spawn-actors", "2", "--seed", str(seed),
-            "--tag", f"{task}-{mode}", "--target-return", str(bar),
-            "--eval-interval", "0", "--save-interval", "0", "--log-interval", "0.25"]
+            "--tag", f"{task}-{mode}", "--target-return", "0" if stay else str(bar),
+            "--eval-interval", "0", "--save-interval", "0",
+            "--log-interval", "0.02" if stay else "0.25"]
     if mode == "preset":
         args += ["--config", preset_path(task)]
     args += list(extra)
@@ -92,7 +127,7 @@ def one_run(task, mode, bar, budget, seed, wall, extra=()):
         reached = (rc == 0 and s.get("result") == "target return reached"
                    and s.get("frames", budget + 1) <= budget)
         run_dir = os.path.join(c.tmp, "runs", f"{task}-{mode}", f"seed{seed}")
-        return {
+        out = {
             "seed": seed,
             "frames": s.get("frames") if reached else None,
             "frames_run": s.get("frames"),
@@ -100,6 +135,11 @@ def one_run(task, mode, bar, budget, seed, wall, extra=()):
             "final_return": s.get("mean_return"),
             "curve": None if reached else curve(run_dir),
         }
+        if stay:
+            out["after_bar"] = after_bar(run_dir, bar, budget)
+            out["frames"] = out["after_bar"] and out["after_bar"]["first"]
+            out["curve"] = None if out["frames"] else curve(run_dir)
+        return out
 
 
 def loadavg():
@@ -111,6 +151,31 @@ def fmt_frames(r):
     return f"{r['frames'] / 1e6:.2f}M" if r["frames"] else "miss"
 
 
+def stay_line(runs):
+    """--after-bar: collapses, mean share of frames below, lowest means."""
+    ab = [r["after_bar"] for r in runs if r.get("after_bar") and r["after_bar"]["first"]]
+    if not ab:
+        return "  after the bar: no run reached it"
+    share = sum(a["share_below"] for a in ab) / len(ab)
+    lows = " ".join(f"{a['lowest']:.0f}" for a in ab)
+    return (f"  after the bar: {sum(a['collapsed'] for a in ab)}/{len(ab)} collapsed, "
+            f"{100 * share:.1f}% of frames below; lowest {lows}")
+
+
+def report(task, mode, bar, budget, runs, stay):
+    hit = sum(1 for r in runs if r["frames"])
+    walls = " ".join(f"{r['seconds']:.0f}" for r in runs)
+    finals = " ".join("-" if r["final_return"] is None else f"{r['final_return']:.1f}"
+                      for r in runs)
+    print(f"{task:26} {mode:8} {bar:>6} {budget / 1e6:>6.1f}M  "
+          f"{' '.join(fmt_frames(r) for r in runs)} ({hit}/{len(runs)}) | "
+          f"{walls} | {finals}", flush=True)
+    if stay:
+        print(stay_line(runs), flush=True)
+    return {"task": task, "settings": mode, "bar": bar, "budget": budget,
+            "reached": hit, "seeds": len(runs), "runs": runs}
+
+
 def main():
     ap = argparse.ArgumentParser()
     ap.add_argument("--only", choices=["default", "preset"])
@@ -118,6 +183,10 @@ def main():
     ap.add_argument("--seeds", type=int, default=0, help="override the seed count")
     ap.add_argument("--wall", type=float, default=600, help="seconds per run at most")
     ap.add_argument("--extra", default="", help="more learner flags for every run (experiments)")
+    ap.add_argument("--compare", default=None,
+                    help="flags to compare: every seed also runs with them, alternately")
+    ap.add_argument("--after-bar", action="store_true",
+                    help="run to the budget and report whether the return stays")
     a = ap.parse_args()
     tasks = set(a.tasks.split(",")) if a.tasks else None
     load0 = loadavg()
@@ -127,19 +196,19 @@ def main():
     for task, mode, bar, budget, seeds in RUNS:
         if (a.only and mode != a.only) or (tasks and task not in tasks):
             continue
-        runs = [one_run(task, mode, bar, budget, s, a.wall, a.extra.split())
-                for s in range(1, (a.seeds or seeds) + 1)]
-        hit = sum(1 for r in runs if r["frames"])
-        walls = " ".join(f"{r['seconds']:.0f}" for r in runs)
-        finals = " ".join("-" if r["final_return"] is None else f"{r['final_return']:.1f}"
-                          for r in runs)
-        print(f"{task:26} {mode:8} {bar:>6} {budget / 1e6:>6.1f}M  "
-              f"{' '.join(fmt_frames(r) for r in runs)} ({hit}/{len(runs)}) | "
-              f"{walls} | {finals}", flush=True)
-        results.append({"task": task, "settings": mode, "bar": bar, "budget": budget,
-                        "reached": hit, "seeds": len(runs), "runs": runs})
+        arms = [("", a.extra.split())]
+        if a.compare is not None:
+            arms.append(("+", a.extra.split() + a.compare.split()))
+        runs = {name: [] for name, _ in arms}
+        for s in range(1, (a.seeds or seeds) + 1):
+            for name, extra in (arms if s % 2 else arms[::-1]):
+                runs[name].append(one_run(task, mode, bar, budget, s, a.wall, extra,
+                                          a.after_bar))
+        for name, _ in arms:
+            results.append(report(task, mode + name, bar, budget, runs[name], a.after_bar))
     print(json.dumps({"benchmark": "learning", "loadavg_start": load0,
-                      "loadavg_end": loadavg(), "results": results}))
+                      "loadavg_end": loadavg(), "compare": a.compare,
+                      "after_bar": a.after_bar, "results": results}))
 
 
 if __name__ == "__main__":
