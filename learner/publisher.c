@@ -37,7 +37,11 @@ static void publish(im_learner *l, float *snapshot, size_t n, uint64_t version,
 	im_store_stats ss;
 	im_store_get_stats(l->store, &ss);
 	p.store_free = ss.capacity > ss.depth ? ss.capacity - ss.depth : 0;
-	p.actor_envs = im_actors_envs(l->actors);
+	/* At least 1: 0 would mean "no advice" to the actors, and lift
+	 * their limit just when every actor has been quiet (held by a full
+	 * store) for --actor-timeout. */
+	uint32_t envs = im_actors_envs(l->actors);
+	p.actor_envs = envs ? envs : 1;
 	size_t len;
 	if (im_wire_pack_into(&p.base, buf, cap, &len) == IM_OK)
 		im_transport_send(l->pub, *buf, len, ZMQ_DONTWAIT);
