@@ -22,8 +22,8 @@
  *
  * What this does not cover: a peer that floods faster than the receiver
  * decodes fills ZeroMQ's queue for a moment all the same, and a reset at
- * that moment still aborts the process (IM_STALL_PAUSE_MS=0 resets
- * right after the burst instead of STALL_MS later: tests/bench/README.md,
+ * that moment still aborts the process (IM_STALL_FLOOD=1 resets right
+ * after the burst instead of once it was all read: tests/bench/README.md,
  * "The libzmq abort"; CURVE keeps such peers out). */
 #include <stdarg.h>
 #include <stddef.h>
@@ -58,9 +58,9 @@
 #define NT 2
 #define RUN 77
 #define VERSION 10
-#define CAP 4     /* store slots, all full before the peer comes */
-#define NMSG 2000 /* unrolls the peer sends, each followed by a PING */
-#define STALL_MS 300
+#define CAP 4         /* store slots, all full before the peer comes */
+#define NMSG 2000     /* unrolls the peer sends, each followed by a PING */
+#define DRAIN_MS 2000 /* the learner side's wait for every message */
 
 static void sleep_ms(int ms)
 {
@@ -217,15 +217,15 @@ static int read_n(int fd, size_t n)
 }
 
 /* Connects, handshakes as libzmq does (its greeting, then the learner's
- * greeting and READY, then its own READY), sends nmsg unrolls each
- * followed by a PING, waits pause_ms and resets.  Returns the messages
- * sent, or -1. */
-static long raw_peer(int port, int nmsg, int pause_ms)
+ * greeting and READY, then its own READY) and sends nmsg unrolls each
+ * followed by a PING.  Returns the messages sent (-1 on failure) and the
+ * connection in *fd, for close_reset(). */
+static long raw_peer_send(int port, int nmsg, int *fd)
 {
-	int fd = connect_loopback(port);
+	*fd = connect_loopback(port);
 	/* The learner's READY: 2-byte header, "READY", Socket-Type PULL. */
-	if (fd < 0 || zmtp_greet(fd) || read_n(fd, 64 + 2 + 26) ||
-	    zmtp_ready_push(fd))
+	if (*fd < 0 || zmtp_greet(*fd) || read_n(*fd, 64 + 2 + 26) ||
+	    zmtp_ready_push(*fd))
 		return -1;
 	fx_traj *x = malloc(sizeof *x);
 	traj_init(x);
@@ -235,23 +235,25 @@ static long raw_peer(int port, int nmsg, int pause_ms)
 		return -1;
 	long sent = 0;
 	for (int i = 0; i < nmsg; i++, sent++)
-		if (zmtp_message(fd, buf, len) || zmtp_ping(fd))
+		if (zmtp_message(*fd, buf, len) || zmtp_ping(*fd))
 			break;
 	free(buf);
 	free(x);
-	sleep_ms(pause_ms);
-	close_reset(fd);
 	return sent;
 }
 
 /* ---- the learner side, in a child ---- */
 
 /* Fills the store, starts a receiver on a PULL socket with the learner's
- * defaults, tells the parent its port on fd_port, waits for the peer's
- * report on fd_done (messages sent), then takes unrolls as a learner
- * would until every message is counted (at most 3 s).  Exit 0 when the ledger closes, 3 when it does not,
- * 2 on setup failures; SIGABRT is the libzmq assertion. */
-static void learner_child(int fd_port, int fd_done)
+ * defaults and tells the parent its port on fd_port.  Then reads the
+ * messages sent from fd_in, waits (at most DRAIN_MS) until the receiver
+ * has counted them all, says so on fd_ack (a receiver that waits for room
+ * never does: the peer resets behind a stalled queue after DRAIN_MS), and
+ * once the peer has reset (a byte on fd_in) takes unrolls as a learner
+ * would until every message is counted (at most 3 s).  Exit 0 when the
+ * ledger closes, 3 when it does not, 2 on setup failures; SIGABRT is the
+ * libzmq assertion. */
+static void learner_child(int fd_port, int fd_in, int fd_ack)
 {
 	void *ctx = zmq_ctx_new();
 	void *pull = NULL;
@@ -271,14 +273,31 @@ static void learner_child(int fd_port, int fd_done)
 			_exit(2);
 	uint64_t version = VERSION;
 	im_receiver *r = NULL;
-	im_receiver_opts ro = {.sock = pull, .store = store, .dims = dims(), .run_id = RUN, .param_version = &version, .poll_ms = 20, .actor_lookup = known};
+	im_receiver_opts ro = {.sock = pull,
+			       .store = store,
+			       .dims = dims(),
+			       .run_id = RUN,
+			       .param_version = &version,
+			       .poll_ms = 20,
+			       .actor_lookup = known};
 	if (im_receiver_start(&r, &ro))
 		_exit(2);
 	int port = im_transport_bound_port(pull);
 	long sent = 0;
 	if (write(fd_port, &port, sizeof port) != (ssize_t)sizeof port ||
-	    read(fd_done, &sent, sizeof sent) != (ssize_t)sizeof sent || sent <= 0)
+	    read(fd_in, &sent, sizeof sent) != (ssize_t)sizeof sent || sent <= 0)
 		_exit(2);
+	im_receiver_stats st;
+	uint64_t t0 = im_now_ms();
+	do {
+		sleep_ms(5);
+		im_receiver_get_stats(r, &st);
+	} while (st.accepted < (uint64_t)sent && im_now_ms() - t0 < DRAIN_MS);
+	char c = 'a';
+	if (write(fd_ack, &c, 1) != 1 || read(fd_in, &c, 1) != 1)
+		_exit(2);
+	/* Let the I/O thread see the reset before anything reads again. */
+	sleep_ms(100);
 	/* Now train, as a learner would: take batches while messages come.
 	 * A receiver that waited for room reads its socket again, and
 	 * libzmq processes what the stopped connection held. */
@@ -286,8 +305,8 @@ static void learner_child(int fd_port, int fd_done)
 	im_batch *b = NULL;
 	if (im_batch_new(&b, &d, 1))
 		_exit(2);
-	im_receiver_stats st;
-	uint64_t taken = 0, t0 = im_now_ms();
+	uint64_t taken = 0;
+	t0 = im_now_ms();
 	do {
 		if (im_store_take(store, b, 10) == IM_OK)
 			taken++;
@@ -317,23 +336,38 @@ static void learner_child(int fd_port, int fd_done)
 	_exit(ok ? 0 : 3);
 }
 
+/* Waits up to ms for a byte on fd. */
+static int wait_byte(int fd, int ms)
+{
+	struct pollfd pfd = {fd, POLLIN, 0};
+	char c;
+	return poll(&pfd, 1, ms) == 1 && read(fd, &c, 1) == 1 ? 0 : -1;
+}
+
 static void test_raw_peer_cannot_abort(void **state)
 {
 	(void)state;
-	int p_port[2], p_done[2];
+	int p_port[2], p_in[2], p_ack[2];
 	assert_int_equal(pipe(p_port), 0);
-	assert_int_equal(pipe(p_done), 0);
+	assert_int_equal(pipe(p_in), 0);
+	assert_int_equal(pipe(p_ack), 0);
 	pid_t child = fork();
 	assert_true(child >= 0);
 	if (child == 0)
-		learner_child(p_port[1], p_done[0]);
+		learner_child(p_port[1], p_in[0], p_ack[1]);
 	int port = 0;
 	assert_int_equal(read(p_port[0], &port, sizeof port), (ssize_t)sizeof port);
-	const char *pause = getenv("IM_STALL_PAUSE_MS");
-	long sent = raw_peer(port, NMSG, pause ? atoi(pause) : STALL_MS);
+	int fd = -1;
+	long sent = raw_peer_send(port, NMSG, &fd);
 	if (sent <= 0)
 		kill(child, SIGKILL);
-	assert_int_equal(write(p_done[1], &sent, sizeof sent), (ssize_t)sizeof sent);
+	assert_int_equal(write(p_in[1], &sent, sizeof sent), (ssize_t)sizeof sent);
+	/* Reset once the learner side has read everything (or has not, for
+	 * DRAIN_MS); with IM_STALL_FLOOD set, right after the burst. */
+	if (!getenv("IM_STALL_FLOOD"))
+		wait_byte(p_ack[0], DRAIN_MS + 5000);
+	close_reset(fd);
+	assert_int_equal(write(p_in[1], "r", 1), 1);
 	int st = 0;
 	assert_int_equal(waitpid(child, &st, 0), child);
 	if (WIFSIGNALED(st))
@@ -347,7 +381,8 @@ static void test_raw_peer_cannot_abort(void **state)
 	assert_true(sent > 0);
 	for (int i = 0; i < 2; i++) {
 		close(p_port[i]);
-		close(p_done[i]);
+		close(p_in[i]);
+		close(p_ack[i]);
 	}
 }
 
