@@ -5,6 +5,7 @@
 #include "dash.h"
 #include "err.h"
 #include "http.h"
+#include "heap.h"
 #include "procstat.h"
 
 #include <errno.h>
@@ -188,6 +189,11 @@ static void add_process_stats(im_status_snapshot *snap, const im_status *s)
 	im_procstat ps;
 	(void)im_procstat_read(&ps); /* zeros when /proc is unreadable */
 	snap->rss_bytes = ps.rss_bytes;
+	im_heap_stats hs;
+	im_heap_stats_read(&hs);
+	snap->heap_system_bytes = hs.system_bytes;
+	snap->heap_in_use_bytes = hs.in_use_bytes;
+	snap->heap_free_bytes = hs.free_bytes;
 	snap->open_fds = ps.open_fds;
 	snap->open_sockets = ps.open_sockets;
 	snap->max_fds = ps.max_fds;

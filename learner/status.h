@@ -92,8 +92,12 @@ typedef struct im_status_snapshot {
 	/* The process and the status port, filled in by the status server for
 	 * each request (the learner leaves them zero): resident memory, open
 	 * descriptors and sockets (learner/procstat.h), and open connections
-	 * on the status port, this request's included. */
+	 * on the status port, this request's included; the C heap
+	 * (learner/heap.h). */
 	uint64_t rss_bytes;
+	uint64_t heap_system_bytes;
+	uint64_t heap_in_use_bytes;
+	uint64_t heap_free_bytes;
 	uint32_t open_fds;
 	uint32_t open_sockets;
 	uint64_t max_fds;

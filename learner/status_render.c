@@ -105,10 +105,15 @@ static void json_process(im_text *b, const im_status_snapshot *s)
 {
 	im_text_printf(b, "\"process\":{\"rss_bytes\":%llu,\"open_fds\":%u,"
 			  "\"open_sockets\":%u,\"max_fds\":%llu,"
-			  "\"status_connections\":%u},",
+			  "\"status_connections\":%u,",
 		       (unsigned long long)s->rss_bytes, s->open_fds,
 		       s->open_sockets, (unsigned long long)s->max_fds,
 		       s->status_conns);
+	im_text_printf(b, "\"heap\":{\"system_bytes\":%llu,\"in_use_bytes\":%llu,"
+			  "\"free_bytes\":%llu}},",
+		       (unsigned long long)s->heap_system_bytes,
+		       (unsigned long long)s->heap_in_use_bytes,
+		       (unsigned long long)s->heap_free_bytes);
 }
 
 static void json_dropped(im_text *b, const im_status_snapshot *s)
@@ -318,6 +323,15 @@ static void prom_process(im_text *b, const im_status_snapshot *s)
 	prom_gauge(b, "impala_status_connections",
 		   "Open connections on the status port, this one included.",
 		   (double)s->status_conns);
+	prom_gauge(b, "impala_heap_system_bytes",
+		   "C heap taken from the system (malloc arenas and mmapped "
+		   "blocks).",
+		   (double)s->heap_system_bytes);
+	prom_gauge(b, "impala_heap_in_use_bytes",
+		   "C heap allocated and not freed.", (double)s->heap_in_use_bytes);
+	prom_gauge(b, "impala_heap_free_bytes",
+		   "Free C heap kept by the allocator (resident until trimmed).",
+		   (double)s->heap_free_bytes);
 }
 
 int im_status_render_metrics(const im_status_snapshot *s, char **out,

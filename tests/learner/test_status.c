@@ -614,14 +614,21 @@ static void test_process_metrics(void **state)
 	assert_true(socks >= 7.0 && fds >= socks);
 	assert_true(rss > 1e6 && rss < 1e10);
 	assert_true(sample_value(m, "process_max_fds") >= fds);
+	/* The heap figures are glibc's (the suite runs on glibc), read at
+	 * once: the server's buffers are in use, and what the arenas took
+	 * from the system is exactly what is in use plus what is free. */
+	double in_use = sample_value(m, "impala_heap_in_use_bytes");
+	assert_true(in_use > 0 && in_use < rss);
+	assert_true(sample_value(m, "impala_heap_system_bytes") ==
+		    in_use + sample_value(m, "impala_heap_free_bytes"));
 	assert_true(check_exposition(r + (m - r)) > 30);
 	for (int i = 0; i < 2; i++)
 		close(idle[i]);
 	t0 = im_now_ms();
 	do
 		assert_int_equal(request(port, "GET /status HTTP/1.1\r\n\r\n", r, RESP_CAP), 200);
-	while (!strstr(body_of(r), "\"status_connections\":1}") && ms_since(t0) < 10000);
-	assert_non_null(strstr(body_of(r), "\"status_connections\":1}"));
+	while (!strstr(body_of(r), "\"status_connections\":1,") && ms_since(t0) < 10000);
+	assert_non_null(strstr(body_of(r), "\"status_connections\":1,"));
 	assert_true(json_valid(body_of(r)));
 	assert_int_equal(im_status_close(s), IM_OK);
 
@@ -632,6 +639,9 @@ static void test_process_metrics(void **state)
 	snap->open_sockets = 17;
 	snap->max_fds = 1024;
 	snap->status_conns = 5;
+	snap->heap_system_bytes = 9000000;
+	snap->heap_in_use_bytes = 7000000;
+	snap->heap_free_bytes = 2000000;
 	char *doc = NULL;
 	size_t len = 0;
 	assert_int_equal(im_status_render_metrics(snap, &doc, &len), IM_OK);
@@ -640,11 +650,17 @@ static void test_process_metrics(void **state)
 	assert_true(sample_value(doc, "impala_open_sockets") == 17.0);
 	assert_true(sample_value(doc, "process_max_fds") == 1024.0);
 	assert_true(sample_value(doc, "impala_status_connections") == 5.0);
+	assert_true(sample_value(doc, "impala_heap_system_bytes") == 9e6);
+	assert_true(sample_value(doc, "impala_heap_in_use_bytes") == 7e6);
+	assert_true(sample_value(doc, "impala_heap_free_bytes") == 2e6);
 	free(doc);
 	assert_int_equal(im_status_render_json(snap, &doc, &len), IM_OK);
 	assert_non_null(strstr(doc, "\"process\":{\"rss_bytes\":123456789,"
 				    "\"open_fds\":42,\"open_sockets\":17,"
-				    "\"max_fds\":1024,\"status_connections\":5}"));
+				    "\"max_fds\":1024,\"status_connections\":5,"
+				    "\"heap\":{\"system_bytes\":9000000,"
+				    "\"in_use_bytes\":7000000,"
+				    "\"free_bytes\":2000000}}"));
 	assert_true(json_valid(doc));
 	free(doc);
 	free(snap);

@@ -1,0 +1,36 @@
+// SPDX-License-Identifier: Apache-2.0
+/* The C heap of the learner process (glibc malloc): what it holds, and
+ * handing its free pages back to the system.
+ *
+ * Why: under churn (actors connecting, filling their queues, dying) the
+ * trajectories queued in ZeroMQ's pipes are allocated on libzmq's I/O
+ * thread, in that thread's malloc arena, and freed on the receiver's.
+ * The arena keeps the pages of what was freed in the middle of it, so the
+ * process's resident memory follows the highest queue depth ever reached,
+ * not the current one, and climbs for a long time as new peaks come
+ * (tests/bench/README.md, "soak").  im_heap_trim returns those free pages
+ * (malloc_trim(0) releases whole free pages anywhere in every arena, not
+ * just at the top), so resident memory follows what is in use.
+ *
+ * Elsewhere than glibc both are no-ops and the figures read zero. */
+#ifndef IM_LEARNER_HEAP_H
+#define IM_LEARNER_HEAP_H
+
+#include <stdint.h>
+
+typedef struct im_heap_stats {
+	uint64_t system_bytes; /* taken from the system: arenas + mmapped */
+	uint64_t in_use_bytes; /* handed out by malloc and not yet freed */
+	uint64_t free_bytes;   /* free chunks kept in the arenas */
+} im_heap_stats;
+
+/* Fills *out (all arenas; it walks their free lists, under each arena's
+ * lock, so call it at most a few times a second).  Zeros without glibc. */
+void im_heap_stats_read(im_heap_stats *out);
+
+/* Returns the free pages of every arena to the system; 1 when some were
+ * returned.  Takes each arena's lock in turn for the time of its walk
+ * (about 1 ms for a heap of tens of MB): call it on an idle path. */
+int im_heap_trim(void);
+
+#endif
