@@ -79,6 +79,7 @@ void im_learner_config_defaults(im_learner_config *c)
 	c->publish_every = 1;
 	c->publish_interval_ms = 100;
 	c->actor_timeout = 10.0;
+	c->heap_trim_s = 10.0;
 	c->log_level = "info";
 	c->blas_threads = 1;
 }
@@ -143,6 +144,7 @@ size_t im_learner_config_table(im_learner_config *c, im_flag *f)
 		{"publish-every", IM_FLAG_INT, &c->publish_every, "updates between parameter broadcasts", 1, 1000000, NULL},
 		{"publish-interval-ms", IM_FLAG_INT, &c->publish_interval_ms, "broadcast parameters at least this often", 1, 3600000, NULL},
 		{"actor-timeout", IM_FLAG_DOUBLE, &c->actor_timeout, "seconds of silence before an actor is dropped", 0.1, 86400, NULL},
+		{"heap-trim-interval", IM_FLAG_DOUBLE, &c->heap_trim_s, "seconds between returning the heap's free pages to the system (0: never)", 0, 86400, NULL},
 		{"insecure", IM_FLAG_BOOL, &c->insecure, "allow binding a non-loopback address without CURVE keys", 1, 0, NULL},
 		{"curve-secret-key", IM_FLAG_STR, &c->curve_secret_key, "file with the learner's CURVE secret key (Z85); enables CURVE on all three sockets", 1, 0, NULL},
 		{"authorized-keys", IM_FLAG_STR, &c->authorized_keys, "directory whose *.pub files are the actors' CURVE public keys allowed in (reread every second)", 1, 0, NULL},

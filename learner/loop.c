@@ -4,6 +4,7 @@
 #include "checkpoint.h"
 #include "err.h"
 #include "eval.h"
+#include "heap.h"
 #include "internal.h"
 #include "learner.h"
 #include "learn/json.h"
@@ -63,6 +64,7 @@ typedef struct loop_ctx {
 	ticker tk;
 	uint64_t next_eval, next_save;
 	double last_status_ms, last_log_ms;
+	uint64_t last_trim_ms;
 	im_status_snapshot snap;
 } loop_ctx;
 
@@ -136,6 +138,20 @@ static int solved(const im_learner *l, double *mean)
 	return im_progress_reached(l->progress, mean);
 }
 
+/* Every --heap-trim-interval seconds the free pages of the heap go back to
+ * the system (learner/heap.h: without it the resident size follows the
+ * deepest the ZeroMQ queues have ever been, and keeps climbing under actor
+ * churn).  This thread only sleeps between its ticks, so the trim's walk
+ * over the arenas costs no worker a wait longer than one arena's walk. */
+static void trim_heap(im_learner *l, loop_ctx *c, uint64_t now)
+{
+	double every = l->cfg->heap_trim_s;
+	if (every <= 0 || (double)(now - c->last_trim_ms) < every * 1000)
+		return;
+	im_heap_trim();
+	c->last_trim_ms = now;
+}
+
 static void periodic(im_learner *l, loop_ctx *c)
 {
 	const im_learner_config *cfg = l->cfg;
@@ -146,6 +162,7 @@ static void periodic(im_learner *l, loop_ctx *c)
 			im_warn("%d local actor(s) exited", gone);
 	}
 	im_actors_prune(l->actors, now);
+	trim_heap(l, c, now);
 	if (now - c->last_status_ms >= 200 ||
 	    now - c->last_log_ms >= cfg->log_interval * 1000) {
 		double fps = c->snap.frames_per_s, ups = c->snap.updates_per_s;
@@ -181,6 +198,7 @@ static int loop_init(im_learner *l, loop_ctx *c)
 	c->next_eval = l->updates + (uint64_t)l->cfg->eval_interval;
 	c->next_save = l->updates + (uint64_t)l->cfg->save_interval;
 	c->last_log_ms = (double)im_now_ms();
+	c->last_trim_ms = im_now_ms();
 	return IM_OK;
 }
 
