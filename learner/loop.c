@@ -65,6 +65,7 @@ typedef struct loop_ctx {
 	uint64_t next_eval, next_save;
 	double last_status_ms, last_log_ms;
 	uint64_t last_trim_ms;
+	uint64_t trims, trim_ns; /* for the status port */
 	im_status_snapshot snap;
 } loop_ctx;
 
@@ -148,7 +149,10 @@ static void trim_heap(im_learner *l, loop_ctx *c, uint64_t now)
 	double every = l->cfg->heap_trim_s;
 	if (every <= 0 || (double)(now - c->last_trim_ms) < every * 1000)
 		return;
+	uint64_t t0 = im_now_ns();
 	im_heap_trim();
+	c->trim_ns += im_now_ns() - t0;
+	c->trims++;
 	c->last_trim_ms = now;
 }
 
@@ -169,6 +173,8 @@ static void periodic(im_learner *l, loop_ctx *c)
 		im_learner_snapshot(l, &c->snap);
 		c->snap.frames_per_s = fps;
 		c->snap.updates_per_s = ups;
+		c->snap.heap_trims = c->trims;
+		c->snap.heap_trim_s = (double)c->trim_ns / 1e9;
 		if (now - c->last_log_ms >= cfg->log_interval * 1000) {
 			log_progress(l, &c->snap, &c->tk);
 			c->last_log_ms = (double)now;

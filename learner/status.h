@@ -98,6 +98,10 @@ typedef struct im_status_snapshot {
 	uint64_t heap_system_bytes;
 	uint64_t heap_in_use_bytes;
 	uint64_t heap_free_bytes;
+	/* Filled in by the learner: its heap trims so far and their time
+	 * (--heap-trim-interval, learner/heap.h). */
+	uint64_t heap_trims;
+	double heap_trim_s;
 	uint32_t open_fds;
 	uint32_t open_sockets;
 	uint64_t max_fds;

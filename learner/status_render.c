@@ -110,10 +110,13 @@ static void json_process(im_text *b, const im_status_snapshot *s)
 		       s->open_sockets, (unsigned long long)s->max_fds,
 		       s->status_conns);
 	im_text_printf(b, "\"heap\":{\"system_bytes\":%llu,\"in_use_bytes\":%llu,"
-			  "\"free_bytes\":%llu}},",
+			  "\"free_bytes\":%llu,\"trims\":%llu,\"trim_seconds\":",
 		       (unsigned long long)s->heap_system_bytes,
 		       (unsigned long long)s->heap_in_use_bytes,
-		       (unsigned long long)s->heap_free_bytes);
+		       (unsigned long long)s->heap_free_bytes,
+		       (unsigned long long)s->heap_trims);
+	sb_json_num(b, s->heap_trim_s);
+	im_text_printf(b, "}},");
 }
 
 static void json_dropped(im_text *b, const im_status_snapshot *s)
@@ -332,6 +335,14 @@ static void prom_process(im_text *b, const im_status_snapshot *s)
 	prom_gauge(b, "impala_heap_free_bytes",
 		   "Free C heap kept by the allocator (resident until trimmed).",
 		   (double)s->heap_free_bytes);
+	prom_counter(b, "impala_heap_trims_total",
+		     "Times the free heap was handed back to the system.",
+		     s->heap_trims);
+	prom_head(b, "impala_heap_trim_seconds_total", "counter",
+		  "Seconds the learner spent handing the free heap back.");
+	im_text_printf(b, "impala_heap_trim_seconds_total ");
+	sb_prom_num(b, s->heap_trim_s);
+	im_text_putc(b, '\n');
 }
 
 int im_status_render_metrics(const im_status_snapshot *s, char **out,

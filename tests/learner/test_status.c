@@ -642,6 +642,8 @@ static void test_process_metrics(void **state)
 	snap->heap_system_bytes = 9000000;
 	snap->heap_in_use_bytes = 7000000;
 	snap->heap_free_bytes = 2000000;
+	snap->heap_trims = 12;
+	snap->heap_trim_s = 0.25;
 	char *doc = NULL;
 	size_t len = 0;
 	assert_int_equal(im_status_render_metrics(snap, &doc, &len), IM_OK);
@@ -653,6 +655,8 @@ static void test_process_metrics(void **state)
 	assert_true(sample_value(doc, "impala_heap_system_bytes") == 9e6);
 	assert_true(sample_value(doc, "impala_heap_in_use_bytes") == 7e6);
 	assert_true(sample_value(doc, "impala_heap_free_bytes") == 2e6);
+	assert_true(sample_value(doc, "impala_heap_trims_total") == 12.0);
+	assert_true(sample_value(doc, "impala_heap_trim_seconds_total") == 0.25);
 	free(doc);
 	assert_int_equal(im_status_render_json(snap, &doc, &len), IM_OK);
 	assert_non_null(strstr(doc, "\"process\":{\"rss_bytes\":123456789,"
@@ -660,7 +664,8 @@ static void test_process_metrics(void **state)
 				    "\"max_fds\":1024,\"status_connections\":5,"
 				    "\"heap\":{\"system_bytes\":9000000,"
 				    "\"in_use_bytes\":7000000,"
-				    "\"free_bytes\":2000000}}"));
+				    "\"free_bytes\":2000000,\"trims\":12,"
+				    "\"trim_seconds\":0.25}}"));
 	assert_true(json_valid(doc));
 	free(doc);
 	free(snap);
