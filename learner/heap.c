@@ -4,15 +4,14 @@
 
 #include <string.h>
 
-#if defined(__GLIBC__) && (__GLIBC__ > 2 || (__GLIBC__ == 2 && __GLIBC_MINOR__ >= 33))
+#if IM_HEAP_GLIBC
 #include <malloc.h>
-#define HAVE_GLIBC_HEAP 1
 #endif
 
 void im_heap_stats_read(im_heap_stats *out)
 {
 	memset(out, 0, sizeof *out);
-#ifdef HAVE_GLIBC_HEAP
+#if IM_HEAP_GLIBC
 	struct mallinfo2 mi = mallinfo2();
 	out->system_bytes = (uint64_t)mi.arena + (uint64_t)mi.hblkhd;
 	out->in_use_bytes = (uint64_t)mi.uordblks + (uint64_t)mi.hblkhd;
@@ -22,7 +21,7 @@ void im_heap_stats_read(im_heap_stats *out)
 
 int im_heap_trim(void)
 {
-#ifdef HAVE_GLIBC_HEAP
+#if IM_HEAP_GLIBC
 	return malloc_trim(0);
 #else
 	return 0;

@@ -12,11 +12,29 @@
  * (malloc_trim(0) releases whole free pages anywhere in every arena, not
  * just at the top), so resident memory follows what is in use.
  *
- * Elsewhere than glibc both are no-ops and the figures read zero. */
+ * When malloc is not glibc's (another libc, or a sanitizer's allocator,
+ * which glibc's figures know nothing of) both are no-ops, the figures read
+ * zero and IM_HEAP_GLIBC is 0. */
 #ifndef IM_LEARNER_HEAP_H
 #define IM_LEARNER_HEAP_H
 
 #include <stdint.h>
+
+#if defined(__has_feature)
+#if __has_feature(address_sanitizer) || __has_feature(thread_sanitizer) || \
+	__has_feature(memory_sanitizer)
+#define IM_HEAP_SANITIZED 1
+#endif
+#endif
+#if defined(__SANITIZE_ADDRESS__) || defined(__SANITIZE_THREAD__)
+#define IM_HEAP_SANITIZED 1
+#endif
+#if defined(__GLIBC__) && !defined(IM_HEAP_SANITIZED) && \
+	(__GLIBC__ > 2 || (__GLIBC__ == 2 && __GLIBC_MINOR__ >= 33))
+#define IM_HEAP_GLIBC 1
+#else
+#define IM_HEAP_GLIBC 0
+#endif
 
 typedef struct im_heap_stats {
 	uint64_t system_bytes; /* taken from the system: arenas + mmapped */
