@@ -12,13 +12,17 @@ on average (exponential gaps) one actor chosen at random is killed
 the learner keeps seeing Hellos, dying connections and Goodbyes.
 
 Every --sample seconds (10) the learner's RSS is read from /proc and from
-its process_resident_memory_bytes gauge, with its open descriptors and
-sockets, frames, updates and the store.  After --warmup seconds (120, or a
-fifth of a shorter run) the RSS samples are fitted with a least-squares
-line: its slope in KB/min is the headline ("flat" when below --flat-kb-min,
-64 by default: 1.9 MiB over 30 minutes), with the slope of each third of
+its process_resident_memory_bytes gauge, with the RSS by kind of mapping
+(smaps: main heap, other anonymous mappings, files), the C heap in use
+and free and the trims (impala_heap_*), its open descriptors and sockets,
+frames, updates and the store.  After --warmup seconds (120, or a fifth
+of a shorter run) the RSS samples are fitted with a least-squares line:
+its slope in KB/min is the headline ("flat" when below --flat-kb-min, 64
+by default: 1.9 MiB over 30 minutes), with the slope of each third of
 that window beside it (a leak keeps its slope; a heap still settling
-flattens).  Reported, not asserted.
+flattens) and the slope of the heap in use (live allocations: a leak
+shows there too; freed pages the allocator keeps resident only in the
+RSS).  Reported, not asserted.
 
 At the end every actor is stopped, the learner drains its store down to
 less than one batch, and the accounting must close exactly:
@@ -66,7 +70,29 @@ def proc(pid):
             if k in ("VmRSS", "VmHWM"):
                 out[k] = int(v.split()[0]) * 1024
     out["fds"] = len(os.listdir(f"/proc/{pid}/fd"))
+    out.update(smaps(pid))
     return out
+
+
+def smaps(pid):
+    """Resident bytes of pid by kind of mapping: the main heap ([heap], the
+    main arena's brk), other anonymous mappings (the arenas of the other
+    threads, mmapped blocks, thread stacks) and file-backed ones, so that
+    a growth shows where it is."""
+    kinds = {"rss_heap": 0, "rss_anon": 0, "rss_file": 0}
+    kind = None
+    with open(f"/proc/{pid}/smaps") as f:
+        for line in f:
+            head = line.split()
+            if not head:
+                continue
+            if "-" in head[0] and not head[0].endswith(":"):
+                name = head[5] if len(head) > 5 else ""
+                kind = ("rss_heap" if name == "[heap]" else
+                        "rss_file" if name.startswith("/") else "rss_anon")
+            elif head[0] == "Rss:":
+                kinds[kind] += int(head[1]) * 1024
+    return kinds
 
 
 def slope_kb_per_min(samples):
@@ -119,6 +145,12 @@ class Soak:
         p = proc(self.c.learner.p.pid)
         return {"t": round(time.time() - t0, 1), "rss": p["VmRSS"], "hwm": p["VmHWM"],
                 "rss_gauge": m.get("process_resident_memory_bytes"), "fds": p["fds"],
+                "rss_heap": p["rss_heap"], "rss_anon": p["rss_anon"],
+                "rss_file": p["rss_file"], "actors_started": self.churn["started"],
+                "heap_in_use": m.get("impala_heap_in_use_bytes"),
+                "heap_free": m.get("impala_heap_free_bytes"),
+                "heap_trims": m.get("impala_heap_trims_total"),
+                "heap_trim_s": m.get("impala_heap_trim_seconds_total"),
                 "sockets": m.get("impala_open_sockets"), "frames": s["frames"],
                 "updates": s["updates"], "store": s["store"]["depth"],
                 "actors": len(s["actors"])}
@@ -203,6 +235,11 @@ def main():
     thirds = [slope_kb_per_min([s for s in after
                                 if warmup + i * span <= s["t"] < warmup + (i + 1) * span])
               for i in range(3)]
+    # What the heap holds (live allocations: mostly unrolls queued in
+    # ZeroMQ's pipes) fitted the same way: a leak shows here too, while a
+    # heap that keeps freed pages resident shows only in the RSS.
+    in_use = slope_kb_per_min([{"t": s["t"], "rss": s["heap_in_use"]}
+                               for s in after if s.get("heap_in_use") is not None])
     received = end["unrolls_received"]
     trained = end["frames"] // T
     evicted = end["unrolls_evicted"]
@@ -220,6 +257,13 @@ def main():
         "rss_slope_kb_per_min_by_third": [round(x, 1) if x is not None else None
                                           for x in thirds],
         "flat": slope is not None and slope < args.flat_kb_min,
+        "heap_in_use_slope_kb_per_min": round(in_use, 1) if in_use is not None else None,
+        "heap_in_use_mb_mean": (round(sum(s["heap_in_use"] for s in after) / len(after) / 2**20, 1)
+                                if after and all(s.get("heap_in_use") is not None for s in after)
+                                else None),
+        "heap_trims": samples[-1].get("heap_trims") if samples else None,
+        "heap_trim_ms_mean": (round(samples[-1]["heap_trim_s"] * 1e3 / samples[-1]["heap_trims"], 2)
+                              if samples and samples[-1].get("heap_trims") else None),
         "fds_first_last": [after[0]["fds"], samples[-1]["fds"]] if after else None,
         "frames": end["frames"], "updates": end["updates"],
         "unrolls_received": received, "unrolls_trained": trained,
