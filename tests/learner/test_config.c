@@ -267,13 +267,13 @@ static void test_presets_carry_their_settings(void **state)
 	struct {
 		const char *file, *env;
 		int obs_norm, num_steps;
-		double explore_eps, explore_hold;
+		double explore_eps, explore_hold, ent_coef;
 	} want[] = {
-		{"mountaincar.env", "MountainCar-v0", 1, 20, 0.02, 40.0},
+		{"mountaincar.env", "MountainCar-v0", 1, 20, 0.02, 40.0, 0.003},
 		{"mountaincarcontinuous.env", "MountainCarContinuous-v0", 1, 200,
-		 0.0, 20.0},
-		{"pendulum.env", "Pendulum-v1", 1, 20, 0.0, 20.0},
-		{"acrobot.env", "Acrobot-v1", 0, 20, 0.0, 20.0},
+		 0.0, 20.0, 0.1},
+		{"pendulum.env", "Pendulum-v1", 1, 20, 0.0, 20.0, 0.003},
+		{"acrobot.env", "Acrobot-v1", 0, 20, 0.0, 20.0, 0.003},
 	};
 	for (size_t i = 0; i < sizeof want / sizeof want[0]; i++) {
 		clear_all_impala_env();
@@ -288,6 +288,7 @@ static void test_presets_carry_their_settings(void **state)
 		assert_int_equal(c.num_steps, want[i].num_steps);
 		assert_true(c.explore_eps == want[i].explore_eps);
 		assert_true(c.explore_hold == want[i].explore_hold);
+		assert_true(c.ent_coef == want[i].ent_coef);
 	}
 	clear_all_impala_env();
 }
