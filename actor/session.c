@@ -495,13 +495,13 @@ int im_session_poll_params(im_session *s, uint64_t run_id, float *params,
 	return got;
 }
 
-/* Waits, polling the SUB socket, until a Params of the welcoming session
- * has come since a data connection dropped (check_handshakes). */
-static int await_same_learner(im_session *s, uint64_t run_id, float *params,
-			      size_t param_count, uint64_t *version)
+/* Waits on the SUB socket, applying each Params that comes, until
+ * done(s); IM_ECANCELED once stopping. */
+static int poll_params_until(im_session *s, int (*done)(const im_session *),
+			     uint64_t run_id, float *params,
+			     size_t param_count, uint64_t *version)
 {
-	check_handshakes(s);
-	while (s->unverified) {
+	while (!done(s)) {
 		if (stopped(s))
 			return IM_ECANCELED;
 		zmq_pollitem_t it = {s->sub, 0, ZMQ_POLLIN, 0};
@@ -512,6 +512,26 @@ static int await_same_learner(im_session *s, uint64_t run_id, float *params,
 			return rc;
 	}
 	return IM_OK;
+}
+
+static int verified(const im_session *s)
+{
+	return !s->unverified;
+}
+
+static int has_room(const im_session *s)
+{
+	return im_flow_may_send(&s->flow);
+}
+
+/* Waits until a Params of the welcoming session has come since a data
+ * connection dropped (check_handshakes). */
+static int await_same_learner(im_session *s, uint64_t run_id, float *params,
+			      size_t param_count, uint64_t *version)
+{
+	check_handshakes(s);
+	return poll_params_until(s, verified, run_id, params, param_count,
+				 version);
 }
 
 int im_session_send(im_session *s, const uint8_t *buf, size_t len,
@@ -538,20 +558,11 @@ int im_session_send(im_session *s, const uint8_t *buf, size_t len,
 int im_session_hold(im_session *s, uint64_t run_id, float *params,
 		    size_t param_count, uint64_t *version)
 {
-	if (im_flow_may_send(&s->flow))
+	if (has_room(s))
 		return IM_OK;
 	s->flow.holds++;
-	while (!im_flow_may_send(&s->flow)) {
-		if (stopped(s))
-			return IM_ECANCELED;
-		zmq_pollitem_t it = {s->sub, 0, ZMQ_POLLIN, 0};
-		zmq_poll(&it, 1, 50);
-		int rc = im_session_poll_params(s, run_id, params, param_count,
-						version);
-		if (rc < 0)
-			return rc;
-	}
-	return IM_OK;
+	return poll_params_until(s, has_room, run_id, params, param_count,
+				 version);
 }
 
 uint64_t im_session_holds(const im_session *s)
