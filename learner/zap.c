@@ -44,7 +44,7 @@ struct im_zap {
 	pthread_t thr;
 	int started;
 	atomic_int stop;
-	atomic_uint_fast64_t accepted, refused;
+	atomic_uint_fast64_t accepted, refused, scans;
 	atomic_uint_fast32_t nkeys;
 	im_log_ratelimit refuse_rl;
 };
@@ -158,6 +158,7 @@ static void maybe_rescan(im_zap *z)
 	free(z->keys.v);
 	z->keys = fresh;
 	atomic_store(&z->nkeys, fresh.n);
+	atomic_fetch_add(&z->scans, 1);
 }
 
 static const key_entry *find_key(const key_set *s, const uint8_t *key)
@@ -349,4 +350,9 @@ uint64_t im_zap_refused(const im_zap *z)
 uint32_t im_zap_num_keys(const im_zap *z)
 {
 	return z ? (uint32_t)atomic_load(&z->nkeys) : 0;
+}
+
+uint64_t im_zap_scans(const im_zap *z)
+{
+	return z ? atomic_load(&z->scans) : 0;
 }

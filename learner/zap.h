@@ -44,9 +44,12 @@ int im_zap_start(im_zap **out, const im_zap_opts *o, char *err, size_t errlen);
 /* Stops the thread and closes its socket.  Accepts NULL. */
 void im_zap_stop(im_zap *z);
 
-/* Connections accepted and refused so far; keys in the current set. */
+/* Connections accepted and refused so far; keys in the current set;
+ * rereads of the directory since start (a reread happens on the first
+ * request at least rescan_ms after the last). */
 uint64_t im_zap_accepted(const im_zap *z);
 uint64_t im_zap_refused(const im_zap *z);
 uint32_t im_zap_num_keys(const im_zap *z);
+uint64_t im_zap_scans(const im_zap *z);
 
 #endif

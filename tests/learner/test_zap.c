@@ -159,6 +159,21 @@ static void test_only_authorised_keys(void **state)
 	assert_true(im_zap_accepted(f->zap) >= 1);
 }
 
+/* Pokes the handler with a connection attempt until it has reread the
+ * directory twice since it had made `since` reads (a reread needs a
+ * request at least RESCAN_MS after the last one; the second one surely
+ * began after the caller's change): event-driven, so a loaded machine
+ * only makes it slower.  Fails after about 30 s. */
+static void wait_reread(fixture *f, uint64_t since, const char *pub,
+			const char *sec)
+{
+	for (int i = 0; i < 300 && im_zap_scans(f->zap) < since + 2; i++) {
+		usleep(RESCAN_MS * 1000 / 2);
+		gets_in(f, pub, sec);
+	}
+	assert_true(im_zap_scans(f->zap) >= since + 2);
+}
+
 static void test_reread_while_running(void **state)
 {
 	fixture *f = *state;
@@ -169,17 +184,21 @@ static void test_reread_while_running(void **state)
 	assert_int_equal(start(f, err, sizeof err), IM_OK);
 	assert_false(gets_in(f, b_pub, b_sec));
 	/* Added: in after the next reread, no restart. */
+	uint64_t s = im_zap_scans(f->zap);
 	put_key(f, "b.pub", b_pub);
-	usleep((RESCAN_MS + 50) * 1000);
+	wait_reread(f, s, a_pub, a_sec);
 	assert_true(gets_in(f, b_pub, b_sec));
 	assert_int_equal(im_zap_num_keys(f->zap), 2);
 	/* A bad file added later is skipped; the good keys still work. */
+	s = im_zap_scans(f->zap);
 	put_text(f, "c.pub", "not a key\n");
-	usleep((RESCAN_MS + 50) * 1000);
+	wait_reread(f, s, a_pub, a_sec);
 	assert_true(gets_in(f, a_pub, a_sec));
+	assert_int_equal(im_zap_num_keys(f->zap), 2);
 	/* Removed: new connections are refused. */
+	s = im_zap_scans(f->zap);
 	remove_key(f, "b.pub");
-	usleep((RESCAN_MS + 50) * 1000);
+	wait_reread(f, s, a_pub, a_sec);
 	assert_false(gets_in(f, b_pub, b_sec));
 	assert_true(gets_in(f, a_pub, a_sec));
 	assert_int_equal(im_zap_num_keys(f->zap), 1);
