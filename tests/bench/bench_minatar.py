@@ -18,7 +18,7 @@ The CSV curves stay in the run directories (--keep DIR, default a fresh
 directory under /tmp, printed).  The JSON object is the last line.
 Targets are reported, never asserted.
 
-Usage: bench_minatar.py [--games Breakout,Freeway,...] [--seeds 3]
+Usage: bench_minatar.py [--games Breakout,Freeway,...] [--seeds 3 | --seed-list 2,3]
                         [--frames 5000000] [--wall 900] [--keep DIR]
                         [--extra "--flag value ..."]
 Needs IMPALA_BUILD (meson passes it) or a build at ../../build.
@@ -152,11 +152,15 @@ def main():
     ap = argparse.ArgumentParser()
     ap.add_argument("--games", default=",".join(PAPER))
     ap.add_argument("--seeds", type=int, default=3)
+    ap.add_argument("--seed-list", default="",
+                    help="comma-separated seeds to run instead of 1..SEEDS (to split"
+                         " one benchmark over several processes)")
     ap.add_argument("--frames", type=int, default=5_000_000)
     ap.add_argument("--wall", type=float, default=900, help="seconds per run at most")
     ap.add_argument("--keep", default="", help="directory for the runs' CSV curves")
     ap.add_argument("--extra", default="", help="more learner flags for every run")
     a = ap.parse_args()
+    seeds = [int(x) for x in a.seed_list.split(",") if x] or list(range(1, a.seeds + 1))
     keep = a.keep or tempfile.mkdtemp(prefix="bench_minatar.")
     load0 = loadavg()
     print(f"runs kept in {keep}", flush=True)
@@ -167,7 +171,7 @@ def main():
         if game not in PAPER:
             sys.exit(f"bench_minatar: unknown game {game!r} (one of {', '.join(PAPER)})")
         runs = []
-        for seed in range(1, a.seeds + 1):
+        for seed in seeds:
             r = one_run(game, seed, a.frames, a.wall, keep, a.extra.split())
             runs.append(r)
             at = [r["at"][str(m)] for m in MARKS]
@@ -181,7 +185,7 @@ def main():
               f" (5M at this rate: {fmt(wall5m, 0)} s, target {WALL_TARGET_S})", flush=True)
         results.append({"game": game, "paper_5m": PAPER[game], "mean_at": m,
                         "fps": fps, "wall_5m_s": wall5m, "runs": runs})
-    print(json.dumps({"benchmark": "minatar", "frames": a.frames, "seeds": a.seeds,
+    print(json.dumps({"benchmark": "minatar", "frames": a.frames, "seeds": seeds,
                       "extra": a.extra, "loadavg_start": load0, "loadavg_end": loadavg(),
                       "results": results}))
 
