@@ -11,18 +11,21 @@ on average (exponential gaps) one actor chosen at random is killed
 (SIGKILL or SIGTERM, half each) and a new one with a fresh id started, so
 the learner keeps seeing Hellos, dying connections and Goodbyes.
 
-Every --sample seconds (10) the learner's RSS is read from /proc and from
-its process_resident_memory_bytes gauge, with the RSS by kind of mapping
-(smaps: main heap, other anonymous mappings, files), the C heap in use
-and free and the trims (impala_heap_*), its open descriptors and sockets,
-frames, updates and the store.  After --warmup seconds (120, or a fifth
-of a shorter run) the RSS samples are fitted with a least-squares line:
-its slope in KB/min is the headline ("flat" when below --flat-kb-min, 64
-by default: 1.9 MiB over 30 minutes), with the slope of each third of
-that window beside it (a leak keeps its slope; a heap still settling
-flattens) and the slope of the heap in use (live allocations: a leak
-shows there too; freed pages the allocator keeps resident only in the
-RSS).  Reported, not asserted.
+Once in every --sample seconds (10), at a uniformly random instant of
+the window (so that the RSS's sawtooth between two heap trims cannot
+alias into a slope), the learner's RSS is read from /proc and from its
+process_resident_memory_bytes gauge, with the RSS by kind of mapping
+(smaps.py: main heap, thread arenas, stacks, other anonymous mappings,
+libzmq, other files), the C heap in use and free and the trims
+(impala_heap_*), its open descriptors and sockets, frames, updates and
+the store.  After --warmup seconds (120, or a fifth of a shorter run)
+the RSS samples are fitted with a least-squares line: its slope in KB/min
+is the headline ("flat" when below --flat-kb-min, 64 by default: 1.9 MiB
+over 30 minutes), with the slope of each third of that window beside it
+(a leak keeps its slope; a heap still settling flattens), the same fits
+for each kind of mapping ("rss_by_kind": where a growth is) and the slope
+of the heap in use (live allocations: a leak shows there too; freed pages
+the allocator keeps resident only in the RSS).  Reported, not asserted.
 
 At the end every actor is stopped, the learner drains its store down to
 less than one batch, and the accounting must close exactly:
@@ -52,6 +55,7 @@ import time
 
 sys.path.insert(0, os.path.join(os.path.dirname(os.path.abspath(__file__)), "..", "e2e"))
 from harness import Cluster  # noqa: E402
+import smaps  # noqa: E402  (beside this file)
 
 T, B = 80, 32
 LEARNER = ["--env", "CartPole-v1", "--hidden-dim", "64", "--feature-dim", "64",
@@ -62,7 +66,10 @@ LEARNER = ["--env", "CartPole-v1", "--hidden-dim", "64", "--feature-dim", "64",
 
 
 def proc(pid):
-    """RSS and peak RSS (bytes) and the descriptor count of pid."""
+    """RSS and peak RSS (bytes), the descriptor count of pid and its RSS by
+    kind of mapping (smaps.py: main heap, thread arenas, stacks, other
+    anonymous mappings, libzmq, other files), so that a growth shows
+    where it is."""
     out = {}
     with open(f"/proc/{pid}/status") as f:
         for line in f:
@@ -70,29 +77,10 @@ def proc(pid):
             if k in ("VmRSS", "VmHWM"):
                 out[k] = int(v.split()[0]) * 1024
     out["fds"] = len(os.listdir(f"/proc/{pid}/fd"))
-    out.update(smaps(pid))
+    kinds = smaps.classify(pid)
+    out["arena_list"] = kinds.pop("arena_list")
+    out.update({"rss_" + k: v for k, v in kinds.items()})
     return out
-
-
-def smaps(pid):
-    """Resident bytes of pid by kind of mapping: the main heap ([heap], the
-    main arena's brk), other anonymous mappings (the arenas of the other
-    threads, mmapped blocks, thread stacks) and file-backed ones, so that
-    a growth shows where it is."""
-    kinds = {"rss_heap": 0, "rss_anon": 0, "rss_file": 0}
-    kind = None
-    with open(f"/proc/{pid}/smaps") as f:
-        for line in f:
-            head = line.split()
-            if not head:
-                continue
-            if "-" in head[0] and not head[0].endswith(":"):
-                name = head[5] if len(head) > 5 else ""
-                kind = ("rss_heap" if name == "[heap]" else
-                        "rss_file" if name.startswith("/") else "rss_anon")
-            elif head[0] == "Rss:":
-                kinds[kind] += int(head[1]) * 1024
-    return kinds
 
 
 def slope_kb_per_min(samples):
@@ -105,6 +93,36 @@ def slope_kb_per_min(samples):
     var = sum((s["t"] - mt) ** 2 for s in samples)
     cov = sum((s["t"] - mt) * (s["rss"] - mr) for s in samples)
     return cov / var * 60 / 1024 if var else None
+
+
+def by_thirds(after, warmup, span, key="rss"):
+    """The slope of key over each third of the window after warm-up."""
+    out = []
+    for i in range(3):
+        part = [{"t": s["t"], "rss": s[key]} for s in after
+                if warmup + i * span <= s["t"] < warmup + (i + 1) * span]
+        x = slope_kb_per_min(part)
+        out.append(round(x, 1) if x is not None else None)
+    return out
+
+
+def by_kind(after, warmup, span):
+    """The attribution: for each kind of mapping (smaps.py), its resident
+    MB first and last after warm-up, its mean, and its slope over the
+    window and by thirds, so that the headline slope splits by where it
+    is."""
+    if len(after) < 3:
+        return None
+    out = {}
+    for k in smaps.KINDS:
+        key = "rss_" + k
+        x = slope_kb_per_min([{"t": s["t"], "rss": s[key]} for s in after])
+        out[k] = {"mb_first": round(after[0][key] / 2**20, 2),
+                  "mb_last": round(after[-1][key] / 2**20, 2),
+                  "mb_mean": round(sum(s[key] for s in after) / len(after) / 2**20, 2),
+                  "slope_kb_per_min": round(x, 1) if x is not None else None,
+                  "by_third": by_thirds(after, warmup, span, key)}
+    return out
 
 
 class Soak:
@@ -145,8 +163,8 @@ class Soak:
         p = proc(self.c.learner.p.pid)
         return {"t": round(time.time() - t0, 1), "rss": p["VmRSS"], "hwm": p["VmHWM"],
                 "rss_gauge": m.get("process_resident_memory_bytes"), "fds": p["fds"],
-                "rss_heap": p["rss_heap"], "rss_anon": p["rss_anon"],
-                "rss_file": p["rss_file"], "actors_started": self.churn["started"],
+                **{"rss_" + k: p["rss_" + k] for k in smaps.KINDS},
+                "arenas": len(p["arena_list"]), "actors_started": self.churn["started"],
                 "heap_in_use": m.get("impala_heap_in_use_bytes"),
                 "heap_free": m.get("impala_heap_free_bytes"),
                 "heap_trims": m.get("impala_heap_trims_total"),
@@ -160,7 +178,16 @@ class Soak:
         for _ in range(a.actors):
             self.start_actor()
         t0 = time.time()
-        next_sample = t0
+        # One sample at a uniformly random instant of each --sample window
+        # (its own generator: the churn stays the same sequence per seed).
+        # The learner trims its heap every --heap-trim-interval seconds and
+        # the RSS climbs by about 1 MB between trims; samples on a fixed
+        # grid of nearly the same period meet that sawtooth at a slowly
+        # drifting phase, which a fit reads as a slope.  Jittered, the
+        # sawtooth is noise around its mean (README, "soak").
+        jitter = random.Random(a.seed + 1)
+        window = t0
+        next_sample = window + jitter.uniform(0, a.sample)
         next_churn = t0 + self.rng.expovariate(1.0 / a.churn)
         samples = []
         while time.time() < t0 + a.duration:
@@ -175,7 +202,8 @@ class Soak:
                     # Counted and reported: on a loaded machine a status
                     # request can fail without the learner being at fault.
                     self.status_errors.append(f"{time.time() - t0:.0f}s: {e}")
-                next_sample += a.sample
+                window += a.sample
+                next_sample = window + jitter.uniform(0, a.sample)
             if now >= next_churn:
                 self.churn_one()
                 next_churn = now + self.rng.expovariate(1.0 / a.churn)
@@ -232,9 +260,7 @@ def main():
     # The same fit over each third of the window: a leak keeps its slope,
     # a heap still settling (allocator arenas, connection churn) flattens.
     span = (args.duration - warmup) / 3
-    thirds = [slope_kb_per_min([s for s in after
-                                if warmup + i * span <= s["t"] < warmup + (i + 1) * span])
-              for i in range(3)]
+    thirds = by_thirds(after, warmup, span)
     # What the heap holds (live allocations: mostly unrolls queued in
     # ZeroMQ's pipes) fitted the same way: a leak shows here too, while a
     # heap that keeps freed pages resident shows only in the RSS.
@@ -254,9 +280,10 @@ def main():
         "rss_mb_last": round(samples[-1]["rss"] / 2**20, 1) if samples else None,
         "rss_mb_peak": round(max(s["hwm"] for s in samples) / 2**20, 1) if samples else None,
         "rss_slope_kb_per_min": round(slope, 1) if slope is not None else None,
-        "rss_slope_kb_per_min_by_third": [round(x, 1) if x is not None else None
-                                          for x in thirds],
+        "rss_slope_kb_per_min_by_third": thirds,
         "flat": slope is not None and slope < args.flat_kb_min,
+        "rss_by_kind": by_kind(after, warmup, span),
+        "arenas_first_last": [after[0]["arenas"], samples[-1]["arenas"]] if after else None,
         "heap_in_use_slope_kb_per_min": round(in_use, 1) if in_use is not None else None,
         "heap_in_use_mb_mean": (round(sum(s["heap_in_use"] for s in after) / len(after) / 2**20, 1)
                                 if after and all(s.get("heap_in_use") is not None for s in after)
