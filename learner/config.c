@@ -5,6 +5,7 @@
 #include "env/env.h"
 #include "err.h"
 #include "flags.h"
+#include "heap.h"
 #include "runspec.h"
 #include "status.h"
 
@@ -80,6 +81,7 @@ void im_learner_config_defaults(im_learner_config *c)
 	c->publish_interval_ms = 100;
 	c->actor_timeout = 10.0;
 	c->heap_trim_s = 10.0;
+	c->heap_mmap_threshold = 16384; /* learner/heap.h */
 	c->log_level = "info";
 	c->blas_threads = 1;
 }
@@ -144,6 +146,7 @@ size_t im_learner_config_table(im_learner_config *c, im_flag *f)
 		{"publish-every", IM_FLAG_INT, &c->publish_every, "updates between parameter broadcasts", 1, 1000000, NULL},
 		{"publish-interval-ms", IM_FLAG_INT, &c->publish_interval_ms, "broadcast parameters at least this often", 1, 3600000, NULL},
 		{"actor-timeout", IM_FLAG_DOUBLE, &c->actor_timeout, "seconds of silence before an actor is dropped", 0.1, 86400, NULL},
+		{"heap-mmap-threshold", IM_FLAG_INT, &c->heap_mmap_threshold, "bytes from which a heap block is its own mapping, returned to the system when freed (0: glibc's dynamic threshold)", 0, IM_HEAP_MMAP_THRESHOLD_MAX, NULL},
 		{"heap-trim-interval", IM_FLAG_DOUBLE, &c->heap_trim_s, "seconds between returning the heap's free pages to the system (0: never)", 0, 86400, NULL},
 		{"insecure", IM_FLAG_BOOL, &c->insecure, "allow binding a non-loopback address without CURVE keys", 1, 0, NULL},
 		{"curve-secret-key", IM_FLAG_STR, &c->curve_secret_key, "file with the learner's CURVE secret key (Z85); enables CURVE on all three sockets", 1, 0, NULL},

@@ -80,6 +80,7 @@ typedef struct im_learner_config {
 	int publish_interval_ms; /* and at least this often */
 	double actor_timeout;    /* seconds without data before an actor leaves */
 	double heap_trim_s;      /* seconds between heap trims (0: never) */
+	int heap_mmap_threshold; /* bytes; malloc maps blocks this big (0: glibc's) */
 	int insecure;
 	const char *curve_secret_key; /* file: the learner's CURVE secret key */
 	const char *authorized_keys;  /* directory of actors' *.pub keys */

@@ -1,12 +1,29 @@
 // SPDX-License-Identifier: Apache-2.0
-/* The heap figures and the trim, over glibc's mallinfo2 and malloc_trim. */
+/* The heap figures, the trim and the mmap threshold, over glibc's
+ * mallinfo2, malloc_trim and mallopt. */
 #include "heap.h"
+
+#include "err.h"
 
 #include <string.h>
 
 #if IM_HEAP_GLIBC
 #include <malloc.h>
 #endif
+
+int im_heap_pin_mmap_threshold(size_t bytes)
+{
+#if IM_HEAP_GLIBC
+	if (bytes == 0)
+		return IM_OK;
+	if (bytes > IM_HEAP_MMAP_THRESHOLD_MAX ||
+	    mallopt(M_MMAP_THRESHOLD, (int)bytes) != 1)
+		return IM_EINVAL;
+#else
+	(void)bytes;
+#endif
+	return IM_OK;
+}
 
 void im_heap_stats_read(im_heap_stats *out)
 {

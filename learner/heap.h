@@ -18,6 +18,7 @@
 #ifndef IM_LEARNER_HEAP_H
 #define IM_LEARNER_HEAP_H
 
+#include <stddef.h>
 #include <stdint.h>
 
 #if defined(__has_feature)
@@ -41,6 +42,30 @@ typedef struct im_heap_stats {
 	uint64_t in_use_bytes; /* handed out by malloc and not yet freed */
 	uint64_t free_bytes;   /* free chunks kept in the arenas */
 } im_heap_stats;
+
+/* Pins glibc's mmap threshold at bytes: every block of that size or more
+ * is its own mapping, returned to the system by its free(); smaller ones
+ * come from the arenas.  0 leaves glibc's dynamic threshold alone.  Call
+ * it once, first thing in main (it is process-wide).
+ *
+ * Why: the blocks that come and go in bursts are libzmq's receive
+ * buffers (about 18 KiB in 4.3.4: 8 KiB of data and the reference counts
+ * of the messages cut from it) and its pipes' chunks (about 16 KiB),
+ * allocated on its I/O thread and freed on the receiver's when the last
+ * message in them is consumed.  In an arena, a burst that deepens the
+ * queues grows the arena, and the small long-lived blocks placed in it
+ * during the burst (a new connection's objects) pin some of its pages
+ * after the trim: the soak's RSS rose by steps with each new peak
+ * (tests/bench/README.md, "What grew").  Mapped, they leave nothing
+ * behind.  Pinning also stops glibc from raising the threshold to the
+ * largest mapped block ever freed (up to 32 MiB), which would move every
+ * later block of that size, such as image unrolls, into the arenas.
+ * Returns IM_OK, or IM_EINVAL above IM_HEAP_MMAP_THRESHOLD_MAX (glibc's
+ * own ceiling for its dynamic threshold: past it, arenas' 64 MiB heaps
+ * could not hold such a block anyway) or when malloc refuses; a no-op
+ * returning IM_OK without glibc's malloc. */
+#define IM_HEAP_MMAP_THRESHOLD_MAX (32u << 20)
+int im_heap_pin_mmap_threshold(size_t bytes);
 
 /* Fills *out (all arenas; it walks their free lists, under each arena's
  * lock, so call it at most a few times a second).  Zeros without glibc. */

@@ -4,6 +4,7 @@
 #include "config.h"
 #include "config_ckpt.h"
 #include "err.h"
+#include "heap.h"
 #include "learner.h"
 #include "log.h"
 #include "signals.h"
@@ -37,6 +38,13 @@ int main(int argc, char **argv)
 		return 2;
 	}
 	im_log_set_level(lvl);
+	/* Before any thread allocates (learner/heap.h). */
+	if (im_heap_pin_mmap_threshold((size_t)cfg.heap_mmap_threshold)) {
+		fprintf(stderr, "impala-learner: --heap-mmap-threshold %d refused "
+				"by malloc\n",
+			cfg.heap_mmap_threshold);
+		return 2;
+	}
 	openblas_set_num_threads(cfg.blas_threads);
 	/* May start this program again with OPENBLAS_CORETYPE set: before
 	 * any thread, socket or file exists. */

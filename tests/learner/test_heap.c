@@ -1,7 +1,8 @@
 // SPDX-License-Identifier: Apache-2.0
 /* learner/heap: the figures move by what the test allocates, and a trim
  * gives back the pages of blocks freed in the middle of a thread's arena,
- * which free() alone keeps resident (the soak's growth, heap.h). */
+ * which free() alone keeps resident (the soak's growth, heap.h), and a
+ * pinned mmap threshold keeps big blocks out of the arenas. */
 #include <stdarg.h>
 #include <stddef.h>
 #include <setjmp.h>
@@ -101,11 +102,65 @@ static void test_trim_returns_freed_pages(void **state)
 	assert_true(c.rss_trimmed + total / 2 < c.rss_freed);
 }
 
+#if IM_HEAP_GLIBC
+#include <malloc.h>
+
+static size_t mapped_blocks(void)
+{
+	return mallinfo2().hblks;
+}
+#else
+static size_t mapped_blocks(void)
+{
+	return 0;
+}
+#endif
+
+/* Pinned, the threshold stays where it was put: a block of libzmq's
+ * receive-buffer size is its own mapping even after a far bigger mapped
+ * block was freed (which raises glibc's dynamic threshold to that size
+ * and would put every later block below it in an arena).  Process-wide:
+ * the last case of this file. */
+static void test_pinned_threshold_maps_blocks(void **state)
+{
+	(void)state;
+	need_glibc();
+	assert_int_equal(im_heap_pin_mmap_threshold(16u << 10), IM_OK);
+	char *big = malloc(4u << 20);
+	assert_non_null(big);
+	memset(big, 1, 4u << 20);
+	free(big);
+	size_t before = mapped_blocks();
+	char *buf = malloc(18u << 10);
+	char *mid = malloc(1u << 20);
+	assert_non_null(buf);
+	assert_non_null(mid);
+	assert_int_equal(mapped_blocks(), before + 2);
+	char *small = malloc(8u << 10);
+	assert_non_null(small);
+	assert_int_equal(mapped_blocks(), before + 2);
+	free(small);
+	free(mid);
+	free(buf);
+	assert_int_equal(mapped_blocks(), before);
+}
+
+static void test_pin_refuses_what_malloc_refuses(void **state)
+{
+	(void)state;
+	need_glibc();
+	assert_int_equal(im_heap_pin_mmap_threshold(IM_HEAP_MMAP_THRESHOLD_MAX + 1),
+			 IM_EINVAL);
+	assert_int_equal(im_heap_pin_mmap_threshold(0), IM_OK);
+}
+
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
 		cmocka_unit_test(test_figures_follow_allocations),
 		cmocka_unit_test(test_trim_returns_freed_pages),
+		cmocka_unit_test(test_pin_refuses_what_malloc_refuses),
+		cmocka_unit_test(test_pinned_threshold_maps_blocks),
 	};
 	return cmocka_run_group_tests(tests, NULL, NULL);
 }
