@@ -58,6 +58,7 @@ from harness import Cluster  # noqa: E402
 import smaps  # noqa: E402  (beside this file)
 
 T, B = 80, 32
+CLK = os.sysconf("SC_CLK_TCK")
 LEARNER = ["--env", "CartPole-v1", "--hidden-dim", "64", "--feature-dim", "64",
            "--num-steps", str(T), "--batch-size", str(B), "--num-storages", "96",
            "--num-learners", "2", "--num-train-steps", str(1 << 50),
@@ -77,6 +78,9 @@ def proc(pid):
             if k in ("VmRSS", "VmHWM"):
                 out[k] = int(v.split()[0]) * 1024
     out["fds"] = len(os.listdir(f"/proc/{pid}/fd"))
+    with open(f"/proc/{pid}/stat") as f:
+        fields = f.read().rpartition(")")[2].split()
+    out["cpu_s"] = (int(fields[11]) + int(fields[12])) / CLK
     kinds = smaps.classify(pid)
     out["arena_list"] = kinds.pop("arena_list")
     out.update({"rss_" + k: v for k, v in kinds.items()})
@@ -163,6 +167,7 @@ class Soak:
         p = proc(self.c.learner.p.pid)
         return {"t": round(time.time() - t0, 1), "rss": p["VmRSS"], "hwm": p["VmHWM"],
                 "rss_gauge": m.get("process_resident_memory_bytes"), "fds": p["fds"],
+                "cpu_s": p["cpu_s"],
                 **{"rss_" + k: p["rss_" + k] for k in smaps.KINDS},
                 "arenas": len(p["arena_list"]), "actors_started": self.churn["started"],
                 "heap_in_use": m.get("impala_heap_in_use_bytes"),
@@ -293,6 +298,15 @@ def main():
                               if samples and samples[-1].get("heap_trims") else None),
         "fds_first_last": [after[0]["fds"], samples[-1]["fds"]] if after else None,
         "frames": end["frames"], "updates": end["updates"],
+        # The learner's CPU per frame trained after warm-up: what a change
+        # to its memory handling costs, measured under the same load.
+        "learner_cpu_us_per_frame": (round(1e6 * (samples[-1]["cpu_s"] - after[0]["cpu_s"])
+                                           / (samples[-1]["frames"] - after[0]["frames"]), 3)
+                                     if after and samples[-1]["frames"] > after[0]["frames"]
+                                     else None),
+        "frames_per_s_after_warmup": (round((samples[-1]["frames"] - after[0]["frames"])
+                                            / (samples[-1]["t"] - after[0]["t"]))
+                                      if after and samples[-1]["t"] > after[0]["t"] else None),
         "unrolls_received": received, "unrolls_trained": trained,
         "unrolls_batched": end["unrolls_batched"], "unrolls_evicted": evicted,
         "unrolls_evicted_full": end.get("unrolls_evicted_full"),
