@@ -6,6 +6,7 @@
 #include <string.h>
 
 #include "err.h"
+#include "learn/optim_loops.h"
 #include "names.h"
 
 im_optim_opts im_optim_defaults(im_optim_kind kind)
@@ -98,53 +99,21 @@ int im_optim_kind_parse(const char *name, im_optim_kind *out, char *err,
 	return rc;
 }
 
-/* Flat loops over restrict pointers with the constants hoisted: per
- * element, multiply-adds, a square root and a division.  GCC keeps them
- * scalar (sqrtf may set errno, and -fno-math-errno cannot be set for one
- * file here), which costs little: at 270k parameters a step moves 5 arrays
- * of 1 MB and is bound by memory (bench_learn: ~0.5 ms, 1.6x the naive
- * double loop). */
-static void rmsprop_step(float *restrict p, const float *restrict g,
-			 float *restrict sq, size_t n, float lr, float alpha,
-			 float eps)
-{
-	const float beta = 1.0f - alpha;
-	for (size_t i = 0; i < n; i++) {
-		float s = alpha * sq[i] + beta * g[i] * g[i];
-		sq[i] = s;
-		p[i] -= lr * g[i] / (sqrtf(s) + eps);
-	}
-}
-
-static void adam_step(float *restrict p, const float *restrict g,
-		      float *restrict m, float *restrict v, size_t n,
-		      float step_size, float inv_bc2_sqrt, const im_optim_opts *o)
-{
-	const float b1 = o->beta1, b2 = o->beta2, eps = o->eps;
-	const float c1 = 1.0f - b1, c2 = 1.0f - b2;
-	for (size_t i = 0; i < n; i++) {
-		float mi = b1 * m[i] + c1 * g[i];
-		float vi = b2 * v[i] + c2 * g[i] * g[i];
-		m[i] = mi;
-		v[i] = vi;
-		p[i] -= step_size * mi / (sqrtf(vi) * inv_bc2_sqrt + eps);
-	}
-}
-
 void im_optim_step(im_optim *opt, float *params, const float *grads, float lr)
 {
 	const im_optim_opts *o = &opt->opts;
 	opt->step++;
 	if (o->kind == IM_OPTIM_RMSPROP) {
-		rmsprop_step(params, grads, opt->m1, opt->n, lr, o->alpha,
-			     o->eps);
+		im_optim_loop_rmsprop(params, grads, opt->m1, opt->n, lr,
+				      o->alpha, o->eps);
 		return;
 	}
 	/* Bias corrections in double: beta2^step approaches 1 slowly. */
 	double bc1 = 1.0 - pow(o->beta1, (double)opt->step);
 	double bc2 = 1.0 - pow(o->beta2, (double)opt->step);
-	adam_step(params, grads, opt->m1, opt->m2, opt->n, (float)(lr / bc1),
-		  (float)(1.0 / sqrt(bc2)), o);
+	im_optim_loop_adam(params, grads, opt->m1, opt->m2, opt->n,
+			   (float)(lr / bc1), (float)(1.0 / sqrt(bc2)), o->beta1,
+			   o->beta2, o->eps);
 }
 
 void im_optim_step_naive(im_optim *opt, float *params, const float *grads,

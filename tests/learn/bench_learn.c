@@ -2,8 +2,10 @@
 /* Costs of the learning rule next to the network: V-trace and the loss at
  * T = 80, B = 32 (forward and backward of the loss in one call), the
  * actor's sampling for k = 32 environments, and one optimiser step over a
- * 2x512-sized arena, fast loops beside the naive reference.  Medians of
- * repeated timings; the JSON figures are on the last line. */
+ * 2x512-sized arena, fast loops beside the naive reference, fresh and as a
+ * training run holds it (2% of the parameters without gradient, their
+ * square averages decayed to denormals).  Medians of repeated timings;
+ * the JSON figures are on the last line. */
 #include <stdint.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -110,6 +112,18 @@ int main(void)
 	MEDIAN(t_rms, 5, im_optim_step(opt, p, gr, 1e-9f));
 	MEDIAN(t_rms_naive, 5, im_optim_step_naive(opt, p, gr, 1e-9f));
 	MEDIAN(t_clip, 5, im_optim_clip_grad_norm(gr, np, 1e30));
+	/* Held: what a checkpoint of MinAtar Breakout at 5M frames showed
+	 * (common/learn/optim_loops.c): every 50th parameter's gradient is
+	 * 0 and its square average a denormal left by the decay. */
+	for (size_t i = 0; i < np; i += 50) {
+		gr[i] = 0.0f;
+		opt->m1[i] = 1e-44f;
+	}
+	double t_held, t_held_naive;
+	MEDIAN(t_held, 5, im_optim_step(opt, p, gr, 1e-9f));
+	for (size_t i = 0; i < np; i += 50)
+		opt->m1[i] = 1e-44f;
+	MEDIAN(t_held_naive, 5, im_optim_step_naive(opt, p, gr, 1e-9f));
 	im_optim_free(opt);
 
 	printf("vtrace T=%d B=%d: %.1f us\n", T, B, 1e6 * t_vtrace);
@@ -119,17 +133,21 @@ int main(void)
 	       "%.1f ns/row, gaussian(%d) %.1f ns/row\n",
 	       K, 1e9 * t_cat2 / K,
 	       NA, 1e9 * t_cat6 / K, NA, 1e9 * t_gauss / K);
-	printf("rmsprop %zu params: %.1f us (naive %.1f us), clip %.1f us\n",
-	       np, 1e6 * t_rms, 1e6 * t_rms_naive, 1e6 * t_clip);
+	printf("rmsprop %zu params: %.1f us (naive %.1f us), clip %.1f us; "
+	       "held (2%% denormal): %.1f us (naive %.1f us)\n",
+	       np, 1e6 * t_rms, 1e6 * t_rms_naive, 1e6 * t_clip, 1e6 * t_held,
+	       1e6 * t_held_naive);
 	printf("{\"vtrace_us\": %.2f, \"loss_discrete_us\": %.2f, "
 	       "\"loss_box_us\": %.2f, \"sample_cat2_frames_per_s\": %.0f, "
 	       "\"sample_cat6_frames_per_s\": %.0f, "
 	       "\"sample_gauss6_frames_per_s\": %.0f, \"rmsprop_us\": %.1f, "
 	       "\"rmsprop_naive_us\": %.1f, \"rmsprop_speedup\": %.2f, "
-	       "\"clip_us\": %.1f}\n",
+	       "\"clip_us\": %.1f, \"rmsprop_held_us\": %.1f, "
+	       "\"rmsprop_held_naive_us\": %.1f}\n",
 	       1e6 * t_vtrace, 1e6 * t_loss_d, 1e6 * t_loss_b, K / t_cat2,
 	       K / t_cat6, K / t_gauss, 1e6 * t_rms, 1e6 * t_rms_naive,
-	       t_rms_naive / t_rms, 1e6 * t_clip);
+	       t_rms_naive / t_rms, 1e6 * t_clip, 1e6 * t_held,
+	       1e6 * t_held_naive);
 	free(lr);
 	free(disc);
 	free(rew);

@@ -11,6 +11,7 @@
 #include <stdint.h>
 #include <cmocka.h>
 
+#include <float.h>
 #include <math.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -96,6 +97,108 @@ static void test_adam_matches_torch_doc(void **state)
 	(void)state;
 	check_kind(IM_OPTIM_ADAM, 0);
 	check_kind(IM_OPTIM_ADAM, 1);
+}
+
+/* The fast loops are vectorised (common/learn/optim_loops.c): lengths
+ * around the vector width and an odd one exercise the remainder loop,
+ * against the naive double reference, within check_kind's tolerances. */
+static void check_lengths(im_optim_kind kind)
+{
+	static const size_t lens[] = {1, 3, 4, 5, 7, 8, 9, 15, 16, 17, 1003};
+	im_rng r;
+	im_rng_init(&r, 23 + kind);
+	for (size_t c = 0; c < sizeof lens / sizeof lens[0]; c++) {
+		size_t n = lens[c];
+		im_optim_opts o = im_optim_defaults(kind);
+		im_optim *fast, *ref;
+		assert_int_equal(im_optim_new(&fast, &o, n), 0);
+		assert_int_equal(im_optim_new(&ref, &o, n), 0);
+		float *p = malloc(n * sizeof(float)), *q = malloc(n * sizeof(float));
+		float *g = malloc(n * sizeof(float));
+		for (size_t i = 0; i < n; i++)
+			p[i] = q[i] = (float)im_rng_normal(&r);
+		for (int t = 0; t < STEPS; t++) {
+			for (size_t i = 0; i < n; i++)
+				g[i] = (float)(im_rng_normal(&r) *
+					       pow(10.0, (double)(i % 5) - 3.0));
+			im_optim_step(fast, p, g, 0.01f);
+			im_optim_step_naive(ref, q, g, 0.01f);
+		}
+		for (size_t i = 0; i < n; i++) {
+			if (fabs(p[i] - q[i]) > 2e-6 * fmax(1.0, fabs(q[i])))
+				fail_msg("%s n=%zu param %zu: %.9g, naive %.9g",
+					 im_optim_kind_name(kind), n, i, p[i], q[i]);
+			assert_true(rel_err(fast->m1[i], ref->m1[i]) < 1e-5);
+			if (kind == IM_OPTIM_ADAM)
+				assert_true(rel_err(fast->m2[i], ref->m2[i]) < 1e-5);
+		}
+		free(p);
+		free(q);
+		free(g);
+		im_optim_free(fast);
+		im_optim_free(ref);
+	}
+}
+
+static void test_fast_matches_naive_any_length(void **state)
+{
+	(void)state;
+	check_lengths(IM_OPTIM_RMSPROP);
+	check_lengths(IM_OPTIM_ADAM);
+}
+
+/* Moments that decayed into the denormals are stored as 0 when eps is at
+ * least IM_OPTIM_FLUSH_MIN_EPS (both defaults), and the parameters move
+ * as the naive reference (which keeps them) says; with eps 0 they are
+ * kept.  Element 0 has no gradient, element 1 a tiny one, element 2 an
+ * ordinary one whose moments stay normal. */
+static void check_denormals(im_optim_kind kind, float eps, int flushed)
+{
+	enum { N = 9 }; /* past one vector of 4 or 8 */
+	const float tiny = 1e-44f;
+	im_optim_opts o = im_optim_defaults(kind);
+	o.eps = eps;
+	im_optim *fast, *ref;
+	assert_int_equal(im_optim_new(&fast, &o, N), 0);
+	assert_int_equal(im_optim_new(&ref, &o, N), 0);
+	float p[N], q[N], g[N];
+	for (int i = 0; i < N; i++) {
+		p[i] = q[i] = 0.5f;
+		g[i] = i % 3 == 0 ? 0.0f : i % 3 == 1 ? 1e-30f
+						      : 0.25f;
+		for (int k = 0; k < im_optim_state_count(fast); k++)
+			im_optim_state(fast, k)[i] = im_optim_state(ref, k)[i] =
+				i % 3 == 2 ? 0.01f : tiny;
+	}
+	im_optim_step(fast, p, g, 0.01f);
+	im_optim_step_naive(ref, q, g, 0.01f);
+	for (int i = 0; i < N; i++) {
+		if (fabs(p[i] - q[i]) > 2e-6 * fmax(1.0, fabs(q[i])))
+			fail_msg("%s eps %g param %d: %.9g, naive %.9g",
+				 im_optim_kind_name(kind), eps, i, p[i], q[i]);
+		for (int k = 0; k < im_optim_state_count(fast); k++) {
+			float got = im_optim_state(fast, k)[i];
+			float want = im_optim_state(ref, k)[i];
+			if (fabsf(want) >= FLT_MIN || !flushed)
+				assert_float_equal(got, want, 1e-6 * fabsf(want));
+			else
+				assert_true(got == 0.0f);
+		}
+	}
+	/* The held ones really were denormal in the reference. */
+	float m0 = im_optim_state(ref, 0)[0];
+	assert_true(m0 > 0.0f && m0 < FLT_MIN);
+	im_optim_free(fast);
+	im_optim_free(ref);
+}
+
+static void test_denormal_moments_flushed(void **state)
+{
+	(void)state;
+	check_denormals(IM_OPTIM_RMSPROP, 0.01f, 1);
+	check_denormals(IM_OPTIM_RMSPROP, 0.0f, 0);
+	check_denormals(IM_OPTIM_ADAM, 1e-8f, 1);
+	check_denormals(IM_OPTIM_ADAM, 0.0f, 0);
 }
 
 /* By hand: RMSprop's first step with g = 1, lr = 0.1, alpha 0.99, eps 0.01
@@ -294,6 +397,8 @@ int main(void)
 	const struct CMUnitTest tests[] = {
 		cmocka_unit_test(test_rmsprop_matches_torch_doc),
 		cmocka_unit_test(test_adam_matches_torch_doc),
+		cmocka_unit_test(test_fast_matches_naive_any_length),
+		cmocka_unit_test(test_denormal_moments_flushed),
 		cmocka_unit_test(test_first_steps_by_hand),
 		cmocka_unit_test(test_clip_grad_norm),
 		cmocka_unit_test(test_lr_schedule),
