@@ -1,9 +1,9 @@
 // SPDX-License-Identifier: Apache-2.0
 #include "wire.h"
 
+#include "crc32c.h"
 #include "err.h"
 
-#include <pthread.h>
 #include <stdlib.h>
 
 typedef void *(*wire_unpack_fn)(ProtobufCAllocator *, size_t, const uint8_t *);
@@ -93,40 +93,7 @@ int im_wire_pack_into(const ProtobufCMessage *msg, uint8_t **buf, size_t *cap,
 	return IM_OK;
 }
 
-static uint32_t crc_table[8][256];
-static pthread_once_t crc_once = PTHREAD_ONCE_INIT;
-
-static void crc_init(void)
-{
-	for (uint32_t i = 0; i < 256; i++) {
-		uint32_t c = i;
-		for (int k = 0; k < 8; k++)
-			c = (c >> 1) ^ (0x82f63b78u & (0u - (c & 1u)));
-		crc_table[0][i] = c;
-	}
-	for (int t = 1; t < 8; t++)
-		for (int i = 0; i < 256; i++)
-			crc_table[t][i] = (crc_table[t - 1][i] >> 8) ^
-					  crc_table[0][crc_table[t - 1][i] & 0xff];
-}
-
 uint32_t im_wire_crc32c(const void *data, size_t len)
 {
-	pthread_once(&crc_once, crc_init);
-	const uint8_t *p = data;
-	uint32_t c = 0xffffffffu;
-	/* Slicing-by-8: eight table lookups per 8 input bytes. */
-	while (len >= 8) {
-		uint32_t lo = c ^ ((uint32_t)p[0] | (uint32_t)p[1] << 8 |
-				   (uint32_t)p[2] << 16 | (uint32_t)p[3] << 24);
-		c = crc_table[7][lo & 0xff] ^ crc_table[6][(lo >> 8) & 0xff] ^
-		    crc_table[5][(lo >> 16) & 0xff] ^ crc_table[4][lo >> 24] ^
-		    crc_table[3][p[4]] ^ crc_table[2][p[5]] ^
-		    crc_table[1][p[6]] ^ crc_table[0][p[7]];
-		p += 8;
-		len -= 8;
-	}
-	while (len--)
-		c = (c >> 8) ^ crc_table[0][(c ^ *p++) & 0xff];
-	return c ^ 0xffffffffu;
+	return im_crc32c(data, len);
 }

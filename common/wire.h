@@ -47,7 +47,8 @@ int im_wire_encode(const ProtobufCMessage *msg, uint8_t **buf, size_t *len);
 int im_wire_pack_into(const ProtobufCMessage *msg, uint8_t **buf, size_t *cap,
 		      size_t *len);
 
-/* CRC-32C (Castagnoli) of data, as carried in Params.checksum. */
+/* CRC-32C (Castagnoli) of data, as carried in Params.checksum: im_crc32c
+ * (crc32c.h), the SSE4.2 instruction where the CPU has it. */
 uint32_t im_wire_crc32c(const void *data, size_t len);
 
 #endif
