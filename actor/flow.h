@@ -18,10 +18,10 @@
  * waits on its SUB socket without using the CPU until a Params gives it
  * room: the learner's pace sets the actors', as back-pressure did, with
  * no socket ever stalled.  The learner broadcasts after every update
- * (at most every 2 ms) and at least every publish interval (100 ms), so
- * a waiting actor learns of new room within one update, and an idle
- * learner's room is re-advertised at least every interval (no deadlock:
- * an empty store advertises all of it).
+ * (at most every --publish-min-ms, 5 ms) and at least every publish
+ * interval (100 ms), so a waiting actor learns of new room within one
+ * update or 5 ms, and an idle learner's room is re-advertised at least
+ * every interval (no deadlock: an empty store advertises all of it).
  *
  * Until its first advice (a Params with actor_envs 0: a learner before
  * this, or the Welcome's parameters) an actor is not limited. */

@@ -79,6 +79,7 @@ void im_learner_config_defaults(im_learner_config *c)
 	c->actor_bin = NULL;
 	c->publish_every = 1;
 	c->publish_interval_ms = 100;
+	c->publish_min_ms = 5;
 	c->actor_timeout = 10.0;
 	c->heap_trim_s = 10.0;
 	c->heap_mmap_threshold = 16384; /* learner/heap.h */
@@ -145,6 +146,7 @@ size_t im_learner_config_table(im_learner_config *c, im_flag *f)
 		{"max-policy-lag", IM_FLAG_I64, &c->max_policy_lag, "drop unrolls older than this many updates (0: keep all); 20 for vector observations", 0, BIG, NULL},
 		{"publish-every", IM_FLAG_INT, &c->publish_every, "updates between parameter broadcasts", 1, 1000000, NULL},
 		{"publish-interval-ms", IM_FLAG_INT, &c->publish_interval_ms, "broadcast parameters at least this often", 1, 3600000, NULL},
+		{"publish-min-ms", IM_FLAG_INT, &c->publish_min_ms, "milliseconds at least between parameter broadcasts, each of the newest parameters (0: after every --publish-every updates)", 0, 3600000, NULL},
 		{"actor-timeout", IM_FLAG_DOUBLE, &c->actor_timeout, "seconds of silence before an actor is dropped", 0.1, 86400, NULL},
 		{"heap-mmap-threshold", IM_FLAG_INT, &c->heap_mmap_threshold, "bytes from which a heap block is its own mapping, returned to the system when freed (0: glibc's dynamic threshold)", 0, IM_HEAP_MMAP_THRESHOLD_MAX, NULL},
 		{"heap-trim-interval", IM_FLAG_DOUBLE, &c->heap_trim_s, "seconds between returning the heap's free pages to the system (0: never)", 0, 86400, NULL},
@@ -225,6 +227,11 @@ static int config_check(const im_learner_config *c, char *err, size_t errlen)
 		return config_fail(err, errlen,
 				   "--batch-size must not exceed --num-storages "
 				   "(the store could never fill a batch)");
+	if (c->publish_min_ms > c->publish_interval_ms)
+		return config_fail(err, errlen,
+				   "--publish-min-ms must not exceed "
+				   "--publish-interval-ms (broadcasts carry the "
+				   "actors' flow-control advice at least that often)");
 	if (c->resume && !c->init_model_path)
 		return config_fail(err, errlen,
 				   "--resume needs --init-model-path");

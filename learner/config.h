@@ -78,6 +78,7 @@ typedef struct im_learner_config {
 	int64_t max_policy_lag;  /* 0 = unlimited */
 	int publish_every;       /* updates between Params broadcasts */
 	int publish_interval_ms; /* and at least this often */
+	int publish_min_ms;      /* and at most this often (0: no bound) */
 	double actor_timeout;    /* seconds without data before an actor leaves */
 	double heap_trim_s;      /* seconds between heap trims (0: never) */
 	int heap_mmap_threshold; /* bytes; malloc maps blocks this big (0: glibc's) */

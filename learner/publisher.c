@@ -2,9 +2,9 @@
 /* The publisher thread: broadcasts the parameters on the PUB socket after
  * every publish_every updates, and at least every publish_interval_ms
  * (so that an actor that joined late or missed a message catches up), at
- * most one broadcast per PUBLISH_MIN_MS.  Each carries the flow-control
- * advice (actor/flow.h): the store's free room and the actors'
- * environments, read just before sending. */
+ * most one broadcast per publish_min_ms, each of the newest parameters.
+ * Each carries the flow-control advice (actor/flow.h): the store's free
+ * room and the actors' environments, read just before sending. */
 #include "internal.h"
 
 #include "err.h"
@@ -15,8 +15,6 @@
 #include <string.h>
 #include <time.h>
 #include <zmq.h>
-
-#define PUBLISH_MIN_MS 2
 
 static int stopping(im_learner *l)
 {
@@ -71,12 +69,18 @@ void *im_learner_publisher_main(void *arg)
 		wait_for_updates(l, last);
 		if (stopping(l))
 			break;
-		/* At most one broadcast per PUBLISH_MIN_MS: a small model
-		 * updates thousands of times a second, and every copy costs
-		 * the learner a memcpy and a CRC and the actors bandwidth. */
-		if (im_now_ms() - last_ms < PUBLISH_MIN_MS) {
+		/* At most one broadcast per publish_min_ms: a small model
+		 * updates hundreds or thousands of times a second, and every
+		 * copy costs the learner a memcpy and a CRC and each actor a
+		 * receive, a decode, a CRC and a copy (README, "MinAtar
+		 * learning").  The nap ends when the interval does; the
+		 * newest parameters are taken after it. */
+		uint64_t since = im_now_ms() - last_ms;
+		if (since < (uint64_t)l->cfg->publish_min_ms) {
 			pthread_mutex_unlock(&l->mu);
-			struct timespec nap = {0, PUBLISH_MIN_MS * 1000000L};
+			uint64_t ms = (uint64_t)l->cfg->publish_min_ms - since;
+			struct timespec nap = {(time_t)(ms / 1000),
+					       (long)(ms % 1000) * 1000000L};
 			nanosleep(&nap, NULL);
 			pthread_mutex_lock(&l->mu);
 			continue;

@@ -344,6 +344,34 @@ static void test_enum_flags(void **state)
 	assert_int_equal(c.encoder, IM_NN_ENCODER_MLP);
 }
 
+/* --publish-min-ms bounds the broadcast rate (default 5 ms) but may not
+ * exceed --publish-interval-ms: the broadcasts carry the flow-control
+ * advice the actors wait for. */
+static void test_publish_min_ms(void **state)
+{
+	(void)state;
+	clear_env();
+	im_learner_config c;
+	char err[256] = "";
+	char *none[] = {"l"};
+	assert_int_equal(parse(&c, 1, none, err), IM_OK);
+	assert_int_equal(c.publish_min_ms, 5);
+	assert_int_equal(c.publish_interval_ms, 100);
+	char *zero[] = {"l", "--publish-min-ms", "0"};
+	assert_int_equal(parse(&c, 3, zero, err), IM_OK);
+	assert_int_equal(c.publish_min_ms, 0);
+	char *over[] = {"l", "--publish-min-ms", "150"};
+	assert_int_equal(parse(&c, 3, over, err), IM_EINVAL);
+	assert_non_null(strstr(err, "--publish-min-ms must not exceed "
+				    "--publish-interval-ms"));
+	char *both[] = {"l", "--publish-min-ms", "150",
+			"--publish-interval-ms", "500"};
+	assert_int_equal(parse(&c, 5, both, err), IM_OK);
+	assert_int_equal(c.publish_min_ms, 150);
+	char *neg[] = {"l", "--publish-min-ms", "-1"};
+	assert_int_equal(parse(&c, 3, neg, err), IM_EINVAL);
+}
+
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
@@ -354,6 +382,7 @@ int main(void)
 		cmocka_unit_test(test_defaults_by_observation),
 		cmocka_unit_test(test_presets_carry_their_settings),
 		cmocka_unit_test(test_enum_flags),
+		cmocka_unit_test(test_publish_min_ms),
 	};
 	return cmocka_run_group_tests(tests, NULL, NULL);
 }
