@@ -31,6 +31,7 @@ cpu_ticks() { local t=0 p; for p in "$@"; do t=$((t + $(awk '{print $14 + $15}' 
 # (role L) and of the actors (role A).
 sched_snap() {
 	local p t role=L
+	echo "T $(date +%s.%N)"
 	for p in "$@"; do
 		for t in /proc/$p/task/*; do
 			[ -r "$t/schedstat" ] || continue
@@ -74,21 +75,27 @@ print(f"CPU per frame: learner {lc / f * 1e6:.2f} us, actors {ac / f * 1e6:.2f} 
 print(json.dumps({"frames": f, "seconds": s, "learner_cpu_s": lc, "actors_cpu_s": ac,
                   "learner_us_per_frame": lc / f * 1e6, "actors_us_per_frame": ac / f * 1e6}))
 PY
-python3 - "$DIR/sched0" "$DIR/sched1" "$SECS" <<'PY'
+python3 - "$DIR/sched0" "$DIR/sched1" <<'PY'
 import sys
 def read(path):
     out = {}
     for line in open(path):
+        if line.startswith("T "):
+            out["T"] = float(line.split()[1])
+            continue
         role, tid, comm, run, rq = line.split()
         out[tid] = (role, comm, int(run), int(rq))
     return out
-a, b, secs = read(sys.argv[1]), read(sys.argv[2]), float(sys.argv[3])
+# The window between the two snapshots, not SECONDS: reading /status and
+# /proc around the sleep takes time of its own on a loaded machine.
+a, b = read(sys.argv[1]), read(sys.argv[2])
+secs = b.pop("T") - a.pop("T")
 rows = []
 for tid, (role, comm, run, rq) in b.items():
     if tid in a:
         run, rq = (run - a[tid][2]) / 1e9 / secs, (rq - a[tid][3]) / 1e9 / secs
         rows.append((run, rq, "learner" if role == "L" else "actors", comm, tid))
-print("per thread, share of the window: running / runnable (no free core) / blocked")
+print(f"per thread, share of the {secs:.1f} s between the snapshots: running / runnable (no free core) / blocked")
 for run, rq, side, comm, tid in sorted(rows, reverse=True):
     if run >= 0.005:
         print(f"  {side:7s} {comm:15s} {tid:>7s}: {run:6.1%} {rq:6.1%} {max(0.0, 1 - run - rq):6.1%}")
