@@ -155,6 +155,10 @@ void im_transport_defaults(im_sock_opts *o, int type)
 	o->heartbeat_timeout_ms = 0;
 	switch (type) {
 	case ZMQ_PULL:
+	case ZMQ_STREAM:
+		/* On a STREAM socket libzmq ignores ZMQ_MAXMSGSIZE; the
+		 * learner's ZMTP framer reads it back as its frame limit
+		 * (learner/stream.h). */
 		o->max_msg_size = IM_WIRE_MAX_TRAJECTORY;
 		o->rcvhwm = 64;
 		break;

@@ -7,6 +7,8 @@
  * receiver's thread. */
 #include "internal.h"
 
+#include "err.h"
+
 #include <inttypes.h>
 
 static void on_reject(void *ctx, im_reject why, uint64_t actor_id,
@@ -17,6 +19,16 @@ static void on_reject(void *ctx, im_reject why, uint64_t actor_id,
 	if (im_log_ratelimit_ok(&l->reject_rl, &suppressed))
 		im_warn("rejected a message from actor %" PRIu64 ": %s (%s)%s",
 			actor_id, im_validate_reason_text(why), detail,
+			suppressed ? "; similar warnings suppressed" : "");
+}
+
+static void on_conn_error(void *ctx, int rc, const char *why)
+{
+	im_learner *l = ctx;
+	uint64_t suppressed = 0;
+	if (im_log_ratelimit_ok(&l->reject_rl, &suppressed))
+		im_warn("closed a trajectory connection: %s (%s)%s", why,
+			im_strerror(rc),
 			suppressed ? "; similar warnings suppressed" : "");
 }
 
@@ -52,6 +64,7 @@ int im_learner_start_receiver(im_learner *l)
 		.actor_lookup = actor_lookup,
 		.on_accept = on_accept,
 		.on_reject = on_reject,
+		.on_conn_error = on_conn_error,
 		.ctx = l,
 	};
 	return im_receiver_start(&l->receiver, &o);

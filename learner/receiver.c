@@ -2,6 +2,7 @@
 #include "receiver.h"
 
 #include "err.h"
+#include "stream.h"
 
 #include <errno.h>
 #include <pthread.h>
@@ -11,7 +12,8 @@
 
 struct im_receiver {
 	im_receiver_opts o;
-	size_t max_bytes; /* the run's largest valid Trajectory */
+	im_stream *stream; /* when the socket is a ZMQ_STREAM */
+	size_t max_bytes;  /* the run's largest valid Trajectory */
 	pthread_t thread;
 	int stop;             /* atomic */
 	im_receiver_stats st; /* each field updated atomically */
@@ -111,7 +113,14 @@ static int handle(im_receiver *r, const uint8_t *buf, size_t len)
 	return IM_OK;
 }
 
-/* Waits up to poll_ms for a message and handles it. */
+static int on_frame(void *ctx, const uint8_t *data, size_t len, int more)
+{
+	(void)more; /* each part is a message, as with a PULL socket */
+	return handle(ctx, data, len);
+}
+
+/* Waits up to poll_ms for a message and handles it (on a STREAM socket,
+ * what has arrived, in bounded rounds so the stop flag is seen). */
 static int step(im_receiver *r)
 {
 	zmq_pollitem_t item = {.socket = r->o.sock, .events = ZMQ_POLLIN};
@@ -120,6 +129,8 @@ static int step(im_receiver *r)
 		return zmq_errno() == ETERM ? IM_ECANCELED : IM_OK;
 	if (n == 0)
 		return IM_OK;
+	if (r->stream)
+		return im_stream_pump(r->stream, 64, on_frame, r);
 	zmq_msg_t m;
 	zmq_msg_init(&m);
 	int rc = IM_OK;
@@ -153,8 +164,23 @@ int im_receiver_start(im_receiver **out, const im_receiver_opts *o)
 	if (r->o.poll_ms <= 0)
 		r->o.poll_ms = 100;
 	r->max_bytes = im_validate_max_trajectory_bytes(&r->o.dims);
+	int type = 0;
+	size_t tl = sizeof type;
+	zmq_getsockopt(o->sock, ZMQ_TYPE, &type, &tl);
+	if (type == ZMQ_STREAM) {
+		im_stream_opts so = {.sock = o->sock,
+				     .max_conns = o->max_conns,
+				     .on_error = o->on_conn_error,
+				     .ctx = o->ctx};
+		int rc = im_stream_new(&r->stream, &so);
+		if (rc != IM_OK) {
+			free(r);
+			return rc;
+		}
+	}
 	int e = pthread_create(&r->thread, NULL, receiver_main, r);
 	if (e != 0) {
+		im_stream_free(r->stream);
 		free(r);
 		errno = e;
 		return IM_ESYS;
@@ -169,6 +195,7 @@ void im_receiver_stop(im_receiver *r)
 		return;
 	__atomic_store_n(&r->stop, 1, __ATOMIC_RELEASE);
 	pthread_join(r->thread, NULL);
+	im_stream_free(r->stream);
 	free(r);
 }
 
@@ -178,4 +205,7 @@ void im_receiver_get_stats(im_receiver *r, im_receiver_stats *out)
 	out->frames = __atomic_load_n(&r->st.frames, __ATOMIC_ACQUIRE);
 	for (int i = 0; i < IM_REJECT_COUNT; i++)
 		out->dropped[i] = __atomic_load_n(&r->st.dropped[i], __ATOMIC_ACQUIRE);
+	out->conns = (im_stream_stats){0};
+	if (r->stream)
+		im_stream_get_stats(r->stream, &out->conns);
 }

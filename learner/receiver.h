@@ -25,6 +25,7 @@
 #include <stdint.h>
 
 #include "store.h"
+#include "stream.h"
 #include "validate.h"
 
 typedef struct im_receiver im_receiver;
@@ -60,13 +61,19 @@ typedef struct im_receiver_opts {
 	 * (im_log_ratelimit).  NULL: counted only. */
 	void (*on_reject)(void *ctx, im_reject why, uint64_t actor_id,
 			  const char *detail);
-	void *ctx; /* for the callbacks */
+	/* On a STREAM socket: called on the receiver thread for each
+	 * connection closed for a ZMTP protocol error (stream.h).  NULL:
+	 * counted only. */
+	void (*on_conn_error)(void *ctx, int rc, const char *why);
+	uint32_t max_conns; /* STREAM: 0 is IM_STREAM_MAX_CONNS */
+	void *ctx;          /* for the callbacks */
 } im_receiver_opts;
 
 typedef struct im_receiver_stats {
 	uint64_t accepted;                 /* unrolls put into the store */
 	uint64_t frames;                   /* their environment steps */
 	uint64_t dropped[IM_REJECT_COUNT]; /* by reason; [OK] stays 0 */
+	im_stream_stats conns;             /* STREAM socket's connections; 0 for PULL */
 } im_receiver_stats;
 
 /* Starts the thread.  *out is set only on success; IM_EINVAL, IM_ENOMEM,

@@ -1,6 +1,6 @@
 // SPDX-License-Identifier: Apache-2.0
-/* The learner's three data sockets (PULL for trajectories, PUB for
- * parameters, ROUTER for handshakes), with CURVE and its ZAP handler when
+/* The learner's three data sockets (PULL for trajectories, or STREAM
+ * without CURVE; PUB for parameters, ROUTER for handshakes), with CURVE and its ZAP handler when
  * configured, and the address local actors connect to. */
 #include "internal.h"
 
@@ -81,8 +81,14 @@ int im_learner_open_sockets(im_learner *l, char *err, size_t errlen)
 	char secret[IM_CURVE_Z85_LEN + 1] = "";
 	if ((rc = start_curve(l, secret, err, errlen)))
 		return rc;
+	/* Without CURVE the trajectory port is a ZMQ_STREAM socket and the
+	 * receiver speaks ZMTP itself (learner/stream.h): libzmq's ZMTP
+	 * engine can be made to abort by any peer that reaches the port
+	 * (issue 14).  With CURVE, ZAP admits only authorised keys before any
+	 * command is processed, and the PULL stays. */
+	int traj_type = secret[0] ? ZMQ_PULL : ZMQ_STREAM;
 	im_sock_opts o;
-	im_transport_defaults(&o, ZMQ_PULL);
+	im_transport_defaults(&o, traj_type);
 	o.max_msg_size = (int64_t)l->max_msg * 2 + 65536;
 	o.rcvhwm = 2 * l->cfg->batch_size + 16;
 	o.rcvbuf = 128 << 10;
@@ -108,7 +114,7 @@ int im_learner_open_sockets(im_learner *l, char *err, size_t errlen)
 		const im_sock_opts *o;
 		const char *ep;
 	} socks[] = {
-		{&l->pull, ZMQ_PULL, &o, ep.trajectories},
+		{&l->pull, traj_type, &o, ep.trajectories},
 		{&l->pub, ZMQ_PUB, &po, ep.params},
 		{&l->router, ZMQ_ROUTER, &ro, ep.handshake},
 	};

@@ -1,0 +1,74 @@
+// SPDX-License-Identifier: Apache-2.0
+/* The trajectory port without CURVE: a ZMQ_STREAM socket whose
+ * connections speak ZMTP through common/zmtp.h, so that libzmq moves raw
+ * bytes and never decodes a ZMTP command (issue 14).
+ *
+ * Why: with a PULL socket, libzmq 4.3.4's ZMTP engine processes a PING
+ * that waited behind a full queue after the connection had failed, and
+ * answers it by writing to the dead connection, which asserts
+ * "!_io_error" and aborts the learner (common/transport.h, "Heartbeats";
+ * tests/bench/README.md, "The libzmq abort").  A STREAM socket's raw
+ * engine has no commands to process: it writes only when we send, and
+ * that path checks the error first.
+ *
+ * Per connection (a routing id of the STREAM socket): on its connect
+ * notification our greeting is sent; the bytes that follow go through
+ * the ZMTP state machine; each message frame reaches the callback, as
+ * each part of a PULL socket's message reaches the receiver.  A protocol
+ * error closes that connection only (the routing id and an empty frame)
+ * and is counted; a message frame half-received when its connection
+ * closes is dropped and counted.
+ *
+ * Memory a peer can make this hold: per connection, the reassembly of one
+ * message frame (at most max_frame, grown with the bytes received) and
+ * 4 KiB of handshake state; at most max_conns connections (a connection
+ * beyond is closed at once and counted); and libzmq's queue of RCVHWM raw
+ * chunks (8 KiB each) per connection. */
+#ifndef IM_LEARNER_STREAM_H
+#define IM_LEARNER_STREAM_H
+
+#include <stddef.h>
+#include <stdint.h>
+
+#include "zmtp.h"
+
+/* The default bound on connections: four times the 64-actor soak. */
+#define IM_STREAM_MAX_CONNS 256
+
+typedef struct im_stream im_stream;
+
+typedef struct im_stream_opts {
+	void *sock;         /* a bound ZMQ_STREAM socket, borrowed */
+	uint32_t max_conns; /* 0: IM_STREAM_MAX_CONNS */
+	uint64_t max_frame; /* 0: the socket's ZMQ_MAXMSGSIZE (-1: 64 MiB) */
+	/* Called for each connection closed for a protocol error (rc and a
+	 * static description), e.g. to log it rate-limited.  NULL: counted
+	 * only. */
+	void (*on_error)(void *ctx, int rc, const char *why);
+	void *ctx;
+} im_stream_opts;
+
+typedef struct im_stream_stats {
+	uint64_t opened;  /* connections taken */
+	uint64_t refused; /* connections closed at once: max_conns reached */
+	uint64_t errors;  /* connections closed for a protocol error */
+	uint64_t partial; /* message frames lost half-received on a close */
+	uint64_t open;    /* connections now */
+} im_stream_stats;
+
+/* *out set only on success: IM_EINVAL (no socket, or not a STREAM),
+ * IM_ENOMEM. */
+int im_stream_new(im_stream **out, const im_stream_opts *o);
+/* Frees the connection states (not the socket).  Accepts NULL. */
+void im_stream_free(im_stream *s);
+
+/* Handles what the socket holds now, at most budget chunks, without
+ * waiting, calling fn for each message frame.  IM_OK (also when there was
+ * nothing), IM_ECANCELED when the context was terminated, or fn's nonzero
+ * return (the connection it came from is closed). */
+int im_stream_pump(im_stream *s, int budget, im_zmtp_frame_fn fn, void *ctx);
+
+/* The counters, each read atomically (any thread). */
+void im_stream_get_stats(im_stream *s, im_stream_stats *out);
+
+#endif
