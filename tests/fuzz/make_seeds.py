@@ -139,6 +139,44 @@ def http():
         put("http", head)
 
 
+def zmtp():
+    """A peer's byte stream to the trajectory port, after one byte that
+    picks the chunk size the target feeds it in (0: whole)."""
+    def greeting(major=3, minor=1, mech=b"NULL"):
+        return b"\xff" + bytes(8) + b"\x7f" + bytes([major, minor]) + mech.ljust(20, b"\0") + bytes(32)
+
+    def frame(flags, body):
+        if len(body) > 255:
+            return bytes([flags | 2]) + struct.pack(">Q", len(body)) + body
+        return bytes([flags, len(body)]) + body
+
+    def command(name, body=b""):
+        return frame(4, bytes([len(name)]) + name + body)
+
+    def ready(kind=b"PUSH", extra=b""):
+        return command(b"READY", extra + b"\x0bSocket-Type" + struct.pack(">I", len(kind)) + kind)
+
+    ping = command(b"PING", b"\x00\x0actx")
+    ok = greeting() + ready()
+    for chunk, stream in [
+            (0, ok + frame(0, b"hello") + ping + frame(0, b"x" * 1000)),
+            (1, ok + frame(1, b"a") + frame(0, b"bc") + frame(0, b"")),
+            (7, ok + (frame(0, b"t" * 300) + ping) * 4),
+            (0, greeting(3, 0) + ready(extra=b"\x08Identity\x00\x00\x00\x00") + frame(0, b"q")),
+            (3, ok + frame(0, b"y" * 4097)),
+            (0, ok + bytes([2]) + b"\xff" * 8),
+            (0, greeting(1, 0)),
+            (0, greeting(mech=b"CURVE")),
+            (0, greeting() + ready(b"PUB")),
+            (0, greeting() + frame(0, b"early")),
+            (0, greeting() + command(b"ERROR", b"\x03bad")),
+            (0, ok + frame(5, b"\x04PING")),
+            (0, ok + frame(8, b"no")),
+            (5, b"GET /status HTTP/1.1\r\n\r\n"),
+            (0, ok + frame(0, b"z" * 10)[:6])]:
+        put("zmtp", bytes([chunk]) + stream)
+
+
 def flags():
     with open(os.path.join(HERE, "..", "..", "deploy", "env", "learner.env"), "rb") as f:
         env = b"\n".join(l for l in f.read().splitlines() if l.startswith(b"IMPALA_"))
@@ -160,6 +198,7 @@ def main():
     checkpoints()
     http()
     flags()
+    zmtp()
     learner_files(tempfile.mkdtemp(prefix="impala-seeds-"))
     for t in sorted(os.listdir(CORPUS)):
         print(t, len(os.listdir(os.path.join(CORPUS, t))))
