@@ -33,16 +33,22 @@
  * unrolls (--actor-timeout), and TCP keepalive ends half-open
  * connections.
  *
- * A peer speaking raw ZMTP sends PINGs of its own, so the learner also
- * never stops reading its PULL socket because of its own state (issue 14):
- * its store evicts its oldest unroll when full instead of making the
- * receiver wait (learner/store.h), and the actors pace themselves from
- * the learner's advice in Params (actor/flow.h) instead of by the
- * high-water marks.  tests/learner/test_stall.c is that peer.  What
- * remains: a peer that floods faster than the receiver decodes fills the
- * queue for a moment all the same, and a reset at that moment still
- * aborts (tests/bench/README.md, "The libzmq abort"); CURVE keeps such
- * peers out (deploy/README.md, section 3).
+ * A peer speaking raw ZMTP sends PINGs of its own, and a flood fills a
+ * queue whatever the reader does, so the learner's trajectory port does
+ * not use libzmq's ZMTP engine at all without CURVE (issue 14): it is a
+ * ZMQ_STREAM socket (defaults as PULL's below; ZMQ_MAXMSGSIZE, which
+ * libzmq ignores there, is the learner's frame limit) and the learner
+ * speaks ZMTP itself (common/zmtp.h, learner/stream.h).  libzmq's raw
+ * engine decodes no command, so no PING is ever answered, and it writes
+ * only through restart_output, which checks _io_error first.
+ * tests/learner/test_stall.c floods, PINGs and resets: the PULL aborts
+ * every time, the STREAM never.  With CURVE the port stays a PULL: the
+ * handshake passes ZAP before any PING is processed, so only holders of
+ * an authorised key can reach the assertion.  The handshake ROUTER and
+ * the parameter PUB still use the ZMTP engine, and a raw peer aborts the
+ * learner through either of them the same way (tests/bench/README.md,
+ * "The libzmq abort"): without CURVE, keep those ports behind a firewall
+ * (deploy/README.md, section 3).
  *
  * No socket uses ZMQ_CONFLATE by default: its one-message queue in Debian
  * 12's libzmq 4.3.4 loses a pending message without freeing it when the
@@ -119,6 +125,7 @@ void im_transport_curve_client(im_sock_opts *o, const char *public_z85,
 
 /* Defaults for a ZMQ_* socket type:
  *   PULL   max IM_WIRE_MAX_TRAJECTORY, rcvhwm 64
+ *   STREAM the same (the max read back as the ZMTP frame limit)
  *   PUSH   sndhwm 8, immediate
  *   PUB    sndhwm 4 (a slow subscriber's queue holds at most four
  *          Params, references to the same buffers; newer ones wait for

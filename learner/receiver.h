@@ -1,8 +1,12 @@
 // SPDX-License-Identifier: Apache-2.0
 /* The learner's receiver: one thread that reads Trajectory messages from a
- * PULL socket, decodes each straight into a store slot, validates it
- * against the run, counts every rejection under its reason (and gives the
- * slot back), and queues accepted unrolls in the store.
+ * PULL socket, or a STREAM socket whose connections it speaks ZMTP to
+ * (learner/stream.h: the learner's trajectory port without CURVE),
+ * decodes each straight into a store slot, validates it against the run,
+ * counts every rejection under its reason (and gives the slot back), and
+ * queues accepted unrolls in the store.  Both sockets give the same
+ * callbacks, validation and counters; a STREAM adds connection counters
+ * (opened, refused, protocol errors, frames cut by a close).
  *
  * The input never stalls (issue 14): the store always has a slot for the
  * next message, and a valid unroll committed to a full store evicts the
@@ -10,14 +14,17 @@
  * and keeps reading its socket whatever the store's state.  (It used to
  * wait for room, and ZeroMQ then stopped reading the connections: a peer
  * speaking raw ZMTP could abort the learner through a libzmq 4.3.4
- * assertion, common/transport.h; tests/learner/test_stall.c.)  The actors
- * pace themselves instead (actor/flow.h).
+ * assertion, common/transport.h; tests/learner/test_stall.c.  A flood
+ * stops the input all the same, which is why the learner's port is a
+ * STREAM without CURVE.)  The actors pace themselves instead
+ * (actor/flow.h).
  *
  * Size limits: the receiver refuses as "oversized" any message larger than
  * im_validate_max_trajectory_bytes() for the run (counted); the socket's
  * ZMQ_MAXMSGSIZE (the learner sets twice that plus 64 KiB) cuts the
- * connection of a sender of anything larger still, which ZeroMQ does not
- * report, so those are not counted. */
+ * connection of a sender of anything larger still: on a PULL ZeroMQ does
+ * not report it, so those are not counted; on a STREAM it is counted as
+ * a protocol error (conns.errors). */
 #ifndef IM_LEARNER_RECEIVER_H
 #define IM_LEARNER_RECEIVER_H
 
@@ -31,8 +38,9 @@
 typedef struct im_receiver im_receiver;
 
 typedef struct im_receiver_opts {
-	/* A bound PULL socket.  From start to stop only the receiver thread
-	 * touches it; it stays the caller's to close after stop. */
+	/* A bound PULL or STREAM socket (told apart by ZMQ_TYPE).  From
+	 * start to stop only the receiver thread touches it; it stays the
+	 * caller's to close after stop. */
 	void *sock;
 	im_store *store;  /* borrowed */
 	im_run_dims dims; /* copied */

@@ -64,6 +64,10 @@ void im_learner_snapshot(im_learner *l, im_status_snapshot *s)
 		im_receiver_get_stats(l->receiver, &rs);
 	l->last_rs = l->receiver ? rs : l->last_rs;
 	s->auth_refused = l->zap ? im_zap_refused(l->zap) : 0;
+	s->traj_conns_open = l->receiver ? rs.conns.open : 0;
+	s->traj_conns_refused = l->last_rs.conns.refused;
+	s->traj_conn_errors = l->last_rs.conns.errors;
+	s->traj_frames_cut = l->last_rs.conns.partial;
 	for (int r = 1; r < IM_REJECT_COUNT; r++)
 		s->dropped[r] = atomic_load(&l->dropped[r]) + l->last_rs.dropped[r];
 	im_actors_fill(l->actors, s, now);

@@ -84,6 +84,13 @@ typedef struct im_status_snapshot {
 	uint64_t unrolls_evicted;      /* left the store unused (both reasons) */
 	uint64_t unrolls_evicted_full; /* of which: oldest, store full */
 	uint64_t auth_refused;         /* CURVE connections refused (ZAP) */
+	/* The trajectory port's connections without CURVE (learner/stream.h):
+	 * open now, refused beyond the bound, closed for a ZMTP protocol
+	 * error, and message frames cut by a connection's close (dropped). */
+	uint64_t traj_conns_open;
+	uint64_t traj_conns_refused;
+	uint64_t traj_conn_errors;
+	uint64_t traj_frames_cut;
 	/* Faults in the actors' unroll_seq streams (learner/actors.h):
 	 * numbers skipped, and unrolls repeated or out of order. */
 	uint64_t unroll_seq_gaps;

@@ -97,6 +97,10 @@ static void json_learning(im_text *b, const im_status_snapshot *s)
 	json_key_u64(b, "unrolls_evicted", s->unrolls_evicted);
 	json_key_u64(b, "unrolls_evicted_full", s->unrolls_evicted_full);
 	json_key_u64(b, "auth_refused", s->auth_refused);
+	json_key_u64(b, "traj_conns_open", s->traj_conns_open);
+	json_key_u64(b, "traj_conns_refused", s->traj_conns_refused);
+	json_key_u64(b, "traj_conn_errors", s->traj_conn_errors);
+	json_key_u64(b, "traj_frames_cut", s->traj_frames_cut);
 	json_key_u64(b, "unroll_seq_gaps", s->unroll_seq_gaps);
 	json_key_u64(b, "unroll_seq_repeats", s->unroll_seq_repeats);
 }
@@ -256,6 +260,20 @@ static void prom_learning(im_text *b, const im_status_snapshot *s)
 		     s->unrolls_evicted_full);
 	prom_counter(b, "impala_auth_refused_total",
 		     "Connections refused by CURVE authorisation.", s->auth_refused);
+	prom_gauge(b, "impala_traj_connections",
+		   "Open connections on the trajectory port (without CURVE).",
+		   (double)s->traj_conns_open);
+	prom_counter(b, "impala_traj_connections_refused_total",
+		     "Trajectory connections closed at once: the bound on "
+		     "connections was reached.",
+		     s->traj_conns_refused);
+	prom_counter(b, "impala_traj_protocol_errors_total",
+		     "Trajectory connections closed for a ZMTP protocol error.",
+		     s->traj_conn_errors);
+	prom_counter(b, "impala_traj_frames_cut_total",
+		     "Message frames dropped half-received when their "
+		     "connection closed.",
+		     s->traj_frames_cut);
 	prom_counter(b, "impala_unroll_seq_gaps_total",
 		     "Unroll sequence numbers skipped in an actor's stream "
 		     "(lost or rejected).",
