@@ -201,11 +201,13 @@ void im_receiver_stop(im_receiver *r)
 
 void im_receiver_get_stats(im_receiver *r, im_receiver_stats *out)
 {
+	/* The connections first: once a close shows, so do the counts of
+	 * every message that connection brought. */
+	out->conns = (im_stream_stats){0};
+	if (r->stream)
+		im_stream_get_stats(r->stream, &out->conns);
 	out->accepted = __atomic_load_n(&r->st.accepted, __ATOMIC_ACQUIRE);
 	out->frames = __atomic_load_n(&r->st.frames, __ATOMIC_ACQUIRE);
 	for (int i = 0; i < IM_REJECT_COUNT; i++)
 		out->dropped[i] = __atomic_load_n(&r->st.dropped[i], __ATOMIC_ACQUIRE);
-	out->conns = (im_stream_stats){0};
-	if (r->stream)
-		im_stream_get_stats(r->stream, &out->conns);
 }

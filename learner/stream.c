@@ -23,9 +23,11 @@ struct im_stream {
 	im_stream_stats st;
 };
 
+/* Release: a reader that acquires a connection count also sees the
+ * receiver's counts of the messages that came before it. */
 static void count(uint64_t *c, int64_t n)
 {
-	__atomic_add_fetch(c, (uint64_t)n, __ATOMIC_RELAXED);
+	__atomic_add_fetch(c, (uint64_t)n, __ATOMIC_RELEASE);
 }
 
 int im_stream_new(im_stream **out, const im_stream_opts *o)
@@ -209,9 +211,9 @@ int im_stream_pump(im_stream *s, int budget, im_zmtp_frame_fn fn, void *ctx)
 
 void im_stream_get_stats(im_stream *s, im_stream_stats *out)
 {
-	out->opened = __atomic_load_n(&s->st.opened, __ATOMIC_RELAXED);
-	out->refused = __atomic_load_n(&s->st.refused, __ATOMIC_RELAXED);
-	out->errors = __atomic_load_n(&s->st.errors, __ATOMIC_RELAXED);
-	out->partial = __atomic_load_n(&s->st.partial, __ATOMIC_RELAXED);
-	out->open = __atomic_load_n(&s->st.open, __ATOMIC_RELAXED);
+	out->opened = __atomic_load_n(&s->st.opened, __ATOMIC_ACQUIRE);
+	out->refused = __atomic_load_n(&s->st.refused, __ATOMIC_ACQUIRE);
+	out->errors = __atomic_load_n(&s->st.errors, __ATOMIC_ACQUIRE);
+	out->partial = __atomic_load_n(&s->st.partial, __ATOMIC_ACQUIRE);
+	out->open = __atomic_load_n(&s->st.open, __ATOMIC_ACQUIRE);
 }
