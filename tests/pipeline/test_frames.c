@@ -1,17 +1,22 @@
 // SPDX-License-Identifier: Apache-2.0
 /* uint8 frames end to end, without sockets: every byte of every frame the
- * environment wrote arrives in the learner's batch unchanged.
+ * environment wrote arrives in the learner's batch unchanged, beside the
+ * reward and flags of the step that made it.
  *
- * The actor's rollout acts on the example grid plugin ([8, 8, 2] uint8
- * frames); each unroll is encoded, decoded, validated, stored and batched
- * as the learner does.  Then a twin environment, reset from the same
- * stream as the actor's environment b and stepped with the actions the
- * batch recorded, replays every frame: each batch row (t, b) must equal,
- * byte for byte, what the twin wrote; each bootstrap row the true last
- * frame of its truncated episode (some unrolls hold two or more, so rows
- * past the first of final_obs are checked); rewards and flags the
- * twin's.  The
- * batch holds the frames as bytes: 128 per row, not 512.
+ * The actor's rollout acts on each environment of a table (the example
+ * grid plugin, [8, 8, 2] uint8 frames; MinAtar Breakout, [10, 10, 4], with
+ * a time limit and without); each unroll is encoded, decoded, validated,
+ * stored and batched as the learner does.  Then a twin environment, reset
+ * from the same stream as the actor's environment b and stepped with the
+ * actions the batch recorded, replays every frame: each batch row (t, b)
+ * must equal, byte for byte, what the twin wrote (so the learner trains
+ * on the frame the actor acted on: channel order, Breakout's trail
+ * channel and all); each bootstrap row the true last frame of its
+ * truncated episode (some grid unrolls hold two or more, so rows past the
+ * first of final_obs are checked); rewards and flags at (t, b) the twin's
+ * for the step from frame t with action t (no off-by-one between a reward
+ * and the action that earned it).  The batch holds the frames as bytes:
+ * 128 per grid row, not 512.
  *
  * And an actor whose environment's frames differ from the run spec in
  * scale, dtype or layout refuses to act.
@@ -43,12 +48,15 @@ int pipeline_spaces(const char *env, im_model_spec *ms);
 enum { K = 4,
        T = 120,
        ROUNDS = 4,
-       FRAME = 8 * 8 * 2 };
+       MAX_FRAME = 10 * 10 * 10 };
 #define SEED 9
 #define ACTOR 3
 #define RUN 77
 
-static char spec_name[1024];
+static char grid_spec[1024];
+/* The environment of the current case and its frame's size in bytes. */
+static const char *spec_name;
+static size_t FRAME;
 
 /* What the rollout, the wire and the store turned the unrolls into. */
 typedef struct rig {
@@ -132,7 +140,7 @@ static const uint8_t *extra_row(const im_batch *b, size_t t, size_t bi)
 }
 
 typedef struct counts {
-	int frames, terminated, truncated;
+	int frames, terminated, truncated, rewarded;
 	int most_truncated; /* truncated steps in one unroll, at most */
 } counts;
 
@@ -168,6 +176,7 @@ static void replay(const im_batch *b, size_t bi, im_env *twin,
 			assert_null(x);
 		}
 		n->terminated += r.terminated;
+		n->rewarded += r.reward != 0.0f;
 		n->truncated += r.truncated && !r.terminated;
 		truncated += r.truncated && !r.terminated;
 		if (r.terminated || r.truncated)
@@ -177,17 +186,26 @@ static void replay(const im_batch *b, size_t bi, im_env *twin,
 		n->most_truncated = truncated;
 }
 
-static void test_frames_arrive_unchanged(void **state)
+/* An environment of the table and what its unrolls must have shown, so
+ * that every check above ran: terminations, rewards, truncations, and
+ * unrolls with at least most_truncated of them. */
+typedef struct frames_case {
+	const char *name;
+	const char *spec; /* NULL: the grid plugin given on the command line */
+	size_t frame;     /* bytes per frame */
+	int rewarded, truncated, most_truncated;
+} frames_case;
+
+static void run_frames_case(const frames_case *c)
 {
-	(void)state;
-	if (!spec_name[0])
-		skip();
+	spec_name = c->spec ? c->spec : grid_spec;
+	FRAME = c->frame;
 	rig g;
 	rig_up(&g);
 	/* Twin b starts on the stream the actor's environment b starts on:
 	 * split(split(run seed, actor id), b). */
 	im_env *twin[K];
-	uint8_t frame[K][FRAME];
+	uint8_t frame[K][MAX_FRAME];
 	im_rng run, actor, s;
 	im_rng_init(&run, SEED);
 	im_rng_split(&actor, &run, ACTOR);
@@ -203,18 +221,38 @@ static void test_frames_arrive_unchanged(void **state)
 		for (int e = 0; e < K; e++)
 			replay(g.batch, (size_t)e, twin[e], frame[e], &n, round);
 	}
-	print_message("%d frames byte-identical; %d episodes terminated, %d "
-		      "truncated, up to %d in one unroll\n",
-		      n.frames,
-		      n.terminated, n.truncated, n.most_truncated);
+	print_message("%s: %d frames byte-identical; %d episodes terminated, "
+		      "%d truncated, up to %d in one unroll; %d rewarded steps\n",
+		      c->name, n.frames, n.terminated, n.truncated,
+		      n.most_truncated, n.rewarded);
 	/* Both ends of an episode were seen, so final frames were checked,
 	 * beyond the first row of an unroll's final_obs too. */
 	assert_true(n.terminated > 0);
-	assert_true(n.truncated > 0);
-	assert_true(n.most_truncated >= 2);
+	assert_true(n.rewarded >= c->rewarded);
+	assert_true(n.truncated >= c->truncated);
+	assert_true(n.most_truncated >= c->most_truncated);
 	for (int e = 0; e < K; e++)
 		im_env_free(twin[e]);
 	rig_down(&g);
+}
+
+static void test_frames_arrive_unchanged(void **state)
+{
+	(void)state;
+	/* Breakout with a time limit of 30 steps: a random paddle returns
+	 * the ball now and then (a brick scores about 12 steps in), and an
+	 * episode that does is cut at 30. */
+	static const frames_case cases[] = {
+		{"grid", NULL, 8 * 8 * 2, 0, 1, 2},
+		{"breakout", "MinAtar/Breakout-v0", 10 * 10 * 4, 1, 0, 0},
+		{"breakout_time_limit", "MinAtar/Breakout-v0?max_steps=30",
+		 10 * 10 * 4, 1, 1, 1},
+	};
+	for (size_t i = 0; i < sizeof cases / sizeof cases[0]; i++) {
+		if (!cases[i].spec && !grid_spec[0])
+			continue;
+		run_frames_case(&cases[i]);
+	}
 }
 
 /* A run spec the actor's environment does not match, changed from the
@@ -243,8 +281,9 @@ static void sc_chw(Impala__RunSpec *s)
 static void test_actor_refuses_other_frames(void **state)
 {
 	(void)state;
-	if (!spec_name[0])
+	if (!grid_spec[0])
 		skip();
+	spec_name = grid_spec;
 	static const spec_case cases[] = {
 		{"same", NULL},
 		{"scale_one", sc_scale_one},
@@ -282,7 +321,7 @@ static void test_actor_refuses_other_frames(void **state)
 int main(int argc, char **argv)
 {
 	if (argc > 1)
-		snprintf(spec_name, sizeof spec_name, "plugin:%s", argv[1]);
+		snprintf(grid_spec, sizeof grid_spec, "plugin:%s", argv[1]);
 	const struct CMUnitTest tests[] = {
 		cmocka_unit_test(test_frames_arrive_unchanged),
 		cmocka_unit_test(test_actor_refuses_other_frames),
