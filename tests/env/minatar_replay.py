@@ -14,11 +14,12 @@ MinAtar's [10, 10, C] observation after it.  minatar_replay loads each
 state into our game, steps it and compares; frames that draw random
 numbers (spawns, Freeway's new speeds) are skipped there.
 
-A random player never gets far: Space Invaders never clears a wave and
-Asterix rarely ramps past its second speed-up.  With DEEP given as
-"deep", Asterix and Space Invaders are played by a simple heuristic
-player instead (it chases gold and dodges enemies; it aims and dodges
-bullets), and half of Space Invaders' games start with only 1 to 3 of
+A random player never gets far: Space Invaders never clears a wave,
+Asterix rarely ramps past its second speed-up and Breakout rarely
+breaks more than a few bricks.  With DEEP given as "deep", Asterix,
+Space Invaders and Breakout are played by a simple heuristic player
+instead (it chases gold and dodges enemies; it aims and dodges bullets;
+it moves the paddle to where the ball will land), and half of Space Invaders' games start with only 1 to 3 of
 the wave's aliens (MinAtar's alien_map thinned right after reset, where
 no frame is compared), so the record reaches cleared waves and the
 fastest speeds.
@@ -28,6 +29,7 @@ Needs MinAtar on PYTHONPATH and numpy (not needed by the build or tests):
         GAME FRAMES SEED [RAMPING [DEEP]] | build/tests/env/minatar_replay GAME
 e.g. breakout 20000 3 1, or space_invaders 50000 5 1 deep.
 """
+import copy
 import sys
 from importlib import import_module
 
@@ -132,6 +134,26 @@ def aim_asterix(e, rng):
                abs(moves[a][1] - g[0]))
 
 
+def aim_breakout(e, rng):
+    """Moves the paddle under the column where the ball will come down
+    (found by playing a copy of the game on with no-ops and no paddle
+    until the ball is lost), so the ball comes back again and again and
+    the record reaches deep games: many bricks broken, rows refilled."""
+    if rng.rand() < 0.05:
+        return rng.randint(6)
+    sim = copy.deepcopy(e)
+    sim.pos = -5  # no paddle: the ball falls through where it lands
+    x = sim.ball_x
+    for _ in range(200):
+        if sim.act(0)[1]:
+            break
+        x = sim.ball_x
+    x = sim.ball_x
+    if x == e.pos:
+        return 0
+    return 1 if x < e.pos else 3
+
+
 def thin_wave(e, rng):
     """Keeps 1 to 3 aliens of a new game's wave, in half the games."""
     if rng.rand() < 0.5:
@@ -143,7 +165,8 @@ def thin_wave(e, rng):
             e.alien_map[y, x] = 1
 
 
-AIM = {"asterix": aim_asterix, "space_invaders": aim_space_invaders}
+AIM = {"asterix": aim_asterix, "space_invaders": aim_space_invaders,
+       "breakout": aim_breakout}
 
 
 def main():
