@@ -36,6 +36,9 @@ ENUM_FLAG(optimizer_flag, im_optim_kind, im_optim_kind_parse,
 	  im_optim_kind_name)
 ENUM_FLAG(init_flag, im_nn_init, im_nn_init_parse, im_nn_init_name)
 
+/* --publish-min-ms's default (README, "Parameter broadcasts"). */
+#define PUBLISH_MIN_MS 5
+
 void im_learner_config_defaults(im_learner_config *c)
 {
 	memset(c, 0, sizeof *c);
@@ -79,7 +82,7 @@ void im_learner_config_defaults(im_learner_config *c)
 	c->actor_bin = NULL;
 	c->publish_every = 1;
 	c->publish_interval_ms = 100;
-	c->publish_min_ms = 5;
+	c->publish_min_ms = PUBLISH_MIN_MS;
 	c->actor_timeout = 10.0;
 	c->heap_trim_s = 10.0;
 	c->heap_mmap_threshold = 16384; /* learner/heap.h */
@@ -394,5 +397,12 @@ int im_learner_config_parse(im_learner_config *c, int argc, char *const *argv,
 		c->curve_secret_key = NULL;
 	if (c->authorized_keys && !c->authorized_keys[0])
 		c->authorized_keys = NULL;
+	/* Left at its default, --publish-min-ms follows a shorter
+	 * --publish-interval-ms down, so that an interval valid before the
+	 * flag existed stays valid; given, a conflict is an error. */
+	if (!im_learner_config_given(c, "publish-min-ms") &&
+	    c->publish_min_ms == PUBLISH_MIN_MS &&
+	    c->publish_interval_ms < PUBLISH_MIN_MS)
+		c->publish_min_ms = c->publish_interval_ms;
 	return config_check(c, err, errlen);
 }

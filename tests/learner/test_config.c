@@ -370,6 +370,16 @@ static void test_publish_min_ms(void **state)
 	assert_int_equal(c.publish_min_ms, 150);
 	char *neg[] = {"l", "--publish-min-ms", "-1"};
 	assert_int_equal(parse(&c, 3, neg, err), IM_EINVAL);
+	/* Left at its default, it follows a shorter interval down: a
+	 * --publish-interval-ms that was valid alone stays valid. */
+	char *fast[] = {"l", "--publish-interval-ms", "3"};
+	assert_int_equal(parse(&c, 3, fast, err), IM_OK);
+	assert_int_equal(c.publish_min_ms, 3);
+	assert_int_equal(c.publish_interval_ms, 3);
+	/* Given, the conflict is still an error. */
+	char *given[] = {"l", "--publish-min-ms", "5", "--publish-interval-ms",
+			 "3"};
+	assert_int_equal(parse(&c, 5, given, err), IM_EINVAL);
 }
 
 int main(void)
