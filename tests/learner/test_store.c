@@ -321,13 +321,14 @@ static void test_full_store_evicts_oldest(void **state)
 typedef struct reserver {
 	im_store *s;
 	int rc;
-	int done; /* atomic */
+	int started, done; /* atomic */
 } reserver;
 
 static void *reserve_thread(void *arg)
 {
 	reserver *r = arg;
 	im_store_slot *slot;
+	__atomic_store_n(&r->started, 1, __ATOMIC_RELEASE);
 	r->rc = im_store_reserve(r->s, -1, &slot);
 	if (r->rc == IM_OK)
 		im_store_release(r->s, slot);
@@ -348,9 +349,14 @@ static void test_reserve_waits_for_a_held_slot(void **state)
 	uint64_t t0 = im_now_ms();
 	assert_int_equal(im_store_reserve(s, 60, &extra), IM_ETIMEDOUT);
 	assert_true(im_now_ms() - t0 >= 55);
-	reserver r = {s, 1, 0};
+	reserver r = {s, 1, 0, 0};
 	pthread_t th;
 	assert_int_equal(pthread_create(&th, NULL, reserve_thread, &r), 0);
+	/* Give the thread time to reach the wait once it runs (a loaded
+	 * machine can take longer than any fixed sleep to start it; a
+	 * release before it waits would not count a wait). */
+	for (int i = 0; i < 1000 && !__atomic_load_n(&r.started, __ATOMIC_ACQUIRE); i++)
+		sleep_ms(10);
 	sleep_ms(100);
 	assert_int_equal(__atomic_load_n(&r.done, __ATOMIC_ACQUIRE), 0);
 	im_store_release(s, held[0]);
@@ -425,7 +431,7 @@ static void test_close_wakes_waiters(void **state)
 	assert_int_equal(im_store_put(empty, &a->t, 0), IM_OK);
 	im_batch *b = NULL;
 	assert_int_equal(im_batch_new(&b, &d, 2), IM_OK);
-	reserver p = {full, 1, 0};
+	reserver p = {full, 1, 0, 0};
 	taker k = {empty, b, 1};
 	pthread_t tp, tk;
 	assert_int_equal(pthread_create(&tp, NULL, reserve_thread, &p), 0);
