@@ -190,7 +190,9 @@ class Cluster:
         """Trains env with the flags args on two spawned actors of four
         environments each (T 20, B 8, one learner thread, no evaluation,
         the final checkpoint only) until frames; asserts the run reached
-        them with both actors joined, unrolls accepted and none dropped,
+        them with both actors joined (the second may instead be refused
+        because the run had ended: a speed race, not a fault), unrolls
+        accepted and none dropped,
         and returns (its JSON summary, the final checkpoint's path)."""
         self.start_learner("--env", env, *args, "--spawn-actors", "2", "--num-actors", "8",
                            "--num-steps", "20", "--batch-size", "8", "--num-storages", "16",
@@ -201,7 +203,12 @@ class Cluster:
         print(s, flush=True)
         assert s["result"] == "num_train_steps reached", s
         assert s["frames"] >= frames and s["updates"] > 0, s
-        assert log.count("joined (host") >= 2, log[-2000:]
+        # Both actors said Hello: joined, or (on a machine fast enough to
+        # train `frames` before the second one started) refused only
+        # because the run had already ended.
+        joined = set(re.findall(r"actor (\d+) joined \(host", log))
+        late = set(re.findall(r"refused actor (\d+): learner is shutting down", log))
+        assert joined and len(joined | late) >= 2, log[-2000:]
         m = re.search(r"(\d+) unrolls accepted, (\d+) dropped", log)
         assert m and int(m.group(1)) > 0 and m.group(2) == "0", log[-2000:]
         return s, os.path.join(self.tmp, "runs", "default", f"seed{seed}",
