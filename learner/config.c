@@ -149,7 +149,7 @@ size_t im_learner_config_table(im_learner_config *c, im_flag *f)
 		{"max-policy-lag", IM_FLAG_I64, &c->max_policy_lag, "drop unrolls older than this many updates (0: keep all); 20 for vector observations", 0, BIG, NULL},
 		{"publish-every", IM_FLAG_INT, &c->publish_every, "updates between parameter broadcasts", 1, 1000000, NULL},
 		{"publish-interval-ms", IM_FLAG_INT, &c->publish_interval_ms, "broadcast parameters at least this often", 1, 3600000, NULL},
-		{"publish-min-ms", IM_FLAG_INT, &c->publish_min_ms, "milliseconds at least between parameter broadcasts, each of the newest parameters (0: after every --publish-every updates)", 0, 3600000, NULL},
+		{"publish-min-ms", IM_FLAG_INT, &c->publish_min_ms, "milliseconds at least between parameter broadcasts, each of the newest parameters; sooner once the learner is half of --max-policy-lag past the last (0: after every --publish-every updates)", 0, 3600000, NULL},
 		{"actor-timeout", IM_FLAG_DOUBLE, &c->actor_timeout, "seconds of silence before an actor is dropped", 0.1, 86400, NULL},
 		{"heap-mmap-threshold", IM_FLAG_INT, &c->heap_mmap_threshold, "bytes from which a heap block is its own mapping, returned to the system when freed (0: glibc's dynamic threshold)", 0, IM_HEAP_MMAP_THRESHOLD_MAX, NULL},
 		{"heap-trim-interval", IM_FLAG_DOUBLE, &c->heap_trim_s, "seconds between returning the heap's free pages to the system (0: never)", 0, 86400, NULL},

@@ -1,7 +1,8 @@
 // SPDX-License-Identifier: Apache-2.0
 /* The learner's three data sockets (PULL for trajectories, or STREAM
- * without CURVE; PUB for parameters, ROUTER for handshakes), with CURVE and its ZAP handler when
- * configured, and the address local actors connect to. */
+ * without CURVE; PUB for parameters, ROUTER for handshakes), with CURVE
+ * and its ZAP handler when configured, and the address local actors
+ * connect to. */
 #include "internal.h"
 
 #include "curve.h"
