@@ -342,6 +342,21 @@ void im_zmtp_output_sent(im_zmtp *z)
 	z->out_len = 0;
 }
 
+size_t im_zmtp_frame_header(uint8_t out[IM_ZMTP_HEADER_MAX], uint64_t len,
+			    int more)
+{
+	uint8_t flags = more ? FLAG_MORE : 0;
+	if (len <= 255) {
+		out[0] = flags;
+		out[1] = (uint8_t)len;
+		return 2;
+	}
+	out[0] = flags | FLAG_LONG;
+	for (int i = 0; i < 8; i++)
+		out[1 + i] = (uint8_t)(len >> (8 * (7 - i)));
+	return IM_ZMTP_HEADER_MAX;
+}
+
 int im_zmtp_ready(const im_zmtp *z)
 {
 	return z->ready;

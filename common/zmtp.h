@@ -79,6 +79,17 @@ const uint8_t *im_zmtp_output(const im_zmtp *z, size_t *len);
 /* Marks the whole output as sent. */
 void im_zmtp_output_sent(im_zmtp *z);
 
+/* The longest frame header im_zmtp_frame_header() writes. */
+#define IM_ZMTP_HEADER_MAX 9
+
+/* Writes the header of a message frame of len body bytes, the MORE flag
+ * set when more is nonzero, into out: the short form (2 bytes) up to 255
+ * bytes, the long form (9 bytes) above.  Returns the header's length.
+ * For the learner's own sends on a ZMQ_STREAM socket: the header and the
+ * body must reach the peer back to back. */
+size_t im_zmtp_frame_header(uint8_t out[IM_ZMTP_HEADER_MAX], uint64_t len,
+			    int more);
+
 /* 1 once the peer's READY was accepted. */
 int im_zmtp_ready(const im_zmtp *z);
 /* Bytes of a message frame received but not complete (what closing the

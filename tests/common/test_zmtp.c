@@ -509,6 +509,61 @@ static void test_callback_stops(void **state)
 	im_zmtp_free(z);
 }
 
+/* Collects frames fed back through a server: body and MORE flag. */
+typedef struct echo {
+	uint8_t body[MAX_FRAME];
+	size_t len;
+	int more, count;
+} echo;
+
+static int keep_frame(void *ctx, const uint8_t *data, size_t len, int more)
+{
+	echo *e = ctx;
+	assert_true(len <= sizeof e->body);
+	memcpy(e->body, data, len);
+	e->len = len;
+	e->more = more;
+	e->count++;
+	return 0;
+}
+
+/* Our own frame headers, at the lengths where the form changes, read back
+ * by the server side as the frames they frame, and the header bytes. */
+static void test_frame_header(void **state)
+{
+	(void)state;
+	const size_t lens[] = {0, 1, 255, 256, 1000};
+	for (size_t i = 0; i < sizeof lens / sizeof lens[0]; i++) {
+		for (int more = 0; more < 2; more++) {
+			uint8_t h[IM_ZMTP_HEADER_MAX], body[MAX_FRAME];
+			size_t hn = im_zmtp_frame_header(h, lens[i], more);
+			assert_int_equal(hn, lens[i] <= 255 ? 2 : 9);
+			assert_int_equal(h[0], (more ? 1 : 0) | (hn == 9 ? 2 : 0));
+			for (size_t k = 0; k < lens[i]; k++)
+				body[k] = (uint8_t)(k * 7 + i);
+			im_zmtp *z = NULL;
+			im_zmtp_opts o = {.socket_type = "PULL", .peer_type = "PUSH", .max_frame = MAX_FRAME};
+			assert_int_equal(im_zmtp_new(&z, &o), IM_OK);
+			bytes in = {.n = 0};
+			handshake(&in);
+			put(&in, h, hn);
+			put(&in, body, lens[i]);
+			echo e = {.count = 0};
+			assert_int_equal(im_zmtp_feed(z, in.b, in.n, keep_frame, &e), IM_OK);
+			assert_int_equal(e.count, 1);
+			assert_int_equal(e.len, lens[i]);
+			assert_int_equal(e.more, more);
+			if (lens[i])
+				assert_memory_equal(e.body, body, lens[i]);
+			im_zmtp_free(z);
+		}
+	}
+	uint8_t h[IM_ZMTP_HEADER_MAX];
+	im_zmtp_frame_header(h, 0x0102030405060708ull, 0);
+	const uint8_t want[] = {2, 1, 2, 3, 4, 5, 6, 7, 8};
+	assert_memory_equal(h, want, sizeof want);
+}
+
 static void test_bad_options(void **state)
 {
 	(void)state;
@@ -526,7 +581,7 @@ static void test_bad_options(void **state)
 
 int main(void)
 {
-	struct CMUnitTest tests[sizeof cases / sizeof cases[0] + 3];
+	struct CMUnitTest tests[sizeof cases / sizeof cases[0] + 4];
 	size_t n = 0;
 	for (size_t i = 0; i < sizeof cases / sizeof cases[0]; i++)
 		tests[n++] = (struct CMUnitTest){.name = cases[i].name,
@@ -535,5 +590,6 @@ int main(void)
 	tests[n++] = (struct CMUnitTest)cmocka_unit_test(test_output);
 	tests[n++] = (struct CMUnitTest)cmocka_unit_test(test_callback_stops);
 	tests[n++] = (struct CMUnitTest)cmocka_unit_test(test_bad_options);
+	tests[n++] = (struct CMUnitTest)cmocka_unit_test(test_frame_header);
 	return _cmocka_run_group_tests("zmtp", tests, n, NULL, NULL);
 }
