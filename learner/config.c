@@ -230,6 +230,13 @@ static int config_check(const im_learner_config *c, char *err, size_t errlen)
 		return config_fail(err, errlen,
 				   "--batch-size must not exceed --num-storages "
 				   "(the store could never fill a batch)");
+	if (c->heap_mmap_threshold != 0 &&
+	    c->heap_mmap_threshold < (int)IM_HEAP_MMAP_THRESHOLD_MIN)
+		return config_fail(err, errlen,
+				   "--heap-mmap-threshold must be 0 (glibc's own "
+				   "threshold) or at least 4096 bytes (below a "
+				   "page every small block would be a mapping of "
+				   "its own)");
 	if (c->publish_min_ms > c->publish_interval_ms)
 		return config_fail(err, errlen,
 				   "--publish-min-ms must not exceed "

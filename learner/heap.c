@@ -16,7 +16,8 @@ int im_heap_pin_mmap_threshold(size_t bytes)
 #if IM_HEAP_GLIBC
 	if (bytes == 0)
 		return IM_OK;
-	if (bytes > IM_HEAP_MMAP_THRESHOLD_MAX ||
+	if (bytes < IM_HEAP_MMAP_THRESHOLD_MIN ||
+	    bytes > IM_HEAP_MMAP_THRESHOLD_MAX ||
 	    mallopt(M_MMAP_THRESHOLD, (int)bytes) != 1)
 		return IM_EINVAL;
 #else

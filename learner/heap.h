@@ -62,9 +62,15 @@ typedef struct im_heap_stats {
  * later block of that size, such as image unrolls, into the arenas.
  * Returns IM_OK, or IM_EINVAL above IM_HEAP_MMAP_THRESHOLD_MAX (glibc's
  * own ceiling for its dynamic threshold: past it, arenas' 64 MiB heaps
- * could not hold such a block anyway) or when malloc refuses; a no-op
- * returning IM_OK without glibc's malloc. */
+ * could not hold such a block anyway), below IM_HEAP_MMAP_THRESHOLD_MIN
+ * (other than 0) or when malloc refuses; a no-op returning IM_OK without
+ * glibc's malloc.
+ *
+ * The floor: below a page every small block would be a mapping of its
+ * own, a page at least and a system call each, and past glibc's limit of
+ * 65,536 mappings malloc silently falls back to the arenas. */
 #define IM_HEAP_MMAP_THRESHOLD_MAX (32u << 20)
+#define IM_HEAP_MMAP_THRESHOLD_MIN 4096u
 int im_heap_pin_mmap_threshold(size_t bytes);
 
 /* Fills *out (all arenas; it walks their free lists, under each arena's

@@ -382,6 +382,27 @@ static void test_publish_min_ms(void **state)
 	assert_int_equal(parse(&c, 5, given, err), IM_EINVAL);
 }
 
+/* --heap-mmap-threshold: 0 (glibc's own) or a page and more; 1 would
+ * make every block its own mapping. */
+static void test_heap_mmap_threshold(void **state)
+{
+	(void)state;
+	clear_env();
+	im_learner_config c;
+	char err[256] = "";
+	char *one[] = {"l", "--heap-mmap-threshold", "1"};
+	assert_int_equal(parse(&c, 3, one, err), IM_EINVAL);
+	assert_non_null(strstr(err, "--heap-mmap-threshold must be 0"));
+	char *below[] = {"l", "--heap-mmap-threshold", "4095"};
+	assert_int_equal(parse(&c, 3, below, err), IM_EINVAL);
+	char *page[] = {"l", "--heap-mmap-threshold", "4096"};
+	assert_int_equal(parse(&c, 3, page, err), IM_OK);
+	assert_int_equal(c.heap_mmap_threshold, 4096);
+	char *zero[] = {"l", "--heap-mmap-threshold", "0"};
+	assert_int_equal(parse(&c, 3, zero, err), IM_OK);
+	assert_int_equal(c.heap_mmap_threshold, 0);
+}
+
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
@@ -393,6 +414,7 @@ int main(void)
 		cmocka_unit_test(test_presets_carry_their_settings),
 		cmocka_unit_test(test_enum_flags),
 		cmocka_unit_test(test_publish_min_ms),
+		cmocka_unit_test(test_heap_mmap_threshold),
 	};
 	return cmocka_run_group_tests(tests, NULL, NULL);
 }

@@ -151,6 +151,11 @@ static void test_pin_refuses_what_malloc_refuses(void **state)
 	need_glibc();
 	assert_int_equal(im_heap_pin_mmap_threshold(IM_HEAP_MMAP_THRESHOLD_MAX + 1),
 			 IM_EINVAL);
+	assert_int_equal(im_heap_pin_mmap_threshold(1), IM_EINVAL);
+	assert_int_equal(im_heap_pin_mmap_threshold(IM_HEAP_MMAP_THRESHOLD_MIN - 1),
+			 IM_EINVAL);
+	assert_int_equal(im_heap_pin_mmap_threshold(IM_HEAP_MMAP_THRESHOLD_MIN),
+			 IM_OK);
 	assert_int_equal(im_heap_pin_mmap_threshold(0), IM_OK);
 }
 
