@@ -19,8 +19,11 @@
  * whole step twice as slow (tests/bench/README.md, "MinAtar training
  * speed").  So a moment below FLT_MIN is stored as 0 when eps >=
  * IM_OPTIM_FLUSH_MIN_EPS.  What that changes: the square root of such a
- * moment is below 1.1e-19 (3.5e-18 after Adam's largest bias
- * correction), under half a float ulp of any such eps, and a first
+ * moment is below 1.1e-19, and 1.1e-19 / sqrt(1 - beta2) after Adam's
+ * largest bias correction: 3.5e-18 at beta2 = 0.999, the only value the
+ * command line uses (there is no flag for it; a caller of this library
+ * with beta2 above 0.99999 should not rely on the bound), under half a
+ * float ulp of any such eps, and a first
  * moment below FLT_MIN moves an update by less than step_size * FLT_MIN
  * / eps.  The step that flushes a moment uses its exact value.  With a
  * smaller eps (0 is allowed) nothing is flushed. */
