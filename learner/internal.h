@@ -64,7 +64,11 @@ struct im_learner {
 	im_actors *actors;
 	im_status *status;
 	void *zctx, *pull, *pub, *router;
-	struct im_zap *zap;   /* CURVE clients' authorisation, or NULL */
+	struct im_zap *zap; /* CURVE clients' authorisation, or NULL */
+	/* Without CURVE, pub is a ZMQ_STREAM socket served by this
+	 * (learner/fanout.h; started and stopped with the threads, freed
+	 * after the context ends); NULL with CURVE's PUB. */
+	struct im_fanout *fanout;
 	char actor_addr[300]; /* what local actors connect to */
 	pid_t *pids;
 	int npids;
@@ -77,6 +81,7 @@ struct im_learner {
 	im_log_ratelimit reject_rl;  /* receiver thread only */
 	im_log_ratelimit hs_rl;      /* handshake thread only */
 	im_log_ratelimit hello_rl;   /* handshake thread only */
+	im_log_ratelimit pub_rl;     /* the fan-out's thread only */
 	atomic_size_t welcome_bytes; /* encoded Welcomes not yet freed */
 	pthread_t hs_thr, pub_thr;
 	pthread_t *learn_thr;
@@ -128,6 +133,10 @@ void *im_learner_learn_main(void *arg);
  * unrolls lost.  Close is idempotent. */
 int im_learner_open_sockets(im_learner *l, char *err, size_t errlen);
 void im_learner_close_sockets(im_learner *l);
+/* sockets.c: starts the parameter port's fan-out and its thread when the
+ * port is a STREAM (without CURVE; learner/fanout.h), else nothing; with
+ * the other threads (threads.c), stopped with them. */
+int im_learner_start_fanout(im_learner *l);
 
 /* handshake.c: the handshake thread's body (arg: the learner). */
 void *im_learner_handshake_main(void *arg);

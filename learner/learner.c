@@ -7,6 +7,7 @@
 #include "env/env.h"
 #include "err.h"
 #include "eval.h"
+#include "fanout.h"
 #include "internal.h"
 #include "learn/ckpt.h"
 #include "learn/json.h"
@@ -357,6 +358,8 @@ void im_learner_free(im_learner *l)
 	im_zap_stop(l->zap);
 	if (l->zctx)
 		zmq_ctx_term(l->zctx);
+	/* After the context: libzmq frees the broadcasts it held into it. */
+	im_fanout_free(l->fanout);
 	im_store_free(l->store);
 	im_actors_free(l->actors);
 	im_optim_free(l->opt);

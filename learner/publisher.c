@@ -1,5 +1,6 @@
 // SPDX-License-Identifier: Apache-2.0
-/* The publisher thread: broadcasts the parameters on the PUB socket after
+/* The publisher thread: broadcasts the parameters (on the PUB socket, or
+ * through the fan-out without CURVE, learner/fanout.h) after
  * every publish_every updates, and at least every publish_interval_ms
  * (so that an actor that joined late or missed a message catches up), at
  * most one broadcast per publish_min_ms (sooner when the actors' version
@@ -9,6 +10,7 @@
 #include "internal.h"
 
 #include "err.h"
+#include "fanout.h"
 #include "transport.h"
 #include "wire.h"
 
@@ -20,6 +22,28 @@
 static int stopping(im_learner *l)
 {
 	return atomic_load(&l->stopping);
+}
+
+static void pack_params(void *ctx, uint8_t *body)
+{
+	const Impala__Params *p = ctx;
+	protobuf_c_message_pack(&p->base, body);
+}
+
+/* Without CURVE the fan-out frames it into one buffer of its own and
+ * references that from every connection's message (learner/fanout.h);
+ * with CURVE the PUB socket copies *buf once and shares it. */
+static void send_params(im_learner *l, const Impala__Params *p, uint8_t **buf,
+			size_t *cap)
+{
+	if (l->fanout) {
+		size_t n = protobuf_c_message_get_packed_size(&p->base);
+		im_fanout_broadcast(l->fanout, n, pack_params, (void *)p);
+		return;
+	}
+	size_t len;
+	if (im_wire_pack_into(&p->base, buf, cap, &len) == IM_OK)
+		im_transport_send(l->pub, *buf, len, ZMQ_DONTWAIT);
 }
 
 /* Sends one Params of the snapshot, packed into the reused *buf. */
@@ -41,9 +65,7 @@ static void publish(im_learner *l, float *snapshot, size_t n, uint64_t version,
 	 * store) for --actor-timeout. */
 	uint32_t envs = im_actors_envs(l->actors);
 	p.actor_envs = envs ? envs : 1;
-	size_t len;
-	if (im_wire_pack_into(&p.base, buf, cap, &len) == IM_OK)
-		im_transport_send(l->pub, *buf, len, ZMQ_DONTWAIT);
+	send_params(l, &p, buf, cap);
 }
 
 /* Waits (l->mu held) until publish_every updates since version `last`,

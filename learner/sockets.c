@@ -1,12 +1,13 @@
 // SPDX-License-Identifier: Apache-2.0
 /* The learner's three data sockets (PULL for trajectories, or STREAM
- * without CURVE; PUB for parameters, ROUTER for handshakes), with CURVE
- * and its ZAP handler when configured, and the address local actors
- * connect to. */
+ * without CURVE; PUB for parameters, or STREAM and its fan-out without
+ * CURVE; ROUTER for handshakes), with CURVE and its ZAP handler when
+ * configured, and the address local actors connect to. */
 #include "internal.h"
 
 #include "curve.h"
 #include "err.h"
+#include "fanout.h"
 #include "transport.h"
 #include "zap.h"
 
@@ -60,6 +61,46 @@ static int start_curve(im_learner *l, char *secret, char *err, size_t errlen)
 	return IM_OK;
 }
 
+/* The parameter port's options.  Without CURVE it is a ZMQ_STREAM socket
+ * whose fan-out speaks ZMTP as a PUB (learner/fanout.h, issue 14): what
+ * it reads is subscriptions, at most IM_FANOUT_MAX_SUB bytes a frame, a
+ * few chunks queued per connection; it holds at most one broadcast per
+ * connection, so an SNDHWM of 16 always leaves room for the empty frame
+ * that closes one.  With CURVE it stays a PUB (ZAP admits only
+ * authorised keys before any command is processed). */
+static void params_opts(im_learner *l, im_sock_opts *po, int type)
+{
+	im_transport_defaults(po, type);
+	po->sndbuf = (int)(im_model_num_params(l->model) * sizeof(float)) + (64 << 10);
+	if (type != ZMQ_STREAM)
+		return;
+	po->max_msg_size = IM_FANOUT_MAX_SUB;
+	po->rcvhwm = 16;
+	po->sndhwm = 16;
+}
+
+static void on_params_conn_error(void *ctx, int rc, const char *why)
+{
+	im_learner *l = ctx;
+	uint64_t suppressed = 0;
+	if (im_log_ratelimit_ok(&l->pub_rl, &suppressed))
+		im_warn("closed a parameter connection: %s (%s)%s", why,
+			im_strerror(rc),
+			suppressed ? "; similar warnings suppressed" : "");
+}
+
+int im_learner_start_fanout(im_learner *l)
+{
+	int type = 0;
+	size_t tl = sizeof type;
+	if (l->fanout || zmq_getsockopt(l->pub, ZMQ_TYPE, &type, &tl) != 0 ||
+	    type != ZMQ_STREAM)
+		return IM_OK; /* CURVE's PUB */
+	l->pub_rl = (im_log_ratelimit){.interval_ms = 5000, .burst = 5};
+	im_fanout_opts fo = {.sock = l->pub, .on_error = on_params_conn_error, .ctx = l};
+	return im_fanout_new(&l->fanout, &fo);
+}
+
 int im_learner_open_sockets(im_learner *l, char *err, size_t errlen)
 {
 	im_endpoints ep;
@@ -93,9 +134,9 @@ int im_learner_open_sockets(im_learner *l, char *err, size_t errlen)
 	o.max_msg_size = (int64_t)l->max_msg * 2 + 65536;
 	o.rcvhwm = 2 * l->cfg->batch_size + 16;
 	o.rcvbuf = 128 << 10;
+	int pub_type = secret[0] ? ZMQ_PUB : ZMQ_STREAM;
 	im_sock_opts po;
-	im_transport_defaults(&po, ZMQ_PUB);
-	po.sndbuf = (int)(im_model_num_params(l->model) * sizeof(float)) + (64 << 10);
+	params_opts(l, &po, pub_type);
 	im_sock_opts ro;
 	im_transport_defaults(&ro, ZMQ_ROUTER);
 	/* What a peer can make the handshake socket hold: a few small
@@ -116,7 +157,7 @@ int im_learner_open_sockets(im_learner *l, char *err, size_t errlen)
 		const char *ep;
 	} socks[] = {
 		{&l->pull, traj_type, &o, ep.trajectories},
-		{&l->pub, ZMQ_PUB, &po, ep.params},
+		{&l->pub, pub_type, &po, ep.params},
 		{&l->router, ZMQ_ROUTER, &ro, ep.handshake},
 	};
 	for (size_t i = 0; i < 3; i++) {
@@ -138,6 +179,9 @@ int im_learner_open_sockets(im_learner *l, char *err, size_t errlen)
 
 void im_learner_close_sockets(im_learner *l)
 {
+	/* Stopped with the threads already; its memory lives until the
+	 * context has ended (im_learner_free()). */
+	im_fanout_stop(l->fanout);
 	void **socks[] = {&l->pull, &l->pub, &l->router};
 	for (size_t i = 0; i < 3; i++) {
 		if (!*socks[i])

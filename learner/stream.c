@@ -99,6 +99,8 @@ static void drop(im_stream *s, conn *c, int hangup)
 {
 	if (hangup)
 		send_to(s, c->id, c->idlen, "", 0);
+	if (s->o.on_conn && im_zmtp_ready(c->z))
+		s->o.on_conn(s->o.ctx, c->id, c->idlen, 0);
 	if (im_zmtp_partial(c->z) > 0)
 		count(&s->st.partial, 1);
 	im_zmtp_free(c->z);
@@ -137,8 +139,8 @@ static void open_conn(im_stream *s, const void *id, size_t idlen)
 	for (size_t i = 0; i < s->o.max_conns && !c; i++)
 		if (s->conns[i].idlen == 0)
 			c = &s->conns[i];
-	im_zmtp_opts zo = {.socket_type = "PULL",
-			   .peer_type = "PUSH",
+	im_zmtp_opts zo = {.socket_type = s->o.socket_type ? s->o.socket_type : "PULL",
+			   .peer_type = s->o.peer_type ? s->o.peer_type : "PUSH",
 			   .max_frame = s->o.max_frame};
 	if (!c || idlen == 0 || idlen > ID_MAX || im_zmtp_new(&c->z, &zo) != IM_OK) {
 		count(&s->st.refused, 1);
@@ -150,6 +152,21 @@ static void open_conn(im_stream *s, const void *id, size_t idlen)
 	count(&s->st.opened, 1);
 	count(&s->st.open, 1);
 	flush(s, c);
+}
+
+static void announce_ready(im_stream *s, conn *c)
+{
+	if (s->o.on_conn)
+		s->o.on_conn(s->o.ctx, c->id, c->idlen, 1);
+}
+
+int im_stream_hangup(im_stream *s, const uint8_t *id, size_t idlen)
+{
+	conn *c = find(s, id, idlen);
+	if (!c)
+		return IM_ENOENT;
+	drop(s, c, 1);
+	return IM_OK;
 }
 
 /* One [id, data] pair from the socket. */
@@ -168,9 +185,12 @@ static int on_chunk(im_stream *s, zmq_msg_t *id, zmq_msg_t *data,
 	}
 	if (!c)
 		return IM_OK; /* bytes of a connection already closed */
+	int was_ready = im_zmtp_ready(c->z);
 	int rc = im_zmtp_feed(c->z, zmq_msg_data(data), len, fn, ctx);
 	if (rc == IM_OK) {
-		flush(s, c); /* a failure closes c: that peer's loss only */
+		/* A failure closes c: that peer's loss only. */
+		if (flush(s, c) == IM_OK && !was_ready && im_zmtp_ready(c->z))
+			announce_ready(s, c);
 		return IM_OK;
 	}
 	if (im_zmtp_error(c->z)[0]) {

@@ -46,6 +46,14 @@ typedef struct im_stream_opts {
 	 * only. */
 	void (*on_error)(void *ctx, int rc, const char *why);
 	void *ctx;
+	/* The ZMTP socket types: ours and the only peer type accepted.
+	 * NULL: "PULL" and "PUSH" (the trajectory port). */
+	const char *socket_type, *peer_type;
+	/* Called with ready 1 when a connection's READY was accepted, and
+	 * with ready 0 when such a connection closes, for any reason (id
+	 * valid during the call; also from within im_stream_hangup()).  For
+	 * a port that also sends (learner/fanout.h).  NULL: none. */
+	void (*on_conn)(void *ctx, const uint8_t *id, size_t idlen, int ready);
 } im_stream_opts;
 
 typedef struct im_stream_stats {
@@ -67,6 +75,11 @@ void im_stream_free(im_stream *s);
  * nothing), IM_ECANCELED when the context was terminated, or fn's nonzero
  * return (the connection it came from is closed). */
 int im_stream_pump(im_stream *s, int budget, im_zmtp_frame_fn fn, void *ctx);
+
+/* Closes the connection of routing id (an empty frame to libzmq), as a
+ * protocol error would without counting one: IM_OK, or IM_ENOENT when no
+ * such connection is open.  The socket's thread only. */
+int im_stream_hangup(im_stream *s, const uint8_t *id, size_t idlen);
 
 /* The counters, each read atomically (any thread). */
 void im_stream_get_stats(im_stream *s, im_stream_stats *out);

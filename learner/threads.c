@@ -1,10 +1,12 @@
 // SPDX-License-Identifier: Apache-2.0
 /* Starting and stopping the learner's worker threads: the receiver
- * (intake.c), the handshake server (handshake.c), the publisher
- * (publisher.c) and num_learners learner threads (learn.c). */
+ * (intake.c), the handshake server (handshake.c), the parameter port's
+ * fan-out without CURVE (fanout.h), the publisher (publisher.c) and
+ * num_learners learner threads (learn.c). */
 #include "internal.h"
 
 #include "err.h"
+#include "fanout.h"
 
 #include <errno.h>
 #include <pthread.h>
@@ -33,6 +35,8 @@ int im_learner_start_threads(im_learner *l, char *err, size_t errlen)
 		l->hs_started = 1;
 		name_thread(l->hs_thr, "im-handshake");
 	}
+	if (!e && im_learner_start_fanout(l) != IM_OK)
+		e = errno ? errno : ENOMEM;
 	if (!e && !(e = pthread_create(&l->pub_thr, NULL, im_learner_publisher_main, l))) {
 		l->pub_started = 1;
 		name_thread(l->pub_thr, "im-publish");
@@ -73,6 +77,7 @@ void im_learner_stop_threads(im_learner *l)
 		pthread_join(l->hs_thr, NULL);
 	if (l->pub_started)
 		pthread_join(l->pub_thr, NULL);
+	im_fanout_stop(l->fanout); /* after the publisher: it feeds it */
 	for (int i = 0; i < l->nlearn_started; i++)
 		pthread_join(l->learn_thr[i], NULL);
 	l->threads_started = l->hs_started = l->pub_started = 0;

@@ -3,7 +3,7 @@
  * must fail, and every thread it did start (receiver, handshake,
  * publisher, learners) must have ended by the time it returns, so that
  * im_learner_free() does not close sockets and free the store under
- * threads still using them.
+ * threads still using them (the parameter port's fan-out among them).
  *
  * pthread_create is wrapped (-Wl,--wrap=pthread_create, which reaches the
  * calls in the learner's static library, not those inside libzmq or
@@ -148,23 +148,30 @@ static void learner_setup_fails(void **st)
 }
 
 /* Creation order in im_learner_start_threads: receiver, handshake,
- * publisher, then the learner threads. */
+ * the parameter port's fan-out (no CURVE here), publisher, then the
+ * learner threads. */
 static void handshake_fails(void **st)
 {
 	(void)st;
 	run_failing_at(2);
 }
 
-static void publisher_fails(void **st)
+static void fanout_fails(void **st)
 {
 	(void)st;
 	run_failing_at(3);
 }
 
+static void publisher_fails(void **st)
+{
+	(void)st;
+	run_failing_at(4);
+}
+
 static void second_learner_fails(void **st)
 {
 	(void)st;
-	run_failing_at(5);
+	run_failing_at(6);
 }
 
 static void receiver_fails(void **st)
@@ -179,6 +186,7 @@ int main(void)
 	const struct CMUnitTest tests[] = {
 		cmocka_unit_test(receiver_fails),
 		cmocka_unit_test(handshake_fails),
+		cmocka_unit_test(fanout_fails),
 		cmocka_unit_test(publisher_fails),
 		cmocka_unit_test(second_learner_fails),
 		cmocka_unit_test(learner_setup_fails),
