@@ -5,6 +5,8 @@
  * and the dashboard. */
 #include "internal.h"
 
+#include "fanout.h"
+
 #include "zap.h"
 
 #include <cblas.h>
@@ -28,6 +30,22 @@ void im_learner_copy_state(im_learner *l, float *params, im_optim *shadow,
 	*updates = l->updates;
 	*version = l->version;
 	pthread_mutex_unlock(&l->mu);
+}
+
+/* The parameter port's counters: zero with CURVE (a PUB). */
+static void snapshot_params_port(im_learner *l, im_status_snapshot *s)
+{
+	if (!l->fanout)
+		return;
+	im_fanout_stats fs;
+	im_fanout_get_stats(l->fanout, &fs);
+	s->params_conns_open = fs.conns.open;
+	s->params_conns_refused = fs.conns.refused;
+	s->params_conn_errors = fs.conns.errors;
+	s->params_skipped = fs.skipped;
+	s->params_conns_closed_slow = fs.closed_slow;
+	s->params_pool_empty = fs.pool_empty;
+	s->params_held_bytes = fs.held_bytes;
 }
 
 void im_learner_snapshot(im_learner *l, im_status_snapshot *s)
@@ -68,6 +86,7 @@ void im_learner_snapshot(im_learner *l, im_status_snapshot *s)
 	s->traj_conns_refused = l->last_rs.conns.refused;
 	s->traj_conn_errors = l->last_rs.conns.errors;
 	s->traj_frames_cut = l->last_rs.conns.partial;
+	snapshot_params_port(l, s);
 	for (int r = 1; r < IM_REJECT_COUNT; r++)
 		s->dropped[r] = atomic_load(&l->dropped[r]) + l->last_rs.dropped[r];
 	im_actors_fill(l->actors, s, now);

@@ -91,6 +91,20 @@ typedef struct im_status_snapshot {
 	uint64_t traj_conns_refused;
 	uint64_t traj_conn_errors;
 	uint64_t traj_frames_cut;
+	/* The parameter port's connections without CURVE (learner/fanout.h):
+	 * open now, refused beyond the bound, closed for a ZMTP protocol
+	 * error, broadcasts not sent to a connection still busy with an
+	 * earlier one, connections closed as too slow (one broadcast held
+	 * for 10 s, or the oldest held when the buffers ran short),
+	 * broadcasts lost for want of a buffer, and the bytes of broadcast
+	 * buffers in use now. */
+	uint64_t params_conns_open;
+	uint64_t params_conns_refused;
+	uint64_t params_conn_errors;
+	uint64_t params_skipped;
+	uint64_t params_conns_closed_slow;
+	uint64_t params_pool_empty;
+	uint64_t params_held_bytes;
 	/* Faults in the actors' unroll_seq streams (learner/actors.h):
 	 * numbers skipped, and unrolls repeated or out of order. */
 	uint64_t unroll_seq_gaps;

@@ -105,6 +105,17 @@ static void json_learning(im_text *b, const im_status_snapshot *s)
 	json_key_u64(b, "unroll_seq_repeats", s->unroll_seq_repeats);
 }
 
+static void json_params_port(im_text *b, const im_status_snapshot *s)
+{
+	json_key_u64(b, "params_conns_open", s->params_conns_open);
+	json_key_u64(b, "params_conns_refused", s->params_conns_refused);
+	json_key_u64(b, "params_conn_errors", s->params_conn_errors);
+	json_key_u64(b, "params_skipped", s->params_skipped);
+	json_key_u64(b, "params_conns_closed_slow", s->params_conns_closed_slow);
+	json_key_u64(b, "params_pool_empty", s->params_pool_empty);
+	json_key_u64(b, "params_held_bytes", s->params_held_bytes);
+}
+
 static void json_process(im_text *b, const im_status_snapshot *s)
 {
 	im_text_printf(b, "\"process\":{\"rss_bytes\":%llu,\"open_fds\":%u,"
@@ -159,6 +170,7 @@ int im_status_render_json(const im_status_snapshot *s, char **out,
 	im_text_putc(&b, '{');
 	json_run(&b, s);
 	json_learning(&b, s);
+	json_params_port(&b, s);
 	json_process(&b, s);
 	json_dropped(&b, s);
 	json_actors(&b, s);
@@ -284,6 +296,34 @@ static void prom_learning(im_text *b, const im_status_snapshot *s)
 		     s->unroll_seq_repeats);
 }
 
+static void prom_params_port(im_text *b, const im_status_snapshot *s)
+{
+	prom_gauge(b, "impala_params_connections",
+		   "Open connections on the parameter port (without CURVE).",
+		   (double)s->params_conns_open);
+	prom_counter(b, "impala_params_connections_refused_total",
+		     "Parameter connections closed at once: the bound on "
+		     "connections was reached.",
+		     s->params_conns_refused);
+	prom_counter(b, "impala_params_protocol_errors_total",
+		     "Parameter connections closed for a ZMTP protocol error.",
+		     s->params_conn_errors);
+	prom_counter(b, "impala_params_skipped_total",
+		     "Broadcasts not sent to a connection still busy with an "
+		     "earlier one.",
+		     s->params_skipped);
+	prom_counter(b, "impala_params_connections_closed_slow_total",
+		     "Parameter connections closed for holding a broadcast "
+		     "too long, or the oldest when buffers ran short.",
+		     s->params_conns_closed_slow);
+	prom_counter(b, "impala_params_pool_empty_total",
+		     "Broadcasts lost: every broadcast buffer was in use.",
+		     s->params_pool_empty);
+	prom_gauge(b, "impala_params_held_bytes",
+		   "Bytes of parameter broadcast buffers in use.",
+		   (double)s->params_held_bytes);
+}
+
 static void prom_dropped(im_text *b, const im_status_snapshot *s)
 {
 	prom_head(b, "impala_dropped_messages_total", "counter",
@@ -371,6 +411,7 @@ int im_status_render_metrics(const im_status_snapshot *s, char **out,
 							: IM_STATUS_MAX_ACTORS;
 	prom_run(&b, s);
 	prom_learning(&b, s);
+	prom_params_port(&b, s);
 	prom_dropped(&b, s);
 	prom_process(&b, s);
 	/* n_actors counts every actor, listed rows and omitted ones alike. */
