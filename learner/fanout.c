@@ -10,6 +10,7 @@
 #include <stdlib.h>
 #include <string.h>
 #include <sys/eventfd.h>
+#include <sys/socket.h>
 #include <unistd.h>
 #include <zmq.h>
 
@@ -37,6 +38,11 @@ typedef struct entry {
 	fbuf *holding;    /* the buffer of that message */
 	uint64_t sent;    /* seq of the last broadcast it was sent */
 	uint64_t sent_ms; /* when */
+	/* Its TCP socket, as libzmq reported it when it became ready, and
+	 * both ends' addresses then (fd -1: unknown; fd_kill()). */
+	int fd;
+	struct sockaddr_storage peer, local;
+	socklen_t peerlen, locallen;
 } entry;
 
 struct im_fanout {
@@ -92,7 +98,37 @@ static entry *find_active(im_fanout *f, const uint8_t *id, size_t idlen)
 	return NULL;
 }
 
-static void on_conn(void *ctx, const uint8_t *id, size_t idlen, int ready)
+/* Records e's descriptor and both its addresses, to recognise it later. */
+static void fd_note(entry *e, int fd)
+{
+	e->peerlen = sizeof e->peer;
+	e->locallen = sizeof e->local;
+	e->fd = fd;
+	if (fd < 0 || getpeername(fd, (struct sockaddr *)&e->peer, &e->peerlen) ||
+	    getsockname(fd, (struct sockaddr *)&e->local, &e->locallen))
+		e->fd = -1;
+}
+
+/* Shuts e's TCP socket for reading, if it is still the one noted: libzmq
+ * reads the end of input, fails the connection and lets go of the
+ * broadcast its engine holds, which the empty frame alone does not do
+ * while the peer does not read (the engine waits to finish writing it).
+ * The addresses are compared first, so that a descriptor libzmq already
+ * closed and the kernel gave to something else is never touched. */
+static void fd_kill(entry *e)
+{
+	struct sockaddr_storage peer, local;
+	socklen_t pl = sizeof peer, ll = sizeof local;
+	if (e->fd < 0 || getpeername(e->fd, (struct sockaddr *)&peer, &pl) ||
+	    getsockname(e->fd, (struct sockaddr *)&local, &ll) ||
+	    pl != e->peerlen || ll != e->locallen || memcmp(&peer, &e->peer, pl) ||
+	    memcmp(&local, &e->local, ll))
+		return;
+	shutdown(e->fd, SHUT_RD);
+	e->fd = -1;
+}
+
+static void on_conn(void *ctx, const uint8_t *id, size_t idlen, int ready, int fd)
 {
 	im_fanout *f = ctx;
 	entry *e = find_active(f, id, idlen);
@@ -113,6 +149,7 @@ static void on_conn(void *ctx, const uint8_t *id, size_t idlen, int ready)
 	e->idlen = idlen;
 	e->active = 1;
 	e->sent = 0;
+	fd_note(e, fd);
 }
 
 static void hang_up(im_fanout *f, entry *e)
@@ -120,6 +157,7 @@ static void hang_up(im_fanout *f, entry *e)
 	count(&f->st.closed_slow, 1);
 	im_stream_hangup(f->stream, e->id, e->idlen); /* retires e */
 	e->active = 0;
+	fd_kill(e);
 }
 
 /* Sends the newest broadcast to e, which holds none: [id, message]. */
@@ -252,6 +290,9 @@ static void *fanout_main(void *arg)
 		    im_stream_pump(f->stream, 64, ignore_frame, f) == IM_ECANCELED)
 			break;
 		sweep(f);
+		/* Every buffer in use: no broadcast comes to trigger it. */
+		if (buffers_in_use(f) == f->o.buffers)
+			enforce_budget(f);
 	}
 	return NULL;
 }

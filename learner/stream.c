@@ -100,7 +100,7 @@ static void drop(im_stream *s, conn *c, int hangup)
 	if (hangup)
 		send_to(s, c->id, c->idlen, "", 0);
 	if (s->o.on_conn && im_zmtp_ready(c->z))
-		s->o.on_conn(s->o.ctx, c->id, c->idlen, 0);
+		s->o.on_conn(s->o.ctx, c->id, c->idlen, 0, -1);
 	if (im_zmtp_partial(c->z) > 0)
 		count(&s->st.partial, 1);
 	im_zmtp_free(c->z);
@@ -154,10 +154,11 @@ static void open_conn(im_stream *s, const void *id, size_t idlen)
 	flush(s, c);
 }
 
-static void announce_ready(im_stream *s, conn *c)
+static void announce_ready(im_stream *s, conn *c, zmq_msg_t *data)
 {
 	if (s->o.on_conn)
-		s->o.on_conn(s->o.ctx, c->id, c->idlen, 1);
+		s->o.on_conn(s->o.ctx, c->id, c->idlen, 1,
+			     zmq_msg_get(data, ZMQ_SRCFD));
 }
 
 int im_stream_hangup(im_stream *s, const uint8_t *id, size_t idlen)
@@ -190,7 +191,7 @@ static int on_chunk(im_stream *s, zmq_msg_t *id, zmq_msg_t *data,
 	if (rc == IM_OK) {
 		/* A failure closes c: that peer's loss only. */
 		if (flush(s, c) == IM_OK && !was_ready && im_zmtp_ready(c->z))
-			announce_ready(s, c);
+			announce_ready(s, c, data);
 		return IM_OK;
 	}
 	if (im_zmtp_error(c->z)[0]) {

@@ -51,9 +51,12 @@ typedef struct im_stream_opts {
 	const char *socket_type, *peer_type;
 	/* Called with ready 1 when a connection's READY was accepted, and
 	 * with ready 0 when such a connection closes, for any reason (id
-	 * valid during the call; also from within im_stream_hangup()).  For
-	 * a port that also sends (learner/fanout.h).  NULL: none. */
-	void (*on_conn)(void *ctx, const uint8_t *id, size_t idlen, int ready);
+	 * valid during the call; also from within im_stream_hangup()); fd
+	 * is its descriptor as libzmq reports it (ZMQ_SRCFD; -1 when
+	 * unknown or closing).  For a port that also sends
+	 * (learner/fanout.h).  NULL: none. */
+	void (*on_conn)(void *ctx, const uint8_t *id, size_t idlen, int ready,
+			int fd);
 } im_stream_opts;
 
 typedef struct im_stream_stats {

@@ -268,18 +268,25 @@ def case_oversize_cut(a):
     a.invariants("4 messages of 32 MiB")
 
 
-def zmtp_raw_connect(port):
+def zmtp_raw_connect(port, ours=b"PUSH", theirs=b"PULL", rcvbuf=0):
     """A plain TCP connection that has done a ZMTP 3.1 NULL handshake as a
-    PUSH (the learner's greeting and READY read)."""
-    sock = socket.create_connection(("127.0.0.1", port), timeout=10)
+    PUSH (or ours: the learner's greeting and READY, Socket-Type theirs,
+    read).  rcvbuf: a small kernel receive buffer, set before connecting."""
+    sock = socket.socket(socket.AF_INET, socket.SOCK_STREAM)
+    if rcvbuf:
+        sock.setsockopt(socket.SOL_SOCKET, socket.SO_RCVBUF, rcvbuf)
+    sock.settimeout(10)
+    sock.connect(("127.0.0.1", port))
     sock.sendall(b"\xff" + bytes(8) + b"\x7f\x03\x01NULL" + bytes(16 + 32))
-    need = 64 + 2 + 26
+    need = 64 + 2 + 22 + len(theirs)
     got = b""
     while len(got) < need:
         chunk = sock.recv(need - len(got))
         assert chunk, "the learner closed the connection during the handshake"
         got += chunk
-    sock.sendall(b"\x04\x1a\x05READY\x0bSocket-Type\x00\x00\x00\x04PUSH")
+    assert got[-len(theirs):] == theirs, f"the learner's Socket-Type is not {theirs}"
+    sock.sendall(bytes([4, 22 + len(ours), 5]) + b"READY\x0bSocket-Type" +
+                 struct.pack(">I", len(ours)) + ours)
     return sock
 
 
@@ -312,6 +319,89 @@ def case_raw_zmtp_flood_reset(a):
     assert s1["unrolls_received"] == s0["unrolls_received"], "hostile unrolls accepted"
     assert 0 < d1 - d0 <= 20000, f"{d1 - d0} of 20000 flooded unrolls counted"
     a.invariants("raw ZMTP floods with PINGs, reset")
+
+
+def case_raw_zmtp_params_flood_reset(a):
+    """The same against the parameter port, as a SUB whose messages are
+    subscriptions: libzmq's PUB aborted the learner on this (3 of 3 tries
+    with tests/bench/zmtp_flood.c); the port is a STREAM now whose
+    fan-out reads subscriptions and ignores them."""
+    sub = b"\x00\x64\x01" + b"x" * 99
+    ping = b"\x04\x0a\x04PING\x00\x0actx"
+    s0, _ = a.counters()
+    for _ in range(10):
+        sock = zmtp_raw_connect(a.c.base + 2, b"SUB", b"PUB")
+        sock.sendall((sub + ping) * 2000)
+        sock.setsockopt(socket.SOL_SOCKET, socket.SO_LINGER, struct.pack("ii", 1, 0))
+        sock.close()
+    time.sleep(0.5)
+    assert a.c.learner.alive(), f"learner died: {a.c.learner.text()[-2000:]}"
+    end = time.time() + 30
+    while time.time() < end:
+        s1, _ = a.counters()
+        if s1["params_conns_open"] == s0["params_conns_open"]:
+            break
+        time.sleep(0.2)
+    assert s1["params_conns_open"] == s0["params_conns_open"], "raw connections left open"
+    assert s1["params_conn_errors"] == s0["params_conn_errors"], "valid ZMTP counted as an error"
+    a.invariants("raw ZMTP subscription floods with PINGs, reset")
+
+
+def params_data(msg):
+    """The parameter bytes of one Params message."""
+    return pb.first(pb.decode(msg), 4, b"")
+
+
+def case_params_stalled_readers(a):
+    """48 SUB peers complete the handshake, one per broadcast, and never
+    read, while an actor-like SUB reads: the learner's RSS grows by at most
+    the fan-out's pool (IM_FANOUT_BUFFERS, 8 arenas) and a margin, where
+    a PUB held up to its SNDHWM of broadcasts for each stalled peer, of
+    different broadcasts for peers that stalled at different times; and
+    the reader keeps getting the parameters, every 100 ms."""
+    arena = len(a.expected_params)
+    reader = a.ctx.socket(zmq.SUB)
+    reader.setsockopt(zmq.SUBSCRIBE, b"")
+    reader.setsockopt(zmq.LINGER, 0)
+    reader.connect(f"tcp://127.0.0.1:{a.c.base + 2}")
+    got = []
+
+    def drain(seconds):
+        end = time.time() + seconds
+        while time.time() < end:
+            if reader.poll(20):
+                got.append((time.time(), reader.recv()))
+
+    drain(1.0)
+    assert got, "the reader got no parameters"
+    rss0 = proc_status(a.pid)["VmRSS"]
+    stalled = []
+    try:
+        for _ in range(48):
+            sock = zmtp_raw_connect(a.c.base + 2, b"SUB", b"PUB", rcvbuf=4096)
+            sock.sendall(b"\x00\x01\x01")  # subscribe to everything
+            stalled.append(sock)
+            drain(0.1)
+        t_end = time.time()
+        drain(2.0)
+        hwm = proc_status(a.pid)["VmHWM"]
+        s, _ = a.counters()
+    finally:
+        for sock in stalled:
+            sock.close()
+        reader.close(0)
+    bound = 10 * arena + (48 << 20)
+    assert hwm - rss0 < bound, \
+        f"RSS grew by {(hwm - rss0) >> 20} MiB with 48 stalled readers " \
+        f"(arena {arena >> 10} KiB; bound {bound >> 20} MiB)"
+    assert s["params_skipped"] > 0, "no broadcast was skipped: the peers did not stall"
+    assert s["params_held_bytes"] <= 8 * (arena + 4096), \
+        f"{s['params_held_bytes']} bytes of broadcasts held"
+    late = [m for t, m in got if t > t_end]
+    counters = {k: v for k, v in s.items() if k.startswith("params_")}
+    assert len(late) >= 5, f"the reader got {len(late)} Params in the last 2 s ({counters})"
+    assert params_data(late[-1]) == a.expected_params, "the reader's parameters differ"
+    a.invariants("48 stalled SUB readers")
 
 
 def case_trajectory_flood(a):
@@ -472,13 +562,17 @@ def case_unroll_seq_gap(a):
 
 ROBUST = [case_garbage, case_wrong_shapes, case_non_finite, case_wrong_run_id,
           case_oversize_counted, case_oversize_cut, case_trajectory_flood,
-          case_raw_zmtp_flood_reset, case_handshake_garbage, case_hello_flood_read]
+          case_raw_zmtp_flood_reset, case_raw_zmtp_params_flood_reset,
+          case_handshake_garbage, case_hello_flood_read]
 FIXES = [case_unknown_actor_trained_on, case_implausible_episode,
          case_welcome_amplification, case_spoofed_goodbye, case_unroll_seq_gap,
-         case_actor_id_taken]
+         case_actor_id_taken, case_params_stalled_readers]
 # The amplification case needs parameters large enough to show: a
 # 256-wide model carries about 270 KB per Welcome.
-CASE_ARGS = {"case_welcome_amplification": ["--hidden-dim", "256", "--feature-dim", "256"]}
+CASE_ARGS = {"case_welcome_amplification": ["--hidden-dim", "256", "--feature-dim", "256"],
+             # About 4 MB of parameters, so that what stalled readers pin
+             # shows far above the learner's own memory.
+             "case_params_stalled_readers": ["--hidden-dim", "1024", "--feature-dim", "1024"]}
 
 
 def run_case(fn, a):
@@ -545,7 +639,7 @@ def main():
 def wide_checkpoint(tmp, args):
     """A checkpoint of a wider model: a learner with args, fed by one actor
     for a few updates."""
-    d = os.path.join(tmp, "wide")
+    d = os.path.join(tmp, "wide-" + "-".join(a.strip("-") for a in args))
     if not os.path.exists(os.path.join(d, "ckpt.safetensors")):
         os.makedirs(d, exist_ok=True)
         with Cluster(d) as c:
