@@ -38,7 +38,7 @@
  * The bound (what peers can make the learner hold): the buffers come from
  * a pool of `buffers` (IM_FANOUT_BUFFERS, 8) buffers of one packed Params
  * each, whatever the peers do: at most 8 parameter arenas (about 4 MiB
- * for MinAtar, 1.7 MiB for CartPole's 256-wide model).  To keep it so:
+ * for MinAtar's 530 KB arena).  To keep it so:
  *   - a connection is sent a broadcast only when libzmq holds none for it
  *     (so it never holds more than one, and its pipe, SNDHWM 16, always
  *     has room for the empty frame that closes it); a broadcast that finds
