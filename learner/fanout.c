@@ -415,6 +415,7 @@ int im_fanout_new(im_fanout **out, const im_fanout_opts *o)
 		errno = e;
 		goto fail;
 	}
+	pthread_setname_np(f->thread, "im-fanout"); /* for top -H, perf */
 	f->running = 1;
 	*out = f;
 	return IM_OK;
