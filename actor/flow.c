@@ -18,6 +18,53 @@ void im_flow_init(im_flow *f, uint64_t seed)
 	f->rng = seed;
 }
 
+void im_flow_welcome(im_flow *f)
+{
+	f->limited = 0;
+	f->started = 0;
+	f->in_flight = 0;
+	f->stuck = 0;
+}
+
+void im_flow_find_mark(im_flow_advice *a, const uint64_t *ids, size_t n_ids,
+		       const uint64_t *seqs, size_t n_seqs, uint64_t actor_id)
+{
+	a->counted = n_ids && n_ids == n_seqs;
+	a->mark = 0;
+	for (size_t i = 0; a->counted && i < n_ids; i++)
+		if (ids[i] == actor_id) {
+			a->mark = seqs[i];
+			return;
+		}
+}
+
+/* Moves the horizon on once IM_FLOW_HORIZON_MS have passed since its last
+ * move: what was sent before the last move is now that old at least. */
+static void roll_horizon(im_flow *f, uint64_t now_ms)
+{
+	if (now_ms - f->cur_ms < IM_FLOW_HORIZON_MS)
+		return;
+	f->old_seq = f->cur_seq;
+	f->cur_seq = f->next_seq;
+	f->cur_ms = now_ms;
+}
+
+static uint64_t max_u64(uint64_t a, uint64_t b)
+{
+	return a > b ? a : b;
+}
+
+/* Unrolls sent that the learner had not received when it measured the
+ * room: from the highest of its mark, the first sent since the Welcome
+ * and the horizon, up to the next to send. */
+static uint64_t in_flight(const im_flow *f, const im_flow_advice *a)
+{
+	if (!f->started || !a->counted)
+		return 0;
+	uint64_t from = max_u64(a->mark, max_u64(f->base_seq, f->old_seq));
+	return f->next_seq > from ? f->next_seq - from : 0;
+}
+
 /* floor(num / den) plus one with probability (num mod den) / den. */
 static int64_t share(im_flow *f, uint64_t num, uint64_t den)
 {
@@ -25,25 +72,54 @@ static int64_t share(im_flow *f, uint64_t num, uint64_t den)
 	return (int64_t)q + (r && next_u64(&f->rng) % den < r);
 }
 
-void im_flow_advise(im_flow *f, uint32_t store_free, uint32_t actor_envs,
-		    uint32_t my_envs)
+/* Counts advices in a row where a round cannot go, nothing is in flight
+ * and the room has not grown: the learner then waits for data that only
+ * a round can bring. */
+static void update_stuck(im_flow *f, uint32_t store_free)
 {
-	if (actor_envs == 0) {
+	int short_of_round = f->credit > 0 && f->credit < (int64_t)f->round;
+	if (short_of_round && f->in_flight == 0 && store_free <= f->last_free)
+		f->stuck++;
+	else
+		f->stuck = 0;
+	f->last_free = store_free;
+}
+
+void im_flow_advise(im_flow *f, const im_flow_advice *a, uint32_t my_envs,
+		    uint64_t now_ms)
+{
+	if (a->actor_envs == 0) {
 		f->limited = 0;
 		return;
 	}
+	if (f->started)
+		roll_horizon(f, now_ms);
 	uint32_t mine = my_envs ? my_envs : 1;
-	uint32_t all = actor_envs > mine ? actor_envs : mine;
+	uint32_t all = a->actor_envs > mine ? a->actor_envs : mine;
 	f->limited = 1;
-	f->credit = share(f, (uint64_t)store_free * mine, all);
+	f->round = mine;
+	f->in_flight = in_flight(f, a);
+	f->credit = share(f, (uint64_t)a->store_free * mine, all) -
+		    (int64_t)f->in_flight;
+	update_stuck(f, a->store_free);
 }
 
 int im_flow_may_send(const im_flow *f)
 {
-	return !f->limited || f->credit > 0;
+	if (!f->limited || f->credit >= (int64_t)f->round)
+		return 1;
+	return f->credit > 0 && f->stuck >= IM_FLOW_STUCK;
 }
 
-void im_flow_sent(im_flow *f, uint32_t n)
+void im_flow_sent(im_flow *f, uint64_t seq, uint64_t now_ms)
 {
-	f->credit -= n;
+	if (!f->started) {
+		f->started = 1;
+		f->base_seq = f->old_seq = f->cur_seq = seq;
+		f->cur_ms = now_ms;
+	}
+	f->next_seq = seq + 1;
+	f->credit -= 1;
+	f->stuck = 0;
+	roll_horizon(f, now_ms);
 }

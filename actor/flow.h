@@ -1,6 +1,7 @@
 // SPDX-License-Identifier: Apache-2.0
 /* The actor's flow control: how many unrolls it may send before it hears
- * from the learner again (issue 14).
+ * from the learner again (issue 14; the count of unrolls in flight:
+ * issue 11).
  *
  * The learner's receiver never stops reading (learner/store.h: a full
  * store evicts its oldest unroll), so ZeroMQ's high-water marks no longer
@@ -8,48 +9,130 @@
  * CPU acting for unrolls the learner then evicts, on a machine it may
  * share with the learner.  So every Params broadcast carries the
  * learner's advice: the room left in its store (store_free: capacity
- * minus queued unrolls when it was sent) and the environments of all the
- * actors it lists (actor_envs).  An actor's share of that room is
- * store_free * its environments / actor_envs, rounded up or down at
- * random so that many small shares add up to the room on average, and
- * each Params replaces the last share (it is a fresh view of the store,
- * counting what arrived since).  The actor acts and sends a round (one
- * unroll per environment) while its share is positive, and otherwise
- * waits on its SUB socket without using the CPU until a Params gives it
- * room: the learner's pace sets the actors', as back-pressure did, with
- * no socket ever stalled.  The learner broadcasts after every update
- * (at most every --publish-min-ms, 5 ms) and at least every publish
- * interval (100 ms), so a waiting actor learns of new room within one
- * update or 5 ms, and an idle learner's room is re-advertised at least
- * every interval (no deadlock: an empty store advertises all of it).
+ * minus queued unrolls when it was measured), the environments of all
+ * the actors it lists (actor_envs), and for each listed actor the
+ * unroll_seq after the last of its unrolls the learner had received at
+ * that moment (flow_actor_ids, flow_next_seqs: "marks").
+ *
+ * The rule.  An actor's share of the room is store_free * its
+ * environments / actor_envs, rounded up or down at random so that many
+ * small shares add up to the room on average.  From it the actor
+ * subtracts its unrolls in flight: those it sent from its mark on, which
+ * the learner had not received when it measured the room and which will
+ * take room when they arrive:
+ *
+ *     credit = share - (next unroll_seq to send - mark)
+ *
+ * and each Params replaces the last credit (a fresh view of the store).
+ * It acts and sends a round (one unroll per environment) only while the
+ * credit holds a whole round, and otherwise waits on its SUB socket
+ * without using the CPU until a Params gives it room.  The learner
+ * broadcasts after every update (at most every --publish-min-ms, 5 ms)
+ * and at least every publish interval (100 ms), so a waiting actor hears
+ * of new room within one update or 5 ms.
+ *
+ * Why (issue 11): the rule before granted each Params' share afresh and
+ * counted nothing in flight, and sent a round on any positive credit.
+ * With a Params every ~5 ms and rounds taking longer than that to
+ * arrive, every actor's unrolls on the way were granted again, and a
+ * credit of 1 sent 8 or 16; 8-10% of the unrolls of the MinAtar
+ * benchmark were evicted from a full store.  With the in-flight count the
+ * credits of all actors add up to at most the room the learner measured
+ * (exactly, were it not for the random rounding), and whole rounds never
+ * overshoot it.  The count is exact, not an estimate from the time
+ * between Params: the actor knows what it sent, the learner what it
+ * received, and the mark joins the two.  Its cost is a mark per listed
+ * actor in every Params (about 10-20 bytes each; a Params is broadcast to
+ * all actors, and the table is bounded by IM_ACTORS_MAX), against
+ * parameters of hundreds of kilobytes for the image networks.
+ *
+ * Four cases keep it live:
+ * - no marks at all (a learner before them, or nobody listed yet): the
+ *   rule before, nothing counted in flight;
+ * - marks without this actor, or a mark of 0 (not listed yet, or nothing
+ *   received since its Hello): everything it sent since its Welcome is in
+ *   flight;
+ * - an unroll lost on the way or refused by the learner never raises the
+ *   mark, so it would stay "in flight" for good: unrolls sent more than
+ *   IM_FLOW_HORIZON_MS ago (up to twice that) are no longer counted;
+ * - a store too small for a whole round of every actor (when the learner
+ *   waits for its next batch, the room left is capacity minus less than a
+ *   batch): when the room has not grown over IM_FLOW_STUCK advices with
+ *   nothing of this actor in flight, any positive credit sends a round
+ *   (the rule before, overshoot and all).
  *
  * Until its first advice (a Params with actor_envs 0: a learner before
- * this, or the Welcome's parameters) an actor is not limited. */
+ * this, or the Welcome's parameters) an actor is not limited.  Old and new
+ * programs work together (protocol version 2 either way): an old actor
+ * ignores the marks, a new actor treats their absence as the rule before.
+ *
+ * What to watch (README, "MinAtar learning"): /status's
+ * unrolls_evicted_full against unrolls_received (evictions from a full
+ * store), the store's depth (a store near empty means the learner waits
+ * for data), and the actor's exit line "rounds waited for room". */
 #ifndef IM_ACTOR_FLOW_H
 #define IM_ACTOR_FLOW_H
 
+#include <stddef.h>
 #include <stdint.h>
+
+/* Unrolls sent longer ago than this (up to twice this) are no longer
+ * counted in flight: they arrived or were lost. */
+#define IM_FLOW_HORIZON_MS 1000u
+/* Advices in a row with room for less than a round, none more than the
+ * last, and nothing in flight, after which a round goes anyway. */
+#define IM_FLOW_STUCK 2u
 
 typedef struct im_flow {
 	int limited;    /* an advice was heard */
 	int64_t credit; /* unrolls it may still send; < 0 after a round */
 	uint64_t rng;   /* for the rounding of shares */
 	uint64_t holds; /* rounds that had to wait for room */
+	/* The unrolls in flight. */
+	uint64_t next_seq; /* unroll_seq after the last one sent */
+	int started;       /* an unroll was sent since the Welcome */
+	uint64_t base_seq; /* the first unroll_seq sent since the Welcome */
+	/* The horizon: unrolls below old_seq were sent at least
+	 * IM_FLOW_HORIZON_MS ago; cur_seq was next_seq at cur_ms. */
+	uint64_t old_seq, cur_seq, cur_ms;
+	uint64_t in_flight; /* counted at the last advice */
+	uint32_t round;     /* my_envs of the last advice */
+	/* The stuck rule. */
+	uint32_t last_free; /* store_free of the last advice */
+	uint32_t stuck;     /* advices in a row that found it stuck */
 } im_flow;
+
+/* One Params' advice, as it concerns this actor. */
+typedef struct im_flow_advice {
+	uint32_t store_free;
+	uint32_t actor_envs; /* 0: no advice */
+	int counted;         /* the Params carried marks */
+	uint64_t mark;       /* this actor's (0: none, or not listed) */
+} im_flow_advice;
 
 /* Not limited until the first advice; seed draws the roundings. */
 void im_flow_init(im_flow *f, uint64_t seed);
 
-/* A Params of the actor's learner came with store_free and actor_envs;
- * my_envs is the actor's own environments (counted at least once even if
- * the learner has not listed it yet).  actor_envs 0 lifts the limit. */
-void im_flow_advise(im_flow *f, uint32_t store_free, uint32_t actor_envs,
-		    uint32_t my_envs);
+/* A Welcome: not limited until this learner's first advice, and what is
+ * sent from now on starts the count in flight afresh. */
+void im_flow_welcome(im_flow *f);
 
-/* 1 when the actor may act and send its next round. */
+/* Fills a->counted and a->mark from a Params' marks (borrowed arrays of
+ * n_ids and n_seqs entries): counted when both have the same nonzero
+ * length, mark that of actor_id (0 when it is not listed). */
+void im_flow_find_mark(im_flow_advice *a, const uint64_t *ids, size_t n_ids,
+		       const uint64_t *seqs, size_t n_seqs, uint64_t actor_id);
+
+/* A Params of the actor's learner came with advice a at now_ms; my_envs
+ * is the actor's own environments (counted at least once even if the
+ * learner has not listed it yet).  actor_envs 0 lifts the limit. */
+void im_flow_advise(im_flow *f, const im_flow_advice *a, uint32_t my_envs,
+		    uint64_t now_ms);
+
+/* 1 when the actor may act and send its next round (my_envs unrolls). */
 int im_flow_may_send(const im_flow *f);
 
-/* n unrolls were sent. */
-void im_flow_sent(im_flow *f, uint32_t n);
+/* The unroll numbered seq was sent at now_ms. */
+void im_flow_sent(im_flow *f, uint64_t seq, uint64_t now_ms);
 
 #endif

@@ -195,8 +195,9 @@ static int send_unrolls(actor *a)
 				      a->unroll_seq, &t);
 		int rc = im_wire_pack_into(&t->base, &a->buf, &a->cap, &len);
 		if (rc == IM_OK)
-			rc = im_session_send(a->session, a->buf, len, a->run_id,
-					     params, np, &a->version);
+			rc = im_session_send(a->session, a->buf, len,
+					     a->unroll_seq, a->run_id, params,
+					     np, &a->version);
 		if (rc)
 			return rc;
 		a->unroll_seq++;

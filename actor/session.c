@@ -388,7 +388,7 @@ int im_session_handshake(im_session *s, Impala__Control **welcome, char *err,
 			s->unverified = 0;
 			s->told_refusal = 0;
 			/* Not limited until this learner's first advice. */
-			im_flow_advise(&s->flow, 0, 0, s->o.num_envs);
+			im_flow_welcome(&s->flow);
 			im_session_touch(s);
 			return IM_OK;
 		}
@@ -412,6 +412,17 @@ int im_session_handshake(im_session *s, Impala__Control **welcome, char *err,
 void im_session_touch(im_session *s)
 {
 	s->last_params_ms = im_now_ms();
+}
+
+/* Feeds a Params' flow-control advice to the flow (actor/flow.h). */
+static void advise(im_session *s, const Impala__Params *p)
+{
+	im_flow_advice a = {.store_free = p->store_free,
+			    .actor_envs = p->actor_envs};
+	im_flow_find_mark(&a, p->flow_actor_ids, p->n_flow_actor_ids,
+			  p->flow_next_seqs, p->n_flow_next_seqs,
+			  s->o.actor_id);
+	im_flow_advise(&s->flow, &a, s->o.num_envs, im_now_ms());
 }
 
 /* Applies one received Params message.  1 applied, 0 dropped,
@@ -448,8 +459,7 @@ static int apply_params(im_session *s, const uint8_t *buf, size_t len,
 		s->unverified = 0;
 		memcpy(params, p->data.data, n * sizeof(float));
 		*version = s->version = p->version;
-		im_flow_advise(&s->flow, p->store_free, p->actor_envs,
-			       s->o.num_envs);
+		advise(s, p);
 		rc = 1;
 	}
 	impala__params__free_unpacked(p, NULL);
@@ -535,8 +545,8 @@ static int await_same_learner(im_session *s, uint64_t run_id, float *params,
 }
 
 int im_session_send(im_session *s, const uint8_t *buf, size_t len,
-		    uint64_t run_id, float *params, size_t param_count,
-		    uint64_t *version)
+		    uint64_t seq, uint64_t run_id, float *params,
+		    size_t param_count, uint64_t *version)
 {
 	int vrc = await_same_learner(s, run_id, params, param_count, version);
 	if (vrc)
@@ -544,7 +554,7 @@ int im_session_send(im_session *s, const uint8_t *buf, size_t len,
 	for (;;) {
 		int rc = im_transport_send(s->push, buf, len, 0);
 		if (rc == IM_OK)
-			im_flow_sent(&s->flow, 1);
+			im_flow_sent(&s->flow, seq, im_now_ms());
 		if (rc != IM_EAGAIN)
 			return rc;
 		if (stopped(s))

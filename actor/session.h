@@ -78,15 +78,16 @@ int im_session_hold(im_session *s, uint64_t run_id, float *params,
 /* Rounds that im_session_hold made wait, over the session's life. */
 uint64_t im_session_holds(const im_session *s);
 
-/* Sends one encoded Trajectory, counted against the flow-control share.
- * While the PUSH socket's queue is full (the learner unreachable) it
+/* Sends one encoded Trajectory numbered seq (its unroll_seq), counted
+ * against the flow-control share and, until the learner says it arrived,
+ * as in flight (actor/flow.h).  While the PUSH socket's queue is full (the learner unreachable) it
  * waits, keeps draining Params into params (so liveness stays current) and
  * checks stop.  IM_OK when sent; IM_ECANCELED when stopped; IM_ETIMEDOUT
  * when the learner went silent (the unroll was not sent); IM_ERUNID as
  * for poll_params. */
 int im_session_send(im_session *s, const uint8_t *buf, size_t len,
-		    uint64_t run_id, float *params, size_t param_count,
-		    uint64_t *version);
+		    uint64_t seq, uint64_t run_id, float *params,
+		    size_t param_count, uint64_t *version);
 
 /* Counters for logs. */
 uint64_t im_session_bad_params(const im_session *s);

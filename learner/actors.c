@@ -350,6 +350,28 @@ uint32_t im_actors_envs(im_actors *t)
 	return n > UINT32_MAX ? UINT32_MAX : (uint32_t)n;
 }
 
+uint32_t im_actors_flow_marks(im_actors *t, uint64_t *ids,
+			      uint64_t *next_seqs, uint32_t max,
+			      uint32_t *envs)
+{
+	uint32_t n = 0;
+	uint64_t e = 0;
+	pthread_mutex_lock(&t->mu);
+	for (uint32_t i = 0; i < t->n; i++) {
+		const actor_row *r = &t->rows[i];
+		if (r->left || r->silent)
+			continue;
+		e += r->num_envs;
+		if (n == max)
+			continue;
+		ids[n] = r->id;
+		next_seqs[n++] = r->seq_known ? r->last_seq + 1 : 0;
+	}
+	pthread_mutex_unlock(&t->mu);
+	*envs = e > UINT32_MAX ? UINT32_MAX : (uint32_t)e;
+	return n;
+}
+
 void im_actors_seq(im_actors *t, im_actors_seq_stats *out)
 {
 	pthread_mutex_lock(&t->mu);

@@ -86,6 +86,14 @@ uint32_t im_actors_count(im_actors *t);
 /* The environments (Hello.num_envs) of the actors im_actors_count counts:
  * the denominator of the flow-control advice in Params (actor/flow.h). */
 uint32_t im_actors_envs(im_actors *t);
+/* Flow control's view of the unrolls received (actor/flow.h, Params
+ * flow_actor_ids and flow_next_seqs): for each listed actor, its id and
+ * the unroll_seq after the highest one accepted since its Hello (0: none
+ * yet).  Writes at most max into ids and next_seqs (the caller's) and
+ * returns how many; *envs gets im_actors_envs() of the same moment. */
+uint32_t im_actors_flow_marks(im_actors *t, uint64_t *ids,
+			      uint64_t *next_seqs, uint32_t max,
+			      uint32_t *envs);
 /* Faults in the actors' unroll_seq streams, over the learner's life (they
  * survive the rows).  An actor numbers its unrolls 0, 1, 2, ... per run;
  * the learner expects each accepted one to follow the previous accepted

@@ -6,7 +6,8 @@
  * most one broadcast per publish_min_ms (sooner when the actors' version
  * falls half of --max-policy-lag behind), each of the newest parameters.
  * Each carries the flow-control advice (actor/flow.h): the store's free
- * room and the actors' environments, read just before sending. */
+ * room, the actors' environments and the unroll_seq each actor's
+ * received unrolls reach, read just before sending. */
 #include "internal.h"
 
 #include "err.h"
@@ -46,9 +47,49 @@ static void send_params(im_learner *l, const Impala__Params *p, uint8_t **buf,
 		im_transport_send(l->pub, *buf, len, ZMQ_DONTWAIT);
 }
 
+/* The flow-control advice's buffers: one mark per listed actor. */
+typedef struct advice_buf {
+	uint64_t *ids, *next_seqs; /* [IM_ACTORS_MAX] each */
+} advice_buf;
+
+static int advice_buf_init(advice_buf *a)
+{
+	a->ids = malloc(IM_ACTORS_MAX * sizeof *a->ids);
+	a->next_seqs = malloc(IM_ACTORS_MAX * sizeof *a->next_seqs);
+	return a->ids && a->next_seqs ? IM_OK : IM_ENOMEM;
+}
+
+static void advice_buf_free(advice_buf *a)
+{
+	free(a->ids);
+	free(a->next_seqs);
+}
+
+/* Fills p's flow-control advice (actor/flow.h): each listed actor's
+ * received unroll_seq mark, then the store's free room.  In that order:
+ * the receiver marks an unroll received just before it queues it, so an
+ * unroll arriving meanwhile counts as in flight and as queued (one
+ * unroll less advised), almost never as neither. */
+static void fill_advice(im_learner *l, Impala__Params *p, advice_buf *a)
+{
+	uint32_t envs = 0;
+	uint32_t n = im_actors_flow_marks(l->actors, a->ids, a->next_seqs,
+					  IM_ACTORS_MAX, &envs);
+	p->n_flow_actor_ids = p->n_flow_next_seqs = n;
+	p->flow_actor_ids = a->ids;
+	p->flow_next_seqs = a->next_seqs;
+	im_store_stats ss;
+	im_store_get_stats(l->store, &ss);
+	p->store_free = ss.capacity > ss.depth ? ss.capacity - ss.depth : 0;
+	/* At least 1: 0 would mean "no advice" to the actors, and lift
+	 * their limit just when every actor has been quiet (held by a full
+	 * store) for --actor-timeout. */
+	p->actor_envs = envs ? envs : 1;
+}
+
 /* Sends one Params of the snapshot, packed into the reused *buf. */
 static void publish(im_learner *l, float *snapshot, size_t n, uint64_t version,
-		    uint8_t **buf, size_t *cap)
+		    uint8_t **buf, size_t *cap, advice_buf *adv)
 {
 	Impala__Params p = IMPALA__PARAMS__INIT;
 	p.run_id = l->run_id;
@@ -57,14 +98,7 @@ static void publish(im_learner *l, float *snapshot, size_t n, uint64_t version,
 	p.param_count = n;
 	p.data = (ProtobufCBinaryData){n * sizeof(float), (uint8_t *)snapshot};
 	p.checksum = im_wire_crc32c(snapshot, n * sizeof(float));
-	im_store_stats ss;
-	im_store_get_stats(l->store, &ss);
-	p.store_free = ss.capacity > ss.depth ? ss.capacity - ss.depth : 0;
-	/* At least 1: 0 would mean "no advice" to the actors, and lift
-	 * their limit just when every actor has been quiet (held by a full
-	 * store) for --actor-timeout. */
-	uint32_t envs = im_actors_envs(l->actors);
-	p.actor_envs = envs ? envs : 1;
+	fill_advice(l, &p, adv);
 	send_params(l, &p, buf, cap);
 }
 
@@ -114,8 +148,10 @@ void *im_learner_publisher_main(void *arg)
 	float *snapshot = malloc(n * sizeof(float));
 	uint8_t *buf = NULL;
 	uint64_t last = UINT64_MAX, last_ms = 0;
+	advice_buf adv;
+	int ok = advice_buf_init(&adv) == IM_OK;
 	pthread_mutex_lock(&l->mu);
-	while (snapshot && !stopping(l)) {
+	while (snapshot && ok && !stopping(l)) {
 		wait_for_updates(l, last);
 		if (stopping(l))
 			break;
@@ -133,11 +169,12 @@ void *im_learner_publisher_main(void *arg)
 		memcpy(snapshot, l->params, n * sizeof(float));
 		last = l->version;
 		pthread_mutex_unlock(&l->mu);
-		publish(l, snapshot, n, last, &buf, &cap);
+		publish(l, snapshot, n, last, &buf, &cap, &adv);
 		pthread_mutex_lock(&l->mu);
 	}
 	pthread_mutex_unlock(&l->mu);
 	free(snapshot);
 	free(buf);
+	advice_buf_free(&adv);
 	return NULL;
 }
