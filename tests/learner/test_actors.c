@@ -201,6 +201,37 @@ static void test_listed_rows_skip_departed(void **state)
 	im_actors_free(t);
 }
 
+/* Flow control's marks (actors.h): per listed actor, the unroll_seq after
+ * the highest accepted since its Hello (0 before its first), and the
+ * environments of the same moment. */
+static void test_flow_marks(void **state)
+{
+	(void)state;
+	im_actors *t = table();
+	uint64_t ids[4], seqs[4];
+	uint32_t envs = 99;
+	for (uint64_t id = 1; id <= 3; id++)
+		hello(t, id, "h", 0);
+	im_actors_unroll(t, 1, 41, 5, 0, 0);
+	im_actors_unroll(t, 1, 40, 5, 0, 0); /* overtaken: the mark stays */
+	im_actors_unroll(t, 3, 7, 5, 0, 0);
+	bye(t, 2);
+	assert_int_equal(im_actors_flow_marks(t, ids, seqs, 4, &envs), 2);
+	assert_int_equal(envs, 8);
+	for (int i = 0; i < 2; i++)
+		assert_int_equal(seqs[i], ids[i] == 1 ? 42 : 8);
+	assert_int_equal(ids[0] + ids[1], 1 + 3);
+	/* A new Hello: nothing received since it. */
+	hello(t, 3, "h", 1);
+	assert_int_equal(im_actors_flow_marks(t, ids, seqs, 4, &envs), 2);
+	for (int i = 0; i < 2; i++)
+		assert_int_equal(seqs[i], ids[i] == 1 ? 42 : 0);
+	/* Bounded by max; the environments still count every listed row. */
+	assert_int_equal(im_actors_flow_marks(t, ids, seqs, 1, &envs), 1);
+	assert_int_equal(envs, 8);
+	im_actors_free(t);
+}
+
 static void test_many_rows_counted_once(void **state)
 {
 	(void)state;
@@ -467,6 +498,7 @@ int main(void)
 		cmocka_unit_test(test_membership),
 		cmocka_unit_test(test_unrolls_after_goodbye),
 		cmocka_unit_test(test_listed_rows_skip_departed),
+		cmocka_unit_test(test_flow_marks),
 		cmocka_unit_test(test_many_rows_counted_once),
 		cmocka_unit_test(test_seq),
 		cmocka_unit_test(test_clock_read_before_update),
