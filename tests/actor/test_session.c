@@ -153,6 +153,27 @@ static void publish_advice(fake *f, uint64_t session, uint64_t version,
 	free(buf);
 }
 
+/* The same, with this actor's (id 7) flow-control mark: the unroll_seq
+ * after the last of its unrolls the learner received. */
+static void publish_mark(fake *f, uint64_t version, uint32_t store_free,
+			 uint64_t mark)
+{
+	float data[NP] = {1, 2, 3};
+	uint64_t ids[2] = {9, 7}, seqs[2] = {1000, mark};
+	Impala__Params p;
+	fill_params(&p, SESSION, version, data);
+	p.store_free = store_free;
+	p.actor_envs = 4;
+	p.n_flow_actor_ids = p.n_flow_next_seqs = 2;
+	p.flow_actor_ids = ids;
+	p.flow_next_seqs = seqs;
+	uint8_t *buf;
+	size_t len;
+	assert_int_equal(im_wire_encode(&p.base, &buf, &len), IM_OK);
+	assert_int_equal(im_transport_send(f->pub, buf, len, 0), IM_OK);
+	free(buf);
+}
+
 static void publish(fake *f, uint64_t session, uint64_t version, float first)
 {
 	publish_advice(f, session, version, first, 0, 0);
@@ -360,12 +381,75 @@ static void test_hold_until_room(void **state)
 	fake_down(&f);
 }
 
+/* Publishes the mark until the session applied it (version). */
+static void advise_mark(fake *f, im_session *s, uint64_t version,
+			uint32_t store_free, uint64_t mark, float *params,
+			uint64_t *v)
+{
+	uint64_t t0 = im_now_ms();
+	while (*v != version && im_now_ms() - t0 < 5000) {
+		publish_mark(f, version, store_free, mark);
+		sleep_ms(20);
+		assert_true(im_session_poll_params(s, RUN, params, NP, v) >= 0);
+	}
+	assert_int_equal(*v, version);
+}
+
+/* The count in flight travels in the Params (actor/flow.h): the actor (2
+ * of 4 environments) sent unrolls 0 and 1; with room 6 (its share 3) and
+ * its mark at 0 both are on the way and a round of 2 does not fit; the
+ * mark at 2 frees it.  The rule before let it act at once. */
+static void test_in_flight_holds(void **state)
+{
+	(void)state;
+	fake f;
+	fake_up(&f);
+	void *pull = zmq_socket(f.ctx, ZMQ_PULL);
+	int ms = 5000, zero = 0;
+	zmq_setsockopt(pull, ZMQ_RCVTIMEO, &ms, sizeof ms);
+	zmq_setsockopt(pull, ZMQ_LINGER, &zero, sizeof zero);
+	char ep[64];
+	snprintf(ep, sizeof ep, "tcp://127.0.0.1:%d", f.port + 1);
+	assert_int_equal(zmq_bind(pull, ep), 0);
+	im_session *s = session_up(&f);
+	handshake(&f, s, 5);
+	float params[NP] = {0};
+	uint64_t version = 5;
+	advise_mark(&f, s, 6, 6, 0, params, &version);
+	for (uint64_t seq = 0; seq < 2; seq++) {
+		assert_int_equal(im_session_send(s, (const uint8_t *)"u", 1, seq,
+						 RUN, params, NP, &version),
+				 IM_OK);
+		char b[4];
+		assert_int_equal(zmq_recv(pull, b, sizeof b, 0), 1);
+	}
+	advise_mark(&f, s, 7, 6, 0, params, &version);
+	hold_arg a = {s, params, &version, 1, 0};
+	pthread_t th;
+	assert_int_equal(pthread_create(&th, NULL, hold_main, &a), 0);
+	sleep_ms(300);
+	assert_int_equal(__atomic_load_n(&a.done, __ATOMIC_ACQUIRE), 0);
+	uint64_t t0 = im_now_ms();
+	while (!__atomic_load_n(&a.done, __ATOMIC_ACQUIRE) && im_now_ms() - t0 < 5000) {
+		publish_mark(&f, 8, 6, 2);
+		sleep_ms(20);
+	}
+	pthread_join(th, NULL);
+	assert_int_equal(a.rc, IM_OK);
+	assert_int_equal(version, 8);
+	assert_int_equal(im_session_holds(s), 1);
+	im_session_free(s, "test", 2);
+	zmq_close(pull);
+	fake_down(&f);
+}
+
 int main(void)
 {
 	im_log_set_level(IM_LOG_ERROR);
 	const struct CMUnitTest tests[] = {
 		cmocka_unit_test(test_session),
 		cmocka_unit_test(test_hold_until_room),
+		cmocka_unit_test(test_in_flight_holds),
 	};
 	return cmocka_run_group_tests(tests, NULL, NULL);
 }
