@@ -23,7 +23,6 @@ void im_flow_welcome(im_flow *f)
 	f->limited = 0;
 	f->started = 0;
 	f->in_flight = 0;
-	f->stuck = 0;
 }
 
 void im_flow_find_mark(im_flow_advice *a, const uint64_t *ids, size_t n_ids,
@@ -72,19 +71,6 @@ static int64_t share(im_flow *f, uint64_t num, uint64_t den)
 	return (int64_t)q + (r && next_u64(&f->rng) % den < r);
 }
 
-/* Counts advices in a row where a round cannot go, nothing is in flight
- * and the room has not grown: the learner then waits for data that only
- * a round can bring. */
-static void update_stuck(im_flow *f, uint32_t store_free)
-{
-	int short_of_round = f->credit > 0 && f->credit < (int64_t)f->round;
-	if (short_of_round && f->in_flight == 0 && store_free <= f->last_free)
-		f->stuck++;
-	else
-		f->stuck = 0;
-	f->last_free = store_free;
-}
-
 void im_flow_advise(im_flow *f, const im_flow_advice *a, uint32_t my_envs,
 		    uint64_t now_ms)
 {
@@ -97,18 +83,14 @@ void im_flow_advise(im_flow *f, const im_flow_advice *a, uint32_t my_envs,
 	uint32_t mine = my_envs ? my_envs : 1;
 	uint32_t all = a->actor_envs > mine ? a->actor_envs : mine;
 	f->limited = 1;
-	f->round = mine;
 	f->in_flight = in_flight(f, a);
 	f->credit = share(f, (uint64_t)a->store_free * mine, all) -
 		    (int64_t)f->in_flight;
-	update_stuck(f, a->store_free);
 }
 
 int im_flow_may_send(const im_flow *f)
 {
-	if (!f->limited || f->credit >= (int64_t)f->round)
-		return 1;
-	return f->credit > 0 && f->stuck >= IM_FLOW_STUCK;
+	return !f->limited || f->credit > 0;
 }
 
 void im_flow_sent(im_flow *f, uint64_t seq, uint64_t now_ms)
@@ -120,6 +102,5 @@ void im_flow_sent(im_flow *f, uint64_t seq, uint64_t now_ms)
 	}
 	f->next_seq = seq + 1;
 	f->credit -= 1;
-	f->stuck = 0;
 	roll_horizon(f, now_ms);
 }

@@ -24,47 +24,55 @@
  *     credit = share - (next unroll_seq to send - mark)
  *
  * and each Params replaces the last credit (a fresh view of the store).
- * It acts and sends a round (one unroll per environment) only while the
- * credit holds a whole round, and otherwise waits on its SUB socket
- * without using the CPU until a Params gives it room.  The learner
- * broadcasts after every update (at most every --publish-min-ms, 5 ms)
- * and at least every publish interval (100 ms), so a waiting actor hears
- * of new room within one update or 5 ms.
+ * The actor acts and sends a round (one unroll per environment) while its
+ * credit is positive, and otherwise waits on its SUB socket without using
+ * the CPU until a Params gives it room.  The learner broadcasts after
+ * every update (at most every --publish-min-ms, 5 ms) and at least every
+ * publish interval (100 ms), so a waiting actor hears of new room within
+ * one update or 5 ms, and an idle learner's room is re-advertised at
+ * least every interval (no deadlock: an empty store advertises all of it,
+ * and what was in flight has arrived or passed the horizon below).
  *
  * Why (issue 11): the rule before granted each Params' share afresh and
- * counted nothing in flight, and sent a round on any positive credit.
- * With a Params every ~5 ms and rounds taking longer than that to
- * arrive, every actor's unrolls on the way were granted again, and a
- * credit of 1 sent 8 or 16; 8-10% of the unrolls of the MinAtar
- * benchmark were evicted from a full store.  With the in-flight count the
- * credits of all actors add up to at most the room the learner measured
- * (exactly, were it not for the random rounding), and whole rounds never
- * overshoot it.  The count is exact, not an estimate from the time
- * between Params: the actor knows what it sent, the learner what it
- * received, and the mark joins the two.  Its cost is a mark per listed
- * actor in every Params (about 10-20 bytes each; a Params is broadcast to
- * all actors, and the table is bounded by IM_ACTORS_MAX), against
- * parameters of hundreds of kilobytes for the image networks.
+ * counted nothing in flight.  With a Params every ~5 ms and unrolls on
+ * the way for longer than that (a round is acted before it is sent, and
+ * the learner's receiver shares two cores with everything else), every
+ * actor's unrolls on the way were granted again: 4-10% of the unrolls of
+ * the MinAtar benchmark were evicted from a full store.  With the count
+ * in flight the credits of all actors add up to the room the learner
+ * measured, less what is already coming.  The count is exact, not an
+ * estimate from the time between Params: the actor knows what it sent,
+ * the learner what it received, and the mark joins the two.  Its cost is
+ * a mark per listed actor in every Params (about 10-20 bytes each; a
+ * Params is broadcast to all actors, and the table is bounded by
+ * IM_ACTORS_MAX), against parameters of hundreds of kilobytes for the
+ * image networks.
  *
- * Four cases keep it live:
- * - no marks at all (a learner before them, or nobody listed yet): the
- *   rule before, nothing counted in flight;
+ * What was tried and not kept (tests/bench/README.md, "Flow control
+ * counts the unrolls in flight"): sending a round only when the credit
+ * holds all of it never overshoots, but an actor then sends one round
+ * per broadcast where it could send two, and the store ran nearly empty
+ * (median depth 6 of 60, the learner waiting for data); advertising the
+ * room the learner will free before the unrolls land (one interval's
+ * takes) granted that room again at every broadcast and evicted 22-41%.
+ * A round started on a positive credit overshoots the room measured by
+ * less than a round, which the learner's takes while the round is acted
+ * make up for.
+ *
+ * Three cases keep it live:
+ * - no marks at all (a learner before them, or nobody listed yet):
+ *   nothing counted in flight, as before;
  * - marks without this actor, or a mark of 0 (not listed yet, or nothing
  *   received since its Hello): everything it sent since its Welcome is in
  *   flight;
  * - an unroll lost on the way or refused by the learner never raises the
- *   mark, so it would stay "in flight" for good: unrolls sent more than
- *   IM_FLOW_HORIZON_MS ago (up to twice that) are no longer counted;
- * - a store too small for a whole round of every actor (when the learner
- *   waits for its next batch, the room left is capacity minus less than a
- *   batch): when the room has not grown over IM_FLOW_STUCK advices with
- *   nothing of this actor in flight, any positive credit sends a round
- *   (the rule before, overshoot and all).
+ *   mark until a later one is accepted: unrolls sent more than
+ *   IM_FLOW_HORIZON_MS ago (up to twice that) are no longer counted.
  *
  * Until its first advice (a Params with actor_envs 0: a learner before
  * this, or the Welcome's parameters) an actor is not limited.  Old and new
  * programs work together (protocol version 2 either way): an old actor
- * ignores the marks, a new actor treats their absence as the rule before.
+ * ignores the marks, a new actor counts nothing in flight without them.
  *
  * What to watch (README, "MinAtar learning"): /status's
  * unrolls_evicted_full against unrolls_received (evictions from a full
@@ -79,9 +87,6 @@
 /* Unrolls sent longer ago than this (up to twice this) are no longer
  * counted in flight: they arrived or were lost. */
 #define IM_FLOW_HORIZON_MS 1000u
-/* Advices in a row with room for less than a round, none more than the
- * last, and nothing in flight, after which a round goes anyway. */
-#define IM_FLOW_STUCK 2u
 
 typedef struct im_flow {
 	int limited;    /* an advice was heard */
@@ -129,7 +134,7 @@ void im_flow_find_mark(im_flow_advice *a, const uint64_t *ids, size_t n_ids,
 void im_flow_advise(im_flow *f, const im_flow_advice *a, uint32_t my_envs,
 		    uint64_t now_ms);
 
-/* 1 when the actor may act and send its next round (my_envs unrolls). */
+/* 1 when the actor may act and send its next round. */
 int im_flow_may_send(const im_flow *f);
 
 /* The unroll numbered seq was sent at now_ms. */

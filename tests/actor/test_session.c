@@ -396,9 +396,9 @@ static void advise_mark(fake *f, im_session *s, uint64_t version,
 }
 
 /* The count in flight travels in the Params (actor/flow.h): the actor (2
- * of 4 environments) sent unrolls 0 and 1; with room 6 (its share 3) and
- * its mark at 0 both are on the way and a round of 2 does not fit; the
- * mark at 2 frees it.  The rule before let it act at once. */
+ * of 4 environments) sent unrolls 0 and 1; with room 4 (its share 2) and
+ * its mark at 0 both are on the way and fill its share; the mark at 2
+ * frees it.  The rule before let it act at once. */
 static void test_in_flight_holds(void **state)
 {
 	(void)state;
@@ -415,7 +415,7 @@ static void test_in_flight_holds(void **state)
 	handshake(&f, s, 5);
 	float params[NP] = {0};
 	uint64_t version = 5;
-	advise_mark(&f, s, 6, 6, 0, params, &version);
+	advise_mark(&f, s, 6, 4, 0, params, &version);
 	for (uint64_t seq = 0; seq < 2; seq++) {
 		assert_int_equal(im_session_send(s, (const uint8_t *)"u", 1, seq,
 						 RUN, params, NP, &version),
@@ -423,7 +423,7 @@ static void test_in_flight_holds(void **state)
 		char b[4];
 		assert_int_equal(zmq_recv(pull, b, sizeof b, 0), 1);
 	}
-	advise_mark(&f, s, 7, 6, 0, params, &version);
+	advise_mark(&f, s, 7, 4, 0, params, &version);
 	hold_arg a = {s, params, &version, 1, 0};
 	pthread_t th;
 	assert_int_equal(pthread_create(&th, NULL, hold_main, &a), 0);
@@ -431,7 +431,7 @@ static void test_in_flight_holds(void **state)
 	assert_int_equal(__atomic_load_n(&a.done, __ATOMIC_ACQUIRE), 0);
 	uint64_t t0 = im_now_ms();
 	while (!__atomic_load_n(&a.done, __ATOMIC_ACQUIRE) && im_now_ms() - t0 < 5000) {
-		publish_mark(&f, 8, 6, 2);
+		publish_mark(&f, 8, 4, 2);
 		sleep_ms(20);
 	}
 	pthread_join(th, NULL);
