@@ -61,7 +61,7 @@ declare -A asan_skip=(
 # (receiver, store, status server, learner start-up, actors' sessions), and
 # the e2e tests that drive the real learner and actors (built with TSan)
 # through start, actor churn, bad input, the status port and shutdown.
-tsan_tests=(learner_receiver learner_status learner_start learner_store learner_progress
+tsan_tests=(learner_receiver learner_status learner_start learner_store learner_progress learner_turns
   learner_actors pipeline_behaviour_logp
   e2e_smoke e2e_status e2e_actor_churn e2e_bad_input)
 
