@@ -23,6 +23,7 @@
 #include "runspec.h"
 #include "status.h"
 #include "store.h"
+#include "turns.h"
 #include "validate.h"
 
 /* Bytes of encoded Welcomes that may wait in the queues of peers that do
@@ -42,6 +43,8 @@ struct im_learner {
 	float *params; /* the model's arena */
 	im_optim *opt;
 	uint64_t frames, updates, version;
+	/* The order of the overlapping learner threads' applies (learn.c). */
+	im_turns turns;
 	uint64_t start_frames;  /* at start (resume), for frames/s */
 	uint64_t start_version; /* at start: bounds the versions a Hello may
 				 * skip (handshake.c) */

@@ -295,7 +295,9 @@ int im_learner_new(im_learner **out, const im_learner_config *cfg, char *err,
 	l->run_id = im_rng_entropy();
 	l->session = im_rng_entropy();
 	loss_options(l);
-	int rc = im_progress_new(&l->progress);
+	int rc = im_turns_init(&l->turns);
+	if (rc == IM_OK)
+		rc = im_progress_new(&l->progress);
 	if (rc) {
 		im_errf(err, errlen, rc, "out of memory");
 		goto fail;
@@ -370,6 +372,7 @@ void im_learner_free(im_learner *l)
 	free(l->pids);
 	pthread_mutex_destroy(&l->mu);
 	pthread_cond_destroy(&l->updated);
+	im_turns_destroy(&l->turns);
 	im_progress_free(l->progress);
 	free(l->spec_json);
 	free(l);
