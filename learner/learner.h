@@ -1,7 +1,7 @@
 // SPDX-License-Identifier: Apache-2.0
 /* The learner service: receives unrolls, validates and stores them, runs
- * V-trace updates on num_learners threads (each update applied under one
- * lock, as monobeast does), publishes parameters, answers handshakes,
+ * V-trace updates on num_learners threads (each computed on its own copy
+ * of the parameters and applied under one lock, learn.c), publishes parameters, answers handshakes,
  * serves the status port, writes checkpoints, a metrics CSV and progress
  * lines, runs evaluations, and supervises local actors.
  *

@@ -3,10 +3,12 @@
  * the bootstrap values of truncated steps, V-trace and the loss, the
  * model's backward; then, separately, global-norm clipping and the
  * optimiser step.  Splitting compute from apply lets tests compare the
- * gradients before any step; the learner runs both under one lock
- * (learner/learn.c), as monobeast's learn() does.  With a PopArt model (spec.popart) the loss normalises
- * by the arena's baseline.sigma; the statistics themselves are updated by
- * the caller after the step (learn/popart.h), from im_update_vs(). */
+ * gradients before any step, and lets the learner compute outside its
+ * lock on a copy of the parameters and apply under it (learner/learn.c;
+ * --no-learner-overlap runs both under the lock, as monobeast).  With a
+ * PopArt model (spec.popart) the loss normalises by the arena's
+ * baseline.sigma; the statistics themselves are updated by the caller
+ * after the step (learn/popart.h), from im_update_vs(). */
 #ifndef IM_LEARN_UPDATE_H
 #define IM_LEARN_UPDATE_H
 
