@@ -32,7 +32,7 @@ typedef struct im_learner_config {
 	int num_steps;  /* T */
 	int num_actors; /* environments acting in parallel (local) */
 	int num_learners;
-	int learner_overlap; /* compute outside the lock (learn.c) */
+	int learner_overlap; /* compute outside the lock (learn.c), 0 */
 	int num_storages;
 	int batch_size;
 	int feature_dim;

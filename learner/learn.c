@@ -3,7 +3,7 @@
  * time-major, and applies one V-trace update to the shared parameters,
  * until num_train_steps frames, a stop, or an error.
  *
- * With --learner-overlap (the default) a thread copies the parameters and
+ * With --learner-overlap (off by default) a thread copies the parameters and
  * their version under the learner's lock (l->mu), computes its gradient
  * on the copy outside it, and takes the lock again only to apply: the
  * optimiser step, PopArt's and obs-norm's statistics and the counters.
@@ -22,7 +22,13 @@
  * The policy lag noted for a batch is measured from the copy's version,
  * the parameters its gradient was computed at.
  *
- * Why on by default: MEASURED_WHY */
+ * Why off by default: on this shared 2-core machine at load 20-25
+ * (tests/bench/README.md, "Overlapping the learner threads") it cost 10-20%
+ * more learner CPU per frame (a copy of the arena per update, and the
+ * threads' caches) and gained frames/s only in some rounds: with no idle
+ * core, overlap has nothing to fill.  Its case is a machine with a core
+ * idle while one thread waits for the lock; turn it on after measuring
+ * there (profile_run.sh prints the threads' blocked shares). */
 #include "internal.h"
 
 #include "err.h"
