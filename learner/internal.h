@@ -86,6 +86,12 @@ struct im_learner {
 	im_log_ratelimit hello_rl;   /* handshake thread only */
 	im_log_ratelimit pub_rl;     /* the fan-out's thread only */
 	atomic_size_t welcome_bytes; /* encoded Welcomes not yet freed */
+	/* Without CURVE the handshake socket (router) is a ZMQ_STREAM read
+	 * through this (handshake.c; made by sockets.c, used by the
+	 * handshake thread only, freed once the context has ended); NULL
+	 * with CURVE's ROUTER.  Replies it could not queue: */
+	struct im_stream *hs_stream;
+	atomic_uint_fast64_t hs_replies_dropped;
 	pthread_t hs_thr, pub_thr;
 	pthread_t *learn_thr;
 	int nlearn, threads_started;

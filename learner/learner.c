@@ -12,6 +12,7 @@
 #include "learn/ckpt.h"
 #include "learn/json.h"
 #include "rng.h"
+#include "stream.h"
 #include "zap.h"
 
 #include <errno.h>
@@ -362,6 +363,7 @@ void im_learner_free(im_learner *l)
 		zmq_ctx_term(l->zctx);
 	/* After the context: libzmq frees the broadcasts it held into it. */
 	im_fanout_free(l->fanout);
+	im_stream_free(l->hs_stream);
 	im_store_free(l->store);
 	im_actors_free(l->actors);
 	im_optim_free(l->opt);

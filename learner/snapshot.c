@@ -6,6 +6,7 @@
 #include "internal.h"
 
 #include "fanout.h"
+#include "stream.h"
 
 #include "zap.h"
 
@@ -48,6 +49,20 @@ static void snapshot_params_port(im_learner *l, im_status_snapshot *s)
 	s->params_held_bytes = fs.held_bytes;
 }
 
+/* The handshake port's counters: zero with CURVE (a ROUTER).  The
+ * stream lives until im_learner_free(), so they stay after a stop. */
+static void snapshot_hs_port(im_learner *l, im_status_snapshot *s)
+{
+	if (!l->hs_stream)
+		return;
+	im_stream_stats st;
+	im_stream_get_stats(l->hs_stream, &st);
+	s->hs_conns_open = st.open;
+	s->hs_conns_refused = st.refused;
+	s->hs_conn_errors = st.errors;
+	s->hs_replies_dropped = atomic_load(&l->hs_replies_dropped);
+}
+
 void im_learner_snapshot(im_learner *l, im_status_snapshot *s)
 {
 	uint64_t now = im_now_ms();
@@ -82,6 +97,7 @@ void im_learner_snapshot(im_learner *l, im_status_snapshot *s)
 		im_receiver_get_stats(l->receiver, &rs);
 	l->last_rs = l->receiver ? rs : l->last_rs;
 	s->auth_refused = l->zap ? im_zap_refused(l->zap) : 0;
+	snapshot_hs_port(l, s);
 	s->traj_conns_open = l->receiver ? rs.conns.open : 0;
 	s->traj_conns_refused = l->last_rs.conns.refused;
 	s->traj_conn_errors = l->last_rs.conns.errors;

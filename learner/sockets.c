@@ -1,13 +1,15 @@
 // SPDX-License-Identifier: Apache-2.0
 /* The learner's three data sockets (PULL for trajectories, or STREAM
  * without CURVE; PUB for parameters, or STREAM and its fan-out without
- * CURVE; ROUTER for handshakes), with CURVE and its ZAP handler when
- * configured, and the address local actors connect to. */
+ * CURVE; ROUTER for handshakes, or STREAM without CURVE), with CURVE and
+ * its ZAP handler when configured, and the address local actors connect
+ * to. */
 #include "internal.h"
 
 #include "curve.h"
 #include "err.h"
 #include "fanout.h"
+#include "stream.h"
 #include "transport.h"
 #include "zap.h"
 
@@ -101,6 +103,52 @@ int im_learner_start_fanout(im_learner *l)
 	return im_fanout_new(&l->fanout, &fo);
 }
 
+/* The handshake port's options.  What a peer can make it hold: a few
+ * small messages in, a few replies out (references to one shared Welcome,
+ * handshake.c), per connection.  Without CURVE it is a ZMQ_STREAM socket
+ * (handshake.c says why) whose chunks are read as they come, with frames
+ * of at most IM_LEARNER_MAX_CONTROL_IN (ZMQ_MAXMSGSIZE is learner/stream.h's
+ * frame limit there), and its queue of 16 per connection holds our
+ * greeting, our READY and the replies: a reply to a full queue is dropped
+ * whole.  libzmq tells the writer of a connection's reads only every
+ * (RCVHWM + 1) / 2 messages, so SNDHWM must be at least that or a queue
+ * looks full for good: with 2 and 1000 a connection took 2 messages
+ * ever (tests/learner/test_stream.c).  With CURVE it stays a ROUTER (ZAP
+ * admits only authorised keys before any command is processed). */
+static void hs_opts(im_sock_opts *ro, int type)
+{
+	im_transport_defaults(ro, type);
+	ro->max_msg_size = IM_LEARNER_MAX_CONTROL_IN;
+	ro->rcvhwm = 16;
+	ro->sndhwm = type == ZMQ_STREAM ? 16 : 4;
+}
+
+static void on_hs_conn_error(void *ctx, int rc, const char *why)
+{
+	im_learner *l = ctx;
+	uint64_t suppressed = 0;
+	if (im_log_ratelimit_ok(&l->hs_rl, &suppressed))
+		im_warn("closed a handshake connection: %s (%s)%s", why,
+			im_strerror(rc),
+			suppressed ? "; similar warnings suppressed" : "");
+}
+
+/* The STREAM handshake socket's connections: ZMTP as a ROUTER, DEALER
+ * peers only (actor/session.c), at most IM_STREAM_MAX_CONNS of them. */
+static int start_hs_stream(im_learner *l, char *err, size_t errlen)
+{
+	im_stream_opts so = {.sock = l->router,
+			     .on_error = on_hs_conn_error,
+			     .ctx = l,
+			     .socket_type = "ROUTER",
+			     .peer_type = "DEALER"};
+	int rc = im_stream_new(&l->hs_stream, &so);
+	return rc ? im_errf(err, errlen, rc, "cannot start the handshake "
+					     "port: %s",
+			    im_strerror(rc))
+		  : IM_OK;
+}
+
 int im_learner_open_sockets(im_learner *l, char *err, size_t errlen)
 {
 	im_endpoints ep;
@@ -137,14 +185,9 @@ int im_learner_open_sockets(im_learner *l, char *err, size_t errlen)
 	int pub_type = secret[0] ? ZMQ_PUB : ZMQ_STREAM;
 	im_sock_opts po;
 	params_opts(l, &po, pub_type);
+	int hs_type = secret[0] ? ZMQ_ROUTER : ZMQ_STREAM;
 	im_sock_opts ro;
-	im_transport_defaults(&ro, ZMQ_ROUTER);
-	/* What a peer can make the handshake socket hold: a few small
-	 * messages in, a few replies out (references to one shared Welcome,
-	 * handshake.c), per connection. */
-	ro.max_msg_size = IM_LEARNER_MAX_CONTROL_IN;
-	ro.rcvhwm = 16;
-	ro.sndhwm = 4;
+	hs_opts(&ro, hs_type);
 	if (secret[0]) {
 		im_transport_curve_server(&o, secret);
 		im_transport_curve_server(&po, secret);
@@ -158,7 +201,7 @@ int im_learner_open_sockets(im_learner *l, char *err, size_t errlen)
 	} socks[] = {
 		{&l->pull, traj_type, &o, ep.trajectories},
 		{&l->pub, pub_type, &po, ep.params},
-		{&l->router, ZMQ_ROUTER, &ro, ep.handshake},
+		{&l->router, hs_type, &ro, ep.handshake},
 	};
 	for (size_t i = 0; i < 3; i++) {
 		rc = im_transport_open_bound(socks[i].s, l->zctx, socks[i].type,
@@ -173,6 +216,8 @@ int im_learner_open_sockets(im_learner *l, char *err, size_t errlen)
 				       zmq_strerror(errno));
 		}
 	}
+	if (hs_type == ZMQ_STREAM && (rc = start_hs_stream(l, err, errlen)))
+		return rc;
 	actor_address(l);
 	return IM_OK;
 }

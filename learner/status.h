@@ -84,6 +84,14 @@ typedef struct im_status_snapshot {
 	uint64_t unrolls_evicted;      /* left the store unused (both reasons) */
 	uint64_t unrolls_evicted_full; /* of which: oldest, store full */
 	uint64_t auth_refused;         /* CURVE connections refused (ZAP) */
+	/* The handshake port's connections without CURVE (learner/stream.h,
+	 * learner/handshake.c): open now, refused beyond the bound, closed
+	 * for a ZMTP protocol error, and replies (Welcome or refusal)
+	 * dropped because the connection's queue was full. */
+	uint64_t hs_conns_open;
+	uint64_t hs_conns_refused;
+	uint64_t hs_conn_errors;
+	uint64_t hs_replies_dropped;
 	/* The trajectory port's connections without CURVE (learner/stream.h):
 	 * open now, refused beyond the bound, closed for a ZMTP protocol
 	 * error, and message frames cut by a connection's close (dropped). */

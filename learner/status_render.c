@@ -75,6 +75,14 @@ static void json_run(im_text *b, const im_status_snapshot *s)
 	json_key_num(b, "mean_length", s->mean_length);
 }
 
+static void json_hs_port(im_text *b, const im_status_snapshot *s)
+{
+	json_key_u64(b, "hs_conns_open", s->hs_conns_open);
+	json_key_u64(b, "hs_conns_refused", s->hs_conns_refused);
+	json_key_u64(b, "hs_conn_errors", s->hs_conn_errors);
+	json_key_u64(b, "hs_replies_dropped", s->hs_replies_dropped);
+}
+
 static void json_learning(im_text *b, const im_status_snapshot *s)
 {
 	im_text_printf(b, "\"losses\":{");
@@ -169,6 +177,7 @@ int im_status_render_json(const im_status_snapshot *s, char **out,
 	im_text b = {0};
 	im_text_putc(&b, '{');
 	json_run(&b, s);
+	json_hs_port(&b, s);
 	json_learning(&b, s);
 	json_params_port(&b, s);
 	json_process(&b, s);
@@ -230,6 +239,24 @@ static void prom_run(im_text *b, const im_status_snapshot *s)
 		   "Mean return of the last 100 episodes.", s->mean_return);
 	prom_gauge(b, "impala_episode_length_mean",
 		   "Mean length of the last 100 episodes.", s->mean_length);
+}
+
+static void prom_hs_port(im_text *b, const im_status_snapshot *s)
+{
+	prom_gauge(b, "impala_hs_connections",
+		   "Open connections on the handshake port (without CURVE).",
+		   (double)s->hs_conns_open);
+	prom_counter(b, "impala_hs_connections_refused_total",
+		     "Handshake connections closed at once: the bound on "
+		     "connections was reached.",
+		     s->hs_conns_refused);
+	prom_counter(b, "impala_hs_protocol_errors_total",
+		     "Handshake connections closed for a ZMTP protocol error.",
+		     s->hs_conn_errors);
+	prom_counter(b, "impala_hs_replies_dropped_total",
+		     "Welcomes and refusals dropped: the connection's queue "
+		     "was full (a peer that does not read).",
+		     s->hs_replies_dropped);
 }
 
 static void prom_learning(im_text *b, const im_status_snapshot *s)
@@ -410,6 +437,7 @@ int im_status_render_metrics(const im_status_snapshot *s, char **out,
 	uint32_t n = s->n_actors < IM_STATUS_MAX_ACTORS ? s->n_actors
 							: IM_STATUS_MAX_ACTORS;
 	prom_run(&b, s);
+	prom_hs_port(&b, s);
 	prom_learning(&b, s);
 	prom_params_port(&b, s);
 	prom_dropped(&b, s);

@@ -1,7 +1,7 @@
 // SPDX-License-Identifier: Apache-2.0
-/* The trajectory port without CURVE: a ZMQ_STREAM socket whose
- * connections speak ZMTP through common/zmtp.h, so that libzmq moves raw
- * bytes and never decodes a ZMTP command (issue 14).
+/* The trajectory and handshake ports without CURVE: a ZMQ_STREAM socket
+ * whose connections speak ZMTP through common/zmtp.h, so that libzmq
+ * moves raw bytes and never decodes a ZMTP command (issue 14).
  *
  * Why: with a PULL socket, libzmq 4.3.4's ZMTP engine processes a PING
  * that waited behind a full queue after the connection had failed, and
@@ -23,7 +23,10 @@
  * message frame (at most max_frame, grown with the bytes received) and
  * 4 KiB of handshake state; at most max_conns connections (a connection
  * beyond is closed at once and counted); and libzmq's queue of RCVHWM raw
- * chunks (8 KiB each) per connection. */
+ * chunks (8 KiB each) per connection.  A connection whose close its full
+ * outgoing queue refuses (a port that answers a peer that does not read)
+ * keeps its slot, closing, until the close is taken or the peer goes, so
+ * that libzmq never holds more than max_conns of them. */
 #ifndef IM_LEARNER_STREAM_H
 #define IM_LEARNER_STREAM_H
 
@@ -64,7 +67,7 @@ typedef struct im_stream_stats {
 	uint64_t refused; /* connections closed at once: max_conns reached */
 	uint64_t errors;  /* connections closed for a protocol error */
 	uint64_t partial; /* message frames lost half-received on a close */
-	uint64_t open;    /* connections now */
+	uint64_t open;    /* connections now (with those closing) */
 } im_stream_stats;
 
 /* *out set only on success: IM_EINVAL (no socket, or not a STREAM),
@@ -86,5 +89,19 @@ int im_stream_hangup(im_stream *s, const uint8_t *id, size_t idlen);
 
 /* The counters, each read atomically (any thread). */
 void im_stream_get_stats(im_stream *s, im_stream_stats *out);
+
+/* For a port that answers (learner/handshake.c), called from within fn:
+ * the routing id of the connection the frame came from (*len set; valid
+ * until fn returns, the bytes stay s's), which names that connection
+ * alone for the socket's life, so a reply sent to it ([id, data] on the
+ * socket) reaches that peer only.  Our greeting and READY are sent before
+ * fn is called, so a reply never overtakes them.  NULL (and *len 0)
+ * outside fn. */
+const uint8_t *im_stream_peer(const im_stream *s, size_t *len);
+/* From within fn: 1 when the frame is the first part of a message (the
+ * connection's previous message frame had no MORE flag), 0 for a later
+ * part, so that a port taking single-part messages counts a multi-part
+ * one once. */
+int im_stream_first_part(const im_stream *s);
 
 #endif
