@@ -297,6 +297,50 @@ static void test_welcome_amplification_bounded(void **state)
 	fx_learner_finish(&f);
 }
 
+/* Issue 14: without CURVE the handshake port is a STREAM socket and the
+ * learner queues its replies itself.  A peer that sends Hellos and never
+ * reads fills its connection's queue; the replies beyond are dropped
+ * whole and counted (hs_replies_dropped), never more than one per Hello;
+ * the learner holds no more for it (one shared Welcome), and a peer that
+ * reads is still answered. */
+static void test_unread_replies_dropped(void **state)
+{
+	(void)state;
+	fx_learner f = {.dir = "/tmp/im_harden_XXXXXX"};
+	fx_learner_small(&f);
+	f.cfg.hidden_dim = f.cfg.feature_dim = 512;
+	fx_learner_start(&f);
+	assert_non_null(f.l->hs_stream);
+	fx_running r;
+	fx_run_start(&r, &f);
+	peers p;
+	peers_up(&p, &f);
+	long before = rss_bytes();
+	void *flood = dealer(&p);
+	int hwm = 1, buf = 4096;
+	zmq_setsockopt(flood, ZMQ_RCVHWM, &hwm, sizeof hwm);
+	zmq_setsockopt(flood, ZMQ_RCVBUF, &buf, sizeof buf);
+	for (int k = 0; k < 100; k++)
+		send_hello(flood, 100, 0, 0);
+	fx_wait_metric(&f, "impala_hs_replies_dropped_total", 1);
+	double dropped = fx_metric(&f, "impala_hs_replies_dropped_total");
+	if (dropped <= 0 || dropped > 100)
+		fail_msg("%g replies dropped for 100 unread Hellos", dropped);
+	size_t arena = im_model_num_params(f.l->model) * sizeof(float);
+	long grown = rss_bytes() - before;
+	if (grown > 32L * (long)arena)
+		fail_msg("the learner grew by %ld MiB (arena %zu KiB)", grown >> 20,
+			 arena >> 10);
+	void *ok = dealer(&p);
+	impala__control__free_unpacked(hello(ok, 9, 0, 0), NULL);
+	fx_wait_metric(&f, "impala_hs_connections", 2);
+	zmq_close(ok);
+	zmq_close(flood);
+	peers_down(&p);
+	assert_int_equal(fx_run_stop(&r), 0);
+	fx_learner_finish(&f);
+}
+
 /* The ledger (deploy/README.md): an unroll evicted from the store as
  * older than --max-policy-lag after it was accepted is counted in
  * unrolls_evicted, not again as dropped.  It used to be in both, so
@@ -527,6 +571,7 @@ int main(void)
 		cmocka_unit_test(test_unknown_actor_not_trained_on),
 		cmocka_unit_test(test_spoofed_goodbye_ignored),
 		cmocka_unit_test(test_welcome_amplification_bounded),
+		cmocka_unit_test(test_unread_replies_dropped),
 		cmocka_unit_test(test_versions_unique_after_resume),
 		cmocka_unit_test(test_evictions_are_not_drops),
 		cmocka_unit_test(test_hello_log_rate_limited),

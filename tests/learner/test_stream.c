@@ -3,7 +3,10 @@
  * socket: libzmq's own PUSH gets through (single and multi-part
  * messages), and each kind of bad connection is closed and counted
  * without touching the others: garbage, an oversized frame, a connection
- * beyond the bound, a frame cut by the peer's close. */
+ * beyond the bound, a frame cut by the peer's close.  As the handshake
+ * port (ROUTER to DEALER peers): replies sent from the callback to
+ * im_stream_peer() reach that peer only, after our READY, and a
+ * multi-part message shows its first part. */
 #include <stdarg.h>
 #include <stddef.h>
 #include <setjmp.h>
@@ -38,8 +41,34 @@ typedef struct fixture {
 	size_t nseen;
 	char seen[MAX_SEEN][32];
 	int more[MAX_SEEN];
+	int first[MAX_SEEN]; /* im_stream_first_part() during the call */
 	int last_error;
+	int echo;         /* answer each frame with "re:" and its bytes */
+	int echo_dropped; /* answers a full queue refused */
+	int echo_sent;    /* answers queued */
+	int want_answers; /* for answered_enough() */
 } fixture;
+
+/* Sends "re:" and data back to the frame's connection as one ZMTP frame
+ * in one message, as learner/handshake.c replies. */
+static void echo(fixture *f, const uint8_t *data, size_t len)
+{
+	size_t idlen;
+	const uint8_t *id = im_stream_peer(f->s, &idlen);
+	assert_non_null(id);
+	uint8_t msg[IM_ZMTP_HEADER_MAX + 3 + 4096];
+	assert_true(len <= 4096);
+	size_t hl = im_zmtp_frame_header(msg, 3 + len, 0);
+	memcpy(msg + hl, "re:", 3);
+	memcpy(msg + hl + 3, data, len);
+	if (zmq_send(f->sock, id, idlen, ZMQ_SNDMORE | ZMQ_DONTWAIT) < 0) {
+		assert_int_equal(zmq_errno(), EAGAIN);
+		f->echo_dropped++;
+		return;
+	}
+	assert_true(zmq_send(f->sock, msg, hl + 3 + len, ZMQ_DONTWAIT) >= 0);
+	f->echo_sent++;
+}
 
 static int on_frame(void *ctx, const uint8_t *data, size_t len, int more)
 {
@@ -49,8 +78,11 @@ static int on_frame(void *ctx, const uint8_t *data, size_t len, int more)
 		memcpy(f->seen[f->nseen], data, n);
 		f->seen[f->nseen][n] = '\0';
 		f->more[f->nseen] = more;
+		f->first[f->nseen] = im_stream_first_part(f->s);
 		f->nseen++;
 	}
+	if (f->echo)
+		echo(f, data, len);
 	return 0;
 }
 
@@ -60,7 +92,12 @@ static void on_error(void *ctx, int rc, const char *why)
 	((fixture *)ctx)->last_error = rc;
 }
 
-static fixture *setup_with(uint32_t max_conns, uint64_t max_frame)
+/* small: queues of 2 and small kernel buffers, so that a peer that does
+ * not read fills them soon.  (Both HWMs: libzmq tells the writer of a
+ * connection's reads every (RCVHWM + 1) / 2 messages, learner/sockets.c,
+ * hs_opts.) */
+static fixture *setup_small(uint32_t max_conns, uint64_t max_frame,
+			    const char *type, const char *peer_type, int small)
 {
 	fixture *f = calloc(1, sizeof *f);
 	assert_non_null(f);
@@ -68,6 +105,10 @@ static fixture *setup_with(uint32_t max_conns, uint64_t max_frame)
 	im_sock_opts o;
 	im_transport_defaults(&o, ZMQ_STREAM);
 	o.linger_ms = 0;
+	if (small) {
+		o.sndhwm = o.rcvhwm = 2;
+		o.sndbuf = 4096;
+	}
 	assert_int_equal(im_transport_open_bound(&f->sock, f->ctx, ZMQ_STREAM, &o,
 						 "tcp://127.0.0.1:*"),
 			 IM_OK);
@@ -77,9 +118,23 @@ static fixture *setup_with(uint32_t max_conns, uint64_t max_frame)
 			     .max_conns = max_conns,
 			     .max_frame = max_frame,
 			     .on_error = on_error,
-			     .ctx = f};
+			     .ctx = f,
+			     .socket_type = type,
+			     .peer_type = peer_type};
 	assert_int_equal(im_stream_new(&f->s, &so), IM_OK);
 	return f;
+}
+
+static fixture *setup_typed(uint32_t max_conns, uint64_t max_frame,
+			    const char *type, const char *peer_type)
+{
+	return setup_small(max_conns, max_frame, type, peer_type, 0);
+}
+
+/* The trajectory port's types (NULL: PULL to PUSH peers). */
+static fixture *setup_with(uint32_t max_conns, uint64_t max_frame)
+{
+	return setup_typed(max_conns, max_frame, NULL, NULL);
 }
 
 static void teardown(fixture *f)
@@ -298,6 +353,224 @@ static void test_cut_frame_counted(void **state)
 	teardown(f);
 }
 
+/* ---- as the handshake port: ROUTER to DEALER peers ---- */
+
+/* Receives one message on a DEALER within WAIT_MS, pumping f meanwhile,
+ * into buf (NUL-terminated); its length, or -1. */
+static int dealer_recv(fixture *f, void *d, char *buf, size_t n)
+{
+	uint64_t t0 = im_now_ms();
+	while (im_now_ms() - t0 < WAIT_MS) {
+		im_stream_pump(f->s, 64, on_frame, f);
+		int k = zmq_recv(d, buf, n - 1, ZMQ_DONTWAIT);
+		if (k >= 0) {
+			buf[(size_t)k < n - 1 ? (size_t)k : n - 1] = '\0';
+			return k;
+		}
+		zmq_pollitem_t it = {.socket = f->sock, .events = ZMQ_POLLIN};
+		zmq_poll(&it, 1, 10);
+	}
+	return -1;
+}
+
+static void test_replies_reach_their_dealer_only(void **state)
+{
+	(void)state;
+	fixture *f = setup_typed(0, 0, "ROUTER", "DEALER");
+	f->echo = 1;
+	size_t idlen = 1;
+	assert_null(im_stream_peer(f->s, &idlen));
+	assert_int_equal(idlen, 0);
+	void *a = NULL, *b = NULL;
+	assert_int_equal(im_transport_open_connected(&a, f->ctx, ZMQ_DEALER, NULL, f->ep),
+			 IM_OK);
+	assert_int_equal(im_transport_open_connected(&b, f->ctx, ZMQ_DEALER, NULL, f->ep),
+			 IM_OK);
+	push_send(f, a, "from-a", 0);
+	push_send(f, b, "from-b", 0);
+	char buf[64];
+	assert_int_equal(dealer_recv(f, b, buf, sizeof buf), 9);
+	assert_string_equal(buf, "re:from-b");
+	assert_int_equal(dealer_recv(f, a, buf, sizeof buf), 9);
+	assert_string_equal(buf, "re:from-a");
+	assert_int_equal(zmq_recv(a, buf, sizeof buf, ZMQ_DONTWAIT), -1);
+	assert_int_equal(zmq_recv(b, buf, sizeof buf, ZMQ_DONTWAIT), -1);
+	assert_int_equal(stats(f).open, 2);
+	assert_int_equal(stats(f).errors, 0);
+	zmq_close(a);
+	zmq_close(b);
+	teardown(f);
+}
+
+static void test_first_part_of_a_message(void **state)
+{
+	(void)state;
+	fixture *f = setup_typed(0, 0, "ROUTER", "DEALER");
+	void *d = NULL;
+	assert_int_equal(im_transport_open_connected(&d, f->ctx, ZMQ_DEALER, NULL, f->ep),
+			 IM_OK);
+	push_send(f, d, "x", ZMQ_SNDMORE);
+	push_send(f, d, "y", ZMQ_SNDMORE);
+	push_send(f, d, "z", 0);
+	push_send(f, d, "w", 0);
+	assert_true(pump_until(f, got_four));
+	int want[4] = {1, 0, 0, 1};
+	for (int i = 0; i < 4; i++)
+		assert_int_equal(f->first[i], want[i]);
+	zmq_close(d);
+	teardown(f);
+}
+
+/* Reads exactly n bytes from fd within WAIT_MS, pumping f meanwhile. */
+static void raw_read(fixture *f, int fd, uint8_t *buf, size_t n)
+{
+	size_t got = 0;
+	uint64_t t0 = im_now_ms();
+	while (got < n && im_now_ms() - t0 < WAIT_MS) {
+		im_stream_pump(f->s, 64, on_frame, f);
+		struct pollfd p = {fd, POLLIN, 0};
+		if (poll(&p, 1, 10) == 1) {
+			ssize_t k = recv(fd, buf + got, n - got, 0);
+			assert_true(k > 0);
+			got += (size_t)k;
+		}
+	}
+	assert_int_equal(got, n);
+}
+
+/* The peer's READY and its first message in one chunk: the reply sent
+ * from the callback must follow our READY, or the peer sees a message
+ * before the handshake ended. */
+static void test_reply_follows_our_ready(void **state)
+{
+	(void)state;
+	fixture *f = setup_typed(0, 0, "ROUTER", "DEALER");
+	f->echo = 1;
+	int fd = raw_connect(f->port);
+	uint8_t greeting[64];
+	raw_read(f, fd, greeting, sizeof greeting);
+	static const uint8_t chunk[] = {
+		0xff, 0, 0, 0, 0, 0, 0, 0, 0, 0x7f, 3, 1, 'N', 'U', 'L', 'L',
+		0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0,
+		0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0,
+		0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0,
+		0x04, 28, 5, 'R', 'E', 'A', 'D', 'Y', 11, 'S', 'o', 'c', 'k', 'e',
+		't', '-', 'T', 'y', 'p', 'e', 0, 0, 0, 6, 'D', 'E', 'A', 'L', 'E', 'R',
+		0x00, 2, 'h', 'i'};
+	raw_send(fd, chunk, sizeof chunk);
+	static const uint8_t want[] = {
+		0x04, 28, 5, 'R', 'E', 'A', 'D', 'Y', 11, 'S', 'o', 'c', 'k', 'e',
+		't', '-', 'T', 'y', 'p', 'e', 0, 0, 0, 6, 'R', 'O', 'U', 'T', 'E', 'R',
+		0x00, 5, 'r', 'e', ':', 'h', 'i'};
+	uint8_t got[sizeof want];
+	raw_read(f, fd, got, sizeof got);
+	assert_memory_equal(got, want, sizeof want);
+	close(fd);
+	teardown(f);
+}
+
+static void test_wrong_peer_type_closed(void **state)
+{
+	(void)state;
+	fixture *f = setup_typed(0, 0, "ROUTER", "DEALER");
+	int fd = raw_connect(f->port);
+	raw_handshake(fd); /* a PUSH */
+	assert_true(raw_closed(f, fd));
+	close(fd);
+	assert_int_equal(stats(f).errors, 1);
+	assert_int_equal(f->last_error, IM_EPROTO);
+	teardown(f);
+}
+
+/* Sends all of p without blocking, pumping f while the socket is full
+ * (WAIT_MS at most): the pump is what reads the other end. */
+static void raw_send_pumping(fixture *f, int fd, const uint8_t *p, size_t n)
+{
+	uint64_t t0 = im_now_ms();
+	while (n > 0) {
+		assert_true(im_now_ms() - t0 < WAIT_MS);
+		ssize_t k = send(fd, p, n, MSG_NOSIGNAL | MSG_DONTWAIT);
+		if (k < 0) {
+			assert_true(errno == EAGAIN || errno == EWOULDBLOCK);
+			im_stream_pump(f->s, 64, on_frame, f);
+			continue;
+		}
+		p += k;
+		n -= (size_t)k;
+	}
+}
+
+static int echo_refused(fixture *f)
+{
+	return f->echo_dropped > 0;
+}
+
+static int answered_enough(fixture *f)
+{
+	return f->echo_sent + f->echo_dropped >= f->want_answers;
+}
+
+static int one_error(fixture *f)
+{
+	return stats(f).errors == 1;
+}
+
+/* A peer that sends and never reads fills its connection's queue; a
+ * protocol error then cannot queue the hangup.  The entry keeps its slot
+ * (so such connections stay within max_conns) until the peer goes. */
+static void test_hangup_refused_keeps_the_slot(void **state)
+{
+	(void)state;
+	fixture *f = setup_small(1, 0, "ROUTER", "DEALER", 1);
+	f->echo = 1;
+	int fd = socket(AF_INET, SOCK_STREAM, 0);
+	int small = 4096;
+	setsockopt(fd, SOL_SOCKET, SO_RCVBUF, &small, sizeof small);
+	struct sockaddr_in a = {.sin_family = AF_INET, .sin_port = htons((uint16_t)f->port)};
+	a.sin_addr.s_addr = htonl(INADDR_LOOPBACK);
+	assert_int_equal(connect(fd, (struct sockaddr *)&a, sizeof a), 0);
+	uint8_t g[64] = {0xff, 0, 0, 0, 0, 0, 0, 0, 0, 0x7f, 3, 1, 'N', 'U', 'L', 'L'};
+	raw_send(fd, g, sizeof g);
+	static const uint8_t ready[] = {
+		0x04, 28, 5, 'R', 'E', 'A', 'D', 'Y', 11, 'S', 'o', 'c', 'k', 'e',
+		't', '-', 'T', 'y', 'p', 'e', 0, 0, 0, 6, 'D', 'E', 'A', 'L', 'E', 'R'};
+	raw_send(fd, ready, sizeof ready);
+	/* Long frames of 4 KiB, each echoed: the kernel's send buffer (which
+	 * grows to a few MiB) fills within a few thousand. */
+	static uint8_t frame[9 + 4096] = {0x02, 0, 0, 0, 0, 0, 0, 0x10, 0};
+	memset(frame + 9, 'x', 4096);
+	for (int k = 0; k < 8000 && !f->echo_dropped; k++) {
+		raw_send_pumping(f, fd, frame, sizeof frame);
+		im_stream_pump(f->s, 64, on_frame, f);
+	}
+	assert_true(pump_until(f, echo_refused));
+	/* Until the queue stays full: the bytes in flight settle, then every
+	 * one of 32 more answers is refused. */
+	int steady = 0;
+	for (int tries = 0; tries < 50 && !steady; tries++) {
+		struct timespec ts = {0, 100 * 1000000};
+		nanosleep(&ts, NULL);
+		int sent = f->echo_sent;
+		f->want_answers = f->echo_sent + f->echo_dropped + 32;
+		for (int k = 0; k < 32; k++)
+			raw_send_pumping(f, fd, frame, sizeof frame);
+		assert_true(pump_until(f, answered_enough));
+		steady = f->echo_sent == sent;
+	}
+	assert_true(steady);
+	raw_send(fd, "\xf0\x00", 2); /* reserved flag bits: a protocol error */
+	assert_true(pump_until(f, one_error));
+	im_stream_stats st = stats(f);
+	assert_int_equal(st.open, 1);
+	int other = raw_connect(f->port);
+	assert_true(raw_closed(f, other));
+	close(other);
+	assert_int_equal(stats(f).refused, 1);
+	close(fd); /* with unread bytes: a reset */
+	assert_true(pump_until(f, none_open));
+	teardown(f);
+}
+
 static void test_not_a_stream_socket(void **state)
 {
 	(void)state;
@@ -319,6 +592,11 @@ int main(void)
 		cmocka_unit_test(test_oversized_frame_closes),
 		cmocka_unit_test(test_connections_beyond_the_bound_refused),
 		cmocka_unit_test(test_cut_frame_counted),
+		cmocka_unit_test(test_replies_reach_their_dealer_only),
+		cmocka_unit_test(test_first_part_of_a_message),
+		cmocka_unit_test(test_reply_follows_our_ready),
+		cmocka_unit_test(test_wrong_peer_type_closed),
+		cmocka_unit_test(test_hangup_refused_keeps_the_slot),
 		cmocka_unit_test(test_not_a_stream_socket),
 	};
 	return cmocka_run_group_tests(tests, NULL, NULL);
