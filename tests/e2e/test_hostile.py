@@ -290,19 +290,25 @@ def zmtp_raw_connect(port, ours=b"PUSH", theirs=b"PULL", rcvbuf=0):
     return sock
 
 
+def zmtp_frame(msg):
+    """A ZMTP message frame (short or long form) carrying msg."""
+    return (b"\x02" + struct.pack(">Q", len(msg)) if len(msg) > 255
+            else bytes([0, len(msg)])) + msg
+
+
+ZMTP_PING = b"\x04\x0a\x04PING\x00\x0actx"
+
+
 def case_raw_zmtp_flood_reset(a):
     """A raw ZMTP peer floods the trajectory port with unrolls, each
     followed by a PING, and resets: the learner must live (libzmq's ZMTP
     engine aborted on this; the port is a STREAM the learner speaks ZMTP
     to), close each connection, and count what reached it."""
-    msg = a.traj(rewards=pb.floats([math.nan] * T))
-    frame = (b"\x02" + struct.pack(">Q", len(msg)) if len(msg) > 255
-             else bytes([0, len(msg)])) + msg
-    ping = b"\x04\x0a\x04PING\x00\x0actx"
+    frame = zmtp_frame(a.traj(rewards=pb.floats([math.nan] * T)))
     s0, d0 = a.counters()
     for _ in range(10):
         sock = zmtp_raw_connect(a.c.base + 1)
-        sock.sendall((frame + ping) * 2000)
+        sock.sendall((frame + ZMTP_PING) * 2000)
         sock.setsockopt(socket.SOL_SOCKET, socket.SO_LINGER, struct.pack("ii", 1, 0))
         sock.close()
     # /status is a snapshot published now and then: wait until it shows
@@ -402,6 +408,43 @@ def case_params_stalled_readers(a):
     assert len(late) >= 5, f"the reader got {len(late)} Params in the last 2 s ({counters})"
     assert params_data(late[-1]) == a.expected_params, "the reader's parameters differ"
     a.invariants("48 stalled SUB readers")
+
+
+def case_raw_zmtp_flood_reset_handshake(a):
+    """The same against the handshake port, as a DEALER: 2000 messages of
+    300 bytes, each followed by a PING, then a reset, 10 times.  libzmq's
+    ROUTER aborted the learner on this (3 of 3 runs of
+    tests/bench/zmtp_flood.c, in round 1); the port is now a STREAM the
+    learner speaks ZMTP to.  The learner must live, close each
+    connection, count what reached it as undecodable, and answer Hellos
+    after."""
+    frame = zmtp_frame(bytes([0xff, 0x7f]) * 150)
+    s0, d0 = a.counters()
+    for i in range(10):
+        try:
+            sock = zmtp_raw_connect(a.c.base, ours=b"DEALER", theirs=b"ROUTER")
+            sock.sendall((frame + ZMTP_PING) * 2000)
+        except OSError as e:
+            time.sleep(0.5)
+            assert a.c.learner.alive(), \
+                f"learner exited in round {i + 1}: {a.c.learner.text()[-500:]}"
+            raise AssertionError(f"round {i + 1}: {e}")
+        sock.setsockopt(socket.SOL_SOCKET, socket.SO_LINGER, struct.pack("ii", 1, 0))
+        sock.close()
+    # As above; s0 may still count the DEALER the last check closed.
+    end, last, still = time.time() + 60, -1, 0
+    while time.time() < end and still < 5:
+        s1, d1 = a.counters()
+        settled = s1["hs_conns_open"] <= s0["hs_conns_open"] and d1 == last and d1 > d0
+        still = still + 1 if settled else 0
+        last = d1
+        time.sleep(0.2)
+    assert s1["hs_conns_open"] <= s0["hs_conns_open"], "raw connections left open"
+    assert s1["hs_conn_errors"] == s0["hs_conn_errors"], "valid ZMTP counted as an error"
+    moved = {r for r in s1["dropped"] if s1["dropped"][r] != s0["dropped"][r]}
+    assert moved == {"decode_error"}, f"drops by {moved}"
+    assert 0 < d1 - d0 <= 20000, f"{d1 - d0} of 20000 flooded messages counted"
+    a.invariants("raw ZMTP floods with PINGs on the handshake port, reset")
 
 
 def case_trajectory_flood(a):
@@ -563,6 +606,7 @@ def case_unroll_seq_gap(a):
 ROBUST = [case_garbage, case_wrong_shapes, case_non_finite, case_wrong_run_id,
           case_oversize_counted, case_oversize_cut, case_trajectory_flood,
           case_raw_zmtp_flood_reset, case_raw_zmtp_params_flood_reset,
+          case_raw_zmtp_flood_reset_handshake,
           case_handshake_garbage, case_hello_flood_read]
 FIXES = [case_unknown_actor_trained_on, case_implausible_episode,
          case_welcome_amplification, case_spoofed_goodbye, case_unroll_seq_gap,
