@@ -44,11 +44,11 @@
  * tests/learner/test_stall.c floods, PINGs and resets: the PULL aborts
  * every time, the STREAM never.  With CURVE the port stays a PULL: the
  * handshake passes ZAP before any PING is processed, so only holders of
- * an authorised key can reach the assertion.  The parameter port is a
- * STREAM without CURVE as well (learner/fanout.h: the learner speaks ZMTP
- * as a PUB).  The handshake ROUTER still uses the ZMTP engine, and a raw
- * peer aborts the learner through it the same way (tests/bench/README.md,
- * "The libzmq abort"): without CURVE, keep that port behind a firewall
+ * an authorised key can reach the assertion.  The handshake and
+ * parameter ports are STREAMs without CURVE as well (learner/handshake.c,
+ * learner/fanout.h: the learner speaks ZMTP as a ROUTER and as a PUB), so
+ * no port of the learner runs libzmq's ZMTP engine without CURVE; with
+ * it, only holders of an authorised key reach any of them
  * (deploy/README.md, section 3).
  *
  * No socket uses ZMQ_CONFLATE by default: its one-message queue in Debian
