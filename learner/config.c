@@ -103,7 +103,7 @@ size_t im_learner_config_table(im_learner_config *c, im_flag *f)
 		{"num-steps", IM_FLAG_INT, &c->num_steps, "steps per unroll (T); 20 for vector observations", 1, 100000, NULL},
 		{"num-actors", IM_FLAG_INT, &c->num_actors, "environments acting in parallel on the spawned actors; 16 for vector observations", 1, 100000, NULL},
 		{"num-learners", IM_FLAG_INT, &c->num_learners, "learner threads", 1, 256, NULL},
-		{"learner-overlap", IM_FLAG_BOOL, &c->learner_overlap, "learner threads compute their gradients outside the lock, each on its own copy of the parameters, and apply them in the order of the copies: a gradient is at most num-learners - 1 updates stale; off: the whole update under the lock, as monobeast (off by default: measured on a loaded 2-core machine it cost 10-20% more learner CPU a frame for no steady gain in frames/s; tests/bench/README.md)", 1, 0, NULL},
+		{"learner-overlap", IM_FLAG_BOOL, &c->learner_overlap, "learner threads compute their gradients outside the lock, each on its own copy of the parameters, and apply them in the order of the copies: a gradient is at most num-learners - 1 updates stale; off: the whole update under the lock, as monobeast (off by default: on a quiet 2-core machine it ran MinAtar's presets 25-30% faster but learnt less on Space Invaders; tests/bench/README.md)", 1, 0, NULL},
 		{"num-storages", IM_FLAG_INT, &c->num_storages, "unrolls the store holds", 1, 1000000, NULL},
 		{"batch-size", IM_FLAG_INT, &c->batch_size, "unrolls per update (B); 8 for vector observations", 1, 100000, NULL},
 		{"feature-dim", IM_FLAG_INT, &c->feature_dim, "encoder output width; 64 for vector observations", 1, 65536, NULL},
