@@ -25,11 +25,7 @@ static void on_reject(void *ctx, im_reject why, uint64_t actor_id,
 static void on_conn_error(void *ctx, int rc, const char *why)
 {
 	im_learner *l = ctx;
-	uint64_t suppressed = 0;
-	if (im_log_ratelimit_ok(&l->reject_rl, &suppressed))
-		im_warn("closed a trajectory connection: %s (%s)%s", why,
-			im_strerror(rc),
-			suppressed ? "; similar warnings suppressed" : "");
+	im_learner_warn_conn_closed(&l->reject_rl, "trajectory", rc, why);
 }
 
 static void on_accept(void *ctx, const Impala__Trajectory *t, uint64_t lag)

@@ -146,6 +146,10 @@ void im_learner_close_sockets(im_learner *l);
  * port is a STREAM (without CURVE; learner/fanout.h), else nothing; with
  * the other threads (threads.c), stopped with them. */
 int im_learner_start_fanout(im_learner *l);
+/* Warns, rate-limited by rl, that a connection of the named port was
+ * closed for a protocol error (rc, why): the three ports' one message. */
+void im_learner_warn_conn_closed(im_log_ratelimit *rl, const char *port,
+				 int rc, const char *why);
 
 /* handshake.c: the handshake thread's body (arg: the learner). */
 void *im_learner_handshake_main(void *arg);

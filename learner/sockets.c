@@ -81,14 +81,20 @@ static void params_opts(im_learner *l, im_sock_opts *po, int type)
 	po->sndhwm = 16;
 }
 
+void im_learner_warn_conn_closed(im_log_ratelimit *rl, const char *port,
+				 int rc, const char *why)
+{
+	uint64_t suppressed = 0;
+	if (im_log_ratelimit_ok(rl, &suppressed))
+		im_warn("closed a %s connection: %s (%s)%s", port, why,
+			im_strerror(rc),
+			suppressed ? "; similar warnings suppressed" : "");
+}
+
 static void on_params_conn_error(void *ctx, int rc, const char *why)
 {
 	im_learner *l = ctx;
-	uint64_t suppressed = 0;
-	if (im_log_ratelimit_ok(&l->pub_rl, &suppressed))
-		im_warn("closed a parameter connection: %s (%s)%s", why,
-			im_strerror(rc),
-			suppressed ? "; similar warnings suppressed" : "");
+	im_learner_warn_conn_closed(&l->pub_rl, "parameter", rc, why);
 }
 
 int im_learner_start_fanout(im_learner *l)
@@ -126,11 +132,7 @@ static void hs_opts(im_sock_opts *ro, int type)
 static void on_hs_conn_error(void *ctx, int rc, const char *why)
 {
 	im_learner *l = ctx;
-	uint64_t suppressed = 0;
-	if (im_log_ratelimit_ok(&l->hs_rl, &suppressed))
-		im_warn("closed a handshake connection: %s (%s)%s", why,
-			im_strerror(rc),
-			suppressed ? "; similar warnings suppressed" : "");
+	im_learner_warn_conn_closed(&l->hs_rl, "handshake", rc, why);
 }
 
 /* The STREAM handshake socket's connections: ZMTP as a ROUTER, DEALER
