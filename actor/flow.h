@@ -101,10 +101,6 @@ typedef struct im_flow {
 	 * IM_FLOW_HORIZON_MS ago; cur_seq was next_seq at cur_ms. */
 	uint64_t old_seq, cur_seq, cur_ms;
 	uint64_t in_flight; /* counted at the last advice */
-	uint32_t round;     /* my_envs of the last advice */
-	/* The stuck rule. */
-	uint32_t last_free; /* store_free of the last advice */
-	uint32_t stuck;     /* advices in a row that found it stuck */
 } im_flow;
 
 /* One Params' advice, as it concerns this actor. */
