@@ -7,7 +7,11 @@
  * encoders of issue 10 on uint8 frames with 6 actions: nature at 84x84x4
  * (T = 20, feature 512), impala at 64x64x3 (T = 20, feature 256), both
  * scaled by 1/255, and minatar at 10x10x4 (T = 80, feature 128, 0/1
- * grids), at each requested OpenBLAS thread count.  Beside each figure: the achieved
+ * grids), and seaquest5x4: the minatar network as the MinAtar presets
+ * train it (T = 5, B = 4: 20 frames an update, where the per-update
+ * costs that 20 rows do not amortise show) on frames of the built-in
+ * MinAtar/Seaquest-v0 under a random policy (10 channels, sparse as the
+ * game's), at each requested OpenBLAS thread count.  Beside each figure: the achieved
  * matrix-product GFLOP/s (formula in bench_util.h, bench_learn_flops) and a
  * plain sgemm at the configuration's dominant shape measured in the same
  * run (the ceiling), and their ratio.
@@ -18,7 +22,7 @@
  * line of stdout is one JSON object.
  *
  * Usage: bench_update [--threads 1,2] [--seconds S]
- *                     [--configs mlp64,mlp512,lstm256,nature,impala,minatar]
+ *                     [--configs mlp64,mlp512,lstm256,nature,impala,minatar,seaquest5x4]
  *   S: timed seconds per configuration and thread count (default 2). */
 #include <math.h>
 #include <stdio.h>
@@ -26,9 +30,10 @@
 #include <string.h>
 
 #include "bench_util.h"
+#include "env/env.h"
 #include "learn/update.h"
 
-enum { B = 32,
+enum { BDEF = 32,
        OBS = 4,
        MAXT = 8 };
 
@@ -38,15 +43,19 @@ typedef struct cfg {
 	im_nn_encoder_kind enc; /* image configs: frames (H, W, C) uint8 */
 	int T, A, H, W, C;
 	float scale;
+	int B;            /* unrolls a batch; 0: BDEF */
+	const char *game; /* frames from this built-in environment */
 } cfg;
 
 static const cfg CFGS[] = {
-	{"mlp64", 64, 0, IM_NN_ENCODER_MLP, 80, 2, 0, 0, 0, 0},
-	{"mlp512", 512, 0, IM_NN_ENCODER_MLP, 80, 2, 0, 0, 0, 0},
-	{"lstm256", 256, 256, IM_NN_ENCODER_MLP, 80, 2, 0, 0, 0, 0},
-	{"nature", 512, 0, IM_NN_ENCODER_NATURE, 20, 6, 84, 84, 4, 1.0f / 255},
-	{"impala", 256, 0, IM_NN_ENCODER_IMPALA, 20, 6, 64, 64, 3, 1.0f / 255},
-	{"minatar", 128, 0, IM_NN_ENCODER_MINATAR, 80, 6, 10, 10, 4, 1.0f},
+	{"mlp64", 64, 0, IM_NN_ENCODER_MLP, 80, 2, 0, 0, 0, 0, 0, NULL},
+	{"mlp512", 512, 0, IM_NN_ENCODER_MLP, 80, 2, 0, 0, 0, 0, 0, NULL},
+	{"lstm256", 256, 256, IM_NN_ENCODER_MLP, 80, 2, 0, 0, 0, 0, 0, NULL},
+	{"nature", 512, 0, IM_NN_ENCODER_NATURE, 20, 6, 84, 84, 4, 1.0f / 255, 0, NULL},
+	{"impala", 256, 0, IM_NN_ENCODER_IMPALA, 20, 6, 64, 64, 3, 1.0f / 255, 0, NULL},
+	{"minatar", 128, 0, IM_NN_ENCODER_MINATAR, 80, 6, 10, 10, 4, 1.0f, 0, NULL},
+	{"seaquest5x4", 128, 0, IM_NN_ENCODER_MINATAR, 5, 6, 10, 10, 10, 1.0f, 4,
+	 "MinAtar/Seaquest-v0"},
 };
 enum { NCFG = sizeof CFGS / sizeof CFGS[0] };
 
@@ -76,14 +85,52 @@ static void update_step(void *p)
 		r->failures++;
 }
 
+static int batch_of(const cfg *c)
+{
+	return c->B ? c->B : BDEF;
+}
+
+/* rows frames of c->game (uint8, H x W x C each) under a uniformly random
+ * policy, episodes restarted as they end; 0 or -1. */
+static int game_frames(uint8_t *u, const cfg *c, size_t rows, unsigned *seed)
+{
+	im_env *e;
+	char err[256];
+	if (im_env_make(&e, c->game, err, sizeof err)) {
+		fprintf(stderr, "%s: %s\n", c->game, err);
+		return -1;
+	}
+	size_t per = (size_t)c->H * c->W * c->C;
+	int rc = im_obs_bytes(im_env_obs_space(e)) == per ? 0 : -1;
+	if (!rc)
+		rc = im_env_reset(e, *seed, u);
+	for (size_t i = 1; !rc && i < rows; i++) {
+		int32_t a = rand_r(seed) % c->A;
+		im_env_result res;
+		rc = im_env_step(e, &a, u + i * per, &res);
+		if (!rc && (res.terminated || res.truncated))
+			rc = im_env_reset_next(e, u + i * per);
+	}
+	im_env_free(e);
+	return rc ? -1 : 0;
+}
+
 /* Observations: floats in [-0.5, 0.5) for the MLPs, uint8 frames of
- * random bytes (0/1 for minatar's grids) for the image encoders. */
+ * random bytes (0/1 for minatar's grids) for the image encoders, or a
+ * game's own frames. */
 static void *make_obs(const cfg *c, size_t rows, unsigned *seed)
 {
 	if (c->enc == IM_NN_ENCODER_MLP)
 		return bench_frand(rows * OBS, seed);
 	size_t n = rows * c->H * c->W * c->C;
 	uint8_t *u = malloc(n ? n : 1);
+	if (u && c->game) {
+		if (game_frames(u, c, rows, seed)) {
+			free(u);
+			return NULL;
+		}
+		return u;
+	}
 	for (size_t i = 0; u && i < n; i++)
 		u[i] = (uint8_t)(rand_r(seed) >> 3) &
 		       (c->enc == IM_NN_ENCODER_MINATAR ? 1 : 255);
@@ -94,7 +141,7 @@ static void *make_obs(const cfg *c, size_t rows, unsigned *seed)
  * episodes end at terminal and truncated steps (the next step resets). */
 static int make_batch(run *r, const cfg *c)
 {
-	int T = c->T, A = c->A, H = c->lstm;
+	int T = c->T, A = c->A, H = c->lstm, B = batch_of(c);
 	size_t N = (size_t)(T + 1) * B, TB = (size_t)T * B;
 	unsigned seed = 7;
 	r->obs = make_obs(c, N, &seed);
@@ -177,7 +224,7 @@ static int setup(run *r, const cfg *c)
 	s.use_lstm = c->lstm > 0;
 	s.lstm_hidden = c->lstm > 0 ? c->lstm : 1;
 	im_optim_opts oo = im_optim_defaults(IM_OPTIM_RMSPROP);
-	if (im_model_new(&r->m, &s) || im_update_new(&r->u, r->m, c->T, B))
+	if (im_model_new(&r->m, &s) || im_update_new(&r->u, r->m, c->T, batch_of(c)))
 		return -1;
 	r->np = im_model_num_params(r->m);
 	if (im_optim_new(&r->opt, &oo, r->np))
@@ -198,7 +245,7 @@ typedef struct figures {
  * channels): their ceiling is the plain (T+1)*B x 512 x 512 sgemm. */
 static void dominant_shape(const cfg *c, int *M, int *N, int *K)
 {
-	*M = (c->T + 1) * B;
+	*M = (c->T + 1) * batch_of(c);
 	*N = c->lstm ? 4 * c->lstm : c->width;
 	*K = c->width;
 	if (c->enc != IM_NN_ENCODER_MLP)
@@ -211,7 +258,7 @@ static void dominant_shape(const cfg *c, int *M, int *N, int *K)
  * plus the heads' (F (A + 1), backward twice that). */
 static double learn_flops(const run *r, const cfg *c)
 {
-	double N = (double)(c->T + 1) * B;
+	double N = (double)(c->T + 1) * batch_of(c);
 	if (c->enc == IM_NN_ENCODER_MLP)
 		return bench_learn_flops(OBS, c->width, c->lstm, c->A, N);
 	double first, enc = im_model_encoder_macs(r->m, &first);
@@ -241,8 +288,8 @@ static int bench_cfg(const cfg *c, double seconds, figures *f)
 			   &best, &f->reps);
 	bench_sgemm_free(&g);
 	f->failures = r.failures;
-	f->sps = c->T * B / t;
-	f->best_sps = c->T * B / best;
+	f->sps = c->T * batch_of(c) / t;
+	f->best_sps = c->T * batch_of(c) / best;
 	f->ms = t * 1e3;
 	f->gflops = learn_flops(&r, c) / t / 1e9;
 	f->sgemm = 2.0 * M * N * K / tg / 1e9;
@@ -268,7 +315,8 @@ int main(int argc, char **argv)
 {
 	int threads[MAXT] = {1, 2}, nt = 2, sel[NCFG];
 	double seconds = 2.0;
-	const char *configs = "mlp64,mlp512,lstm256,nature,impala,minatar";
+	const char *configs = "mlp64,mlp512,lstm256,nature,impala,minatar,"
+			      "seaquest5x4";
 	for (int i = 1; i + 1 < argc; i += 2) {
 		if (!strcmp(argv[i], "--threads"))
 			nt = bench_parse_ints(argv[i + 1], threads, MAXT);
@@ -280,16 +328,16 @@ int main(int argc, char **argv)
 	if (nt < 1 || !select_cfgs(configs, sel) || !(seconds > 0)) {
 		fprintf(stderr, "usage: bench_update [--threads 1,2] "
 				"[--seconds S] [--configs mlp64,mlp512,lstm256,"
-				"nature,impala,minatar]\n");
+				"nature,impala,minatar,seaquest5x4]\n");
 		return 2;
 	}
 	static figures f[MAXT][NCFG];
 	double peak[MAXT];
 	for (int ti = 0; ti < nt; ti++) {
 		openblas_set_num_threads(threads[ti]);
-		peak[ti] = bench_sgemm_gflops(81 * B, 512, 512, 0.5);
+		peak[ti] = bench_sgemm_gflops(81 * BDEF, 512, 512, 0.5);
 		printf("threads %d: sgemm %dx512x512 %.1f GFLOP/s\n", threads[ti],
-		       81 * B, peak[ti]);
+		       81 * BDEF, peak[ti]);
 		for (int ci = 0; ci < NCFG; ci++) {
 			if (!sel[ci])
 				continue;
@@ -309,7 +357,7 @@ int main(int argc, char **argv)
 	}
 	printf("{\"T\": 80, \"B\": %d, \"seconds\": %g, \"blas_core\": \"%s\", "
 	       "\"sgemm_512_gflops\": {",
-	       B, seconds, openblas_get_corename());
+	       BDEF, seconds, openblas_get_corename());
 	for (int ti = 0; ti < nt; ti++)
 		printf("%s\"%d\": %.1f", ti ? ", " : "", threads[ti], peak[ti]);
 	printf("}, \"update\": {");
@@ -317,8 +365,8 @@ int main(int argc, char **argv)
 	for (int ci = 0; ci < NCFG; ci++) {
 		if (!sel[ci])
 			continue;
-		printf("%s\"%s\": {\"T\": %d, ", first ? "" : ", ", CFGS[ci].name,
-		       CFGS[ci].T);
+		printf("%s\"%s\": {\"T\": %d, \"B\": %d, ", first ? "" : ", ",
+		       CFGS[ci].name, CFGS[ci].T, batch_of(&CFGS[ci]));
 		first = 0;
 		for (int ti = 0; ti < nt; ti++) {
 			figures *x = &f[ti][ci];
