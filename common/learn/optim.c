@@ -101,17 +101,23 @@ int im_optim_kind_parse(const char *name, im_optim_kind *out, char *err,
 
 void im_optim_step(im_optim *opt, float *params, const float *grads, float lr)
 {
+	im_optim_step_scaled(opt, params, grads, 1.0f, lr);
+}
+
+void im_optim_step_scaled(im_optim *opt, float *params, const float *grads,
+			  float gscale, float lr)
+{
 	const im_optim_opts *o = &opt->opts;
 	opt->step++;
 	if (o->kind == IM_OPTIM_RMSPROP) {
-		im_optim_loop_rmsprop(params, grads, opt->m1, opt->n, lr,
-				      o->alpha, o->eps);
+		im_optim_loop_rmsprop(params, grads, opt->m1, opt->n, gscale,
+				      lr, o->alpha, o->eps);
 		return;
 	}
 	/* Bias corrections in double: beta2^step approaches 1 slowly. */
 	double bc1 = 1.0 - pow(o->beta1, (double)opt->step);
 	double bc2 = 1.0 - pow(o->beta2, (double)opt->step);
-	im_optim_loop_adam(params, grads, opt->m1, opt->m2, opt->n,
+	im_optim_loop_adam(params, grads, opt->m1, opt->m2, opt->n, gscale,
 			   (float)(lr / bc1), (float)(1.0 / sqrt(bc2)), o->beta1,
 			   o->beta2, o->eps);
 }
@@ -144,30 +150,26 @@ void im_optim_step_naive(im_optim *opt, float *params, const float *grads,
 	}
 }
 
-static double sum_squares(const float *restrict g, size_t n)
+double im_optim_grad_norm(const float *grads, size_t n)
 {
-	/* Four double partial sums: accurate, and independent chains. */
-	double s[4] = {0, 0, 0, 0};
-	size_t i = 0;
-	for (; i + 4 <= n; i += 4)
-		for (int k = 0; k < 4; k++)
-			s[k] += (double)g[i + k] * g[i + k];
-	for (; i < n; i++)
-		s[0] += (double)g[i] * g[i];
-	return (s[0] + s[1]) + (s[2] + s[3]);
+	return sqrt(im_optim_loop_sum_squares(grads, n));
+}
+
+float im_optim_clip_scale(double norm, double max_norm)
+{
+	if (!isfinite(norm) || max_norm <= 0.0)
+		return 1.0f;
+	double scale = max_norm / (norm + 1e-6);
+	return scale < 1.0 ? (float)scale : 1.0f;
 }
 
 double im_optim_clip_grad_norm(float *grads, size_t n, double max_norm)
 {
-	double norm = sqrt(sum_squares(grads, n));
-	if (!isfinite(norm) || max_norm <= 0.0)
-		return norm;
-	double scale = max_norm / (norm + 1e-6);
-	if (scale < 1.0) {
-		float s = (float)scale;
+	double norm = im_optim_grad_norm(grads, n);
+	float s = im_optim_clip_scale(norm, max_norm);
+	if (s != 1.0f)
 		for (size_t i = 0; i < n; i++)
 			grads[i] *= s;
-	}
 	return norm;
 }
 

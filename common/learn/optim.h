@@ -70,15 +70,32 @@ int im_optim_kind_parse(const char *name, im_optim_kind *out, char *err,
 void im_optim_step(im_optim *opt, float *params, const float *grads,
 		   float lr);
 
+/* The same with the gradient grads * gscale, each element's product
+ * rounded to float as scaling grads in place first would (so the result
+ * is bit for bit that of im_optim_clip_grad_norm then im_optim_step), in
+ * one pass over the arenas instead of two; grads is left as it is.
+ * gscale 1 is im_optim_step. */
+void im_optim_step_scaled(im_optim *opt, float *params, const float *grads,
+			  float gscale, float lr);
+
 /* The same updates written plainly in double precision, kept as the
  * reference that the tests hold the fast loops against. */
 void im_optim_step_naive(im_optim *opt, float *params, const float *grads,
 			 float lr);
 
+/* Global L2 norm of grads (n), summed in double (learn/optim_loops.h:
+ * IM_OPTIM_SUM_LANES partial sums). */
+double im_optim_grad_norm(const float *grads, size_t n);
+
+/* The factor torch.nn.utils.clip_grad_norm_ scales the gradients by:
+ * max_norm / (norm + 1e-6) as a float when that is below 1, else 1 (also
+ * for a norm that is NaN or infinite, and for max_norm <= 0: no clip). */
+float im_optim_clip_scale(double norm, double max_norm);
+
 /* Global L2 norm of grads (n), then, as torch.nn.utils.clip_grad_norm_,
- * scales grads by max_norm / (norm + 1e-6) when that is below 1.  Returns
- * the norm BEFORE clipping (NaN or infinity are returned as they are, and
- * then grads are left alone).  max_norm <= 0 disables the scaling. */
+ * scales grads by im_optim_clip_scale().  Returns the norm BEFORE clipping
+ * (NaN or infinity are returned as they are, and then grads are left
+ * alone).  max_norm <= 0 disables the scaling. */
 double im_optim_clip_grad_norm(float *grads, size_t n, double max_norm);
 
 /* lr * (1 - min(frames, total) / total): linear decay to 0 over total

@@ -152,12 +152,14 @@ int im_update_compute(im_update *u, const float *params, float *grads,
 int im_update_apply(im_optim *opt, float *params, float *grads, size_t n,
 		    float lr, double max_grad_norm, im_update_stats *st)
 {
-	double norm = im_optim_clip_grad_norm(grads, n, max_grad_norm);
+	double norm = im_optim_grad_norm(grads, n);
 	if (st)
 		st->grad_norm = norm;
 	if (!isfinite(norm))
 		return IM_ENONFINITE;
-	im_optim_step(opt, params, grads, lr);
+	/* The clip folded into the step: one pass over the arenas, not two. */
+	im_optim_step_scaled(opt, params, grads,
+			     im_optim_clip_scale(norm, max_grad_norm), lr);
 	return IM_OK;
 }
 

@@ -55,8 +55,10 @@ int im_update_compute(im_update *u, const float *params, float *grads,
 		      const im_update_batch *b, const im_loss_opts *o,
 		      im_update_stats *st);
 
-/* Clips grads to max_grad_norm (<= 0: no clip), writes the norm before
- * clipping to st->grad_norm, and applies one optimiser step with lr.  A
+/* Writes the global norm of grads to st->grad_norm and applies one
+ * optimiser step with lr to the gradients clipped to max_grad_norm (<= 0:
+ * no clip), bit for bit as clipping grads in place and then stepping, in
+ * one pass (im_optim_step_scaled); grads itself is left unscaled.  A
  * non-finite norm skips the step and returns IM_ENONFINITE, so a bad
  * batch cannot poison the parameters. */
 int im_update_apply(im_optim *opt, float *params, float *grads, size_t n,

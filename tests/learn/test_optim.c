@@ -21,6 +21,7 @@
 #include "err.h"
 #include "naive.h"
 #include "learn/optim.h"
+#include "learn/optim_loops.h"
 #include "rng.h"
 
 enum { NP = 1000,
@@ -259,6 +260,87 @@ static void test_clip_grad_norm(void **state)
 			   1e-9 * sqrt(ss));
 }
 
+/* The clip folded into the step (im_update_apply's path): stepping with
+ * the factor is bit for bit clipping the gradients in place and then
+ * stepping, for both optimisers, a clipping and a non-clipping factor
+ * and lengths around the vector widths; the gradients are left as they
+ * were. */
+static void check_scaled_step(im_optim_kind kind, size_t n, double max_norm)
+{
+	im_optim_opts o = im_optim_defaults(kind);
+	im_optim *fused, *twopass;
+	assert_int_equal(im_optim_new(&fused, &o, n), 0);
+	assert_int_equal(im_optim_new(&twopass, &o, n), 0);
+	float *p = malloc(n * sizeof(float)), *q = malloc(n * sizeof(float));
+	float *g = malloc(n * sizeof(float)), *h = malloc(n * sizeof(float));
+	im_rng r;
+	im_rng_init(&r, 31 + (uint64_t)n);
+	for (size_t i = 0; i < n; i++)
+		p[i] = q[i] = (float)im_rng_normal(&r);
+	for (int t = 0; t < STEPS; t++) {
+		for (size_t i = 0; i < n; i++)
+			g[i] = h[i] = (float)(im_rng_normal(&r) *
+					      pow(10.0, (double)(i % 5) - 1.0));
+		double norm = im_optim_grad_norm(g, n);
+		float s = im_optim_clip_scale(norm, max_norm);
+		assert_true(max_norm <= 0.0 || norm <= max_norm || s < 1.0f);
+		im_optim_step_scaled(fused, p, g, s, 0.01f);
+		assert_float_equal(im_optim_clip_grad_norm(h, n, max_norm), norm,
+				   0.0);
+		im_optim_step(twopass, q, h, 0.01f);
+		/* g as it was: h is it scaled, or, unclipped, untouched */
+		for (size_t i = 0; i < n; i++)
+			assert_true(h[i] == g[i] * s);
+	}
+	assert_memory_equal(p, q, n * sizeof(float));
+	for (int k = 0; k < im_optim_state_count(fused); k++)
+		assert_memory_equal(im_optim_state(fused, k),
+				    im_optim_state(twopass, k), n * sizeof(float));
+	free(p);
+	free(q);
+	free(g);
+	free(h);
+	im_optim_free(fused);
+	im_optim_free(twopass);
+}
+
+static void test_scaled_step_is_clip_then_step(void **state)
+{
+	(void)state;
+	static const size_t lens[] = {1, 5, 16, 17, 1003};
+	for (size_t c = 0; c < sizeof lens / sizeof lens[0]; c++)
+		for (int k = 0; k < 2; k++) {
+			/* 0.5: every step clips; 0: none does */
+			check_scaled_step((im_optim_kind)k, lens[c], 0.5);
+			check_scaled_step((im_optim_kind)k, lens[c], 0.0);
+		}
+	assert_float_equal(im_optim_clip_scale(5.0, 40.0), 1.0, 0.0);
+	assert_float_equal(im_optim_clip_scale(NAN, 40.0), 1.0, 0.0);
+	assert_float_equal(im_optim_clip_scale(80.0, 0.0), 1.0, 0.0);
+	assert_float_equal(im_optim_clip_scale(80.0, 40.0),
+			   (float)(40.0 / (80.0 + 1e-6)), 0.0);
+}
+
+/* The lane sums of the norm against one plain double sum, at every
+ * length from 0 to past two rounds of lanes (the remainder loop), and a
+ * NaN anywhere comes out. */
+static void test_grad_norm_lengths(void **state)
+{
+	(void)state;
+	float g[2 * IM_OPTIM_SUM_LANES + 3];
+	for (size_t i = 0; i < sizeof g / sizeof g[0]; i++)
+		g[i] = (float)(1.0 + 0.37 * (double)i) * (i % 2 ? -1.0f : 1.0f);
+	for (size_t n = 0; n <= sizeof g / sizeof g[0]; n++) {
+		double ss = 0.0;
+		for (size_t i = 0; i < n; i++)
+			ss += (double)g[i] * g[i];
+		assert_float_equal(im_optim_grad_norm(g, n), sqrt(ss),
+				   1e-12 * sqrt(ss));
+	}
+	g[IM_OPTIM_SUM_LANES + 1] = NAN;
+	assert_true(isnan(im_optim_grad_norm(g, sizeof g / sizeof g[0])));
+}
+
 static void test_lr_schedule(void **state)
 {
 	(void)state;
@@ -401,6 +483,8 @@ int main(void)
 		cmocka_unit_test(test_denormal_moments_flushed),
 		cmocka_unit_test(test_first_steps_by_hand),
 		cmocka_unit_test(test_clip_grad_norm),
+		cmocka_unit_test(test_scaled_step_is_clip_then_step),
+		cmocka_unit_test(test_grad_norm_lengths),
 		cmocka_unit_test(test_lr_schedule),
 		cmocka_unit_test(test_bad_options),
 		cmocka_unit_test(test_against_pytorch_dumps),
