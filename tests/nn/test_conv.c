@@ -46,7 +46,8 @@ typedef struct conv_case {
 	int N, H, W, C, O, K, stride, pad, chunk;
 	int u8, relu_in, relu_out;
 	int KW;     /* 0: K (a square kernel); otherwise K is KH */
-	int sparse; /* u8: a 0/1 grid with about 1 value in 16 set, scale 1 */
+	int sparse; /* u8: a 0/1 grid with about 1 value in 16 set, scale 1;
+		     * 2: about 1 in 16 set to any byte, scale 1/255 */
 } conv_case;
 
 static const conv_case CONV_CASES[] = {
@@ -68,6 +69,9 @@ static const conv_case CONV_CASES[] = {
 	/* MinAtar: 10 x 10 grids of 4 to 10 channels, 16 3x3 filters. */
 	{"MinAtar Breakout grid, 0/1, sparse", 5, 10, 10, 4, 16, 3, 1, 0, 2, 1, 0, 1, 0, 1},
 	{"MinAtar Seaquest grid, 0/1, sparse", 3, 10, 10, 10, 16, 3, 1, 0, 3, 1, 0, 1, 0, 1},
+	/* The direct kernels skip zeros 8 bytes at a time: an image of 105
+	 * bytes (not a multiple of 8), any byte value. */
+	{"uint8 sparse bytes, 7x5x3, padding 1", 3, 7, 5, 3, 4, 3, 1, 1, 3, 1, 0, 1, 0, 2},
 	{"sparse grid, padding 1, 5 filters", 2, 7, 6, 3, 5, 3, 1, 1, 1, 1, 0, 0, 0, 1},
 };
 
@@ -102,10 +106,12 @@ static void conv_fix_make(conv_fix *f, const conv_case *c, im_rng *r)
 		f->u8 = malloc(f->nin);
 		assert_non_null(f->u8);
 		for (size_t i = 0; i < f->nin; i++)
-			f->u8[i] = c->sparse ? im_rng_below(r, 16) == 0
-					     : (uint8_t)im_rng_below(r, 256);
+			f->u8[i] = c->sparse == 1 ? im_rng_below(r, 16) == 0
+				   : c->sparse == 2 && im_rng_below(r, 16)
+					   ? 0
+					   : (uint8_t)im_rng_below(r, 256);
 		f->src = (im_nn_conv_src){.u8 = f->u8,
-					  .scale = c->sparse ? 1.0f : 1.0f / 255};
+					  .scale = c->sparse == 1 ? 1.0f : 1.0f / 255};
 	} else {
 		f->src = (im_nn_conv_src){.f = f->in, .relu = c->relu_in};
 	}
@@ -217,6 +223,20 @@ static void test_conv_direct_choice(void **state)
 	for (int i = 0; i < n; i++)
 		grid[i] = i % 4 == 0;
 	assert_false(im_nn_conv2d_direct_pays(&s, &src, N));
+	/* The count at the bar exactly, over 1203 bytes (not a multiple of 8,
+	 * the word-at-a-time count's tail), any non-zero byte value: 150
+	 * non-zero is at most 1 in 8, 151 is not. */
+	enum { m = 1203 };
+	uint8_t odd[m] = {0};
+	for (int i = 0; i < 150; i++)
+		odd[(i * 8 + i % 8) % m] = (uint8_t)(i % 3 == 0 ? 0x80 : i % 3 == 1 ? 0xff
+										    : 1);
+	im_nn_conv_src os = {.u8 = odd, .scale = 1.0f};
+	im_nn_conv2d s3;
+	assert_int_equal(im_nn_conv2d_init(&s3, 1, 1, m, 1, 1, 1, 1, 0), IM_OK);
+	assert_true(im_nn_conv2d_direct_pays(&s3, &os, 1));
+	odd[m - 1] = 0x40;
+	assert_false(im_nn_conv2d_direct_pays(&s3, &os, 1));
 	/* A float input after a ReLU: the negative values read as zeros. */
 	float f[n];
 	for (int i = 0; i < n; i++)
