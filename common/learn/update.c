@@ -146,7 +146,10 @@ int im_update_compute(im_update *u, const float *params, float *grads,
 	for (size_t i = 0; i < tb; i++)
 		sv += u->values[i];
 	st->mean_value = sv / (double)tb;
-	return im_model_backward(u->ws, params, u->dpolicy, u->dvalues, grads);
+	/* Rows of step T (the last B) carry no gradient: without an LSTM the
+	 * backward skips them (a sixth of it at T = 5). */
+	return im_model_backward_rows(u->ws, params, u->dpolicy, u->dvalues,
+				      grads, (int)tb);
 }
 
 int im_update_apply(im_optim *opt, float *params, float *grads, size_t n,

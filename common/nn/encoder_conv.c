@@ -493,17 +493,19 @@ static void backward_stage(const convnet *e, const plan *p,
 }
 
 static void conv_backward(const void *state, const float *params,
-			  float *grads, const void *obs, float *dfeat, int rows, float *ws)
+			  float *grads, const void *obs, float *dfeat, int rows,
+			  int grad_rows, float *ws)
 {
 	const convnet *e = state;
 	plan p;
 	layout(e, rows, ws, &p);
-	im_nn_act_bias_backward(dfeat, grads + e->lb, dfeat, p.feat, rows,
-				e->F, IM_NN_ACT_RELU);
+	int gr = grad_rows;
+	im_nn_act_bias_backward(dfeat, grads + e->lb, dfeat, p.feat, gr, e->F,
+				IM_NN_ACT_RELU);
 	im_nn_linear_backward_assign(p.dflat, grads + e->lw, NULL, dfeat,
-				     p.flat, params + e->lw, rows, e->flat, e->F);
-	for (int n0 = 0; n0 < rows; n0 += p.chunk) {
-		int m = rows - n0 < p.chunk ? rows - n0 : p.chunk;
+				     p.flat, params + e->lw, gr, e->flat, e->F);
+	for (int n0 = 0; n0 < gr; n0 += p.chunk) {
+		int m = gr - n0 < p.chunk ? gr - n0 : p.chunk;
 		float *g = p.g[0], *spare[2] = {p.g[1], p.g[2]};
 		unflatten(e, &p, g, n0, m);
 		for (int i = e->nst - 1; i >= 0; i--)

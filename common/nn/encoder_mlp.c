@@ -137,7 +137,8 @@ static const float *mlp_forward(const void *state, const float *params,
 }
 
 static void mlp_backward(const void *state, const float *params,
-			 float *grads, const void *obs, float *dfeat, int rows, float *ws)
+			 float *grads, const void *obs, float *dfeat, int rows,
+			 int grad_rows, float *ws)
 {
 	const mlp *e = state;
 	float *bufs[2];
@@ -149,7 +150,7 @@ static void mlp_backward(const void *state, const float *params,
 		const float *in = l ? layer_out(e, ws, rows, l)
 				    : input_of(e, obs, ws, rows, 0);
 		/* The bias gradient is summed in the activation's pass. */
-		im_nn_act_bias_backward(d, grads + e->b_off[l], d, out, rows,
+		im_nn_act_bias_backward(d, grads + e->b_off[l], d, out, grad_rows,
 					e->width[l + 1], e->act);
 		/* The first layer's input is the observations: no gradient.
 		 * Elsewhere din is assigned, so the buffer needs no zeroing. */
@@ -157,10 +158,11 @@ static void mlp_backward(const void *state, const float *params,
 		const float *w = params + e->w_off[l];
 		int C = e->width[l], OC = e->width[l + 1];
 		if (din)
-			im_nn_linear_backward_assign(din, dw, NULL, d, in, w, rows,
-						     C, OC);
+			im_nn_linear_backward_assign(din, dw, NULL, d, in, w,
+						     grad_rows, C, OC);
 		else
-			im_nn_linear_backward(NULL, dw, NULL, d, in, w, rows, C, OC);
+			im_nn_linear_backward(NULL, dw, NULL, d, in, w, grad_rows,
+					      C, OC);
 		d = din;
 	}
 }

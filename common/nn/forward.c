@@ -267,12 +267,26 @@ int im_model_backward(im_model_ws *ws, const float *params,
 {
 	if (!ws->have_forward)
 		return IM_ESTATE;
+	return im_model_backward_rows(ws, params, dpolicy_out, dbaseline, grads,
+				      ws->in.T1 * ws->in.B);
+}
+
+int im_model_backward_rows(im_model_ws *ws, const float *params,
+			   const float *dpolicy_out, const float *dbaseline,
+			   float *grads, int grad_rows)
+{
+	if (!ws->have_forward)
+		return IM_ESTATE;
 	const im_model *m = ws->m;
 	const im_model_input *in = &ws->in;
 	int rows = in->T1 * in->B, F = m->spec.feature_dim;
+	if (grad_rows < 1 || grad_rows > rows)
+		return IM_EINVAL;
+	/* BPTT reads every step's dh: the LSTM's rows are all computed. */
+	int gr = m->spec.use_lstm ? rows : grad_rows;
 	const float *core = m->spec.use_lstm ? ws->cache.h : ws->feat;
 	im_nni_heads_backward(ws->dcore, grads, ws->heads, m, params,
-			      dpolicy_out, dbaseline, core, rows);
+			      dpolicy_out, dbaseline, core, gr);
 	float *dfeat = ws->dcore;
 	if (m->spec.use_lstm) {
 		dfeat = ws->dfeat;
@@ -286,6 +300,6 @@ int im_model_backward(im_model_ws *ws, const float *params,
 				    in->T1, in->B, m->core_in, m->spec.lstm_hidden);
 	}
 	m->enc->backward(m->enc_state, params, grads, ws->enc_obs, dfeat, rows,
-			 ws->enc_ws);
+			 gr, ws->enc_ws);
 	return IM_OK;
 }

@@ -59,10 +59,12 @@ typedef struct im_nni_encoder_ops {
 	 * pointer into ws, valid until the next call on ws. */
 	const float *(*forward)(const void *state, const float *params,
 				const void *obs, int rows, float *ws);
-	/* Accumulates into grads from dfeat (rows, feature_dim; clobbered),
-	 * using the cache of the last forward on ws with the same obs. */
+	/* Accumulates into grads from dfeat (grad_rows, feature_dim;
+	 * clobbered), using the cache of the last forward on ws with the same
+	 * obs over rows rows: the first grad_rows (<= rows) of them only. */
 	void (*backward)(const void *state, const float *params, float *grads,
-			 const void *obs, float *dfeat, int rows, float *ws);
+			 const void *obs, float *dfeat, int rows, int grad_rows,
+			 float *ws);
 	void (*describe)(const void *state, im_nni_writer *w);
 	/* Multiply-adds of the forward per observation; *first: those of the
 	 * first layer (whose input needs no gradient). */

@@ -232,4 +232,16 @@ int im_model_forward(im_model_ws *ws, const float *params,
 int im_model_backward(im_model_ws *ws, const float *params,
 		      const float *dpolicy_out, const float *dbaseline, float *grads);
 
+/* The same, where only the first grad_rows rows (1 .. T1*B) of
+ * dpolicy_out and dbaseline may be non-zero: the caller's promise, which
+ * the rows after are not read to check.  Without an LSTM core the
+ * backward then runs over those rows alone (rows are time-major, so the
+ * learner's bootstrap step T is the last B); the gradients are those of
+ * im_model_backward with the rows after zeroed, summed in the same order
+ * (test nn_forward).  With one, BPTT needs every step and all rows run.
+ * IM_EINVAL for grad_rows outside 1 .. T1*B. */
+int im_model_backward_rows(im_model_ws *ws, const float *params,
+			   const float *dpolicy_out, const float *dbaseline,
+			   float *grads, int grad_rows);
+
 #endif
