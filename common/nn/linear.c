@@ -180,6 +180,47 @@ void im_nn_linear_act_forward(float *out, float *wt, const float *in,
 	}
 }
 
+/* Output columns per call of a backward product whose M x K operand
+ * meets all of its N columns (M x N x K multiply-adds): on a core with
+ * small-matrix kernels, a product over their 10^6 limit with few rows is
+ * split into blocks of columns under it (a multiple of 16), which those
+ * kernels take without packing.  Why: at the MinAtar presets' 20 rows, the
+ * Linear layer's input gradient (20 x 1024 x 128) packed the whole 512 KB
+ * weight on every update for 20 rows, and the weight gradient (128 x 1024
+ * x 20) packed both operands (tests/bench/README.md, "The learner's update
+ * at T = 5, B = 4").  Each element is still one sum over K. */
+static int backward_col_block(int rows, int M, int N, int K)
+{
+	if (!blocks_pay() || rows >= 64 || (double)M * N * K <= 1e6)
+		return N;
+	int b = ((int)(1e6 / ((double)M * K)) / 16) * 16;
+	return b < 16 ? N : b;
+}
+
+/* din (m, C) = beta * din + dout (m, OC) @ w (OC, C), in blocks of
+ * columns when they pay. */
+static void input_grad(float *din, float beta, const float *dout,
+		       const float *w, int m, int C, int OC)
+{
+	int cb = backward_col_block(m, m, C, OC);
+	for (int c0 = 0; c0 < C; c0 += cb)
+		cblas_sgemm(CblasRowMajor, CblasNoTrans, CblasNoTrans, m,
+			    C - c0 < cb ? C - c0 : cb, OC, 1.0f, dout, OC,
+			    w + c0, C, beta, din + c0, C);
+}
+
+/* dw (OC, C) += dout^T (OC, m) @ in (m, C), dout read transposed in
+ * place, in blocks of columns when they pay. */
+static void weight_grad(float *dw, const float *dout, const float *in, int m,
+			int C, int OC)
+{
+	int cb = backward_col_block(m, OC, C, m);
+	for (int c0 = 0; c0 < C; c0 += cb)
+		cblas_sgemm(CblasRowMajor, CblasTrans, CblasNoTrans, OC,
+			    C - c0 < cb ? C - c0 : cb, m, 1.0f, dout, OC,
+			    in + c0, C, 1.0f, dw + c0, C);
+}
+
 /* din = din_beta * din + dout @ w; dw += dout^T @ in; db += colsum(dout). */
 static void linear_backward(float *din, float din_beta, float *dw, float *db,
 			    const float *dout, const float *in, const float *w, int N, int C,
@@ -192,18 +233,15 @@ static void linear_backward(float *din, float din_beta, float *dw, float *db,
 	int R = row_block(N, C, OC);
 	for (int r0 = 0; din && r0 < N; r0 += R) {
 		int m = N - r0 < R ? N - r0 : R;
-		cblas_sgemm(CblasRowMajor, CblasNoTrans, CblasNoTrans, m, C, OC,
-			    1.0f, dout + (size_t)r0 * OC, OC, w, C, din_beta,
-			    din + (size_t)r0 * C, C);
+		input_grad(din + (size_t)r0 * C, din_beta,
+			   dout + (size_t)r0 * OC, w, m, C, OC);
 	}
-	/* dw (OC, C) += dout^T @ in, dout read transposed in place, summed
-	 * over the same blocks of rows (the order of the sum is fixed by the
-	 * shapes: the same on every run). */
+	/* dw (OC, C) += dout^T @ in, summed over the same blocks of rows (the
+	 * order of the sum is fixed by the shapes: the same on every run). */
 	for (int r0 = 0; r0 < N; r0 += R) {
 		int m = N - r0 < R ? N - r0 : R;
-		cblas_sgemm(CblasRowMajor, CblasTrans, CblasNoTrans, OC, C, m,
-			    1.0f, dout + (size_t)r0 * OC, OC, in + (size_t)r0 * C, C,
-			    1.0f, dw, C);
+		weight_grad(dw, dout + (size_t)r0 * OC, in + (size_t)r0 * C, m,
+			    C, OC);
 	}
 	if (!db)
 		return;

@@ -138,12 +138,14 @@ static void bwd_case_free(bwd_case *c)
 		free(c->g1[k]), free(c->g2[k]);
 }
 
-/* Accumulating backward, on shapes in one call and (the last two) in
- * blocks of rows when blocks are on. */
+/* Accumulating backward, on shapes in one call, (the second and third)
+ * in blocks of rows when blocks are on, and (the last two: the MinAtar
+ * presets' 20-row Linear layer, and an odd one whose last block is
+ * short) in blocks of columns. */
 static void test_linear_backward_matches_naive(void **state)
 {
 	(void)state;
-	static const int shapes[][3] = {{37, 19, 23}, {700, 64, 64}, {300, 4, 900}};
+	static const int shapes[][3] = {{37, 19, 23}, {700, 64, 64}, {300, 4, 900}, {20, 1024, 128}, {21, 1000, 130}};
 	im_rng r;
 	im_rng_init(&r, 2);
 	for (size_t s = 0; s < sizeof(shapes) / sizeof(shapes[0]); s++) {
@@ -168,11 +170,12 @@ static void test_linear_backward_matches_naive(void **state)
 /* The _assign variant writes din without reading it (NaN before the call
  * must vanish) and still accumulates dw and db.  Shapes on both sides of
  * OpenBLAS's small-matrix threshold (M*N*K around 1e6 for SkylakeX), whose
- * beta-0 paths differ. */
+ * beta-0 paths differ, and (the last two) in blocks of columns under it
+ * when blocks are on. */
 static void test_linear_backward_assign_matches_naive(void **state)
 {
 	(void)state;
-	static const int shapes[][3] = {{37, 19, 23}, {300, 64, 64}, {500, 64, 3}};
+	static const int shapes[][3] = {{37, 19, 23}, {300, 64, 64}, {500, 64, 3}, {20, 1024, 128}, {21, 1000, 130}};
 	im_rng r;
 	im_rng_init(&r, 8);
 	for (size_t s = 0; s < sizeof(shapes) / sizeof(shapes[0]); s++) {
