@@ -381,16 +381,9 @@ static void forward_stage(const convnet *e, const plan *p,
 static void flatten(const convnet *e, float *restrict flat,
 		    const float *restrict x, int rows)
 {
-	size_t C = (size_t)e->C, HW = (size_t)e->H * e->W;
-	for (size_t r = 0; r < (size_t)rows; r++) {
-		const float *xr = x + r * e->flat;
-		float *fr = flat + r * e->flat;
-		for (size_t hw = 0; hw < HW; hw++)
-			for (size_t c = 0; c < C; c++) {
-				float v = xr[hw * C + c];
-				fr[c * HW + hw] = e->final_relu && v < 0.0f ? 0.0f : v;
-			}
-	}
+	for (size_t r = 0; r < (size_t)rows; r++)
+		im_nni_hwc_to_chw(flat + r * e->flat, x + r * e->flat,
+				  e->H * e->W, e->C, e->final_relu);
 }
 
 static const float *conv_forward(const void *state, const float *params,
@@ -409,23 +402,25 @@ static const float *conv_forward(const void *state, const float *params,
 
 /* ---- backward ----------------------------------------------------------- */
 
+/* Whether the last stage is a conv with a ReLU whose output the flatten
+ * copied unchanged (no final ReLU): then its mask is flat > 0, applied by
+ * unflatten, and the stage's backward skips its own pass. */
+static int last_relu_in_unflatten(const convnet *e)
+{
+	const stage *s = &e->st[e->nst - 1];
+	return s->kind == ST_CONV && s->relu && !e->final_relu;
+}
+
 /* g (m, H, W, C) = the flat gradient of images [n0, n0 + m) back in HWC,
- * zero where the final ReLU was off. */
+ * zero where the final ReLU, or the last conv's ReLU (above), was off. */
 static void unflatten(const convnet *e, const plan *p, float *restrict g,
 		      int n0, int m)
 {
-	size_t C = (size_t)e->C, HW = (size_t)e->H * e->W;
+	int mask = e->final_relu || last_relu_in_unflatten(e);
 	for (size_t r = 0; r < (size_t)m; r++) {
 		size_t at = ((size_t)n0 + r) * e->flat;
-		const float *d = p->dflat + at, *f = p->flat + at;
-		float *gr = g + r * e->flat;
-		for (size_t hw = 0; hw < HW; hw++)
-			for (size_t c = 0; c < C; c++) {
-				size_t k = c * HW + hw;
-				gr[hw * C + c] = e->final_relu && !(f[k] > 0.0f)
-							 ? 0.0f
-							 : d[k];
-			}
+		im_nni_chw_to_hwc(g + r * e->flat, p->dflat + at,
+				  mask ? p->flat + at : NULL, e->H * e->W, e->C);
 	}
 }
 
@@ -458,7 +453,7 @@ static void backward_stage(const convnet *e, const plan *p,
 	float *out = stage_out(e, p, i, rows) + (size_t)n0 * s->out_n;
 	float *din = i ? spare[0] : NULL;
 	if (s->kind == ST_CONV) {
-		if (s->relu)
+		if (s->relu && !(i == e->nst - 1 && last_relu_in_unflatten(e)))
 			relu_mask(*g, out, on);
 		if (din)
 			im_nn_conv2d_backward_assign(din, grads + c[0].w,

@@ -103,6 +103,21 @@ struct im_model {
 void im_nni_transpose(float *restrict wt, const float *restrict w, int O,
 		      int C);
 
+/* The image encoders' flatten (flatten.c), one image of HW pixels by C
+ * channels, the buffers the caller's and not overlapping:
+ * dst (C, HW) = src (HW, C) transposed, through a ReLU when relu; and
+ * dst (HW, C) = src (C, HW) transposed, 0 where mask (C, HW; NULL: none)
+ * is not > 0.  The _naive twins are the element loops the tests hold
+ * them to (bit for bit). */
+void im_nni_hwc_to_chw(float *restrict dst, const float *restrict src, int HW,
+		       int C, int relu);
+void im_nni_hwc_to_chw_naive(float *restrict dst, const float *restrict src,
+			     int HW, int C, int relu);
+void im_nni_chw_to_hwc(float *restrict dst, const float *restrict src,
+		       const float *restrict mask, int HW, int C);
+void im_nni_chw_to_hwc_naive(float *restrict dst, const float *restrict src,
+			     const float *restrict mask, int HW, int C);
+
 /* The policy and baseline heads as one fused layer (heads.c).  ws: at
  * least im_nni_heads_ws_floats() floats, 64-byte aligned, owned by the
  * caller; the backward only needs params, core and rows as given to the
