@@ -120,14 +120,16 @@ static int learn_step_locked(im_learner *l, learn_ctx *c)
 {
 	im_update_stats st;
 	float lr = 0;
+	/* Reads no parameter: done before the lock, not under it. */
+	memset(c->grads, 0, im_model_num_params(l->model) * sizeof(float));
 	pthread_mutex_lock(&l->mu);
 	if (trained(l)) {
 		pthread_mutex_unlock(&l->mu);
 		return 1;
 	}
 	uint64_t version = l->version;
-	int rc = im_update_compute(c->update, l->params, c->grads,
-				   &c->batch->input, &l->loss, &st);
+	int rc = im_update_compute_zeroed(c->update, l->params, c->grads,
+					  &c->batch->input, &l->loss, &st);
 	if (rc == IM_OK)
 		rc = apply_locked(l, c, &st, &lr);
 	pthread_mutex_unlock(&l->mu);

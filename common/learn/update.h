@@ -55,6 +55,14 @@ int im_update_compute(im_update *u, const float *params, float *grads,
 		      const im_update_batch *b, const im_loss_opts *o,
 		      im_update_stats *st);
 
+/* The same on grads that the caller has zeroed (every element 0.0f; they
+ * are accumulated into, not zeroed here): the zeroing reads nothing of
+ * the parameters, so the learner does it before taking its lock and
+ * holds the lock for less (learner/learn.c). */
+int im_update_compute_zeroed(im_update *u, const float *params, float *grads,
+			     const im_update_batch *b, const im_loss_opts *o,
+			     im_update_stats *st);
+
 /* Writes the global norm of grads to st->grad_norm and applies one
  * optimiser step with lr to the gradients clipped to max_grad_norm (<= 0:
  * no clip), bit for bit as clipping grads in place and then stepping, in

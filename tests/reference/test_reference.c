@@ -406,6 +406,23 @@ static void run_case(const char *name)
 	im_update *u = NULL;
 	assert_int_equal(im_update_new(&u, m, r.T, r.B), IM_OK);
 	im_update_stats st;
+	/* compute zeroes the gradients itself (NaN before is gone); the
+	 * learner's form takes them zeroed and gives the same bits, and,
+	 * as its contract says, does not zero them (NaN stays). */
+	for (size_t i = 0; i < np; i++)
+		grads[i] = NAN;
+	assert_int_equal(im_update_compute(u, params, grads, &b, &lo, &st), IM_OK);
+	float *gz = calloc(np, sizeof *gz);
+	assert_non_null(gz);
+	assert_int_equal(im_update_compute_zeroed(u, params, gz, &b, &lo, &st),
+			 IM_OK);
+	assert_memory_equal(gz, grads, np * sizeof *gz);
+	for (size_t i = 0; i < np; i++)
+		gz[i] = NAN;
+	assert_int_equal(im_update_compute_zeroed(u, params, gz, &b, &lo, &st),
+			 IM_OK);
+	assert_true(isnan(gz[np - 1]) && isnan(gz[0]));
+	free(gz);
 	assert_int_equal(im_update_compute(u, params, grads, &b, &lo, &st), IM_OK);
 
 	size_t T1B = (size_t)(r.T + 1) * (size_t)r.B, TB = (size_t)r.T * (size_t)r.B;
