@@ -100,7 +100,10 @@ void im_flow_sent(im_flow *f, uint64_t seq, uint64_t now_ms)
 		f->base_seq = f->old_seq = f->cur_seq = seq;
 		f->cur_ms = now_ms;
 	}
-	f->next_seq = seq + 1;
+	/* Saturated: seq 2^64 - 1 would wrap next_seq to 0 and count
+	 * nothing in flight (an actor never numbers that far; the last
+	 * number is then not counted). */
+	f->next_seq = seq < UINT64_MAX ? seq + 1 : UINT64_MAX;
 	f->credit -= 1;
 	roll_horizon(f, now_ms);
 }

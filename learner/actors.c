@@ -350,6 +350,13 @@ uint32_t im_actors_envs(im_actors *t)
 	return n > UINT32_MAX ? UINT32_MAX : (uint32_t)n;
 }
 
+/* The mark after seq, saturated: seq is the peer's number, and 2^64 - 1
+ * + 1 would wrap to 0, "nothing received" (actors.h). */
+static uint64_t next_after(uint64_t seq)
+{
+	return seq < UINT64_MAX ? seq + 1 : UINT64_MAX;
+}
+
 uint32_t im_actors_flow_marks(im_actors *t, uint64_t *ids,
 			      uint64_t *next_seqs, uint32_t max,
 			      uint32_t *envs)
@@ -365,7 +372,7 @@ uint32_t im_actors_flow_marks(im_actors *t, uint64_t *ids,
 		if (n == max)
 			continue;
 		ids[n] = r->id;
-		next_seqs[n++] = r->seq_known ? r->last_seq + 1 : 0;
+		next_seqs[n++] = r->seq_known ? next_after(r->last_seq) : 0;
 	}
 	pthread_mutex_unlock(&t->mu);
 	*envs = e > UINT32_MAX ? UINT32_MAX : (uint32_t)e;

@@ -89,7 +89,7 @@ uint32_t im_actors_envs(im_actors *t);
 /* Flow control's view of the unrolls received (actor/flow.h, Params
  * flow_actor_ids and flow_next_seqs): for each listed actor, its id and
  * the unroll_seq after the highest one accepted since its Hello (0: none
- * yet).  Writes at most max into ids and next_seqs (the caller's) and
+ * yet; 2^64 - 1 after 2^64 - 1: saturated, never wrapped to 0).  Writes at most max into ids and next_seqs (the caller's) and
  * returns how many; *envs gets im_actors_envs() of the same moment. */
 uint32_t im_actors_flow_marks(im_actors *t, uint64_t *ids,
 			      uint64_t *next_seqs, uint32_t max,

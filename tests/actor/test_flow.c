@@ -29,8 +29,8 @@ static void advise(im_flow *f, uint32_t store_free, uint32_t actor_envs,
 
 static void send_seqs(im_flow *f, uint64_t from, uint64_t n, uint64_t now)
 {
-	for (uint64_t s = from; s < from + n; s++)
-		im_flow_sent(f, s, now);
+	for (uint64_t k = 0; k < n; k++) /* from + n may wrap */
+		im_flow_sent(f, from + k, now);
 }
 
 typedef struct share_case {
@@ -84,6 +84,10 @@ static const flight_case flights[] = {
 	{"more in flight than the share: wait", 1, 0, 0, 26, -6, 0},
 	{"no marks (a learner before them): none counted", 0, 0, 0, 18, 20,
 	 1},
+	/* next_seq saturates at 2^64 - 1 instead of wrapping to 0 (which
+	 * counted nothing in flight): the last number is not counted. */
+	{"numbers up to 2^64 - 1: saturated, not wrapped", 1, 0,
+	 UINT64_MAX - 4, 5, 16, 1},
 };
 
 static void test_in_flight(void **state)

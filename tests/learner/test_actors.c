@@ -232,6 +232,26 @@ static void test_flow_marks(void **state)
 	im_actors_free(t);
 }
 
+/* A mark is the unroll_seq after the highest accepted: for 2^64 - 1 (a
+ * peer's number, untrusted) it saturates at 2^64 - 1 instead of wrapping
+ * to 0, which would read as "nothing received" and count every unroll
+ * sent since the Welcome as in flight. */
+static void test_flow_mark_saturates(void **state)
+{
+	(void)state;
+	im_actors *t = table();
+	uint64_t ids[2], seqs[2];
+	uint32_t envs = 0;
+	hello(t, 1, "h", 0);
+	im_actors_unroll(t, 1, UINT64_MAX - 1, 5, 0, 0);
+	assert_int_equal(im_actors_flow_marks(t, ids, seqs, 2, &envs), 1);
+	assert_true(seqs[0] == UINT64_MAX);
+	im_actors_unroll(t, 1, UINT64_MAX, 5, 0, 0);
+	assert_int_equal(im_actors_flow_marks(t, ids, seqs, 2, &envs), 1);
+	assert_true(seqs[0] == UINT64_MAX);
+	im_actors_free(t);
+}
+
 static void test_many_rows_counted_once(void **state)
 {
 	(void)state;
@@ -499,6 +519,7 @@ int main(void)
 		cmocka_unit_test(test_unrolls_after_goodbye),
 		cmocka_unit_test(test_listed_rows_skip_departed),
 		cmocka_unit_test(test_flow_marks),
+		cmocka_unit_test(test_flow_mark_saturates),
 		cmocka_unit_test(test_many_rows_counted_once),
 		cmocka_unit_test(test_seq),
 		cmocka_unit_test(test_clock_read_before_update),
