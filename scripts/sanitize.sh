@@ -58,11 +58,12 @@ declare -A asan_skip=(
 )
 
 # What TSan runs: every test whose own program starts threads of ours
-# (receiver, store, status server, learner start-up, actors' sessions), and
+# (receiver, store, status server, learner start-up, actors' sessions, the
+# parameter fan-out's I/O thread against libzmq's free callbacks), and
 # the e2e tests that drive the real learner and actors (built with TSan)
 # through start, actor churn, bad input, the status port and shutdown.
 tsan_tests=(learner_receiver learner_status learner_start learner_store learner_progress learner_turns
-  learner_actors pipeline_behaviour_logp
+  learner_actors learner_fanout pipeline_behaviour_logp
   e2e_smoke e2e_status e2e_actor_churn e2e_bad_input)
 
 case "$mode" in
