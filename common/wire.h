@@ -18,6 +18,14 @@
 #define IM_WIRE_MAX_PARAMS (256u << 20)
 #define IM_WIRE_MAX_TRAJECTORY (64u << 20)
 
+/* Flow-control marks in one Params (flow_actor_ids and flow_next_seqs,
+ * actor/flow.h): a learner sends at most this many (learner/actors.h
+ * says which actors get one), an actor refuses a Params with more.  A
+ * mark packs to at most 20 bytes (two varints), so the marks add at most
+ * about 20 KiB to a broadcast, whatever the number of actors registered.
+ * Raising it makes older actors refuse the Params: bump the protocol. */
+#define IM_WIRE_MAX_FLOW_MARKS 1024u
+
 /* Each decoder: on success *out is a message owned by the caller, freed with
  * the matching impala__*__free_unpacked(*out, NULL); on failure *out is
  * untouched and the code is IM_ETOOBIG (len > max), IM_EPROTO (not a valid

@@ -14,8 +14,9 @@ typedef struct actor_row {
 	char host[IM_STATUS_HOST_MAX];
 	uint64_t frames, unrolls, last_ms;
 	int64_t lag;
-	uint64_t last_seq; /* highest unroll_seq accepted, when seq_known */
-	int seq_known;     /* 0 until the first unroll after a Hello */
+	uint64_t last_seq;  /* highest unroll_seq accepted, when seq_known */
+	int seq_known;      /* 0 until the first unroll after a Hello */
+	uint64_t unroll_ms; /* when the last unroll was accepted */
 	/* Said Goodbye: not listed or counted, but kept until silent for the
 	 * timeout, so that its unrolls still in flight (the Goodbye travels
 	 * on another socket and may overtake them) do not bring it back as a
@@ -53,6 +54,7 @@ struct im_actors {
 	 * than one lookup each. */
 	uint64_t no_room_until_ms;
 	im_actors_seq_stats seq; /* over the table's life */
+	uint32_t mark_from;      /* the row the next marks start at */
 };
 
 int im_actors_new(im_actors **out, uint64_t timeout_ms)
@@ -275,7 +277,7 @@ void im_actors_unroll(im_actors *t, uint64_t id, uint64_t seq,
 		r->frames += frames;
 		r->unrolls++;
 		r->lag = lag;
-		r->last_ms = now_ms;
+		r->last_ms = r->unroll_ms = now_ms;
 	}
 	pthread_mutex_unlock(&t->mu);
 }
@@ -357,24 +359,43 @@ static uint64_t next_after(uint64_t seq)
 	return seq < UINT64_MAX ? seq + 1 : UINT64_MAX;
 }
 
+/* An actor whose mark matters (actors.h).  Locked. */
+static int has_mark(const actor_row *r, uint64_t now_ms)
+{
+	return !r->left && !r->silent && r->seq_known &&
+	       since(now_ms, r->unroll_ms) <= IM_ACTORS_MARK_MS;
+}
+
 uint32_t im_actors_flow_marks(im_actors *t, uint64_t *ids,
 			      uint64_t *next_seqs, uint32_t max,
-			      uint32_t *envs)
+			      uint64_t now_ms, uint32_t *envs)
 {
-	uint32_t n = 0;
+	uint32_t n = 0, listed = 0;
 	uint64_t e = 0;
+	int over = 0;
 	pthread_mutex_lock(&t->mu);
-	for (uint32_t i = 0; i < t->n; i++) {
+	uint32_t from = t->n ? t->mark_from % t->n : 0;
+	for (uint32_t k = 0; k < t->n; k++) {
+		uint32_t i = (from + k) % t->n;
 		const actor_row *r = &t->rows[i];
 		if (r->left || r->silent)
 			continue;
+		listed++;
 		e += r->num_envs;
-		if (n == max)
+		if (!has_mark(r, now_ms))
 			continue;
+		if (n == max) { /* the next call starts at the first left */
+			if (!over)
+				t->mark_from = i;
+			over = 1;
+			continue;
+		}
 		ids[n] = r->id;
-		next_seqs[n++] = r->seq_known ? next_after(r->last_seq) : 0;
+		next_seqs[n++] = next_after(r->last_seq);
 	}
 	pthread_mutex_unlock(&t->mu);
+	if (listed && n == 0 && max > 0)
+		ids[n] = next_seqs[n] = 0, n++;
 	*envs = e > UINT32_MAX ? UINT32_MAX : (uint32_t)e;
 	return n;
 }

@@ -87,13 +87,32 @@ uint32_t im_actors_count(im_actors *t);
  * the denominator of the flow-control advice in Params (actor/flow.h). */
 uint32_t im_actors_envs(im_actors *t);
 /* Flow control's view of the unrolls received (actor/flow.h, Params
- * flow_actor_ids and flow_next_seqs): for each listed actor, its id and
- * the unroll_seq after the highest one accepted since its Hello (0: none
- * yet; 2^64 - 1 after 2^64 - 1: saturated, never wrapped to 0).  Writes at most max into ids and next_seqs (the caller's) and
- * returns how many; *envs gets im_actors_envs() of the same moment. */
+ * flow_actor_ids and flow_next_seqs): a mark (id, the unroll_seq after
+ * the highest accepted since its Hello; 2^64 - 1 after 2^64 - 1,
+ * saturated) for each listed actor with an unroll accepted in the last
+ * IM_ACTORS_MARK_MS, at most max of them (the publisher passes
+ * IM_WIRE_MAX_FLOW_MARKS), into ids and next_seqs (the caller's).
+ * Returns how many; *envs gets im_actors_envs() of the same moment.
+ *
+ * The bound (a Params goes to every actor, and without CURVE anyone can
+ * say Hello): an actor that only registered, or has been silent for
+ * IM_ACTORS_MARK_MS, adds no mark, and never more than max go out.  An
+ * actor without a mark counts every unroll it sent since its Welcome
+ * and within its horizon (1-2 s, actor/flow.h) as in flight, which is
+ * exact for one that sent nothing (what a mark of 0 said before) and
+ * for one whose last unroll arrived that long ago (all it sent before
+ * is past its horizon), and errs on the safe side (a smaller credit)
+ * otherwise.  Above max marks, each call starts where the last one
+ * stopped, so every actor gets one every few Params.  When actors are
+ * listed but none has a mark, the one mark (0, 0) is written: id 0 is
+ * no actor's (a Hello with it is refused), and a list that is not empty
+ * tells the actors to count their unrolls in flight (an empty one means
+ * "no count", the rule of a learner before marks).  3 s: twice the
+ * actor's IM_FLOW_HORIZON_MS, and a second for the way. */
+#define IM_ACTORS_MARK_MS 3000u
 uint32_t im_actors_flow_marks(im_actors *t, uint64_t *ids,
 			      uint64_t *next_seqs, uint32_t max,
-			      uint32_t *envs);
+			      uint64_t now_ms, uint32_t *envs);
 /* Faults in the actors' unroll_seq streams, over the learner's life (they
  * survive the rows).  An actor numbers its unrolls 0, 1, 2, ... per run;
  * the learner expects each accepted one to follow the previous accepted

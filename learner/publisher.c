@@ -6,8 +6,9 @@
  * most one broadcast per publish_min_ms (sooner when the actors' version
  * falls half of --max-policy-lag behind), each of the newest parameters.
  * Each carries the flow-control advice (actor/flow.h): the store's free
- * room, the actors' environments and the unroll_seq each actor's
- * received unrolls reach, read just before sending. */
+ * room, the actors' environments and the unroll_seq the received unrolls
+ * of each actor that sent lately reach (learner/actors.h: at most
+ * IM_WIRE_MAX_FLOW_MARKS), read just before sending. */
 #include "internal.h"
 
 #include "err.h"
@@ -47,15 +48,16 @@ static void send_params(im_learner *l, const Impala__Params *p, uint8_t **buf,
 		im_transport_send(l->pub, *buf, len, ZMQ_DONTWAIT);
 }
 
-/* The flow-control advice's buffers: one mark per listed actor. */
+/* The flow-control advice's buffers: at most IM_WIRE_MAX_FLOW_MARKS
+ * marks (learner/actors.h says whose). */
 typedef struct advice_buf {
-	uint64_t *ids, *next_seqs; /* [IM_ACTORS_MAX] each */
+	uint64_t *ids, *next_seqs; /* [IM_WIRE_MAX_FLOW_MARKS] each */
 } advice_buf;
 
 static int advice_buf_init(advice_buf *a)
 {
-	a->ids = malloc(IM_ACTORS_MAX * sizeof *a->ids);
-	a->next_seqs = malloc(IM_ACTORS_MAX * sizeof *a->next_seqs);
+	a->ids = malloc(IM_WIRE_MAX_FLOW_MARKS * sizeof *a->ids);
+	a->next_seqs = malloc(IM_WIRE_MAX_FLOW_MARKS * sizeof *a->next_seqs);
 	return a->ids && a->next_seqs ? IM_OK : IM_ENOMEM;
 }
 
@@ -65,8 +67,9 @@ static void advice_buf_free(advice_buf *a)
 	free(a->next_seqs);
 }
 
-/* Fills p's flow-control advice (actor/flow.h): each listed actor's
- * received unroll_seq mark, then the store's free room.  In that order:
+/* Fills p's flow-control advice (actor/flow.h): the received unroll_seq
+ * marks of the actors that sent lately (at most IM_WIRE_MAX_FLOW_MARKS,
+ * learner/actors.h), then the store's free room.  In that order:
  * the receiver marks an unroll received just before it queues it, so an
  * unroll arriving meanwhile counts as in flight and as queued (one
  * unroll less advised), almost never as neither. */
@@ -74,7 +77,8 @@ static void fill_advice(im_learner *l, Impala__Params *p, advice_buf *a)
 {
 	uint32_t envs = 0;
 	uint32_t n = im_actors_flow_marks(l->actors, a->ids, a->next_seqs,
-					  IM_ACTORS_MAX, &envs);
+					  IM_WIRE_MAX_FLOW_MARKS, im_now_ms(),
+					  &envs);
 	p->n_flow_actor_ids = p->n_flow_next_seqs = n;
 	p->flow_actor_ids = a->ids;
 	p->flow_next_seqs = a->next_seqs;

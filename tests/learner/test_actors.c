@@ -16,6 +16,7 @@
 
 #include "actors.h"
 #include "err.h"
+#include "wire.h"
 
 #define TIMEOUT_MS 1000
 
@@ -216,19 +217,71 @@ static void test_flow_marks(void **state)
 	im_actors_unroll(t, 1, 40, 5, 0, 0); /* overtaken: the mark stays */
 	im_actors_unroll(t, 3, 7, 5, 0, 0);
 	bye(t, 2);
-	assert_int_equal(im_actors_flow_marks(t, ids, seqs, 4, &envs), 2);
+	assert_int_equal(im_actors_flow_marks(t, ids, seqs, 4, 0, &envs), 2);
 	assert_int_equal(envs, 8);
 	for (int i = 0; i < 2; i++)
 		assert_int_equal(seqs[i], ids[i] == 1 ? 42 : 8);
 	assert_int_equal(ids[0] + ids[1], 1 + 3);
-	/* A new Hello: nothing received since it. */
+	/* A new Hello: nothing received since it, no mark. */
 	hello(t, 3, "h", 1);
-	assert_int_equal(im_actors_flow_marks(t, ids, seqs, 4, &envs), 2);
-	for (int i = 0; i < 2; i++)
-		assert_int_equal(seqs[i], ids[i] == 1 ? 42 : 0);
+	assert_int_equal(im_actors_flow_marks(t, ids, seqs, 4, 1, &envs), 1);
+	assert_int_equal(ids[0], 1);
+	assert_int_equal(seqs[0], 42);
 	/* Bounded by max; the environments still count every listed row. */
-	assert_int_equal(im_actors_flow_marks(t, ids, seqs, 1, &envs), 1);
+	im_actors_unroll(t, 3, 9, 5, 0, 1);
+	assert_int_equal(im_actors_flow_marks(t, ids, seqs, 1, 1, &envs), 1);
 	assert_int_equal(envs, 8);
+	im_actors_free(t);
+}
+
+/* Finding 1 of the last review: every registered actor got a mark in
+ * every Params, so Hellos without CURVE could add ~250 KB to each
+ * broadcast.  Now only actors with an unroll accepted in the last
+ * IM_ACTORS_MARK_MS get one, at most max per call, taken in turns; listed
+ * actors without any get the one mark (0, 0) ("count in flight"). */
+static void test_flow_marks_bounded(void **state)
+{
+	(void)state;
+	im_actors *t = table();
+	const uint32_t silent = 5000, busy = 3000, max = IM_WIRE_MAX_FLOW_MARKS;
+	uint64_t *ids = malloc(max * sizeof *ids), *seqs = malloc(max * sizeof *seqs);
+	uint8_t *seen = calloc(busy, 1);
+	uint32_t envs = 0;
+	for (uint32_t i = 0; i < silent; i++)
+		hello(t, 100000 + i, "silent", 0);
+	/* Registered, none sent: the one mark (0, 0). */
+	assert_int_equal(im_actors_flow_marks(t, ids, seqs, max, 10, &envs), 1);
+	assert_true(ids[0] == 0 && seqs[0] == 0);
+	assert_int_equal(envs, 4 * silent);
+	/* One sent: its mark alone. */
+	im_actors_unroll(t, 100007, 3, 5, 0, 100);
+	assert_int_equal(im_actors_flow_marks(t, ids, seqs, max, 200, &envs), 1);
+	assert_true(ids[0] == 100007 && seqs[0] == 4);
+	/* Silent for longer than IM_ACTORS_MARK_MS: no mark any more. */
+	uint64_t later = 100 + IM_ACTORS_MARK_MS + 1;
+	assert_int_equal(im_actors_flow_marks(t, ids, seqs, max, later, &envs), 1);
+	assert_true(ids[0] == 0 && seqs[0] == 0);
+	/* More senders than max: max marks per call, every sender's within
+	 * ceil(busy / max) calls. */
+	for (uint32_t i = 0; i < busy; i++) {
+		hello(t, 1 + i, "busy", later);
+		im_actors_unroll(t, 1 + i, 0, 5, 0, later);
+	}
+	uint32_t calls = (busy + max - 1) / max, distinct = 0;
+	for (uint32_t c = 0; c < calls; c++) {
+		assert_int_equal(im_actors_flow_marks(t, ids, seqs, max, later, &envs), max);
+		for (uint32_t k = 0; k < max; k++) {
+			assert_true(ids[k] >= 1 && ids[k] <= busy);
+			assert_true(seqs[k] == 1);
+			distinct += !seen[ids[k] - 1];
+			seen[ids[k] - 1] = 1;
+		}
+	}
+	assert_int_equal(distinct, busy);
+	assert_int_equal(envs, 4 * (silent + busy));
+	free(ids);
+	free(seqs);
+	free(seen);
 	im_actors_free(t);
 }
 
@@ -244,10 +297,10 @@ static void test_flow_mark_saturates(void **state)
 	uint32_t envs = 0;
 	hello(t, 1, "h", 0);
 	im_actors_unroll(t, 1, UINT64_MAX - 1, 5, 0, 0);
-	assert_int_equal(im_actors_flow_marks(t, ids, seqs, 2, &envs), 1);
+	assert_int_equal(im_actors_flow_marks(t, ids, seqs, 2, 0, &envs), 1);
 	assert_true(seqs[0] == UINT64_MAX);
 	im_actors_unroll(t, 1, UINT64_MAX, 5, 0, 0);
-	assert_int_equal(im_actors_flow_marks(t, ids, seqs, 2, &envs), 1);
+	assert_int_equal(im_actors_flow_marks(t, ids, seqs, 2, 0, &envs), 1);
 	assert_true(seqs[0] == UINT64_MAX);
 	im_actors_free(t);
 }
@@ -520,6 +573,7 @@ int main(void)
 		cmocka_unit_test(test_listed_rows_skip_departed),
 		cmocka_unit_test(test_flow_marks),
 		cmocka_unit_test(test_flow_mark_saturates),
+		cmocka_unit_test(test_flow_marks_bounded),
 		cmocka_unit_test(test_many_rows_counted_once),
 		cmocka_unit_test(test_seq),
 		cmocka_unit_test(test_clock_read_before_update),
