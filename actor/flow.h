@@ -43,10 +43,13 @@
  * measured, less what is already coming.  The count is exact, not an
  * estimate from the time between Params: the actor knows what it sent,
  * the learner what it received, and the mark joins the two.  Its cost is
- * a mark per listed actor in every Params (about 10-20 bytes each; a
- * Params is broadcast to all actors, and the table is bounded by
- * IM_ACTORS_MAX), against parameters of hundreds of kilobytes for the
- * image networks.
+ * a mark per actor that sent in the last 3 s in every Params (about
+ * 10-20 bytes each; a Params is broadcast to all actors), at most
+ * IM_WIRE_MAX_FLOW_MARKS (1024, about 20 KiB) whatever the number of
+ * actors registered (learner/actors.h, im_actors_flow_marks), against
+ * parameters of hundreds of kilobytes for the image networks.  A Params
+ * with more marks, or longer than im_wire_params_max() of the model, is
+ * refused (counted with the bad Params) before its marks are used.
  *
  * What was tried and not kept (tests/bench/README.md, "Flow control
  * counts the unrolls in flight"): sending a round only when the credit
@@ -62,9 +65,10 @@
  * Three cases keep it live:
  * - no marks at all (a learner before them, or nobody listed yet):
  *   nothing counted in flight, as before;
- * - marks without this actor, or a mark of 0 (not listed yet, or nothing
- *   received since its Hello): everything it sent since its Welcome is in
- *   flight;
+ * - marks without this actor, or a mark of 0 (not listed yet, nothing
+ *   received since its Hello, or nothing for 3 s; the learner sends the
+ *   one mark (0, 0) when no listed actor has one): everything it sent
+ *   since its Welcome is in flight;
  * - an unroll lost on the way or refused by the learner never raises the
  *   mark until a later one is accepted: unrolls sent more than
  *   IM_FLOW_HORIZON_MS ago (up to twice that) are no longer counted.

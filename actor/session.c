@@ -431,8 +431,11 @@ static int apply_params(im_session *s, const uint8_t *buf, size_t len,
 			uint64_t run_id, float *params, size_t n,
 			uint64_t *version)
 {
+	/* Bounded by this model's largest Params, not the socket's 256 MiB
+	 * (IM_WIRE_MAX_PARAMS, the largest model): the packed marks decode
+	 * to up to 8 times their bytes. */
 	Impala__Params *p = NULL;
-	if (im_wire_decode_params(buf, len, IM_WIRE_MAX_PARAMS, &p) != IM_OK) {
+	if (im_wire_decode_params(buf, len, im_wire_params_max(n), &p) != IM_OK) {
 		s->bad_params++;
 		return 0;
 	}

@@ -555,6 +555,14 @@ im_reject im_validate_params(const Impala__Params *p, uint64_t run_id,
 		return reject(&m, IM_REJECT_BAD_LENGTH,
 			      "data has %zu bytes, expected %llu * 4",
 			      p->data.len, (unsigned long long)param_count);
+	if (p->n_flow_actor_ids > IM_WIRE_MAX_FLOW_MARKS ||
+	    p->n_flow_next_seqs > IM_WIRE_MAX_FLOW_MARKS)
+		return reject(&m, IM_REJECT_OVERSIZED,
+			      "%zu flow marks, at most %u",
+			      p->n_flow_actor_ids > p->n_flow_next_seqs
+				      ? p->n_flow_actor_ids
+				      : p->n_flow_next_seqs,
+			      IM_WIRE_MAX_FLOW_MARKS);
 	uint32_t crc = im_wire_crc32c(p->data.data, p->data.len);
 	if (crc != p->checksum)
 		return reject(&m, IM_REJECT_BAD_CHECKSUM,

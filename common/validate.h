@@ -167,7 +167,8 @@ im_reject im_validate_trajectory(const Impala__Trajectory *t,
 
 /* Actor side: checks a Params message for run_id and param_count: run id
  * (FOREIGN_RUN_ID), count (BAD_PARAM_COUNT), data length (BAD_LENGTH),
- * CRC-32C (BAD_CHECKSUM) and finite values (NON_FINITE). */
+ * flow marks (OVERSIZED: more than IM_WIRE_MAX_FLOW_MARKS), CRC-32C
+ * (BAD_CHECKSUM) and finite values (NON_FINITE). */
 im_reject im_validate_params(const Impala__Params *p, uint64_t run_id,
 			     uint64_t param_count, char *msg, size_t msg_len);
 

@@ -45,6 +45,16 @@ int im_wire_decode_params(const uint8_t *buf, size_t len, size_t max,
 			   (void **)out);
 }
 
+size_t im_wire_params_max(size_t param_count)
+{
+	/* Each mark array: a tag, a length (<= 5 bytes), 10 bytes a value. */
+	size_t marks = 2 * (1 + 5 + 10 * (size_t)IM_WIRE_MAX_FLOW_MARKS);
+	size_t rest = marks + 128;
+	if (param_count > (IM_WIRE_MAX_PARAMS - rest) / 4)
+		return IM_WIRE_MAX_PARAMS;
+	return 4 * param_count + rest;
+}
+
 int im_wire_decode_trajectory(const uint8_t *buf, size_t len, size_t max,
 			      Impala__Trajectory **out)
 {

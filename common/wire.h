@@ -26,6 +26,13 @@
  * Raising it makes older actors refuse the Params: bump the protocol. */
 #define IM_WIRE_MAX_FLOW_MARKS 1024u
 
+/* The largest Params a learner sends for a model of param_count floats:
+ * the data, the marks at their largest and 128 bytes for every other
+ * field (the bound an actor decodes a Params under: a packed uint64
+ * field decodes to up to 8 times its bytes).  At most
+ * IM_WIRE_MAX_PARAMS. */
+size_t im_wire_params_max(size_t param_count);
+
 /* Each decoder: on success *out is a message owned by the caller, freed with
  * the matching impala__*__free_unpacked(*out, NULL); on failure *out is
  * untouched and the code is IM_ETOOBIG (len > max), IM_EPROTO (not a valid

@@ -443,6 +443,92 @@ static void test_in_flight_holds(void **state)
 	fake_down(&f);
 }
 
+/* A Params of the fake's session at version with n marks, every id and
+ * next_seq equal to val, and `junk` bytes of an unknown field (number
+ * 100) after them; sent as it is. */
+static void publish_marks(fake *f, uint64_t version, size_t n, uint64_t val,
+			  size_t junk)
+{
+	float data[NP] = {1, 2, 3};
+	uint64_t *vals = malloc((n ? n : 1) * sizeof *vals);
+	for (size_t i = 0; i < n; i++)
+		vals[i] = val;
+	Impala__Params p;
+	fill_params(&p, SESSION, version, data);
+	p.store_free = 4;
+	p.actor_envs = 4;
+	p.n_flow_actor_ids = p.n_flow_next_seqs = n;
+	p.flow_actor_ids = p.flow_next_seqs = vals;
+	size_t len = protobuf_c_message_get_packed_size(&p.base);
+	uint8_t *buf = malloc(len + 8 + junk);
+	protobuf_c_message_pack(&p.base, buf);
+	if (junk) { /* tag (100 << 3 | 2) and a 3-byte length */
+		uint8_t h[5] = {0xa2, 0x06, (uint8_t)(0x80 | (junk & 0x7f)),
+				(uint8_t)(0x80 | ((junk >> 7) & 0x7f)),
+				(uint8_t)(junk >> 14)};
+		memcpy(buf + len, h, sizeof h);
+		memset(buf + len + sizeof h, 'j', junk);
+		len += sizeof h + junk;
+	}
+	assert_int_equal(im_transport_send(f->pub, buf, len, 0), IM_OK);
+	free(buf);
+	free(vals);
+}
+
+typedef struct marks_case {
+	const char *name;
+	size_t n;     /* marks */
+	uint64_t val; /* each id and next_seq */
+	size_t junk;  /* bytes of an unknown field */
+	int applied;
+} marks_case;
+
+/* Finding 4 of the last review: a packed uint64 decodes to up to 8 times
+ * its bytes, and the actor decoded a Params of up to IM_WIRE_MAX_PARAMS
+ * (256 MiB) with any number of marks.  It now refuses one longer than
+ * im_wire_params_max(param_count) bytes before decoding it, and one with
+ * more than IM_WIRE_MAX_FLOW_MARKS marks; a learner's largest Params
+ * (the most marks, every varint 10 bytes) still passes. */
+static const marks_case marks_cases[] = {
+	{"the most marks, 10 bytes each: applied", IM_WIRE_MAX_FLOW_MARKS,
+	 UINT64_MAX, 0, 1},
+	{"one mark more: refused", IM_WIRE_MAX_FLOW_MARKS + 1, 7, 0, 0},
+	{"over the byte bound (an unknown field): refused", 8, 7, 64 << 10, 0},
+};
+
+static void test_params_bounded(void **state)
+{
+	(void)state;
+	fake f;
+	fake_up(&f);
+	im_session *s = session_up(&f);
+	handshake(&f, s, 5);
+	float params[NP] = {0};
+	uint64_t version = 5;
+	/* The PUB drops messages until the subscription is through. */
+	advise_mark(&f, s, 6, 4, 0, params, &version);
+	for (size_t i = 0; i < sizeof marks_cases / sizeof marks_cases[0]; i++) {
+		const marks_case *c = &marks_cases[i];
+		uint64_t v = 7 + i, bad = im_session_bad_params(s);
+		publish_marks(&f, v, c->n, c->val, c->junk);
+		uint64_t t0 = im_now_ms();
+		while (version != v && im_session_bad_params(s) == bad &&
+		       im_now_ms() - t0 < 5000) {
+			sleep_ms(20);
+			assert_true(im_session_poll_params(s, RUN, params, NP, &version) >= 0);
+		}
+		if ((version == v) != c->applied ||
+		    im_session_bad_params(s) != bad + !c->applied)
+			fail_msg("%s: version %llu, bad_params %llu (before %llu)",
+				 c->name, (unsigned long long)version,
+				 (unsigned long long)im_session_bad_params(s),
+				 (unsigned long long)bad);
+		version = v; /* the next case's is newer either way */
+	}
+	im_session_free(s, "test", 0);
+	fake_down(&f);
+}
+
 int main(void)
 {
 	im_log_set_level(IM_LOG_ERROR);
@@ -450,6 +536,7 @@ int main(void)
 		cmocka_unit_test(test_session),
 		cmocka_unit_test(test_hold_until_room),
 		cmocka_unit_test(test_in_flight_holds),
+		cmocka_unit_test(test_params_bounded),
 	};
 	return cmocka_run_group_tests(tests, NULL, NULL);
 }

@@ -540,6 +540,17 @@ static void test_params(void **state)
 	w[50] = qnan;
 	p.checksum = im_wire_crc32c(w, sizeof w);
 	assert_int_equal(params_roundtrip(&p, 100), IM_REJECT_NON_FINITE);
+	/* Flow marks: at most IM_WIRE_MAX_FLOW_MARKS in either list. */
+	static uint64_t marks[IM_WIRE_MAX_FLOW_MARKS + 1];
+	params_fill(&p, w, 100);
+	p.flow_actor_ids = p.flow_next_seqs = marks;
+	p.n_flow_actor_ids = p.n_flow_next_seqs = IM_WIRE_MAX_FLOW_MARKS;
+	assert_int_equal(params_roundtrip(&p, 100), IM_REJECT_OK);
+	p.n_flow_next_seqs = IM_WIRE_MAX_FLOW_MARKS + 1;
+	assert_int_equal(params_roundtrip(&p, 100), IM_REJECT_OVERSIZED);
+	p.n_flow_actor_ids = IM_WIRE_MAX_FLOW_MARKS + 1;
+	p.n_flow_next_seqs = 0;
+	assert_int_equal(params_roundtrip(&p, 100), IM_REJECT_OVERSIZED);
 }
 
 /* ---- Hello ---- */
