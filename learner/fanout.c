@@ -227,8 +227,9 @@ static int buffers_in_use(im_fanout *f)
 	return n;
 }
 
-/* When at most one buffer is free, closes the connections that hold the
- * oldest broadcast still held (the slowest readers). */
+/* When at most one buffer is free, closes the connections that have held
+ * the oldest broadcast still held (the slowest readers) for pressure_ms;
+ * those that got it more recently may still be reading it (fanout.h). */
 static void enforce_budget(im_fanout *f)
 {
 	if (buffers_in_use(f) < f->o.buffers - 1)
@@ -240,9 +241,11 @@ static void enforce_budget(im_fanout *f)
 		    (!oldest || e->holding->seq < oldest->seq))
 			oldest = e->holding;
 	}
+	uint64_t now = im_now_ms();
 	for (size_t i = 0; oldest && i < f->nent; i++) {
 		entry *e = &f->entries[i];
-		if (e->active && held(e) && e->holding == oldest)
+		if (e->active && held(e) && e->holding == oldest &&
+		    now - e->sent_ms >= (uint64_t)f->o.pressure_ms)
 			hang_up(f, e);
 	}
 }
@@ -292,9 +295,10 @@ static void *fanout_main(void *arg)
 		    im_stream_pump(f->stream, 64, ignore_frame, f) == IM_ECANCELED)
 			break;
 		sweep(f);
-		/* Every buffer in use: no broadcast comes to trigger it. */
-		if (buffers_in_use(f) == f->o.buffers)
-			enforce_budget(f);
+		/* The pool short: the oldest holders' time may have come
+		 * since the last broadcast (and with every buffer in use, no
+		 * broadcast comes to trigger it). */
+		enforce_budget(f);
 	}
 	return NULL;
 }
@@ -362,6 +366,8 @@ static int check_opts(im_fanout_opts *o)
 		o->buffers = IM_FANOUT_BUFFERS;
 	if (o->slow_ms <= 0)
 		o->slow_ms = IM_FANOUT_SLOW_MS;
+	if (o->pressure_ms <= 0)
+		o->pressure_ms = IM_FANOUT_PRESSURE_MS;
 	if (o->poll_ms <= 0)
 		o->poll_ms = 100;
 	return o->buffers < 3 ? IM_EINVAL : IM_OK;

@@ -51,10 +51,26 @@
  *     closed (`closed_slow`);
  *   - when all buffers but one are in use (the newest, the mailbox's and
  *     those older broadcasts that slow connections still hold), the
- *     connections holding the oldest are closed (`closed_slow` too), so
- *     the next broadcast finds a free buffer.  A broadcast that still
- *     finds none (the closes free buffers asynchronously) is not sent
- *     (`pool_empty`); the publisher sends again within its interval.
+ *     connections holding the oldest are closed (`closed_slow` too) once
+ *     they have held it for pressure_ms (IM_FANOUT_PRESSURE_MS, 5 s), so
+ *     that later broadcasts find a free buffer.  Until then a broadcast
+ *     that finds no free buffer is not sent (`pool_empty`; the publisher
+ *     sends again within its interval) and every connection that frees
+ *     up gets the newest one taken, so the actors get parameters as old
+ *     as the slowest holders' transfers, no older than pressure_ms.
+ *
+ * Why pressure_ms (the last review's finding 6): the pool ran short at
+ * once, and closed its oldest holders at once, whenever 6 connections
+ * held different broadcasts, which with a broadcast every 5 ms
+ * (--publish-min-ms) means 6 readers each taking over ~30 ms per message:
+ * a 4 MB model at under ~1 Gbit/s each.  An honest actor on a 100 Mbit/s
+ * link (0.34 s for 4 MB) was cut before it finished every message it
+ * was sent, and so never got parameters.  Now a reader is cut for
+ * pressure only when one message takes it over 5 s (4 MB at under
+ * 6.4 Mbit/s, e.g. over ~150 actors sharing the learner's 1 Gbit/s
+ * uplink), when its parameters are that old anyway; the cost is that
+ * stalled peers (without CURVE, anyone) can hold back fresh parameters
+ * for up to 5 s at a time (deploy/README.md, section 3).
  * Plus what learner/stream.h bounds for reading: max_conns connections,
  * one subscription frame and 4 KiB of handshake state each. */
 #ifndef IM_LEARNER_FANOUT_H
@@ -67,6 +83,7 @@
 
 #define IM_FANOUT_BUFFERS 8
 #define IM_FANOUT_SLOW_MS 10000
+#define IM_FANOUT_PRESSURE_MS 5000
 /* The largest message frame taken from a SUB peer: a subscription is its
  * topic and one byte (the actor's is one byte). */
 #define IM_FANOUT_MAX_SUB 4096
@@ -80,6 +97,7 @@ typedef struct im_fanout_opts {
 	uint32_t max_conns; /* 0: IM_STREAM_MAX_CONNS */
 	int buffers;        /* the pool; 0: IM_FANOUT_BUFFERS; >= 3 */
 	int slow_ms;        /* 0: IM_FANOUT_SLOW_MS */
+	int pressure_ms;    /* 0: IM_FANOUT_PRESSURE_MS */
 	int poll_ms;        /* the thread's idle wake-up; 0: 100 */
 	/* Connections closed for a protocol error (rc, a static reason);
 	 * called on the fan-out's thread.  NULL: counted only. */
@@ -92,7 +110,8 @@ typedef struct im_fanout_stats {
 	uint64_t broadcasts;   /* taken from the publisher by the thread */
 	uint64_t sent;         /* messages given to libzmq, one per peer */
 	uint64_t skipped;      /* a broadcast not sent to a busy connection */
-	uint64_t closed_slow;  /* closed: held one too long, or the oldest */
+	uint64_t closed_slow;  /* closed: held one too long, or the oldest
+				* for pressure_ms with the pool short */
 	uint64_t pool_empty;   /* broadcasts lost: no free buffer */
 	uint64_t held_bytes;   /* bytes of the buffers in use now */
 } im_fanout_stats;
