@@ -7,6 +7,9 @@
 
 #include <errno.h>
 #include <fcntl.h>
+#include <linux/tcp.h>
+#include <netinet/in.h>
+#include <stddef.h>
 #include <pthread.h>
 #include <stdlib.h>
 #include <string.h>
@@ -39,6 +42,9 @@ typedef struct entry {
 	fbuf *holding;    /* the buffer of that message */
 	uint64_t sent;    /* seq of the last broadcast it was sent */
 	uint64_t sent_ms; /* when */
+	/* Its reading: the bytes the peer had acknowledged (TCP_INFO) when
+	 * last looked at, and when they last grew (fd_progress()). */
+	uint64_t acked, moved_ms;
 	/* Its TCP socket, as libzmq reported it when it became ready, and
 	 * both ends' addresses then (fd -1: unknown; fd_kill()). */
 	int fd;
@@ -162,6 +168,29 @@ static void fd_kill(entry *e)
 	e->fd = -1;
 }
 
+/* The bytes e's peer has acknowledged (tcp_info's tcpi_bytes_acked,
+ * Linux 4.1), or 0 when unknown: no descriptor, not the one noted, or an
+ * older kernel.  Reading it on a reused descriptor would only misjudge. */
+static uint64_t fd_acked(const entry *e)
+{
+	struct tcp_info ti;
+	socklen_t len = sizeof ti;
+	memset(&ti, 0, sizeof ti);
+	if (e->fd < 0 || getsockopt(e->fd, IPPROTO_TCP, TCP_INFO, &ti, &len) ||
+	    len < offsetof(struct tcp_info, tcpi_bytes_acked) + sizeof ti.tcpi_bytes_acked)
+		return 0;
+	return ti.tcpi_bytes_acked;
+}
+
+/* Notes whether e's peer acknowledged bytes since the last look. */
+static void fd_progress(entry *e, uint64_t now)
+{
+	uint64_t acked = fd_acked(e);
+	if (acked != e->acked)
+		e->moved_ms = now;
+	e->acked = acked;
+}
+
 static void on_conn(void *ctx, const uint8_t *id, size_t idlen, int ready, int fd)
 {
 	im_fanout *f = ctx;
@@ -210,7 +239,8 @@ static void send_newest(im_fanout *f, entry *e, uint64_t now)
 		return;
 	}
 	e->sent = b->seq; /* also on failure: it waits for the next one */
-	e->sent_ms = now;
+	e->sent_ms = e->moved_ms = now;
+	e->acked = fd_acked(e);
 	/* The routing id is refused (EAGAIN) only on a full pipe, which
 	 * one message at a time never makes; the message is then closed
 	 * here, and the callback runs. */
@@ -261,9 +291,10 @@ static int buffers_in_use(im_fanout *f)
 	return n;
 }
 
-/* When at most one buffer is free, closes the connections that have held
- * the oldest broadcast still held (the slowest readers) for pressure_ms;
- * those that got it more recently may still be reading it (fanout.h). */
+/* When at most one buffer is free, closes the connections that hold the
+ * oldest broadcast still held (the slowest readers) and have read none
+ * of it for stall_ms, or held it for pressure_ms; those that still read
+ * it are honest readers on slow links (fanout.h). */
 static void enforce_budget(im_fanout *f)
 {
 	if (buffers_in_use(f) < f->o.buffers - 1)
@@ -278,7 +309,10 @@ static void enforce_budget(im_fanout *f)
 	uint64_t now = im_now_ms();
 	for (size_t i = 0; oldest && i < f->nent; i++) {
 		entry *e = &f->entries[i];
-		if (e->active && held(e) && e->holding == oldest &&
+		if (!e->active || !held(e) || e->holding != oldest)
+			continue;
+		fd_progress(e, now);
+		if (now - e->moved_ms >= (uint64_t)f->o.stall_ms ||
 		    now - e->sent_ms >= (uint64_t)f->o.pressure_ms)
 			hang_up(f, e);
 	}
@@ -402,6 +436,8 @@ static int check_opts(im_fanout_opts *o)
 		o->slow_ms = IM_FANOUT_SLOW_MS;
 	if (o->pressure_ms <= 0)
 		o->pressure_ms = IM_FANOUT_PRESSURE_MS;
+	if (o->stall_ms <= 0)
+		o->stall_ms = IM_FANOUT_STALL_MS;
 	if (o->poll_ms <= 0)
 		o->poll_ms = 100;
 	return o->buffers < 3 ? IM_EINVAL : IM_OK;
