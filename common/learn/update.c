@@ -109,13 +109,19 @@ static im_loss_batch loss_batch(const im_update *u, const im_update_batch *b,
 	return lb;
 }
 
+/* Whether the batch's shape fits the buffers u was made for. */
+static int batch_fits(const im_update *u, const im_update_batch *b)
+{
+	int T = b->in.T1 - 1, B = b->in.B;
+	return T >= 1 && T <= u->T && B >= 1 && B <= u->B &&
+	       b->extra.n <= T * B;
+}
+
 int im_update_compute(im_update *u, const float *params, float *grads,
 		      const im_update_batch *b, const im_loss_opts *o,
 		      im_update_stats *st)
 {
-	int T = b->in.T1 - 1, B = b->in.B;
-	if (T < 1 || T > u->T || B < 1 || B > u->B ||
-	    b->extra.n > T * B)
+	if (!batch_fits(u, b))
 		return IM_ESHAPE;
 	memset(grads, 0, im_model_num_params(u->m) * sizeof(float));
 	return im_update_compute_zeroed(u, params, grads, b, o, st);
@@ -125,10 +131,9 @@ int im_update_compute_zeroed(im_update *u, const float *params, float *grads,
 			     const im_update_batch *b, const im_loss_opts *o,
 			     im_update_stats *st)
 {
-	int T = b->in.T1 - 1, B = b->in.B;
-	if (T < 1 || T > u->T || B < 1 || B > u->B ||
-	    b->extra.n > T * B)
+	if (!batch_fits(u, b))
 		return IM_ESHAPE;
+	int T = b->in.T1 - 1, B = b->in.B;
 	int rc = im_model_forward(u->ws, params, &b->in, b->h0, b->c0,
 				  b->extra.n ? &b->extra : NULL, u->policy,
 				  u->values, u->extra_value);
